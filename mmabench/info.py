@@ -1,0 +1,50 @@
+"""`python -m mmabench info`: the GPU, its clocks and datasheet row, and the toolchain found."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from . import gpu, gpus, record, toolchain
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("info", help="GPU, clocks, datasheet row and toolchain found",
+                              description="Print the GPU at hand (name, compute capability, SMs, "
+                                          "clocks), its datasheet row, and where each CUDA tool "
+                                          "was found. Works without a GPU.")
+    p.set_defaults(func=run)
+
+
+def clocks() -> str:
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return ""
+    out = subprocess.run([smi, "--query-gpu=clocks.sm,clocks.max.sm,clocks.mem,power.draw,"
+                          "power.limit,temperature.gpu", "--format=csv"],
+                         capture_output=True, text=True, timeout=20)
+    return out.stdout.strip()
+
+
+def run(args=None) -> int:
+    reason = gpu.unavailable_reason()
+    if reason:
+        print(f"GPU: none ({reason})")
+    else:
+        ctx = record.gpu_context()
+        print(f"GPU: {ctx['gpu_name']}  cc {ctx['compute_capability']}  {ctx['sm_count']} SMs  "
+              f"driver {ctx['driver_version']} (CUDA {ctx['driver_cuda_version']})  "
+              f"runtime {ctx['cuda_runtime_version']}")
+        row = gpus.lookup(ctx["gpu_name"], ctx["sm_count"])
+        if row:
+            print(f"datasheet: {row['name']}: boost {row['boost_mhz']} MHz, dense fp16 "
+                  f"{row['fp16_f16acc_dense_tflops']} (f16 acc) / {row['fp16_f32acc_dense_tflops']} "
+                  f"(f32 acc) TFLOP/s  [{row['source']}]")
+        else:
+            print("datasheet: no row in data/gpus.csv for this GPU (peak columns stay empty)")
+        c = clocks()
+        if c:
+            print(c)
+    for name, where in toolchain.toolchain_info().items():
+        print(f"{name:10s} {where}")
+    return 0

@@ -1,0 +1,79 @@
+"""`python -m mmabench mma`: latency and throughput of each mma.sync form."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import archs, gpu, report
+from ..errors import UserError, split_list
+from . import catalogue
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "mma", help="latency and throughput of each mma.sync form, f16 vs f32 accumulation",
+        description="Measure every tensor-core mma.sync form on the GPU at hand: latency (one "
+                    "warp, one dependent chain) and throughput (a sweep of warps x ILP x blocks "
+                    "per SM; the best point is reported). With --offline, assemble the kernels "
+                    "for other architectures instead and check their SASS (no GPU needed).")
+    p.add_argument("--shape", help=f"comma list of shapes ({','.join(catalogue.SHAPES)}); default all")
+    p.add_argument("--acc", help=f"comma list of accumulators ({','.join(catalogue.ACCS)}); default all")
+    p.add_argument("--type", dest="ab_type",
+                   help=f"comma list of A/B types ({','.join(catalogue.AB_TYPES)}); default all")
+    p.add_argument("--quick", action="store_true", help="a small sweep (seconds, less certain peak)")
+    p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
+    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--offline", action="store_true",
+                   help="no GPU: assemble each form for --arch targets and check the SASS")
+    p.add_argument("--arch", help=f"with --offline: comma list ({','.join(archs.known())}); "
+                                  f"default {','.join(archs.DEFAULT)}")
+    p.set_defaults(func=run)
+
+
+def selected_forms(args) -> list[catalogue.MmaForm]:
+    return catalogue.select(split_list(args.shape, "shape", catalogue.SHAPES),
+                            split_list(args.acc, "accumulator", catalogue.ACCS),
+                            split_list(getattr(args, "ab_type", None), "A/B type", catalogue.AB_TYPES))
+
+
+def run_offline(forms, arch_list, markdown=False) -> int:
+    from .offline import check_form
+
+    rows, bad = [], 0
+    for form in forms:
+        for arch in arch_list:
+            if archs.number(arch) < form.min_sm:
+                rows.append([form.name, arch, "-", "-", f"not on {arch} (needs sm_{form.min_sm}+)"])
+                continue
+            r = check_form(form, arch)
+            bad += not r["ok"]
+            rows.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
+                         "ok" if r["ok"] else "MISMATCH", r["mma_opcodes"]])
+    print(report.table(["form", "arch", "per loop trip", "check", "tensor opcodes in SASS"],
+                       rows, markdown))
+    return 1 if bad else 0
+
+
+def run(args) -> int:
+    forms = selected_forms(args)
+    if args.offline:
+        return run_offline(forms, archs.parse(args.arch), args.markdown)
+    if args.arch:
+        raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
+    gpu.require_gpu()
+    arch = gpu.device_arch()
+    usable = [f for f in forms if archs.number(arch) >= f.min_sm]
+    if not usable:
+        raise UserError(f"none of the chosen forms exists on {arch}: "
+                        + ", ".join(f"{f.name} needs sm_{f.min_sm}+" for f in forms))
+    from .suite import FULL, QUICK, run as run_suite, summary
+
+    folder, rows = run_suite(usable, QUICK if args.quick else FULL, args.seed, args.results)
+    ctx = rows[0] if rows else {}
+    print(f"\n{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
+          f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}; "
+          f"peak % at the measured SM clock vs datasheet ({ctx.get('datasheet_row') or 'no datasheet row'})")
+    print(summary(rows, args.markdown))
+    print(f"\nresults: {folder.path}")
+    return 0 if all(r.get("status") != "error" for r in rows) else 1

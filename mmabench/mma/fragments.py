@@ -1,0 +1,103 @@
+"""Where each matrix element lives in an mma.sync fragment (PTX ISA, "Matrix fragments for
+mma.m16n8k16 / m16n8k8"), and packing matrices into the per-lane registers the kernel loads.
+
+For lane `l`: group = l // 4, t = l % 4. Each 32-bit register holds two 16-bit elements
+(the lower index in the low half) or one f32.
+  A (M x K, row-major):  element e of the lane is at row group + 8*((e//2) % 2),
+                         col 2t + (e % 2) + 8*(e // 4)          (e < 8 for k16, e < 4 for k8)
+  B (K x N, column):     element e at row (k) 2t + (e % 2) + 8*(e // 2), col (n) group
+  C/D (M x N):           element e at row group + 8*(e // 2), col 2t + (e % 2)
+The GPU test that runs one instruction on data with exactly representable results proves
+these tables against the hardware.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .catalogue import MmaForm
+
+LANES = 32
+
+
+def _lane_coords(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) index arrays of shape [32, count] for A, B or C fragments."""
+    lane = np.arange(LANES)[:, None]
+    e = np.arange(count)[None, :]
+    group, t = lane // 4, lane % 4
+    if kind == "A":
+        return group + 8 * ((e // 2) % 2), 2 * t + (e % 2) + 8 * (e // 4)
+    if kind == "B":
+        return 2 * t + (e % 2) + 8 * (e // 2), np.broadcast_to(group, (LANES, count))
+    if kind == "C":
+        return group + 8 * (e // 2), 2 * t + (e % 2)
+    raise ValueError(kind)
+
+
+def _elements(form: MmaForm, kind: str) -> int:
+    m, n, k = form.mnk
+    return {"A": m * k, "B": k * n, "C": m * n}[kind] // LANES
+
+
+def to_fragments(form: MmaForm, kind: str, matrix: np.ndarray) -> np.ndarray:
+    """Matrix -> uint32 array [32, regs] as the kernel loads it (16-bit pairs or f32 words)."""
+    rows, cols = _lane_coords(kind, _elements(form, kind))
+    values = matrix[rows, cols]
+    if kind == "C" and form.acc == "f32":
+        return np.ascontiguousarray(values.astype(np.float32)).view(np.uint32)
+    type_ = form.ab_type if kind in "AB" else "f16"
+    return np.ascontiguousarray(to_bits16(values, type_)).view(np.uint32)
+
+
+def from_fragments(form: MmaForm, words: np.ndarray) -> np.ndarray:
+    """uint32 [32, c_regs] accumulator fragment -> M x N float64 matrix."""
+    m, n, _ = form.mnk
+    count = _elements(form, "C")
+    words = np.ascontiguousarray(words, dtype=np.uint32).reshape(LANES, -1)
+    if form.acc == "f32":
+        values = words.view(np.float32).astype(np.float64)
+    else:
+        values = words.view(np.float16).astype(np.float64)
+    rows, cols = _lane_coords("C", count)
+    out = np.full((m, n), np.nan)
+    out[rows, cols] = values.reshape(LANES, count)
+    return out
+
+
+def to_bits16(values: np.ndarray, type_: str) -> np.ndarray:
+    """float -> uint16 bit patterns of f16 or bf16 (round to nearest even)."""
+    if type_ == "f16":
+        return values.astype(np.float16).view(np.uint16)
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
+    rounding = 0x7FFF + ((bits >> 16) & 1)
+    return ((bits + rounding) >> 16).astype(np.uint16)
+
+
+def from_bits16(bits: np.ndarray, type_: str) -> np.ndarray:
+    if type_ == "f16":
+        return bits.view(np.float16).astype(np.float64)
+    return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+
+def quantize(values: np.ndarray, type_: str) -> np.ndarray:
+    """Values as the GPU sees them after conversion to `type_` (f16 / bf16 / f32)."""
+    if type_ == "f32":
+        return values.astype(np.float32).astype(np.float64)
+    return from_bits16(to_bits16(values, type_), type_)
+
+
+def from_fragments_batch(form: MmaForm, words: np.ndarray) -> np.ndarray:
+    """uint32 [..., 32, c_regs] accumulator fragments -> float64 [..., M, N]."""
+    m, n, _ = form.mnk
+    count = _elements(form, "C")
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    lead = words.shape[:-2]
+    if form.acc == "f32":
+        values = words.view(np.float32).astype(np.float64)
+    else:
+        values = words.view(np.float16).astype(np.float64)
+    values = values.reshape(*lead, LANES, count)
+    rows, cols = _lane_coords("C", count)
+    out = np.full((*lead, m, n), np.nan)
+    out[..., rows, cols] = values
+    return out

@@ -1,0 +1,98 @@
+"""Fill ptx/mma_chain.ptx for one instruction form and ILP.
+
+Only the parts that depend on the form and the number of chains are generated (register
+declarations, loads, the unrolled instruction block, stores); the kernel around them is the
+hand-written PTX file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from string import Template
+
+from ..errors import UserError
+from .catalogue import MmaForm
+
+PTX_DIR = Path(__file__).resolve().parent.parent.parent / "ptx"
+TEMPLATE = PTX_DIR / "mma_chain.ptx"
+
+# Steps of each chain per loop trip. Even, so the +A/-A alternation nets zero each trip;
+# long enough that the loop's own add/compare/branch are noise next to the mma issue.
+DEFAULT_UNROLL = 16
+MAX_ILP = 16
+
+
+def _regs(prefix: str, first: int, count: int) -> str:
+    return ", ".join(f"%{prefix}{first + r}" for r in range(count))
+
+
+def render(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
+    if not 1 <= ilp <= MAX_ILP:
+        raise UserError(f"ILP {ilp} out of range; accepted: 1..{MAX_ILP}")
+    if unroll < 2 or unroll % 2:
+        raise UserError(f"unroll {unroll} must be even and >= 2 (the +A/-A steps pair up)")
+    acc_type = ".f32" if form.acc == "f32" else ".b32"
+    na, nb, nc = form.a_regs, form.b_regs, form.c_regs
+    decls = [
+        f"    .reg .b32   %a<{2 * na}>;        // A in a0.., -A in a{na}..",
+        f"    .reg .b32   %b<{nb}>;",
+        f"    .reg {acc_type:5s} %acc<{ilp * nc}>;      // chain j: acc[j*{nc} .. j*{nc}+{nc - 1}]",
+    ]
+
+    loads = [
+        "    ld.param.u64    %base, [a_ptr];",
+        "    cvta.to.global.u64 %base, %base;",
+        f"    mul.wide.u32    %off, %lane, {4 * na};",
+        "    add.u64         %addr, %base, %off;",
+    ]
+    loads += [f"    ld.global.b32   %a{r}, [%addr+{4 * r}];" for r in range(na)]
+    loads += [f"    ld.global.b32   %a{na + r}, [%addr+{4 * (32 * na + r)}];" for r in range(na)]
+    loads += [
+        "    ld.param.u64    %base, [b_ptr];",
+        "    cvta.to.global.u64 %base, %base;",
+        f"    mul.wide.u32    %off, %lane, {4 * nb};",
+        "    add.u64         %addr, %base, %off;",
+    ]
+    loads += [f"    ld.global.b32   %b{r}, [%addr+{4 * r}];" for r in range(nb)]
+    loads += [
+        "    ld.param.u64    %base, [c_ptr];",
+        "    cvta.to.global.u64 %base, %base;",
+        f"    mul.wide.u32    %off, %lane, {4 * nc};",
+        "    add.u64         %addr, %base, %off;",
+    ]
+    ld = "ld.global.f32  " if form.acc == "f32" else "ld.global.b32  "
+    for j in range(ilp):
+        loads += [f"    {ld} %acc{j * nc + r}, [%addr+{4 * (32 * nc * j + r)}];" for r in range(nc)]
+
+    def mma(j: int, negated: bool) -> str:
+        acc = "{" + _regs("acc", j * nc, nc) + "}"
+        a = "{" + _regs("a", na if negated else 0, na) + "}"
+        b = "{" + _regs("b", 0, nb) + "}"
+        return f"    {form.instruction} {acc}, {a}, {b}, {acc};"
+
+    prologue = [mma(j, False) for j in range(ilp)]
+    body = [mma(j, step % 2 == 1) for step in range(unroll) for j in range(ilp)]
+
+    stores = [
+        "    ld.param.u64    %base, [d_ptr];",
+        "    cvta.to.global.u64 %base, %base;",
+        f"    mul.lo.u32      %tmp, %warp, {32 * ilp};",
+        "    add.u32         %tmp, %tmp, %lane;",
+        f"    mul.wide.u32    %off, %tmp, {4 * nc};",
+        "    add.u64         %addr, %base, %off;",
+    ]
+    st = "st.global.f32  " if form.acc == "f32" else "st.global.b32  "
+    for j in range(ilp):
+        stores += [f"    {st} [%addr+{4 * (32 * nc * j + r)}], %acc{j * nc + r};" for r in range(nc)]
+
+    return Template(TEMPLATE.read_text()).substitute(
+        VERSION=form.ptx_version,
+        TARGET=f"sm_{form.min_sm}",
+        ILP=ilp,
+        UNROLL=unroll,
+        DECLS="\n".join(decls),
+        LOADS="\n".join(loads),
+        PROLOGUE="\n".join(prologue),
+        BODY="\n".join(body),
+        STORES="\n".join(stores),
+    )

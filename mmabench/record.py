@@ -1,0 +1,132 @@
+"""Result rows with their context, and the run folder that keeps them with their evidence.
+
+Rows are tidy (one measurement each) and carry the GPU, clocks, software versions and commit,
+so a CSV line can be compared across machines. Rows are flushed to disk as they are measured:
+an interrupted run keeps what it had.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import __version__
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        commit = out.stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "-uno"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return commit + ("+dirty" if commit and dirty else "")
+    except Exception:
+        return ""
+
+
+def _cuda_version(code: int) -> str:
+    return f"{code // 1000}.{(code % 1000) // 10}"
+
+
+def software_context() -> dict:
+    ctx = {
+        "mmabench_version": __version__,
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "hostname": platform.node(),
+    }
+    try:
+        import cupy
+        ctx["cupy_version"] = cupy.__version__
+    except Exception:
+        ctx["cupy_version"] = ""
+    torch = sys.modules.get("torch")
+    ctx["torch_version"] = getattr(torch, "__version__", "") if torch else ""
+    return ctx
+
+
+def gpu_context(device: int = 0) -> dict:
+    """Static facts of the GPU at hand (raises if there is none: callers check first)."""
+    import cupy
+
+    rt = cupy.cuda.runtime
+    props = rt.getDeviceProperties(device)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    ctx = {
+        "gpu_name": name,
+        "compute_capability": f"{props['major']}.{props['minor']}",
+        "sm_count": int(props["multiProcessorCount"]),
+        "driver_cuda_version": _cuda_version(rt.driverGetVersion()),
+        "cuda_runtime_version": _cuda_version(rt.runtimeGetVersion()),
+        "driver_version": nvml_driver_version(),
+    }
+    return ctx
+
+
+def nvml_driver_version() -> str:
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+        return out.stdout.strip().splitlines()[0] if out.returncode == 0 else ""
+    except Exception:
+        return ""
+
+
+def timestamp() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+class RunFolder:
+    """results/<time>_<bench>_<gpu>/ holding rows (CSV + JSON) and provenance files."""
+
+    def __init__(self, bench: str, gpu_name: str, root: str | os.PathLike | None = None):
+        root = Path(root or os.environ.get("MMABENCH_RESULTS", "results"))
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.path = root / f"{stamp}_{bench}_{_slug(gpu_name)}"
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.bench = bench
+        self.rows: list[dict] = []
+
+    def add(self, row: dict) -> None:
+        """Append one row and rewrite the files at once, so nothing measured is lost."""
+        self.rows.append(row)
+        self.flush()
+
+    def flush(self) -> None:
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows)
+        frame.to_csv(self.path / f"{self.bench}.csv", index=False)
+        (self.path / f"{self.bench}.json").write_text(
+            frame.to_json(orient="records", indent=1, double_precision=6))
+
+    def save_text(self, name: str, text: str) -> Path:
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        return target
+
+    def save_gpu_state(self, label: str) -> None:
+        """`nvidia-smi -q` snapshot (clocks, power, throttle reasons) for the audit trail."""
+        smi = shutil.which("nvidia-smi")
+        if not smi:
+            return
+        out = subprocess.run([smi, "-q"], capture_output=True, text=True, timeout=30)
+        self.save_text(f"nvidia-smi-{label}.txt", out.stdout)
+
+    def save_context(self, context: dict) -> None:
+        self.save_text("context.json", json.dumps(context, indent=2))

@@ -1,0 +1,111 @@
+"""Reading nvdisasm output: instructions, opcode histograms, and the body of each loop.
+
+Instruction counts that figures are divided by come from here, not from the PTX: ptxas may
+unroll, split or drop instructions, so the suite counts what is actually in the loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+_INSTR = re.compile(r"^\s*/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)\s*([^;]*);")
+_LABEL = re.compile(r"^(\.L_x_\d+|[A-Za-z_$][\w$.]*):\s*$")
+_SECTION = re.compile(r"^\s*\.section\s+\.text\.([^,\s]+)")
+_TARGET = re.compile(r"`\(([^)]+)\)")
+
+
+@dataclass(frozen=True)
+class Instr:
+    function: str
+    addr: int
+    opcode: str          # full, with modifiers: 'HMMA.16816.F32'
+    operands: str
+    predicate: str = ""
+
+    @property
+    def base(self) -> str:
+        """Opcode without modifiers: 'HMMA'."""
+        return self.opcode.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Loop:
+    function: str
+    start: int           # address of the loop head
+    end: int             # address of the backward branch
+    body: tuple[Instr, ...]
+
+    def count(self, opcode: str) -> int:
+        """Instructions whose full opcode is exactly `opcode` ('HMMA.16816.F32')."""
+        return sum(1 for i in self.body if i.opcode == opcode)
+
+
+def parse(sass: str) -> tuple[list[Instr], dict[tuple[str, str], int]]:
+    """Instructions in order and the address of each (function, label)."""
+    instrs: list[Instr] = []
+    labels: dict[tuple[str, str], int] = {}
+    function, pending = "", []
+    for line in sass.splitlines():
+        m = _SECTION.match(line)
+        if m:
+            function = m.group(1)
+            continue
+        m = _LABEL.match(line.strip())
+        if m:
+            pending.append(m.group(1))
+            continue
+        m = _INSTR.match(line)
+        if m:
+            addr = int(m.group(1), 16)
+            for label in pending:
+                labels[(function, label)] = addr
+            pending = []
+            instrs.append(Instr(function, addr, m.group(3), m.group(4).strip(),
+                                (m.group(2) or "").strip()))
+    return instrs, labels
+
+
+def histogram(sass: str, function: str | None = None, full: bool = True) -> Counter:
+    """Opcode counts (static, in the code) of one function or of the whole cubin."""
+    instrs, _ = parse(sass)
+    return Counter(i.opcode if full else i.base for i in instrs
+                   if function is None or i.function == function)
+
+
+def loops(sass: str, function: str | None = None) -> list[Loop]:
+    """Every backward branch with a non-empty body, innermost (shortest) first."""
+    instrs, labels = parse(sass)
+    found = []
+    for ins in instrs:
+        if ins.base not in ("BRA", "JMP") or (function and ins.function != function):
+            continue
+        m = _TARGET.search(ins.operands)
+        if not m or (ins.function, m.group(1)) not in labels:
+            continue
+        start = labels[(ins.function, m.group(1))]
+        if start >= ins.addr:
+            continue
+        body = tuple(i for i in instrs
+                     if i.function == ins.function and start <= i.addr < ins.addr)
+        found.append(Loop(ins.function, start, ins.addr, body))
+    return sorted(found, key=lambda lp: lp.end - lp.start)
+
+
+def loop_count(sass: str, opcode: str, function: str | None = None) -> int:
+    """How many `opcode` instructions the one loop holding them executes per trip.
+
+    Raises ValueError when no loop, or more than one disjoint loop, holds them: the caller
+    would otherwise divide by a guess.
+    """
+    holding = [lp for lp in loops(sass, function) if lp.count(opcode)]
+    if not holding:
+        raise ValueError(f"no loop contains {opcode}")
+    inner = holding[0]
+    for other in holding[1:]:
+        if not (other.start <= inner.start and inner.end <= other.end):
+            raise ValueError(f"{opcode} sits in several disjoint loops")
+        if other.count(opcode) != inner.count(opcode):
+            raise ValueError(f"{opcode} also outside the innermost loop's body")
+    return inner.count(opcode)

@@ -1,0 +1,193 @@
+"""The offline CUDA toolchain: find ptxas / nvdisasm / cuobjdump / NVRTC and run them, with a cache.
+
+Tools are looked up on PATH, under CUDA_HOME / CUDA_PATH, then inside the NVIDIA wheels on PyPI
+(through cuda.pathfinder), so `pip install mmabench` is enough for every offline report.
+Every compile is cached by (source, options, tool version); the cache keeps the tool's log too,
+because a cached result without its log would read as "0 spills".
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ToolMissing, UserError
+
+# Which PyPI wheel provides each tool (for the install hint).
+WHEEL_OF = {
+    "ptxas": "nvidia-cuda-nvcc",
+    "nvcc": "nvidia-cuda-nvcc",
+    "nvdisasm": "nvidia-cuda-nvdisasm",
+    "cuobjdump": "nvidia-cuda-cuobjdump",
+    "nvrtc": "nvidia-cuda-nvrtc",
+}
+
+
+class CompileError(UserError):
+    """ptxas or NVRTC rejected a source; the message carries the first lines of its log."""
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("MMABENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mmabench")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def find_tool(name: str) -> Path:
+    """Path of a CUDA binary utility, or ToolMissing naming the wheel that provides it."""
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    for var in ("CUDA_HOME", "CUDA_PATH"):
+        home = os.environ.get(var)
+        if home and (Path(home) / "bin" / name).is_file():
+            return Path(home) / "bin" / name
+    try:
+        from cuda import pathfinder
+
+        found = pathfinder.find_nvidia_binary_utility(name)
+    except Exception:  # pathfinder missing or does not know the tool
+        found = None
+    if found:
+        return Path(found)
+    raise ToolMissing(f"{name} not found on PATH, under CUDA_HOME or in the NVIDIA wheels; "
+                      f"install it with: pip install {WHEEL_OF.get(name, 'nvidia-cuda-nvcc')}")
+
+
+@functools.lru_cache(maxsize=None)
+def tool_version(name: str) -> str:
+    """'13.5' style release of a binary tool (empty string if it does not say)."""
+    out = subprocess.run([str(find_tool(name)), "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"release (\d+\.\d+)", out)
+    return m.group(1) if m else ""
+
+
+def _nvrtc():
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+        nvrtc.getVersion()
+    except Exception as exc:
+        raise ToolMissing(f"NVRTC not usable ({exc}); install it with: pip install nvidia-cuda-nvrtc "
+                          "cupy-cuda13x") from None
+    return nvrtc
+
+
+@functools.lru_cache(maxsize=None)
+def nvrtc_version() -> str:
+    major, minor = _nvrtc().getVersion()
+    return f"{major}.{minor}"
+
+
+def toolchain_info() -> dict[str, str]:
+    """Where each tool was found and its version; 'missing: <hint>' for the absent ones."""
+    info = {}
+    for name in ("ptxas", "nvdisasm", "cuobjdump"):
+        try:
+            info[name] = f"{find_tool(name)} ({tool_version(name)})"
+        except ToolMissing as exc:
+            info[name] = f"missing: {exc}"
+    try:
+        info["nvrtc"] = nvrtc_version()
+    except ToolMissing as exc:
+        info["nvrtc"] = f"missing: {exc}"
+    return info
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A cubin and the ptxas `-v` log that produced it."""
+    arch: str
+    cubin: bytes
+    log: str
+
+
+def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
+    """ptxas -v for one architecture (e.g. 'sm_90', 'sm_90a'), cached; CompileError on failure."""
+    ptxas = find_tool("ptxas")
+    opts = ("-arch=" + arch, "-v", *options)
+    key = _key("ptxas", tool_version("ptxas"), " ".join(opts), ptx)
+    cubin_path = cache_dir() / f"{key}.cubin"
+    log_path = cache_dir() / f"{key}.ptxas.log"
+    if cubin_path.exists() and log_path.exists():
+        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "k.ptx", Path(tmp) / "k.cubin"
+        src.write_text(ptx)
+        proc = subprocess.run([str(ptxas), *opts, "-o", str(out), str(src)],
+                              capture_output=True, text=True)
+        log = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            raise CompileError(f"ptxas {arch} failed: " + " | ".join(log.strip().splitlines()[:4]))
+        if "Compiling entry function" not in log:
+            raise CompileError(f"ptxas {arch} gave no resource log; refusing to report it as empty")
+        cubin = out.read_bytes()
+    cubin_path.write_bytes(cubin)
+    log_path.write_text(log)
+    return Assembled(arch, cubin, log)
+
+
+def disassemble(cubin: bytes) -> str:
+    """SASS text of a cubin (nvdisasm, with labels so loops can be found), cached."""
+    key = _key("nvdisasm", tool_version("nvdisasm"), hashlib.sha256(cubin).hexdigest())
+    path = cache_dir() / f"{key}.sass"
+    if path.exists():
+        return path.read_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "k.cubin"
+        src.write_bytes(cubin)
+        proc = subprocess.run([str(find_tool("nvdisasm")), "-c", str(src)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise CompileError("nvdisasm failed: " + proc.stderr.strip().splitlines()[0])
+    path.write_text(proc.stdout)
+    return proc.stdout
+
+
+def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
+                 name: str = "kernel.cu") -> str:
+    """CUDA C++ -> PTX with NVRTC for a virtual architecture (e.g. 'compute_80'), cached.
+
+    PTX (not a cubin) comes back: the register report then goes through the same `assemble`
+    path as the hand-written PTX, which sidesteps NVRTC's own log format and the cubin getters.
+    """
+    opts = ("--gpu-architecture=" + virtual_arch, "-std=c++17", *options)
+    key = _key("nvrtc", nvrtc_version(), " ".join(opts), source)
+    path = cache_dir() / f"{key}.ptx"
+    if path.exists():
+        return path.read_text()
+    nvrtc = _nvrtc()
+    prog = nvrtc.createProgram(source, name, [], [])
+    try:
+        try:
+            nvrtc.compileProgram(prog, list(opts))
+        except Exception:
+            log = nvrtc.getProgramLog(prog)
+            raise CompileError(f"NVRTC {virtual_arch} failed: " +
+                               " | ".join(l for l in log.splitlines() if "error" in l)[:600]) from None
+        ptx = nvrtc.getPTX(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+    if isinstance(ptx, bytes):
+        ptx = ptx.decode()
+    ptx = ptx.rstrip("\0")
+    path.write_text(ptx)
+    return ptx
+
+
+def describe() -> str:
+    return json.dumps(toolchain_info(), indent=2)

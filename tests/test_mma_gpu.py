@@ -1,0 +1,80 @@
+"""The instruction kernels on a real GPU: numerics against numpy, and timing smoke runs."""
+
+import numpy as np
+import pytest
+
+from mmabench import gpu
+from mmabench.mma import fragments as fr
+from mmabench.mma.bench import (POISON, MeasurementError, build, check, make_inputs,
+                                measure_latency, measure_throughput, verify_exact)
+from mmabench.mma.catalogue import FORMS
+
+pytestmark = pytest.mark.gpu
+
+
+def _usable():
+    arch = gpu.device_arch()
+    return [f for f in FORMS if int(arch[3:].rstrip("a")) >= f.min_sm]
+
+
+def _one_instruction(form, inputs, ilp=1):
+    import cupy
+
+    built = build(form, ilp)
+    d = cupy.full((1, ilp, 32, form.c_regs), POISON, dtype=cupy.uint32)
+    t = cupy.zeros((1, 4), dtype=cupy.uint64)
+    built.kernel.function((1,), (32,), (inputs.a, inputs.b, inputs.c, d, t, np.uint32(0)))
+    return fr.from_fragments_batch(form, cupy.asnumpy(d))[0]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_one_instruction_is_exact_on_integer_data(form):
+    if form not in _usable():
+        pytest.skip("form not on this GPU")
+    rng = np.random.default_rng()
+    inputs = make_inputs(form, 2, rng, exact=True)
+    out = _one_instruction(form, inputs, ilp=2)
+    np.testing.assert_array_equal(out, inputs.expected)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_one_instruction_on_random_data_is_within_one_rounding(form):
+    if form not in _usable():
+        pytest.skip("form not on this GPU")
+    rng = np.random.default_rng()
+    inputs = make_inputs(form, 1, rng)
+    out = _one_instruction(form, inputs)[0]
+    # f32: the hardware sums 16 exact products with f32-ish internal precision;
+    # f16: the same, then one rounding to f16.
+    u = 2.0 ** -11 if form.acc == "f16" else 2.0 ** -22
+    assert np.all(np.abs(out - inputs.expected[0]) <= u * inputs.scale[0])
+
+
+def test_a_wrong_reference_is_caught():
+    """The output check must reject a result that is not C + A.B."""
+    form = _usable()[0]
+    rng = np.random.default_rng()
+    inputs = make_inputs(form, 1, rng, exact=True)
+    import cupy
+
+    built = build(form, 1)
+    d = cupy.full((1, 1, 32, form.c_regs), POISON, dtype=cupy.uint32)
+    t = cupy.zeros((1, 4), dtype=cupy.uint64)
+    built.kernel.function((1,), (32,), (inputs.a, inputs.b, inputs.c, d, t, np.uint32(0)))
+    inputs.expected[0, 0, 0] += 1.0
+    with pytest.raises(MeasurementError):
+        check(form, cupy.asnumpy(d), inputs, steps=0)
+
+
+@pytest.mark.parametrize("form", FORMS[:2], ids=lambda f: f.name)
+def test_latency_and_throughput_smoke(form):
+    rng = np.random.default_rng()
+    lat = build(form, 1)
+    verify_exact(lat, rng)
+    m = measure_latency(lat, rng, iters=256, repeats=2)
+    assert 1 < m["latency_cycles"] < 1000
+    thr = build(form, 4)
+    r = measure_throughput(thr, rng, warps=4, blocks_per_sm=1, sms=gpu.sm_count(),
+                           repeats=2, target_ms=0.5)
+    assert r["tflops"] > 0 and r["sm_clock_mhz"] > 100
+    assert r["instructions"] == r["grid_blocks"] * 4 * (thr.per_trip * r["iters"] + 4)
