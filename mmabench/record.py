@@ -21,6 +21,13 @@ from . import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Columns every measured row carries, whatever the benchmark.
+CONTEXT_COLUMNS = (
+    "gpu_name", "compute_capability", "sm_count", "driver_version", "driver_cuda_version",
+    "cuda_runtime_version", "cupy_version", "torch_version", "mmabench_version", "git_commit",
+    "timestamp",
+)
+
 
 def git_commit() -> str:
     try:

@@ -186,10 +186,12 @@ def measure_throughput(built: Built, rng: np.random.Generator, warps: int, block
         built.kernel.function((blocks,), (threads,),
                               (inputs.a, inputs.b, inputs.c, d, stamps[slot], np.uint32(iters)))
 
-    # Calibrate the trip count so that one launch takes about target_ms.
-    probe = 64
-    first = time_gpu(lambda: launch(probe, 0), warmup=1, repeats=1).median_ms
-    iters = max(probe, int(math.ceil(probe * target_ms / max(first, 1e-3))))
+    # Calibrate the trip count so that one launch takes about target_ms: a short probe, then
+    # one run at its estimate (the probe's time is mostly fixed launch cost, so it overshoots).
+    iters = 64
+    for _ in range(2):
+        took = time_gpu(lambda: launch(iters, 0), warmup=1, repeats=1).median_ms
+        iters = max(64, int(math.ceil(iters * target_ms / max(took, 1e-3))))
     d.fill(POISON)
     slot = iter(range(repeats + 2))
     timing = time_gpu(lambda: launch(iters, min(next(slot), repeats + 1)), warmup=1,

@@ -7,6 +7,7 @@ import argparse
 from .. import archs, gpu, report
 from ..errors import UserError, split_list
 from . import catalogue
+from .render import MAX_ILP
 
 
 def add_parser(subparsers) -> None:
@@ -21,6 +22,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--type", dest="ab_type",
                    help=f"comma list of A/B types ({','.join(catalogue.AB_TYPES)}); default all")
     p.add_argument("--quick", action="store_true", help="a small sweep (seconds, less certain peak)")
+    p.add_argument("--warps", help="comma list of warps per block to sweep (default 1,2,4,8)")
+    p.add_argument("--ilp", help=f"comma list of independent chains per warp (1..{MAX_ILP}; "
+                                 "default 1,2,4,8)")
+    p.add_argument("--blocks-per-sm", help="comma list of resident blocks per SM (default 1,2,4)")
+    p.add_argument("--repeats", type=int, help="timed launches per point (default 5)")
     p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
@@ -35,6 +41,36 @@ def selected_forms(args) -> list[catalogue.MmaForm]:
     return catalogue.select(split_list(args.shape, "shape", catalogue.SHAPES),
                             split_list(args.acc, "accumulator", catalogue.ACCS),
                             split_list(getattr(args, "ab_type", None), "A/B type", catalogue.AB_TYPES))
+
+
+def _ints(text: str | None, what: str, low: int, high: int) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        values = ()
+    if not values or any(not low <= v <= high for v in values):
+        raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, comma-separated")
+    return values
+
+
+def sweep_from_args(args):
+    """The default (or --quick) sweep, with any axis the user gave replacing its default."""
+    from dataclasses import replace
+
+    from .suite import FULL, QUICK
+
+    sweep = QUICK if args.quick else FULL
+    overrides = {
+        "warps": _ints(args.warps, "--warps", 1, 32),
+        "ilps": _ints(args.ilp, "--ilp", 1, MAX_ILP),
+        "blocks_per_sm": _ints(args.blocks_per_sm, "--blocks-per-sm", 1, 32),
+        "repeats": _ints(None if args.repeats is None else str(args.repeats), "--repeats", 1, 1000),
+    }
+    if overrides["repeats"]:
+        overrides["repeats"] = overrides["repeats"][0]
+    return replace(sweep, **{k: v for k, v in overrides.items() if v})
 
 
 def run_offline(forms, arch_list, markdown=False) -> int:
@@ -61,15 +97,16 @@ def run(args) -> int:
         return run_offline(forms, archs.parse(args.arch), args.markdown)
     if args.arch:
         raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
+    sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
     gpu.require_gpu()
     arch = gpu.device_arch()
     usable = [f for f in forms if archs.number(arch) >= f.min_sm]
     if not usable:
         raise UserError(f"none of the chosen forms exists on {arch}: "
                         + ", ".join(f"{f.name} needs sm_{f.min_sm}+" for f in forms))
-    from .suite import FULL, QUICK, run as run_suite, summary
+    from .suite import run as run_suite, summary
 
-    folder, rows = run_suite(usable, QUICK if args.quick else FULL, args.seed, args.results)
+    folder, rows = run_suite(usable, sweep, args.seed, args.results)
     ctx = rows[0] if rows else {}
     print(f"\n{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
           f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}; "

@@ -29,7 +29,7 @@ class Sweep:
 
 
 FULL = Sweep(warps=(1, 2, 4, 8), ilps=(1, 2, 4, 8), blocks_per_sm=(1, 2, 4), repeats=5)
-QUICK = Sweep(warps=(4, 8), ilps=(2, 4), blocks_per_sm=(1, 2), repeats=3)
+QUICK = Sweep(warps=(4,), ilps=(4, 8), blocks_per_sm=(1, 2, 4), repeats=3)
 
 
 def _form_fields(form: MmaForm) -> dict:

@@ -1,0 +1,96 @@
+"""The CLI's contract (help, one-line errors, the no-GPU path) and the result files."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from mmabench import gpu, gpus, record
+from mmabench.cli import main
+from mmabench.mma import suite
+
+NO_GPU = gpu.unavailable_reason() is not None
+
+
+def run_cli(*argv, timeout=120):
+    return subprocess.run([sys.executable, "-m", "mmabench", *argv], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("argv", [[], ["mma"], ["info"]])
+def test_help_everywhere(argv):
+    proc = run_cli(*argv, "--help")
+    assert proc.returncode == 0 and "usage:" in proc.stdout
+
+
+@pytest.mark.parametrize("argv, accepted", [
+    (["mma", "--shape", "m8n8k4"], "m16n8k16, m16n8k8"),
+    (["mma", "--acc", "f64"], "f16, f32"),
+    (["mma", "--type", "tf32"], "bf16, f16"),
+    (["mma", "--offline", "--arch", "sm_70"], "sm_80"),
+    (["mma", "--ilp", "99"], "1..16"),
+])
+def test_bad_input_is_one_line_naming_what_is_accepted(argv, accepted, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err and accepted in err
+
+
+@pytest.mark.skipif(not NO_GPU, reason="checks the no-GPU path")
+def test_no_gpu_says_so_in_one_line_then_runs_the_offline_parts():
+    proc = run_cli(timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("no GPU: ") and "offline" in first
+    assert "Traceback" not in proc.stderr
+    measured = run_cli("mma")
+    assert measured.returncode == 2 and measured.stderr.count("\n") == 1
+    assert "no usable CUDA GPU" in measured.stderr
+
+
+def test_offline_mma_prints_a_table_of_sass_checks():
+    proc = run_cli("mma", "--offline", "--arch", "sm_90", "--acc", "f16")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(" ok ") == 2 and "HMMA.16816.F16" in proc.stdout
+
+
+def test_run_folder_keeps_rows_as_they_come(tmp_path):
+    folder = record.RunFolder("mma", "Some GPU 80GB", tmp_path)
+    folder.add({"form": "x", "tflops": 1.5})
+    # an interrupted run: the first row is on disk before the second is measured
+    assert len(pd.read_csv(folder.path / "mma.csv")) == 1
+    folder.add({"form": "y", "tflops": 2.5, "extra": "z"})
+    assert list(pd.read_csv(folder.path / "mma.csv")["form"]) == ["x", "y"]
+    assert json.loads((folder.path / "mma.json").read_text())[1]["extra"] == "z"
+    assert folder.path.name.endswith("_mma_some-gpu-80gb")
+
+
+def _row(form, tflops, **kw):
+    return {"kind": "throughput", "status": "ok", "form": form, "tflops": tflops,
+            "warps_per_block": 4, "ilp": 4, "blocks_per_sm": 1, "flop_per_clk_per_sm": 1.0,
+            "pct_of_peak": None, "sm_clock_mhz": 1000.0, **kw}
+
+
+def test_saturating_point_is_the_best_row_of_each_form_and_the_ratio_is_printed():
+    rows = [_row("m16n8k16.f16.acc_f16", 10.0), _row("m16n8k16.f16.acc_f16", 30.0, ilp=8),
+            _row("m16n8k16.f16.acc_f32", 15.0),
+            {"kind": "latency", "status": "ok", "form": "m16n8k16.f16.acc_f16", "latency_cycles": 20.0},
+            {"kind": "throughput", "status": "error", "form": "m16n8k16.f16.acc_f32",
+             "error": "result off", "warps_per_block": 1, "ilp": 1, "blocks_per_sm": 1}]
+    suite._mark_saturating(rows)
+    assert [r.get("saturating") for r in rows[:3]] == [False, True, True]
+    text = suite.summary(rows)
+    assert "2.00x" in text and "4w x 8 ILP x 1 blk/SM" in text and "error:" in text
+
+
+def test_datasheet_rows_match_by_name_and_sm_count():
+    h100 = gpus.lookup("NVIDIA H100 80GB HBM3", 132)
+    assert h100 and h100["key"].startswith("h100")
+    assert gpus.lookup("NVIDIA H100 80GB HBM3", 114) is None
+    assert gpus.lookup("Some Future GPU", 99) is None
+    assert gpus.peak_tflops(None, "f16", "f16") is None
+    table = gpus.table()
+    assert table["source"].notna().all() and (table["source"].str.len() > 10).all()
+    assert table["key"].is_unique
