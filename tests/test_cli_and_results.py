@@ -94,3 +94,16 @@ def test_datasheet_rows_match_by_name_and_sm_count():
     table = gpus.table()
     assert table["source"].notna().all() and (table["source"].str.len() > 10).all()
     assert table["key"].is_unique
+
+
+def test_compare_puts_measured_and_datasheet_rows_apart(tmp_path, capsys):
+    rows = [dict(_row("m16n8k16.f16.acc_f16", 600.0), gpu_name="NVIDIA H100 80GB HBM3", sm_count=132),
+            dict(_row("m16n8k16.f16.acc_f32", 300.0), gpu_name="NVIDIA H100 80GB HBM3", sm_count=132)]
+    pd.DataFrame(rows).to_csv(tmp_path / "mma.csv", index=False)
+    assert main(["compare", str(tmp_path)]) == 0
+    measured, datasheet = capsys.readouterr().out.split("\n\n")
+    assert "2.00x" in measured and "NVIDIA H100 80GB HBM3" in measured
+    assert "H100 SXM5" not in datasheet and "GeForce RTX 4090" in datasheet
+    (tmp_path / "bad").mkdir()
+    pd.DataFrame([{"a": 1}]).to_csv(tmp_path / "bad" / "mma.csv", index=False)
+    assert main(["compare", str(tmp_path / "bad" / "mma.csv")]) == 2
