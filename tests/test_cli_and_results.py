@@ -107,3 +107,16 @@ def test_compare_puts_measured_and_datasheet_rows_apart(tmp_path, capsys):
     (tmp_path / "bad").mkdir()
     pd.DataFrame([{"a": 1}]).to_csv(tmp_path / "bad" / "mma.csv", index=False)
     assert main(["compare", str(tmp_path / "bad" / "mma.csv")]) == 2
+
+
+def test_plot_writes_a_png_and_rejects_other_files(tmp_path):
+    rows = [dict(_row("m16n8k16.f16.acc_f16", t, ilp=i, warps_per_sm=w), gpu_name="G",
+                 peak_at_measured_clock_tflops=1000.0)
+            for i, t0 in ((1, 100.0), (4, 400.0)) for w, t in ((1, t0), (8, t0 * 1.5))]
+    csv = tmp_path / "mma.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    assert main(["plot", str(csv)]) == 0
+    png = csv.with_suffix(".png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    pd.DataFrame([{"a": 1}]).to_csv(tmp_path / "other.csv", index=False)
+    assert main(["plot", str(tmp_path / "other.csv")]) == 2

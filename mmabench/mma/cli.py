@@ -112,5 +112,11 @@ def run(args) -> int:
           f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}; "
           f"peak % at the measured SM clock vs datasheet ({ctx.get('datasheet_row') or 'no datasheet row'})")
     print(summary(rows, args.markdown))
+    try:
+        from ..plot import plot_mma
+        import pandas as pd
+        print(f"plot: {plot_mma(pd.DataFrame(rows), folder.path / 'mma.png')}")
+    except Exception as exc:  # plotting is optional (matplotlib may be absent)
+        print(f"plot: skipped ({exc})")
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") != "error" for r in rows) else 1

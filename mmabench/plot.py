@@ -1,0 +1,76 @@
+"""`python -m mmabench plot`: the throughput sweep of an mma result file as a PNG.
+
+One panel per instruction form: TFLOP/s against resident warps per SM, one line per ILP
+(best launch shape at that occupancy), and the datasheet peak at the measured clock as a
+dashed line, labelled as datasheet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ToolMissing, UserError
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("plot", help="plot an mma result file (needs matplotlib)",
+                              description="Plot TFLOP/s vs warps per SM for each form and ILP "
+                                          "from an mma.csv result file. No GPU needed.")
+    p.add_argument("file", help="an mma.csv written by `python -m mmabench mma`")
+    p.add_argument("-o", "--output", help="PNG to write (default: beside the CSV)")
+    p.set_defaults(func=run)
+
+
+def plot_mma(frame, output: Path) -> Path:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ToolMissing("plotting needs matplotlib: pip install 'mmabench[plot]'") from None
+    ok = frame[(frame["kind"] == "throughput") & (frame["status"] == "ok")]
+    if ok.empty:
+        raise UserError("no successful throughput rows to plot")
+    forms = list(dict.fromkeys(ok["form"]))
+    cols = min(3, len(forms))
+    nrows = -(-len(forms) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 3.4 * nrows), sharey=True,
+                             squeeze=False)
+    flat = axes.ravel()
+    for ax in flat[len(forms):]:
+        ax.axis("off")
+    for ax, form in zip(flat, forms):
+        rows = ok[ok["form"] == form]
+        for ilp, by_ilp in rows.groupby("ilp"):
+            best = by_ilp.groupby("warps_per_sm")["tflops"].max()
+            ax.plot(best.index, best.values, marker="o", label=f"ILP {ilp}")
+        peak = rows["peak_at_measured_clock_tflops"].dropna() if "peak_at_measured_clock_tflops" in rows else []
+        if len(peak):
+            ax.axhline(peak.median(), color="grey", linestyle="--", label="datasheet peak @ clock")
+        ax.set_xscale("log", base=2)
+        ax.set_title(form, fontsize=9)
+        ax.set_xlabel("warps per SM")
+        ax.grid(alpha=0.3)
+    for row in axes:
+        row[0].set_ylabel("TFLOP/s (measured)")
+    flat[0].legend(fontsize=7)
+    gpu = ok["gpu_name"].iloc[0] if "gpu_name" in ok else ""
+    fig.suptitle(f"mma.sync throughput sweep, {gpu}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+    return output
+
+
+def run(args) -> int:
+    import pandas as pd
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"no such result file: {path}")
+    frame = pd.read_csv(path)
+    if not {"kind", "form", "tflops", "ilp", "warps_per_sm"} <= set(frame.columns):
+        raise UserError(f"{path} is not an mma result file")
+    out = plot_mma(frame, Path(args.output) if args.output else path.with_suffix(".png"))
+    print(f"wrote {out}")
+    return 0
