@@ -78,3 +78,22 @@ def test_latency_and_throughput_smoke(form):
                            repeats=2, target_ms=0.5)
     assert r["tflops"] > 0 and r["sm_clock_mhz"] > 100
     assert r["instructions"] == r["grid_blocks"] * 4 * (thr.per_trip * r["iters"] + 4)
+
+
+def test_suite_rows_carry_their_context_and_files(tmp_path):
+    import pandas as pd
+
+    from mmabench.record import CONTEXT_COLUMNS
+    from mmabench.mma.suite import Sweep, run
+
+    form = _usable()[0]
+    folder, rows = run([form], Sweep(warps=(4,), ilps=(2,), blocks_per_sm=(1,), repeats=2),
+                       results_root=tmp_path)
+    frame = pd.read_csv(folder.path / "mma.csv")
+    assert len(frame) == 2 and set(frame["kind"]) == {"latency", "throughput"}
+    assert set(CONTEXT_COLUMNS) <= set(frame.columns)
+    assert frame["gpu_name"].notna().all() and (frame["status"] == "ok").all()
+    thr = frame[frame["kind"] == "throughput"].iloc[0]
+    assert thr["saturating"] and thr["sm_clock_mhz"] > 100
+    assert (folder.path / "sass" / f"{form.name}.ilp2.sass").read_text().count(form.sass) >= 2 * 16
+    assert (folder.path / "context.json").exists()
