@@ -43,24 +43,45 @@ def cache_dir() -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
-def find_tool(name: str) -> Path:
-    """Path of a CUDA binary utility, or ToolMissing naming the wheel that provides it."""
-    found = shutil.which(name)
-    if found:
-        return Path(found)
+def _candidates(name: str) -> list[Path]:
+    found = []
+    if shutil.which(name):
+        found.append(Path(shutil.which(name)))
     for var in ("CUDA_HOME", "CUDA_PATH"):
         home = os.environ.get(var)
         if home and (Path(home) / "bin" / name).is_file():
-            return Path(home) / "bin" / name
+            found.append(Path(home) / "bin" / name)
     try:
         from cuda import pathfinder
 
-        found = pathfinder.find_nvidia_binary_utility(name)
+        wheel = pathfinder.find_nvidia_binary_utility(name)
+        if wheel:
+            found.append(Path(wheel))
     except Exception:  # pathfinder missing or does not know the tool
-        found = None
-    if found:
-        return Path(found)
+        pass
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def _release(path: Path) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    m = re.search(r"release (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else ()
+
+
+@functools.lru_cache(maxsize=None)
+def find_tool(name: str) -> Path:
+    """Path of a CUDA binary utility, or ToolMissing naming the wheel that provides it.
+
+    Candidates come from PATH, CUDA_HOME/CUDA_PATH and the NVIDIA wheels; the newest release
+    wins, so ptxas can read what the (usually newest) NVRTC wrote and knows the newest targets.
+    """
+    candidates = _candidates(name)
+    if candidates:
+        return max(candidates, key=_release)
     raise ToolMissing(f"{name} not found on PATH, under CUDA_HOME or in the NVIDIA wheels; "
                       f"install it with: pip install {WHEEL_OF.get(name, 'nvidia-cuda-nvcc')}")
 
@@ -150,7 +171,8 @@ def disassemble(cubin: bytes) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "k.cubin"
         src.write_bytes(cubin)
-        proc = subprocess.run([str(find_tool("nvdisasm")), "-c", str(src)],
+        # -c: code only; -ndf: no data-flow analysis (same instructions, faster)
+        proc = subprocess.run([str(find_tool("nvdisasm")), "-c", "-ndf", str(src)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise CompileError("nvdisasm failed: " + proc.stderr.strip().splitlines()[0])

@@ -1,0 +1,209 @@
+"""`python -m mmabench regs`: the offline compiler report (no GPU needed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from .. import archs, registry, report, toolchain
+from ..errors import UserError, split_list
+from . import report as creport
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "regs", help="registers, spills, occupancy and SASS mix of every kernel, per arch (no GPU)",
+        description="Assemble every registered kernel for each target architecture with ptxas "
+                    "and nvdisasm (no GPU needed) and report registers per thread, spill bytes, "
+                    "stack, shared memory, barriers, theoretical occupancy for the kernel's "
+                    "launch shape, and the SASS opcode mix. Rows go to CSV and JSON as well.")
+    p.add_argument("--arch", help=f"comma list ({','.join(archs.known())}); default "
+                                  f"{','.join(archs.DEFAULT)} (sm_90 becomes sm_90a for kernels "
+                                  "that need it)")
+    p.add_argument("--family", help=f"comma list of kernel families ({','.join(registry.FAMILIES)})")
+    p.add_argument("--kernel", help="comma list of kernel names or patterns (e.g. 'mma.*.thr')")
+    p.add_argument("--all", action="store_true",
+                   help="also the kernels a family keeps out of the default report "
+                        "(tagged report_default=False)")
+    p.add_argument("--diff", choices=["acc"],
+                   help="acc: each f16-accumulate kernel beside its f32 twin (change in "
+                        "registers, spills, occupancy)")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
+    p.add_argument("--no-save", action="store_true", help="print only; write no results folder")
+    p.add_argument("--crosscheck", action="store_true",
+                   help="GPU: load the offline cubins for the GPU's architecture and check "
+                        "registers / local memory / occupancy against the driver's numbers")
+    p.add_argument("--jobs", type=int, help="parallel compiles (default: CPUs available)")
+    p.set_defaults(func=run)
+
+
+# ---------------------------------------------------------------- formatting
+
+def _num(v) -> str:
+    return "-" if v is None or v == "" else str(v)
+
+
+def _spill(r) -> str:
+    return f"{r['spill_store_bytes']}/{r['spill_load_bytes']}"
+
+
+def main_table(rows: list[dict], markdown: bool = False) -> str:
+    headers = ["kernel", "arch", "acc", "regs", "spill st/ld B", "stack B", "smem B",
+               "blocks/SM", "warps/SM (occ)", "limit", "tensor ops (static)", "LDL/STL", "LDSM",
+               "MUFU", "FFMA", "HFMA2"]
+    body = []
+    for r in rows:
+        if r["status"] == "n/a":
+            continue
+        arch = r["target"] or r["arch"]
+        if r["status"] != "ok":
+            body.append([r["kernel"], arch, r["acc"], r["status"]] + ["-"] * (len(headers) - 4))
+            continue
+        smem = (r.get("static_smem_bytes") or 0) + (r.get("dynamic_smem_bytes") or 0)
+        has_sass = "n_LDL" in r
+        body.append([
+            r["kernel"], arch, r["acc"], r["regs"], _spill(r), r["stack_frame_bytes"], smem,
+            r["blocks_per_sm"], f"{r['warps_per_sm']}/{r['max_warps_per_sm']} "
+                                f"({100 * r['occupancy']:.0f}%)",
+            r["occupancy_limiter"],
+            (r.get("tensor_ops") or "-") if has_sass else "?",
+            f"{r['n_LDL']}/{r['n_STL']}" if has_sass else "?",
+            _num(r.get("n_LDSM")), _num(r.get("n_MUFU")), _num(r.get("n_FFMA")),
+            _num(r.get("n_HFMA2")),
+        ])
+    return report.table(headers, body, markdown)
+
+
+def diff_table(diffs: list[dict], markdown: bool = False) -> str:
+    headers = ["f16-acc kernel", "f32 twin", "arch", "regs f16/f32", "Δregs",
+               "spill st/ld B f16", "spill st/ld B f32", "warps/SM f16/f32", "occupancy f16/f32"]
+    body = []
+    for d in diffs:
+        if d["status"] != "ok":
+            if d["status"] == "n/a":
+                continue
+            body.append([d["kernel"], d["twin"], d["arch"], d["status"]] + ["-"] * 5)
+            continue
+        body.append([
+            d["kernel"], d["twin"], d["arch"], f"{d['regs_f16']}/{d['regs_f32']}",
+            f"{d['regs_delta']:+d}",
+            f"{d['spill_store_bytes_f16']}/{d['spill_load_bytes_f16']}",
+            f"{d['spill_store_bytes_f32']}/{d['spill_load_bytes_f32']}",
+            f"{d['warps_per_sm_f16']}/{d['warps_per_sm_f32']}",
+            f"{100 * d['occupancy_f16']:.0f}%/{100 * d['occupancy_f32']:.0f}%",
+        ])
+    return report.table(headers, body, markdown)
+
+
+def _footnotes(rows: list[dict]) -> list[str]:
+    lines = []
+    na = sorted({r["message"] for r in rows if r["status"] == "n/a"})
+    if na:
+        lines.append("not built (architecture lacks the instruction): " + "; ".join(na))
+    for r in rows:
+        if r["status"] == "error":
+            lines.append(f"error: {r['kernel']} on {r['target'] or r['arch']}: {r['message']}")
+    notes = sorted({f"{r['kernel']}: {r['notes']}" for r in rows if r.get("notes")})
+    lines += [f"note: {n}" for n in notes]
+    return lines
+
+
+# ---------------------------------------------------------------- saving
+
+def _save(builds, rows, diffs, results_root, context) -> str:
+    import pandas as pd
+
+    from ..record import RunFolder
+
+    folder = RunFolder("regs", "offline", results_root)
+    for row in rows:
+        folder.rows.append(row)
+    folder.flush()
+    # JSON with the histogram as an object rather than a string
+    nested = [dict(r, sass_histogram=json.loads(r["sass_histogram"]))
+              if r.get("sass_histogram") else r for r in rows]
+    (folder.path / "regs.json").write_text(json.dumps(nested, indent=1))
+    if diffs is not None:
+        frame = pd.DataFrame(diffs)
+        frame.to_csv(folder.path / "regs_diff_acc.csv", index=False)
+        (folder.path / "regs_diff_acc.json").write_text(json.dumps(diffs, indent=1))
+    for b in builds:
+        if not b.ptx:
+            continue
+        stem = f"{b.spec.name}.{b.target}"
+        folder.save_text(f"ptx/{stem}.ptx", b.ptx)
+        if b.log:
+            folder.save_text(f"ptxas/{stem}.log", b.log)
+        if b.sass:
+            folder.save_text(f"sass/{stem}.sass", b.sass)
+    folder.save_context(context)
+    return str(folder.path)
+
+
+def context() -> dict:
+    from ..record import software_context, timestamp
+
+    ctx = software_context()
+    ctx["timestamp"] = timestamp()
+    ctx["toolchain"] = toolchain.toolchain_info()
+    ctx["gpu_name"] = "offline"
+    return ctx
+
+
+# ---------------------------------------------------------------- the command
+
+def run(args) -> int:
+    arch_list = archs.parse(args.arch)
+    families = split_list(args.family, "family", registry.FAMILIES)
+    kernels = [k.strip() for k in args.kernel.split(",") if k.strip()] if args.kernel else None
+    if args.kernel is not None and not kernels:
+        raise UserError("empty --kernel list; give kernel names or patterns such as 'mma.*.thr'")
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"bad --jobs {args.jobs}; accepted: an integer >= 1")
+    if args.crosscheck:
+        from .crosscheck import crosscheck, crosscheck_table
+
+        checks = crosscheck(kernels, families, args.jobs)
+        print(crosscheck_table(checks, args.markdown))
+        bad = [c for c in checks if c["status"] == "mismatch"]
+        print(f"\n{len(checks) - len(bad)} of {len(checks)} kernels agree with the driver"
+              + ("" if not bad else "; MISMATCH: " + ", ".join(c["kernel"] for c in bad)))
+        return 1 if bad else 0
+
+    specs = creport.select_kernels(kernels, families, args.all)
+    if args.diff == "acc":
+        specs = creport.with_twins(specs)
+    t0 = time.perf_counter()
+    builds = creport.compile_builds(specs, arch_list, args.jobs)
+    rows = [b.row for b in builds]
+    ctx = context()
+    for r in rows:
+        r.update({"ptxas_version": toolchain.tool_version("ptxas"),
+                  "mmabench_version": ctx.get("mmabench_version", ""),
+                  "git_commit": ctx.get("git_commit", ""), "timestamp": ctx["timestamp"]})
+    elapsed = time.perf_counter() - t0
+
+    diffs = None
+    if args.diff == "acc":
+        diffs = creport.diff_acc(rows)
+        if not diffs:
+            raise UserError("no f16-accumulate kernel with an f32 twin among the selected kernels")
+        print(diff_table(diffs, args.markdown))
+    else:
+        print(main_table(rows, args.markdown))
+    for line in _footnotes(rows):
+        print(line)
+    skipped = [] if (kernels or families or args.all) else creport.left_out_of_default()
+    if skipped:
+        print(f"{len(skipped)} kernels left out of the default report (tagged report_default=False);"
+              " --all or --family includes them")
+    for line in creport.tool_messages(rows):
+        print(f"mmabench: {line}", file=sys.stderr)
+    ok = sum(r["status"] == "ok" for r in rows)
+    print(f"\n{ok} kernel x arch builds in {elapsed:.1f} s; ptxas {toolchain.tool_version('ptxas')}"
+          " (theoretical occupancy: data/archs.csv limits, NVIDIA's occupancy model)")
+    if not args.no_save:
+        print(f"results: {_save(builds, rows, diffs, args.results, ctx)}")
+    return 1 if any(r["status"] == "error" for r in rows) else 0

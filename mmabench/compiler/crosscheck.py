@@ -1,0 +1,113 @@
+"""On a GPU: the offline report for the GPU's own architecture against the loaded kernels.
+
+The cubin that ptxas built offline is loaded as is (cuModuleLoadData through CuPy) and the
+driver is asked for the function's NUM_REGS, LOCAL_SIZE_BYTES and SHARED_SIZE_BYTES and for its
+occupancy (cuOccupancyMaxActiveBlocksPerMultiprocessor) at the kernel's launch shape. All four
+must equal the parsed ptxas log and the occupancy model. The driver's own JIT of the same PTX
+(its ptxas, without the kernel's ptxas options) is reported beside, as information only.
+"""
+
+from __future__ import annotations
+
+from .. import archs, gpu, report
+from ..errors import UserError
+from . import report as creport
+
+NUM_REGS = 4            # CU_FUNC_ATTRIBUTE_NUM_REGS
+LOCAL_SIZE_BYTES = 3    # CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES
+SHARED_SIZE_BYTES = 1   # CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES
+MAX_DYNAMIC_SHARED = 8  # CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+
+
+def driver_attributes(cubin: bytes, entry: str, threads: int, dynamic_smem: int) -> dict:
+    """What the driver says about `entry` in `cubin` (needs a GPU)."""
+    import cupy
+    from cupy.cuda import function
+    from cupy_backends.cuda.api import driver
+
+    cupy.zeros(1, dtype=cupy.int8)   # make the device's primary context current for the driver API
+    module = function.Module()
+    module.load(cubin)
+    fn = module.get_function(entry)
+    if dynamic_smem > 48 * 1024:
+        driver.funcSetAttribute(fn.ptr, MAX_DYNAMIC_SHARED, dynamic_smem)
+    return {
+        "num_regs": driver.funcGetAttribute(NUM_REGS, fn.ptr),
+        "local_size_bytes": driver.funcGetAttribute(LOCAL_SIZE_BYTES, fn.ptr),
+        "shared_size_bytes": driver.funcGetAttribute(SHARED_SIZE_BYTES, fn.ptr),
+        "blocks_per_sm": driver.occupancyMaxActiveBlocksPerMultiprocessor(
+            fn.ptr, threads, dynamic_smem),
+        "_module": module,   # keep the module alive while fn is used
+    }
+
+
+def compare(row: dict, attrs: dict) -> dict:
+    """One cross-check row: offline figures, driver figures, and whether they agree."""
+    pairs = {
+        "regs": (row.get("regs"), attrs.get("num_regs")),
+        "local_bytes": (row.get("stack_frame_bytes"), attrs.get("local_size_bytes")),
+        "static_smem": (row.get("static_smem_bytes"), attrs.get("shared_size_bytes")),
+        "blocks_per_sm": (row.get("blocks_per_sm"), attrs.get("blocks_per_sm")),
+    }
+    out = {"kernel": row["kernel"], "arch": row.get("target") or row["arch"]}
+    bad = []
+    for key, (offline, driver) in pairs.items():
+        out[f"{key}_offline"], out[f"{key}_driver"] = offline, driver
+        if offline != driver:
+            bad.append(f"{key} {offline} offline vs {driver} driver")
+    out["status"] = "mismatch" if bad else "ok"
+    out["message"] = "; ".join(bad)
+    return out
+
+
+def crosscheck(kernels=None, families=None, jobs: int | None = None,
+               all_kernels: bool = True) -> list[dict]:
+    """Compile every selected kernel for the GPU's architecture and check it against the driver."""
+    gpu.require_gpu()
+    arch = gpu.device_arch()
+    if arch not in archs.limits():
+        raise UserError(f"the GPU is {arch}, which data/archs.csv does not list; "
+                        f"known: {', '.join(archs.known())}")
+    builds = creport.compile_builds(kernels, [arch], jobs, families, all_kernels)
+    out = []
+    for b in builds:
+        r = b.row
+        if r["status"] == "n/a":
+            continue
+        if r["status"] != "ok":
+            out.append({"kernel": r["kernel"], "arch": arch, "status": "mismatch",
+                        "message": f"offline build failed: {r['message']}"})
+            continue
+        attrs = driver_attributes(b.cubin, b.spec.entry, b.spec.threads_per_block,
+                                  b.spec.dynamic_smem_bytes)
+        row = compare(r, attrs)
+        try:  # the driver's own JIT of the same PTX, for information
+            from cupy_backends.cuda.api import driver
+
+            jit = gpu.jit(b.ptx, b.spec.entry)
+            row["jit_regs"] = driver.funcGetAttribute(NUM_REGS, jit.function.ptr)
+            row["jit_local_bytes"] = driver.funcGetAttribute(LOCAL_SIZE_BYTES, jit.function.ptr)
+        except Exception as exc:  # information only: never fails the check
+            row["jit_regs"] = row["jit_local_bytes"] = None
+            row["jit_note"] = str(exc).splitlines()[0][:120]
+        out.append(row)
+    return out
+
+
+def crosscheck_table(checks: list[dict], markdown: bool = False) -> str:
+    headers = ["kernel", "arch", "regs ptxas/driver", "local B ptxas/driver",
+               "smem B ptxas/driver", "blocks/SM model/driver", "driver JIT regs/local B", "check"]
+    body = []
+    for c in checks:
+        if "regs_offline" not in c:
+            body.append([c["kernel"], c["arch"]] + ["-"] * 5 + [c["message"]])
+            continue
+        body.append([
+            c["kernel"], c["arch"], f"{c['regs_offline']}/{c['regs_driver']}",
+            f"{c['local_bytes_offline']}/{c['local_bytes_driver']}",
+            f"{c['static_smem_offline']}/{c['static_smem_driver']}",
+            f"{c['blocks_per_sm_offline']}/{c['blocks_per_sm_driver']}",
+            f"{c.get('jit_regs', '-')}/{c.get('jit_local_bytes', '-')}",
+            "ok" if c["status"] == "ok" else "MISMATCH: " + c["message"],
+        ])
+    return report.table(headers, body, markdown)

@@ -1,0 +1,352 @@
+"""The offline compiler report: every registered kernel x every target architecture, no GPU.
+
+For each pair: ptxas -v (registers, spills, stack, static shared memory, barriers), nvdisasm
+(the SASS opcode histogram) and the theoretical occupancy of the kernel's launch shape. Compiles
+run in parallel threads (ptxas and nvdisasm are subprocesses) and are cached by the toolchain
+module (source, options, tool version; the ptxas log is cached with its cubin).
+
+A row's `status` is 'ok', 'n/a' (the kernel does not exist on that architecture), 'tool' (the
+installed ptxas is too old for it; `message` says what to install) or 'error' (the compile
+failed; `message` has the first lines of the log).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .. import archs as archs_mod
+from .. import registry, toolchain
+from ..errors import ToolMissing, UserError
+from . import occupancy as occ_mod
+from .resources import Resources, parse_ptxas_log, register_cap_overridden
+from .sassinfo import Disassembler, key_counts, opcode_histogram
+
+WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
+
+
+@dataclass
+class Build:
+    """One kernel on one architecture: the row, and the evidence behind it."""
+    spec: registry.KernelSpec
+    arch: str                       # as asked ('sm_90')
+    target: str                     # as built ('sm_90a' for a kernel that needs it)
+    row: dict
+    ptx: str = ""
+    log: str = ""
+    cubin: bytes = b""
+    sass: str = ""
+    resources: Resources | None = None
+    histogram: Counter = field(default_factory=Counter)
+
+
+# ---------------------------------------------------------------- targets and tool versions
+
+def target_for(spec: registry.KernelSpec, arch: str) -> str | None:
+    """The architecture to build `spec` for when `arch` is asked: sm_90 -> sm_90a for a kernel
+    that needs the 'a' features; None if the kernel does not exist there."""
+    target = arch
+    if spec.arch_suffix_needed and not arch.endswith(spec.arch_suffix_needed):
+        target = arch + spec.arch_suffix_needed
+        if target not in archs_mod.limits():
+            return None
+    return target if spec.supports(target) else None
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:2]) or (0,)
+
+
+def ptxas_problem(target: str) -> str | None:
+    """One line naming what to install when the ptxas found is too old for `target`."""
+    need = archs_mod.limits().get(target, {}).get("min_ptxas") or ""
+    have = toolchain.tool_version("ptxas")
+    if need and have and _version_tuple(have) < _version_tuple(need):
+        return (f"ptxas {have} ({toolchain.find_tool('ptxas')}) is too old for {target} "
+                f"(needs CUDA {need}+): pip install -U {WHEEL_PTXAS}, "
+                "or put a newer ptxas first on PATH / in CUDA_HOME")
+    return None
+
+
+def _compile_problem(target: str, message: str) -> str | None:
+    """A ptxas failure that means 'tool too old' rather than 'bad kernel'."""
+    m = re.search(r"Unsupported \.version (\d+\.\d+); current version is '(\d+\.\d+)'", message)
+    if m:
+        return (f"ptxas {toolchain.tool_version('ptxas')} reads PTX ISA up to {m.group(2)}, the "
+                f"kernel's PTX is ISA {m.group(1)} (from a newer NVRTC?): pip install -U "
+                f"{WHEEL_PTXAS}, or put a newer ptxas first on PATH / in CUDA_HOME")
+    if re.search(r"(Unknown|Unsupported|not defined for|Invalid).{0,40}(gpu|arch|target|sm_)",
+                 message, re.I) or "Value '" + target in message:
+        return (f"ptxas {toolchain.tool_version('ptxas')} does not know {target}: "
+                f"pip install -U {WHEEL_PTXAS}")
+    return None
+
+
+# ---------------------------------------------------------------- one build
+
+def _base_row(spec: registry.KernelSpec, arch: str, target: str | None) -> dict:
+    return {
+        "kernel": spec.name, "family": spec.family, "entry": spec.entry, "arch": arch,
+        "target": target or "", "acc": spec.acc, "twin": spec.twin or "",
+        "threads_per_block": spec.threads_per_block,
+        "dynamic_smem_bytes": spec.dynamic_smem_bytes,
+        "ptxas_options": " ".join(spec.ptxas_options),
+        "status": "ok", "message": "",
+    }
+
+
+class _Run:
+    """What the builds of one report share: each kernel's PTX made once per target (a CUDA C++
+    family's NVRTC compile is not repeated by parallel workers), and the disassembler."""
+
+    def __init__(self, sass_ok: bool = True):
+        self.sass_ok = sass_ok
+        self.disassemble = Disassembler()
+        self._lock = threading.Lock()
+        self._spec_locks: dict[str, threading.Lock] = {}
+
+    def ptx(self, spec: registry.KernelSpec, target: str) -> str:
+        with self._lock:
+            lock = self._spec_locks.setdefault(spec.name, threading.Lock())
+        with lock:                      # the first target compiles, the others hit the cache
+            return spec.ptx(target)
+
+
+def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> Build:
+    """Compile one kernel for one architecture and fill its row (never raises for the kernel's
+    own failure: the row says 'error'; a missing ptxas does raise ToolMissing)."""
+    run = run or _Run()
+    target = target_for(spec, arch)
+    row = _base_row(spec, arch, target)
+    if target is None:
+        need = f"sm_{spec.min_sm}{spec.arch_suffix_needed}+"
+        row.update(status="n/a", message=f"{spec.name} needs {need}")
+        return Build(spec, arch, "", row)
+    problem = ptxas_problem(target)
+    if problem:
+        row.update(status="tool", message=problem,
+                   needs_ptxas=archs_mod.limits()[target]["min_ptxas"])
+        return Build(spec, arch, target, row)
+    build = Build(spec, arch, target, row)
+    try:
+        build.ptx = run.ptx(spec, target)
+    except ToolMissing as exc:          # e.g. NVRTC for a CUDA C++ family
+        row.update(status="tool", message=str(exc))
+        return build
+    except Exception as exc:            # a family's bug must not sink the other kernels' rows
+        row.update(status="error", message=f"PTX generation failed: {type(exc).__name__}: {exc}")
+        return build
+    try:
+        row["ptx_sha256"] = hashlib.sha256(build.ptx.encode()).hexdigest()[:16]
+        asm = toolchain.assemble(build.ptx, target, tuple(spec.ptxas_options))
+        build.cubin, build.log = asm.cubin, asm.log
+        res = parse_ptxas_log(asm.log, spec.entry, target)
+    except ToolMissing:
+        raise
+    except UserError as exc:
+        msg = str(exc)
+        problem = _compile_problem(target, msg)
+        row.update(status="tool" if problem else "error", message=problem or msg)
+        return build
+    build.resources = res
+    notes = list(res.notes)
+    cap_note = register_cap_overridden(build.ptx, spec.entry, tuple(spec.ptxas_options))
+    if cap_note:
+        notes.append(cap_note)
+    row.update({
+        "regs": res.registers, "spill_store_bytes": res.spill_store_bytes,
+        "spill_load_bytes": res.spill_load_bytes, "stack_frame_bytes": res.stack_frame_bytes,
+        "cumulative_stack_bytes": res.cumulative_stack_bytes,
+        "static_smem_bytes": res.static_smem_bytes, "barriers": res.barriers,
+        "cmem0_bytes": res.cmem0_bytes, "notes": "; ".join(notes),
+    })
+    occ = occ_mod.theoretical(target, res.registers, spec.threads_per_block,
+                              res.static_smem_bytes, spec.dynamic_smem_bytes, res.barriers)
+    row.update({
+        "blocks_per_sm": occ.blocks_per_sm, "warps_per_sm": occ.warps_per_sm,
+        "max_warps_per_sm": occ.max_warps_per_sm, "occupancy": round(occ.fraction, 4),
+        "occupancy_limiter": occ.limiter,
+        **{f"blocks_limit_{k}": v for k, v in occ.limits.items()},
+    })
+    if run.sass_ok:
+        try:
+            build.sass, row["sass_tool"] = run.disassemble(build.cubin, target)
+            hist, hfma2 = opcode_histogram(build.sass, spec.entry)
+            build.histogram = hist
+            row.update(key_counts(hist, hfma2))
+            row["n_instructions"] = sum(hist.values())
+            row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))
+        except ToolMissing as exc:
+            row["message"] = str(exc)
+        except UserError as exc:
+            row.update(status="error", message=str(exc))
+    return build
+
+
+# ---------------------------------------------------------------- the report
+
+# A KernelSpec with tags["report_default"] = False (e.g. a family's extended grid) is left out
+# of the report when no kernel or family is named, to keep the default report quick; naming its
+# family or the kernel, or all_kernels=True (--all), includes it.
+DEFAULT_TAG = "report_default"
+
+
+def select_kernels(kernels=None, families=None, all_kernels: bool = False) -> list[registry.KernelSpec]:
+    """KernelSpecs by name / glob pattern (or the specs themselves), within `families`."""
+    import fnmatch
+
+    if families:
+        bad = [f for f in families if f not in registry.FAMILIES]
+        if bad:
+            raise UserError(f"unknown family {bad[0]!r}; accepted: {', '.join(registry.FAMILIES)}")
+    pool = registry.all_kernels(list(families) if families else None)
+    if kernels is None:
+        if families or all_kernels:
+            return pool
+        return [s for s in pool if s.tags.get(DEFAULT_TAG, True) is not False]
+    chosen, names = [], [s.name for s in pool]
+    for item in kernels:
+        if isinstance(item, registry.KernelSpec):
+            chosen.append(item)
+            continue
+        hits = [s for s in pool if fnmatch.fnmatchcase(s.name, item)]
+        if not hits:
+            shown = ", ".join(names[:40]) + (f", ... ({len(names)} in all)" if len(names) > 40 else "")
+            raise UserError(f"unknown kernel {item!r}; accepted: {shown} "
+                            "(or a pattern such as 'mma.*.thr')")
+        chosen += [s for s in hits if s not in chosen]
+    return chosen
+
+
+def left_out_of_default() -> list[str]:
+    """Names of the registered kernels the default report skips (tagged report_default=False)."""
+    return [s.name for s in registry.all_kernels() if s.tags.get(DEFAULT_TAG, True) is False]
+
+
+def with_twins(specs: list[registry.KernelSpec]) -> list[registry.KernelSpec]:
+    """`specs` plus the accumulator twin of each (for --diff acc); a twin name that is not
+    registered is skipped (its kernel then has no diff row)."""
+    have = {s.name for s in specs}
+    if all(not s.twin or s.twin in have for s in specs):
+        return specs
+    registered = {s.name: s for s in registry.all_kernels()}
+    extra = []
+    for s in specs:
+        if s.twin and s.twin not in have and s.twin in registered:
+            extra.append(registered[s.twin])
+            have.add(s.twin)
+    return specs + extra
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=None,
+                   all_kernels: bool = False) -> list[Build]:
+    """Every selected kernel x architecture, compiled in parallel; Builds in kernel, arch order."""
+    if isinstance(kernels, (str, registry.KernelSpec)):
+        kernels = [kernels]
+    if isinstance(families, str):
+        families = [f.strip() for f in families.split(",")]
+    specs = select_kernels(kernels, families, all_kernels)
+    if isinstance(archs, str):
+        archs = [archs]
+    arch_list = archs_mod.parse(",".join(archs)) if archs else list(archs_mod.DEFAULT)
+    toolchain.find_tool("ptxas")            # no ptxas at all: one line, nothing to report
+    try:
+        toolchain.find_tool("nvdisasm")
+        sass_ok = True
+    except ToolMissing:
+        try:
+            toolchain.find_tool("cuobjdump")
+            sass_ok = True
+        except ToolMissing:
+            sass_ok = False
+    # Architecture-major order: parallel workers start on different kernels, so a kernel's PTX
+    # (an NVRTC compile for CUDA C++ families) is made once, before its other targets need it.
+    pairs = [(s, a) for a in arch_list for s in specs]
+    run = _Run(sass_ok)
+    jobs = jobs or default_jobs()
+    if jobs <= 1 or len(pairs) <= 1:
+        built = [build_one(s, a, run) for s, a in pairs]
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            built = list(pool.map(lambda p: build_one(p[0], p[1], run), pairs))
+    order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
+    return sorted(built, key=lambda b: order[(b.spec.name, b.arch)])
+
+
+def compile_report(kernels=None, archs=None, jobs: int | None = None, families=None,
+                   all_kernels: bool = False) -> list[dict]:
+    """Rows (one per kernel x arch) of registers, spills, stack, shared memory, barriers,
+    occupancy and SASS counts. `kernels`: names, glob patterns or KernelSpecs (default: every
+    registered kernel not tagged report_default=False; all_kernels=True for those too);
+    `families`: e.g. ['mma']; `archs`: e.g. ['sm_80', 'sm_90'] (default archs.DEFAULT);
+    `jobs`: parallel compiles (default: the CPUs available)."""
+    return [b.row for b in compile_builds(kernels, archs, jobs, families, all_kernels)]
+
+
+def tool_messages(rows: list[dict]) -> list[str]:
+    """The distinct 'install this' lines: one for all architectures the ptxas found is too old
+    for, one per other tool problem."""
+    too_old: dict[str, str] = {}
+    lines: list[str] = []
+    for r in rows:
+        msg = r.get("message") or ""
+        if r.get("status") == "tool" and r.get("needs_ptxas"):
+            too_old[r["target"]] = r["needs_ptxas"]
+        elif (r.get("status") == "tool" or "install" in msg) and msg not in lines:
+            lines.append(msg)
+    if too_old:
+        which = ", ".join(f"{t} (needs {v}+)" for t, v in too_old.items())
+        lines.insert(0, f"ptxas {toolchain.tool_version('ptxas')} ({toolchain.find_tool('ptxas')}) "
+                        f"is too old for {which}; those are left out, the other architectures "
+                        f"are reported. Install a newer one: pip install -U {WHEEL_PTXAS} "
+                        "(or put a newer ptxas first on PATH / in CUDA_HOME)")
+    return lines
+
+
+# ---------------------------------------------------------------- --diff acc
+
+def _is_f16(acc: str) -> bool:
+    return "f16" in acc
+
+
+def diff_acc(rows: list[dict]) -> list[dict]:
+    """Each f16-accumulate kernel beside its twin (the same kernel with f32 accumulation), per
+    architecture: registers, spills and occupancy, and the change (f16 minus f32)."""
+    by_key = {(r["kernel"], r["arch"]): r for r in rows}
+    out = []
+    for r in rows:
+        if not (_is_f16(r.get("acc", "")) and r.get("twin")):
+            continue
+        t = by_key.get((r["twin"], r["arch"]))
+        # the side with more f16 accumulators is the one listed (each pair once)
+        if t is None or t.get("acc", "").count("f16") >= r["acc"].count("f16"):
+            continue
+        d = {"kernel": r["kernel"], "twin": t["kernel"], "arch": r["arch"],
+             "acc": r["acc"], "twin_acc": t["acc"]}
+        if r["status"] != "ok" or t["status"] != "ok":
+            d.update(status="n/a" if "n/a" in (r["status"], t["status"]) else "error",
+                     message=r["message"] or t["message"])
+            out.append(d)
+            continue
+        d["status"] = "ok"
+        for key in ("regs", "spill_store_bytes", "spill_load_bytes", "stack_frame_bytes",
+                    "blocks_per_sm", "warps_per_sm", "occupancy"):
+            a, b = r.get(key), t.get(key)
+            d[f"{key}_f16"], d[f"{key}_f32"] = a, b
+            d[f"{key}_delta"] = (round(a - b, 4) if isinstance(a, (int, float))
+                                 and isinstance(b, (int, float)) else None)
+        out.append(d)
+    return out

@@ -1,0 +1,150 @@
+"""SASS of a cubin for the report: disassembly (cached, de-duplicated) and opcode counts.
+
+nvdisasm costs 0.2-0.35 s per cubin whatever its size, more than ptxas for most kernels, so:
+- dataflow analysis is off (`-ndf`): the same instructions, without nvdisasm's
+  `(*"SpillRefill"*)` annotations, about 25% faster;
+- builds whose code sections are byte-identical (sm_86 and sm_89 usually are) are
+  disassembled once; the second copy says so in its first line;
+- without nvdisasm, `cuobjdump -sass` is used (its function headers rewritten to nvdisasm's
+  section form, so one parser reads both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import subprocess
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+
+from .. import archs, sass, toolchain
+from ..errors import ToolMissing
+
+NVDISASM_FLAGS = ("-c", "-ndf")
+# Base opcodes counted in their own columns (the whole histogram goes to CSV/JSON).
+KEY_OPCODES = ("LDL", "STL", "LDS", "STS", "LDSM", "LDG", "STG", "MUFU", "FFMA", "HFMA2", "BAR")
+# Tensor-core opcodes, kept with their modifiers (shape and accumulator type).
+TENSOR_PREFIXES = ("HMMA", "HGMMA", "IMMA", "IGMMA", "QMMA", "QGMMA", "OMMA", "UTCHMMA",
+                   "UTCQMMA", "UTCOMMA", "UTCIMMA", "BMMA")
+# HFMA2 with a zero product (`HFMA2.MMA R3, -RZ, RZ, 0, c`) is how ptxas materialises a
+# constant: a move, not half-precision arithmetic. It stays in the histogram, not in the column.
+_HFMA2_MOVE = re.compile(r"^[^,]+,\s*-?RZ\s*,\s*-?RZ\s*,")
+
+
+def text_digest(cubin: bytes) -> str | None:
+    """Hash of the cubin's code sections (.text.*), None if it is not an ELF64 we can read."""
+    try:
+        if cubin[:4] != b"\x7fELF" or cubin[4] != 2:
+            return None
+        shoff = struct.unpack_from("<Q", cubin, 0x28)[0]
+        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", cubin, 0x3A)
+        heads = [struct.unpack_from("<IIQQQQ", cubin, shoff + i * shentsize) for i in range(shnum)]
+        names_at = heads[shstrndx][4]
+        digest = hashlib.sha256()
+        found = False
+        for name_off, _type, _flags, _addr, offset, size in heads:
+            start = names_at + name_off
+            name = cubin[start:cubin.index(b"\0", start)]
+            if name.startswith(b".text."):
+                digest.update(name + b"\0" + cubin[offset:offset + size])
+                found = True
+        return digest.hexdigest()[:24] if found else None
+    except (struct.error, ValueError, IndexError):
+        return None
+
+
+def _run_tool(args: list[str], cubin: bytes, what: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "k.cubin"
+        src.write_bytes(cubin)
+        proc = subprocess.run([*args, str(src)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise toolchain.CompileError(f"{what} failed: " + (proc.stderr.strip() or "?")[:300])
+    return proc.stdout
+
+
+def _cached(kind: str, version: str, cubin: bytes, make) -> str:
+    key = hashlib.sha256(f"{kind}\0{version}\0".encode() + cubin).hexdigest()[:24]
+    path = toolchain.cache_dir() / f"{key}.{kind}.sass"
+    if path.exists():
+        return path.read_text()
+    text = make()
+    path.write_text(text)
+    return text
+
+
+def disassemble(cubin: bytes) -> tuple[str, str]:
+    """SASS text and the tool that made it ('nvdisasm 13.5'); ToolMissing if neither tool is there."""
+    try:
+        tool = toolchain.find_tool("nvdisasm")
+        version = toolchain.tool_version("nvdisasm")
+        text = _cached("nvdisasm" + "".join(NVDISASM_FLAGS), version, cubin,
+                       lambda: _run_tool([str(tool), *NVDISASM_FLAGS], cubin, "nvdisasm"))
+        return text, f"nvdisasm {version}"
+    except ToolMissing as first:
+        try:
+            tool = toolchain.find_tool("cuobjdump")
+        except ToolMissing:
+            raise first from None
+    version = toolchain.tool_version("cuobjdump")
+
+    def make():
+        out = _run_tool([str(tool), "-sass"], cubin, "cuobjdump")
+        return re.sub(r"^\s*Function : (\S+)\s*$",
+                      r'\t.section\t.text.\1,\n\t.other\t\1,@"STO_CUDA_ENTRY"', out, flags=re.M)
+    return _cached("cuobjdump", version, cubin, make), f"cuobjdump {version}"
+
+
+class Disassembler:
+    """disassemble() for one report run, sharing the work between builds with identical code."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._keys: dict[tuple, threading.Lock] = {}
+        self._done: dict[tuple, tuple[str, str, str]] = {}
+
+    def __call__(self, cubin: bytes, target: str) -> tuple[str, str]:
+        digest = text_digest(cubin)
+        if digest is None:
+            return disassemble(cubin)
+        key = (archs.number(target) // 10, digest)     # same major architecture, same bytes
+        with self._lock:
+            key_lock = self._keys.setdefault(key, threading.Lock())
+        with key_lock:
+            if key in self._done:
+                text, tool, first = self._done[key]
+                if first != target:
+                    return (f"// {target}: code sections byte-identical to the {first} build; "
+                            f"its SASS follows\n{text}", tool)
+                return text, tool
+            text, tool = disassemble(cubin)
+            self._done[key] = (text, tool, target)
+            return text, tool
+
+
+def opcode_histogram(sass_text: str, entry: str) -> tuple[Counter, int]:
+    """Full-opcode counts of the entry and the device functions it may call (other entries of
+    the same module are left out); also the number of HFMA2 that are real arithmetic."""
+    instrs, _ = sass.parse(sass_text)
+    entries = set(re.findall(r'\.other\s+(\S+),@"STO_CUDA_ENTRY', sass_text))
+    others = entries - {entry}
+    mine = [i for i in instrs if i.function not in others]
+    hfma2_arith = sum(1 for i in mine if i.base == "HFMA2" and not _HFMA2_MOVE.match(i.operands))
+    return Counter(i.opcode for i in mine), hfma2_arith
+
+
+def key_counts(hist: Counter, hfma2_arith: int | None = None) -> dict:
+    """The report's SASS columns: n_<OPCODE> per base opcode of KEY_OPCODES, and the tensor ops."""
+    base = Counter()
+    for op, n in hist.items():
+        base[op.split(".", 1)[0]] += n
+    out = {f"n_{op}": base.get(op, 0) for op in KEY_OPCODES}
+    if hfma2_arith is not None:
+        out["n_HFMA2"] = hfma2_arith
+    tensor = {op: n for op, n in sorted(hist.items()) if op.startswith(TENSOR_PREFIXES)}
+    out["tensor_ops"] = ", ".join(f"{op} x{n}" for op, n in tensor.items())
+    out["n_tensor"] = sum(tensor.values())
+    return out
