@@ -1,0 +1,157 @@
+"""`python -m mmabench attention`: the fused attention kernel, each accumulator scheme, vs PyTorch."""
+
+from __future__ import annotations
+
+from .. import archs, gpu, report
+from ..errors import UserError, split_list
+from . import variants
+
+DEFAULT_SEQS = (1024, 2048, 4096, 8192, 16384)
+OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "attention", help="fused attention forward: f16 vs f32 accumulators, vs PyTorch SDPA",
+        description="A FlashAttention-2-style forward kernel (kernels/attention.cu: mma.sync "
+                    "m16n8k16, ldmatrix, cp.async) with the accumulator of S = Q.K^T (f32, f16, "
+                    "f16 with the softmax scale folded into Q: 'f16q') and of O = P.V (f32, f16, "
+                    "f16 per K/V tile folded into f32: 'f16f32') chosen at compile time, with "
+                    "delayed or in-loop normalization. Each variant is checked against a float64 "
+                    "reference (output poisoned first) and timed next to PyTorch's "
+                    "scaled_dot_product_attention back ends on the same tensors. B*N = 16k tokens, "
+                    "H*d = 2048, as in FlashAttention's benchmark.")
+    p.add_argument("--dim", help="comma list of head dims (64,128,256); default all")
+    p.add_argument("--seq", help=f"comma list of sequence lengths; default "
+                                 f"{','.join(map(str, DEFAULT_SEQS))}")
+    p.add_argument("--acc-s", help=f"comma list of S accumulators ({','.join(variants.S_MODES)}); default all")
+    p.add_argument("--acc-o", help=f"comma list of O accumulators ({','.join(variants.O_MODES)}); default all")
+    p.add_argument("--norm", help=f"comma list of normalizations ({','.join(variants.NORMS)}); default all")
+    mask = p.add_mutually_exclusive_group()
+    mask.add_argument("--causal", action="store_true", help="causal attention only")
+    mask.add_argument("--full", action="store_true", help="non-causal attention only "
+                                                          "(default: both)")
+    p.add_argument("--tokens", type=int, default=16384, help="batch * seq per case (default 16384)")
+    p.add_argument("--repeats", type=int, default=10, help="timed launches per point (default 10)")
+    p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
+    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--numerics", action="store_true",
+                   help="instead of timing: sweep input scale and N, show where each accumulator "
+                        "scheme loses accuracy and where it overflows (first --dim, default 128)")
+    p.add_argument("--tune", action="store_true",
+                   help="instead of the benchmark: time every tile candidate of each chosen "
+                        "variant (on --seq, default 4096) and write the winners to "
+                        "mmabench/attention/tuned.json")
+    p.add_argument("--offline", action="store_true",
+                   help="no GPU: assemble each variant for --arch and report registers, spills, "
+                        "shared memory, occupancy and the SASS check")
+    p.add_argument("--arch", help=f"with --offline: comma list; default {','.join(OFFLINE_ARCHS)}")
+    p.set_defaults(func=run)
+
+
+def _ints(text, what, low, high):
+    if text is None:
+        return None
+    try:
+        vals = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        vals = []
+    if not vals or any(not low <= x <= high for x in vals):
+        raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, comma-separated")
+    return vals
+
+
+def selected_variants(args) -> list[variants.Variant]:
+    dims = _ints(args.dim, "--dim", 1, 1 << 20)
+    for d in dims or ():
+        if d not in variants.DIMS:
+            raise UserError(f"head dim {d} not supported; accepted: {','.join(map(str, variants.DIMS))}")
+    s = split_list(args.acc_s, "S accumulator", variants.S_MODES)
+    o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
+    nm = split_list(args.norm, "normalization", variants.NORMS)
+    return variants.all_variants(tuple(dims or variants.DIMS), tuple(s or variants.S_MODES),
+                                 tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
+
+
+def run(args) -> int:
+    var_list = selected_variants(args)
+    if args.offline:
+        return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown)
+    if args.arch:
+        raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
+    seqs = _ints(args.seq, "--seq", 1, 1 << 24) or ([4096] if args.tune else list(DEFAULT_SEQS))
+    if args.repeats < 1:
+        raise UserError("--repeats must be >= 1")
+    modes = [True] if args.causal else [False] if args.full else [False, True]
+    gpu.require_gpu()
+    if args.numerics:
+        from . import numerics
+        dim = var_list[0].dim if args.dim else 128
+        folder, rows, text = numerics.run(dim, var_list=[v for v in var_list if v.dim == dim],
+                                          seed=args.seed, results_root=args.results,
+                                          markdown=args.markdown)
+        print(text)
+        print(f"\nresults: {folder.path}")
+        return 0
+    from . import bench
+    case_list = bench.cases(sorted({v.dim for v in var_list}), seqs, modes, tokens=args.tokens)
+    if args.tune:
+        import numpy as np
+        from . import tune
+        from .. import record
+        res = tune.tune(var_list, case_list, np.random.default_rng(args.seed))
+        tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
+        print(f"tuned tiles written to {variants.TUNED_FILE}")
+        return 0
+    from .torch_ref import BACKENDS
+    folder, rows = bench.run(var_list, case_list, seed=args.seed, results_root=args.results,
+                             repeats=args.repeats, backends=() if args.no_torch else BACKENDS)
+    print(summary(rows, args.markdown))
+    print(f"\nresults: {folder.path}")
+    return 0 if all(r.get("status") in ("ok", "unavailable") for r in rows) else 1
+
+
+def summary(rows: list[dict], markdown: bool = False) -> str:
+    """One table per case: every variant's tiles, resources, speed and accuracy."""
+    out = []
+    keys = list(dict.fromkeys((r["dim"], r["seq"], r["causal"], r["batch"], r["heads"]) for r in rows))
+    for d, n, c, b, h in keys:
+        sel = [r for r in rows if (r["dim"], r["seq"], r["causal"]) == (d, n, c)]
+        y = sel[0].get("yard_max_abs_err")
+        out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
+                   f"(PyTorch fp16 yardstick max abs err {report.fmt(y, 5) if y == y else '-'})")
+        body = []
+        for r in sel:
+            ok = r.get("status") == "ok"
+            body.append([
+                r["variant"].replace(f"attn_d{d}_", ""), r.get("tiles", ""),
+                report.fmt(r.get("registers")), report.fmt(r.get("local_bytes")),
+                report.fmt(r.get("blocks_per_sm")),
+                report.fmt(r.get("tflops")) if ok else r.get("status", "?"),
+                report.fmt(r.get("x_vs_f32f32"), 2), report.fmt(r.get("x_vs_flash"), 2),
+                f"{r['max_abs_err']:.2e}" if "max_abs_err" in r and r["max_abs_err"] == r["max_abs_err"] else "-",
+                f"{r['rel_l2_err']:.1e}" if "rel_l2_err" in r and r["rel_l2_err"] == r["rel_l2_err"] else "-",
+                report.fmt(r.get("nonfinite_all", r.get("nonfinite"))),
+                (r.get("error") or "")[:60]])
+        out.append(report.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
+                                 "x f32/f32", "x FLASH", "max abs err", "rel L2", "inf/NaN", "note"],
+                                body, markdown))
+    return "\n".join(out)
+
+
+def run_offline(var_list, arch_list, markdown=False) -> int:
+    from .offline import check_variant
+
+    body, bad = [], 0
+    for v in var_list:
+        for arch in arch_list:
+            r = check_variant(v, arch)
+            bad += not r["ok"]
+            body.append([v.name, arch, r["tiles"], r["registers"], r["spill_stores"] + r["spill_loads"],
+                         r["smem_bytes"] // 1024, r["blocks_per_sm"], f"{r['occupancy_pct']:.0f}",
+                         r["hmma_f32"], r["hmma_f16"], "ok" if r["ok"] else r["problems"][:70]])
+    print(report.table(["variant", "arch", "tiles", "regs", "spill B", "smem KiB", "blk/SM", "occ %",
+                        "HMMA.F32/tile", "HMMA.F16/tile", "SASS check"], body, markdown))
+    return 1 if bad else 0

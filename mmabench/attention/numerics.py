@@ -1,0 +1,156 @@
+"""Where each accumulator scheme loses accuracy and where it overflows: a sweep over input scale
+and sequence length, every scheme on the same inputs, against the float64 reference.
+
+Series (each point: fresh inputs, every variant of the chosen head dim, PyTorch's fp16 yardstick
+and SDPA FLASH_ATTENTION for context):
+  logits   Q, K ~ N(0, s^2), V ~ N(0, 1), N = 1024: raw |q.k| grows as s^2 sqrt(d); f16 S
+           overflows once it passes 65504 (later with Q pre-scaled: |S| shrinks ~ sqrt(d)/log2 e).
+  long-N   Q, K ~ N(0, 0.25^2) (near-uniform attention), V ~ N(1, 1) * a: the unnormalized O of
+           delayed normalization grows as N * a, so an f16 O overflows once N * a > 65504.
+  values   same near-uniform attention, N = 4096, V ~ N(1, 1) * a for large a: the folded scheme's
+           per-tile f16 partial reaches (keys per tile) * a; in-loop normalization stays <= max|V|.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import gpu, record, report
+from . import bench, build, checks, torch_ref, variants
+from .launch import Launcher
+from .reference import default_scale, error_metrics
+
+
+@dataclass(frozen=True)
+class Point:
+    series: str
+    seq: int
+    qk_scale: float
+    v_scale: float
+    v_mean: float
+
+    @property
+    def label(self) -> str:
+        if self.series == "logits":
+            return f"qk x{self.qk_scale:g}"
+        if self.series == "long-N":
+            return f"N={self.seq} V~{self.v_scale:g}"
+        return f"V~{self.v_scale:g}"
+
+
+def default_points(max_seq: int = 65536) -> list[Point]:
+    pts = [Point("logits", 1024, s, 1.0, 0.0) for s in (1, 4, 16, 32, 48, 64, 96, 128)]
+    pts += [Point("long-N", n, 0.25, a, 1.0) for a in (1, 16) for n in (1024, 4096, 16384, 65536)
+            if n <= max_seq]
+    pts += [Point("values", 4096, 0.25, a, 1.0) for a in (64, 512, 1024, 4096)]
+    return pts
+
+
+def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=None,
+        results_root=None, heads: int = 2, markdown: bool = False, log=print):
+    """The sweep; returns (folder, rows, table text)."""
+    import cupy
+
+    gpu.require_gpu()
+    torch = torch_ref.torch_module()
+    ctx = {**record.gpu_context(), **record.software_context()}
+    folder = record.RunFolder("attention-numerics", ctx["gpu_name"], results_root)
+    folder.save_context(ctx)
+    rng = np.random.default_rng(seed)
+    points = points or default_points()
+    var_list = var_list or variants.all_variants(dims=(dim,))
+    scale = default_scale(dim)
+    rows = []
+    for pt in points:
+        shape = checks.check_shape(1, heads, pt.seq, dim)
+        free, _ = cupy.cuda.runtime.memGetInfo()
+        checks.check_memory(shape, free, tensors=6)
+        q, k, v = bench.random_inputs(shape, rng, pt.qk_scale, pt.v_scale, pt.v_mean)
+        ref = bench.Reference(q, k, v, False, scale, heads, rng)
+        qk_max = _max_abs_logit(q, k)
+        base = {"series": pt.series, "point": pt.label, "dim": dim, "seq": pt.seq,
+                "qk_scale": pt.qk_scale, "v_scale": pt.v_scale, "v_mean": pt.v_mean,
+                "max_abs_qk": qk_max, "max_abs_qk_prescaled": qk_max * scale * 1.4426950408889634,
+                "max_abs_ref": float(abs(ref.ref).max()),
+                "max_abs_v": float(abs(v.astype(cupy.float32)).max()),
+                "inputs_nonfinite": int((~cupy.isfinite(v)).sum() + (~cupy.isfinite(q)).sum() + (~cupy.isfinite(k)).sum())}
+        out = cupy.empty_like(q)
+        for var in var_list:
+            loaded = build.load(var)
+            launcher = Launcher(loaded, q, k, v, out, False, scale)
+            m, err = bench.check_variant(launcher, ref, var)
+            rows.append({**base, "impl": "mmabench", "scheme": _scheme(var), "variant": var.name,
+                         "block_keys": var.tiles.bc, **m})
+        if ref.yard:
+            rows.append({**base, "impl": "torch", "scheme": "PyTorch fp16 (yardstick)", **ref.yard})
+        if torch is not None:
+            try:
+                y = torch_ref.sdpa(*(torch_ref.to_torch(x) for x in (q, k, v)), False, scale,
+                                   "FLASH_ATTENTION")
+                rows.append({**base, "impl": "torch", "scheme": "SDPA FLASH_ATTENTION",
+                             **ref.metrics(cupy.asarray(y))})
+            except Exception:
+                pass
+        log(f"numerics {pt.series} {pt.label}: max|qk| {qk_max:.3g}, max|ref| {base['max_abs_ref']:.3g}")
+        for r in rows[-(len(var_list) + 2):]:
+            folder.add({**ctx, **r, "timestamp": record.timestamp()})
+        del q, k, v, out
+    text = table(rows, markdown)
+    folder.save_text("numerics.md" if markdown else "numerics.txt", text)
+    return folder, rows, text
+
+
+def _scheme(v: variants.Variant) -> str:
+    return f"S={v.acc_s} O={v.acc_o} {v.norm}"
+
+
+def _max_abs_logit(q, k) -> float:
+    """max |q.k| (raw, unscaled) over the inputs, in float32 blocks."""
+    import cupy
+
+    b, h, n, d = q.shape
+    qq = q.reshape(b * h, n, d).astype(cupy.float32)
+    kk = k.reshape(b * h, n, d).astype(cupy.float32)
+    best = 0.0
+    for r0 in range(0, n, 4096):
+        best = max(best, float(cupy.abs(qq[:, r0:r0 + 4096] @ kk.transpose(0, 2, 1)).max()))
+    return best
+
+
+def cell(r: dict, base: dict | None) -> str:
+    """'rel L2' of a point, '*' where it is > 4x the f32/f32 variant's, 'inf/NaN' on overflow."""
+    if r.get("nonfinite_all", r.get("nonfinite", 0)):
+        return "inf/NaN"
+    e = r.get("rel_l2_err", float("nan"))
+    mark = ""
+    if base is not None and base.get("rel_l2_err") and e > 4 * base["rel_l2_err"]:
+        mark = "*"
+    return f"{e:.1e}{mark}"
+
+
+def table(rows: list[dict], markdown: bool = False) -> str:
+    """One table per series: a row per scheme, a column per sweep point."""
+    out = []
+    for series in dict.fromkeys(r["series"] for r in rows):
+        sel = [r for r in rows if r["series"] == series]
+        points = list(dict.fromkeys(r["point"] for r in sel))
+        schemes = list(dict.fromkeys(r["scheme"] for r in sel))
+        by = {(r["scheme"], r["point"]): r for r in sel}
+        base = {p: by.get(("S=f32 O=f32 delayed", p)) for p in points}
+        body = [[s] + [cell(by[(s, p)], base[p]) if (s, p) in by else "-" for p in points]
+                for s in schemes]
+        facts = []
+        for p in points:
+            r = next(x for x in sel if x["point"] == p)
+            facts.append([p, f"{r['max_abs_qk']:.3g}", f"{r['max_abs_qk_prescaled']:.3g}",
+                          f"{r['max_abs_v']:.3g}", f"{r['max_abs_ref']:.3g}"])
+        out.append(f"series {series}: relative L2 error vs float64")
+        out.append(report.table(["scheme"] + points, body, markdown))
+        out.append(report.table(["point", "max|q.k| raw", "max|S| pre-scaled", "max|V|", "max|O|"],
+                                facts, markdown))
+        out.append("")
+    out.append("'*': more than 4x the S=f32 O=f32 delayed variant's error at the same point; "
+               "inf/NaN: the output holds inf or NaN (overflow).")
+    return "\n".join(out)

@@ -1,0 +1,74 @@
+"""The attention variants without a GPU: assemble each for a target, read its resources and
+check its SASS (the accumulator opcodes the variant means, ldmatrix, cp.async, in the loop)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .. import archs, sass, toolchain
+from . import build
+from .variants import Variant
+
+
+def expected_hmma(v: Variant) -> Counter:
+    """HMMA.16816.{F32,F16} per K/V tile of one warp: S = Q K^T, then O = P V."""
+    t = v.tiles
+    s_count = t.mt * (v.dim // 16) * (t.bc // 8)
+    o_count = t.mt * (t.bc // 16) * (v.dim // 8)
+    want = Counter()
+    want["HMMA.16816.F16" if v.acc_s != "f32" else "HMMA.16816.F32"] += s_count
+    want["HMMA.16816.F32" if v.acc_o == "f32" else "HMMA.16816.F16"] += o_count
+    return want
+
+
+def occupancy(arch: str, registers: int, threads: int, smem: int) -> int:
+    """Blocks per SM from the architecture's limits (registers, shared memory, threads, blocks)."""
+    lim = archs.limits()[arch]
+    unit = int(lim["register_alloc_unit"])
+    warps = -(-threads // 32)
+    regs_per_warp = -(-registers * 32 // unit) * unit
+    by_regs = int(lim["registers_per_sm"]) // (regs_per_warp * warps) if registers else 10**9
+    smem_block = smem + int(lim["shared_reserved_per_block_bytes"])
+    unit_s = int(lim["shared_alloc_unit_bytes"])
+    smem_block = -(-smem_block // unit_s) * unit_s
+    by_smem = int(float(lim["shared_per_sm_kb"]) * 1024) // smem_block
+    if smem > int(float(lim["shared_per_block_kb"]) * 1024):
+        by_smem = 0
+    by_threads = int(lim["max_threads_per_sm"]) // (32 * warps)
+    return max(0, min(by_regs, by_smem, by_threads, int(lim["max_blocks_per_sm"])))
+
+
+def check_variant(v: Variant, arch: str) -> dict:
+    """Offline row for one variant and architecture."""
+    asm, res = build.assemble(v, arch)
+    text = toolchain.disassemble(asm.cubin)
+    hist = sass.histogram(text)
+    want = expected_hmma(v)
+    loop_counts, problems = {}, []
+    for op, n in want.items():
+        try:
+            loop_counts[op] = sass.loop_count(text, op)
+        except ValueError as exc:
+            loop_counts[op] = 0
+            problems.append(f"{op}: {exc}")
+        if loop_counts[op] != n:
+            problems.append(f"{op}: {loop_counts[op]} per tile in the loop, expected {n}")
+    for op in ("HMMA.16816.F16", "HMMA.16816.F32"):
+        if op not in want and hist.get(op):
+            problems.append(f"unexpected {op} x{hist[op]}")
+    for base in ("LDSM", "LDGSTS"):
+        if not any(o.startswith(base) for o in hist):
+            problems.append(f"no {base} in the SASS")
+    smem = v.tiles.smem_bytes(v.dim)
+    blocks = occupancy(arch, res.registers, v.tiles.threads, smem)
+    lim = archs.limits()[arch]
+    return {
+        "variant": v.name, "arch": arch, "dim": v.dim, "acc": v.acc_label, "norm": v.norm,
+        "tiles": v.tiles.label, "registers": res.registers, "spill_stores": res.spill_stores,
+        "spill_loads": res.spill_loads, "stack": res.stack, "smem_bytes": smem,
+        "blocks_per_sm": blocks,
+        "occupancy_pct": 100.0 * blocks * v.tiles.warps / int(lim["max_warps_per_sm"]),
+        "hmma_f16": loop_counts.get("HMMA.16816.F16", 0), "hmma_f32": loop_counts.get("HMMA.16816.F32", 0),
+        "ldsm": sum(n for o, n in hist.items() if o.startswith("LDSM")),
+        "ok": not problems, "problems": "; ".join(problems),
+    }

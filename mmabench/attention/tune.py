@@ -1,0 +1,154 @@
+"""Tile choice per variant: candidates (filtered offline by ptxas), then timed on the GPU.
+
+The point of f16 accumulators is that fewer registers can buy bigger tiles or more warps, so
+every variant gets its own search: warps x row tiles per warp x keys per tile x Q in registers.
+Candidates whose offline sm_90 build spills more than SPILL_LIMIT bytes are dropped before any
+GPU time is spent.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from . import build, variants
+from .variants import Tiles, Variant
+
+SPILL_LIMIT = 256        # bytes of spill stores+loads (sm_90) a candidate may have
+WARPS = (4, 8)
+MTS = (1, 2)
+BCS = (32, 64, 128)
+
+
+def tile_space(dim: int) -> list[Tiles]:
+    out = []
+    for warps, mt, bc, qr in itertools.product(WARPS, MTS, BCS, (False, True)):
+        t = Tiles(warps, mt, bc, qr)
+        if t.br > 256 or t.valid_for(dim):
+            continue
+        if dim == 256 and (qr or bc > 64):
+            continue   # Q (64 regs/m-tile) or 128-key tiles never fit beside a 256-wide O
+        out.append(t)
+    return out
+
+
+def candidates(v: Variant, arch: str = "sm_90", spill_limit: int = SPILL_LIMIT) -> list[tuple[Variant, build.Resources | None]]:
+    """Buildable tile choices for `v` with their offline resources (None where no ptxas is
+    installed: the tuner then filters on the loaded kernel's local memory instead)."""
+    from ..errors import ToolMissing
+
+    out = []
+    for t in tile_space(v.dim):
+        cand = v.with_tiles(t)
+        try:
+            _, res = build.assemble(cand, arch)
+        except ToolMissing:
+            out.append((cand, None))
+            continue
+        except Exception:
+            continue
+        if res.spill_stores + res.spill_loads > spill_limit:
+            continue
+        out.append((cand, res))
+    return out
+
+
+def tune(var_list: list[Variant], case_list, rng, warmup=2, repeats=5, log=print,
+         cand_lists: dict | None = None) -> dict:
+    """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
+    import cupy
+
+    from . import bench
+    from .launch import Launcher
+    from .reference import default_scale
+
+    results = {}
+    inputs = {}
+    for v in var_list:
+        rows = []
+        cands = cand_lists[v.base_name] if cand_lists else candidates(v)
+        for cand, res in cands:
+            total, ok = 0.0, True
+            per_case = {}
+            for case in case_list:
+                if case.dim != v.dim:
+                    continue
+                if case not in inputs:
+                    shape = case.shape
+                    q, k, vv = bench.random_inputs(shape, rng)
+                    ref = bench.Reference(q, k, vv, case.causal, default_scale(case.dim), 2, rng)
+                    inputs[case] = (q, k, vv, cupy.empty_like(q), ref)
+                q, k, vv, out, ref = inputs[case]
+                try:
+                    loaded = build.load(cand)
+                    if loaded.spill_bytes > SPILL_LIMIT:
+                        raise RuntimeError(f"{loaded.spill_bytes} B local memory")
+                    launcher = Launcher(loaded, q, k, vv, out, case.causal)
+                    # tiles do not change the arithmetic much; f16 accuracy is judged elsewhere
+                    m, err = bench.check_variant(launcher, ref, cand, enforce=cand.is_reference_acc)
+                except Exception as exc:
+                    err = f"{type(exc).__name__}: {exc}"
+                if err:
+                    ok = False
+                    log(f"  {cand.name}: {err}")
+                    break
+                t = bench.time_gpu(launcher, warmup=warmup, repeats=repeats)
+                tf = case.shape.flops(case.causal) / (t.median_ms * 1e-3) / 1e12
+                per_case[case.label] = tf
+                total += 1.0 / tf
+            if not ok:
+                continue
+            score = len(per_case) / total if total else 0.0   # harmonic mean TFLOP/s
+            rows.append({"variant": cand.name, "tiles": cand.tiles, "registers": loaded.registers,
+                         "local_bytes": loaded.spill_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
+                         "ptxas_spill": (res.spill_stores + res.spill_loads) if res else None,
+                         "score": score, **per_case})
+            log(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.spill_bytes:4d} "
+                f"blk/SM {loaded.max_blocks_per_sm} hmean {score:6.1f} TF/s  " +
+                " ".join(f"{x:6.1f}" for x in per_case.values()))
+        if rows:
+            best = max(rows, key=lambda r: r["score"])
+            results[v.base_name] = (best["tiles"], rows)
+            log(f"BEST {v.base_name}: {best['tiles']} {best['score']:.1f}")
+    for entry in inputs.values():
+        del entry
+    return results
+
+
+def tuned_table_source(results: dict, var_list: list[Variant]) -> str:
+    """Python source of the TUNED dict entries for variants.py."""
+    lines = []
+    for v in var_list:
+        if v.base_name in results:
+            t = results[v.base_name][0]
+            lines.append(f"    ({v.dim}, {v.acc_s!r}, {v.acc_o!r}, {v.norm!r}): "
+                         f"Tiles({t.warps}, {t.mt}, {t.bc}, {t.q_regs}, {t.min_blocks}),")
+    return "\n".join(lines)
+
+
+def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, path=None) -> None:
+    """Merge the winners into tuned.json (the table variants.py reads), with their evidence."""
+    import json
+
+    from .. import record
+
+    path = path or variants.TUNED_FILE
+    data = json.loads(path.read_text()) if path.exists() else {"entries": []}
+    entries = {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): e for e in data["entries"]}
+    for v in var_list:
+        if v.base_name not in results:
+            continue
+        tiles, rows = results[v.base_name]
+        best = max(rows, key=lambda r: r["score"])
+        entries[(v.dim, v.acc_s, v.acc_o, v.norm)] = {
+            "dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm,
+            "tiles": {"warps": tiles.warps, "mt": tiles.mt, "bc": tiles.bc, "q_regs": tiles.q_regs,
+                      "min_blocks": tiles.min_blocks},
+            "score_tflops": round(best["score"], 1), "registers": best["registers"],
+            "candidates": len(rows)}
+    data.update({"gpu": gpu_name, "timestamp": record.timestamp(), "git_commit": record.git_commit(),
+                 "cases": [c.label for c in cases],
+                 "score": "harmonic mean TFLOP/s over the cases",
+                 "entries": sorted(entries.values(), key=lambda e: (e["dim"], e["acc_s"], e["acc_o"], e["norm"]))})
+    path.write_text(json.dumps(data, indent=1))
+    variants.TUNED.clear()
+    variants.TUNED.update(variants.load_tuned(path))

@@ -1,0 +1,206 @@
+"""The attention kernel's variants and their tile choices, as data.
+
+A variant = head dim x accumulator of S = Q.K^T x accumulator of O = P.V x normalization, plus
+the tiles it runs with (rows per block, keys per tile, warps, Q in registers or not). Each
+variant is tuned on its own (`python -m mmabench attention --tune`); the winners live in TUNED
+below, so the benchmark, the tests and the register report all read the same table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from ..errors import UserError
+
+DIMS = (64, 128, 256)
+# Accumulator of S: f32, f16, or f16 with the softmax scale * log2(e) folded into Q first
+# ("f16q": |S| shrinks about sqrt(d)-fold, so S overflows f16 much later).
+S_MODES = ("f32", "f16", "f16q")
+# Accumulator of O: f32, f16, or f16 partials over one K/V tile folded into an f32 total
+# after each tile ("f16f32", SageAttention's fp16+fp32 scheme).
+O_MODES = ("f32", "f16", "f16f32")
+# delayed: divide by the row sum once at the end (FlashAttention-2);
+# inloop: O kept normalized every tile, so |O| <= max|V| and an f16 O cannot overflow.
+NORMS = ("delayed", "inloop")
+
+O_MODE_CODE = {"f32": 0, "f16": 1, "f16f32": 2}
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """How a variant is cut: warps per block, m16 row tiles per warp, keys per K/V tile."""
+    warps: int
+    mt: int                      # 16-row tiles per warp: rows per block = 16 * mt * warps
+    bc: int                      # keys per K/V tile
+    q_regs: bool = False         # Q fragments loaded once into registers (else ldmatrix per tile)
+    min_blocks: int = 1          # __launch_bounds__ minimum blocks per SM (register cap)
+
+    @property
+    def br(self) -> int:
+        return 16 * self.mt * self.warps
+
+    @property
+    def threads(self) -> int:
+        return 32 * self.warps
+
+    @property
+    def tag(self) -> str:
+        return f"w{self.warps}m{self.mt}c{self.bc}" + ("r" if self.q_regs else "") + \
+            (f"b{self.min_blocks}" if self.min_blocks > 1 else "")
+
+    @property
+    def label(self) -> str:
+        return (f"{self.br}x{self.bc} {self.warps}w" + (" Qreg" if self.q_regs else "") +
+                (f" minB{self.min_blocks}" if self.min_blocks > 1 else ""))
+
+    def smem_bytes(self, dim: int) -> int:
+        return 2 * dim * (self.br + 4 * self.bc)   # Q tile + 2 K + 2 V buffers, fp16
+
+    def valid_for(self, dim: int) -> str | None:
+        """Why these tiles cannot build for `dim` (None if they can): mirrors the kernel's asserts."""
+        ch = dim // 8
+        if self.bc % 16 or self.bc < 16:
+            return "keys per tile must be a multiple of 16"
+        if (self.br * ch) % self.threads or (self.bc * ch) % self.threads:
+            return "tiles do not split evenly over the threads"
+        if self.smem_bytes(dim) > 227 * 1024:
+            return f"needs {self.smem_bytes(dim)} B of shared memory (> 227 KiB)"
+        return None
+
+
+@dataclass(frozen=True)
+class Variant:
+    dim: int
+    acc_s: str                  # S_MODES
+    acc_o: str                  # O_MODES
+    norm: str                   # NORMS
+    tiles: Tiles
+
+    @property
+    def base_name(self) -> str:
+        return f"attn_d{self.dim}_s{self.acc_s}_o{self.acc_o}_{self.norm}"
+
+    @property
+    def name(self) -> str:
+        """Kernel name and PTX entry; the tile tag is part of it, so every build is distinct."""
+        return f"{self.base_name}_{self.tiles.tag}"
+
+    entry = name
+
+    @property
+    def acc_label(self) -> str:
+        return f"S={self.acc_s},O={self.acc_o}"
+
+    @property
+    def q_prescale(self) -> bool:
+        return self.acc_s == "f16q"
+
+    @property
+    def is_reference_acc(self) -> bool:
+        return self.acc_s == "f32" and self.acc_o == "f32"
+
+    def with_tiles(self, tiles: Tiles) -> "Variant":
+        return replace(self, tiles=tiles)
+
+    def defines(self) -> dict[str, str | int]:
+        t = self.tiles
+        return {
+            "ATTN_ENTRY": self.entry, "ATTN_D": self.dim, "ATTN_WARPS": t.warps, "ATTN_MT": t.mt,
+            "ATTN_BC": t.bc, "ATTN_S_F16": int(self.acc_s != "f32"),
+            "ATTN_Q_PRESCALE": int(self.q_prescale), "ATTN_O_MODE": O_MODE_CODE[self.acc_o],
+            "ATTN_NORM_INLOOP": int(self.norm == "inloop"), "ATTN_Q_IN_REGS": int(t.q_regs),
+            "ATTN_MIN_BLOCKS": t.min_blocks,
+        }
+
+
+# FlashAttention-2's own sm80 choices (rows x keys, 4 warps): the starting point and the tiles
+# of any variant not tuned yet.
+FA2_TILES = {64: Tiles(4, 2, 128), 128: Tiles(4, 2, 64), 256: Tiles(4, 1, 64)}
+
+# Tile choice per (dim, acc_s, acc_o, norm), measured: `python -m mmabench attention --tune`
+# writes tuned.json beside this file (with the GPU and the scores it was chosen on). In-loop
+# normalization takes the delayed variant's tiles unless tuned itself, and S=f16 those of S=f16q
+# (same registers; the pre-scale is one pass over Q).
+TUNED_FILE = Path(__file__).resolve().parent / "tuned.json"
+
+
+def load_tuned(path: Path = TUNED_FILE) -> dict[tuple[int, str, str, str], Tiles]:
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): Tiles(**e["tiles"]) for e in data["entries"]}
+
+
+TUNED: dict[tuple[int, str, str, str], Tiles] = load_tuned()
+
+
+def tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> Tiles:
+    """The variant's tuned tiles; else its delayed / S=f16q sibling's; else FlashAttention-2's."""
+    for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
+                (dim, "f16q" if acc_s == "f16" else acc_s, acc_o, "delayed")):
+        if key in TUNED:
+            return TUNED[key]
+    return FA2_TILES[dim]
+
+
+def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
+            tiles: Tiles | None = None) -> Variant:
+    """One variant (with its tuned tiles unless `tiles` is given); UserError on a bad choice."""
+    for value, accepted, what in ((dim, DIMS, "head dim"), (acc_s, S_MODES, "S accumulator"),
+                                  (acc_o, O_MODES, "O accumulator"), (norm, NORMS, "normalization")):
+        if value not in accepted:
+            raise UserError(f"unsupported {what} {value!r}; accepted: "
+                            f"{', '.join(map(str, accepted))}")
+    t = tiles or tiles_for(dim, acc_s, acc_o, norm)
+    why = t.valid_for(dim)
+    if why:
+        raise UserError(f"tiles {t.label} cannot build for d={dim}: {why}")
+    return Variant(dim, acc_s, acc_o, norm, t)
+
+
+def all_variants(dims=DIMS, s_modes=S_MODES, o_modes=O_MODES, norms=NORMS) -> list[Variant]:
+    """Every combination, each with its own tiles."""
+    return [variant(d, s, o, nm) for d in dims for s in s_modes for o in o_modes for nm in norms]
+
+
+def twin_of(v: Variant) -> Variant:
+    """The f32/f32 kernel with the same dim, normalization and tiles (for an accumulator diff)."""
+    return Variant(v.dim, "f32", "f32", v.norm, v.tiles)
+
+
+# The few variants the default register report (`python -m mmabench regs`, kept quick) shows;
+# the rest are tagged report_default=False and appear with `regs --family attention` or --all.
+REPORT_DEFAULT = {(128, "f32", "f32", "delayed"), (128, "f32", "f16", "delayed"),
+                  (128, "f16q", "f16", "delayed")}
+
+
+def kernel_specs():
+    """Registry entries: every variant, plus an f32/f32 twin at its tiles where the tuned f32/f32
+    variant uses other tiles (so the register report can diff accumulators at equal tiles)."""
+    from ..registry import KernelSpec
+    from .build import ptx_for
+
+    specs, seen = [], set()
+
+    def spec(v: Variant, twin: str | None, role: str, default: bool) -> KernelSpec:
+        return KernelSpec(
+            name=v.name, family="attention", entry=v.entry,
+            ptx=lambda arch, v=v: ptx_for(v, arch), threads_per_block=v.tiles.threads,
+            dynamic_smem_bytes=v.tiles.smem_bytes(v.dim), min_sm=80, acc=v.acc_label,
+            twin=twin, tags={"dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm,
+                             "tiles": v.tiles.label, "role": role, "report_default": default})
+
+    for v in all_variants():
+        tw = None if v.is_reference_acc else twin_of(v)
+        default = (v.dim, v.acc_s, v.acc_o, v.norm) in REPORT_DEFAULT
+        if v.name not in seen:
+            specs.append(spec(v, tw.name if tw else None, "variant", default))
+            seen.add(v.name)
+        if tw is not None and tw.name not in seen:
+            tuned_ref = variant(v.dim, "f32", "f32", v.norm)
+            if tuned_ref.name != tw.name:
+                specs.append(spec(tw, None, "twin", default))
+                seen.add(tw.name)
+    return specs

@@ -1,0 +1,116 @@
+"""Attention on the GPU: every variant against the float64 reference, fresh inputs, poisoned
+output; bad input refused before any launch. Skipped without a GPU."""
+
+import numpy as np
+import pytest
+
+from mmabench.errors import UserError
+
+pytestmark = pytest.mark.gpu
+
+SEQS = [1, 17, 128, 1000, 4096]
+
+
+def _rng():
+    return np.random.default_rng()          # fresh inputs every run
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("dim", [64, 128, 256])
+def test_f32_variants_meet_flashattention_rule(dim, causal):
+    from mmabench.attention import selfcheck, variants
+    vs = [v for v in variants.all_variants(dims=(dim,)) if v.is_reference_acc]
+    rows = selfcheck.correctness(vs, seqs=SEQS, causal_modes=(causal,), seed=int(_rng().integers(1 << 30)))
+    bad = [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
+    assert not bad
+    for r in rows:   # the rule, restated: <= 2 x PyTorch fp16's error + 1e-4
+        assert r["max_abs_err"] <= 2 * r["yard_max_abs_err"] + 1e-4
+
+
+@pytest.mark.parametrize("dim", [64, 128, 256])
+def test_f16_variants_are_finite_within_the_documented_bound(dim):
+    from mmabench.attention import selfcheck, variants
+    vs = [v for v in variants.all_variants(dims=(dim,)) if not v.is_reference_acc]
+    rows = selfcheck.correctness(vs, seqs=[17, 1000, 4096], seed=int(_rng().integers(1 << 30)))
+    bad = [(r["variant"], r["seq"], r["causal"], r["error"]) for r in rows if r["status"] != "ok"]
+    assert not bad
+    assert all(r["nonfinite_all"] == 0 for r in rows)
+
+
+def test_unwritten_output_cannot_pass():
+    """The check poisons the output: a launcher that writes nothing fails it."""
+    import cupy
+    from mmabench.attention import bench, build, variants
+    from mmabench.attention.launch import Launcher
+    from mmabench.attention.reference import default_scale
+
+    case = bench.Case(64, 100, False, 1, 2)
+    q, k, v = bench.random_inputs(case.shape, _rng())
+    ref = bench.Reference(q, k, v, False, default_scale(64), 2, _rng())
+    out = cupy.empty_like(q)
+    real = Launcher(build.load(variants.variant(64, "f32", "f32")), q, k, v, out, False)
+    m, err = bench.check_variant(real, ref, real.loaded.variant)
+    assert err is None
+
+    class Idle:
+        def __init__(self, inner):
+            self.out = inner.out
+
+        def __call__(self):
+            pass
+
+    m, err = bench.check_variant(Idle(real), ref, real.loaded.variant)
+    assert err and "inf/NaN" in err
+
+
+def test_wrong_answer_is_caught():
+    """Inputs swapped after the reference was taken: the check must fail, not pass."""
+    import cupy
+    from mmabench.attention import bench, build, variants
+    from mmabench.attention.launch import Launcher
+    from mmabench.attention.reference import default_scale
+
+    case = bench.Case(128, 300, True, 1, 2)
+    q, k, v = bench.random_inputs(case.shape, _rng())
+    ref = bench.Reference(q, k, v, True, default_scale(128), 2, _rng())
+    out = cupy.empty_like(q)
+    wrong = Launcher(build.load(variants.variant(128, "f32", "f32")), q, k, v, out, False)  # not causal
+    _, err = bench.check_variant(wrong, ref, wrong.loaded.variant)
+    assert err and "max abs error" in err
+
+
+def test_public_entry_takes_torch_and_cupy_and_refuses_bad_input():
+    import cupy
+    from mmabench.attention import attention
+    from mmabench.attention.reference import attention_f64
+
+    q, k, v = (cupy.random.standard_normal((1, 2, 33, 64)).astype(cupy.float16) for _ in range(3))
+    out = attention(q, k, v, causal=True)
+    ref = attention_f64(q, k, v, causal=True)
+    assert float(cupy.abs(out.astype(cupy.float64) - ref).max()) < 5e-3
+    with pytest.raises(UserError, match="float16"):
+        attention(q.astype(cupy.float32), k, v)
+    with pytest.raises(UserError, match="contiguous"):
+        attention(q.transpose(0, 2, 1, 3), k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3))
+    with pytest.raises(UserError, match="head dim"):
+        z = cupy.zeros((1, 1, 8, 96), cupy.float16)
+        attention(z, z, z)
+    with pytest.raises(UserError, match="CuPy array or a CUDA torch tensor"):
+        h = np.zeros((1, 1, 8, 64), np.float16)
+        attention(h, h, h)
+    torch = pytest.importorskip("torch")
+    tq, tk, tv = (torch.randn(1, 2, 33, 128, device="cuda", dtype=torch.float16) for _ in range(3))
+    to = attention(tq, tk, tv)
+    expect = torch.nn.functional.scaled_dot_product_attention(tq.double(), tk.double(), tv.double())
+    assert isinstance(to, torch.Tensor) and float((to.double() - expect).abs().max()) < 5e-3
+
+
+def test_benchmark_rows_carry_context_and_figures(tmp_path):
+    from mmabench.attention import bench, variants
+    vs = [variants.variant(64, "f32", "f32"), variants.variant(64, "f16q", "f16")]
+    folder, rows = bench.run(vs, bench.cases([64], [512], [True], tokens=1024), results_root=tmp_path,
+                             repeats=3, save_code=False)
+    ours = [r for r in rows if r["impl"] == "mmabench"]
+    assert len(ours) == 2 and all(r["status"] == "ok" and r["tflops"] > 0 for r in ours)
+    assert all(r["gpu_name"] and r["git_commit"] is not None for r in folder.rows)
+    assert (folder.path / "attention.csv").exists()

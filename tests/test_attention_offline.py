@@ -1,0 +1,66 @@
+"""Every attention variant compiles offline (NVRTC -> PTX -> ptxas) for sm_80, sm_89 and sm_90,
+with the accumulator opcodes it means in its loop, ldmatrix and cp.async in its SASS."""
+
+import pytest
+
+from mmabench import sass, toolchain
+from mmabench.attention import build, offline, variants
+
+ARCHS = ["sm_80", "sm_89", "sm_90"]
+VARIANTS = variants.all_variants()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("v", VARIANTS, ids=lambda v: v.name)
+def test_variant_assembles_with_the_meant_sass(v, arch):
+    row = offline.check_variant(v, arch)
+    assert row["ok"], row["problems"]
+    assert row["registers"] <= 255 and row["ldsm"] > 0
+
+
+def test_ptx_is_header_free_and_states_a_low_isa():
+    v = variants.variant(64, "f32", "f32")
+    ptx = build.ptx_for(v)
+    assert f".version {build.PTX_VERSION}" in ptx and ".target sm_80" in ptx
+    assert f".entry {v.entry}(" in ptx
+    for instr in ("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "ldmatrix.sync.aligned.m8n8.x4.shared.b16",
+                  "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "cp.async.cg.shared.global",
+                  "cp.async.wait_group", "ex2.approx.ftz.f32"):
+        assert instr in ptx, instr
+
+
+def test_accumulator_choice_changes_the_hmma_opcodes():
+    """Same tiles, four accumulator schemes: the HMMA split follows the choice."""
+    t = variants.Tiles(4, 1, 64)
+    counts = {}
+    for s, o in (("f32", "f32"), ("f16", "f32"), ("f32", "f16"), ("f16q", "f16f32")):
+        v = variants.variant(128, s, o, tiles=t)
+        text = toolchain.disassemble(toolchain.assemble(build.ptx_for(v), "sm_90").cubin)
+        h = sass.histogram(text)
+        counts[(s, o)] = (h.get("HMMA.16816.F32", 0), h.get("HMMA.16816.F16", 0))
+    per = 1 * (128 // 16) * (64 // 8)   # S mmas per tile = O mmas per tile here
+    assert counts[("f32", "f32")] == (2 * per, 0)
+    assert counts[("f16", "f32")] == (per, per)
+    assert counts[("f32", "f16")] == (per, per)
+    assert counts[("f16q", "f16f32")] == (0, 2 * per)
+
+
+def test_expected_hmma_counts_follow_the_tiles():
+    v = variants.variant(64, "f16", "f32", tiles=variants.Tiles(4, 2, 128))
+    want = offline.expected_hmma(v)
+    assert want["HMMA.16816.F16"] == 2 * 4 * 16 and want["HMMA.16816.F32"] == 2 * 8 * 8
+
+
+@pytest.mark.parametrize("dim", [64, 128])
+def test_tuned_f32_variants_do_not_spill_on_sm90(dim):
+    """The f32/f32 kernels that the speed claim rests on keep everything in registers."""
+    for norm in variants.NORMS:
+        v = variants.variant(dim, "f32", "f32", norm)
+        _, res = build.assemble(v, "sm_90")
+        assert not res.spills, (v.name, res)
+
+
+def test_occupancy_model_uses_the_arch_limits():
+    assert offline.occupancy("sm_90", 255, 128, 96 * 1024) == 2   # registers and smem both allow 2
+    assert offline.occupancy("sm_90", 128, 128, 48 * 1024) == 4
+    assert offline.occupancy("sm_89", 128, 128, 160 * 1024) == 0  # over the 99 KiB block limit
