@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         print("mmabench: interrupted; rows measured so far are in the results folder",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""`python -m mmabench compare`: measured mma results of several GPUs side by side.
+"""`python -m mmabench compare`: measured results of several GPUs side by side.
 
 Reads result files (default: the ones shipped under data/results/), takes each GPU's
-saturating point per form, and shows the f16/f32 accumulation ratio. GPUs in the datasheet
+saturating point per mma form, and shows the f16/f32 accumulation ratio; attention results
+found beside them are summarised per GPU and shape (mmabench.attention.overview). GPUs in the datasheet
 table that were never measured appear in a separate, labelled section: datasheet figures are
 never mixed into measured columns.
 """
@@ -23,33 +24,49 @@ def add_parser(subparsers) -> None:
         description="Side by side: each GPU's saturating mma throughput per form and the f16/f32 "
                     "accumulation ratio, from result files (mma.csv). GPUs never measured are "
                     "listed from the datasheet table, labelled as such. No GPU needed.")
-    p.add_argument("files", nargs="*", help="mma.csv files or folders (default: data/results/)")
+    p.add_argument("files", nargs="*",
+                   help="mma.csv / attention.csv files or folders (default: data/results/)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.set_defaults(func=run)
 
 
-def load(paths: list[str]):
-    import pandas as pd
-
+def result_files(paths: list[str], name: str) -> list[Path]:
+    """Files called `name` among `paths` (files, or folders searched recursively)."""
     files: list[Path] = []
     for item in paths or [str(SHIPPED)]:
         path = Path(item)
         if path.is_dir():
-            files += sorted(Path(p) for p in glob.glob(str(path / "**" / "mma.csv"), recursive=True))
+            files += sorted(Path(p) for p in glob.glob(str(path / "**" / name), recursive=True))
         elif path.is_file():
-            files.append(path)
+            files += [path] if path.name == name else []
         else:
             raise UserError(f"no such result file or folder: {item}")
-    if not files:
-        raise UserError("no mma.csv result files found; run `python -m mmabench mma` first")
+    return files
+
+
+def _read(files: list[Path], needed: set[str], what: str):
+    import pandas as pd
+
     frames = []
     for f in files:
         frame = pd.read_csv(f)
-        if not {"kind", "form", "tflops", "gpu_name"} <= set(frame.columns):
-            raise UserError(f"{f} is not an mma result file (columns kind, form, tflops, gpu_name)")
+        if not needed <= set(frame.columns):
+            raise UserError(f"{f} is not an {what} result file (columns {', '.join(sorted(needed))})")
         frame["file"] = str(f)
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def load(paths: list[str]):
+    for item in paths:
+        if Path(item).is_file() and Path(item).name not in ("mma.csv", "attention.csv"):
+            raise UserError(f"{item}: expected an mma.csv or attention.csv result file")
+    return _read(result_files(paths, "mma.csv"), {"kind", "form", "tflops", "gpu_name"}, "mma")
+
+
+def load_attention(paths: list[str]):
+    return _read(result_files(paths, "attention.csv"),
+                 {"impl", "variant", "dim", "seq", "causal", "tflops", "gpu_name"}, "attention")
 
 
 def measured_table(frame, markdown=False) -> str:
@@ -82,13 +99,22 @@ def datasheet_table(measured_names: set[str], markdown=False) -> str:
 
 
 def run(args) -> int:
-    frame = load(args.files)
-    print(measured_table(frame, args.markdown))
+    frame, attention = load(args.files), load_attention(args.files)
+    if frame is None and attention is None:
+        raise UserError("no mma.csv or attention.csv result files found; "
+                        "run `python -m mmabench mma` or `python -m mmabench attention` first")
     measured = set()
-    for name, sms in frame[["gpu_name", "sm_count"]].drop_duplicates().itertuples(index=False):
-        row = gpus.lookup(name, sms)
-        if row:
-            measured.add(row["name"])
-    print()
+    if frame is not None:
+        print(measured_table(frame, args.markdown))
+        for name, sms in frame[["gpu_name", "sm_count"]].drop_duplicates().itertuples(index=False):
+            row = gpus.lookup(name, sms)
+            if row:
+                measured.add(row["name"])
+        print()
     print(datasheet_table(measured, args.markdown))
+    if attention is not None:
+        from .attention.overview import overview
+        print("\nattention forward (measured): PyTorch back ends, best f32/f32 variant, best variant "
+              "with an f16 accumulator")
+        print(overview(attention.to_dict("records"), args.markdown))
     return 0

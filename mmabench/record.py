@@ -30,6 +30,9 @@ CONTEXT_COLUMNS = (
 
 
 def git_commit() -> str:
+    """HEAD (+dirty), or $MMABENCH_GIT_COMMIT for a copy of the tree without .git."""
+    if os.environ.get("MMABENCH_GIT_COMMIT"):
+        return os.environ["MMABENCH_GIT_COMMIT"]
     try:
         out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5)

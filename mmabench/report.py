@@ -15,6 +15,8 @@ def fmt(value, digits: int = 1) -> str:
 
 def table(headers: list[str], rows: list[list], markdown: bool = False) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    if markdown:  # a literal '|' (as in "max|q.k|") would split the cell
+        cells = [[c.replace("|", "\\|") for c in row] for row in cells]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def line(row, first=False):

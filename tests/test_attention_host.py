@@ -201,3 +201,33 @@ def test_cli_selects_the_product_of_its_lists():
                                      "--norm", "inloop"]))
     assert sorted((v.dim, v.acc_o) for v in vs) == [(64, "f16"), (64, "f32"), (128, "f16"), (128, "f32")]
     assert {v.acc_s for v in vs} == {"f16q"} and {v.norm for v in vs} == {"inloop"}
+
+
+def _numerics_row(scheme, series, point, rel, nonfinite=0, **extra):
+    return dict(dict(scheme=scheme, series=series, point=point, rel_l2_err=rel, nonfinite=nonfinite,
+                     max_abs_qk=1e3, max_abs_ref=1.0), **extra)
+
+
+def test_numerics_limits_name_the_first_lossy_and_the_first_overflowing_point():
+    from mmabench.attention.numerics import limits
+
+    base, f16 = "S=f32 O=f32 delayed", "S=f16 O=f32 delayed"
+    rows = [_numerics_row(base, "logits", p, 1e-4) for p in ("qk x1", "qk x4", "qk x48")]
+    rows += [_numerics_row(f16, "logits", "qk x1", 2e-4),       # within 4x: fine
+             _numerics_row(f16, "logits", "qk x4", 5e-3),       # first lossy point
+             _numerics_row(f16, "logits", "qk x48", float("nan"), nonfinite=7, max_abs_qk=1.5e5),
+             # read back from CSV: a row without the all-heads count holds NaN there
+             _numerics_row("PyTorch fp16 (yardstick)", "logits", "qk x1", 1e-4, nonfinite_all=float("nan"))]
+    text = limits(rows)
+    line = next(x for x in text.splitlines() if x.startswith(f16))
+    assert "qk x4" in line and "qk x48 (max|q.k| 1.5e+05)" in line
+    assert next(x for x in text.splitlines() if x.startswith(base)).split()[-2:] == ["-", "-"]
+    assert next(x for x in text.splitlines() if x.startswith("PyTorch")).split()[-2:] == ["-", "-"]
+    assert "\\|" in limits(rows, markdown=True)  # cell pipes escaped in Markdown
+
+
+def test_markdown_table_escapes_pipes():
+    from mmabench import report
+
+    text = report.table(["a|b", "c"], [["x|y", 1]], markdown=True)
+    assert all(line.count("|") - line.count("\\|") == 3 for line in text.splitlines())

@@ -109,6 +109,27 @@ def test_compare_puts_measured_and_datasheet_rows_apart(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "bad" / "mma.csv")]) == 2
 
 
+def _attention_row(variant, acc_s, acc_o, tflops, impl="mmabench", **extra):
+    return dict(dict(gpu_name="NVIDIA H100 80GB HBM3", dim=128, seq=4096, causal=False, impl=impl,
+                     variant=variant, acc_s=acc_s, acc_o=acc_o, norm="delayed", tflops=tflops,
+                     status="ok"), **extra)
+
+
+def test_compare_summarises_attention_against_flash_and_f32(tmp_path, capsys):
+    rows = [_attention_row("a", "f32", "f32", 400.0), _attention_row("b", "f32", "f32", 380.0),
+            _attention_row("c", "f32", "f16", 440.0), _attention_row("d", "f16", "f16", 900.0,
+                                                                     status="wrong"),
+            _attention_row("sdpa_flash_attention", "", "", 320.0, impl="torch-sdpa"),
+            _attention_row("sdpa_cudnn_attention", "", "", 640.0, impl="torch-sdpa")]
+    pd.DataFrame(rows).to_csv(tmp_path / "attention.csv", index=False)
+    assert main(["compare", str(tmp_path / "attention.csv")]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1].split()
+    # best f32/f32 400 = 1.25x FLASH; a wrong (unchecked) row never wins; 440 / 400 = 1.10x
+    assert line[:5] == ["128", "4096", "full", "320.0", "640.0"]
+    assert line[5:7] == ["400.0", "1.25x"] and line[-2:] == ["440.0", "1.10x"]
+    assert main(["compare", str(tmp_path / "nothing-here")]) == 2
+
+
 def test_plot_writes_a_png_and_rejects_other_files(tmp_path):
     rows = [dict(_row("m16n8k16.f16.acc_f16", t, ilp=i, warps_per_sm=w), gpu_name="G",
                  peak_at_measured_clock_tflops=1000.0)

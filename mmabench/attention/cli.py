@@ -109,6 +109,9 @@ def run(args) -> int:
     folder, rows = bench.run(var_list, case_list, seed=args.seed, results_root=args.results,
                              repeats=args.repeats, backends=() if args.no_torch else BACKENDS)
     print(summary(rows, args.markdown))
+    from .overview import overview
+    print("\noverview: PyTorch back ends, best f32/f32 variant, best variant with an f16 accumulator")
+    print(overview(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") in ("ok", "unavailable") for r in rows) else 1
 

@@ -77,6 +77,7 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
                 "max_abs_v": float(abs(v.astype(cupy.float32)).max()),
                 "inputs_nonfinite": int((~cupy.isfinite(v)).sum() + (~cupy.isfinite(q)).sum() + (~cupy.isfinite(k)).sum())}
         out = cupy.empty_like(q)
+        first = len(rows)
         for var in var_list:
             loaded = build.load(var)
             launcher = Launcher(loaded, q, k, v, out, False, scale)
@@ -94,10 +95,10 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
             except Exception:
                 pass
         log(f"numerics {pt.series} {pt.label}: max|qk| {qk_max:.3g}, max|ref| {base['max_abs_ref']:.3g}")
-        for r in rows[-(len(var_list) + 2):]:
+        for r in rows[first:]:
             folder.add({**ctx, **r, "timestamp": record.timestamp()})
         del q, k, v, out
-    text = table(rows, markdown)
+    text = table(rows, markdown) + "\n\n" + limits(rows, markdown)
     folder.save_text("numerics.md" if markdown else "numerics.txt", text)
     return folder, rows, text
 
@@ -121,7 +122,10 @@ def _max_abs_logit(q, k) -> float:
 
 def cell(r: dict, base: dict | None) -> str:
     """'rel L2' of a point, '*' where it is > 4x the f32/f32 variant's, 'inf/NaN' on overflow."""
-    if r.get("nonfinite_all", r.get("nonfinite", 0)):
+    count = r.get("nonfinite_all")
+    if count is None or count != count:  # absent, or NaN when read back from CSV
+        count = r.get("nonfinite", 0)
+    if count and count == count:
         return "inf/NaN"
     e = r.get("rel_l2_err", float("nan"))
     mark = ""
@@ -154,3 +158,41 @@ def table(rows: list[dict], markdown: bool = False) -> str:
     out.append("'*': more than 4x the S=f32 O=f32 delayed variant's error at the same point; "
                "inf/NaN: the output holds inf or NaN (overflow).")
     return "\n".join(out)
+
+
+def _where(r: dict) -> str:
+    """A sweep point with the magnitude that decides it: raw |q.k| for logits, max |O| for values."""
+    if r["series"] == "logits":
+        return f"{r['point']} (max|q.k| {r['max_abs_qk']:.2g})"
+    if r["series"] == "values":
+        return f"{r['point']} (max|O| {r['max_abs_ref']:.2g})"
+    return r["point"]
+
+
+def limits(rows: list[dict], markdown: bool = False) -> str:
+    """Per scheme and series: the first point that loses accuracy ('*' in the tables) and the
+    first that overflows; '-' where the scheme held over the whole series."""
+    series_list = list(dict.fromkeys(r["series"] for r in rows))
+    schemes = list(dict.fromkeys(r["scheme"] for r in rows))
+    by = {(r["scheme"], r["series"], r["point"]): r for r in rows}
+    body = []
+    for scheme in schemes:
+        line = [scheme]
+        for series in series_list:
+            points = list(dict.fromkeys(r["point"] for r in rows if r["series"] == series))
+            lossy = overflow = "-"
+            for p in points:
+                r, base = by.get((scheme, series, p)), by.get(("S=f32 O=f32 delayed", series, p))
+                if r is None:
+                    continue
+                mark = cell(r, base)
+                if mark == "inf/NaN":
+                    overflow = _where(r)
+                    break
+                if mark.endswith("*") and lossy == "-":
+                    lossy = _where(r)
+            line += [lossy, overflow]
+        body.append(line)
+    head = ["scheme"] + [f"{s}: {what}" for s in series_list for what in ("> 4x error from", "inf/NaN from")]
+    return ("where each scheme breaks (first point of each series; '-': held to the end)\n"
+            + report.table(head, body, markdown))

@@ -125,7 +125,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     body = []
     for name in forms:
         l, s = lat.get(name, {}), sat.get(name, {})
-        config = (f"{s['warps_per_block']}w x {s['ilp']} ILP x {s['blocks_per_sm']} blk/SM"
+        config = (f"{int(s['warps_per_block'])}w x {int(s['ilp'])} ILP x {int(s['blocks_per_sm'])} blk/SM"
                   if s else "-")
         body.append([name, report.fmt(l.get("latency_cycles")), report.fmt(s.get("tflops")),
                      report.fmt(s.get("flop_per_clk_per_sm"), 0),
