@@ -2,9 +2,9 @@
 
 Reads result files (default: the ones shipped under data/results/), takes each GPU's
 saturating point per mma form, and shows the f16/f32 accumulation ratio; attention results
-found beside them are summarised per GPU and shape (mmabench.attention.overview). GPUs in the datasheet
-table that were never measured appear in a separate, labelled section: datasheet figures are
-never mixed into measured columns.
+found beside them are summarised per GPU and shape (mmabench.attention.overview). GPUs in the
+datasheet table that were never measured appear in a separate, labelled section: datasheet
+figures are never mixed into measured columns.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "compare", help="compare mma results across GPUs (measured, then datasheet-only)",
         description="Side by side: each GPU's saturating mma throughput per form and the f16/f32 "
-                    "accumulation ratio, from result files (mma.csv). GPUs never measured are "
+                    "accumulation ratio, from result files (mma.csv), and each attention run "
+                    "(attention.csv) against PyTorch and f32/f32. GPUs never measured are "
                     "listed from the datasheet table, labelled as such. No GPU needed.")
     p.add_argument("files", nargs="*",
                    help="mma.csv / attention.csv files or folders (default: data/results/)")
@@ -51,7 +52,8 @@ def _read(files: list[Path], needed: set[str], what: str):
     for f in files:
         frame = pd.read_csv(f)
         if not needed <= set(frame.columns):
-            raise UserError(f"{f} is not an {what} result file (columns {', '.join(sorted(needed))})")
+            columns = ", ".join(sorted(needed))
+            raise UserError(f"{f} is not an {what} result file (columns {columns})")
         frame["file"] = str(f)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else None
@@ -114,7 +116,7 @@ def run(args) -> int:
     print(datasheet_table(measured, args.markdown))
     if attention is not None:
         from .attention.overview import overview
-        print("\nattention forward (measured): PyTorch back ends, best f32/f32 variant, best variant "
-              "with an f16 accumulator")
+        print("\nattention forward (measured): PyTorch back ends, best f32/f32 variant, "
+              "best variant with an f16 accumulator")
         print(overview(attention.to_dict("records"), args.markdown))
     return 0
