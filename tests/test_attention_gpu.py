@@ -37,6 +37,25 @@ def test_f16_variants_are_finite_within_the_documented_bound(dim):
     assert all(r["nonfinite_all"] == 0 for r in rows)
 
 
+@pytest.mark.parametrize("smem_kib", [163, 99], ids=["sm80-limit", "sm86-89-limit"])
+def test_tiles_cut_for_smaller_gpus_are_correct(smem_kib):
+    """The tiles a GPU with less shared memory per block runs (A100: 163 KiB, Ada/Ampere
+    consumer: 99 KiB) are checked here, on the GPU at hand, with the same rule."""
+    from mmabench.attention import selfcheck, variants
+    cut = {}
+    for v in variants.all_variants():
+        f = variants.fit(v, smem_kib * 1024)
+        if f is not v:
+            cut.setdefault((f.dim, f.acc_s, f.acc_o, f.tiles), f)
+    assert cut
+    rows = selfcheck.correctness(list(cut.values()), seqs=[17, 1000], seed=int(_rng().integers(1 << 30)))
+    bad = [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
+    assert not bad
+    for r in rows:
+        if r["variant"].split("_")[2:4] == ["sf32", "of32"]:
+            assert r["max_abs_err"] <= 2 * r["yard_max_abs_err"] + 1e-4
+
+
 def test_unwritten_output_cannot_pass():
     """The check poisons the output: a launcher that writes nothing fails it."""
     import cupy

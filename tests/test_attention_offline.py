@@ -64,3 +64,37 @@ def test_occupancy_model_uses_the_arch_limits():
     assert offline.occupancy("sm_90", 255, 128, 96 * 1024) == 2   # registers and smem both allow 2
     assert offline.occupancy("sm_90", 128, 128, 48 * 1024) == 4
     assert offline.occupancy("sm_89", 128, 128, 160 * 1024) == 0  # over the 99 KiB block limit
+
+
+def _limit(arch):
+    from mmabench import archs
+    return int(float(archs.limits()[arch]["shared_per_block_kb"]) * 1024)
+
+
+def test_tiles_are_cut_to_fit_smaller_shared_memory():
+    for v in VARIANTS:
+        for arch in ("sm_80", "sm_86", "sm_89", "sm_90"):
+            fitted = variants.fit(v, _limit(arch))
+            assert fitted.tiles.smem_bytes(v.dim) <= _limit(arch)
+            assert fitted.tiles.valid_for(v.dim) is None and fitted.tiles.bc >= 32
+            if v.tiles.smem_bytes(v.dim) <= _limit(arch):
+                assert fitted is v          # tuned tiles that fit are kept as they are
+    assert variants.Tiles(4, 1, 64).fitted(256, 1024) is None
+    with pytest.raises(variants.UserError, match="no tiles fit"):
+        variants.fit(variants.variant(256, "f32", "f32"), 1024)
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_89"])
+def test_cut_tiles_build_and_launch_where_the_tuned_ones_cannot(arch):
+    """Tuned on an H100 (227 KiB per block), the d=256 tiles cannot launch on A100 or Ada; the
+    tiles they are cut to must assemble with the meant SASS and fit at least one block per SM."""
+    cut = {}
+    for v in VARIANTS:
+        fitted = variants.fit(v, _limit(arch))
+        if fitted is not v:
+            cut.setdefault(fitted.tiles, fitted)
+    assert cut, "expected some variant to need smaller tiles"
+    for v in cut.values():
+        row = offline.check_variant(v, arch)
+        assert row["ok"], row["problems"]
+        assert row["blocks_per_sm"] >= 1

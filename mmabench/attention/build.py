@@ -93,6 +93,20 @@ class Loaded:
     ptx: str
 
 
+def smem_optin() -> int:
+    """Shared memory one block may have on the current GPU (opt-in maximum), in bytes."""
+    import cupy
+
+    return cupy.cuda.runtime.deviceGetAttribute(97, cupy.cuda.Device().id)  # ..PerBlockOptin
+
+
+def fit_to_gpu(v: Variant) -> Variant:
+    """`v` with tiles that fit the current GPU's shared memory (variants.fit)."""
+    from .variants import fit
+
+    return fit(v, smem_optin())
+
+
 @functools.lru_cache(maxsize=None)
 def load(v: Variant) -> Loaded:
     """Compile and load a variant on the current GPU (driver JIT of the PTX; if the driver
@@ -117,8 +131,7 @@ def load(v: Variant) -> Loaded:
         module.load(asm.cubin)
         func, cubin, how = module.get_function(v.entry), asm.cubin, f"ptxas {toolchain.tool_version('ptxas')}"
     smem = v.tiles.smem_bytes(v.dim)
-    import cupy
-    optin = cupy.cuda.runtime.deviceGetAttribute(97, cupy.cuda.Device().id)  # MaxSharedMemoryPerBlockOptin
+    optin = smem_optin()
     if smem > optin:
         from ..errors import UserError
         raise UserError(f"{v.name} needs {smem} B of shared memory per block; this GPU allows {optin}")

@@ -69,7 +69,7 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *,
     gpu.require_gpu()
     is_torch = type(q).__module__.startswith("torch")
     shape = checks.check_tensors(q, k, v, out)
-    var = variant or variants.variant(shape.dim, acc_s, acc_o, norm)
+    var = variant or build.fit_to_gpu(variants.variant(shape.dim, acc_s, acc_o, norm))
     checks.check_grid(shape, var.tiles)
     cq, ck, cv = (as_cupy(x) for x in (q, k, v))
     if out is None:

@@ -69,6 +69,22 @@ class Tiles:
             return f"needs {self.smem_bytes(dim)} B of shared memory (> 227 KiB)"
         return None
 
+    def fitted(self, dim: int, smem_limit: int) -> "Tiles | None":
+        """These tiles if they fit `smem_limit` bytes of shared memory per block; else the largest
+        cut of the same kind that does (fewer keys per tile, fewer rows per warp, 4 warps): the
+        largest in shared memory, keeping >= 32 keys per tile where it can; None if nothing fits. Tiles are tuned on one GPU (tuned.json); a GPU
+        with less shared memory per block (sm_80: 163 KiB, sm_86/89/120: 99 KiB) runs this."""
+        if self.smem_bytes(dim) <= smem_limit:
+            return self
+        keys = [c for c in (self.bc, self.bc // 2, self.bc // 4, self.bc // 8) if c >= 16]
+        cands = [Tiles(w, m, c, self.q_regs, self.min_blocks)
+                 for w in dict.fromkeys((self.warps, 4)) for m in range(self.mt, 0, -1) for c in keys]
+        fits = [t for t in cands if t.valid_for(dim) is None and t.smem_bytes(dim) <= smem_limit]
+        if not fits:
+            return None
+        # 16-key tiles only as a last resort: they halve the work per K/V load
+        return max(fits, key=lambda t: (t.bc >= 32, t.smem_bytes(dim), t.bc, t.warps == self.warps))
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -158,6 +174,14 @@ def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
     if why:
         raise UserError(f"tiles {t.label} cannot build for d={dim}: {why}")
     return Variant(dim, acc_s, acc_o, norm, t)
+
+
+def fit(v: Variant, smem_limit: int) -> Variant:
+    """`v` with tiles that fit `smem_limit` bytes of shared memory per block (Tiles.fitted)."""
+    tiles = v.tiles.fitted(v.dim, smem_limit)
+    if tiles is None:
+        raise UserError(f"{v.name}: no tiles fit {smem_limit} B of shared memory per block")
+    return v if tiles == v.tiles else v.with_tiles(tiles)
 
 
 def all_variants(dims=DIMS, s_modes=S_MODES, o_modes=O_MODES, norms=NORMS) -> list[Variant]:
