@@ -41,6 +41,11 @@ def parse(text: str | None, default=DEFAULT) -> list[str]:
     return out
 
 
+def smem_per_block(arch: str) -> int:
+    """Most shared memory one block may use on `arch` (the opt-in maximum), in bytes."""
+    return int(float(limits()[arch]["shared_per_block_kb"]) * 1024)
+
+
 def number(arch: str) -> int:
     """'sm_90a' -> 90."""
     return int("".join(ch for ch in arch[3:] if ch.isdigit()))

@@ -68,7 +68,7 @@ def test_occupancy_model_uses_the_arch_limits():
 
 def _limit(arch):
     from mmabench import archs
-    return int(float(archs.limits()[arch]["shared_per_block_kb"]) * 1024)
+    return archs.smem_per_block(arch)
 
 
 def test_tiles_are_cut_to_fit_smaller_shared_memory():

@@ -153,12 +153,12 @@ def run_offline(var_list, arch_list, markdown=False) -> int:
     body, bad = [], 0
     for v in var_list:
         for arch in arch_list:
-            limit = int(float(archs.limits()[arch]["shared_per_block_kb"]) * 1024)
-            r = check_variant(variants.fit(v, limit), arch)  # the tiles it would run with there
+            # the tiles it would run with there
+            r = check_variant(variants.fit(v, archs.smem_per_block(arch)), arch)
             bad += not r["ok"]
             body.append([v.name, arch, r["tiles"], r["registers"], r["spill_stores"] + r["spill_loads"],
                          r["smem_bytes"] // 1024, r["blocks_per_sm"], f"{r['occupancy_pct']:.0f}",
                          r["hmma_f32"], r["hmma_f16"], "ok" if r["ok"] else r["problems"][:70]])
-    print(report.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B", "smem KiB", "blk/SM", "occ %",
-                        "HMMA.F32/tile", "HMMA.F16/tile", "SASS check"], body, markdown))
+    print(report.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B", "smem KiB",
+                        "blk/SM", "occ %", "HMMA.F32/tile", "HMMA.F16/tile", "SASS check"], body, markdown))
     return 1 if bad else 0

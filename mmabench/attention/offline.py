@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import archs, sass, toolchain
+from ..compiler.occupancy import theoretical
 from . import build
 from .variants import Variant
 
@@ -22,20 +23,8 @@ def expected_hmma(v: Variant) -> Counter:
 
 
 def occupancy(arch: str, registers: int, threads: int, smem: int) -> int:
-    """Blocks per SM from the architecture's limits (registers, shared memory, threads, blocks)."""
-    lim = archs.limits()[arch]
-    unit = int(lim["register_alloc_unit"])
-    warps = -(-threads // 32)
-    regs_per_warp = -(-registers * 32 // unit) * unit
-    by_regs = int(lim["registers_per_sm"]) // (regs_per_warp * warps) if registers else 10**9
-    smem_block = smem + int(lim["shared_reserved_per_block_bytes"])
-    unit_s = int(lim["shared_alloc_unit_bytes"])
-    smem_block = -(-smem_block // unit_s) * unit_s
-    by_smem = int(float(lim["shared_per_sm_kb"]) * 1024) // smem_block
-    if smem > int(float(lim["shared_per_block_kb"]) * 1024):
-        by_smem = 0
-    by_threads = int(lim["max_threads_per_sm"]) // (32 * warps)
-    return max(0, min(by_regs, by_smem, by_threads, int(lim["max_blocks_per_sm"])))
+    """Blocks per SM for a variant's launch (the register report's occupancy model)."""
+    return theoretical(arch, registers, threads, dynamic_smem=smem).blocks_per_sm
 
 
 def check_variant(v: Variant, arch: str) -> dict:

@@ -71,9 +71,10 @@ class Tiles:
 
     def fitted(self, dim: int, smem_limit: int) -> "Tiles | None":
         """These tiles if they fit `smem_limit` bytes of shared memory per block; else the largest
-        cut of the same kind that does (fewer keys per tile, fewer rows per warp, 4 warps): the
-        largest in shared memory, keeping >= 32 keys per tile where it can; None if nothing fits. Tiles are tuned on one GPU (tuned.json); a GPU
-        with less shared memory per block (sm_80: 163 KiB, sm_86/89/120: 99 KiB) runs this."""
+        cut of the same kind that does (fewer keys per tile, fewer rows per warp, 4 warps),
+        keeping >= 32 keys per tile where it can; None if nothing fits. Tiles are tuned on one
+        GPU (tuned.json); one with less shared memory per block (sm_80: 163 KiB, sm_86/89/120:
+        99 KiB) runs the cut."""
         if self.smem_bytes(dim) <= smem_limit:
             return self
         keys = [c for c in (self.bc, self.bc // 2, self.bc // 4, self.bc // 8) if c >= 16]
