@@ -120,18 +120,36 @@ def _max_abs_logit(q, k) -> float:
     return best
 
 
-def cell(r: dict, base: dict | None) -> str:
-    """'rel L2' of a point, '*' where it is > 4x the f32/f32 variant's, 'inf/NaN' on overflow."""
-    count = r.get("nonfinite_all")
-    if count is None or count != count:  # absent, or NaN when read back from CSV
-        count = r.get("nonfinite", 0)
-    if count and count == count:
-        return "inf/NaN"
+BASE_SCHEME = "S=f32 O=f32 delayed"   # the yardstick of the '*' marks
+LOSS_FACTOR = 4                       # '*': error more than this times the base scheme's
+
+
+def _nonfinite(r: dict) -> int:
+    """inf/NaN count over the whole output (else over the checked heads); a value missing from
+    the row, or NaN when read back from CSV, counts as none."""
+    for key in ("nonfinite_all", "nonfinite"):
+        count = r.get(key)
+        if count is not None and count == count:
+            return int(count)
+    return 0
+
+
+def state(r: dict, base: dict | None) -> str:
+    """'overflow', 'lossy' (error > LOSS_FACTOR x the base scheme's at that point) or 'ok'."""
+    if _nonfinite(r):
+        return "overflow"
     e = r.get("rel_l2_err", float("nan"))
-    mark = ""
-    if base is not None and base.get("rel_l2_err") and e > 4 * base["rel_l2_err"]:
-        mark = "*"
-    return f"{e:.1e}{mark}"
+    if base is not None and base.get("rel_l2_err") and e > LOSS_FACTOR * base["rel_l2_err"]:
+        return "lossy"
+    return "ok"
+
+
+def cell(r: dict, base: dict | None) -> str:
+    """'rel L2' of a point, '*' where it is lossy, 'inf/NaN' on overflow."""
+    st = state(r, base)
+    if st == "overflow":
+        return "inf/NaN"
+    return f"{r.get('rel_l2_err', float('nan')):.1e}" + ("*" if st == "lossy" else "")
 
 
 def table(rows: list[dict], markdown: bool = False) -> str:
@@ -142,7 +160,7 @@ def table(rows: list[dict], markdown: bool = False) -> str:
         points = list(dict.fromkeys(r["point"] for r in sel))
         schemes = list(dict.fromkeys(r["scheme"] for r in sel))
         by = {(r["scheme"], r["point"]): r for r in sel}
-        base = {p: by.get(("S=f32 O=f32 delayed", p)) for p in points}
+        base = {p: by.get((BASE_SCHEME, p)) for p in points}
         body = [[s] + [cell(by[(s, p)], base[p]) if (s, p) in by else "-" for p in points]
                 for s in schemes]
         facts = []
@@ -155,7 +173,7 @@ def table(rows: list[dict], markdown: bool = False) -> str:
         out.append(report.table(["point", "max|q.k| raw", "max|S| pre-scaled", "max|V|", "max|O|"],
                                 facts, markdown))
         out.append("")
-    out.append("'*': more than 4x the S=f32 O=f32 delayed variant's error at the same point; "
+    out.append(f"'*': more than {LOSS_FACTOR}x the {BASE_SCHEME} variant's error at the same point; "
                "inf/NaN: the output holds inf or NaN (overflow).")
     return "\n".join(out)
 
@@ -182,17 +200,18 @@ def limits(rows: list[dict], markdown: bool = False) -> str:
             points = list(dict.fromkeys(r["point"] for r in rows if r["series"] == series))
             lossy = overflow = "-"
             for p in points:
-                r, base = by.get((scheme, series, p)), by.get(("S=f32 O=f32 delayed", series, p))
+                r = by.get((scheme, series, p))
                 if r is None:
                     continue
-                mark = cell(r, base)
-                if mark == "inf/NaN":
+                st = state(r, by.get((BASE_SCHEME, series, p)))
+                if st == "overflow":
                     overflow = _where(r)
                     break
-                if mark.endswith("*") and lossy == "-":
+                if st == "lossy" and lossy == "-":
                     lossy = _where(r)
             line += [lossy, overflow]
         body.append(line)
-    head = ["scheme"] + [f"{s}: {what}" for s in series_list for what in ("> 4x error from", "inf/NaN from")]
+    head = ["scheme"] + [f"{s}: {what}" for s in series_list
+                         for what in (f"> {LOSS_FACTOR}x error from", "inf/NaN from")]
     return ("where each scheme breaks (first point of each series; '-': held to the end)\n"
             + report.table(head, body, markdown))

@@ -26,13 +26,13 @@ def _scheme(row: dict) -> str:
 
 
 def overview(rows: list[dict], markdown: bool = False) -> str:
-    ok = [r for r in rows if _ok(r)]
-    cases = list(dict.fromkeys((r.get("gpu_name", ""), r["dim"], r["seq"], bool(r["causal"])) for r in ok))
+    cases: dict[tuple, list[dict]] = {}     # (gpu, dim, seq, causal) -> its ok rows, in run order
+    for r in rows:
+        if _ok(r):
+            cases.setdefault((r.get("gpu_name", ""), r["dim"], r["seq"], bool(r["causal"])), []).append(r)
     several_gpus = len({c[0] for c in cases}) > 1
     body = []
-    for gpu_name, dim, seq, causal in cases:
-        sel = [r for r in ok if (r.get("gpu_name", ""), r["dim"], r["seq"], bool(r["causal"]))
-               == (gpu_name, dim, seq, causal)]
+    for (gpu_name, dim, seq, causal), sel in cases.items():
         ours = [r for r in sel if r.get("impl") == "mmabench"]
         lib = {TORCH[r["variant"]]: r["tflops"] for r in sel if r.get("variant") in TORCH}
         base = _best([r for r in ours if r["acc_s"] == "f32" and r["acc_o"] == "f32"])
