@@ -82,7 +82,13 @@ def test_saturating_point_is_the_best_row_of_each_form_and_the_ratio_is_printed(
     suite._mark_saturating(rows)
     assert [r.get("saturating") for r in rows[:3]] == [False, True, True]
     text = suite.summary(rows)
-    assert "2.00x" in text and "4w x 8 ILP x 1 blk/SM" in text and "error:" in text
+    assert "4w x 8 ILP x 1 blk/SM" in text and "error:" in text and "best-of-N" in text
+    assert "f16/f32" not in text     # no ratio is made from two best-of-sweep figures
+    rows.append({"kind": "comparison", "status": "ok", "form": "m16n8k16.f16", "warps_per_block": 4,
+                 "ilp": 4, "blocks_per_sm": 1, "f16_tflops": 30.0, "f32_tflops": 30.1,
+                 "comparison": "1.00x (0.99-1.01), within noise"})
+    text = suite.summary(rows)
+    assert "f16/f32" in text and "1.00x (0.99-1.01), within noise" in text
 
 
 def test_datasheet_rows_match_by_name_and_sm_count():
