@@ -6,7 +6,15 @@ from .. import archs, gpu, report
 from ..errors import UserError, split_list
 from . import variants
 
-DEFAULT_SEQS = (1024, 2048, 4096, 8192, 16384)
+# The default run answers the question in seconds: two head dims, one N, both masks, the schemes
+# below (each f16 one also at the f32/f32 tiles). --full: every dim, N and scheme.
+DEFAULT_DIMS = (64, 128)
+DEFAULT_SEQS = (4096,)
+FULL_SEQS = (1024, 2048, 4096, 8192, 16384)
+DEFAULT_SCHEMES = (("f32", "f32", "delayed"), ("f32", "f32", "inloop"),
+                   ("f32", "f16", "delayed"), ("f32", "f16", "inloop"),
+                   ("f16", "f32", "delayed"), ("f16", "f16", "delayed"),
+                   ("f16q", "f16", "delayed"))
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
 
 
@@ -21,18 +29,27 @@ def add_parser(subparsers) -> None:
                     "reference (output poisoned first) and timed next to PyTorch's "
                     "scaled_dot_product_attention back ends on the same tensors. B*N = 16k tokens, "
                     "H*d = 2048, as in FlashAttention's benchmark.")
-    p.add_argument("--dim", help="comma list of head dims (64,128,256); default all")
+    p.add_argument("--dim", help="comma list of head dims (64,128,256); default "
+                                 f"{','.join(map(str, DEFAULT_DIMS))} (--full: all)")
     p.add_argument("--seq", help=f"comma list of sequence lengths; default "
-                                 f"{','.join(map(str, DEFAULT_SEQS))}")
-    p.add_argument("--acc-s", help=f"comma list of S accumulators ({','.join(variants.S_MODES)}); default all")
-    p.add_argument("--acc-o", help=f"comma list of O accumulators ({','.join(variants.O_MODES)}); default all")
-    p.add_argument("--norm", help=f"comma list of normalizations ({','.join(variants.NORMS)}); default all")
+                                 f"{','.join(map(str, DEFAULT_SEQS))} (--full: "
+                                 f"{','.join(map(str, FULL_SEQS))})")
+    p.add_argument("--acc-s", help=f"comma list of S accumulators ({','.join(variants.S_MODES)})")
+    p.add_argument("--acc-o", help=f"comma list of O accumulators ({','.join(variants.O_MODES)})")
+    p.add_argument("--norm", help=f"comma list of normalizations ({','.join(variants.NORMS)}); "
+                                  "without --acc-s/--acc-o/--norm: 7 schemes that answer the "
+                                  "question (f32/f32, O f16, S f16, both f16), --full: all 18")
     mask = p.add_mutually_exclusive_group()
-    mask.add_argument("--causal", action="store_true", help="causal attention only")
-    mask.add_argument("--full", action="store_true", help="non-causal attention only "
-                                                          "(default: both)")
+    mask.add_argument("--mask", choices=("both", "causal", "full"), default="both",
+                      help="causal, full (non-causal) or both (default)")
+    mask.add_argument("--causal", action="store_true", help="same as --mask causal")
+    p.add_argument("--full", dest="exhaustive", action="store_true",
+                   help="the exhaustive sweep: every head dim, N and accumulator scheme, with "
+                        "more interleaved rounds")
+    p.add_argument("--cold", action="store_true",
+                   help="flush the L2 cache before every timed sample (default: batch)")
+    p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9)")
     p.add_argument("--tokens", type=int, default=16384, help="batch * seq per case (default 16384)")
-    p.add_argument("--repeats", type=int, default=10, help="timed launches per point (default 10)")
     p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
@@ -64,15 +81,36 @@ def _ints(text, what, low, high):
 
 
 def selected_variants(args) -> list[variants.Variant]:
+    exhaustive = getattr(args, "exhaustive", False)
     dims = _ints(args.dim, "--dim", 1, 1 << 20)
     for d in dims or ():
         if d not in variants.DIMS:
             raise UserError(f"head dim {d} not supported; accepted: {','.join(map(str, variants.DIMS))}")
+    dims = tuple(dims or (variants.DIMS if exhaustive else DEFAULT_DIMS))
     s = split_list(args.acc_s, "S accumulator", variants.S_MODES)
     o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
     nm = split_list(args.norm, "normalization", variants.NORMS)
-    return variants.all_variants(tuple(dims or variants.DIMS), tuple(s or variants.S_MODES),
-                                 tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
+    if exhaustive or s or o or nm:
+        return variants.all_variants(dims, tuple(s or variants.S_MODES),
+                                     tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
+    return [variants.variant(d, *scheme) for d in dims for scheme in DEFAULT_SCHEMES]
+
+
+def timing_policy(args):
+    """The measurement policy the flags ask for."""
+    from dataclasses import replace
+
+    from .bench import POLICY
+
+    policy = replace(POLICY, rounds=9) if getattr(args, "exhaustive", False) else POLICY
+    rounds = getattr(args, "rounds", None)
+    if rounds is not None:
+        if not 1 <= rounds <= 100:
+            raise UserError(f"--rounds must be 1..100, got {rounds}")
+        policy = replace(policy, rounds=rounds)
+    if getattr(args, "cold", False):
+        policy = replace(policy, mode="cold")
+    return policy
 
 
 def run(args) -> int:
@@ -81,10 +119,11 @@ def run(args) -> int:
         return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown)
     if args.arch:
         raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
-    seqs = _ints(args.seq, "--seq", 1, 1 << 24) or ([4096] if args.tune else list(DEFAULT_SEQS))
-    if args.repeats < 1:
-        raise UserError("--repeats must be >= 1")
-    modes = [True] if args.causal else [False] if args.full else [False, True]
+    seqs = _ints(args.seq, "--seq", 1, 1 << 24) or (
+        [4096] if args.tune else list(FULL_SEQS if args.exhaustive else DEFAULT_SEQS))
+    policy = timing_policy(args)
+    mask = "causal" if args.causal else args.mask
+    modes = {"causal": [True], "full": [False], "both": [False, True]}[mask]
     gpu.require_gpu()
     if not args.tune:  # tiles tuned on a GPU with more shared memory per block: cut to fit
         from .build import fit_to_gpu
@@ -110,17 +149,28 @@ def run(args) -> int:
         return 0
     from .torch_ref import BACKENDS
     folder, rows = bench.run(var_list, case_list, seed=args.seed, results_root=args.results,
-                             repeats=args.repeats, backends=() if args.no_torch else BACKENDS)
+                             policy=policy, backends=() if args.no_torch else BACKENDS)
     print(summary(rows, args.markdown))
     from .overview import overview
-    print("\noverview: PyTorch back ends, best f32/f32 variant, best variant with an f16 accumulator")
-    print(overview(rows, args.markdown))
+    print("\n" + overview(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") in ("ok", "unavailable") for r in rows) else 1
 
 
+def _ratio_cell(r: dict, key: str) -> str:
+    from ..measure.stats import describe_ratio
+    x, lo, hi = r.get(key), r.get(key + "_lo"), r.get(key + "_hi")
+    if x is None or x != x:
+        return "-"
+    if lo is None or lo != lo:
+        return f"{x:.2f}x"
+    return describe_ratio(x, lo, hi).replace(", within noise", " ~")
+
+
 def summary(rows: list[dict], markdown: bool = False) -> str:
-    """One table per case: every variant's tiles, resources, speed and accuracy."""
+    """One table per case: every contender's tiles, resources, speed (with the clock and power
+    while it ran, and its ratios over interleaved rounds; '~' marks a range that includes 1.0)
+    and accuracy."""
     out = []
     keys = list(dict.fromkeys((r["dim"], r["seq"], r["causal"], r["batch"], r["heads"]) for r in rows))
     for d, n, c, b, h in keys:
@@ -136,14 +186,22 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 report.fmt(r.get("registers")), report.fmt(r.get("local_bytes")),
                 report.fmt(r.get("blocks_per_sm")),
                 report.fmt(r.get("tflops")) if ok else r.get("status", "?"),
-                report.fmt(r.get("x_vs_f32f32"), 2), report.fmt(r.get("x_vs_flash"), 2),
+                report.fmt(r.get("flop_per_clk_per_sm"), 0) if ok else "-",
+                (f"{report.fmt(r.get('sm_clock_mhz'), 0)}/{report.fmt(r.get('power_w'), 0)}"
+                 + ("!" if r.get("throttled") is True else "")) if ok else "-",
+                f"{report.fmt(r.get('noise_pct'), 1)}%" if ok else "-",
+                _ratio_cell(r, "x_vs_f32f32") if ok else "-",
+                _ratio_cell(r, "x_vs_f32f32_same_tiles") if ok else "-",
+                _ratio_cell(r, "x_vs_flash") if ok else "-",
                 f"{r['max_abs_err']:.2e}" if "max_abs_err" in r and r["max_abs_err"] == r["max_abs_err"] else "-",
-                f"{r['rel_l2_err']:.1e}" if "rel_l2_err" in r and r["rel_l2_err"] == r["rel_l2_err"] else "-",
                 report.fmt(r.get("nonfinite_all", r.get("nonfinite"))),
                 (r.get("error") or "")[:60]])
         out.append(report.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
-                                 "x f32/f32", "x FLASH", "max abs err", "rel L2", "inf/NaN", "note"],
-                                body, markdown))
+                                 "FLOP/clk/SM", "MHz/W", "noise", "x f32/f32", "x same tiles",
+                                 "x FLASH", "max abs err", "inf/NaN", "note"], body, markdown))
+    out.append("MHz/W: SM clock and power during the timed blocks (NVML; '!' throttled). "
+               "Ratios: median (min-max) over interleaved rounds; '~' = range includes 1.0 "
+               "(within noise).")
     return "\n".join(out)
 
 

@@ -4,5 +4,5 @@ median/min/max, noise, sample count, mode, and the SM clock, power and throttle 
 the timed region."""
 
 from .conditions import Conditions, Sampler  # noqa: F401
-from .interleave import Ratio, interleaved, orders  # noqa: F401
+from .interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
 from .loop import DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure  # noqa: F401

@@ -59,13 +59,33 @@ def orders(names: list[str], rounds: int) -> list[list[str]]:
     return out
 
 
+@dataclass
+class Interleaved:
+    """What an interleaved run measured: each contender's Measurement (all its samples, its own
+    NVML conditions) and its median time in each round, from which any ratio is taken."""
+    measurements: dict[str, Measurement]
+    by_round: dict[str, list[float]]
+
+    def ratio(self, contender: str, baseline: str) -> Ratio:
+        """time(baseline) / time(contender), round by round."""
+        return Ratio([b / x for b, x in zip(self.by_round[baseline], self.by_round[contender])
+                      if x > 0])
+
+    def __iter__(self):            # measurements, ratios = interleaved(...) against the first
+        first = next(iter(self.by_round))
+        yield self.measurements
+        yield {n: self.ratio(n, self.baseline or first) for n in self.by_round}
+
+    baseline: str | None = None
+
+
 def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DEFAULT, *,
                 baseline: str | None = None, timer=None, cuda_device: int = 0,
                 clocks: dict[str, Callable[[], float | None]] | None = None,
-                ) -> tuple[dict[str, Measurement], dict[str, Ratio]]:
-    """Time every contender in `policy.rounds` interleaved rounds; return each one's
-    Measurement (all its samples, its own NVML conditions) and its Ratio against `baseline`
-    (default: the first contender)."""
+                ) -> Interleaved:
+    """Time every contender in `policy.rounds` interleaved rounds. The result unpacks as
+    (measurements, ratios against `baseline`, default the first contender) and gives any other
+    ratio with `.ratio(contender, baseline)`."""
     timer = timer or EventTimer()
     names = list(contenders)
     baseline = baseline or names[0]
@@ -90,6 +110,4 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
                        stats.rel_stderr(samples[n]) <= policy.rel_error, samplers[n].conditions(),
                        (clocks or {}).get(n, lambda: None)())
         for n in names}
-    base = by_round[baseline]
-    ratios = {n: Ratio([b / x for b, x in zip(base, by_round[n]) if x > 0]) for n in names}
-    return measurements, ratios
+    return Interleaved(measurements, by_round, baseline)
