@@ -61,6 +61,9 @@ def add_parser(subparsers) -> None:
                    help="instead of the benchmark: time every tile candidate of each chosen "
                         "variant (on --seq, default 4096) and write the winners to "
                         "mmabench/attention/tuned.json")
+    p.add_argument("--overhead", action="store_true",
+                   help="instead of the benchmark: host time per call of attention() vs "
+                        "PyTorch's SDPA on a tiny shape (checks, lookup, output allocation, launch)")
     p.add_argument("--offline", action="store_true",
                    help="no GPU: assemble each variant for --arch and report registers, spills, "
                         "shared memory, occupancy and the SASS check")
@@ -125,6 +128,8 @@ def run(args) -> int:
     mask = "causal" if args.causal else args.mask
     modes = {"causal": [True], "full": [False], "both": [False, True]}[mask]
     gpu.require_gpu()
+    if args.overhead:
+        return run_overhead(args)
     if not args.tune:  # tiles tuned on a GPU with more shared memory per block: cut to fit
         from .build import fit_to_gpu
         var_list = [fit_to_gpu(v) for v in var_list]
@@ -155,6 +160,24 @@ def run(args) -> int:
     print("\n" + overview(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") in ("ok", "unavailable") for r in rows) else 1
+
+
+def run_overhead(args) -> int:
+    from .. import record
+    from . import overhead
+
+    rows = overhead.run()
+    ctx = {**record.gpu_context(), **record.software_context()}
+    folder = record.RunFolder("attention-overhead", ctx["gpu_name"], args.results)
+    for r in rows:
+        folder.add({**ctx, **r, "timestamp": record.timestamp()})
+    print(report.table(["contender", "shape", "host us/call", "min", "max"],
+                       [[r["contender"], r["shape"], report.fmt(r["host_us_per_call"]),
+                         report.fmt(r["host_us_min"]), report.fmt(r["host_us_max"])] for r in rows],
+                       args.markdown))
+    print(f"(median of {rows[0]['loops']} loops of {rows[0]['calls']} calls, no sync inside a loop)")
+    print(f"\nresults: {folder.path}")
+    return 0
 
 
 def _ratio_cell(r: dict, key: str) -> str:
