@@ -163,14 +163,14 @@ def same_tiles_twins(var_list: list[variants.Variant]) -> list[tuple[variants.Va
     return out
 
 
-def _baselines(c: Contender, by_name: dict[str, Contender], var_list) -> dict[str, str]:
+def _baselines(c: Contender, by_name: dict[str, Contender], var_list, dim: int) -> dict[str, str]:
     """Which contender each ratio of `c` is taken against."""
     out = {}
     if "sdpa_flash_attention" in by_name:
         out["x_vs_flash"] = "sdpa_flash_attention"
     row = c.row
     if row.get("impl") == "mmabench":
-        ref = next((v.name for v in var_list if v.is_reference_acc and v.dim == row.get("dim")
+        ref = next((v.name for v in var_list if v.is_reference_acc and v.dim == dim
                     and v.norm == row["norm"]), None)
         if ref in by_name:
             key = "x_vs_f32f32_same_tiles" if c.name.endswith(SAME_TILES) else "x_vs_f32f32"
@@ -222,7 +222,7 @@ def run_case(case: Case, var_list: list[variants.Variant], rng: np.random.Genera
         for c in contenders:
             row = {**base, **c.row}
             if c.name in ready:
-                row.update(_timed_fields(c, result, ready, var_list, base["flops"], sms))
+                row.update(_timed_fields(c, result, ready, here, case.dim, base["flops"], sms))
             rows.append(row)
     else:
         rows = [{**base, **c.row} for c in contenders]
@@ -234,7 +234,7 @@ def run_case(case: Case, var_list: list[variants.Variant], rng: np.random.Genera
     return rows
 
 
-def _timed_fields(c: Contender, result, ready, var_list, flops: float, sms: int) -> dict:
+def _timed_fields(c: Contender, result, ready, var_list, dim: int, flops: float, sms: int) -> dict:
     import cupy
 
     m = result.measurements[c.name]
@@ -242,7 +242,7 @@ def _timed_fields(c: Contender, result, ready, var_list, flops: float, sms: int)
     clock = m.sm_clock_mhz
     f = {"status": "ok", **m.fields(), "tflops": flops / seconds / 1e12,
          "flop_per_clk_per_sm": flops / (seconds * clock * 1e6 * sms) if clock else None}
-    for key, base in _baselines(c, ready, var_list).items():
+    for key, base in _baselines(c, ready, var_list, dim).items():
         f.update(result.ratio(c.name, base).fields(key))
     if c.out is not None and not bool((c.out.view(cupy.uint16) == c.checked.view(cupy.uint16)).all()):
         f.update(status="error", error="timed output differs from the checked output")

@@ -58,7 +58,7 @@ def _signature(x):
     """What a launch plan depends on, cheaply: shape, strides, dtype, device (not the pointer)."""
     if isinstance(x, _cupy().ndarray):
         return (x.shape, x.strides, x.dtype.char, x.device.id)
-    return (x.shape, x.stride(), x.dtype, x.device)
+    return (x.shape, x.stride(), x.dtype, x.get_device())
 
 
 def _pointer(x) -> int:
@@ -100,15 +100,16 @@ class Plan:
         if is_torch:
             import torch
             self.torch = torch
+            self.device_index = device.index if device.index is not None else torch.cuda.current_device()
+            # the raw stream handle without building a Stream object (what Triton's launcher uses)
+            raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+            self._torch_stream = raw or (lambda i: torch.cuda.current_stream(i).cuda_stream)
 
     def __call__(self, q, k, v, out=None):
         from cupy_backends.cuda.api import driver
 
-        if out is None:
-            if self.is_torch:
-                out = self.torch.empty(self.dims, dtype=self.torch.float16, device=self.device)
-            else:
-                out = _cupy().empty(self.dims, dtype=_cupy().float16)
+        if out is None:   # q is a contiguous fp16 tensor of the output's shape (checked)
+            out = self.torch.empty_like(q) if self.is_torch else _cupy().empty_like(q)
         pointers = (_pointer(q), _pointer(k), _pointer(v), _pointer(out))
         for name, p in zip(("q", "k", "v", "out"), pointers):
             if p % checks.ALIGNMENT:
@@ -119,7 +120,7 @@ class Plan:
         for slot, p in zip(self.values, pointers):
             slot.value = p
         if self.is_torch:
-            stream = self.torch.cuda.current_stream(self.device).cuda_stream
+            stream = self._torch_stream(self.device_index)
         else:
             stream = _cupy().cuda.get_current_stream().ptr
         driver.launchKernel(self.fn, self.grid[0], self.grid[1], 1, self.threads, 1, 1,
