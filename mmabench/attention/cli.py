@@ -9,6 +9,8 @@ from . import variants
 DEFAULT_SEQS = (1024, 2048, 4096, 8192, 16384)
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
 
+GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
