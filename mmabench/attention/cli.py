@@ -17,6 +17,8 @@ DEFAULT_SCHEMES = (("f32", "f32", "delayed"), ("f32", "f32", "inloop"),
                    ("f16q", "f16", "delayed"))
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
 
+GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(

@@ -9,6 +9,8 @@ from ..errors import UserError, split_list
 from . import catalogue
 from .render import MAX_ILP
 
+GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
