@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "kernel with either accumulator, and offline register/SASS reports. "
                     "With no sub-command: everything the machine supports.")
     parser.add_argument("--version", action="version", version=f"mmabench {__version__}")
+    parser.add_argument("--full", action="store_true",
+                        help="with no sub-command: the exhaustive sweeps (several minutes)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _modules():
         before = set(sub.choices)
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             return devices.run(args, argv)
         if args.command is None:
             from .everything import run_everything
-            return run_everything(parser)
+            return run_everything(parser, full=args.full)
         return args.func(args)
     except UserError as exc:
         print(f"mmabench: {exc}", file=sys.stderr)
