@@ -181,7 +181,9 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
     err = check(form, cupy.asnumpy(d), inputs, steps=1 + iters * built.unroll)
     return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
             "latency_cycles_max": m.max_ms, "iters": iters, "samples": m.samples,
-            "converged": m.converged, "check_max_abs_err": err}
+            "noise_pct": 100 * m.noise, "converged": m.converged, "timing_mode": "in-kernel cycles",
+            **m.conditions.fields(), "sm_clock_mhz": _clock_mhz(cupy.asnumpy(t)),
+            "sm_clock_source": "kernel clock64/globaltimer", "check_max_abs_err": err}
 
 
 def _clock_mhz(t: np.ndarray) -> float:
