@@ -164,11 +164,13 @@ def test_reference_differs_when_the_mask_or_scale_differs():
 def test_error_metrics_count_nonfinite_and_measure_error():
     ref = np.ones((4, 4))
     out = ref.copy()
-    out[0, 0] = np.nan
     out[1, 1] = 1.5
     m = error_metrics(out, ref)
-    assert m["nonfinite"] == 1 and math.isclose(m["max_abs_err"], 0.5)
+    assert m["nonfinite"] == 0 and math.isclose(m["max_abs_err"], 0.5)
     assert math.isclose(m["rel_l2_err"], 0.5 / 4)
+    out[0, 0] = np.nan                      # one NaN: infinitely wrong, not left out
+    m = error_metrics(out, ref)
+    assert m["nonfinite"] == 1 and m["max_abs_err"] == math.inf and m["rel_l2_err"] == math.inf
 
 
 # ---- CLI -------------------------------------------------------------------------------------
