@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import toolchain
+from ..compiler.resources import Resources, parse_ptxas_log  # noqa: F401  (the one ptxas parser)
 from .variants import Variant
 
 SOURCE = Path(__file__).resolve().parent.parent.parent / "kernels" / "attention.cu"
@@ -46,39 +47,10 @@ def ptx_for(v: Variant, arch: str = "sm_80") -> str:
     return _lower_version(ptx)
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What ptxas -v said about one kernel on one architecture."""
-    arch: str
-    registers: int
-    spill_stores: int
-    spill_loads: int
-    stack: int
-    smem_static: int
-
-    @property
-    def spills(self) -> bool:
-        return bool(self.spill_stores or self.spill_loads)
-
-
-_REGS = re.compile(r"Used (\d+) registers")
-_SPILL = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
-_SMEM = re.compile(r"(\d+) bytes smem")
-
-
-def parse_ptxas(log: str, arch: str) -> Resources:
-    regs, spill = _REGS.search(log), _SPILL.search(log)
-    smem = _SMEM.search(log)
-    if not regs or not spill:
-        raise toolchain.CompileError(f"unexpected ptxas log for {arch}: {log[:200]}")
-    return Resources(arch, int(regs.group(1)), int(spill.group(2)), int(spill.group(3)),
-                     int(spill.group(1)), int(smem.group(1)) if smem else 0)
-
-
 def assemble(v: Variant, arch: str) -> tuple[toolchain.Assembled, Resources]:
     """Offline cubin + resource usage of a variant for `arch` (cached)."""
     asm = toolchain.assemble(ptx_for(v, arch), arch)
-    return asm, parse_ptxas(asm.log, arch)
+    return asm, parse_ptxas_log(asm.log, v.entry, arch)
 
 
 @dataclass
