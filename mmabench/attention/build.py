@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import toolchain
 from ..compiler.resources import Resources, parse_ptxas_log  # noqa: F401  (the one ptxas parser)
-from .variants import Variant
+from .variants import Variant, tile_asserts_cpp
 
 SOURCE = Path(__file__).resolve().parent.parent.parent / "kernels" / "attention.cu"
 PTX_VERSION = "7.8"          # CUDA 11.8's ISA: everything the kernel uses, any driver >= 520 JITs it
@@ -29,8 +29,10 @@ def source_text() -> str:
 
 
 def render(v: Variant) -> str:
-    """The kernel source with the variant's #defines in front."""
+    """The kernel source with the variant's #defines in front, and the tile constraints
+    (variants.TILE_CONSTRAINTS) as the ATTN_TILE_ASSERTS macro the kernel's Traits expands."""
     head = "".join(f"#define {k} {val}\n" for k, val in v.defines().items())
+    head += f"#define ATTN_TILE_ASSERTS {tile_asserts_cpp()}\n"
     return f"// variant {v.name}\n{head}#line 1 \"attention.cu\"\n{source_text()}"
 
 
