@@ -28,6 +28,7 @@ WHEEL_OF = {
     "nvdisasm": "nvidia-cuda-nvdisasm",
     "cuobjdump": "nvidia-cuda-cuobjdump",
     "nvrtc": "nvidia-cuda-nvrtc",
+    "compute-sanitizer": "nvidia-cuda-sanitizer-api",
 }
 
 
