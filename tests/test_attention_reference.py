@@ -117,3 +117,13 @@ def test_f16_accumulators_widen_the_bound():
     b32 = f64_bound(q, k, v)
     b16 = f64_bound(q, k, v, s_unit=2.0 ** -11, o_unit=2.0 ** -11)
     assert (b16 > b32).all()
+
+
+def test_numerics_reads_an_infinite_error_as_overflow_even_without_a_count():
+    from mmabench.attention import numerics
+    ref = np.ones((4, 4))
+    row = {**error_metrics(np.full_like(ref, np.inf), ref)}
+    assert numerics.state(row, None) == "overflow"
+    row.pop("nonfinite")
+    assert numerics.state(row, {"rel_l2_err": 1e-3}) == "overflow"
+    assert numerics.cell(row, None) == "inf/NaN"

@@ -65,6 +65,22 @@ class Loaded:
     spill_bytes: int           # local memory per thread (spills + stack), from the function
     max_blocks_per_sm: int
     ptx: str
+    max_warps_per_sm: int = 0  # of the GPU it was loaded on (device attribute)
+
+    @property
+    def occupancy_pct(self) -> float:
+        """Resident warps of this launch shape as a percentage of the GPU's maximum (64 per SM on
+        sm_80/90/100, 48 on sm_86/89/120: read from the device, not assumed); NaN if unknown."""
+        if not self.max_warps_per_sm:
+            return float("nan")
+        return 100.0 * self.max_blocks_per_sm * self.variant.tiles.warps / self.max_warps_per_sm
+
+
+def max_warps_per_sm() -> int:
+    """Resident warps per SM on the current GPU (cudaDevAttrMaxThreadsPerMultiProcessor / 32)."""
+    import cupy
+
+    return cupy.cuda.runtime.deviceGetAttribute(39, cupy.cuda.Device().id) // 32
 
 
 def smem_optin() -> int:
@@ -114,6 +130,6 @@ def load(v: Variant) -> Loaded:
     regs = driver.funcGetAttribute(driver.CU_FUNC_ATTRIBUTE_NUM_REGS, func.ptr)
     local = driver.funcGetAttribute(driver.CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, func.ptr)
     blocks = driver.occupancyMaxActiveBlocksPerMultiprocessor(func.ptr, v.tiles.threads, smem)
-    loaded = Loaded(v, func, cubin, how, regs, local, blocks, ptx)
+    loaded = Loaded(v, func, cubin, how, regs, local, blocks, ptx, max_warps_per_sm())
     loaded._module = module  # keep the module alive with its function
     return loaded

@@ -136,9 +136,9 @@ def _nonfinite(r: dict) -> int:
 
 def state(r: dict, base: dict | None) -> str:
     """'overflow', 'lossy' (error > LOSS_FACTOR x the base scheme's at that point) or 'ok'."""
-    if _nonfinite(r):
-        return "overflow"
     e = r.get("rel_l2_err", float("nan"))
+    if _nonfinite(r) or e == float("inf"):        # error_metrics: inf/NaN output -> inf error
+        return "overflow"
     if base is not None and base.get("rel_l2_err") and e > LOSS_FACTOR * base["rel_l2_err"]:
         return "lossy"
     return "ok"
