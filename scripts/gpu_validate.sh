@@ -26,7 +26,7 @@ TAIL=14 step mma python3 -m mmabench mma
 TAIL=30 step attention python3 -m mmabench attention --dim 64,128 --seq 2048,4096,8192,16384
 step numerics python3 -m mmabench attention --numerics
 step regs-crosscheck python3 -m mmabench regs --crosscheck
-OUT=$WORK/attn BUDGET_S=400 step attn-correct-sanitize python3 -m mmabench.attention.devrun correct sanitize
+step attn-correct-sanitize python3 -m mmabench.attention.selfcheck --sanitize --json "$WORK/attn-selfcheck.json"
 
 cp "$WORK"/*.log "$OUT"/ 2>/dev/null
 tar czf "$OUT/results.tgz" -C "$WORK" --exclude='ptx' --exclude='sass' --exclude='ptxas' . 2>/dev/null
