@@ -41,9 +41,10 @@ def _cell(value):
 def to_document(runs: list[Run], created: str) -> dict:
     out = []
     for run in runs:
-        columns = [str(c) for c in run.rows.columns]
+        added = set(run.rows.attrs.get("added_columns", ()))
+        columns = [str(c) for c in run.rows.columns if c not in added]
         rows = [{c: _cell(v) for c, v in zip(columns, values)}
-                for values in run.rows.itertuples(index=False, name=None)]
+                for values in run.rows[columns].itertuples(index=False, name=None)]
         out.append({"bench": run.bench, "origin": run.origin, "context": run.context,
                     "columns": columns, "rows": rows, "files": run.files})
     return {"format": FORMAT, "version": VERSION, "created": created,
@@ -105,6 +106,7 @@ def read(path: Path) -> list[Run]:
         columns = entry.get("columns") or list(dict.fromkeys(k for r in entry["rows"] for k in r))
         frame = pd.DataFrame(entry["rows"], columns=columns)
         frame = frame.replace({"inf": math.inf, "-inf": -math.inf})
+        frame = frame.where(frame.notna(), math.nan)      # null -> NaN, as a CSV reader gives
         rows = schema.check(frame, entry["bench"], where)
         context = entry.get("context") if isinstance(entry.get("context"), dict) else {}
         files = entry.get("files") if isinstance(entry.get("files"), dict) else {}

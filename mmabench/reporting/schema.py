@@ -102,9 +102,10 @@ def check(frame, bench: str, where: str):
     for column in schema.numeric:
         if column in frame.columns:
             _to_number(frame, column, where)
-    for column in schema.optional:
-        if column not in frame.columns:
-            frame[column] = float("nan")
+    added = [c for c in schema.optional if c not in frame.columns]
+    for column in added:
+        frame[column] = float("nan")
+    frame.attrs["added_columns"] = added      # not in the file: a bundle leaves them out
     return frame
 
 
