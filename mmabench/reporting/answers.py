@@ -61,8 +61,10 @@ def _attention_clause(cases: list[facts.AttentionCase], maps) -> str:
     noise = sum(1 for c in rated if c.within_noise)
     schemes = [c.scheme for c in rated]
     scheme = max(set(schemes), key=schemes.count)
-    text = (f"in attention the best f16-accumulator variant gives {_pct(lo)} to {_pct(hi)} over "
-            f"the best f32/f32 one across {len(rated)} shapes")
+    span = _pct(lo) if f"{lo:.3f}" == f"{hi:.3f}" else f"{_pct(lo)} to {_pct(hi)}"
+    shapes = f"{len(rated)} shape" + ("s" if len(rated) > 1 else "")
+    text = (f"in attention the best f16-accumulator variant gives {span} over the best f32/f32 one "
+            f"across {shapes}")
     if noise:
         text += f" ({noise} within noise)"
     factor, overflow = facts.error_factor(maps, rated[0].gpu, scheme)

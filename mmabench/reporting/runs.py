@@ -54,7 +54,9 @@ def _files(folder: Path, with_code: bool) -> dict:
 
 def read_csv_run(path: Path, with_files: bool = False, with_code: bool = False) -> Run:
     frame = schema.read_csv(path)
-    bench = schema.bench_of(path, frame)
+    in_run_folder = (path.parent / "context.json").is_file()
+    # a CSV in a run folder names its benchmark (new families too); a loose one may be renamed
+    bench = path.stem if in_run_folder else schema.bench_of(path, frame)
     if bench is None:
         known = ", ".join(f"{b}.csv" for b in schema.SCHEMAS)
         raise UserError(f"{path}: not a result file mmabench knows ({known}, or a run folder)")
