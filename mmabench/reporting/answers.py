@@ -75,20 +75,38 @@ def _attention_clause(cases: list[facts.AttentionCase], maps) -> str:
     return text
 
 
+def _clock_range(values, what: str) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    return f"SM {lo:,.0f} MHz ({what})" if round(lo) == round(hi) else \
+        f"SM {lo:,.0f}-{hi:,.0f} MHz ({what})"
+
+
 def measured_answer(gpu: str, pairs, cases, maps, cc: str) -> Answer:
-    parts = []
-    used = []
+    parts, rows, clocks = [], [], []
     if pairs:
         parts.append(_instruction_clause(pairs))
-        used += [p.f16.provenance for p in pairs] + [p.f32.provenance for p in pairs]
+        rows += [p.f16.best_row for p in pairs] + [p.f32.best_row for p in pairs]
+        clocks.append(_clock_range([f.clock_mhz for p in pairs for f in (p.f16, p.f32)],
+                                   "instructions"))
     att = _attention_clause(cases, maps)
     if att:
         parts.append(att)
-        used += [c.provenance for c in cases if c.ratio is not None][:1]
+        rated = [c for c in cases if c.ratio is not None]
+        rows += [c.low for c in rated] + [c.base for c in rated]
+        after = any(c.clock_note for c in rated)
+        clocks.append(_clock_range([c.clock_mhz for c in rated],
+                                   "attention, read after the run" if after else "attention"))
     if not parts:
         parts.append("measured, but no form ran with both accumulators")
     head = f"{_short(gpu)} ({cc})" if cc else _short(gpu)
-    return Answer(gpu, f"{head}: " + "; ".join(parts) + ".", list(dict.fromkeys(used)))
+    used = []
+    if rows:
+        run = prov.runs(rows)
+        used.append(prov.Provenance("measured", "; ".join(filter(None, [run.detail] + clocks))))
+    return Answer(gpu, f"{head}: " + "; ".join(parts) + ".", used)
 
 
 def datasheet_answer(row: dict, published_rows: list[dict]) -> Answer:

@@ -87,12 +87,12 @@ def instruction_forms(results) -> list[FormFacts]:
         for r in rows:
             key = (str(r.get("gpu_name", "")), str(r["form"]))
             entry = by_form.setdefault(key, {"thr": [], "lat": []})
-            kind = r.get("kind")
-            if kind == "latency" or (kind != kind or kind is None) and _num(r.get("latency_cycles")) \
-                    and _num(r.get("tflops")) is None:
-                if _num(r.get("latency_cycles")) is not None:
+            kind = r.get("kind") if isinstance(r.get("kind"), str) else ""
+            has_latency = _num(r.get("latency_cycles")) is not None
+            if kind == "latency" or (not kind and has_latency and _num(r.get("tflops")) is None):
+                if has_latency:
                     entry["lat"].append(r)
-            elif _ok(r):
+            elif kind in ("", "throughput") and _ok(r):
                 entry["thr"].append(r)
         for (gpu, form), entry in by_form.items():
             if not entry["thr"]:
