@@ -128,7 +128,8 @@ def test_answers_are_derived_and_labelled(rendered):
     assert "f32 rate" in h100 and "attention" in h100 and "registers" in h100
     assert "- GeForce RTX 4090 (sm_89, not measured here): the datasheet gives f16 accumulation 2.00x" \
         in answers
-    assert "measured: NVIDIA H100 80GB HBM3, commit" in answers and "datasheet:" in answers
+    assert "measured: NVIDIA H100 80GB HBM3; commit" in answers and "MHz (instructions)" in answers
+    assert "datasheet:" in answers
     for key in PLOTS if plots.available() else ():
         assert (md.parent / "report-figures" / f"{key}.svg").is_file()
         assert f"report-figures/{key}.svg" in text
