@@ -116,3 +116,19 @@ def test_bundle_with_nothing_to_pack_or_unwritable_output_says_so(tmp_path, monk
     assert "no results to bundle" in capsys.readouterr().err
     assert main(["bundle", "--results", str(SHIPPED), "-o", str(tmp_path / "no" / "x.gz")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_multi_device_run_rows_are_read_once(tmp_path):
+    """A --devices run folder holds the merged rows and each GPU's own folder under device<N>/."""
+    multi = tmp_path / "results" / "20260101-000000_mma_multi"
+    rows = pd.DataFrame([{"gpu_name": "G", "form": "f", "kind": "throughput", "status": "ok",
+                          "tflops": 1.0, "device_index": i} for i in (0, 1)])
+    rows.to_csv((multi.mkdir(parents=True) or multi) / "mma.csv", index=False)
+    (multi / "devices.json").write_text("{}")
+    for i in (0, 1):
+        own = multi / f"device{i}" / "20260101-000000_mma_g"
+        own.mkdir(parents=True)
+        rows[rows.device_index == i].to_csv(own / "mma.csv", index=False)
+        (own / "context.json").write_text("{}")
+    assert len(sources.load([str(tmp_path / "results")]).frame("mma")) == 2
+    assert len(sources.load([str(multi / "device1")]).frame("mma")) == 1

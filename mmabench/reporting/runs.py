@@ -5,6 +5,7 @@ they came from (a folder here or a bundle from another machine)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,9 +72,22 @@ def csv_files(folder: Path) -> list[Path]:
     a run folder (beside a context.json), so new benchmark families are picked up as they land."""
     found = []
     for path in sorted(folder.rglob("*.csv")):
+        if _inside_multi_device_run(path, folder):
+            continue
         if path.stem in schema.SCHEMAS or (path.parent / "context.json").is_file():
             found.append(path)
     return found
+
+
+def _inside_multi_device_run(path: Path, root: Path) -> bool:
+    """A `--devices` run keeps each GPU's own run folder under device<N>/ beside the merged rows
+    (and devices.json): those rows are already in the merged file, so they are read once."""
+    for parent in path.parents:
+        if parent == root or root not in parent.parents:
+            return False
+        if re.fullmatch(r"device\d+", parent.name) and (parent.parent / "devices.json").is_file():
+            return True
+    return False
 
 
 def default_roots() -> list[Path]:
