@@ -86,3 +86,23 @@ def test_datasheet_only_gpus_get_a_labelled_answer_with_published_rows():
 def test_the_shipped_published_table_is_well_formed():
     for row in published.load():
         assert row["citation"] and isinstance(row["value"], float)
+
+
+def test_interleaved_comparison_rows_give_the_ratio_and_its_spread():
+    """The measurement layer's rows: mma 'comparison' rows (ratio_f16_over_f32[_lo|_hi]) and
+    attention rows with x_vs_f32f32[_lo|_hi|_within_noise]."""
+    rows = _mma("m16n8k16.f16.acc_f16", "f16", 330.0, 40, 33.0) + \
+        _mma("m16n8k16.f16.acc_f32", "f32", 165.0, 56, 33.0)
+    rows.append(dict(gpu_name=GPU, form="m16n8k16.f16", kind="comparison", status="ok",
+                     tflops=math.nan, ratio_f16_over_f32=1.004, ratio_f16_over_f32_lo=0.995,
+                     ratio_f16_over_f32_hi=1.012))
+    att = [_attention("f32", 100.0, 1024), _attention(
+        "f16", 103.0, 1024, x_vs_f32f32=1.03, x_vs_f32f32_lo=1.01, x_vs_f32f32_hi=1.05,
+        x_vs_f32f32_within_noise=False)]
+    res = _results(rows, att)
+    text = answers.answers(res, [])[0].sentence
+    assert "at 1.00x the f32 rate (0.99-1.01 interleaved, within noise)" in text
+    assert "gives +3.0% over the best f32/f32 one across 1 shape" in text
+    case = facts.attention_cases(res)[0]
+    assert (case.ratio_lo, case.ratio_hi, case.within_noise) == (1.01, 1.05, False)
+    assert case.spread_from.startswith("interleaved")

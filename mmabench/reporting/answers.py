@@ -36,6 +36,9 @@ def _instruction_clause(pairs: list[facts.AccPair]) -> str:
             and isinstance(row.get("ab_type"), str) else f16.pair_key)
     family = "mma.sync" if f16.bench == "mma" else f16.bench
     text = f"f16 accumulation runs {family} {what} at {pair.rate_ratio:.2f}x the f32 rate"
+    if pair.spread:
+        lo, hi, noise = pair.spread
+        text += f" ({lo:.2f}-{hi:.2f} interleaved{', within noise' if noise else ''})"
     if f16.latency_cycles and f32.latency_cycles:
         same = abs(f16.latency_cycles - f32.latency_cycles) < 0.5
         text += (" (same latency, {:.0f} cycles)".format(f16.latency_cycles) if same else
@@ -130,7 +133,7 @@ def datasheet_answer(row: dict, published_rows: list[dict]) -> Answer:
 
 def answers(results, published_rows: list[dict]) -> list[Answer]:
     forms = facts.instruction_forms(results)
-    pairs = facts.acc_pairs(forms)
+    pairs = facts.acc_pairs(forms, results)
     cases = facts.attention_cases(results)
     maps = facts.numerics_maps(results)
     names = list(dict.fromkeys([f.gpu for f in forms] + [c.gpu for c in cases]))

@@ -84,18 +84,21 @@ def instruction_section(results) -> Section:
         "GPU", "family", "form", "acc", "TFLOP/s", "FLOP/clk/SM", "% of datasheet peak",
         "latency (cycles)", "registers", "SM MHz", "power W"], rows, sources,
         "% of datasheet peak: against the dense datasheet rate at the clock measured during the run."))
-    pairs = facts.acc_pairs(forms)
+    pairs = facts.acc_pairs(forms, results)
     if pairs:
         rows, sources = [], []
         for p in pairs:
             saved = p.registers_saved
-            rows.append([p.f16.gpu, p.f16.bench, p.f16.pair_key, f"{p.rate_ratio:.3f}x",
+            spread = (f"{p.spread[0]:.3f}-{p.spread[1]:.3f} (interleaved"
+                      f"{', within noise' if p.spread[2] else ''})" if p.spread else
+                      "- (best of sweep vs best of sweep)")
+            rows.append([p.f16.gpu, p.f16.bench, p.f16.pair_key, f"{p.rate_ratio:.3f}x", spread,
                          f"{fmt(p.f16.latency_cycles)} / {fmt(p.f32.latency_cycles)}",
                          f"{saved[0]:.0f} (ILP {saved[1]:.0f})" if saved else "-",
                          f"{fmt(p.f16.clock_mhz, 0)} / {fmt(p.f32.clock_mhz, 0)}"])
             sources.append(p.f16.provenance)
         sec.blocks.append(Table("f16 against f32 accumulation, same form", [
-            "GPU", "family", "form", "f16/f32 rate", "latency f16 / f32", "registers saved",
+            "GPU", "family", "form", "f16/f32 rate", "spread", "latency f16 / f32", "registers saved",
             "SM MHz f16 / f32"], rows, sources))
     sheet_prov = []
     for gpu in dict.fromkeys(f.gpu for f in forms):

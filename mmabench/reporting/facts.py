@@ -114,10 +114,25 @@ class AccPair:
     """One form with an f16 and an f32 accumulator on one GPU."""
     f16: FormFacts
     f32: FormFacts
+    comparison: dict | None = None     # the interleaved comparison row, where the run made one
 
     @property
     def rate_ratio(self) -> float:
+        """Interleaved ratio where measured so, else best f16 / best f32 of the sweep."""
+        if self.comparison:
+            return _num(self.comparison["ratio_f16_over_f32"])
         return self.f16.tflops / self.f32.tflops
+
+    @property
+    def spread(self) -> tuple | None:
+        """(lo, hi, within noise) of the interleaved ratio; None without a comparison row."""
+        if not self.comparison:
+            return None
+        c = self.comparison
+        lo, hi = _num(c.get("ratio_f16_over_f32_lo")), _num(c.get("ratio_f16_over_f32_hi"))
+        if lo is None or hi is None:
+            return None
+        return lo, hi, lo <= 1.0 <= hi
 
     @property
     def registers_saved(self) -> tuple[float, float] | None:
@@ -137,18 +152,39 @@ class AccPair:
         return statistics.median(diffs), top
 
 
-def acc_pairs(forms: list[FormFacts]) -> list[AccPair]:
+def acc_pairs(forms: list[FormFacts], results=None) -> list[AccPair]:
     index = {(f.bench, f.gpu, f.pair_key, f.acc): f for f in forms}
+    compared = comparisons(results) if results is not None else {}
     pairs = []
     for f in forms:
         if f.acc == "f16" and (f.bench, f.gpu, f.pair_key, "f32") in index:
-            pairs.append(AccPair(f, index[(f.bench, f.gpu, f.pair_key, "f32")]))
+            pairs.append(AccPair(f, index[(f.bench, f.gpu, f.pair_key, "f32")],
+                                 compared.get((f.bench, f.gpu, f.pair_key))))
     return pairs
+
+
+def comparisons(results) -> dict:
+    """Interleaved f16-vs-f32 comparison rows (kind 'comparison', ratio_f16_over_f32[_lo|_hi]),
+    keyed like the pairs: (bench, gpu, form without its accumulator)."""
+    out = {}
+    for bench in results.benches():
+        for r in _records(results.frame(bench)):
+            if r.get("kind") == "comparison" and r.get("status") in ("ok", None) \
+                    and _num(r.get("ratio_f16_over_f32")) is not None:
+                out[(bench, str(r.get("gpu_name", "")), ACC_RE.sub("", str(r.get("form", ""))))] = r
+    return out
 
 
 # ---------------------------------------------------------------- attention
 
 TORCH = {"sdpa_flash_attention": "FLASH", "sdpa_cudnn_attention": "cuDNN"}
+# interleaved ratio columns of an f16-accumulator row (prefix, prefix_lo, prefix_hi,
+# prefix_within_noise), first found wins, and what the ratio is taken against
+INTERLEAVED = {
+    "ratio": "interleaved",
+    "x_vs_f32f32_same_tiles": "interleaved, vs f32/f32 with the same tiles",
+    "x_vs_f32f32": "interleaved, vs the f32/f32 variant of the same normalization",
+}
 
 
 @dataclass
@@ -218,11 +254,14 @@ def attention_cases(results) -> list[AttentionCase]:
         noise = None
         spread_from = ""
         if base and low:
-            if _num(low.get("ratio")) is not None:
-                ratio, lo, hi = _num(low["ratio"]), _num(low.get("ratio_lo")), _num(low.get("ratio_hi"))
-                wn = low.get("within_noise")
+            prefix = next((p for p in INTERLEAVED if _num(low.get(p + "_lo")) is not None
+                           or (p == "ratio" and _num(low.get(p)) is not None)), None)
+            if prefix:
+                ratio, lo, hi = _num(low[prefix]), _num(low.get(prefix + "_lo")), \
+                    _num(low.get(prefix + "_hi"))
+                wn = low.get(prefix + "_within_noise", low.get("within_noise"))
                 noise = None if wn is None or wn != wn else str(wn).lower() in ("true", "1", "1.0")
-                spread_from = "interleaved"
+                spread_from = INTERLEAVED[prefix]
             else:
                 ratio, lo, hi = _time_spread(base, low)
                 spread_from = "min/max of separate timings"
