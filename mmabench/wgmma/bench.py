@@ -130,11 +130,11 @@ def product(form: WgmmaForm, a_mat, bt_mat, sa: int = 0, sb: int = 0) -> np.ndar
     return _slice(a_mat, form, sa) @ _slice(bt_mat, form, sb).T
 
 
-def make_inputs(form: WgmmaForm, ilp: int, rng: np.random.Generator, exact: bool = False) -> Inputs:
+def make_inputs(form: WgmmaForm, ilp: int, rng: np.random.Generator, exact: bool = False,
+                device: bool = True) -> Inputs:
     """Fresh operands. `exact`: small integers, so every partial sum is exact in either
-    accumulator (|values| <= 8 + 2 * 32 * 9 < 2048, f16's exact-integer range)."""
-    import cupy
-
+    accumulator (|values| <= 8 + 2 * 32 * 9 < 2048, f16's exact-integer range). `device`:
+    the kernel's operands as CuPy arrays (else the numpy arrays, for host-side checks)."""
     kt = SLICES * form.k
     if exact:
         a = rng.integers(-3, 4, (M, kt)).astype(float)
@@ -156,8 +156,10 @@ def make_inputs(form: WgmmaForm, ilp: int, rng: np.random.Generator, exact: bool
     worst = np.max([np.abs(_slice(a, form, s)) @ np.abs(_slice(bt, form, s)).T
                     for s in range(SLICES)], axis=0)
     scale = np.abs(c) + np.abs(_slice(a, form, 0)) @ np.abs(_slice(bt, form, 0)).T + worst
-    return Inputs(cupy.asarray(a_dev), cupy.asarray(b_dev), cupy.asarray(c_words),
-                  a, bt, c, c + prod0[None], scale)
+    if device:
+        import cupy
+        a_dev, b_dev, c_words = cupy.asarray(a_dev), cupy.asarray(b_dev), cupy.asarray(c_words)
+    return Inputs(a_dev, b_dev, c_words, a, bt, c, c + prod0[None], scale)
 
 
 def bound(form: WgmmaForm, inputs: Inputs, steps: int) -> np.ndarray:
