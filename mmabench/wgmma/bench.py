@@ -24,7 +24,7 @@ import numpy as np
 from .. import gpu, measure, sass, toolchain
 from . import fragments as fr
 from .catalogue import ARCH, M, WgmmaForm
-from .layout import ROW_BYTES, SLICES, TileLayout
+from .layout import SLICES, TileLayout
 from .render import ENTRY, LATENCY, Pipeline, render
 
 POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass

@@ -7,7 +7,7 @@ from .. import sass, toolchain
 from ..errors import UserError
 from .bench import SERIALIZED, MeasurementError, sass_check
 from .catalogue import ARCH, MIN_SM, WgmmaForm
-from .render import LATENCY, Pipeline, pipeline, render
+from .render import Pipeline, pipeline, render
 
 THROUGHPUT = pipeline(2, 4, 1)   # the shape the offline check assembles besides the latency one
 
@@ -50,4 +50,4 @@ def _registers(log: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-__all__ = ["check_form", "target", "LATENCY", "THROUGHPUT"]
+__all__ = ["check_form", "target", "THROUGHPUT"]

@@ -3,8 +3,8 @@
 The throughput kernel registered is the shape of a GEMM main loop with one accumulator tile
 (ILP 1, 4 wgmma per commit group, one group in flight), so `regs --diff acc` shows what the
 accumulator type costs: an m64n256 f32 accumulator is 128 registers per thread, f16 64.
-The default compiler report keeps a few (SS, 128B swizzle, N = 64 and 256); `--family wgmma`
-or `--all` lists every form.
+The default compiler report keeps four (f16 and e4m3, both accumulators, SS, 128B swizzle,
+N = 256); `--family wgmma` or `--all` lists every form.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ WARPGROUPS_PER_BLOCK = 2
 
 
 def _in_default_report(form) -> bool:
-    return form.a_src == "ss" and form.swizzle == "128b" and form.n in (64, 256)
+    return (form.a_src == "ss" and form.swizzle == "128b" and form.n == 256
+            and form.ab_type in ("f16", "e4m3"))
 
 
 def kernel_specs():

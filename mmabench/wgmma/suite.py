@@ -10,7 +10,6 @@ row per form with status 'unsupported', not an error.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,22 +31,30 @@ class Sweep:
     depths: tuple[int, ...]           # wgmma per commit group
     pending: int = 1                  # groups left in flight by each wait_group
     policy: measure.Policy = POINT_POLICY
+    compare_policy: measure.Policy | None = None   # f16 vs f32 rounds (None: COMPARE_POLICY)
 
     def pipelines(self, form: WgmmaForm):
         ilps = sorted({min(i, form.max_ilp()) for i in self.ilps})
         return [pipeline(i, d, self.pending) for i in ilps for d in self.depths]
 
 
-DEFAULT = Sweep(warpgroups=(1, 2, 3), ilps=(2,), depths=(1, 4))
+# The default keeps one pipeline shape per form (two accumulators where registers allow, four
+# wgmma per commit group, one group in flight: a GEMM main loop's shape) and sweeps warpgroups
+# per SM, so the 28 default forms finish in about a minute; --full sweeps the pipeline too.
+DEFAULT = Sweep(warpgroups=(1, 2, 3), ilps=(2,), depths=(4,))
 FULL = Sweep(warpgroups=(1, 2, 3, 4), ilps=(1, 2, 4), depths=(1, 2, 4, 8),
              policy=measure.Policy(warmup_ms=4.0, min_samples=10, max_samples=200,
                                    rel_error=0.002, budget_s=1.0, rounds=9, samples_per_round=3))
 QUICK = Sweep(warpgroups=(2,), ilps=(2,), depths=(4,),
               policy=measure.Policy(warmup_ms=2.0, min_samples=3, max_samples=20, rel_error=0.01,
-                                    budget_s=0.1, rounds=3, samples_per_round=2))
+                                    budget_s=0.1, rounds=3, samples_per_round=2),
+              compare_policy=measure.Policy(warmup_ms=5.0, min_samples=3, max_samples=100,
+                                            rel_error=0.005, budget_s=0.5, rounds=2,
+                                            samples_per_round=15))
 # The f16 vs f32 comparison runs long enough for the NVML energy counter (>= 0.2 s per side).
+# (4 rounds x 40 samples of ~2 ms: about 0.3 s per side).
 COMPARE_POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=400, rel_error=0.002,
-                                budget_s=1.0, rounds=4, samples_per_round=30)
+                                budget_s=1.0, rounds=4, samples_per_round=40)
 
 
 def supported(arch: str) -> bool:
@@ -134,7 +141,8 @@ def run(forms: list[WgmmaForm], sweep: Sweep, seed: int | None = None, results_r
     mark_saturating(folder.rows)
     folder.flush()
     if compare:
-        for row in compare_accumulators(forms, folder.rows, rng, sms):
+        for row in compare_accumulators(forms, folder.rows, rng, sms,
+                                        sweep.compare_policy or COMPARE_POLICY):
             emit(row)
     folder.save_gpu_state("after")
     return folder, folder.rows
@@ -211,6 +219,10 @@ def _conditions(row: dict, prefix: str = "") -> str:
     return text
 
 
+def _pair(row: dict, key: str, digits: int) -> str:
+    return f"{report.fmt(row.get('f16_' + key), digits)} / {report.fmt(row.get('f32_' + key), digits)}"
+
+
 def _is_true(value) -> bool:
     return value in (True, "True", "true", 1)
 
@@ -248,9 +260,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                       f"{report.fmt(r.get('f32_flop_per_clk_per_sm'), 0)}",
                       r.get("comparison", "-"),
                       f"{_conditions(r, 'f16_')} / {_conditions(r, 'f32_')}",
-                      f"{report.fmt(r.get('f16_pj_per_flop'), 3)} / {report.fmt(r.get('f32_pj_per_flop'), 3)}",
-                      f"{report.fmt(r.get('f16_registers'), 0)} / {report.fmt(r.get('f32_registers'), 0)}",
-                      f"{report.fmt(r.get('f16_latency_cycles'))} / {report.fmt(r.get('f32_latency_cycles'))}"])
+                      _pair(r, "pj_per_flop", 3), _pair(r, "registers", 0),
+                      _pair(r, "latency_cycles", 1)])
     if pairs:
         out += ["", "f16 vs f32 accumulation, interleaved rounds at the same launch shape "
                 "(time ratio f32/f16: median and range over rounds):",
