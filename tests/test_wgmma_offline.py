@@ -334,3 +334,83 @@ def test_cli_default_selection():
     full = selected_forms(build_parser().parse_args(["wgmma", "--full"]))
     assert len(full) == len(catalogue.FORMS)
     assert isinstance(args, argparse.Namespace)
+
+
+# ---------------------------------------------------------------- the host path, end to end
+
+def _emulate(form, inputs):
+    """What a correct wgmma computes from the kernel's operands (one step on K-slice 0), using
+    the independent tile-fetch model above and the A register map: u32 [1, ilp, 128, c_regs]."""
+    tile = layout.TileLayout(form.swizzle)
+
+    def values(raw):
+        return fr.from_bits(raw.view(np.uint16) if form.elem_bytes == 2 else raw, form.ab_type)
+
+    b = values(_hardware_read(inputs.b, tile, 0, form.n))
+    if form.a_src == "ss":
+        a = values(_hardware_read(inputs.a, tile, 0, 64))
+    else:
+        rows, cols = fr.a_coords(form.elem_bytes)
+        elems = np.ascontiguousarray(inputs.a[0]).view(np.uint16 if form.elem_bytes == 2 else np.uint8)
+        a = np.full((64, form.k), np.nan)
+        a[rows, cols] = fr.from_bits(elems, form.ab_type)
+    c = fr.d_matrix(form, inputs.c)
+    d = fr.quantize(c + (a @ b.T)[None], form.acc)
+    return np.stack([fr.d_fragment(form, dj) for dj in d])[None]
+
+
+@pytest.fixture
+def numpy_as_cupy(monkeypatch):
+    import sys
+    import types
+    fake = types.SimpleNamespace(float32=np.float32, float16=np.float16, float64=np.float64,
+                                 isfinite=np.isfinite, asarray=np.asarray, abs=np.abs)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+
+
+@pytest.mark.parametrize("form", [WgmmaForm(16, "f16", "f16", "ss", "128b"),
+                                  WgmmaForm(64, "bf16", "f32", "rs", "none"),
+                                  WgmmaForm(32, "e4m3", "f32", "rs", "128b"),
+                                  WgmmaForm(8, "e5m2", "f16", "ss", "none")], ids=str)
+def test_exact_check_passes_a_correct_result_and_diagnoses_a_wrong_one(form, numpy_as_cupy):
+    from mmabench.wgmma import bench
+
+    inputs = bench.make_inputs(form, 2, np.random.default_rng(5), exact=True, device=False)
+    d = _emulate(form, inputs)
+    assert bench.check(form, d, inputs, 0, exact=True) == 0
+    bad = d.copy()
+    bad[0, 1, 37, 0] ^= 1 << 22 if form.acc == "f32" else 1 << 9   # a mantissa bit, chain 1
+    with pytest.raises(bench.MeasurementError, match="1 elements"):
+        bench.check(form, bad, inputs, 0, exact=True)
+    got = fr.d_matrix(form, bad[0])
+    text = bench.diagnose(form, got[1], inputs, 1)
+    r, c = fr.d_coords(form.n)
+    assert f"(row {r[37, 0]}, col {c[37, 0]})" in text and "1 of" in text
+    untouched = fr.d_matrix(form, np.asarray(inputs.c))[0]
+    assert "C untouched" in bench.diagnose(form, untouched, inputs, 0)
+    with pytest.raises(bench.MeasurementError, match="not finite"):
+        bench.check(form, np.full_like(d, bench.POISON), inputs, 0, exact=True)
+
+
+@pytest.mark.parametrize("form", [WgmmaForm(64, "f16", "f32", "ss", "128b"),
+                                  WgmmaForm(64, "e4m3", "f16", "rs", "none")], ids=str)
+def test_every_chain_nets_zero_per_trip(form):
+    """In the loop, each accumulator gets +A_s then -A_s on each of the 4 K-slices, so the trip
+    adds nothing in exact arithmetic (what lets the check expect C + A_0 B_0)."""
+    ptx = render(form, pipeline(2, 4))
+    body = ptx.split("$loop:")[1].split("$after:")[0]
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for line in body.splitlines():
+        if "wgmma.mma_async" not in line:
+            continue
+        acc = re.search(r"\{(%acc\d+),", line).group(1)
+        s = int(re.search(r"%db(\d)", line).group(1))
+        if form.a_src == "ss":
+            assert f"%da{s}" in line                    # A and B read the same K-slice
+        else:
+            assert f"%a{4 * s}," in line
+        sign = -1 if re.search(r", 1, -1, 1[,;]", line) else 1
+        seen.setdefault(acc, []).append((s, sign))
+    assert len(seen) == 2
+    for steps in seen.values():
+        assert steps == [(s, sign) for s in range(4) for sign in (1, -1)]
