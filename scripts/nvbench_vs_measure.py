@@ -498,19 +498,22 @@ def parent(args) -> int:
     t_start = time.perf_counter()
     all_rows, reps, notes, mma_iters = [], [], [], args.mma_iters
     for rep in range(1, args.reps + 1):
-        if time.perf_counter() - t_start > args.total_budget:
+        def left():
+            return args.total_budget - (time.perf_counter() - t_start)
+        if left() < 30:
             notes.append(f"stopped before repetition {rep}: total budget {args.total_budget:.0f} s spent")
             break
         order = "measure-first" if rep % 2 else "nvbench-first"
         t0 = time.perf_counter()
-        result, note, log_text = run_child(rep, order, workdir, mma_iters, False, args.child_timeout)
+        result, note, log_text = run_child(rep, order, workdir, mma_iters, False,
+                                           min(args.child_timeout, left()))
         missing_ours = not result or not any(r["tool"] == "measure" for r in result.get("rows", []))
         if note:
             notes.append(f"rep {rep}: {note}")
-        if missing_ours and note:       # the child died (in nvbench?) before measure ran
+        if missing_ours and note and left() >= 30:   # the child died (in nvbench?) first
             notes.append(f"rep {rep}: re-run without nvbench so that measure still runs")
             result2, note2, _ = run_child(rep, "measure-first", workdir, mma_iters, True,
-                                          args.child_timeout)
+                                          min(args.child_timeout, left()))
             if note2:
                 notes.append(f"rep {rep} (measure only): {note2}")
             if result2:
@@ -627,8 +630,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--reps", type=int, default=3, help="repetitions (fresh process each)")
     p.add_argument("--child-timeout", type=float, default=200.0, help="seconds per repetition")
-    p.add_argument("--total-budget", type=float, default=420.0,
-                   help="start no repetition after this many seconds")
+    p.add_argument("--total-budget", type=float, default=540.0,
+                   help="seconds for the whole run: each repetition gets at most what is left")
     p.add_argument("--mma-iters", type=int, default=None, help="fixed trip count of the mma point")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--rep", type=int, default=1, help=argparse.SUPPRESS)
