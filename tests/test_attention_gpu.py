@@ -137,8 +137,9 @@ def test_benchmark_rows_carry_context_and_figures(tmp_path):
         assert r["timing_mode"] == "batch" and r["samples"] >= QUICK.rounds
         assert r["sm_clock_mhz"] > 100 and r["sm_clock_source"] == "nvml"
         assert r["power_w"] > 10 and r["flop_per_clk_per_sm"] > 0
-        assert r["x_vs_f32f32_lo"] <= r["x_vs_f32f32"] <= r["x_vs_f32f32_hi"]
-        assert r["x_vs_f32f32_rounds"] == QUICK.rounds
+        key = "x_vs_f32f32_same_tiles" if r["variant"].endswith(bench.SAME_TILES) else "x_vs_f32f32"
+        assert r[key + "_lo"] <= r[key] <= r[key + "_hi"]
+        assert r[key + "_rounds"] == QUICK.rounds
     assert all(r["gpu_name"] and r["git_commit"] is not None for r in folder.rows)
     assert (folder.path / "attention.csv").exists()
 
