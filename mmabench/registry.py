@@ -14,6 +14,7 @@ from typing import Callable
 # Families, by module; each module exposes `kernel_specs() -> list[KernelSpec]`.
 FAMILIES = {
     "mma": "mmabench.mma.catalogue",
+    "mma_fp8": "mmabench.mma.fp8_registry",
     "attention": "mmabench.attention.variants",
     "demo": "mmabench.demo_kernels",
 }
