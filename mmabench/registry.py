@@ -15,6 +15,7 @@ from typing import Callable
 FAMILIES = {
     "mma": "mmabench.mma.catalogue",
     "mma_fp8": "mmabench.mma.fp8_registry",
+    "gemm": "mmabench.gemm.registry",
     "attention": "mmabench.attention.variants",
     "demo": "mmabench.demo_kernels",
 }
