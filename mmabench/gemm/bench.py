@@ -253,3 +253,21 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         if r["status"] not in ("ok",):
             out.append(f"{r['key']}: {r['status']}: {r['error']}")
     return "\n".join(out)
+
+
+def wgmma_once(v: Variant, a, b):
+    """C = our kernel's product of CuPy fp16 a [M, K] and b [N, K], into a poisoned output."""
+    import cupy
+    import numpy as np
+
+    from . import build
+
+    m, k = a.shape
+    n = b.shape[0]
+    check_shape(m, n, k)
+    loaded = build.load(v)
+    c = validate.poisoned_output(m, n)
+    loaded.function(((m // BM) * (n // BN),), (256,),
+                    (a, b, c, np.int32(m), np.int32(n), np.int32(k)), shared_mem=v.smem_bytes)
+    cupy.cuda.get_current_stream().synchronize()
+    return c

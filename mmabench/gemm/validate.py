@@ -33,6 +33,18 @@ SAMPLE_ROWS = 32
 COL_BLOCK = 1024                    # columns per float64 partial-sum block (memory bound)
 
 
+def _xp(array):
+    """numpy for numpy arrays (CPU tests), CuPy otherwise."""
+    if isinstance(array, np.ndarray):
+        return np
+    import cupy
+    return cupy
+
+
+def _host(array) -> np.ndarray:
+    return array if isinstance(array, np.ndarray) else array.get()
+
+
 class CheckFailed(Exception):
     """The output is not C = A.B^T within the documented bound: no figure for it."""
 
@@ -78,25 +90,24 @@ class Reference:
 def reference(inputs: Inputs, resident: bool = False) -> Reference:
     """float64 reference of the sampled rows. `resident`: the smem-resident kernel's product,
     (K/64) times the first 64-wide K tile, step by step in the same k16 order."""
-    import cupy
-
+    xp = _xp(inputs.a)
     m, n, k = inputs.shape
-    a = inputs.a[cupy.asarray(inputs.rows)].astype(cupy.float64)      # [R, K]
+    a = inputs.a[xp.asarray(inputs.rows)].astype(xp.float64)          # [R, K]
     b = inputs.b
     if resident:
-        a = cupy.tile(a[:, :64], (1, k // 64))
+        a = xp.tile(a[:, :64], (1, k // 64))
     steps = k // CHUNK
     a3 = a.reshape(len(inputs.rows), steps, CHUNK).transpose(1, 0, 2)  # [S, R, 16]
     exact = np.empty((len(inputs.rows), n))
     partial = np.empty_like(exact)
     for c0 in range(0, n, COL_BLOCK):
-        bb = b[c0:c0 + COL_BLOCK].astype(cupy.float64)
+        bb = b[c0:c0 + COL_BLOCK].astype(xp.float64)
         if resident:
-            bb = cupy.tile(bb[:, :64], (1, k // 64))
+            bb = xp.tile(bb[:, :64], (1, k // 64))
         b3 = bb.reshape(bb.shape[0], steps, CHUNK).transpose(1, 2, 0)  # [S, 16, Nc]
-        p = cupy.cumsum(cupy.matmul(a3, b3), axis=0)                   # [S, R, Nc] partial sums
-        exact[:, c0:c0 + COL_BLOCK] = cupy.asnumpy(p[-1])
-        partial[:, c0:c0 + COL_BLOCK] = cupy.asnumpy(cupy.abs(p).sum(axis=0))
+        p = xp.cumsum(xp.matmul(a3, b3), axis=0)                       # [S, R, Nc] partial sums
+        exact[:, c0:c0 + COL_BLOCK] = _host(p[-1])
+        partial[:, c0:c0 + COL_BLOCK] = _host(xp.abs(p).sum(axis=0))
         del p
     return Reference(exact, partial)
 
@@ -104,12 +115,11 @@ def reference(inputs: Inputs, resident: bool = False) -> Reference:
 def check(c, inputs: Inputs, ref: Reference, acc: str, slack: float = 2.0) -> dict:
     """CheckFailed unless C is finite everywhere and within the bound on the sampled rows;
     returns the error figures."""
-    import cupy
-
-    bad = int(cupy.count_nonzero(~cupy.isfinite(c)))
+    xp = _xp(c)
+    bad = int(xp.count_nonzero(~xp.isfinite(c)))
     if bad:
         raise CheckFailed(f"{bad} output elements not finite (unwritten, or overflowed)")
-    got = cupy.asnumpy(c[cupy.asarray(inputs.rows)]).astype(np.float64)
+    got = _host(c[xp.asarray(inputs.rows)]).astype(np.float64)
     err = np.abs(got - ref.exact)
     bound = slack * U_ACC[acc] * ref.partial_abs + U_OUT * np.abs(ref.exact) + 1e-6
     over = err > bound
