@@ -1,5 +1,7 @@
 """Registry family `gemm`: the wgmma GEMM variants (sm_90a), each f16 kernel paired with its f32
-twin so `regs --family gemm --diff acc` shows what the accumulator costs in registers."""
+twin so `regs --family gemm --diff acc` shows what the accumulator costs in registers. Left out
+of the default `regs` report (NVRTC compiles take seconds each; its cold-cache budget is 30 s);
+naming the family includes them."""
 
 from __future__ import annotations
 
@@ -16,5 +18,6 @@ def kernel_specs():
             ptx=lambda arch, v=v: ptx_for(v, arch), threads_per_block=THREADS,
             dynamic_smem_bytes=v.smem_bytes, min_sm=90, arch_suffix_needed="a", acc=v.acc,
             twin=v.twin.name if v.acc == "f16" else None,
-            tags={"mode": v.mode, "sass": v.wgmma_opcode, "stages": 1 if v.resident else v.stages}))
+            tags={"mode": v.mode, "sass": v.wgmma_opcode, "stages": 1 if v.resident else v.stages,
+                  "report_default": False}))
     return specs
