@@ -236,7 +236,10 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         ratio = ""
         if r.get("f16_over_f32") is not None and r.get("f16_over_f32") == r.get("f16_over_f32"):
             ratio = f"{r['f16_over_f32']:.3f} [{r['f16_over_f32_lo']:.3f}, {r['f16_over_f32_hi']:.3f}]"
-        body.append([r["impl"], r["setting"] if r["impl"] == "torch.matmul" else r["acc"],
+        acc = r["acc"]
+        if r["impl"] == "torch.matmul":   # same f32 main loop; the flag allows f16 split-K sums
+            acc = f"f32, fp16 reduction {'on' if r['key'].endswith('_on') else 'off'}"
+        body.append([r["impl"], acc,
                      report.fmt(r.get("tflops")) if r["status"] == "ok" else r["status"],
                      report.fmt(r.get("sm_clock_mhz"), 0), report.fmt(r.get("power_w"), 0),
                      r.get("registers", "-") if r.get("registers") is not None else "-",
