@@ -14,6 +14,8 @@ from typing import Callable
 # Families, by module; each module exposes `kernel_specs() -> list[KernelSpec]`.
 FAMILIES = {
     "mma": "mmabench.mma.catalogue",
+    "mma_fp8": "mmabench.mma.fp8_registry",
+    "gemm": "mmabench.gemm.registry",
     "attention": "mmabench.attention.variants",
     "wgmma": "mmabench.wgmma.registry",
     "demo": "mmabench.demo_kernels",

@@ -3,6 +3,14 @@
 Only the parts that depend on the form and the number of chains are generated (register
 declarations, loads, the unrolled instruction block, stores); the kernel around them is the
 hand-written PTX file.
+
+Forms with `fresh_b` (FP8) reload their B fragment before every instruction with a volatile
+shared-memory load into registers of their chain. Without it, ptxas treats a lowered
+(emulated) mma as ordinary arithmetic on loop-invariant operands: on sm_90 it computed A.B once
+per loop trip and added it with FADDs, leaving 4 HMMAs where 128 were meant. A volatile load
+cannot be hoisted or shared between steps or chains, so every step pays its own unpack and
+HMMAs, as it would in a GEMM that feeds new B data each step (A's unpack, loop-invariant, is
+still hoisted: a warp tile reuses its A fragment across its N blocks too).
 """
 
 from __future__ import annotations
@@ -38,6 +46,14 @@ def render(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
         f"    .reg .b32   %b<{nb}>;",
         f"    .reg {acc_type:5s} %acc<{ilp * nc}>;      // chain j: acc[j*{nc} .. j*{nc}+{nc - 1}]",
     ]
+    if form.fresh_b:
+        if nb not in (1, 2, 4):
+            raise ValueError(f"fresh_b needs 1, 2 or 4 B registers, not {nb}")
+        decls += [
+            f"    .reg .b32   %bf<{ilp * nb}>;      // chain j's B, reloaded before each step",
+            "    .reg .u32   %bsh;",
+            f"    .shared .align 16 .b8 b_shared[{32 * 4 * nb}];   // lane l's B at l*{4 * nb}",
+        ]
 
     loads = [
         "    ld.param.u64    %base, [a_ptr];",
@@ -54,6 +70,10 @@ def render(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
         "    add.u64         %addr, %base, %off;",
     ]
     loads += [f"    ld.global.b32   %b{r}, [%addr+{4 * r}];" for r in range(nb)]
+    if form.fresh_b:  # every warp writes the same B words: each lane reads back its own
+        loads += ["    mov.u32         %bsh, b_shared;",
+                  f"    mad.lo.u32      %bsh, %lane, {4 * nb}, %bsh;"]
+        loads += [f"    st.shared.b32   [%bsh+{4 * r}], %b{r};" for r in range(nb)]
     loads += [
         "    ld.param.u64    %base, [c_ptr];",
         "    cvta.to.global.u64 %base, %base;",
@@ -64,14 +84,19 @@ def render(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
     for j in range(ilp):
         loads += [f"    {ld} %acc{j * nc + r}, [%addr+{4 * (32 * nc * j + r)}];" for r in range(nc)]
 
-    def mma(j: int, negated: bool) -> str:
+    def mma(j: int, negated: bool, fresh: bool = False) -> str:
         acc = "{" + _regs("acc", j * nc, nc) + "}"
         a = "{" + _regs("a", na if negated else 0, na) + "}"
-        b = "{" + _regs("b", 0, nb) + "}"
-        return f"    {form.instruction} {acc}, {a}, {b}, {acc};"
+        b = "{" + (_regs("bf", j * nb, nb) if fresh else _regs("b", 0, nb)) + "}"
+        line = f"    {form.instruction} {acc}, {a}, {b}, {acc};"
+        if not fresh:
+            return line
+        vec = {1: "", 2: ".v2", 4: ".v4"}[nb]
+        dst = "{" + _regs("bf", j * nb, nb) + "}" if nb > 1 else f"%bf{j}"
+        return f"    ld.volatile.shared{vec}.b32 {dst}, [%bsh];\n{line}"
 
     prologue = [mma(j, False) for j in range(ilp)]
-    body = [mma(j, step % 2 == 1) for step in range(unroll) for j in range(ilp)]
+    body = [mma(j, step % 2 == 1, form.fresh_b) for step in range(unroll) for j in range(ilp)]
 
     stores = [
         "    ld.param.u64    %base, [d_ptr];",

@@ -1,0 +1,276 @@
+"""The GEMM bridge: on the same fp16 tensors, our wgmma GEMM (f16 vs f32 accumulator; smem-resident
+and pipelined), Triton (tl.dot out_dtype f16 vs f32, same tiles) and cuBLAS (gemmEx COMPUTE_16F vs
+32F; PyTorch matmul with the fp16 reduced-precision reduction flag off and on).
+
+Every contender writes its own poisoned output and is checked against the float64 reference
+(validate.py) before it is timed; one that fails gives an error row and no figure. The passing
+ones are timed in interleaved rounds (measure.interleaved), so the f16 / f32 ratio of each
+implementation is taken within rounds on the same clock and temperature, with its range.
+Registers, spills and the tensor instruction each one runs go in the rows: the issue's puzzle
+is why f16 accumulation is slower in Triton and cuBLAS on H100 while the instruction is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import gpu, measure, record
+from . import validate
+from .variants import BM, BN, Variant, check_shape
+
+POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=60, rel_error=0.005,
+                        budget_s=0.5, rounds=5, samples_per_round=3)
+QUICK_POLICY = measure.Policy(warmup_ms=10.0, min_samples=3, max_samples=20, rel_error=0.01,
+                              budget_s=0.2, rounds=3, samples_per_round=2)
+NOT_SUPPORTED = "not supported on this GPU"
+
+
+@dataclass
+class Contender:
+    key: str                        # unique: 'wgmma.pipelined.f16'
+    impl: str                       # 'wgmma pipelined', 'triton', 'cublas gemmEx', 'torch.matmul'
+    acc: str                        # 'f16' | 'f32' (for torch: what the main loop accumulates in)
+    pair_role: str                  # 'f16' or 'f32': its side of the implementation's ratio
+    setting: str                    # what distinguishes it, in words
+    launch: Callable[[], object] | None
+    out: object | None              # cupy float16 [M, N]
+    resident: bool = False          # checked against the smem-resident reference
+    slack: float = 2.0
+    info: dict = field(default_factory=dict)
+    status: str = "ok"
+    error: str = ""
+
+
+def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
+    import numpy as np
+
+    from . import build
+
+    out = []
+    m, n, k = inputs.shape
+    arch = gpu.device_arch()
+    for mode in modes:
+        for acc in accs:
+            v = Variant(acc, mode)
+            c = Contender(f"wgmma.{mode}.{acc}", f"wgmma {mode}", acc, acc,
+                          f"{v.name} ({'K loop re-reads one smem tile' if v.resident else 'cp.async, 4 stages'})",
+                          None, None, resident=v.resident)
+            if arch != "sm_90":
+                c.status, c.error = "unsupported", f"{NOT_SUPPORTED} ({arch}; wgmma is sm_90a only)"
+                out.append(c)
+                continue
+            try:
+                loaded = build.load(v)
+                _, res = build.assemble(v)
+                from .offline import hgmma_counts
+                from .. import toolchain
+                hg = hgmma_counts(toolchain.disassemble(loaded.cubin))
+                c.info = {"registers": loaded.registers, "spill_bytes": res.spill_stores + res.spill_loads,
+                          "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
+                          "tensor_op": ", ".join(f"{op} x{cnt}" for op, cnt in sorted(hg.items())),
+                          "wgmma_serialized_C7510": res.serialized, "load": loaded.how,
+                          "tile": f"{BM}x{BN}x64, 8 warps"}
+                if set(hg) != {v.wgmma_opcode}:
+                    raise RuntimeError(f"SASS holds {sorted(hg)}, expected only {v.wgmma_opcode}")
+                c.out = validate.poisoned_output(m, n)
+                grid = ((m // BM) * (n // BN),)
+                args = (inputs.a, inputs.b, c.out, np.int32(m), np.int32(n), np.int32(k))
+                c.launch = (lambda f=loaded.function, g=grid, a=args, s=v.smem_bytes:
+                            f(g, (256,), a, shared_mem=s))
+            except Exception as exc:
+                c.status, c.error = "error", f"{type(exc).__name__}: {exc}"
+            out.append(c)
+    return out
+
+
+def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
+    from . import triton_gemm
+
+    out = []
+    why = triton_gemm.unavailable()
+    for acc in accs:
+        c = Contender(f"triton.{acc}", "triton", acc, acc,
+                      "tl.dot(..., out_dtype=tl.float16)" if acc == "f16" else "tl.dot (f32 default)",
+                      None, None, slack=4.0)
+        if why or a_t is None:
+            c.status, c.error = "unavailable", why or "torch unavailable (Triton takes torch tensors)"
+            out.append(c)
+            continue
+        try:
+            import torch
+
+            c.out = validate.poisoned_output(*inputs.shape[:2])
+            tg = triton_gemm.TritonGemm(acc, a_t, b_t, torch.from_dlpack(c.out))
+            c.launch, c.info = tg, tg.info()
+        except Exception as exc:
+            c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
+        out.append(c)
+    return out
+
+
+def _cublas_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
+    from . import cublas
+
+    out = []
+    m, n, _ = inputs.shape
+    for acc in accs:
+        c = Contender(f"cublas.gemmEx.{acc}", "cublas gemmEx", acc, acc,
+                      f"cublasGemmEx CUBLAS_COMPUTE_{acc[1:].upper()}F", None, None, slack=4.0)
+        try:
+            c.out = validate.poisoned_output(m, n)
+            c.launch = cublas.gemm_ex(inputs.a, inputs.b, c.out, acc)
+        except Exception as exc:
+            c.status, c.error = "error", f"{type(exc).__name__}: {exc}"
+        out.append(c)
+    why = cublas.torch_unavailable()
+    for flag in (True, False):
+        role = "f16" if flag else "f32"
+        c = Contender(f"torch.matmul.rpr_{'on' if flag else 'off'}", "torch.matmul", "f32", role,
+                      f"allow_fp16_reduced_precision_reduction={flag}", None, None, slack=4.0)
+        if why or a_t is None:
+            c.status, c.error = "unavailable", why or "torch unavailable"
+            out.append(c)
+            continue
+        import torch
+
+        c.out = validate.poisoned_output(m, n)
+        c.launch = cublas.torch_matmul(a_t, b_t, torch.from_dlpack(c.out), flag)
+        out.append(c)
+    return out
+
+
+def _check(c: Contender, inputs, refs) -> None:
+    """Run once into the poisoned output and compare; failures become error rows."""
+    import cupy
+
+    try:
+        c.launch()
+        cupy.cuda.get_current_stream().synchronize()
+        _sync_torch()
+        c.info.update(validate.check(c.out, inputs, refs[c.resident], c.acc if c.impl != "torch.matmul"
+                                     else "f32", c.slack))
+    except validate.CheckFailed as exc:
+        c.status, c.error = "error", f"wrong result: {exc}"
+    except Exception as exc:
+        c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _sync_torch():
+    try:
+        import torch
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+    except Exception:
+        pass
+
+
+def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
+        with_triton: bool = True, with_cublas: bool = True, seed: int | None = None,
+        policy: measure.Policy = POLICY, results_root=None, profile_cublas: bool = True):
+    """Measure every contender on one M = N = K = size problem; returns (folder, rows)."""
+    gpu.require_gpu()
+    m = n = k = size
+    check_shape(m, n, k)
+    ctx = {**record.gpu_context(), **record.software_context()}
+    folder = record.RunFolder("gemm", ctx["gpu_name"], results_root)
+    folder.save_context(ctx)
+    inputs = validate.make_inputs(m, n, k, seed)
+    a_t = b_t = None
+    try:
+        import torch
+        if torch.cuda.is_available():
+            a_t, b_t = torch.from_dlpack(inputs.a), torch.from_dlpack(inputs.b)
+    except Exception:
+        pass
+
+    contenders = _wgmma_contenders(inputs, modes, accs)
+    if with_triton:
+        contenders += _triton_contenders(inputs, a_t, b_t, accs)
+    if with_cublas:
+        contenders += _cublas_contenders(inputs, a_t, b_t, accs)
+
+    refs = {False: validate.reference(inputs)}
+    if "resident" in modes:
+        refs[True] = validate.reference(inputs, resident=True)
+    for c in contenders:
+        if c.status == "ok":
+            _check(c, inputs, refs)
+    if profile_cublas:
+        from .cublas import kernel_names
+        cub = [c for c in contenders if c.status == "ok" and c.impl in ("cublas gemmEx", "torch.matmul")]
+        for c, names in zip(cub, kernel_names({c.key: c.launch for c in cub}).values()):
+            c.info["kernels"] = names
+
+    timed = {c.key: c.launch for c in contenders if c.status == "ok"}
+    result = measure.interleaved(timed, policy) if timed else None
+    flops = 2.0 * m * n * k
+    sms = ctx.get("sm_count") or gpu.sm_count()
+    by_impl: dict[str, dict[str, Contender]] = {}
+    for c in contenders:
+        by_impl.setdefault(c.impl, {})[c.pair_role] = c
+
+    for c in contenders:
+        row = {"impl": c.impl, "key": c.key, "acc": c.acc, "setting": c.setting, "m": m, "n": n,
+               "k": k, "status": c.status, "error": c.error, **c.info}
+        if c.status == "ok" and result is not None:
+            meas = result.measurements[c.key]
+            t = meas.median_ms * 1e-3
+            clock = meas.sm_clock_mhz
+            row.update(meas.fields())
+            row["tflops"] = flops / t / 1e12
+            row["flop_per_clk_per_sm"] = flops / (t * clock * 1e6 * sms) if clock else None
+            twin = by_impl[c.impl].get("f32")
+            if c.pair_role == "f16" and twin is not None and twin.status == "ok":
+                row.update(result.ratio(c.key, twin.key).fields("f16_over_f32"))
+        folder.add({**row, **ctx, "timestamp": record.timestamp()})
+    folder.flush()
+    return folder, folder.rows
+
+
+def summary(rows: list[dict], markdown: bool = False) -> str:
+    from .. import report
+
+    body = []
+    for r in rows:
+        ratio = ""
+        if r.get("f16_over_f32") is not None and r.get("f16_over_f32") == r.get("f16_over_f32"):
+            ratio = f"{r['f16_over_f32']:.3f} [{r['f16_over_f32_lo']:.3f}, {r['f16_over_f32_hi']:.3f}]"
+        acc = r["acc"]
+        if r["impl"] == "torch.matmul":   # same f32 main loop; the flag allows f16 split-K sums
+            acc = f"f32, fp16 reduction {'on' if r['key'].endswith('_on') else 'off'}"
+        body.append([r["impl"], acc,
+                     report.fmt(r.get("tflops")) if r["status"] == "ok" else r["status"],
+                     report.fmt(r.get("sm_clock_mhz"), 0), report.fmt(r.get("power_w"), 0),
+                     r.get("registers", "-") if r.get("registers") is not None else "-",
+                     r.get("spill_bytes", "-") if r.get("spill_bytes") is not None else "-",
+                     r.get("tensor_op") or r.get("ptx_wgmma") or "-",
+                     report.fmt(r.get("rel_rms_err"), 5) if r.get("rel_rms_err") is not None else "-",
+                     ratio or "-"])
+    out = [report.table(["implementation", "acc", "TFLOP/s", "SM MHz", "W", "regs", "spill B",
+                         "tensor instruction", "rel RMS err", "f16/f32 speed [range]"], body, markdown)]
+    for r in rows:
+        if r.get("kernels"):
+            out.append(f"{r['key']}: kernels {r['kernels']}")
+    for r in rows:
+        if r["status"] not in ("ok",):
+            out.append(f"{r['key']}: {r['status']}: {r['error']}")
+    return "\n".join(out)
+
+
+def wgmma_once(v: Variant, a, b):
+    """C = our kernel's product of CuPy fp16 a [M, K] and b [N, K], into a poisoned output."""
+    import cupy
+    import numpy as np
+
+    from . import build
+
+    m, k = a.shape
+    n = b.shape[0]
+    check_shape(m, n, k)
+    loaded = build.load(v)
+    c = validate.poisoned_output(m, n)
+    loaded.function(((m // BM) * (n // BN),), (256,),
+                    (a, b, c, np.int32(m), np.int32(n), np.int32(k)), shared_mem=v.smem_bytes)
+    cupy.cuda.get_current_stream().synchronize()
+    return c

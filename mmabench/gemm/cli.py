@@ -1,0 +1,76 @@
+"""`python -m mmabench gemm`: the GEMM bridge (our wgmma GEMM, Triton, cuBLAS; f16 vs f32 accumulation)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import report
+from ..errors import UserError, split_list
+from .variants import ACCS, MODES
+
+
+GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "gemm", help="fp16 GEMM with f16 vs f32 accumulation: our wgmma kernel, Triton, cuBLAS",
+        description="On the same random fp16 tensors (C = A.B^T, M = N = K = --size): a minimal "
+                    "wgmma GEMM of our own (f16 or f32 accumulator; operands resident in shared "
+                    "memory, or a real cp.async pipeline), a Triton GEMM with the same tiles "
+                    "(tl.dot out_dtype f16 vs f32), cuBLAS gemmEx (COMPUTE_16F vs 32F) and "
+                    "torch.matmul (fp16 reduced-precision reduction off/on). Every output is "
+                    "checked against a float64 reference first; the passing ones are timed in "
+                    "interleaved rounds. Rows: TFLOP/s, clock, power, registers, spills, the "
+                    "tensor instruction, the error, and each implementation's f16/f32 speed "
+                    "ratio. With --offline: registers, spills and SASS of our kernels (no GPU).")
+    p.add_argument("--size", type=int, default=8192, help="M = N = K (multiple of 256; default 8192)")
+    p.add_argument("--acc", help=f"comma list of accumulators ({','.join(ACCS)}); default both")
+    p.add_argument("--mode", help=f"comma list of wgmma kernel modes ({','.join(MODES)}); default both")
+    p.add_argument("--triton", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time the Triton GEMM (default on; a clear 'unavailable' row without Triton)")
+    p.add_argument("--cublas", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time cuBLAS: gemmEx 16F/32F compute and torch.matmul (default on)")
+    p.add_argument("--quick", action="store_true", help="fewer interleaved rounds")
+    p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
+    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--offline", action="store_true",
+                   help="no GPU: compile our kernels for sm_90a and report registers, spills, SASS")
+    p.set_defaults(func=run)
+
+
+def run_offline(accs, modes, markdown=False) -> int:
+    from .offline import report as kernel_report
+    from .variants import select
+
+    rows, bad = [], 0
+    for v in select(accs, modes):
+        r = kernel_report(v)
+        bad += not r["ok"]
+        rows.append([r["kernel"], r["arch"], r["registers"], r["spill_store_bytes"] + r["spill_load_bytes"],
+                     r["smem_bytes"], r["hgmma"], "yes" if r["wgmma_serialized_C7510"] else "no",
+                     r["n_f2fp_pack"], "ok" if r["ok"] else "MISMATCH"])
+    print(report.table(["kernel", "arch", "regs", "spill B", "smem B", "HGMMA in SASS",
+                        "C7510 serialized", "F2FP pack", "check"], rows, markdown))
+    return 1 if bad else 0
+
+
+def run(args) -> int:
+    accs = split_list(args.acc, "accumulator", ACCS)
+    modes = split_list(args.mode, "mode", MODES)
+    if args.size <= 0 or args.size % 256:
+        raise UserError(f"--size {args.size}: must be a positive multiple of 256 (the kernel's tile)")
+    if args.offline:
+        return run_offline(accs, modes, args.markdown)
+    from .bench import POLICY, QUICK_POLICY, run as run_bench, summary
+
+    folder, rows = run_bench(args.size, tuple(accs or ACCS), tuple(modes or MODES), args.triton,
+                             args.cublas, args.seed, QUICK_POLICY if args.quick else POLICY,
+                             args.results)
+    ctx = rows[0] if rows else {}
+    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={args.size}, fp16 in/out; figures at the NVML clock "
+          f"during each contender's samples; ratios from interleaved rounds")
+    print(summary(rows, args.markdown))
+    print(f"\nresults: {folder.path}")
+    return 0 if all(r.get("status") != "error" for r in rows) else 1

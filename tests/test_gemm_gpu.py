@@ -1,0 +1,71 @@
+"""The wgmma GEMM on a real Hopper GPU: exact results on small integers (proves descriptors,
+swizzle and accumulator layout against the hardware), random data within the float64 bound, and
+a smoke run of the whole comparison (Triton, cuBLAS) at a small size."""
+
+import numpy as np
+import pytest
+
+from mmabench import gpu
+from mmabench.gemm import validate, variants
+from mmabench.gemm.bench import QUICK_POLICY, run, summary, wgmma_once
+
+pytestmark = pytest.mark.gpu
+
+
+def _hopper():
+    if gpu.device_arch() != "sm_90":
+        pytest.skip("wgmma needs an sm_90 GPU")
+
+
+@pytest.mark.parametrize("v", variants.all_variants(), ids=lambda v: v.name)
+@pytest.mark.parametrize("shape", [(256, 512, 256), (384, 768, 512)])
+def test_integer_data_gives_the_exact_product(v, shape):
+    """|C| <= 2*2*K = 2048 at K=512: every partial sum is an integer exact in f16 and f32."""
+    import cupy
+
+    _hopper()
+    m, n, k = shape
+    rng = np.random.default_rng(7)
+    a = rng.integers(-2, 3, (m, k)).astype(np.float16)
+    b = rng.integers(-2, 3, (n, k)).astype(np.float16)
+    c = wgmma_once(v, cupy.asarray(a), cupy.asarray(b)).get().astype(np.float64)
+    if v.resident:
+        want = (a[:, :64].astype(np.float64) @ b[:, :64].astype(np.float64).T) * (k // 64)
+    else:
+        want = a.astype(np.float64) @ b.astype(np.float64).T
+    assert np.abs(want).max() <= 2048
+    np.testing.assert_array_equal(c, want)
+
+
+@pytest.mark.parametrize("v", variants.all_variants(), ids=lambda v: v.name)
+def test_random_data_within_the_documented_bound(v):
+    _hopper()
+    inputs = validate.make_inputs(512, 512, 2048, seed=3)
+    ref = validate.reference(inputs, resident=v.resident)
+    c = wgmma_once(v, inputs.a, inputs.b)
+    got = validate.check(c, inputs, ref, v.acc)
+    assert got["max_err_over_bound"] <= 1
+    # f16 accumulation is less accurate than f32, measurably
+    assert got["rel_rms_err"] < (5e-3 if v.acc == "f16" else 5e-4)
+
+
+def test_comparison_smoke(tmp_path):
+    folder, rows = run(1024, policy=QUICK_POLICY, results_root=tmp_path, seed=1)
+    by = {r["key"]: r for r in rows}
+    text = summary(rows)
+    assert "f16/f32 speed" in text
+    for key in ("cublas.gemmEx.f16", "cublas.gemmEx.f32"):
+        assert by[key]["status"] == "ok", by[key]
+        assert by[key]["tflops"] > 0
+    assert by["cublas.gemmEx.f16"]["f16_over_f32"] > 0
+    for key, r in by.items():
+        assert r["status"] in ("ok", "unavailable", "unsupported"), (key, r["error"])
+    if gpu.device_arch() == "sm_90":
+        r16, r32 = by["wgmma.pipelined.f16"], by["wgmma.pipelined.f32"]
+        assert r16["tensor_op"].startswith("HGMMA.64x256x16.F16") and r32["tensor_op"].startswith("HGMMA.64x256x16.F32")
+        assert r16["registers"] < r32["registers"]
+        assert r16["f16_over_f32_lo"] <= r16["f16_over_f32"] <= r16["f16_over_f32_hi"]
+    if by["triton.f16"]["status"] == "ok":
+        assert ".f16.f16.f16" in by["triton.f16"]["ptx_wgmma"] or "no wgmma" in by["triton.f16"]["ptx_wgmma"]
+        assert by["triton.f16"]["registers"] and by["triton.f32"]["registers"]
+    assert (folder.path / "gemm.csv").exists()
