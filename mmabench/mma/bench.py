@@ -64,13 +64,15 @@ def build(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> Built:
     ptx = render(form, ilp, unroll)
     kernel = gpu.jit(ptx, "mma_chain")
     text = toolchain.disassemble(kernel.cubin)
+    low = form.sass_for(gpu.device_arch())   # FP8 on sm_90: 2 x HMMA.16816 per mma, emulated
     try:
-        per_trip = sass.loop_count(text, form.sass)
+        per_trip = low.mma_per_trip(text)    # PTX instructions per trip (opcodes / per_mma)
     except ValueError as exc:
         raise MeasurementError(f"{form.name}: SASS check failed: {exc}") from None
     if per_trip != ilp * unroll:
-        raise MeasurementError(f"{form.name}: {per_trip} {form.sass} per loop trip in SASS, "
-                               f"expected {ilp * unroll} (ILP {ilp} x unroll {unroll})")
+        raise MeasurementError(f"{form.name}: {per_trip * low.per_mma} {low.opcode} per loop trip "
+                               f"in SASS, expected {ilp * unroll * low.per_mma} "
+                               f"(ILP {ilp} x unroll {unroll} x {low.per_mma})")
     return Built(form, ilp, unroll, ptx, kernel, text, per_trip)
 
 
@@ -95,7 +97,8 @@ def make_inputs(form: MmaForm, ilp: int, rng: np.random.Generator, exact: bool =
     else:
         a, b = rng.uniform(-1, 1, (m, k)), rng.uniform(-1, 1, (k, n))
         c = rng.uniform(-1, 1, (ilp, m, n))
-    a, b, c = fr.quantize(a, form.ab_type), fr.quantize(b, form.ab_type), fr.quantize(c, form.acc)
+    a, b, c = (fr.quantize_operand(form, "A", a), fr.quantize_operand(form, "B", b),
+               fr.quantize(c, form.acc))
     a_words = np.stack([fr.to_fragments(form, "A", a), fr.to_fragments(form, "A", -a)])
     c_words = np.stack([fr.to_fragments(form, "C", cj) for cj in c])
     return Inputs(cupy.asarray(a_words), cupy.asarray(fr.to_fragments(form, "B", b)),

@@ -45,9 +45,11 @@ QUICK = Sweep(warps=(4,), ilps=(4, 8), blocks_per_sm=(1, 2),
                                     budget_s=0.1, rounds=3, samples_per_round=2))
 
 
-def _form_fields(form: MmaForm) -> dict:
+def _form_fields(form: MmaForm, arch: str) -> dict:
+    low = form.sass_for(arch)
     return {"form": form.name, "shape": form.shape, "ab_type": form.ab_type, "acc": form.acc,
-            "instruction": form.instruction, "sass_opcode": form.sass,
+            "instruction": form.instruction, "sass_opcode": low.opcode,
+            "sass_per_instruction": low.per_mma, "native": low.native,
             "flops_per_instruction": form.flops}
 
 
@@ -81,7 +83,7 @@ def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
         folder.add({**row, **ctx, "timestamp": record.timestamp()})
 
     for form in forms:
-        base = _form_fields(form)
+        base = _form_fields(form, gpu.device_arch())
         try:
             lat = build(form, ilp=1)
             verify_exact(lat, rng)
