@@ -15,9 +15,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from . import __version__
+from .errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,11 +102,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
 
+def results_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder run folders go under: `root` (--results), else $MMABENCH_RESULTS, else
+    ./results; created and probed with a file write now, so that a path that cannot be written
+    is one line (UserError) before any work, not a traceback after it."""
+    env = os.environ.get("MMABENCH_RESULTS")
+    path = Path(root or env or "results")
+    where = "--results" if root else "MMABENCH_RESULTS" if env else "the default ./results"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".mmabench-probe-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write results to {path} (from {where}): "
+                        f"{exc.strerror or exc}; give a writable folder with --results DIR "
+                        "or MMABENCH_RESULTS") from None
+    return path
+
+
 class RunFolder:
     """results/<time>_<bench>_<gpu>/ holding rows (CSV + JSON) and provenance files."""
 
     def __init__(self, bench: str, gpu_name: str, root: str | os.PathLike | None = None):
-        root = Path(root or os.environ.get("MMABENCH_RESULTS", "results"))
+        root = results_root(root)
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.path = root / f"{stamp}_{bench}_{_slug(gpu_name)}"
         self.path.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import archs, gpu, report
+from .. import archs, gpu, record, report
 from ..errors import UserError, split_list
 from . import variants
 
@@ -85,6 +85,8 @@ def run(args) -> int:
     if args.repeats < 1:
         raise UserError("--repeats must be >= 1")
     modes = [True] if args.causal else [False] if args.full else [False, True]
+    if not args.tune:  # --tune writes tuned.json, not a run folder
+        args.results = record.results_root(args.results)  # before any work, not after it
     gpu.require_gpu()
     if not args.tune:  # tiles tuned on a GPU with more shared memory per block: cut to fit
         from .build import fit_to_gpu
@@ -103,7 +105,6 @@ def run(args) -> int:
     if args.tune:
         import numpy as np
         from . import tune
-        from .. import record
         res = tune.tune(var_list, case_list, np.random.default_rng(args.seed))
         tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
         print(f"tuned tiles written to {variants.TUNED_FILE}")

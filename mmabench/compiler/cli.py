@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from .. import archs, registry, report, toolchain
+from .. import archs, record, registry, report, toolchain
 from ..errors import UserError, split_list
 from . import report as creport
 
@@ -172,6 +172,8 @@ def run(args) -> int:
               + ("" if not bad else "; MISMATCH: " + ", ".join(c["kernel"] for c in bad)))
         return 1 if bad else 0
 
+    if not args.no_save:
+        args.results = record.results_root(args.results)  # before the compiles, not after them
     specs = creport.select_kernels(kernels, families, args.all)
     if args.diff == "acc":
         specs = creport.with_twins(specs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import archs, gpu, report
+from .. import archs, gpu, record, report
 from ..errors import UserError, split_list
 from . import catalogue
 from .render import MAX_ILP
@@ -98,6 +98,7 @@ def run(args) -> int:
     if args.arch:
         raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
+    args.results = record.results_root(args.results)  # before any work, not after it
     gpu.require_gpu()
     arch = gpu.device_arch()
     usable = [f for f in forms if archs.number(arch) >= f.min_sm]
