@@ -56,3 +56,55 @@ def test_unwritable_results_is_one_line_before_any_compile(monkeypatch, capsys, 
 def test_measuring_commands_check_the_results_folder_first(capsys, unwritable, argv):
     assert main(argv + ["--results", str(unwritable)]) == 2
     assert "cannot write results" in one_line(capsys.readouterr().err)
+
+
+# ---------------------------------------------------------------- 2. flags a mode does not read
+
+@pytest.fixture
+def no_offline_work(monkeypatch):
+    """Fail fast if an offline compile starts: the flag was ignored, not refused."""
+    from mmabench.attention import offline as aoff
+    from mmabench.mma import offline as moff
+
+    def ignored(*a, **k):
+        raise AssertionError("the offline run started; the conflicting flag was ignored")
+
+    monkeypatch.setattr(moff, "check_form", ignored)
+    monkeypatch.setattr(aoff, "check_variant", ignored)
+
+
+@pytest.mark.parametrize("extra, flag", [
+    (["--quick"], "--quick"), (["--warps", "2"], "--warps"), (["--ilp", "2"], "--ilp"),
+    (["--blocks-per-sm", "2"], "--blocks-per-sm"), (["--repeats", "3"], "--repeats"),
+    (["--seed", "0"], "--seed"),
+])
+def test_mma_offline_refuses_measurement_flags(capsys, no_offline_work, extra, flag):
+    assert main(["mma", "--offline", "--arch", "sm_90", *extra]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert flag in line and "--offline" in line
+
+
+@pytest.mark.parametrize("extra, flag", [
+    (["--seq", "1024"], "--seq"), (["--numerics"], "--numerics"), (["--tune"], "--tune"),
+    (["--tokens", "4096"], "--tokens"), (["--repeats", "3"], "--repeats"), (["--seed", "0"], "--seed"),
+    (["--no-torch"], "--no-torch"), (["--causal"], "--causal"), (["--full"], "--full"),
+])
+def test_attention_offline_refuses_flags_it_does_not_read(capsys, no_offline_work, extra, flag):
+    assert main(["attention", "--offline", "--arch", "sm_90", "--dim", "64", *extra]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert flag in line and "--offline" in line
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--numerics", "--seq", "1024"], ["--seq", "--numerics"]),
+    (["--numerics", "--tune"], ["--tune", "--numerics"]),
+    (["--numerics", "--tokens", "1024"], ["--tokens", "--numerics"]),
+    (["--tune", "--repeats", "3"], ["--repeats", "--tune"]),
+    (["--tune", "--no-torch"], ["--no-torch", "--tune"]),
+    (["--tokens", "0"], ["--tokens", "integer >= 1"]),
+    (["--tokens", "-1"], ["--tokens", "integer >= 1"]),
+])
+def test_attention_flag_conflicts_and_bad_tokens_are_one_line(capsys, argv, words):
+    assert main(["attention", *argv]) == 2      # before any GPU is looked for
+    line = one_line(capsys.readouterr().err)
+    assert all(w in line for w in words), line

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from .. import archs, gpu, record, report
+from ..cliopts import reject_unused
 from ..errors import UserError, split_list
 from . import variants
 
 DEFAULT_SEQS = (1024, 2048, 4096, 8192, 16384)
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
+DEFAULT_TOKENS = 16384
+DEFAULT_REPEATS = 10
+
+# Options only some modes read (dest -> flag; each defaults to None/False), and which mode reads
+# which: one given to a mode that does not read it is refused, not ignored. The variant choice
+# (--dim, --acc-s, --acc-o, --norm) applies to every mode. A new option goes in OPTIONS and in
+# the modes that read it.
+OPTIONS = {"seq": "--seq", "causal": "--causal", "full": "--full", "tokens": "--tokens",
+           "repeats": "--repeats", "seed": "--seed", "no_torch": "--no-torch",
+           "results": "--results", "markdown": "--markdown", "numerics": "--numerics",
+           "tune": "--tune", "offline": "--offline", "arch": "--arch"}
+MODES = {
+    "the benchmark": {"seq", "causal", "full", "tokens", "repeats", "seed", "no_torch", "results",
+                      "markdown"},
+    "--numerics": {"numerics", "seed", "results", "markdown"},
+    "--tune": {"tune", "seq", "causal", "full", "tokens", "seed"},
+    "--offline": {"offline", "arch", "results", "markdown"},
+}
+MODE_FLAGS = {"--numerics": "--numerics", "--tune": "--tune", "--offline": "--offline"}
 
 
 def add_parser(subparsers) -> None:
@@ -31,8 +51,9 @@ def add_parser(subparsers) -> None:
     mask.add_argument("--causal", action="store_true", help="causal attention only")
     mask.add_argument("--full", action="store_true", help="non-causal attention only "
                                                           "(default: both)")
-    p.add_argument("--tokens", type=int, default=16384, help="batch * seq per case (default 16384)")
-    p.add_argument("--repeats", type=int, default=10, help="timed launches per point (default 10)")
+    p.add_argument("--tokens", type=int, help=f"batch * seq per case (default {DEFAULT_TOKENS}; "
+                                              "batch = max(1, tokens // seq))")
+    p.add_argument("--repeats", type=int, help=f"timed launches per point (default {DEFAULT_REPEATS})")
     p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
@@ -75,15 +96,32 @@ def selected_variants(args) -> list[variants.Variant]:
                                  tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
 
 
+def mode_of(args) -> str:
+    return ("--offline" if args.offline else "--numerics" if args.numerics
+            else "--tune" if args.tune else "the benchmark")
+
+
+def _reject_unused(args, mode: str) -> None:
+    reject_unused(args, OPTIONS, MODES, mode, MODE_FLAGS)
+
+
+def _at_least_one(value, flag: str, default: int) -> int:
+    if value is None:
+        return default
+    if value < 1:
+        raise UserError(f"bad {flag} {value}; accepted: an integer >= 1")
+    return value
+
+
 def run(args) -> int:
     var_list = selected_variants(args)
+    mode = mode_of(args)
+    _reject_unused(args, mode)
     if args.offline:
         return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown)
-    if args.arch:
-        raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
     seqs = _ints(args.seq, "--seq", 1, 1 << 24) or ([4096] if args.tune else list(DEFAULT_SEQS))
-    if args.repeats < 1:
-        raise UserError("--repeats must be >= 1")
+    args.repeats = _at_least_one(args.repeats, "--repeats", DEFAULT_REPEATS)
+    args.tokens = _at_least_one(args.tokens, "--tokens", DEFAULT_TOKENS)
     modes = [True] if args.causal else [False] if args.full else [False, True]
     if not args.tune:  # --tune writes tuned.json, not a run folder
         args.results = record.results_root(args.results)  # before any work, not after it

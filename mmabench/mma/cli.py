@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import archs, gpu, record, report
+from ..cliopts import reject_unused
 from ..errors import UserError, split_list
 from . import catalogue
 from .render import MAX_ILP
@@ -35,6 +36,23 @@ def add_parser(subparsers) -> None:
     p.add_argument("--arch", help=f"with --offline: comma list ({','.join(archs.known())}); "
                                   f"default {','.join(archs.DEFAULT)}")
     p.set_defaults(func=run)
+
+
+# Options only one mode reads (dest -> flag; each defaults to None/False), and which mode reads
+# which: one given to the other mode is refused, not ignored. A new option goes in both.
+OPTIONS = {"quick": "--quick", "warps": "--warps", "ilp": "--ilp",
+           "blocks_per_sm": "--blocks-per-sm", "repeats": "--repeats", "seed": "--seed",
+           "arch": "--arch"}
+MODES = {"the measurements": {"quick", "warps", "ilp", "blocks_per_sm", "repeats", "seed"},
+         "--offline": {"arch"}}
+
+
+def mode_of(args) -> str:
+    return "--offline" if args.offline else "the measurements"
+
+
+def _reject_unused(args, mode: str) -> None:
+    reject_unused(args, OPTIONS, MODES, mode)
 
 
 def selected_forms(args) -> list[catalogue.MmaForm]:
@@ -93,10 +111,10 @@ def run_offline(forms, arch_list, markdown=False) -> int:
 
 def run(args) -> int:
     forms = selected_forms(args)
+    mode = mode_of(args)
+    _reject_unused(args, mode)
     if args.offline:
         return run_offline(forms, archs.parse(args.arch), args.markdown)
-    if args.arch:
-        raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
     args.results = record.results_root(args.results)  # before any work, not after it
     gpu.require_gpu()
