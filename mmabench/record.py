@@ -7,7 +7,9 @@ an interrupted run keeps what it had.
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -149,6 +151,25 @@ class RunFolder:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
         return target
+
+    def save_code(self, kind: str, name: str, text: str) -> Path:
+        """Keep one piece of code evidence (kind: 'ptx', 'sass', 'ptxas' log, ...) for `name`,
+        stored by content: code/<sha256[:16]>.<kind> holds each distinct text once, and
+        code/index.csv maps name, kind -> file. Returns the file's path."""
+        data = text.encode()
+        file = f"{hashlib.sha256(data).hexdigest()[:16]}.{_slug(kind)}"
+        code = self.path / "code"
+        code.mkdir(exist_ok=True)
+        if not (code / file).exists():
+            (code / file).write_bytes(data)
+        index = code / "index.csv"
+        new = not index.exists()
+        with index.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["name", "kind", "file", "bytes"])
+            writer.writerow([name, kind, file, len(data)])
+        return code / file
 
     def save_gpu_state(self, label: str) -> None:
         """`nvidia-smi -q` snapshot (clocks, power, throttle reasons) for the audit trail."""

@@ -108,3 +108,44 @@ def test_attention_flag_conflicts_and_bad_tokens_are_one_line(capsys, argv, word
     assert main(["attention", *argv]) == 2      # before any GPU is looked for
     line = one_line(capsys.readouterr().err)
     assert all(w in line for w in words), line
+
+
+# ---------------------------------------------------------------- 3. small run folders, none in the repo
+
+def test_tests_write_results_under_a_temporary_folder(tmp_path):
+    root = record.results_root()
+    assert root == tmp_path / "results"
+    assert record.REPO_ROOT not in root.resolve().parents
+
+
+def test_code_is_stored_once_per_content_with_an_index(tmp_path):
+    import csv
+
+    folder = record.RunFolder("regs", "offline", tmp_path)
+    a = folder.save_code("ptx", "k1.sm_80", ".version 7.0\n// same text\n")
+    b = folder.save_code("ptx", "k1.sm_90", ".version 7.0\n// same text\n")
+    c = folder.save_code("sass", "k1.sm_90", "HMMA.16816.F16 R0, R2, R4, R0 ;\n")
+    assert a == b != c and a.read_text().endswith("// same text\n")
+    assert sorted(p.name for p in (folder.path / "code").iterdir()) == sorted(
+        ["index.csv", a.name, c.name])
+    index = list(csv.DictReader((folder.path / "code" / "index.csv").open()))
+    assert [(r["name"], r["kind"], r["file"]) for r in index] == [
+        ("k1.sm_80", "ptx", a.name), ("k1.sm_90", "ptx", a.name), ("k1.sm_90", "sass", c.name)]
+
+
+def _size(path):
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def test_regs_folder_is_small_by_default_and_keeps_code_when_asked(tmp_path, capsys):
+    argv = ["regs", "--family", "mma,demo", "--arch", "sm_80,sm_90"]
+    assert main(argv + ["--results", str(tmp_path / "plain")]) == 0
+    (plain,) = (tmp_path / "plain").iterdir()
+    assert not any(p.suffix in (".ptx", ".sass") for p in plain.rglob("*"))
+    assert _size(plain) < 150_000, _size(plain)
+    assert main(argv + ["--keep-code", "--results", str(tmp_path / "code")]) == 0
+    (kept,) = (tmp_path / "code").iterdir()
+    index = (kept / "code" / "index.csv").read_text()
+    for kind in ("ptx", "sass", "ptxas"):
+        assert f"demo.spill.cap32.sm_90,{kind}," in index
+    assert len(list((kept / "code").glob("*.ptx"))) <= index.count(",ptx,")

@@ -32,6 +32,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--no-save", action="store_true", help="print only; write no results folder")
+    p.add_argument("--keep-code", action="store_true",
+                   help="also keep each build's PTX, ptxas log and SASS in the results folder "
+                        "(code/, each distinct text once; tens of MB)")
     p.add_argument("--crosscheck", action="store_true",
                    help="GPU: load the offline cubins for the GPU's architecture and check "
                         "registers / local memory / occupancy against the driver's numbers")
@@ -112,7 +115,7 @@ def _footnotes(rows: list[dict]) -> list[str]:
 
 # ---------------------------------------------------------------- saving
 
-def _save(builds, rows, diffs, results_root, context) -> str:
+def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
     import pandas as pd
 
     from ..record import RunFolder
@@ -129,15 +132,11 @@ def _save(builds, rows, diffs, results_root, context) -> str:
         frame = pd.DataFrame(diffs)
         frame.to_csv(folder.path / "regs_diff_acc.csv", index=False)
         (folder.path / "regs_diff_acc.json").write_text(json.dumps(diffs, indent=1))
-    for b in builds:
-        if not b.ptx:
-            continue
+    for b in builds if keep_code else ():
         stem = f"{b.spec.name}.{b.target}"
-        folder.save_text(f"ptx/{stem}.ptx", b.ptx)
-        if b.log:
-            folder.save_text(f"ptxas/{stem}.log", b.log)
-        if b.sass:
-            folder.save_text(f"sass/{stem}.sass", b.sass)
+        for kind, text in (("ptx", b.ptx), ("ptxas", b.log), ("sass", b.sass)):
+            if text:
+                folder.save_code(kind, stem, text)
     folder.save_context(context)
     return str(folder.path)
 
@@ -172,6 +171,8 @@ def run(args) -> int:
               + ("" if not bad else "; MISMATCH: " + ", ".join(c["kernel"] for c in bad)))
         return 1 if bad else 0
 
+    if args.no_save and args.keep_code:
+        raise UserError("--keep-code and --no-save contradict each other; give one")
     if not args.no_save:
         args.results = record.results_root(args.results)  # before the compiles, not after them
     specs = creport.select_kernels(kernels, families, args.all)
@@ -207,5 +208,5 @@ def run(args) -> int:
     print(f"\n{ok} kernel x arch builds in {elapsed:.1f} s; ptxas {toolchain.tool_version('ptxas')}"
           " (theoretical occupancy: data/archs.csv limits, NVIDIA's occupancy model)")
     if not args.no_save:
-        print(f"results: {_save(builds, rows, diffs, args.results, ctx)}")
+        print(f"results: {_save(builds, rows, diffs, args.results, ctx, args.keep_code)}")
     return 1 if any(r["status"] == "error" for r in rows) else 0
