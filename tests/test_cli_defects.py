@@ -149,3 +149,34 @@ def test_regs_folder_is_small_by_default_and_keeps_code_when_asked(tmp_path, cap
     for kind in ("ptx", "sass", "ptxas"):
         assert f"demo.spill.cap32.sm_90,{kind}," in index
     assert len(list((kept / "code").glob("*.ptx"))) <= index.count(",ptx,")
+
+
+# ---------------------------------------------------------------- 4. long offline compiles show progress
+
+def _fake_variant_row(v, arch):
+    return {"variant": v.name, "arch": arch, "dim": v.dim, "acc": v.acc_label, "norm": v.norm,
+            "tiles": v.tiles.label, "registers": 100, "spill_stores": 0, "spill_loads": 0,
+            "stack": 0, "smem_bytes": 32768, "blocks_per_sm": 2, "occupancy_pct": 25.0,
+            "hmma_f16": 8, "hmma_f32": 8, "ldsm": 4, "ok": True, "problems": ""}
+
+
+def test_attention_offline_shows_progress(monkeypatch, capsys):
+    from mmabench.attention import offline as aoff
+
+    monkeypatch.setattr(aoff, "check_variant", _fake_variant_row)
+    assert main(["attention", "--offline", "--arch", "sm_80,sm_90", "--dim", "64"]) == 0
+    err = capsys.readouterr().err
+    n = 2 * len(__import__("mmabench.attention.variants", fromlist=["x"]).all_variants(dims=(64,)))
+    assert f"attention [{'#' * 24}] {n}/{n}" in err
+
+
+def test_regs_shows_progress_and_refuses_a_useless_diff_before_compiling(monkeypatch, capsys):
+    assert main(["regs", "--family", "demo", "--arch", "sm_80,sm_90", "--no-save"]) == 0
+    assert f"regs [{'#' * 24}]" in capsys.readouterr().err
+
+    def no_work(*a, **k):
+        raise AssertionError("compiled before finding there is nothing to diff")
+
+    monkeypatch.setattr(creport, "compile_builds", no_work)
+    assert main(["regs", "--family", "demo", "--diff", "acc", "--no-save"]) == 2
+    assert "no f16-accumulate kernel" in one_line(capsys.readouterr().err)

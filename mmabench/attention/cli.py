@@ -189,11 +189,15 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
 def run_offline(var_list, arch_list, markdown=False) -> int:
     from .offline import check_variant
 
+    from ..progress import Progress
+
     body, bad = [], 0
+    bar = Progress(len(var_list) * len(arch_list), "attention")
     for v in var_list:
         for arch in arch_list:
             # the tiles it would run with there
             r = check_variant(variants.fit(v, archs.smem_per_block(arch)), arch)
+            bar.step(f"{v.name} {arch}")
             bad += not r["ok"]
             body.append([v.name, arch, r["tiles"], r["registers"], r["spill_stores"] + r["spill_loads"],
                          r["smem_bytes"] // 1024, r["blocks_per_sm"], f"{r['occupancy_pct']:.0f}",

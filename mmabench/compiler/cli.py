@@ -42,6 +42,8 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+NO_PAIRS = "no f16-accumulate kernel with an f32 twin among the selected kernels"
+
 # ---------------------------------------------------------------- formatting
 
 def _num(v) -> str:
@@ -178,8 +180,10 @@ def run(args) -> int:
     specs = creport.select_kernels(kernels, families, args.all)
     if args.diff == "acc":
         specs = creport.with_twins(specs)
+        if not creport.has_acc_pairs(specs):
+            raise UserError(NO_PAIRS)
     t0 = time.perf_counter()
-    builds = creport.compile_builds(specs, arch_list, args.jobs)
+    builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
     rows = [b.row for b in builds]
     ctx = context()
     for r in rows:
@@ -192,7 +196,7 @@ def run(args) -> int:
     if args.diff == "acc":
         diffs = creport.diff_acc(rows)
         if not diffs:
-            raise UserError("no f16-accumulate kernel with an f32 twin among the selected kernels")
+            raise UserError(NO_PAIRS)
         print(diff_table(diffs, args.markdown))
     else:
         print(main_table(rows, args.markdown))
