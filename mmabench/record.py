@@ -96,6 +96,27 @@ def nvml_driver_version() -> str:
         return ""
 
 
+def offline_context() -> dict:
+    """The context of a run that needs no GPU: software versions, commit, time and the
+    toolchain found (gpu_name 'offline')."""
+    from . import toolchain
+
+    ctx = software_context()
+    ctx["timestamp"] = timestamp()
+    ctx["toolchain"] = toolchain.toolchain_info()
+    ctx["gpu_name"] = "offline"
+    return ctx
+
+
+def offline_row_context(ctx: dict) -> dict:
+    """The columns every offline row carries (from offline_context())."""
+    from . import toolchain
+
+    return {"ptxas_version": toolchain.tool_version("ptxas"),
+            "mmabench_version": ctx.get("mmabench_version", ""),
+            "git_commit": ctx.get("git_commit", ""), "timestamp": ctx["timestamp"]}
+
+
 def timestamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -180,3 +180,41 @@ def test_regs_shows_progress_and_refuses_a_useless_diff_before_compiling(monkeyp
     monkeypatch.setattr(creport, "compile_builds", no_work)
     assert main(["regs", "--family", "demo", "--diff", "acc", "--no-save"]) == 2
     assert "no f16-accumulate kernel" in one_line(capsys.readouterr().err)
+
+
+# ---------------------------------------------------------------- 5. offline runs write a run folder
+
+def test_mma_offline_writes_a_run_folder(tmp_path, capsys):
+    import pandas as pd
+
+    assert main(["mma", "--offline", "--arch", "sm_80,sm_90", "--acc", "f16", "--type", "f16",
+                 "--results", str(tmp_path)]) == 0
+    (folder,) = tmp_path.iterdir()
+    assert folder.name.endswith("_mma-offline_offline")
+    assert f"results: {folder}" in capsys.readouterr().out
+    rows = pd.read_csv(folder / "mma-offline.csv")
+    assert len(rows) == 2 * 2 and set(rows["arch"]) == {"sm_80", "sm_90"}
+    assert rows["ok"].all() and (rows["sass_per_trip"] == rows["expected_per_trip"]).all()
+    assert rows["git_commit"].notna().all() and rows["ptxas_version"].notna().all()
+    assert (folder / "mma-offline.json").exists() and (folder / "context.json").exists()
+
+
+def test_attention_offline_writes_a_run_folder(monkeypatch, tmp_path, capsys):
+    import pandas as pd
+
+    from mmabench.attention import offline as aoff
+
+    monkeypatch.setattr(aoff, "check_variant", _fake_variant_row)
+    assert main(["attention", "--offline", "--arch", "sm_90", "--dim", "64", "--acc-s", "f16",
+                 "--results", str(tmp_path)]) == 0
+    (folder,) = tmp_path.iterdir()
+    assert folder.name.endswith("_attention-offline_offline")
+    assert f"results: {folder}" in capsys.readouterr().out
+    rows = pd.read_csv(folder / "attention-offline.csv")
+    assert len(rows) == 3 * 2 and set(rows["arch"]) == {"sm_90"} and "timestamp" in rows
+
+
+@pytest.mark.parametrize("argv", [["mma", "--offline"], ["attention", "--offline"]])
+def test_offline_checks_the_results_folder_before_compiling(capsys, no_offline_work, unwritable, argv):
+    assert main(argv + ["--arch", "sm_90", "--results", str(unwritable)]) == 2
+    assert "cannot write results" in one_line(capsys.readouterr().err)

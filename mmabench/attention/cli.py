@@ -118,7 +118,8 @@ def run(args) -> int:
     mode = mode_of(args)
     _reject_unused(args, mode)
     if args.offline:
-        return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown)
+        arch_list = archs.parse(args.arch, OFFLINE_ARCHS)
+        return run_offline(var_list, arch_list, args.markdown, record.results_root(args.results))
     seqs = _ints(args.seq, "--seq", 1, 1 << 24) or ([4096] if args.tune else list(DEFAULT_SEQS))
     args.repeats = _at_least_one(args.repeats, "--repeats", DEFAULT_REPEATS)
     args.tokens = _at_least_one(args.tokens, "--tokens", DEFAULT_TOKENS)
@@ -186,11 +187,16 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     return "\n".join(out)
 
 
-def run_offline(var_list, arch_list, markdown=False) -> int:
+def run_offline(var_list, arch_list, markdown=False, results_root=None) -> int:
+    """Compile each variant for each target (with the tiles it would run with there), check its
+    SASS and resources, print the table and write the rows to a run folder (attention-offline)."""
+    from ..progress import Progress
     from .offline import check_variant
 
-    from ..progress import Progress
-
+    folder = record.RunFolder("attention-offline", "offline", results_root)
+    ctx = record.offline_context()
+    folder.save_context(ctx)
+    common = record.offline_row_context(ctx)
     body, bad = [], 0
     bar = Progress(len(var_list) * len(arch_list), "attention")
     for v in var_list:
@@ -199,9 +205,12 @@ def run_offline(var_list, arch_list, markdown=False) -> int:
             r = check_variant(variants.fit(v, archs.smem_per_block(arch)), arch)
             bar.step(f"{v.name} {arch}")
             bad += not r["ok"]
+            folder.add({**r, "tuned_variant": v.name, "status": "ok" if r["ok"] else "mismatch",
+                        **common})
             body.append([v.name, arch, r["tiles"], r["registers"], r["spill_stores"] + r["spill_loads"],
                          r["smem_bytes"] // 1024, r["blocks_per_sm"], f"{r['occupancy_pct']:.0f}",
                          r["hmma_f32"], r["hmma_f16"], "ok" if r["ok"] else r["problems"][:70]])
     print(report.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B", "smem KiB",
                         "blk/SM", "occ %", "HMMA.F32/tile", "HMMA.F16/tile", "SASS check"], body, markdown))
+    print(f"\nresults: {folder.path}")
     return 1 if bad else 0

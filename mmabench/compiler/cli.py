@@ -144,13 +144,7 @@ def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
 
 
 def context() -> dict:
-    from ..record import software_context, timestamp
-
-    ctx = software_context()
-    ctx["timestamp"] = timestamp()
-    ctx["toolchain"] = toolchain.toolchain_info()
-    ctx["gpu_name"] = "offline"
-    return ctx
+    return record.offline_context()
 
 
 # ---------------------------------------------------------------- the command
@@ -186,10 +180,9 @@ def run(args) -> int:
     builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
     rows = [b.row for b in builds]
     ctx = context()
+    common = record.offline_row_context(ctx)
     for r in rows:
-        r.update({"ptxas_version": toolchain.tool_version("ptxas"),
-                  "mmabench_version": ctx.get("mmabench_version", ""),
-                  "git_commit": ctx.get("git_commit", ""), "timestamp": ctx["timestamp"]})
+        r.update(common)
     elapsed = time.perf_counter() - t0
 
     diffs = None

@@ -91,21 +91,34 @@ def sweep_from_args(args):
     return replace(sweep, **{k: v for k, v in overrides.items() if v})
 
 
-def run_offline(forms, arch_list, markdown=False) -> int:
+def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
+    """Assemble each form for each target, check its SASS, print the table and write the rows
+    to a run folder (mma-offline)."""
+    from ..progress import Progress
     from .offline import check_form
 
-    rows, bad = [], 0
+    folder = record.RunFolder("mma-offline", "offline", results_root)
+    ctx = record.offline_context()
+    folder.save_context(ctx)
+    common = record.offline_row_context(ctx)
+    body, bad = [], 0
+    bar = Progress(len(forms) * len(arch_list), "mma")
     for form in forms:
         for arch in arch_list:
             if archs.number(arch) < form.min_sm:
-                rows.append([form.name, arch, "-", "-", f"not on {arch} (needs sm_{form.min_sm}+)"])
-                continue
-            r = check_form(form, arch)
-            bad += not r["ok"]
-            rows.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
-                         "ok" if r["ok"] else "MISMATCH", r["mma_opcodes"]])
+                note = f"not on {arch} (needs sm_{form.min_sm}+)"
+                body.append([form.name, arch, "-", "-", note])
+                folder.add({"form": form.name, "arch": arch, "status": "n/a", "message": note, **common})
+            else:
+                r = check_form(form, arch)
+                bad += not r["ok"]
+                body.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
+                             "ok" if r["ok"] else "MISMATCH", r["mma_opcodes"]])
+                folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
+            bar.step(f"{form.name} {arch}")
     print(report.table(["form", "arch", "per loop trip", "check", "tensor opcodes in SASS"],
-                       rows, markdown))
+                       body, markdown))
+    print(f"\nresults: {folder.path}")
     return 1 if bad else 0
 
 
@@ -114,7 +127,8 @@ def run(args) -> int:
     mode = mode_of(args)
     _reject_unused(args, mode)
     if args.offline:
-        return run_offline(forms, archs.parse(args.arch), args.markdown)
+        arch_list = archs.parse(args.arch)
+        return run_offline(forms, arch_list, args.markdown, record.results_root(args.results))
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
     args.results = record.results_root(args.results)  # before any work, not after it
     gpu.require_gpu()
