@@ -218,3 +218,46 @@ def test_attention_offline_writes_a_run_folder(monkeypatch, tmp_path, capsys):
 def test_offline_checks_the_results_folder_before_compiling(capsys, no_offline_work, unwritable, argv):
     assert main(argv + ["--arch", "sm_90", "--results", str(unwritable)]) == 2
     assert "cannot write results" in one_line(capsys.readouterr().err)
+
+
+# ---------------------------------------------------------------- 6. no driver: say so
+
+@pytest.fixture
+def fresh_reason():
+    from mmabench import gpu
+
+    gpu.unavailable_reason.cache_clear()
+    yield gpu
+    gpu.unavailable_reason.cache_clear()
+
+
+def _device_count_fails(monkeypatch, code):
+    import cupy
+
+    def fail():
+        raise cupy.cuda.runtime.CUDARuntimeError(code)
+
+    monkeypatch.setattr(cupy.cuda.runtime, "getDeviceCount", fail)
+
+
+def test_no_driver_at_all_is_named_as_such(monkeypatch, fresh_reason):
+    _device_count_fails(monkeypatch, 35)    # cudaErrorInsufficientDriver, as without libcuda
+    monkeypatch.setattr(fresh_reason, "libcuda_loadable", lambda: False, raising=False)
+    reason = fresh_reason.unavailable_reason()
+    assert reason.startswith("no NVIDIA driver found (libcuda.so")
+    assert "insufficient" not in reason
+
+
+def test_an_old_driver_is_named_as_such(monkeypatch, fresh_reason):
+    _device_count_fails(monkeypatch, 35)
+    monkeypatch.setattr(fresh_reason, "libcuda_loadable", lambda: True, raising=False)
+    reason = fresh_reason.unavailable_reason()
+    assert "driver is older than" in reason and "cupy-cuda12x" in reason
+
+
+def test_a_driver_without_a_device_is_named_as_such(monkeypatch, fresh_reason):
+    _device_count_fails(monkeypatch, 100)   # cudaErrorNoDevice
+    monkeypatch.setattr(fresh_reason, "libcuda_loadable", lambda: True, raising=False)
+    assert fresh_reason.unavailable_reason().startswith("no CUDA GPU found")
+    with pytest.raises(UserError, match="needs a CUDA GPU: no CUDA GPU found.*--offline"):
+        fresh_reason.require_gpu()
