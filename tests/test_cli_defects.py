@@ -261,3 +261,22 @@ def test_a_driver_without_a_device_is_named_as_such(monkeypatch, fresh_reason):
     assert fresh_reason.unavailable_reason().startswith("no CUDA GPU found")
     with pytest.raises(UserError, match="needs a CUDA GPU: no CUDA GPU found.*--offline"):
         fresh_reason.require_gpu()
+
+
+# ---------------------------------------------------------------- 7. unwritable cache: fall back, say so
+
+@pytest.mark.parametrize("var", ["MMABENCH_CACHE", "XDG_CACHE_HOME"])
+def test_unwritable_cache_falls_back_to_a_temporary_one_with_one_warning(
+        monkeypatch, capsys, unwritable, var):
+    from mmabench import toolchain
+
+    monkeypatch.delenv("MMABENCH_CACHE", raising=False)
+    monkeypatch.setenv(var, str(unwritable))
+    first = toolchain.cache_dir()
+    assert first.is_dir() and not str(first).startswith(str(unwritable))
+    assert toolchain.cache_dir() == first
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(unwritable) in err and "temporary" in err
+    assert main(["mma", "--offline", "--arch", "sm_90", "--acc", "f16", "--type", "f16",
+                 "--shape", "m16n8k16"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
