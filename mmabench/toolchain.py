@@ -57,7 +57,8 @@ def cache_dir() -> Path:
 
     path = Path(root)
     if not usable(path):
-        fallback = Path(tempfile.gettempdir()) / f"mmabench-cache-{getattr(os, 'getuid', lambda: 'user')()}"
+        user = getattr(os, "getuid", lambda: "user")()
+        fallback = Path(tempfile.gettempdir()) / f"mmabench-cache-{user}"
         if not usable(fallback):
             fallback = Path(tempfile.mkdtemp(prefix="mmabench-cache-"))
         import sys

@@ -280,3 +280,18 @@ def test_unwritable_cache_falls_back_to_a_temporary_one_with_one_warning(
     assert main(["mma", "--offline", "--arch", "sm_90", "--acc", "f16", "--type", "f16",
                  "--shape", "m16n8k16"]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- 8. environment documented
+
+def test_help_and_readme_name_the_environment_and_the_console_script(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for needle in ("MMABENCH_RESULTS", "MMABENCH_CACHE", "XDG_CACHE_HOME", "CUDA_HOME",
+                   "console script"):
+        assert needle in out, needle
+    readme = (record.REPO_ROOT / "README.md").read_text()
+    section = readme.split("### Environment and files", 1)[1].split("\n## ", 1)[0]
+    for needle in ("MMABENCH_RESULTS", "MMABENCH_CACHE", "`mmabench`", "--keep-code"):
+        assert needle in section, needle
