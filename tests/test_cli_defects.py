@@ -295,3 +295,18 @@ def test_help_and_readme_name_the_environment_and_the_console_script(capsys):
     section = readme.split("### Environment and files", 1)[1].split("\n## ", 1)[0]
     for needle in ("MMABENCH_RESULTS", "MMABENCH_CACHE", "`mmabench`", "--keep-code"):
         assert needle in section, needle
+
+
+# ---------------------------------------------------------------- 9. regs table fits a terminal
+
+def test_default_regs_table_fits_120_columns_and_wide_keeps_every_column(capsys):
+    from mmabench.compiler import cli as ccli
+
+    rows = creport.compile_report(archs=["sm_90"], all_kernels=True)
+    narrow = ccli.main_table(rows)
+    assert max(map(len, narrow.splitlines())) <= 120
+    assert "HMMA.16816 F16 x128, F32 x128" in narrow or "HMMA.16816.F16" in narrow
+    assert "MUFU" not in narrow
+    assert main(["regs", "--family", "demo", "--arch", "sm_90", "--no-save", "--wide"]) == 0
+    out = capsys.readouterr().out
+    assert all(h in out for h in ("stack B", "LDL/STL", "LDSM", "MUFU", "FFMA", "HFMA2"))

@@ -20,7 +20,7 @@ def test_regs_table_and_results_files(capsys, tmp_path):
     out = capsys.readouterr().out
     assert rc == 0
     assert "HMMA.16816.F16 x68" in out and "HMMA.16816.F32 x68" in out
-    assert "demo.spill.cap32" in out and "warps/SM" in out
+    assert "demo.spill.cap32" in out and "occupancy" in out
     (folder,) = list(tmp_path.iterdir())
     rows = json.loads((folder / "regs.json").read_text())
     assert len(rows) == 12 * 2

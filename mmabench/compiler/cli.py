@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
                    help="acc: each f16-accumulate kernel beside its f32 twin (change in "
                         "registers, spills, occupancy)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--wide", action="store_true",
+                   help="every column (acc, stack, blocks/SM, LDL/STL, LDSM, MUFU, FFMA, HFMA2; "
+                        "about 210 characters wide); default: the columns that fit ~120")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--no-save", action="store_true", help="print only; write no results folder")
     p.add_argument("--keep-code", action="store_true",
@@ -54,26 +57,55 @@ def _spill(r) -> str:
     return f"{r['spill_store_bytes']}/{r['spill_load_bytes']}"
 
 
-def main_table(rows: list[dict], markdown: bool = False) -> str:
-    headers = ["kernel", "arch", "acc", "regs", "spill st/ld B", "stack B", "smem B",
-               "blocks/SM", "warps/SM (occ)", "limit", "tensor ops (static)", "LDL/STL", "LDSM",
-               "MUFU", "FFMA", "HFMA2"]
+LIMITER_SHORT = {"registers": "regs", "shared": "smem"}
+
+
+def short_tensor_ops(text: str) -> str:
+    """'HMMA.16816.F16 x128, HMMA.16816.F32 x128' -> 'HMMA.16816 F16 x128, F32 x128'."""
+    ops = [op.rsplit(" ", 1) for op in text.split(", ") if " " in op]
+    groups: dict[str, list[str]] = {}
+    for op, count in ops:
+        head, _, tail = op.partition(".")
+        family, _, rest = tail.partition(".")
+        groups.setdefault(f"{head}.{family}" if rest else op, []).append(
+            f"{rest} {count}" if rest else count)
+    if len(ops) < 2:
+        return text
+    return "; ".join(f"{g} {', '.join(parts)}" for g, parts in groups.items())
+
+
+def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> str:
+    """One line per kernel x arch: the columns that fit ~120 characters, or with `wide` every
+    column (stack, LDL/STL, LDSM, MUFU, FFMA, HFMA2, blocks/SM, the limiter in full)."""
+    if wide:
+        headers = ["kernel", "arch", "acc", "regs", "spill st/ld B", "stack B", "smem B",
+                   "blocks/SM", "warps/SM (occ)", "limit", "tensor ops (static)", "LDL/STL",
+                   "LDSM", "MUFU", "FFMA", "HFMA2"]
+    else:
+        headers = ["kernel", "arch", "regs", "spill st/ld B", "smem B", "occupancy",
+                   "tensor ops (static)"]
     body = []
     for r in rows:
         if r["status"] == "n/a":
             continue
         arch = r["target"] or r["arch"]
         if r["status"] != "ok":
-            body.append([r["kernel"], arch, r["acc"], r["status"]] + ["-"] * (len(headers) - 4))
+            lead = [r["kernel"], arch, r["acc"]] if wide else [r["kernel"], arch]
+            body.append(lead + [r["status"]] + ["-"] * (len(headers) - len(lead) - 1))
             continue
         smem = (r.get("static_smem_bytes") or 0) + (r.get("dynamic_smem_bytes") or 0)
         has_sass = "n_LDL" in r
+        tensor = (r.get("tensor_ops") or "-") if has_sass else "?"
+        if not wide:
+            limiter = LIMITER_SHORT.get(r["occupancy_limiter"], r["occupancy_limiter"])
+            body.append([r["kernel"], arch, r["regs"], _spill(r), smem,
+                         f"{100 * r['occupancy']:.0f}% {limiter}", short_tensor_ops(tensor)])
+            continue
         body.append([
             r["kernel"], arch, r["acc"], r["regs"], _spill(r), r["stack_frame_bytes"], smem,
             r["blocks_per_sm"], f"{r['warps_per_sm']}/{r['max_warps_per_sm']} "
                                 f"({100 * r['occupancy']:.0f}%)",
-            r["occupancy_limiter"],
-            (r.get("tensor_ops") or "-") if has_sass else "?",
+            r["occupancy_limiter"], tensor,
             f"{r['n_LDL']}/{r['n_STL']}" if has_sass else "?",
             _num(r.get("n_LDSM")), _num(r.get("n_MUFU")), _num(r.get("n_FFMA")),
             _num(r.get("n_HFMA2")),
@@ -192,7 +224,7 @@ def run(args) -> int:
             raise UserError(NO_PAIRS)
         print(diff_table(diffs, args.markdown))
     else:
-        print(main_table(rows, args.markdown))
+        print(main_table(rows, args.markdown, args.wide))
     for line in _footnotes(rows):
         print(line)
     skipped = [] if (kernels or families or args.all) else creport.left_out_of_default()
