@@ -310,3 +310,16 @@ def test_default_regs_table_fits_120_columns_and_wide_keeps_every_column(capsys)
     assert main(["regs", "--family", "demo", "--arch", "sm_90", "--no-save", "--wide"]) == 0
     out = capsys.readouterr().out
     assert all(h in out for h in ("stack B", "LDL/STL", "LDSM", "MUFU", "FFMA", "HFMA2"))
+
+
+# ---------------------------------------------------------------- 10. torch is an extra
+
+def test_torch_is_an_extra_and_the_readme_says_what_works_without_it():
+    import tomllib
+
+    meta = tomllib.loads((record.REPO_ROOT / "pyproject.toml").read_text())["project"]
+    extras = meta["optional-dependencies"]
+    assert any(d.replace(" ", "").startswith("torch>=2") for d in extras["torch"])
+    assert not any(d.startswith("torch") for d in extras["test"] + meta["dependencies"])
+    readme = (record.REPO_ROOT / "README.md").read_text()
+    assert '".[torch]"' in readme and "Without torch" in readme
