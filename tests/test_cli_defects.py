@@ -323,3 +323,30 @@ def test_torch_is_an_extra_and_the_readme_says_what_works_without_it():
     assert not any(d.startswith("torch") for d in extras["test"] + meta["dependencies"])
     readme = (record.REPO_ROOT / "README.md").read_text()
     assert '".[torch]"' in readme and "Without torch" in readme
+
+
+# ---------------------------------------------------------------- 11. gpu_validate.sh fails when a step fails
+
+def _fake_python(tmp_path, failing: str):
+    fake = tmp_path / "fake-python"
+    fake.write_text(f'#!/bin/sh\necho "fake $*"\ncase "$*" in *"{failing}"*) exit 3;; esac\nexit 0\n')
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize("failing, rc", [("no-step-has-this", 0), ("attention --numerics", 1)])
+def test_gpu_validate_runs_every_step_and_fails_if_one_does(tmp_path, failing, rc):
+    import os
+    import subprocess
+
+    fake = _fake_python(tmp_path, failing)
+    env = dict(os.environ, PYTHON=str(fake), OUT=str(tmp_path / "out"))
+    proc = subprocess.run(["bash", str(record.REPO_ROOT / "scripts" / "gpu_validate.sh")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == rc, proc.stdout + proc.stderr
+    summary = proc.stdout.split("== summary", 1)[1]
+    for step in ("info", "pytest-gpu", "mma", "attention", "numerics", "regs-crosscheck",
+                 "attn-correct-sanitize"):
+        assert step in summary
+    if rc:
+        assert "numerics" in summary.split("FAILED", 1)[1] and "rc=3" in summary
