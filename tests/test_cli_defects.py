@@ -350,3 +350,21 @@ def test_gpu_validate_runs_every_step_and_fails_if_one_does(tmp_path, failing, r
         assert step in summary
     if rc:
         assert "numerics" in summary.split("FAILED", 1)[1] and "rc=3" in summary
+
+
+# ---------------------------------------------------------------- 12. attention cli: parse and dispatch only
+
+def test_attention_reports_live_in_their_own_module(monkeypatch):
+    import inspect
+
+    from mmabench.attention import cli, offline, tables, variants
+
+    assert "report.table(" not in inspect.getsource(cli)
+    monkeypatch.setattr(offline, "check_variant", _fake_variant_row)
+    vs = variants.all_variants(dims=(64,), s_modes=("f16",), o_modes=("f32",))
+    folder, rows = offline.run(vs, ["sm_90"])
+    text = tables.offline_table(rows)
+    assert text.count("\n") == 1 + len(vs) and "HMMA.F16/tile" in text
+    row = {"dim": 64, "seq": 1024, "causal": False, "batch": 16, "heads": 32, "variant": vs[0].name,
+           "status": "ok", "tflops": 123.4, "max_abs_err": 1e-3, "rel_l2_err": 2e-4}
+    assert "123.4" in tables.summary([row]) and cli.summary is tables.summary

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .. import archs, gpu, record, report
+from .. import archs, gpu, record
 from ..cliopts import reject_unused
 from ..errors import UserError, split_list
 from . import variants
+from .tables import offline_table, summary  # noqa: F401  (summary: devrun and selfcheck import it here)
 
 DEFAULT_SEQS = (1024, 2048, 4096, 8192, 16384)
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
@@ -118,8 +119,8 @@ def run(args) -> int:
     mode = mode_of(args)
     _reject_unused(args, mode)
     if args.offline:
-        arch_list = archs.parse(args.arch, OFFLINE_ARCHS)
-        return run_offline(var_list, arch_list, args.markdown, record.results_root(args.results))
+        return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown,
+                           record.results_root(args.results))
     seqs = _ints(args.seq, "--seq", 1, 1 << 24) or ([4096] if args.tune else list(DEFAULT_SEQS))
     args.repeats = _at_least_one(args.repeats, "--repeats", DEFAULT_REPEATS)
     args.tokens = _at_least_one(args.tokens, "--tokens", DEFAULT_TOKENS)
@@ -159,58 +160,10 @@ def run(args) -> int:
     return 0 if all(r.get("status") in ("ok", "unavailable") for r in rows) else 1
 
 
-def summary(rows: list[dict], markdown: bool = False) -> str:
-    """One table per case: every variant's tiles, resources, speed and accuracy."""
-    out = []
-    keys = list(dict.fromkeys((r["dim"], r["seq"], r["causal"], r["batch"], r["heads"]) for r in rows))
-    for d, n, c, b, h in keys:
-        sel = [r for r in rows if (r["dim"], r["seq"], r["causal"]) == (d, n, c)]
-        y = sel[0].get("yard_max_abs_err")
-        out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
-                   f"(PyTorch fp16 yardstick max abs err {report.fmt(y, 5) if y == y else '-'})")
-        body = []
-        for r in sel:
-            ok = r.get("status") == "ok"
-            body.append([
-                r["variant"].replace(f"attn_d{d}_", ""), r.get("tiles", ""),
-                report.fmt(r.get("registers")), report.fmt(r.get("local_bytes")),
-                report.fmt(r.get("blocks_per_sm")),
-                report.fmt(r.get("tflops")) if ok else r.get("status", "?"),
-                report.fmt(r.get("x_vs_f32f32"), 2), report.fmt(r.get("x_vs_flash"), 2),
-                f"{r['max_abs_err']:.2e}" if "max_abs_err" in r and r["max_abs_err"] == r["max_abs_err"] else "-",
-                f"{r['rel_l2_err']:.1e}" if "rel_l2_err" in r and r["rel_l2_err"] == r["rel_l2_err"] else "-",
-                report.fmt(r.get("nonfinite_all", r.get("nonfinite"))),
-                (r.get("error") or "")[:60]])
-        out.append(report.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
-                                 "x f32/f32", "x FLASH", "max abs err", "rel L2", "inf/NaN", "note"],
-                                body, markdown))
-    return "\n".join(out)
-
-
 def run_offline(var_list, arch_list, markdown=False, results_root=None) -> int:
-    """Compile each variant for each target (with the tiles it would run with there), check its
-    SASS and resources, print the table and write the rows to a run folder (attention-offline)."""
-    from ..progress import Progress
-    from .offline import check_variant
+    from . import offline
 
-    folder = record.RunFolder("attention-offline", "offline", results_root)
-    ctx = record.offline_context()
-    folder.save_context(ctx)
-    common = record.offline_row_context(ctx)
-    body, bad = [], 0
-    bar = Progress(len(var_list) * len(arch_list), "attention")
-    for v in var_list:
-        for arch in arch_list:
-            # the tiles it would run with there
-            r = check_variant(variants.fit(v, archs.smem_per_block(arch)), arch)
-            bar.step(f"{v.name} {arch}")
-            bad += not r["ok"]
-            folder.add({**r, "tuned_variant": v.name, "status": "ok" if r["ok"] else "mismatch",
-                        **common})
-            body.append([v.name, arch, r["tiles"], r["registers"], r["spill_stores"] + r["spill_loads"],
-                         r["smem_bytes"] // 1024, r["blocks_per_sm"], f"{r['occupancy_pct']:.0f}",
-                         r["hmma_f32"], r["hmma_f16"], "ok" if r["ok"] else r["problems"][:70]])
-    print(report.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B", "smem KiB",
-                        "blk/SM", "occ %", "HMMA.F32/tile", "HMMA.F16/tile", "SASS check"], body, markdown))
+    folder, rows = offline.run(var_list, arch_list, results_root)
+    print(offline_table(rows, markdown))
     print(f"\nresults: {folder.path}")
-    return 1 if bad else 0
+    return 0 if all(r["ok"] for r in rows) else 1
