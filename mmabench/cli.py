@@ -51,19 +51,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mmabench", description=description, epilog=ENVIRONMENT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mmabench {__version__}")
+    parser.add_argument("--full", action="store_true",
+                        help="with no sub-command: the exhaustive sweeps (several minutes)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _modules():
+        before = set(sub.choices)
         module.add_parser(sub)
+        if getattr(module, "GPU_COMMAND", False):  # measures on a GPU: offer --devices
+            from . import devices
+            for name in set(sub.choices) - before:
+                devices.add_option(sub.choices[name])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "devices", None) is not None:  # one child process per GPU
+            from . import devices
+            return devices.run(args, argv)
         if args.command is None:
             from .everything import run_everything
-            return run_everything(parser)
+            return run_everything(parser, full=args.full)
         return args.func(args)
     except UserError as exc:
         print(f"mmabench: {exc}", file=sys.stderr)

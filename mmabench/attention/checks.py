@@ -14,6 +14,7 @@ from .variants import DIMS, Tiles
 GRID_Y_MAX = 65535          # row blocks go on grid.y
 GRID_X_MAX = 2 ** 31 - 1    # batch * heads go on grid.x
 ELEMENT_BYTES = 2           # fp16
+ALIGNMENT = 16              # cp.async / ldmatrix move 16-byte vectors: every base must be aligned
 
 
 @dataclass(frozen=True)

@@ -6,29 +6,39 @@ from .. import archs, gpu, record
 from ..cliopts import reject_unused
 from ..errors import UserError, split_list
 from . import variants
-from .tables import offline_table, summary  # noqa: F401  (summary: devrun and selfcheck import it here)
+from .tables import offline_table, overhead_table, summary  # noqa: F401  (summary: devrun, selfcheck)
 
-DEFAULT_SEQS = (1024, 2048, 4096, 8192, 16384)
+# The default run answers the question in seconds: two head dims, one N, both masks, the schemes
+# below (each f16 one also at the f32/f32 tiles). --full: every dim, N and scheme.
+DEFAULT_DIMS = (64, 128)
+DEFAULT_SEQS = (4096,)
+FULL_SEQS = (1024, 2048, 4096, 8192, 16384)
+DEFAULT_SCHEMES = (("f32", "f32", "delayed"), ("f32", "f32", "inloop"),
+                   ("f32", "f16", "delayed"), ("f32", "f16", "inloop"),
+                   ("f16", "f32", "delayed"), ("f16", "f16", "delayed"),
+                   ("f16q", "f16", "delayed"))
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
 DEFAULT_TOKENS = 16384
-DEFAULT_REPEATS = 10
 
 # Options only some modes read (dest -> flag; each defaults to None/False), and which mode reads
 # which: one given to a mode that does not read it is refused, not ignored. The variant choice
-# (--dim, --acc-s, --acc-o, --norm) applies to every mode. A new option goes in OPTIONS and in
-# the modes that read it.
-OPTIONS = {"seq": "--seq", "causal": "--causal", "full": "--full", "tokens": "--tokens",
-           "repeats": "--repeats", "seed": "--seed", "no_torch": "--no-torch",
+# (--dim, --acc-s, --acc-o, --norm, --full) applies to every mode. A new option goes in OPTIONS
+# and in the modes that read it.
+OPTIONS = {"seq": "--seq", "mask": "--mask", "causal": "--causal", "tokens": "--tokens",
+           "cold": "--cold", "rounds": "--rounds", "seed": "--seed", "no_torch": "--no-torch",
            "results": "--results", "markdown": "--markdown", "numerics": "--numerics",
-           "tune": "--tune", "offline": "--offline", "arch": "--arch"}
+           "tune": "--tune", "overhead": "--overhead", "offline": "--offline", "arch": "--arch"}
 MODES = {
-    "the benchmark": {"seq", "causal", "full", "tokens", "repeats", "seed", "no_torch", "results",
-                      "markdown"},
+    "the benchmark": {"seq", "mask", "causal", "tokens", "cold", "rounds", "seed", "no_torch",
+                      "results", "markdown"},
     "--numerics": {"numerics", "seed", "results", "markdown"},
-    "--tune": {"tune", "seq", "causal", "full", "tokens", "seed"},
+    "--tune": {"tune", "seq", "mask", "causal", "tokens", "seed"},
+    "--overhead": {"overhead", "results", "markdown"},
     "--offline": {"offline", "arch", "results", "markdown"},
 }
-MODE_FLAGS = {"--numerics": "--numerics", "--tune": "--tune", "--offline": "--offline"}
+MODE_FLAGS = {m: m for m in MODES if m.startswith("--")}
+
+GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
 
 
 def add_parser(subparsers) -> None:
@@ -42,19 +52,28 @@ def add_parser(subparsers) -> None:
                     "reference (output poisoned first) and timed next to PyTorch's "
                     "scaled_dot_product_attention back ends on the same tensors. B*N = 16k tokens, "
                     "H*d = 2048, as in FlashAttention's benchmark.")
-    p.add_argument("--dim", help="comma list of head dims (64,128,256); default all")
+    p.add_argument("--dim", help="comma list of head dims (64,128,256); default "
+                                 f"{','.join(map(str, DEFAULT_DIMS))} (--full: all)")
     p.add_argument("--seq", help=f"comma list of sequence lengths; default "
-                                 f"{','.join(map(str, DEFAULT_SEQS))}")
-    p.add_argument("--acc-s", help=f"comma list of S accumulators ({','.join(variants.S_MODES)}); default all")
-    p.add_argument("--acc-o", help=f"comma list of O accumulators ({','.join(variants.O_MODES)}); default all")
-    p.add_argument("--norm", help=f"comma list of normalizations ({','.join(variants.NORMS)}); default all")
+                                 f"{','.join(map(str, DEFAULT_SEQS))} (--full: "
+                                 f"{','.join(map(str, FULL_SEQS))})")
+    p.add_argument("--acc-s", help=f"comma list of S accumulators ({','.join(variants.S_MODES)})")
+    p.add_argument("--acc-o", help=f"comma list of O accumulators ({','.join(variants.O_MODES)})")
+    p.add_argument("--norm", help=f"comma list of normalizations ({','.join(variants.NORMS)}); "
+                                  "without --acc-s/--acc-o/--norm: 7 schemes that answer the "
+                                  "question (f32/f32, O f16, S f16, both f16), --full: all 18")
     mask = p.add_mutually_exclusive_group()
-    mask.add_argument("--causal", action="store_true", help="causal attention only")
-    mask.add_argument("--full", action="store_true", help="non-causal attention only "
-                                                          "(default: both)")
+    mask.add_argument("--mask", choices=("both", "causal", "full"),
+                      help="causal, full (non-causal) or both (default)")
+    mask.add_argument("--causal", action="store_true", help="same as --mask causal")
+    p.add_argument("--full", dest="exhaustive", action="store_true",
+                   help="the exhaustive sweep: every head dim, N and accumulator scheme, with "
+                        "more interleaved rounds")
+    p.add_argument("--cold", action="store_true",
+                   help="flush the L2 cache before every timed sample (default: batch)")
+    p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9)")
     p.add_argument("--tokens", type=int, help=f"batch * seq per case (default {DEFAULT_TOKENS}; "
                                               "batch = max(1, tokens // seq))")
-    p.add_argument("--repeats", type=int, help=f"timed launches per point (default {DEFAULT_REPEATS})")
     p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
@@ -66,6 +85,9 @@ def add_parser(subparsers) -> None:
                    help="instead of the benchmark: time every tile candidate of each chosen "
                         "variant (on --seq, default 4096) and write the winners to "
                         "mmabench/attention/tuned.json")
+    p.add_argument("--overhead", action="store_true",
+                   help="instead of the benchmark: host time per call of attention() vs "
+                        "PyTorch's SDPA on a tiny shape (checks, lookup, output allocation, launch)")
     p.add_argument("--offline", action="store_true",
                    help="no GPU: assemble each variant for --arch and report registers, spills, "
                         "shared memory, occupancy and the SASS check")
@@ -86,20 +108,44 @@ def _ints(text, what, low, high):
 
 
 def selected_variants(args) -> list[variants.Variant]:
+    exhaustive = getattr(args, "exhaustive", False)
     dims = _ints(args.dim, "--dim", 1, 1 << 20)
     for d in dims or ():
         if d not in variants.DIMS:
             raise UserError(f"head dim {d} not supported; accepted: {','.join(map(str, variants.DIMS))}")
+    dims = tuple(dims or (variants.DIMS if exhaustive else DEFAULT_DIMS))
     s = split_list(args.acc_s, "S accumulator", variants.S_MODES)
     o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
     nm = split_list(args.norm, "normalization", variants.NORMS)
-    return variants.all_variants(tuple(dims or variants.DIMS), tuple(s or variants.S_MODES),
-                                 tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
+    if exhaustive or s or o or nm:
+        return variants.all_variants(dims, tuple(s or variants.S_MODES),
+                                     tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
+    return [variants.variant(d, *scheme) for d in dims for scheme in DEFAULT_SCHEMES]
+
+
+def timing_policy(args):
+    """The measurement policy the flags ask for."""
+    from dataclasses import replace
+
+    from .bench import POLICY
+
+    policy = replace(POLICY, rounds=9) if getattr(args, "exhaustive", False) else POLICY
+    rounds = getattr(args, "rounds", None)
+    if rounds is not None:
+        if not 1 <= rounds <= 100:
+            raise UserError(f"--rounds must be 1..100, got {rounds}")
+        policy = replace(policy, rounds=rounds)
+    if getattr(args, "cold", False):
+        policy = replace(policy, mode="cold")
+    return policy
 
 
 def mode_of(args) -> str:
-    return ("--offline" if args.offline else "--numerics" if args.numerics
-            else "--tune" if args.tune else "the benchmark")
+    """The mode the flags ask for, in the order run() dispatches them."""
+    for flag in ("--offline", "--overhead", "--numerics", "--tune"):
+        if getattr(args, flag[2:]):
+            return flag
+    return "the benchmark"
 
 
 def _reject_unused(args, mode: str) -> None:
@@ -121,13 +167,17 @@ def run(args) -> int:
     if args.offline:
         return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown,
                            record.results_root(args.results))
-    seqs = _ints(args.seq, "--seq", 1, 1 << 24) or ([4096] if args.tune else list(DEFAULT_SEQS))
-    args.repeats = _at_least_one(args.repeats, "--repeats", DEFAULT_REPEATS)
+    seqs = _ints(args.seq, "--seq", 1, 1 << 24) or (
+        [4096] if args.tune else list(FULL_SEQS if args.exhaustive else DEFAULT_SEQS))
+    policy = timing_policy(args)
     args.tokens = _at_least_one(args.tokens, "--tokens", DEFAULT_TOKENS)
-    modes = [True] if args.causal else [False] if args.full else [False, True]
+    mask = "causal" if args.causal else args.mask or "both"
+    modes = {"causal": [True], "full": [False], "both": [False, True]}[mask]
     if not args.tune:  # --tune writes tuned.json, not a run folder
         args.results = record.results_root(args.results)  # before any work, not after it
     gpu.require_gpu()
+    if args.overhead:
+        return run_overhead(args)
     if not args.tune:  # tiles tuned on a GPU with more shared memory per block: cut to fit
         from .build import fit_to_gpu
         var_list = [fit_to_gpu(v) for v in var_list]
@@ -151,13 +201,25 @@ def run(args) -> int:
         return 0
     from .torch_ref import BACKENDS
     folder, rows = bench.run(var_list, case_list, seed=args.seed, results_root=args.results,
-                             repeats=args.repeats, backends=() if args.no_torch else BACKENDS)
+                             policy=policy, backends=() if args.no_torch else BACKENDS)
     print(summary(rows, args.markdown))
     from .overview import overview
-    print("\noverview: PyTorch back ends, best f32/f32 variant, best variant with an f16 accumulator")
-    print(overview(rows, args.markdown))
+    print("\n" + overview(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") in ("ok", "unavailable") for r in rows) else 1
+
+
+def run_overhead(args) -> int:
+    from . import overhead
+
+    rows = overhead.run()
+    ctx = {**record.gpu_context(), **record.software_context()}
+    folder = record.RunFolder("attention-overhead", ctx["gpu_name"], args.results)
+    for r in rows:
+        folder.add({**ctx, **r, "timestamp": record.timestamp()})
+    print(overhead_table(rows, args.markdown))
+    print(f"\nresults: {folder.path}")
+    return 0
 
 
 def run_offline(var_list, arch_list, markdown=False, results_root=None) -> int:

@@ -54,14 +54,87 @@ class Launcher:
         self.loaded.function(self.grid, self.block, self.args, shared_mem=self.smem)
 
 
-def attention(q, k, v, causal: bool = False, scale: float | None = None, *,
-              acc_s: str = "f32", acc_o: str = "f32", norm: str = "delayed",
-              variant: variants.Variant | None = None, out=None):
-    """Fused attention forward on fp16 [batch, heads, seq, dim] CuPy arrays or torch tensors.
+def _signature(x):
+    """What a launch plan depends on, cheaply: shape, strides, dtype, device (not the pointer)."""
+    if isinstance(x, _cupy().ndarray):
+        return (x.shape, x.strides, x.dtype.char, x.device.id)
+    return (x.shape, x.stride(), x.dtype, x.get_device())
 
-    Inputs are checked (dtype, layout, shapes, head dim, N >= 1, memory) before any launch.
-    Returns the output (a CuPy array, or a torch tensor when q is one).
-    """
+
+def _pointer(x) -> int:
+    return x.data.ptr if isinstance(x, _cupy().ndarray) else x.data_ptr()
+
+
+_CUPY = None
+
+
+def _cupy():
+    global _CUPY
+    if _CUPY is None:
+        import cupy
+        _CUPY = cupy
+    return _CUPY
+
+
+class Plan:
+    """A checked launch of one variant for one kind of input (shape, strides, dtype, device,
+    options). The kernel parameters are packed once (ctypes); a call writes the four tensor
+    pointers, checks their alignment and issues one cuLaunchKernel on the current stream, so a
+    repeated call costs microseconds of host time. It holds no reference to any tensor."""
+
+    def __init__(self, loaded: build.Loaded, shape: checks.Shape, grid, causal: bool,
+                 scale: float, is_torch: bool, device):
+        import ctypes
+
+        var = loaded.variant
+        self.fn = loaded.function.ptr
+        self.grid, self.threads = grid, var.tiles.threads
+        self.smem = var.tiles.smem_bytes(var.dim)
+        self.dims = (shape.batch, shape.heads, shape.seq, shape.dim)
+        self.is_torch, self.device = is_torch, device
+        self.values = [ctypes.c_uint64(0) for _ in range(4)] + [
+            ctypes.c_int32(shape.seq), ctypes.c_int32(int(causal)), ctypes.c_float(scale * LOG2E)]
+        self.params = (ctypes.c_void_p * len(self.values))(
+            *[ctypes.addressof(v) for v in self.values])
+        self.params_ptr = ctypes.addressof(self.params)
+        if is_torch:
+            import torch
+            self.torch = torch
+            self.device_index = device.index if device.index is not None else torch.cuda.current_device()
+            # the raw stream handle without building a Stream object (what Triton's launcher uses)
+            raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+            self._torch_stream = raw or (lambda i: torch.cuda.current_stream(i).cuda_stream)
+
+    def __call__(self, q, k, v, out=None):
+        from cupy_backends.cuda.api import driver
+
+        if out is None:   # q is a contiguous fp16 tensor of the output's shape (checked)
+            out = self.torch.empty_like(q) if self.is_torch else _cupy().empty_like(q)
+        pointers = (_pointer(q), _pointer(k), _pointer(v), _pointer(out))
+        for name, p in zip(("q", "k", "v", "out"), pointers):
+            if p % checks.ALIGNMENT:
+                raise UserError(f"{name} starts {p % checks.ALIGNMENT} bytes past a "
+                                f"{checks.ALIGNMENT}-byte boundary (a view into another buffer?); "
+                                f"accepted: {checks.ALIGNMENT}-byte aligned tensors "
+                                "(.clone() / cupy.ascontiguousarray(x.copy()) gives one)")
+        for slot, p in zip(self.values, pointers):
+            slot.value = p
+        if self.is_torch:
+            stream = self._torch_stream(self.device_index)
+        else:
+            stream = _cupy().cuda.get_current_stream().ptr
+        driver.launchKernel(self.fn, self.grid[0], self.grid[1], 1, self.threads, 1, 1,
+                            self.smem, stream, self.params_ptr, 0)
+        return out
+
+
+_PLANS: dict = {}
+MAX_PLANS = 64
+
+
+def _plan(q, k, v, out, causal, scale, acc_s, acc_o, norm, variant) -> Plan:
+    """Every check, once per kind of input: dtype, layout, shapes, head dim, grid, memory;
+    then the kernel (compiled once per variant)."""
     import cupy
 
     from .. import gpu
@@ -69,17 +142,45 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *,
     gpu.require_gpu()
     is_torch = type(q).__module__.startswith("torch")
     shape = checks.check_tensors(q, k, v, out)
+    if len({type(x) for x in (q, k, v) + ((out,) if out is not None else ())}) != 1:
+        raise UserError("q, k, v (and out) must all be CuPy arrays or all torch tensors")
+    for x in (q, k, v) + ((out,) if out is not None else ()):
+        as_cupy(x)          # on the GPU, CuPy or torch
     var = variant or build.fit_to_gpu(variants.variant(shape.dim, acc_s, acc_o, norm))
-    checks.check_grid(shape, var.tiles)
-    cq, ck, cv = (as_cupy(x) for x in (q, k, v))
+    if shape.dim != var.dim:
+        raise UserError(f"variant {var.name} is built for d={var.dim}, inputs have d={shape.dim}")
+    grid = checks.check_grid(shape, var.tiles)
     if out is None:
         free, _ = cupy.cuda.runtime.memGetInfo()
         checks.check_memory(shape, free, tensors=1)
-        out_c = cupy.empty(cq.shape, dtype=cupy.float16)
-    else:
-        out_c = as_cupy(out)
-    Launcher(build.load(var), cq, ck, cv, out_c, causal, scale)()
-    if is_torch and out is None:
-        import torch
-        return torch.as_tensor(out_c, device="cuda")
-    return out if out is not None else out_c
+    scale = default_scale(shape.dim) if scale is None else float(scale)
+    if not math.isfinite(scale) or scale <= 0:
+        raise UserError(f"softmax scale must be a positive finite number, got {scale}")
+    return Plan(build.load(var), shape, grid, causal, scale, is_torch,
+                q.device if is_torch else None)
+
+
+def attention(q, k, v, causal: bool = False, scale: float | None = None, *,
+              acc_s: str = "f32", acc_o: str = "f32", norm: str = "delayed",
+              variant: variants.Variant | None = None, out=None):
+    """Fused attention forward on fp16 [batch, heads, seq, dim] CuPy arrays or torch tensors.
+
+    Inputs are checked (dtype, layout, shapes, head dim, N >= 1, memory) once per kind of input
+    and options; the checked plan is cached, and each call checks only the pointers' alignment
+    before it launches, so a repeated call costs a few microseconds of host time. Runs on the
+    current stream (torch's for torch tensors). Returns the output (a torch tensor when q is one).
+    """
+    try:
+        key = (_signature(q), _signature(k), _signature(v),
+               None if out is None else _signature(out),
+               bool(causal), scale, acc_s, acc_o, norm, variant)
+    except Exception:       # not arrays at all: the checks in _plan say what was wrong
+        key = None
+    plan = _PLANS.get(key) if key is not None else None
+    if plan is None:
+        plan = _plan(q, k, v, out, bool(causal), scale, acc_s, acc_o, norm, variant)
+        if key is not None:
+            if len(_PLANS) >= MAX_PLANS:
+                _PLANS.pop(next(iter(_PLANS)))
+            _PLANS[key] = plan
+    return plan(q, k, v, out)

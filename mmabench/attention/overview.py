@@ -1,53 +1,116 @@
-"""The answer of an attention run in one table: per GPU and shape, PyTorch's back ends, the best
-f32/f32 variant, and the best variant with an f16 accumulator against that f32/f32 best.
+"""The answer of an attention run in two tables, from result rows (a run in progress or
+attention.csv read back), so the attention command and `compare` print the same thing.
 
-Works on result rows (dicts) from a run in progress or read back from attention.csv, so the
-attention command and `compare` print the same table.
+1. Per GPU and shape: PyTorch's back ends, the f32/f32 variant with delayed normalization
+   (FlashAttention-2's own scheme: no selection among variants) and its ratio to FLASH_ATTENTION
+   with the range over interleaved rounds, and the best f16-accumulator scheme, labelled as a
+   best-of-N figure.
+2. Every f16-accumulator scheme against f32/f32 with the same normalization: at each one's tuned
+   tiles, and at the *same* tiles (only the accumulator differs), each ratio with its range;
+   a range that includes 1.0 reads "within noise".
+Rows without the ratio columns (results from before interleaving) show the plain quotient of
+two medians, marked '~'.
 """
 
 from __future__ import annotations
 
 from .. import report
+from ..measure.stats import describe_ratio
 
 TORCH = {"sdpa_flash_attention": "FLASH", "sdpa_cudnn_attention": "cuDNN"}
+SAME_TILES = "@f32tiles"
+
+
+def _num(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x else None
 
 
 def _ok(row: dict) -> bool:
-    tflops = row.get("tflops")
-    return row.get("status") == "ok" and tflops is not None and tflops == tflops
-
-
-def _best(rows: list[dict]) -> dict | None:
-    return max(rows, key=lambda r: r["tflops"]) if rows else None
+    return row.get("status") == "ok" and _num(row.get("tflops")) is not None
 
 
 def _scheme(row: dict) -> str:
     return f"S {row['acc_s']}, O {row['acc_o']}, {row['norm']}"
 
 
-def overview(rows: list[dict], markdown: bool = False) -> str:
-    cases: dict[tuple, list[dict]] = {}     # (gpu, dim, seq, causal) -> its ok rows, in run order
+def _ratio(row: dict | None, key: str, base: dict | None = None) -> str:
+    """'1.07x (1.05-1.09)' from the interleaved columns, else '~1.07x' from two medians."""
+    if row is None:
+        return "-"
+    r, lo, hi = (_num(row.get(k)) for k in (key, key + "_lo", key + "_hi"))
+    if r is not None and lo is not None and hi is not None:
+        return describe_ratio(r, lo, hi)
+    if base is not None and _ok(base):
+        return f"~{float(row['tflops']) / float(base['tflops']):.2f}x"
+    return "-"
+
+
+def _cases(rows: list[dict]) -> dict[tuple, list[dict]]:
+    cases: dict[tuple, list[dict]] = {}
     for r in rows:
         if _ok(r):
-            cases.setdefault((r.get("gpu_name", ""), r["dim"], r["seq"], bool(r["causal"])), []).append(r)
+            key = (r.get("gpu_name", ""), int(r["dim"]), int(r["seq"]),
+                   str(r["causal"]) in ("True", "true", "1"))
+            cases.setdefault(key, []).append(r)
+    return cases
+
+
+def _find(sel, acc_s, acc_o, norm, same_tiles=False) -> dict | None:
+    for r in sel:
+        if (r.get("impl") == "mmabench" and (r["acc_s"], r["acc_o"], r["norm"]) == (acc_s, acc_o, norm)
+                and str(r["variant"]).endswith(SAME_TILES) == same_tiles):
+            return r
+    return None
+
+
+def overview(rows: list[dict], markdown: bool = False) -> str:
+    cases = _cases(rows)
     several_gpus = len({c[0] for c in cases}) > 1
-    body = []
+    body, schemes = [], []
     for (gpu_name, dim, seq, causal), sel in cases.items():
-        ours = [r for r in sel if r.get("impl") == "mmabench"]
-        lib = {TORCH[r["variant"]]: r["tflops"] for r in sel if r.get("variant") in TORCH}
-        base = _best([r for r in ours if r["acc_s"] == "f32" and r["acc_o"] == "f32"])
-        low = _best([r for r in ours if (r["acc_s"], r["acc_o"]) != ("f32", "f32")])
+        lib = {TORCH[r["variant"]]: r for r in sel if r.get("variant") in TORCH}
         flash = lib.get("FLASH")
-        body.append(([gpu_name] if several_gpus else []) + [
-            dim, seq, "causal" if causal else "full",
-            report.fmt(flash), report.fmt(lib.get("cuDNN")),
-            report.fmt(base["tflops"]) if base else "-",
-            f"{base['tflops'] / flash:.2f}x" if base and flash else "-",
-            _scheme(low) if low else "-",
-            report.fmt(low["tflops"]) if low else "-",
-            f"{low['tflops'] / base['tflops']:.2f}x" if low and base else "-",
+        base = _find(sel, "f32", "f32", "delayed")
+        ours = [r for r in sel if r.get("impl") == "mmabench" and not str(r["variant"]).endswith(SAME_TILES)]
+        f16 = [r for r in ours if (r["acc_s"], r["acc_o"]) != ("f32", "f32")]
+        best = max(f16, key=lambda r: float(r["tflops"])) if f16 else None
+        lead = ([gpu_name] if several_gpus else []) + [dim, seq, "causal" if causal else "full"]
+        cond = "-"
+        if base and _num(base.get("sm_clock_mhz")) is not None:
+            cond = f"{report.fmt(_num(base['sm_clock_mhz']), 0)} MHz"
+            if _num(base.get("power_w")) is not None:
+                cond += f" {report.fmt(_num(base['power_w']), 0)} W"
+            if str(base.get("throttled")) in ("True", "true", "1"):
+                cond += " throttled"
+        body.append(lead + [
+            report.fmt(_num(flash["tflops"])) if flash else "-",
+            report.fmt(_num(lib["cuDNN"]["tflops"])) if "cuDNN" in lib else "-",
+            report.fmt(_num(base["tflops"])) if base else "-",
+            report.fmt(_num(base.get("flop_per_clk_per_sm")), 0) if base else "-",
+            cond, _ratio(base, "x_vs_flash", flash),
+            f"{_scheme(best)}: {_ratio(best, 'x_vs_f32f32', base)} (best of {len(f16)})" if best else "-",
         ])
-    head = (["GPU"] if several_gpus else []) + [
-        "d", "N", "mask", "FLASH TFLOP/s", "cuDNN TFLOP/s", "best f32/f32", "vs FLASH",
-        "best with an f16 accumulator", "TFLOP/s", "vs f32/f32"]
-    return report.table(head, body, markdown)
+        for r in f16:
+            same = _find(sel, r["acc_s"], r["acc_o"], r["norm"], same_tiles=True)
+            if same is None and r.get("x_vs_f32f32_same_tiles") is not None:
+                same = {**r, "x_vs_f32f32_same_tiles": r["x_vs_f32f32_same_tiles"]}
+            ref = _find(sel, "f32", "f32", r["norm"])
+            schemes.append(lead + [_scheme(r), r.get("tiles", ""), report.fmt(_num(r["tflops"])),
+                                   _ratio(r, "x_vs_f32f32", ref),
+                                   _ratio(same, "x_vs_f32f32_same_tiles") if same else "-"])
+    head = (["GPU"] if several_gpus else []) + ["d", "N", "mask"]
+    out = ["PyTorch back ends and the f32/f32 kernel (delayed normalization, FlashAttention-2's "
+           "scheme); ratios: median (range) over interleaved rounds",
+           report.table(head + ["FLASH TFLOP/s", "cuDNN TFLOP/s", "f32/f32 TFLOP/s", "FLOP/clk/SM",
+                                "clock, power", "f32/f32 vs FLASH", "fastest f16 scheme vs f32/f32"],
+                        body, markdown)]
+    if schemes:
+        out += ["", "each f16-accumulator scheme vs f32/f32 with the same normalization: at its "
+                    "tuned tiles, and at the f32/f32 tiles (only the accumulator differs)",
+                report.table(head + ["scheme", "tuned tiles", "TFLOP/s", "vs f32/f32 (tuned tiles)",
+                                     "vs f32/f32 (same tiles)"], schemes, markdown)]
+    return "\n".join(out)

@@ -5,8 +5,20 @@ from __future__ import annotations
 from .. import report
 
 
+def _ratio_cell(r: dict, key: str) -> str:
+    from ..measure.stats import describe_ratio
+    x, lo, hi = r.get(key), r.get(key + "_lo"), r.get(key + "_hi")
+    if x is None or x != x:
+        return "-"
+    if lo is None or lo != lo:
+        return f"{x:.2f}x"
+    return describe_ratio(x, lo, hi).replace(", within noise", " ~")
+
+
 def summary(rows: list[dict], markdown: bool = False) -> str:
-    """One table per case: every variant's tiles, resources, speed and accuracy."""
+    """One table per case: every contender's tiles, resources, speed (with the clock and power
+    while it ran, and its ratios over interleaved rounds; '~' marks a range that includes 1.0)
+    and accuracy."""
     out = []
     keys = list(dict.fromkeys((r["dim"], r["seq"], r["causal"], r["batch"], r["heads"]) for r in rows))
     for d, n, c, b, h in keys:
@@ -22,15 +34,32 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 report.fmt(r.get("registers")), report.fmt(r.get("local_bytes")),
                 report.fmt(r.get("blocks_per_sm")),
                 report.fmt(r.get("tflops")) if ok else r.get("status", "?"),
-                report.fmt(r.get("x_vs_f32f32"), 2), report.fmt(r.get("x_vs_flash"), 2),
+                report.fmt(r.get("flop_per_clk_per_sm"), 0) if ok else "-",
+                (f"{report.fmt(r.get('sm_clock_mhz'), 0)}/{report.fmt(r.get('power_w'), 0)}"
+                 + ("!" if r.get("throttled") is True else "")) if ok else "-",
+                f"{report.fmt(r.get('noise_pct'), 1)}%" if ok else "-",
+                _ratio_cell(r, "x_vs_f32f32") if ok else "-",
+                _ratio_cell(r, "x_vs_f32f32_same_tiles") if ok else "-",
+                _ratio_cell(r, "x_vs_flash") if ok else "-",
                 f"{r['max_abs_err']:.2e}" if "max_abs_err" in r and r["max_abs_err"] == r["max_abs_err"] else "-",
-                f"{r['rel_l2_err']:.1e}" if "rel_l2_err" in r and r["rel_l2_err"] == r["rel_l2_err"] else "-",
                 report.fmt(r.get("nonfinite_all", r.get("nonfinite"))),
                 (r.get("error") or "")[:60]])
         out.append(report.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
-                                 "x f32/f32", "x FLASH", "max abs err", "rel L2", "inf/NaN", "note"],
-                                body, markdown))
+                                 "FLOP/clk/SM", "MHz/W", "noise", "x f32/f32", "x same tiles",
+                                 "x FLASH", "max abs err", "inf/NaN", "note"], body, markdown))
+    out.append("MHz/W: SM clock and power during the timed blocks (NVML; '!' throttled). "
+               "Ratios: median (min-max) over interleaved rounds; '~' = range includes 1.0 "
+               "(within noise).")
     return "\n".join(out)
+
+
+def overhead_table(rows: list[dict], markdown: bool = False) -> str:
+    """Host time per call of attention() and of PyTorch's SDPA (attention --overhead)."""
+    body = [[r["contender"], r["shape"], report.fmt(r["host_us_per_call"]),
+             report.fmt(r["host_us_min"]), report.fmt(r["host_us_max"])] for r in rows]
+    text = report.table(["contender", "shape", "host us/call", "min", "max"], body, markdown)
+    return (text + f"\n(median of {rows[0]['loops']} loops of {rows[0]['calls']} calls, "
+            "no sync inside a loop)")
 
 
 def offline_table(rows: list[dict], markdown: bool = False) -> str:

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import itertools
 
+from .. import measure
 from . import build, variants
 from .variants import Tiles, Variant
+
+# Many candidates: a short budget each; the winner is re-measured interleaved by the benchmark.
+TUNE_POLICY = measure.Policy(warmup_ms=10.0, min_samples=5, max_samples=30, rel_error=0.005,
+                             budget_s=0.3, min_sample_ms=0.0)
 
 SPILL_LIMIT = 256        # bytes of spill stores+loads (sm_90) a candidate may have
 WARPS = (4, 8)
@@ -52,7 +57,7 @@ def candidates(v: Variant, arch: str = "sm_90", spill_limit: int = SPILL_LIMIT) 
     return out
 
 
-def tune(var_list: list[Variant], case_list, rng, warmup=2, repeats=5, log=print,
+def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
          cand_lists: dict | None = None) -> dict:
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
     import cupy
@@ -91,7 +96,7 @@ def tune(var_list: list[Variant], case_list, rng, warmup=2, repeats=5, log=print
                     ok = False
                     log(f"  {cand.name}: {err}")
                     break
-                t = bench.time_gpu(launcher, warmup=warmup, repeats=repeats)
+                t = measure.measure(launcher, policy or TUNE_POLICY)
                 tf = case.shape.flops(case.causal) / (t.median_ms * 1e-3) / 1e12
                 per_case[case.label] = tf
                 total += 1.0 / tf

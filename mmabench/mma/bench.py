@@ -1,9 +1,11 @@
 """Measuring one instruction form: build, check, time. Returns plain dict rows.
 
-Latency: one warp, one dependent chain, %clock64 around the loop -> cycles per instruction.
+Latency: one warp, one dependent chain, %clock64 around the loop -> cycles per instruction,
+repeated until the samples agree (the measurement layer's stopping rule).
 Throughput: `ilp` chains per warp, `warps` per block, `blocks_per_sm` x SMs blocks, the loop
-long enough (>= ~2 ms) that the launch is noise; CUDA events time the launch, and every warp
-reads %clock64 and %globaltimer so the SM clock *during* the run is known.
+long enough (>= ~2 ms) that the launch is noise; the measurement layer times the launches
+(CUDA events, noise-driven repeats, NVML power and throttle reasons during the timed region),
+and every warp reads %clock64 and %globaltimer so the SM clock *during* the run is known.
 
 Every figure is divided by the instruction count read from the SASS the driver produced, and
 every launch's output is checked: a kernel that computes the wrong thing yields an error row.
@@ -16,8 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, sass, toolchain
-from ..timing import time_gpu
+from .. import gpu, measure, sass, toolchain
 from . import fragments as fr
 from .catalogue import MmaForm
 from .render import DEFAULT_UNROLL, render
@@ -25,6 +26,9 @@ from .render import DEFAULT_UNROLL, render
 POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
 UNIT_ROUNDOFF = {"f32": 2.0 ** -24, "f16": 2.0 ** -11}
 TARGET_MS = 2.0      # throughput launches are calibrated to about this long
+# Throughput points: a few ms each, and very steady; the default stops at 0.5 % standard error.
+POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_error=0.005,
+                              budget_s=0.25, rounds=5, samples_per_round=3)
 
 
 class MeasurementError(Exception):
@@ -101,15 +105,22 @@ def make_inputs(form: MmaForm, ilp: int, rng: np.random.Generator, exact: bool =
 def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float:
     """Compare every chain of every warp with C + A.B; return the max abs error.
 
-    `steps` instructions ran on each chain; the +A/-A pairs cancel exactly in real arithmetic,
-    so the bound allows one rounding of the accumulator per step, each at most u * scale * 2.
+    `steps` instructions ran on each chain; the +A/-A pairs cancel exactly in real arithmetic.
+    Tensor cores are not IEEE: the products of one instruction are summed in blocks with a
+    limited alignment width and truncated (Fasi et al. 2021), so one step can lose up to one unit
+    in the last place per block of 4 products and one for C (k/4 + 1 units, each <= 2u * scale).
+    The bound allows that much per step; the single-instruction check on integer data
+    (verify_exact) is the exact one.
     """
     values = fr.from_fragments_batch(form, words)          # [warps, ilp, m, n]
     if not np.isfinite(values).all():
         bad = int((~np.isfinite(values)).sum())
         raise MeasurementError(f"{form.name}: {bad} outputs not finite (unwritten or overflowed)")
     err = np.abs(values - inputs.expected[None])
-    bound = steps * UNIT_ROUNDOFF[form.acc] * 2 * inputs.scale[None]
+    roundings = form.mnk[2] // 4 + 1
+    bound = max(steps, 1) * roundings * 2 * UNIT_ROUNDOFF[form.acc] * inputs.scale[None]
+    if steps == 0:
+        bound = 0 * bound
     if (err > bound).any():
         raise MeasurementError(f"{form.name}: result off by {err.max():.3g} (bound "
                                f"{bound.max():.3g} after {steps} steps)")
@@ -133,8 +144,26 @@ def verify_exact(built: Built, rng: np.random.Generator) -> None:
         raise MeasurementError(f"{form.name}: single instruction differs from numpy by {err}")
 
 
+class _CyclesTimer:
+    """A stand-in for the measurement layer's event timer: a latency sample is the kernel's own
+    cycle count per instruction (one warp, one chain), so the layer's warm-up and stopping rule
+    apply to cycles."""
+
+    def __init__(self, stamps, per_instruction: int):
+        import cupy
+        self.cupy, self.stamps, self.per = cupy, stamps, per_instruction
+
+    def run(self, launch, groups, per_group, cold):
+        out = []
+        for _ in range(groups):
+            launch()
+            c0, c1, _, _ = (int(x) for x in self.cupy.asnumpy(self.stamps)[0])
+            out.append((c1 - c0) / self.per)
+        return out
+
+
 def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
-                    repeats: int = 5) -> dict:
+                    policy: measure.Policy | None = None) -> dict:
     """Cycles per instruction of one dependent chain in one warp (built with ILP 1)."""
     import cupy
 
@@ -145,16 +174,16 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
     d = cupy.full((1, 1, 32, form.c_regs), POISON, dtype=cupy.uint32)
     t = cupy.zeros((1, 4), dtype=cupy.uint64)
     args = (inputs.a, inputs.b, inputs.c, d, t, np.uint32(iters))
-    built.kernel.function((1,), (32,), args)  # warm-up
-    cycles = []
-    for _ in range(repeats):
-        built.kernel.function((1,), (32,), args)
-        c0, c1, _, _ = (int(x) for x in cupy.asnumpy(t)[0])
-        cycles.append((c1 - c0) / (built.per_trip * iters))
+    policy = policy or measure.Policy(warmup_ms=0, min_samples=5, max_samples=30,
+                                      rel_error=0.001, budget_s=0.5)
+    m = measure.measure(lambda: built.kernel.function((1,), (32,), args), policy,
+                        timer=_CyclesTimer(t, built.per_trip * iters))
     err = check(form, cupy.asnumpy(d), inputs, steps=1 + iters * built.unroll)
-    return {"latency_cycles": float(np.median(cycles)),
-            "latency_cycles_min": min(cycles), "latency_cycles_max": max(cycles),
-            "iters": iters, "repeats": repeats, "check_max_abs_err": err}
+    return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
+            "latency_cycles_max": m.max_ms, "iters": iters, "samples": m.samples,
+            "noise_pct": 100 * m.noise, "converged": m.converged, "timing_mode": "in-kernel cycles",
+            **m.conditions.fields(), "sm_clock_mhz": _clock_mhz(cupy.asnumpy(t)),
+            "sm_clock_source": "kernel clock64/globaltimer", "check_max_abs_err": err}
 
 
 def _clock_mhz(t: np.ndarray) -> float:
@@ -165,55 +194,91 @@ def _clock_mhz(t: np.ndarray) -> float:
     return float(np.median(cycles[ok] / ns[ok]) * 1e3) if ok.any() else float("nan")
 
 
+class Point:
+    """One throughput launch shape of a built form, with its inputs, ready to launch and check."""
+
+    def __init__(self, built: Built, rng: np.random.Generator, warps: int, blocks_per_sm: int,
+                 sms: int, target_ms: float = TARGET_MS, iters: int | None = None):
+        import cupy
+
+        form, ilp = built.form, built.ilp
+        self.built, self.warps, self.blocks_per_sm, self.sms = built, warps, blocks_per_sm, sms
+        self.threads = 32 * warps
+        resident = built.max_blocks_per_sm(self.threads)
+        if resident < blocks_per_sm:
+            raise Infeasible(f"only {resident} blocks of {warps} warps fit on an SM "
+                             f"({built.num_regs} registers/thread)")
+        self.blocks = blocks_per_sm * sms
+        self.total_warps = self.blocks * warps
+        self.inputs = make_inputs(form, ilp, rng)
+        self.d = cupy.full((self.total_warps, ilp, 32, form.c_regs), POISON, dtype=cupy.uint32)
+        self.stamps = cupy.zeros((self.total_warps, 4), dtype=cupy.uint64)
+        # a given trip count makes two points do the same work (interleaved comparisons)
+        self.iters = iters or self._calibrate(target_ms)
+        self.d.fill(POISON)
+
+    def _launch(self, iters: int) -> None:
+        i = self.inputs
+        self.built.kernel.function((self.blocks,), (self.threads,),
+                                   (i.a, i.b, i.c, self.d, self.stamps, np.uint32(iters)))
+
+    def _calibrate(self, target_ms: float) -> int:
+        """Trip count for about `target_ms` per launch: a short probe, then one run at its
+        estimate (the probe's time is mostly fixed launch cost, so it overshoots)."""
+        import cupy
+
+        iters = 64
+        for _ in range(2):
+            start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+            start.record()
+            self._launch(iters)
+            stop.record()
+            stop.synchronize()
+            took = cupy.cuda.get_elapsed_time(start, stop)
+            iters = max(64, int(math.ceil(iters * target_ms / max(took, 1e-3))))
+        return iters
+
+    def __call__(self) -> None:
+        self._launch(self.iters)
+
+    def kernel_clock_mhz(self) -> float:
+        """The SM clock the warps of the last launch saw (median over warps)."""
+        import cupy
+        return _clock_mhz(cupy.asnumpy(self.stamps))
+
+    @property
+    def steps(self) -> int:
+        return 1 + self.iters * self.built.unroll
+
+    @property
+    def flops(self) -> int:
+        b = self.built
+        return self.total_warps * (b.per_trip * self.iters + b.ilp) * b.form.flops
+
+    def check(self) -> float:
+        import cupy
+        return check(self.built.form, cupy.asnumpy(self.d), self.inputs, self.steps)
+
+    def fields(self, m: measure.Measurement) -> dict:
+        """Row columns of this point timed by `m` (whose clock is the kernel's own)."""
+        seconds = m.median_ms * 1e-3
+        clock = m.sm_clock_mhz or float("nan")
+        b = self.built
+        return {
+            "warps_per_block": self.warps, "ilp": b.ilp, "blocks_per_sm": self.blocks_per_sm,
+            "warps_per_sm": self.warps * self.blocks_per_sm, "grid_blocks": self.blocks,
+            "iters": self.iters, "instructions": self.flops // b.form.flops,
+            **m.fields(),
+            "tflops": self.flops / seconds / 1e12,
+            "flop_per_clk_per_sm": self.flops / (seconds * clock * 1e6 * self.sms),
+            "registers": b.num_regs,
+        }
+
+
 def measure_throughput(built: Built, rng: np.random.Generator, warps: int, blocks_per_sm: int,
-                       sms: int, repeats: int = 5, target_ms: float = TARGET_MS) -> dict:
-    """TFLOP/s and FLOP/clk/SM of `blocks_per_sm * sms` blocks of `warps` warps."""
-    import cupy
-
-    form, ilp = built.form, built.ilp
-    threads = 32 * warps
-    resident = built.max_blocks_per_sm(threads)
-    if resident < blocks_per_sm:
-        raise Infeasible(f"only {resident} blocks of {warps} warps fit on an SM "
-                               f"({built.num_regs} registers/thread)")
-    blocks = blocks_per_sm * sms
-    total_warps = blocks * warps
-    inputs = make_inputs(form, ilp, rng)
-    d = cupy.full((total_warps, ilp, 32, form.c_regs), POISON, dtype=cupy.uint32)
-    stamps = cupy.zeros((repeats + 2, total_warps, 4), dtype=cupy.uint64)
-
-    def launch(iters: int, slot: int):
-        built.kernel.function((blocks,), (threads,),
-                              (inputs.a, inputs.b, inputs.c, d, stamps[slot], np.uint32(iters)))
-
-    # Calibrate the trip count so that one launch takes about target_ms: a short probe, then
-    # one run at its estimate (the probe's time is mostly fixed launch cost, so it overshoots).
-    iters = 64
-    for _ in range(2):
-        took = time_gpu(lambda: launch(iters, 0), warmup=1, repeats=1).median_ms
-        iters = max(64, int(math.ceil(iters * target_ms / max(took, 1e-3))))
-    d.fill(POISON)
-    slot = iter(range(repeats + 2))
-    timing = time_gpu(lambda: launch(iters, min(next(slot), repeats + 1)), warmup=1,
-                      repeats=repeats)
-    host_stamps = cupy.asnumpy(stamps[1:repeats + 1])
-    clocks = [_clock_mhz(s) for s in host_stamps]
-    steps = 1 + iters * built.unroll
-    err = check(form, cupy.asnumpy(d), inputs, steps)
-
-    instructions = total_warps * (built.per_trip * iters + ilp)
-    flops = instructions * form.flops
-    clock = float(np.median(clocks))
-    seconds = timing.median_ms * 1e-3
-    return {
-        "warps_per_block": warps, "ilp": ilp, "blocks_per_sm": blocks_per_sm,
-        "warps_per_sm": warps * blocks_per_sm, "grid_blocks": blocks, "iters": iters,
-        "instructions": instructions, "time_ms": timing.median_ms,
-        "time_ms_min": timing.min_ms, "time_ms_max": timing.max_ms, "repeats": timing.repeats,
-        "tflops": flops / seconds / 1e12,
-        "sm_clock_mhz": clock,
-        "sm_clock_mhz_min": min(clocks), "sm_clock_mhz_max": max(clocks),
-        "clock_moved": bool((max(clocks) - min(clocks)) / clock > 0.02),
-        "flop_per_clk_per_sm": flops / (seconds * clock * 1e6 * sms),
-        "registers": built.num_regs, "check_max_abs_err": err,
-    }
+                       sms: int, policy: measure.Policy = POINT_POLICY,
+                       target_ms: float = TARGET_MS) -> dict:
+    """TFLOP/s and FLOP/clk/SM of `blocks_per_sm * sms` blocks of `warps` warps, checked."""
+    point = Point(built, rng, warps, blocks_per_sm, sms, target_ms)
+    m = measure.measure(point, policy, clock=point.kernel_clock_mhz)
+    return {**point.fields(m), "check_max_abs_err": point.check()}

@@ -10,6 +10,8 @@ from ..errors import UserError, split_list
 from . import catalogue
 from .render import MAX_ILP
 
+GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,11 +25,18 @@ def add_parser(subparsers) -> None:
     p.add_argument("--type", dest="ab_type",
                    help=f"comma list of A/B types ({','.join(catalogue.AB_TYPES)}); default all")
     p.add_argument("--quick", action="store_true", help="a small sweep (seconds, less certain peak)")
+    p.add_argument("--full", action="store_true",
+                   help="the exhaustive sweep (warps 1,2,4,8 x ILP 1,2,4,8 x blocks 1,2,4) with "
+                        "tighter stopping rules; default: warps 4,8 x ILP 4,8 x blocks 1,2")
+    p.add_argument("--cold", action="store_true",
+                   help="flush the L2 cache before every timed sample (default: batch, back to back)")
     p.add_argument("--warps", help="comma list of warps per block to sweep (default 1,2,4,8)")
     p.add_argument("--ilp", help=f"comma list of independent chains per warp (1..{MAX_ILP}; "
                                  "default 1,2,4,8)")
     p.add_argument("--blocks-per-sm", help="comma list of resident blocks per SM (default 1,2,4)")
-    p.add_argument("--repeats", type=int, help="timed launches per point (default 5)")
+    p.add_argument("--repeats", type=int,
+                   help="fixed number of timed launches per point (default: repeat until the "
+                        "standard error is under 0.5 %% or 0.25 s per point)")
     p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
@@ -40,10 +49,11 @@ def add_parser(subparsers) -> None:
 
 # Options only one mode reads (dest -> flag; each defaults to None/False), and which mode reads
 # which: one given to the other mode is refused, not ignored. A new option goes in both.
-OPTIONS = {"quick": "--quick", "warps": "--warps", "ilp": "--ilp",
-           "blocks_per_sm": "--blocks-per-sm", "repeats": "--repeats", "seed": "--seed",
-           "arch": "--arch"}
-MODES = {"the measurements": {"quick", "warps", "ilp", "blocks_per_sm", "repeats", "seed"},
+OPTIONS = {"quick": "--quick", "full": "--full", "cold": "--cold", "warps": "--warps",
+           "ilp": "--ilp", "blocks_per_sm": "--blocks-per-sm", "repeats": "--repeats",
+           "seed": "--seed", "arch": "--arch"}
+MODES = {"the measurements": {"quick", "full", "cold", "warps", "ilp", "blocks_per_sm", "repeats",
+                              "seed"},
          "--offline": {"arch"}}
 
 
@@ -77,18 +87,23 @@ def sweep_from_args(args):
     """The default (or --quick) sweep, with any axis the user gave replacing its default."""
     from dataclasses import replace
 
-    from .suite import FULL, QUICK
+    from .suite import DEFAULT, FULL, QUICK
 
-    sweep = QUICK if args.quick else FULL
+    if args.quick and getattr(args, "full", False):
+        raise UserError("--quick and --full exclude each other")
+    sweep = QUICK if args.quick else FULL if getattr(args, "full", False) else DEFAULT
     overrides = {
         "warps": _ints(args.warps, "--warps", 1, 32),
         "ilps": _ints(args.ilp, "--ilp", 1, MAX_ILP),
         "blocks_per_sm": _ints(args.blocks_per_sm, "--blocks-per-sm", 1, 32),
-        "repeats": _ints(None if args.repeats is None else str(args.repeats), "--repeats", 1, 1000),
     }
-    if overrides["repeats"]:
-        overrides["repeats"] = overrides["repeats"][0]
-    return replace(sweep, **{k: v for k, v in overrides.items() if v})
+    policy = sweep.policy
+    repeats = _ints(None if args.repeats is None else str(args.repeats), "--repeats", 1, 1000)
+    if repeats:
+        policy = replace(policy, min_samples=repeats[0], max_samples=repeats[0], rel_error=0.0)
+    if getattr(args, "cold", False):
+        policy = replace(policy, mode="cold")
+    return replace(sweep, policy=policy, **{k: v for k, v in overrides.items() if v})
 
 
 def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:

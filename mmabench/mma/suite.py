@@ -1,7 +1,11 @@
-"""The `mma` benchmark: for each form, latency, then a sweep of warps x ILP x blocks per SM.
+"""The `mma` benchmark: for each form, latency, then a sweep of warps x ILP x blocks per SM,
+then the f16- and f32-accumulator twins compared interleaved at the same launch shape.
 
 Every point becomes a row (with the run's context); the saturating point of each form is the
-row with the highest TFLOP/s, flagged `saturating`. Rows go to disk as they are measured.
+row with the highest TFLOP/s, flagged `saturating` (a best-of-sweep figure, labelled as such).
+The comparison rows (kind 'comparison') time both accumulators in alternating rounds at the f32
+twin's saturating shape: same warps, ILP and blocks, fresh random data, so the ratio is like
+for like. Rows go to disk as they are measured.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, gpus, record, report
+from .. import gpu, gpus, measure, record, report
 from ..progress import Progress
-from .bench import Infeasible, MeasurementError, build, measure_latency, measure_throughput, verify_exact
+from .bench import (POINT_POLICY, Infeasible, MeasurementError, Point, build, measure_latency,
+                    measure_throughput, verify_exact)
 from .catalogue import MmaForm
 
 
@@ -22,14 +27,22 @@ class Sweep:
     warps: tuple[int, ...]
     ilps: tuple[int, ...]
     blocks_per_sm: tuple[int, ...]
-    repeats: int
+    policy: measure.Policy = POINT_POLICY
 
     def points(self):
         return list(itertools.product(self.ilps, self.warps, self.blocks_per_sm))
 
 
-FULL = Sweep(warps=(1, 2, 4, 8), ilps=(1, 2, 4, 8), blocks_per_sm=(1, 2, 4), repeats=5)
-QUICK = Sweep(warps=(4,), ilps=(4, 8), blocks_per_sm=(1, 2, 4), repeats=3)
+# The default finds the same peak as the exhaustive sweep on H100 (within 0.01 %, shipped
+# data/results/h100-sxm5/mma): 4-8 warps x 4-8 chains saturate the tensor pipes of every
+# sub-partition. --full keeps the exhaustive sweep, --quick the smallest useful one.
+DEFAULT = Sweep(warps=(4, 8), ilps=(4, 8), blocks_per_sm=(1, 2))
+FULL = Sweep(warps=(1, 2, 4, 8), ilps=(1, 2, 4, 8), blocks_per_sm=(1, 2, 4),
+             policy=measure.Policy(warmup_ms=4.0, min_samples=10, max_samples=200,
+                                   rel_error=0.002, budget_s=1.0, rounds=9, samples_per_round=3))
+QUICK = Sweep(warps=(4,), ilps=(4, 8), blocks_per_sm=(1, 2),
+              policy=measure.Policy(warmup_ms=2.0, min_samples=3, max_samples=20, rel_error=0.01,
+                                    budget_s=0.1, rounds=3, samples_per_round=2))
 
 
 def _form_fields(form: MmaForm) -> dict:
@@ -90,7 +103,7 @@ def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
                     verify_exact(built[ilp], rng)
                     folder.save_text(f"ptx/{form.name}.ilp{ilp}.ptx", built[ilp].ptx)
                     folder.save_text(f"sass/{form.name}.ilp{ilp}.sass", built[ilp].sass)
-                m = measure_throughput(built[ilp], rng, warps, blocks, sms, sweep.repeats)
+                m = measure_throughput(built[ilp], rng, warps, blocks, sms, sweep.policy)
                 emit({**base, "kind": "throughput", "status": "ok",
                       "sass_per_trip": built[ilp].per_trip, **m,
                       **_peak_fields(datasheet, form, m["sm_clock_mhz"], m["tflops"])})
@@ -101,8 +114,57 @@ def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
 
     _mark_saturating(folder.rows)
     folder.flush()
+    for row in compare_accumulators(forms, folder.rows, rng, sms, sweep.policy, datasheet):
+        emit(row)
     folder.save_gpu_state("after")
     return folder, folder.rows
+
+
+def accumulator_pairs(forms: list[MmaForm]) -> list[tuple[MmaForm, MmaForm]]:
+    """(f16-acc form, f32-acc twin) for every instruction that has both."""
+    by_name = {f.name: f for f in forms}
+    return [(f, by_name[f.name.replace(".acc_f16", ".acc_f32")]) for f in forms
+            if f.acc == "f16" and f.name.replace(".acc_f16", ".acc_f32") in by_name]
+
+
+def compare_accumulators(forms, rows, rng, sms, policy, datasheet=None) -> list[dict]:
+    """Interleaved f16 vs f32 accumulation at the f32 twin's saturating launch shape."""
+    sat = {r["form"]: r for r in rows if r.get("saturating")}
+    out = []
+    for f16, f32 in accumulator_pairs(forms):
+        if f32.name not in sat:
+            continue
+        s = sat[f32.name]
+        warps, ilp, blocks = int(s["warps_per_block"]), int(s["ilp"]), int(s["blocks_per_sm"])
+        base = {"form": f16.name.replace(".acc_f16", ""), "kind": "comparison",
+                "shape": f16.shape, "ab_type": f16.ab_type, "acc": "f16 vs f32",
+                "warps_per_block": warps, "ilp": ilp, "blocks_per_sm": blocks}
+        try:
+            # the same launch shape and trip count: equal work, so a time ratio is a rate ratio
+            p32 = Point(build(f32, ilp), rng, warps, blocks, sms)
+            points = {"f32": p32, "f16": Point(build(f16, ilp), rng, warps, blocks, sms,
+                                               iters=p32.iters)}
+            for p in points.values():
+                verify_exact(p.built, rng)
+            ms, ratios = measure.interleaved(
+                {"f32": points["f32"], "f16": points["f16"]}, policy, baseline="f32",
+                clocks={k: p.kernel_clock_mhz for k, p in points.items()})
+            for p in points.values():
+                p.check()
+        except MeasurementError as exc:
+            out.append({**base, "status": "error", "error": str(exc)})
+            continue
+        row = {**base, "status": "ok", **ratios["f16"].fields("ratio_f16_over_f32"),
+               "comparison": ratios["f16"].describe()}
+        for acc, p in points.items():
+            f = p.fields(ms[acc])
+            row.update({f"{acc}_{k}": f[k] for k in (
+                "tflops", "flop_per_clk_per_sm", "sm_clock_mhz", "power_w", "throttle",
+                "throttled", "samples", "noise_pct", "energy_j_per_launch", "registers")})
+            energy = ms[acc].energy_j_per_launch
+            row[f"{acc}_pj_per_flop"] = energy / p.flops * 1e12 if energy else None
+        out.append(row)
+    return out
 
 
 def _mark_saturating(rows: list[dict]) -> None:
@@ -116,39 +178,58 @@ def _mark_saturating(rows: list[dict]) -> None:
         row["saturating"] = True
 
 
+def _conditions(row: dict) -> str:
+    """'1,830 MHz 512 W' plus a throttle flag, for a table cell."""
+    text = f"{report.fmt(row.get('sm_clock_mhz'), 0)} MHz"
+    if row.get("power_w") == row.get("power_w"):
+        text += f" {report.fmt(row.get('power_w'), 0)} W"
+    if row.get("throttled") in (True, "True", "true", 1):
+        text += f" THROTTLED ({row.get('throttle')})"
+    return text
+
+
 def summary(rows: list[dict], markdown: bool = False) -> str:
-    """Per form: latency and the saturating point; then f16 vs f32 accumulation side by side."""
+    """Per form: latency and the saturating point (best of the sweep); then f16 vs f32
+    accumulation compared interleaved at the same launch shape."""
     lat = {r["form"]: r for r in rows if r.get("kind") == "latency" and r.get("status") == "ok"}
-    sat = {r["form"]: r for r in rows if r.get("saturating")}
+    sat = {r["form"]: r for r in rows if r.get("saturating") in (True, "True", "true", 1)}
     errors = [r for r in rows if r.get("status") == "error"]
-    forms = list(dict.fromkeys(r["form"] for r in rows))
+    forms = list(dict.fromkeys(r["form"] for r in rows if r.get("kind") != "comparison"))
     body = []
     for name in forms:
         l, s = lat.get(name, {}), sat.get(name, {})
         config = (f"{int(s['warps_per_block'])}w x {int(s['ilp'])} ILP x {int(s['blocks_per_sm'])} blk/SM"
                   if s else "-")
+        noise = (f"{report.fmt(s.get('noise_pct'), 2)}% n={report.fmt(s.get('samples'))}"
+                 if s else "-")
         body.append([name, report.fmt(l.get("latency_cycles")), report.fmt(s.get("tflops")),
                      report.fmt(s.get("flop_per_clk_per_sm"), 0),
-                     report.fmt(s.get("pct_of_peak")), report.fmt(s.get("sm_clock_mhz"), 0),
-                     config])
-    out = [report.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
-                         "SM MHz", "saturating config"], body, markdown)]
+                     report.fmt(s.get("pct_of_peak")), _conditions(s) if s else "-",
+                     noise, config])
+    out = ["best point of the sweep per form (a best-of-N figure):",
+           report.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
+                         "SM clock, power", "noise", "saturating config"], body, markdown)]
 
     pairs = []
-    for name in forms:
-        if ".acc_f16" not in name:
+    for r in rows:
+        if r.get("kind") != "comparison":
             continue
-        twin = name.replace(".acc_f16", ".acc_f32")
-        if name in sat and twin in sat:
-            f16, f32 = sat[name], sat[twin]
-            pairs.append([name.replace(".acc_f16", ""), report.fmt(f16["tflops"]),
-                          report.fmt(f32["tflops"]), f"{f16['tflops'] / f32['tflops']:.2f}x",
-                          report.fmt(lat.get(name, {}).get("latency_cycles")),
-                          report.fmt(lat.get(twin, {}).get("latency_cycles"))])
+        if r.get("status") != "ok":
+            continue
+        config = f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
+        pairs.append([r["form"], config, report.fmt(r.get("f16_tflops")),
+                      report.fmt(r.get("f32_tflops")), r.get("comparison", "-"),
+                      f"{report.fmt(r.get('f16_sm_clock_mhz'), 0)} / {report.fmt(r.get('f32_sm_clock_mhz'), 0)}",
+                      f"{report.fmt(r.get('f16_power_w'), 0)} / {report.fmt(r.get('f32_power_w'), 0)}",
+                      report.fmt(lat.get(r["form"] + ".acc_f16", {}).get("latency_cycles")),
+                      report.fmt(lat.get(r["form"] + ".acc_f32", {}).get("latency_cycles"))])
     if pairs:
         out.append("")
-        out.append(report.table(["instruction", "f16 acc TFLOP/s", "f32 acc TFLOP/s",
-                                 "f16/f32", "f16 acc lat", "f32 acc lat"], pairs, markdown))
+        out.append("f16 vs f32 accumulation, interleaved rounds at the same launch shape "
+                   "(ratio of rates: median and range over rounds):")
+        out.append(report.table(["instruction", "shape", "f16 acc TFLOP/s", "f32 acc TFLOP/s",
+                                 "f16/f32", "MHz f16/f32", "W f16/f32", "f16 acc lat",
+                                 "f32 acc lat"], pairs, markdown))
     if errors:
         out.append("")
         out += [f"error: {r['form']} {r['kind']} "

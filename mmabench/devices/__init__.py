@@ -1,0 +1,87 @@
+"""`--devices all|0,2,...` on every GPU sub-command: one process per GPU, merged results.
+
+The CLI adds the option to each sub-command whose module says `GPU_COMMAND = True`
+(`add_option`), and hands a parsed command that has it to `run` before dispatch.
+Each GPU is measured alone, one after another: concurrent runs would share the host's CPUs,
+PCIe and the node's power and cooling, so a GPU's figure would depend on its neighbours.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+from .inventory import Device, list_gpus, resolve
+from .launch import Launcher, base_command, child_argv, child_env, describe_status, run_child
+from .merge import Outcome, device_folder, write_merged
+from .summary import summarize
+
+__all__ = ["Device", "add_option", "run", "list_gpus", "resolve"]
+
+HELP = ("measure on several GPUs of this host: 'all' or comma-separated nvidia-smi indices "
+        "(0,2,...). One child process per GPU, pinned with CUDA_VISIBLE_DEVICES and run one after "
+        "another so that each GPU is measured alone (side by side they would share the host's "
+        "CPUs, PCIe and the node's power and cooling); rows get device_index and device_uuid and "
+        "are merged into <results>/<time>_<command>_multi/ with a comparison of the GPUs")
+
+
+def add_option(parser) -> None:
+    parser.add_argument("--devices", metavar="all|0,2,...", help=HELP)
+
+
+def _results_root(args) -> Path:
+    return Path(getattr(args, "results", None) or os.environ.get("MMABENCH_RESULTS", "results"))
+
+
+def run(args, argv: list[str], *, devices: list[Device] | None = None,
+        launcher: Launcher = run_child, command: list[str] | None = None,
+        markdown: bool | None = None) -> int:
+    """Run `argv` (a sub-command line with --devices) once per chosen GPU and merge the rows.
+    Returns 0 if every GPU's run succeeded, 1 if one failed, 130 if interrupted."""
+    if getattr(args, "offline", False):
+        raise UserError("--devices measures on GPUs; --offline needs none (drop one of them)")
+    chosen = resolve(args.devices, list_gpus() if devices is None else devices)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    multi = _results_root(args) / f"{stamp}_{args.command}_multi"
+    multi.mkdir(parents=True, exist_ok=True)
+    outcomes = [Outcome(d, device_folder(multi, d)) for d in chosen]
+    has_results_option = hasattr(args, "results")
+    base = base_command() if command is None else list(command)
+    interrupted = False
+    for o in outcomes:
+        o.folder.mkdir(parents=True, exist_ok=True)
+        cmd = base + child_argv(argv, o.folder if has_results_option else None)
+        print(f"\n=== GPU {o.device.index} ({o.device.name or '?'}, {o.device.uuid or 'no UUID'}): "
+              f"{' '.join(cmd[len(base):])}", flush=True)
+        try:
+            status = launcher(cmd, child_env(o.device, o.folder), o.folder / "log.txt")
+        except KeyboardInterrupt:
+            o.status, o.detail, interrupted = "interrupted", "Ctrl-C", True
+            break
+        except OSError as exc:
+            o.status, o.detail = "failed", f"could not start: {exc}"
+        else:
+            o.status, o.detail = ("ok", "") if status == 0 else ("failed", describe_status(status))
+        write_merged(multi, outcomes)   # after each GPU, so an interrupt keeps what was measured
+    frames = write_merged(multi, outcomes)
+
+    use_md = getattr(args, "markdown", False) if markdown is None else markdown
+    text = "\n\n".join(t for t in (summarize(name, frame, outcomes, use_md)
+                                   for name, frame in frames.items()) if t)
+    if text:
+        (multi / "summary.txt").write_text(text + "\n")
+        print(f"\n=== across {len(outcomes)} GPUs\n{text}")
+    for o in outcomes:
+        if o.status in ("failed", "interrupted"):
+            print(f"mmabench: GPU {o.device.index} ({o.device.uuid or '?'}) {o.status}: {o.detail}; "
+                  f"its rows so far are kept (log: {o.folder / 'log.txt'})", file=sys.stderr)
+    skipped = [o.device.index for o in outcomes if o.status == "not run"]
+    if skipped:
+        print(f"mmabench: not run: GPU {','.join(map(str, skipped))}", file=sys.stderr)
+    print(f"\nresults: {multi}")
+    if interrupted:
+        return 130
+    return 0 if all(o.status == "ok" for o in outcomes) else 1

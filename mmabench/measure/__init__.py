@@ -1,0 +1,8 @@
+"""The one measurement layer: every benchmark times through `measure` (one quantity) or
+`interleaved` (a comparison), and every row carries what `Measurement.fields()` gives:
+median/min/max, noise, sample count, mode, and the SM clock, power and throttle reasons during
+the timed region."""
+
+from .conditions import Conditions, Sampler  # noqa: F401
+from .interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
+from .loop import DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure  # noqa: F401

@@ -1,0 +1,140 @@
+"""What the GPU was doing *during* a timed region: SM clock, power, energy, throttle reasons.
+
+A before/after reading says little: on a 700 W H100 the SM clock read 1,980 MHz before and after
+an attention run while it sat at 1,425-1,980 MHz under load. `Sampler` polls NVML from a
+background thread while the timed work runs, and reads the energy counter at both ends.
+Benchmarks whose kernels read `%clock64`/`%globaltimer` themselves pass that clock in too.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import nvml
+
+POLL_S = 0.005  # NVML's clock and event-reason readings change on a ~ms scale
+# The energy counter advances in steps (tens of ms on recent drivers): shorter regions fall back
+# to the mean of the power readings, which the driver itself averages over its own window.
+MIN_ENERGY_S = 0.2
+
+
+@dataclass
+class Conditions:
+    """GPU state over one timed region (or several, merged): None where NVML gave nothing."""
+    nvml_samples: int = 0
+    sm_clock_mhz: float | None = None          # median of the NVML readings
+    sm_clock_mhz_min: float | None = None
+    sm_clock_mhz_max: float | None = None
+    power_w: float | None = None               # energy / wall time, else mean of readings
+    power_w_max: float | None = None
+    power_source: str = ""                     # 'energy counter' | 'power readings' | ''
+    energy_j: float | None = None              # over the timed region(s)
+    wall_s: float = 0.0                        # host wall time of the timed region(s)
+    temperature_c: float | None = None         # max reading
+    reasons_mask: int = 0                      # OR of the event reasons seen
+    readings: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def throttle(self) -> str:
+        """Names of every clock-event reason seen during the region ('' for none)."""
+        return nvml.reason_names(self.reasons_mask)
+
+    @property
+    def throttled(self) -> bool:
+        """True if a power or thermal limit slowed the clock while the region ran."""
+        return bool(self.reasons_mask & nvml.THROTTLE_MASK)
+
+    def fields(self) -> dict:
+        return {
+            "sm_clock_mhz_nvml": self.sm_clock_mhz, "sm_clock_mhz_nvml_min": self.sm_clock_mhz_min,
+            "sm_clock_mhz_nvml_max": self.sm_clock_mhz_max, "power_w": self.power_w,
+            "power_w_max": self.power_w_max, "power_source": self.power_source,
+            "energy_j": self.energy_j,
+            "temperature_c": self.temperature_c, "throttle": self.throttle,
+            "throttled": self.throttled, "nvml_samples": self.nvml_samples,
+        }
+
+
+class Sampler:
+    """Poll NVML while timed work runs. Use as a context manager, or start()/stop() several
+    times (interleaved comparisons sample each contender only while it runs); `conditions()`
+    merges everything seen so far."""
+
+    def __init__(self, cuda_device: int = 0, poll_s: float = POLL_S):
+        self.dev = nvml.device(cuda_device)
+        self.poll_s = poll_s
+        self.clocks: list[int] = []
+        self.powers: list[float] = []
+        self.temps: list[int] = []
+        self.mask = 0
+        self.energy_mj = 0
+        self.energy_ok = self.dev is not None and self.dev.energy_mj() is not None
+        self.wall = 0.0
+        self._thread = None
+
+    def _read(self) -> None:
+        d = self.dev
+        for value, sink in ((d.sm_clock_mhz(), self.clocks), (d.power_w(), self.powers),
+                            (d.temperature_c(), self.temps)):
+            if value is not None:
+                sink.append(value)
+        reasons = d.event_reasons()
+        if reasons is not None:
+            self.mask |= reasons & ~0x1   # "idle" between launches is not a condition of the work
+
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._read()
+            stop.wait(self.poll_s)
+
+    def start(self) -> "Sampler":
+        self._t0 = time.perf_counter()
+        if self.dev is None:
+            return self
+        self._e0 = self.dev.energy_mj() if self.energy_ok else None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(self._stop,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.wall += time.perf_counter() - self._t0
+        if self._thread is None:
+            return
+        self._read()                   # at least one reading even for a very short region
+        self._stop.set()
+        self._thread.join()
+        self._thread = None
+        if self._e0 is not None:
+            e1 = self.dev.energy_mj()
+            if e1 is None:
+                self.energy_ok = False
+            else:
+                self.energy_mj += e1 - self._e0
+
+    def __enter__(self) -> "Sampler":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def conditions(self) -> Conditions:
+        c = Conditions(nvml_samples=len(self.clocks), wall_s=self.wall, reasons_mask=self.mask)
+        if self.clocks:
+            c.sm_clock_mhz = float(statistics.median(self.clocks))
+            c.sm_clock_mhz_min, c.sm_clock_mhz_max = float(min(self.clocks)), float(max(self.clocks))
+        if self.temps:
+            c.temperature_c = float(max(self.temps))
+        # The energy counter integrates the whole region; a power reading is an average over the
+        # driver's own window (up to ~1 s), so it is the fallback for regions too short to count.
+        if self.energy_ok and self.wall >= MIN_ENERGY_S and self.energy_mj > 0:
+            c.energy_j = self.energy_mj / 1000.0
+            c.power_w, c.power_source = c.energy_j / self.wall, "energy counter"
+        elif self.powers:
+            c.power_w, c.power_source = float(statistics.fmean(self.powers)), "power readings"
+        if self.powers:
+            c.power_w_max = float(max(self.powers))
+        return c

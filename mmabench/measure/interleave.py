@@ -1,0 +1,113 @@
+"""Interleaved comparisons: several contenders timed in alternating order on the same inputs.
+
+Timing A fully, then B, lets the clock, the temperature and the neighbours drift between them:
+a drift of a few percent is as large as the differences under study. Here every round times a
+short block of samples of each contender, in an order that rotates and reverses from round to
+round; the ratio against the baseline is taken *within* each round, and its median and range
+over the rounds are reported. A range that includes 1.0 is "within noise".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import stats
+from .conditions import Sampler
+from .loop import DEFAULT, EventTimer, Measurement, Policy, launches_per_sample, warm_up
+
+
+@dataclass
+class Ratio:
+    """time(baseline) / time(contender), per round: > 1 means the contender is faster."""
+    rounds: list[float]
+
+    @property
+    def median(self) -> float:
+        return stats.median(self.rounds)
+
+    @property
+    def lo(self) -> float:
+        return min(self.rounds) if self.rounds else float("nan")
+
+    @property
+    def hi(self) -> float:
+        return max(self.rounds) if self.rounds else float("nan")
+
+    @property
+    def within_noise(self) -> bool:
+        return stats.within_noise(self.lo, self.hi)
+
+    def describe(self) -> str:
+        return stats.describe_ratio(self.median, self.lo, self.hi)
+
+    def fields(self, prefix: str) -> dict:
+        return {f"{prefix}": self.median, f"{prefix}_lo": self.lo, f"{prefix}_hi": self.hi,
+                f"{prefix}_rounds": len(self.rounds), f"{prefix}_within_noise": self.within_noise}
+
+
+def orders(names: list[str], rounds: int) -> list[list[str]]:
+    """Rounds go in pairs: a rotation of the contenders, then the same rotation reversed; the
+    next pair rotates by one. Each contender is first, last, before and after each other one
+    about equally often, so a steady drift cancels out of the median ratio."""
+    n = len(names)
+    out = []
+    for r in range(rounds):
+        shift = (r // 2) % n
+        order = names[shift:] + names[:shift]
+        out.append(order if r % 2 == 0 else order[::-1])
+    return out
+
+
+@dataclass
+class Interleaved:
+    """What an interleaved run measured: each contender's Measurement (all its samples, its own
+    NVML conditions) and its median time in each round, from which any ratio is taken."""
+    measurements: dict[str, Measurement]
+    by_round: dict[str, list[float]]
+
+    def ratio(self, contender: str, baseline: str) -> Ratio:
+        """time(baseline) / time(contender), round by round."""
+        return Ratio([b / x for b, x in zip(self.by_round[baseline], self.by_round[contender])
+                      if x > 0])
+
+    def __iter__(self):            # measurements, ratios = interleaved(...) against the first
+        first = next(iter(self.by_round))
+        yield self.measurements
+        yield {n: self.ratio(n, self.baseline or first) for n in self.by_round}
+
+    baseline: str | None = None
+
+
+def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DEFAULT, *,
+                baseline: str | None = None, timer=None, cuda_device: int = 0,
+                clocks: dict[str, Callable[[], float | None]] | None = None,
+                ) -> Interleaved:
+    """Time every contender in `policy.rounds` interleaved rounds. The result unpacks as
+    (measurements, ratios against `baseline`, default the first contender) and gives any other
+    ratio with `.ratio(contender, baseline)`."""
+    timer = timer or EventTimer()
+    names = list(contenders)
+    baseline = baseline or names[0]
+    per, samplers = {}, {}
+    for name in names:
+        est = warm_up(contenders[name], policy, timer)
+        per[name] = launches_per_sample(policy, est)
+        samplers[name] = Sampler(cuda_device)
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    by_round: dict[str, list[float]] = {n: [] for n in names}
+    for order in orders(names, policy.rounds):
+        for name in order:
+            timer.run(contenders[name], 1, 1, False)     # switch-over launch, not counted
+            samplers[name].start()
+            got = timer.run(contenders[name], policy.samples_per_round, per[name],
+                            policy.mode == "cold")
+            samplers[name].stop()
+            samples[name] += got
+            by_round[name].append(stats.median(got))
+    measurements = {
+        n: Measurement(samples[n], policy.mode, per[n],
+                       stats.rel_stderr(samples[n]) <= policy.rel_error, samplers[n].conditions(),
+                       (clocks or {}).get(n, lambda: None)())
+        for n in names}
+    return Interleaved(measurements, by_round, baseline)

@@ -1,0 +1,186 @@
+"""The measurement layer without a GPU: stopping rules, batching, interleaving, ratios, NVML
+fallbacks. A fake timer stands in for CUDA events so that every rule is checked exactly."""
+
+import itertools
+import random
+
+import pytest
+
+from mmabench.errors import UserError
+from mmabench.measure import Measurement, Policy, interleaved, measure, orders
+from mmabench.measure import conditions, nvml, stats
+
+
+class FakeTimer:
+    """Each launch 'takes' what `duration(name, i)` says; records the order of launches."""
+
+    def __init__(self, duration):
+        self.duration = duration
+        self.log = []
+        self.count = itertools.count()
+        self.flushes = 0
+
+    def run(self, launch, groups, per_group, cold):
+        name = launch()
+        out = []
+        for _ in range(groups):
+            self.flushes += cold
+            ms = [self.duration(name, next(self.count)) for _ in range(per_group)]
+            self.log += [name] * per_group
+            out.append(sum(ms) / per_group)
+        return out
+
+
+class NoSampler:
+    def start(self):
+        return self
+
+    def stop(self):
+        pass
+
+    def conditions(self):
+        return conditions.Conditions()
+
+
+def test_steady_timings_stop_at_min_samples_and_converge():
+    timer = FakeTimer(lambda name, i: 2.0)
+    m = measure(lambda: "a", Policy(min_samples=5), timer=timer, sampler=NoSampler())
+    assert m.converged and m.samples == 5 and m.median_ms == 2.0 and m.noise == 0
+
+
+def test_noisy_timings_run_to_the_sample_limit_and_say_not_converged():
+    rng = random.Random(1)
+    timer = FakeTimer(lambda name, i: 1.0 + rng.random())          # +-30 % noise
+    policy = Policy(min_samples=5, max_samples=40, rel_error=0.001, budget_s=100)
+    m = measure(lambda: "a", policy, timer=timer, sampler=NoSampler())
+    assert not m.converged and m.samples == 40
+    assert 0.1 < m.noise < 0.5 and m.min_ms < m.median_ms < m.max_ms
+
+
+def test_moderate_noise_converges_once_the_standard_error_is_small():
+    rng = random.Random(2)
+    timer = FakeTimer(lambda name, i: 1.0 + 0.02 * rng.random())
+    m = measure(lambda: "a", Policy(rel_error=0.002, budget_s=100), timer=timer, sampler=NoSampler())
+    assert m.converged and stats.rel_stderr(m.samples_ms) <= 0.002
+
+
+def test_short_launches_are_grouped_in_batch_mode_but_not_in_cold_mode():
+    timer = FakeTimer(lambda name, i: 0.01)
+    m = measure(lambda: "a", Policy(min_sample_ms=0.2), timer=timer, sampler=NoSampler())
+    assert m.launches_per_sample == 20 and m.mode == "batch" and timer.flushes == 0
+    cold = measure(lambda: "a", Policy(mode="cold"), timer=FakeTimer(lambda n, i: 0.01),
+                   sampler=NoSampler())
+    assert cold.launches_per_sample == 1 and cold.fields()["timing_mode"] == "cold"
+
+
+def test_cold_mode_flushes_before_every_timed_sample():
+    timer = FakeTimer(lambda name, i: 1.0)
+    m = measure(lambda: "a", Policy(mode="cold", min_samples=7), timer=timer, sampler=NoSampler())
+    assert timer.flushes == m.samples == 7
+
+
+def test_kernel_clock_wins_over_nvml_and_says_so():
+    m = measure(lambda: "a", Policy(), timer=FakeTimer(lambda n, i: 1.0), sampler=NoSampler(),
+                clock=lambda: 1755.0)
+    f = m.fields()
+    assert f["sm_clock_mhz"] == 1755.0 and f["sm_clock_source"].startswith("kernel")
+    for key in ("time_ms", "time_ms_min", "time_ms_max", "noise_pct", "samples", "power_w",
+                "throttle", "throttled", "timing_mode", "converged"):
+        assert key in f
+
+
+def test_bad_policy_is_a_user_error():
+    with pytest.raises(UserError, match="batch, cold"):
+        Policy(mode="warm")
+    with pytest.raises(UserError):
+        Policy(min_samples=0)
+
+
+def test_orders_rotate_and_alternate():
+    rounds = orders(["a", "b", "c"], 6)
+    assert rounds[0] == ["a", "b", "c"] and rounds[1] == ["c", "b", "a"]
+    assert orders(["a", "b"], 4) == [["a", "b"], ["b", "a"], ["b", "a"], ["a", "b"]]
+    firsts = [r[0] for r in rounds]
+    lasts = [r[-1] for r in rounds]
+    assert set(firsts) == set(lasts) == {"a", "b", "c"}
+    assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
+
+
+def test_interleaving_cancels_a_drift_that_sequential_timing_would_report():
+    # The GPU slows down steadily (clock drifting down); A and B are truly identical.
+    timer = FakeTimer(lambda name, i: 1.0 + 1e-3 * i)
+    policy = Policy(rounds=8, samples_per_round=3, warmup_ms=0)
+    ms, ratios = interleaved({"a": lambda: "a", "b": lambda: "b"}, policy, timer=timer,
+                             cuda_device=0)
+    assert abs(ratios["b"].median - 1.0) < 0.01
+    assert ratios["b"].within_noise
+    assert "within noise" in ratios["b"].describe()
+    assert ratios["a"].rounds == [1.0] * 8
+    # sequential: all of A, then all of B -> B reads slower by the drift
+    seq_a = measure(lambda: "a", Policy(min_samples=24, max_samples=24, rel_error=0),
+                    timer=timer, sampler=NoSampler())
+    seq_b = measure(lambda: "b", Policy(min_samples=24, max_samples=24, rel_error=0),
+                    timer=timer, sampler=NoSampler())
+    assert seq_b.median_ms / seq_a.median_ms > 1.02
+
+
+def test_a_real_difference_is_reported_with_a_range_that_excludes_one():
+    rng = random.Random(3)
+    timer = FakeTimer(lambda name, i: (1.0 if name == "fast" else 1.1) * (1 + 0.005 * rng.random()))
+    _, ratios = interleaved({"slow": lambda: "slow", "fast": lambda: "fast"},
+                            Policy(rounds=5, warmup_ms=0), timer=timer)
+    r = ratios["fast"]
+    assert 1.08 < r.median < 1.12 and not r.within_noise and r.lo > 1.0
+    assert r.fields("x_vs_base")["x_vs_base_rounds"] == 5
+
+
+def test_describe_ratio():
+    assert stats.describe_ratio(1.07, 1.05, 1.09) == "1.07x (1.05-1.09)"
+    assert stats.describe_ratio(1.01, 0.99, 1.02).endswith("within noise")
+
+
+def test_throttle_reason_names_and_flag():
+    c = conditions.Conditions(reasons_mask=0x4 | 0x1000)
+    assert c.throttled and "sw_power_cap" in c.throttle
+    assert not conditions.Conditions(reasons_mask=0x2).throttled
+    assert nvml.reason_names(0x40 | 0x20) == "sw_thermal+hw_thermal"
+
+
+def test_sampler_without_nvml_gives_empty_conditions(monkeypatch):
+    monkeypatch.setattr(nvml, "device", lambda i=0: None)
+    s = conditions.Sampler(0)
+    with s:
+        pass
+    c = s.conditions()
+    assert c.nvml_samples == 0 and c.sm_clock_mhz is None and c.power_w is None
+    assert not c.throttled
+
+
+def test_sampler_prefers_the_energy_counter_over_long_regions(monkeypatch):
+    class Dev:
+        e = 0
+
+        def sm_clock_mhz(self):
+            return 1500
+
+        def power_w(self):
+            return 999.0
+
+        def temperature_c(self):
+            return 60
+
+        def event_reasons(self):
+            return 0x4 | 0x1
+
+        def energy_mj(self):
+            Dev.e += 100_000     # +100 J per reading pair
+            return Dev.e
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: Dev())
+    s = conditions.Sampler(0, poll_s=0.001)
+    s.start()
+    s.wall += 1.0             # pretend the region lasted ~1 s
+    s.stop()
+    c = s.conditions()
+    assert c.power_source == "energy counter" and c.energy_j == 100.0
+    assert c.sm_clock_mhz == 1500 and c.throttle == "sw_power_cap"   # idle bit dropped
