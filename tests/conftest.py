@@ -23,7 +23,7 @@ def _results_in_tmp(monkeypatch, tmp_path):
 
 def _repo_results() -> set[Path]:
     folders = {Path.cwd() / "results", record.REPO_ROOT / "results"}
-    return {p for d in folders if d.is_dir() for p in d.iterdir()}
+    return {p for d in folders if d.is_dir() for p in (d, *d.iterdir())}
 
 
 def pytest_sessionstart(session):
