@@ -28,6 +28,9 @@ typedef unsigned long long u64;
 #ifndef ATTN_ENTRY
 #error "ATTN_ENTRY (and the other ATTN_* macros) come from mmabench/attention/build.py"
 #endif
+#ifndef ATTN_TILE_ASSERTS
+#error "ATTN_TILE_ASSERTS (the tile constraints, mmabench/attention/variants.py TILE_CONSTRAINTS) comes from build.py"
+#endif
 
 // ------------------------------------------------------------------------------------------
 // Traits: the variant in one place.
@@ -55,11 +58,10 @@ struct Traits {
     static constexpr int KV_BYTES = BC * D * 2;
     static constexpr int SMEM_BYTES = Q_BYTES + 4 * KV_BYTES;  // Q, K[2], V[2]
 
-    static_assert(D % 64 == 0, "swizzle needs >= 8 chunks per row");
-    static_assert(BC % 16 == 0 && BC >= 16, "BC must be a multiple of 16");
-    static_assert((BR * CH) % THREADS == 0, "Q tile must split evenly over threads");
-    static_assert((BC * CH) % THREADS == 0, "K/V tile must split evenly over threads");
-    static_assert((16 * MT * CH) % 32 == 0, "output rows must split evenly over a warp");
+    // The tile constraints are stated once, in mmabench/attention/variants.py (TILE_CONSTRAINTS),
+    // which checks them before a build; here they expand to static_asserts over the names above.
+    ATTN_TILE_ASSERTS
+    static_assert(SMEM_BYTES == ATTN_SMEM_BYTES, "shared memory layout differs from Tiles.smem_bytes");
 };
 using T = Traits;
 
@@ -192,6 +194,7 @@ using OAcc = Acc<T::O_MODE == 1>;   // f32 for O_MODE 0 and 2 (the folded total)
 template <int ROWS>
 DEV void load_tile(u32 s_tile, const u16* g, int rows_left, int tid) {
     constexpr int R = T::THREADS / T::CH;        // rows covered by one pass of the block
+    // implied by TILE_CONSTRAINTS for ROWS = BR, BC (THREADS % CH, (ROWS * CH) % THREADS)
     static_assert(T::THREADS % T::CH == 0 && ROWS % R == 0, "tile rows must split over passes");
     const int c = tid % T::CH, r = tid / T::CH;
     const u16* src = g + r * T::D + c * 8;

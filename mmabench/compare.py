@@ -9,13 +9,11 @@ figures are never mixed into measured columns.
 
 from __future__ import annotations
 
-import glob
-from pathlib import Path
-
 from . import gpus, report
 from .errors import UserError
+from .reporting import sources
 
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "results"
+SHIPPED = sources.SHIPPED
 
 
 def add_parser(subparsers) -> None:
@@ -23,56 +21,32 @@ def add_parser(subparsers) -> None:
         "compare", help="compare mma results across GPUs (measured, then datasheet-only)",
         description="Side by side: each GPU's saturating mma throughput per form and the f16/f32 "
                     "accumulation ratio, from result files (mma.csv), and each attention run "
-                    "(attention.csv) against PyTorch and f32/f32. GPUs never measured are "
-                    "listed from the datasheet table, labelled as such. No GPU needed.")
+                    "(attention.csv) against PyTorch and f32/f32. Accepts run folders, CSV files "
+                    "and bundles from other machines (`python -m mmabench bundle`). GPUs never "
+                    "measured are listed from the datasheet table, labelled as such. No GPU needed.")
     p.add_argument("files", nargs="*",
-                   help="mma.csv / attention.csv files or folders (default: data/results/)")
+                   help="result folders, mma.csv / attention.csv files or bundles "
+                        "(*.mmabench.json.gz from `python -m mmabench bundle`); default: data/results/")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.set_defaults(func=run)
 
 
-def result_files(paths: list[str], name: str) -> list[Path]:
-    """Files called `name` among `paths` (files, or folders searched recursively)."""
-    files: list[Path] = []
-    for item in paths or [str(SHIPPED)]:
-        path = Path(item)
-        if path.is_dir():
-            files += sorted(Path(p) for p in glob.glob(str(path / "**" / name), recursive=True))
-        elif path.is_file():
-            files += [path] if path.name == name else []
-        else:
-            raise UserError(f"no such result file or folder: {item}")
-    return files
-
-
-def _read(files: list[Path], needed: set[str], what: str):
-    import pandas as pd
-
-    frames = []
-    for f in files:
-        frame = pd.read_csv(f)
-        if not needed <= set(frame.columns):
-            columns = ", ".join(sorted(needed))
-            raise UserError(f"{f} is not an {what} result file (columns {columns})")
-        frame["file"] = str(f)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else None
+def load_all(paths: list[str]) -> sources.Results:
+    """Run folders, result CSVs and bundles (default: the shipped results), merged."""
+    return sources.load(paths or [str(SHIPPED)])
 
 
 def load(paths: list[str]):
-    for item in paths:
-        if Path(item).is_file() and Path(item).name not in ("mma.csv", "attention.csv"):
-            raise UserError(f"{item}: expected an mma.csv or attention.csv result file")
-    return _read(result_files(paths, "mma.csv"), {"kind", "form", "tflops", "gpu_name"}, "mma")
+    """Merged mma rows (or None), each checked against its schema."""
+    return load_all(paths).frame("mma")
 
 
 def load_attention(paths: list[str]):
-    return _read(result_files(paths, "attention.csv"),
-                 {"impl", "variant", "dim", "seq", "causal", "tflops", "gpu_name"}, "attention")
+    return load_all(paths).frame("attention")
 
 
 def measured_table(frame, markdown=False) -> str:
-    ok = frame[(frame["kind"] == "throughput") & (frame["status"] == "ok")]
+    ok = frame[(frame["kind"] == "throughput") & (frame["status"] == "ok") & frame["tflops"].notna()]
     rows = []
     for (gpu, form), group in ok.groupby(["gpu_name", "form"], sort=False):
         best = group.loc[group["tflops"].idxmax()]
@@ -101,7 +75,8 @@ def datasheet_table(measured_names: set[str], markdown=False) -> str:
 
 
 def run(args) -> int:
-    frame, attention = load(args.files), load_attention(args.files)
+    results = load_all(args.files)
+    frame, attention = results.frame("mma"), results.frame("attention")
     if frame is None and attention is None:
         raise UserError("no mma.csv or attention.csv result files found; "
                         "run `python -m mmabench mma` or `python -m mmabench attention` first")
@@ -109,7 +84,7 @@ def run(args) -> int:
     if frame is not None:
         print(measured_table(frame, args.markdown))
         for name, sms in frame[["gpu_name", "sm_count"]].drop_duplicates().itertuples(index=False):
-            row = gpus.lookup(name, sms)
+            row = gpus.lookup(name, None if sms != sms else sms)
             if row:
                 measured.add(row["name"])
         print()

@@ -62,15 +62,37 @@ def plot_mma(frame, output: Path) -> Path:
     return output
 
 
+def _writable(output: Path) -> Path:
+    """Refuse, before any work, an output that can't be written (no folder, no permission)."""
+    folder = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise UserError(f"cannot write {output}: it is a folder; give a .png file name")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {output}: folder {folder} does not exist")
+    existed = output.exists()
+    try:
+        with open(output, "ab"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if not existed:
+        output.unlink()
+    return output
+
+
 def run(args) -> int:
-    import pandas as pd
+    from .reporting import schema
 
     path = Path(args.file)
-    if not path.is_file():
-        raise UserError(f"no such result file: {path}")
-    frame = pd.read_csv(path)
-    if not {"kind", "form", "tflops", "ilp", "warps_per_sm"} <= set(frame.columns):
-        raise UserError(f"{path} is not an mma result file")
-    out = plot_mma(frame, Path(args.output) if args.output else path.with_suffix(".png"))
+    frame = schema.read_csv(path)
+    if not {"ilp", "warps_per_sm"} <= set(frame.columns):
+        raise UserError(f"{path} is not an mma result file (needs columns "
+                        f"{schema.describe('mma')}, ilp, warps_per_sm)")
+    frame = schema.check(frame, "mma", str(path))
+    output = _writable(Path(args.output) if args.output else path.with_suffix(".png"))
+    try:
+        out = plot_mma(frame, output)
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote {out}")
     return 0

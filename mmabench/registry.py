@@ -15,6 +15,7 @@ from typing import Callable
 FAMILIES = {
     "mma": "mmabench.mma.catalogue",
     "attention": "mmabench.attention.variants",
+    "wgmma": "mmabench.wgmma.registry",
     "demo": "mmabench.demo_kernels",
 }
 

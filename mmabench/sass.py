@@ -10,7 +10,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-_INSTR = re.compile(r"^\s*/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)\s*([^;]*);")
+# The opcode may carry a lower-case shape token, as Hopper's warpgroup MMA does:
+# HGMMA.64x256x16.F32, QGMMA.64x128x32.F16.E4M3.E4M3.
+_INSTR = re.compile(r"^\s*/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*(?:x\d+[A-Z0-9_.]*)*)\s*([^;]*);")
 _LABEL = re.compile(r"^(\.L_x_\d+|[A-Za-z_$][\w$.]*):\s*$")
 _SECTION = re.compile(r"^\s*\.section\s+\.text\.([^,\s]+)")
 _TARGET = re.compile(r"`\(([^)]+)\)")

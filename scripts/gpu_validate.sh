@@ -35,7 +35,7 @@ TAIL=14 step mma "$PY" -m mmabench mma
 TAIL=30 step attention "$PY" -m mmabench attention --dim 64,128 --seq 2048,4096,8192,16384
 step numerics "$PY" -m mmabench attention --numerics
 step regs-crosscheck "$PY" -m mmabench regs --crosscheck
-OUT=$WORK/attn BUDGET_S=400 step attn-correct-sanitize "$PY" -m mmabench.attention.devrun correct sanitize
+step attn-correct-sanitize "$PY" -m mmabench.attention.selfcheck --sanitize --json "$WORK/attn-selfcheck.json"
 
 cp "$WORK"/*.log "$OUT"/ 2>/dev/null
 tar czf "$OUT/results.tgz" -C "$WORK" --exclude='ptx' --exclude='sass' --exclude='ptxas' \

@@ -141,3 +141,54 @@ def test_benchmark_rows_carry_context_and_figures(tmp_path):
         assert r["x_vs_f32f32_rounds"] == QUICK.rounds
     assert all(r["gpu_name"] and r["git_commit"] is not None for r in folder.rows)
     assert (folder.path / "attention.csv").exists()
+
+
+def test_misaligned_view_is_refused_and_the_context_survives():
+    """A contiguous view 2 bytes past a 16-byte boundary used to fault ('misaligned address')
+    and take the process's CUDA context with it; it must be refused before the launch, and
+    the GPU must still work afterwards."""
+    import cupy
+    from mmabench.attention import attention, build, variants
+    from mmabench.attention.launch import Launcher
+    from mmabench.attention.reference import attention_f64
+
+    shape = (1, 2, 64, 64)
+    n = int(np.prod(shape))
+    base = cupy.random.standard_normal(n + 8, dtype=cupy.float32).astype(cupy.float16)
+    bad = base[1:1 + n].reshape(shape)
+    assert bad.flags.c_contiguous and bad.data.ptr % 16 == 2
+    good = [cupy.random.standard_normal(shape, dtype=cupy.float32).astype(cupy.float16) for _ in range(3)]
+    for i in range(3):
+        args = list(good)
+        args[i] = bad
+        with pytest.raises(UserError, match="2 bytes past a 16-byte boundary"):
+            attention(*args)
+    with pytest.raises(UserError, match="out starts 2 bytes past"):
+        attention(*good, out=bad)
+    with pytest.raises(UserError, match="2 bytes past"):
+        Launcher(build.load(variants.variant(64, "f32", "f32")), good[0], good[1], good[2], bad, False)
+    out = attention(*good)                         # the context is intact: a real launch works
+    cupy.cuda.runtime.deviceSynchronize()
+    ref = attention_f64(*good)
+    assert float(cupy.abs(out.astype(cupy.float64) - ref).max()) < 5e-3
+    aligned = bad.copy()                           # the remedy the message names
+    assert aligned.data.ptr % 16 == 0 and attention(aligned, good[1], good[2]).shape == shape
+    torch = pytest.importorskip("torch")
+    tb = torch.randn(n + 8, device="cuda", dtype=torch.float16)
+    tview = tb[1:1 + n].view(*shape)
+    assert tview.is_contiguous() and tview.data_ptr() % 16 == 2
+    with pytest.raises(UserError, match="2 bytes past"):
+        attention(tview, tview, tview)
+    torch.cuda.synchronize()
+
+
+def test_loaded_occupancy_uses_the_devices_warps_per_sm():
+    """Not 64 assumed: the device's own limit (48 on sm_86/89/120), and it agrees with data/archs.csv."""
+    from mmabench import archs, gpu
+    from mmabench.attention import build, variants
+    loaded = build.load(build.fit_to_gpu(variants.variant(64, "f32", "f32")))
+    arch = gpu.device_arch()
+    if arch in archs.limits():
+        assert loaded.max_warps_per_sm == archs.max_warps_per_sm(arch)
+    assert 0 < loaded.occupancy_pct <= 100
+    assert loaded.occupancy_pct == 100.0 * loaded.max_blocks_per_sm * loaded.variant.tiles.warps / loaded.max_warps_per_sm

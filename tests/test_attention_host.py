@@ -164,11 +164,13 @@ def test_reference_differs_when_the_mask_or_scale_differs():
 def test_error_metrics_count_nonfinite_and_measure_error():
     ref = np.ones((4, 4))
     out = ref.copy()
-    out[0, 0] = np.nan
     out[1, 1] = 1.5
     m = error_metrics(out, ref)
-    assert m["nonfinite"] == 1 and math.isclose(m["max_abs_err"], 0.5)
+    assert m["nonfinite"] == 0 and math.isclose(m["max_abs_err"], 0.5)
     assert math.isclose(m["rel_l2_err"], 0.5 / 4)
+    out[0, 0] = np.nan                      # one NaN: infinitely wrong, not left out
+    m = error_metrics(out, ref)
+    assert m["nonfinite"] == 1 and m["max_abs_err"] == math.inf and m["rel_l2_err"] == math.inf
 
 
 # ---- CLI -------------------------------------------------------------------------------------
@@ -231,3 +233,42 @@ def test_markdown_table_escapes_pipes():
 
     text = report.table(["a|b", "c"], [["x|y", 1]], markdown=True)
     assert all(line.count("|") - line.count("\\|") == 3 for line in text.splitlines())
+
+
+# ---- alignment: refused before any launch ---------------------------------------------------------
+
+class _FakeDev:
+    """A contiguous fp16 [B, H, N, d] device array as the checks see it: CuPy-style `.data.ptr`
+    or torch-style `data_ptr()`."""
+
+    def __init__(self, ptr, shape=(1, 2, 17, 64), torch_style=False):
+        self.shape, self.dtype = shape, np.dtype(np.float16)
+        self.flags = {"C_CONTIGUOUS": True}
+        if torch_style:
+            self.data_ptr = lambda: ptr
+        else:
+            self.data = type("Mem", (), {"ptr": ptr})()
+
+
+@pytest.mark.parametrize("torch_style", [False, True], ids=["cupy", "torch"])
+@pytest.mark.parametrize("which", ["q", "k", "v", "out"])
+def test_misaligned_base_is_refused_naming_the_offset(which, torch_style):
+    good = {n: _FakeDev(0x7f0000000000 + 0x10000 * i, torch_style=torch_style)
+            for i, n in enumerate(("q", "k", "v", "out"))}
+    good[which] = _FakeDev(0x7f0000100002, torch_style=torch_style)
+    with pytest.raises(UserError, match=rf"^{which} starts 2 bytes past a 16-byte boundary.*accepted: a 16-byte aligned base"):
+        checks.check_tensors(good["q"], good["k"], good["v"], out=good["out"])
+
+
+def test_aligned_device_arrays_pass():
+    q, k, v = (_FakeDev(0x7f0000000000 + 0x100 * i) for i in range(3))
+    assert checks.check_tensors(q, k, v).seq == 17
+
+
+def test_misaligned_numpy_view_is_refused():
+    base = np.zeros(1 + 2 * 17 * 64 + 8, np.float16)
+    start = next(i for i in range(8) if (base[i:].__array_interface__["data"][0] % 16) == 2)
+    view = base[start:start + 2 * 17 * 64].reshape(1, 2, 17, 64)
+    assert view.flags["C_CONTIGUOUS"]
+    with pytest.raises(UserError, match="2 bytes past a 16-byte boundary"):
+        checks.check_tensors(view, view, view)

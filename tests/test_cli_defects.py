@@ -311,6 +311,8 @@ def test_default_regs_table_fits_120_columns_and_wide_keeps_every_column(capsys)
     assert max(map(len, narrow.splitlines())) <= 120
     assert "HMMA.16816 F16 x128, F32 x128" in narrow or "HMMA.16816.F16" in narrow
     assert "MUFU" not in narrow
+    assert main(["regs", "--no-save"]) == 0     # the default report, footnotes included
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= 120
     assert main(["regs", "--family", "demo", "--arch", "sm_90", "--no-save", "--wide"]) == 0
     out = capsys.readouterr().out
     assert all(h in out for h in ("stack B", "LDL/STL", "LDSM", "MUFU", "FFMA", "HFMA2"))

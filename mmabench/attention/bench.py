@@ -25,7 +25,7 @@ from .. import gpu, measure, record
 from . import build, checks, torch_ref, variants
 from .launch import Launcher
 from .reference import default_scale
-from .validate import Reference, check_variant, random_inputs, tolerance  # noqa: F401 (re-exported)
+from .validate import Reference, check_variant, random_inputs
 
 TOKENS = 16384        # batch * seq, as FlashAttention's benchmark
 HIDDEN = 2048         # heads * dim
@@ -61,19 +61,12 @@ def cases(dims, seqs, causal_modes, tokens: int = TOKENS, hidden: int = HIDDEN) 
     return out
 
 
-def max_warps_per_sm(device: int = 0) -> int:
-    """From the device (64 on sm_80/90/100, 48 on sm_86/89/120)."""
-    import cupy
-    return int(cupy.cuda.runtime.getDeviceProperties(device)["maxThreadsPerMultiProcessor"]) // 32
-
-
-def _resource_fields(loaded: build.Loaded, warps_per_sm: int) -> dict:
+def _resource_fields(loaded: build.Loaded) -> dict:
     v = loaded.variant
     return {
         "registers": loaded.registers, "local_bytes": loaded.spill_bytes,
         "smem_bytes": v.tiles.smem_bytes(v.dim), "blocks_per_sm": loaded.max_blocks_per_sm,
-        "occupancy_pct": 100.0 * loaded.max_blocks_per_sm * v.tiles.warps / warps_per_sm,
-        "compiled_by": loaded.how,
+        "occupancy_pct": loaded.occupancy_pct, "compiled_by": loaded.how,
     }
 
 
@@ -95,7 +88,7 @@ class Contender:
 
 
 def variant_contender(v: variants.Variant, case: Case, q, k, vv, ref: Reference, scale: float,
-                      warps_per_sm: int, label: str | None = None) -> Contender:
+                      label: str | None = None) -> Contender:
     import cupy
 
     row = _variant_fields(v)
@@ -105,7 +98,7 @@ def variant_contender(v: variants.Variant, case: Case, q, k, vv, ref: Reference,
         loaded = build.load(v)
     except Exception as exc:
         return Contender(name, {**row, "status": "error", "error": f"build: {exc}"})
-    row.update(_resource_fields(loaded, warps_per_sm))
+    row.update(_resource_fields(loaded))
     out = cupy.empty_like(q)
     launcher = Launcher(loaded, q, k, vv, out, case.causal, scale)
     m, err = check_variant(launcher, ref, v)
@@ -132,11 +125,12 @@ def sdpa_contender(backend: str, case: Case, q, k, vv, ref: Reference, scale: fl
     except Exception as exc:
         return Contender(name, {**row, "status": "unavailable", "error": str(exc).splitlines()[0][:200]})
     m = ref.metrics(cupy.asarray(y))
-    tol = tolerance(None, ref.yard_max_abs)
-    row.update(m, tolerance=tol,
+    tol, rule = ref.tolerance(None)
+    row.update(m, tolerance=tol, tolerance_rule=rule,
                err_vs_yardstick=m["max_abs_err"] / ref.yard_max_abs if ref.yard_max_abs > 0 else float("nan"))
     if m["nonfinite"]:
         return Contender(name, {**row, "status": "error", "error": f"{m['nonfinite']} outputs inf/NaN"})
+
     from torch.nn.attention import sdpa_kernel
     import torch.nn.functional as F
 
@@ -196,7 +190,6 @@ def run_case(case: Case, var_list: list[variants.Variant], rng: np.random.Genera
     # q, k, v, the reference's sample, and two buffers (output + checked copy) per contender
     checks.check_memory(shape, free, tensors=4 + 2 * (len(here) + len(twins) + len(backends)))
     scale = default_scale(case.dim)
-    warps_per_sm = max_warps_per_sm()
     q, k, vv = random_inputs(shape, rng)
     ref = Reference(q, k, vv, case.causal, scale, sample, rng)
     base = {"dim": case.dim, "seq": case.seq, "causal": case.causal, "batch": case.batch,
@@ -205,11 +198,11 @@ def run_case(case: Case, var_list: list[variants.Variant], rng: np.random.Genera
             "yard_rel_l2_err": ref.yard["rel_l2_err"] if ref.yard else float("nan")}
     contenders: list[Contender] = []
     for v in here:
-        contenders.append(variant_contender(v, case, q, k, vv, ref, scale, warps_per_sm))
+        contenders.append(variant_contender(v, case, q, k, vv, ref, scale))
         if progress:
             progress.step(f"check {v.name}")
     for v, label, ref_name in twins:
-        c = variant_contender(v, case, q, k, vv, ref, scale, warps_per_sm, label)
+        c = variant_contender(v, case, q, k, vv, ref, scale, label)
         c.row["tiles_from"] = ref_name
         contenders.append(c)
     for b in backends:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import toolchain
-from .variants import Variant
+from ..compiler.resources import Resources, parse_ptxas_log  # noqa: F401  (the one ptxas parser)
+from .variants import Variant, tile_asserts_cpp
 
 SOURCE = Path(__file__).resolve().parent.parent.parent / "kernels" / "attention.cu"
 PTX_VERSION = "7.8"          # CUDA 11.8's ISA: everything the kernel uses, any driver >= 520 JITs it
@@ -28,8 +29,10 @@ def source_text() -> str:
 
 
 def render(v: Variant) -> str:
-    """The kernel source with the variant's #defines in front."""
+    """The kernel source with the variant's #defines in front, and the tile constraints
+    (variants.TILE_CONSTRAINTS) as the ATTN_TILE_ASSERTS macro the kernel's Traits expands."""
     head = "".join(f"#define {k} {val}\n" for k, val in v.defines().items())
+    head += f"#define ATTN_TILE_ASSERTS {tile_asserts_cpp()}\n"
     return f"// variant {v.name}\n{head}#line 1 \"attention.cu\"\n{source_text()}"
 
 
@@ -46,39 +49,10 @@ def ptx_for(v: Variant, arch: str = "sm_80") -> str:
     return _lower_version(ptx)
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What ptxas -v said about one kernel on one architecture."""
-    arch: str
-    registers: int
-    spill_stores: int
-    spill_loads: int
-    stack: int
-    smem_static: int
-
-    @property
-    def spills(self) -> bool:
-        return bool(self.spill_stores or self.spill_loads)
-
-
-_REGS = re.compile(r"Used (\d+) registers")
-_SPILL = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
-_SMEM = re.compile(r"(\d+) bytes smem")
-
-
-def parse_ptxas(log: str, arch: str) -> Resources:
-    regs, spill = _REGS.search(log), _SPILL.search(log)
-    smem = _SMEM.search(log)
-    if not regs or not spill:
-        raise toolchain.CompileError(f"unexpected ptxas log for {arch}: {log[:200]}")
-    return Resources(arch, int(regs.group(1)), int(spill.group(2)), int(spill.group(3)),
-                     int(spill.group(1)), int(smem.group(1)) if smem else 0)
-
-
 def assemble(v: Variant, arch: str) -> tuple[toolchain.Assembled, Resources]:
     """Offline cubin + resource usage of a variant for `arch` (cached)."""
     asm = toolchain.assemble(ptx_for(v, arch), arch)
-    return asm, parse_ptxas(asm.log, arch)
+    return asm, parse_ptxas_log(asm.log, v.entry, arch)
 
 
 @dataclass
@@ -91,6 +65,22 @@ class Loaded:
     spill_bytes: int           # local memory per thread (spills + stack), from the function
     max_blocks_per_sm: int
     ptx: str
+    max_warps_per_sm: int = 0  # of the GPU it was loaded on (device attribute)
+
+    @property
+    def occupancy_pct(self) -> float:
+        """Resident warps of this launch shape as a percentage of the GPU's maximum (64 per SM on
+        sm_80/90/100, 48 on sm_86/89/120: read from the device, not assumed); NaN if unknown."""
+        if not self.max_warps_per_sm:
+            return float("nan")
+        return 100.0 * self.max_blocks_per_sm * self.variant.tiles.warps / self.max_warps_per_sm
+
+
+def max_warps_per_sm() -> int:
+    """Resident warps per SM on the current GPU (cudaDevAttrMaxThreadsPerMultiProcessor / 32)."""
+    import cupy
+
+    return cupy.cuda.runtime.deviceGetAttribute(39, cupy.cuda.Device().id) // 32
 
 
 def smem_optin() -> int:
@@ -140,6 +130,6 @@ def load(v: Variant) -> Loaded:
     regs = driver.funcGetAttribute(driver.CU_FUNC_ATTRIBUTE_NUM_REGS, func.ptr)
     local = driver.funcGetAttribute(driver.CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, func.ptr)
     blocks = driver.occupancyMaxActiveBlocksPerMultiprocessor(func.ptr, v.tiles.threads, smem)
-    loaded = Loaded(v, func, cubin, how, regs, local, blocks, ptx)
+    loaded = Loaded(v, func, cubin, how, regs, local, blocks, ptx, max_warps_per_sm())
     loaded._module = module  # keep the module alive with its function
     return loaded

@@ -14,7 +14,7 @@ from .variants import DIMS, Tiles
 GRID_Y_MAX = 65535          # row blocks go on grid.y
 GRID_X_MAX = 2 ** 31 - 1    # batch * heads go on grid.x
 ELEMENT_BYTES = 2           # fp16
-ALIGNMENT = 16              # cp.async / ldmatrix move 16-byte vectors: every base must be aligned
+ALIGN_BYTES = 16            # cp.async / st.global.v4 move 16-byte chunks: the base must be 16-aligned
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,33 @@ def _is_contiguous(x) -> bool:
     if flags is not None:
         return bool(flags["C_CONTIGUOUS"] if not hasattr(flags, "c_contiguous") else flags.c_contiguous)
     return False
+
+
+def data_pointer(x) -> int | None:
+    """Address of the first element: torch `data_ptr()`, CuPy `.data.ptr`, the CUDA or NumPy
+    array interface; None for an object that says none of these."""
+    if callable(getattr(x, "data_ptr", None)):                        # torch
+        return int(x.data_ptr())
+    ptr = getattr(getattr(x, "data", None), "ptr", None)               # CuPy
+    if isinstance(ptr, int):
+        return ptr
+    for attr in ("__cuda_array_interface__", "__array_interface__"):
+        iface = getattr(x, attr, None)
+        if isinstance(iface, dict) and iface.get("data"):
+            return int(iface["data"][0])
+    return None
+
+
+def check_alignment(name: str, x) -> None:
+    """The kernel reads and writes 16-byte chunks: a base that is not 16-byte aligned (a view
+    such as base[1:1 + n].view(B, H, N, d), contiguous but 2 bytes off) faults on the GPU and
+    loses the process's CUDA context, so it is refused here, before any launch. Rows are
+    d * 2 bytes (a multiple of 16 for every built d), so an aligned base aligns every row."""
+    ptr = data_pointer(x)
+    if ptr is not None and ptr % ALIGN_BYTES:
+        raise UserError(f"{name} starts {ptr % ALIGN_BYTES} bytes past a {ALIGN_BYTES}-byte boundary "
+                        f"(address {ptr:#x}); accepted: a {ALIGN_BYTES}-byte aligned base "
+                        "(a fresh array, or .copy() / .clone() of the view)")
 
 
 def check_shape(batch: int, heads: int, seq: int, dim: int, dims=DIMS) -> Shape:
@@ -86,6 +113,7 @@ def check_tensors(q, k, v, out=None, dims=DIMS) -> Shape:
         if not _is_contiguous(x):
             raise UserError(f"{name} is not contiguous; accepted: contiguous [batch, heads, seq, dim] "
                             "(call .contiguous() / cupy.ascontiguousarray first)")
+        check_alignment(name, x)
     b, h, n, d = shapes["q"]
     if n == 0:
         raise UserError("sequence length is 0; attention needs at least one key (N >= 1)")

@@ -111,12 +111,9 @@ class Plan:
         if out is None:   # q is a contiguous fp16 tensor of the output's shape (checked)
             out = self.torch.empty_like(q) if self.is_torch else _cupy().empty_like(q)
         pointers = (_pointer(q), _pointer(k), _pointer(v), _pointer(out))
-        for name, p in zip(("q", "k", "v", "out"), pointers):
-            if p % checks.ALIGNMENT:
-                raise UserError(f"{name} starts {p % checks.ALIGNMENT} bytes past a "
-                                f"{checks.ALIGNMENT}-byte boundary (a view into another buffer?); "
-                                f"accepted: {checks.ALIGNMENT}-byte aligned tensors "
-                                "(.clone() / cupy.ascontiguousarray(x.copy()) gives one)")
+        if (pointers[0] | pointers[1] | pointers[2] | pointers[3]) % checks.ALIGN_BYTES:
+            for name, x in zip(("q", "k", "v", "out"), (q, k, v, out)):
+                checks.check_alignment(name, x)      # raises, naming the misaligned one
         for slot, p in zip(self.values, pointers):
             slot.value = p
         if self.is_torch:

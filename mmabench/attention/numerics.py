@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import gpu, record, report
-from . import bench, build, checks, torch_ref, variants
+from . import build, checks, torch_ref, validate, variants
 from .launch import Launcher
 from .reference import default_scale, error_metrics
 
@@ -67,8 +67,8 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
         shape = checks.check_shape(1, heads, pt.seq, dim)
         free, _ = cupy.cuda.runtime.memGetInfo()
         checks.check_memory(shape, free, tensors=6)
-        q, k, v = bench.random_inputs(shape, rng, pt.qk_scale, pt.v_scale, pt.v_mean)
-        ref = bench.Reference(q, k, v, False, scale, heads, rng)
+        q, k, v = validate.random_inputs(shape, rng, pt.qk_scale, pt.v_scale, pt.v_mean)
+        ref = validate.Reference(q, k, v, False, scale, heads, rng)
         qk_max = _max_abs_logit(q, k)
         base = {"series": pt.series, "point": pt.label, "dim": dim, "seq": pt.seq,
                 "qk_scale": pt.qk_scale, "v_scale": pt.v_scale, "v_mean": pt.v_mean,
@@ -81,7 +81,7 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
         for var in var_list:
             loaded = build.load(var)
             launcher = Launcher(loaded, q, k, v, out, False, scale)
-            m, err = bench.check_variant(launcher, ref, var)
+            m, err = validate.check_variant(launcher, ref, var)
             rows.append({**base, "impl": "mmabench", "scheme": _scheme(var), "variant": var.name,
                          "block_keys": var.tiles.bc, **m})
         if ref.yard:
@@ -136,9 +136,9 @@ def _nonfinite(r: dict) -> int:
 
 def state(r: dict, base: dict | None) -> str:
     """'overflow', 'lossy' (error > LOSS_FACTOR x the base scheme's at that point) or 'ok'."""
-    if _nonfinite(r):
-        return "overflow"
     e = r.get("rel_l2_err", float("nan"))
+    if _nonfinite(r) or e == float("inf"):        # error_metrics: inf/NaN output -> inf error
+        return "overflow"
     if base is not None and base.get("rel_l2_err") and e > LOSS_FACTOR * base["rel_l2_err"]:
         return "lossy"
     return "ok"

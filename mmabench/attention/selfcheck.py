@@ -1,25 +1,36 @@
-"""GPU self-check: `python -m mmabench.attention.selfcheck [--quick] [--time] [--sanitize NAME]`.
+"""GPU self-check of the attention kernel: every variant against the float64 reference, and
+optionally compute-sanitizer (memcheck + racecheck) on every variant.
 
-Correctness of every variant against the float64 reference (fresh random normal inputs per case,
-output poisoned with NaN first) for every head dim, causal and not, N in {1, 17, 128, 1000, 4096};
-f32/f32 variants must meet FlashAttention's rule (max abs error <= 2 x PyTorch fp16's + 1e-4),
-the others the documented f16 bound (bench.tolerance). With --time, a timing table vs SDPA.
---sanitize NAME runs one variant on one small shape, for compute-sanitizer.
+    python -m mmabench.attention.selfcheck [--quick] [--dim 64,128] [--sanitize] [--json FILE]
+
+(and, once wired, `python -m mmabench attention --check [--sanitize]`, which calls `check`).
+Correctness: fresh random normal inputs per case, output poisoned with NaN first, every head dim,
+causal and not, N in {1, 17, 128, 1000, 4096}; f32/f32 variants must meet FlashAttention's rule
+(max abs error <= 2 x PyTorch fp16's + 1e-4), the others the documented f16 bound (validate.tolerance).
+Sanitizer: each variant runs once on a small odd shape (tails masked) in a child process
+(`--one VARIANT`) under compute-sanitizer; a report or a crash fails the check.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .. import report
-from . import bench, build, variants
+from .. import report, toolchain
+from . import bench, build, validate, variants
 from .launch import Launcher
 from .reference import default_scale
 
 SEQS = (1, 17, 128, 1000, 4096)
+QUICK_SEQS = (17, 1000)
+SANITIZER_TOOLS = ("memcheck", "racecheck")
+SANITIZER_TIMEOUT_S = 300
 
 
 def correctness(var_list, seqs=SEQS, causal_modes=(False, True), batch=1, heads=2, seed=None,
@@ -32,13 +43,13 @@ def correctness(var_list, seqs=SEQS, causal_modes=(False, True), batch=1, heads=
         for n in seqs:
             for causal in causal_modes:
                 case = bench.Case(d, n, causal, batch, heads)
-                q, k, vv = bench.random_inputs(case.shape, rng)
-                ref = bench.Reference(q, k, vv, causal, default_scale(d), batch * heads, rng)
+                q, k, vv = validate.random_inputs(case.shape, rng)
+                ref = validate.Reference(q, k, vv, causal, default_scale(d), batch * heads, rng)
                 out = cupy.empty_like(q)
                 for v in (v for v in var_list if v.dim == d):
                     try:
                         launcher = Launcher(build.load(v), q, k, vv, out, causal)
-                        m, err = bench.check_variant(launcher, ref, v)
+                        m, err = validate.check_variant(launcher, ref, v)
                     except Exception as exc:
                         m, err = {}, f"{type(exc).__name__}: {exc}"
                     rows.append({"variant": v.name, "dim": d, "seq": n, "causal": causal,
@@ -63,47 +74,94 @@ def correctness_table(rows, markdown=False) -> str:
                          "worst case", "inf/NaN"], body, markdown)
 
 
-def sanitize_one(name: str, seq: int = 77, causal: bool = True) -> int:
-    """One launch of one variant on a small odd shape (tails masked), for compute-sanitizer."""
+def run_one(name: str, seq: int = 77, causal: bool = True) -> int:
+    """One launch of one variant on a small odd shape (tails masked): the sanitizer's child."""
     import cupy
 
     by = {v.name: v for v in variants.all_variants()}
     if name not in by:
         print(f"unknown variant {name}", file=sys.stderr)
         return 2
-    v = by[name]
+    v = build.fit_to_gpu(by[name])
     case = bench.Case(v.dim, seq, causal, 1, 2)
-    q, k, vv = bench.random_inputs(case.shape, np.random.default_rng(0))
+    q, k, vv = validate.random_inputs(case.shape, np.random.default_rng(0))
     out = cupy.empty_like(q)
     Launcher(build.load(v), q, k, vv, out, causal)()
     cupy.cuda.runtime.deviceSynchronize()
     ok = bool(cupy.isfinite(out).all())
-    print(f"{name}: ran N={seq} causal={causal}, output finite: {ok}")
+    print(f"{v.name}: ran N={seq} causal={causal}, output finite: {ok}")
     return 0 if ok else 1
+
+
+def sanitize(names, tools=SANITIZER_TOOLS, timeout=SANITIZER_TIMEOUT_S, workers=8,
+             log=print) -> list[dict]:
+    """compute-sanitizer on each variant (a child process per variant and tool)."""
+    sanitizer = toolchain.find_tool("compute-sanitizer")
+
+    def one(job):
+        name, tool = job
+        t0 = time.time()
+        cmd = [str(sanitizer), "--tool", tool, "--error-exitcode", "9",
+               sys.executable, "-m", "mmabench.attention.selfcheck", "--one", name]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            rc, tail = p.returncode, (p.stdout + p.stderr).strip().splitlines()[-2:]
+        except subprocess.TimeoutExpired:
+            rc, tail = None, [f"timed out after {timeout} s"]
+        row = {"variant": name, "tool": tool, "rc": rc, "seconds": round(time.time() - t0, 1),
+               "status": "ok" if rc == 0 else "error", "tail": " | ".join(tail)}
+        log(f"sanitize {tool} {name}: rc={rc} {row['seconds']}s | {row['tail']}")
+        return row
+
+    jobs = [(n, t) for n in names for t in tools]
+    with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as ex:
+        return list(ex.map(one, jobs))
+
+
+def check(var_list=None, quick: bool = False, sanitize_too: bool = False, markdown: bool = False,
+          seed=None, json_path=None, log=print) -> int:
+    """The correctness sweep (and the sanitizer) on `var_list` (default: every variant);
+    prints a table and a summary line, returns the exit code (1 if anything failed)."""
+    from .. import gpu
+
+    gpu.require_gpu()
+    var_list = var_list or variants.all_variants()
+    rows = correctness(var_list, seqs=QUICK_SEQS if quick else SEQS, seed=seed, log=log)
+    log(correctness_table(rows, markdown))
+    failed = sum(r["status"] != "ok" for r in rows)
+    log(f"\ncorrectness: {len(rows) - failed}/{len(rows)} checks passed")
+    san = []
+    if sanitize_too:
+        san = sanitize([v.name for v in var_list], log=log)
+        bad = sum(r["status"] != "ok" for r in san)
+        log(f"sanitizer: {len(san) - bad}/{len(san)} clean ({', '.join(SANITIZER_TOOLS)})")
+        failed += bad
+    if json_path:
+        with open(json_path, "w") as fh:
+            json.dump({"correctness": rows, "sanitizer": san}, fh, indent=1, default=str)
+    return 1 if failed else 0
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mmabench.attention.selfcheck")
-    ap.add_argument("--quick", action="store_true", help="N in {17, 1000} only")
+    ap.add_argument("--quick", action="store_true", help="N in " + " and ".join(map(str, QUICK_SEQS)) + " only")
     ap.add_argument("--dim", help="comma list of head dims")
-    ap.add_argument("--time", action="store_true", help="also time vs SDPA (d=64,128, N=4096)")
-    ap.add_argument("--sanitize", metavar="VARIANT", help="one small launch of VARIANT")
+    ap.add_argument("--sanitize", action="store_true",
+                    help="also run compute-sanitizer (memcheck, racecheck) on every variant")
+    ap.add_argument("--json", metavar="FILE", help="write the rows to FILE")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--one", metavar="VARIANT", help=argparse.SUPPRESS)   # the sanitizer's child
     args = ap.parse_args(argv)
-    if args.sanitize:
-        return sanitize_one(args.sanitize)
-    dims = tuple(int(x) for x in args.dim.split(",")) if args.dim else variants.DIMS
-    var_list = variants.all_variants(dims=dims)
-    rows = correctness(var_list, seqs=(17, 1000) if args.quick else SEQS)
-    print(correctness_table(rows, args.markdown))
-    failed = sum(r["status"] != "ok" for r in rows)
-    print(f"\n{len(rows) - failed}/{len(rows)} checks passed")
-    if args.time:
-        from .cli import summary
-        cases = bench.cases([d for d in dims if d in (64, 128)], [4096], [False, True])
-        _, trows = bench.run(var_list, cases)
-        print(summary(trows, args.markdown))
-    return 1 if failed else 0
+    if args.one:
+        return run_one(args.one)
+    from ..errors import UserError
+    try:
+        dims = tuple(int(x) for x in args.dim.split(",")) if args.dim else variants.DIMS
+        return check(variants.all_variants(dims=dims), args.quick, args.sanitize, args.markdown,
+                     json_path=args.json)
+    except (UserError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

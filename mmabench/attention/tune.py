@@ -62,7 +62,7 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
     import cupy
 
-    from . import bench
+    from . import bench, validate
     from .launch import Launcher
     from .reference import default_scale
 
@@ -79,8 +79,8 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                     continue
                 if case not in inputs:
                     shape = case.shape
-                    q, k, vv = bench.random_inputs(shape, rng)
-                    ref = bench.Reference(q, k, vv, case.causal, default_scale(case.dim), 2, rng)
+                    q, k, vv = validate.random_inputs(shape, rng)
+                    ref = validate.Reference(q, k, vv, case.causal, default_scale(case.dim), 2, rng)
                     inputs[case] = (q, k, vv, cupy.empty_like(q), ref)
                 q, k, vv, out, ref = inputs[case]
                 try:
@@ -89,7 +89,7 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                         raise RuntimeError(f"{loaded.spill_bytes} B local memory")
                     launcher = Launcher(loaded, q, k, vv, out, case.causal)
                     # tiles do not change the arithmetic much; f16 accuracy is judged elsewhere
-                    m, err = bench.check_variant(launcher, ref, cand, enforce=cand.is_reference_acc)
+                    m, err = validate.check_variant(launcher, ref, cand, enforce=cand.is_reference_acc)
                 except Exception as exc:
                     err = f"{type(exc).__name__}: {exc}"
                 if err:

@@ -5,6 +5,8 @@ The benchmark, the numerics sweep, the tuner and the self-check all validate thr
   * `Reference` computes float64 attention and PyTorch's fp16 yardstick on a sample of heads;
   * `tolerance` is FlashAttention's rule (2 x PyTorch fp16's max error + 1e-4) for f32/f32 and
     PyTorch's kernels, and the documented bound below for variants with an f16 accumulator;
+    without PyTorch (or when its fp16 yardstick itself overflows) the bound comes from the
+    float64 reference alone (reference.f64_bound), and the row says which rule applied;
   * `check_variant` poisons the output (NaN), launches once and compares.
 """
 
@@ -13,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import torch_ref, variants
-from .reference import attention_f64, error_metrics
+from .reference import U32, attention_f64, error_metrics, f64_bound
+
+U16 = 2.0 ** -11      # unit roundoff of an fp16 accumulator
 
 F16_POISON = 0x7E00   # NaN in fp16: an unwritten output cannot pass
 # Documented accuracy bound of the variants with an f16 accumulator (inputs of standard scale,
@@ -63,6 +67,9 @@ class Reference:
         flat = lambda x: x.reshape(bh, n, d)[self.idx]
         self.ref = attention_f64(flat(q), flat(k), flat(v), causal, scale)
         self.flat = flat
+        self._sample = (flat(q), flat(k), flat(v))
+        self._causal, self._scale = causal, scale
+        self._bounds: dict = {}
         self.yard = None
         torch = torch_ref.torch_module()
         if torch is not None:
@@ -78,6 +85,25 @@ class Reference:
     def yard_max_abs(self) -> float:
         return self.yard["max_abs_err"] if self.yard else float("nan")
 
+    def f64_bound(self, s_unit: float, o_unit: float) -> float:
+        """Max of the float64-model error bound over the sampled heads (cached per units)."""
+        key = (s_unit, o_unit)
+        if key not in self._bounds:
+            q, k, v = self._sample
+            self._bounds[key] = float(f64_bound(q, k, v, self._causal, self._scale, ref=self.ref,
+                                                s_unit=s_unit, o_unit=o_unit).max())
+        return self._bounds[key]
+
+    def tolerance(self, v: variants.Variant | None) -> tuple[float, str]:
+        """(max abs error allowed, the rule that gave it)."""
+        yard = self.yard_max_abs
+        if np.isfinite(yard) and yard > 0:
+            return tolerance(v, yard), "PyTorch fp16 yardstick"
+        s_unit = U32 if v is None or v.acc_s == "f32" else U16
+        o_unit = U32 if v is None or v.acc_o == "f32" else U16
+        why = "no PyTorch" if self.yard is None else "PyTorch fp16 yardstick not finite"
+        return self.f64_bound(s_unit, o_unit), f"float64 model bound ({why})"
+
 
 def check_variant(launcher, ref: Reference, v: variants.Variant | None,
                   enforce: bool = True) -> tuple[dict, str | None]:
@@ -92,8 +118,8 @@ def check_variant(launcher, ref: Reference, v: variants.Variant | None,
     m = ref.metrics(out)
     whole_bad = int((~cupy.isfinite(out)).sum())
     m["nonfinite_all"] = whole_bad
-    tol = tolerance(v, ref.yard_max_abs)
-    m["tolerance"] = tol
+    tol, rule = ref.tolerance(v)
+    m["tolerance"], m["tolerance_rule"] = tol, rule
     m["err_vs_yardstick"] = m["max_abs_err"] / ref.yard_max_abs if ref.yard_max_abs > 0 else float("nan")
     if whole_bad:
         return m, f"{whole_bad} outputs inf/NaN"

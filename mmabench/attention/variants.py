@@ -9,9 +9,11 @@ below, so the benchmark, the tests and the register report all read the same tab
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .. import archs
 from ..errors import UserError
 
 DIMS = (64, 128, 256)
@@ -26,6 +28,30 @@ O_MODES = ("f32", "f16", "f16f32")
 NORMS = ("delayed", "inloop")
 
 O_MODE_CODE = {"f32": 0, "f16": 1, "f16f32": 2}
+
+# The kernel's tile constraints, stated once: C++ expressions over the names of the kernel's
+# Traits (D head dim, WARPS, MT, BR rows per block, BC keys per tile, THREADS, CH 16-byte chunks
+# per row). build.render() hands them to kernels/attention.cu as the ATTN_TILE_ASSERTS macro,
+# which expands to these static_asserts inside Traits; Tiles.valid_for evaluates the same
+# expressions before anything is built.
+TILE_CONSTRAINTS = (
+    ("D % 64 == 0", "the swizzle needs >= 8 16-byte chunks per row (d a multiple of 64)"),
+    ("BC % 16 == 0 && BC >= 16", "keys per tile must be a multiple of 16"),
+    ("THREADS % CH == 0", "a row's 16-byte chunks must split evenly over the threads"),
+    ("(BR * CH) % THREADS == 0", "the Q tile must split evenly over the threads"),
+    ("(BC * CH) % THREADS == 0", "the K/V tile must split evenly over the threads"),
+    ("(16 * MT * CH) % 32 == 0", "output rows must split evenly over a warp"),
+)
+
+
+def _as_python(expr: str) -> str:
+    """A constraint's C++ integer expression as Python (all operands are positive ints)."""
+    return re.sub(r"(?<!/)/(?!/)", "//", expr.replace("&&", " and ").replace("||", " or "))
+
+
+def tile_asserts_cpp() -> str:
+    """TILE_CONSTRAINTS as one line of static_asserts (the ATTN_TILE_ASSERTS macro)."""
+    return " ".join(f"static_assert({expr}, {json.dumps(why)});" for expr, why in TILE_CONSTRAINTS)
 
 
 @dataclass(frozen=True)
@@ -56,17 +82,30 @@ class Tiles:
                 (f" minB{self.min_blocks}" if self.min_blocks > 1 else ""))
 
     def smem_bytes(self, dim: int) -> int:
-        return 2 * dim * (self.br + 4 * self.bc)   # Q tile + 2 K + 2 V buffers, fp16
+        """Dynamic shared memory of a block: Q tile + 2 K + 2 V buffers, fp16 (the kernel
+        static_asserts that its layout, Traits::SMEM_BYTES, is this: ATTN_SMEM_BYTES)."""
+        return 2 * dim * (self.br + 4 * self.bc)
 
-    def valid_for(self, dim: int) -> str | None:
-        """Why these tiles cannot build for `dim` (None if they can): mirrors the kernel's asserts."""
-        ch = dim // 8
-        if self.bc % 16 or self.bc < 16:
-            return "keys per tile must be a multiple of 16"
-        if (self.br * ch) % self.threads or (self.bc * ch) % self.threads:
-            return "tiles do not split evenly over the threads"
-        if self.smem_bytes(dim) > 227 * 1024:
-            return f"needs {self.smem_bytes(dim)} B of shared memory (> 227 KiB)"
+    def broken_constraint(self, dim: int) -> str | None:
+        """The first of the kernel's TILE_CONSTRAINTS these tiles break for `dim`, or None."""
+        names = {"D": dim, "WARPS": self.warps, "MT": self.mt, "BR": self.br, "BC": self.bc,
+                 "THREADS": self.threads, "CH": dim // 8}
+        for expr, why in TILE_CONSTRAINTS:
+            if not eval(_as_python(expr), {"__builtins__": {}}, names):   # our own table only
+                return why
+        return None
+
+    def valid_for(self, dim: int, arch: str | None = None) -> str | None:
+        """Why these tiles cannot build for `dim` (None if they can): the kernel's
+        TILE_CONSTRAINTS, and the shared memory one block may have on `arch` (data/archs.csv;
+        without `arch`, the largest of any known architecture)."""
+        why = self.broken_constraint(dim)
+        if why:
+            return why
+        limit = archs.smem_per_block(arch) if arch else archs.max_smem_per_block()
+        if self.smem_bytes(dim) > limit:
+            return (f"needs {self.smem_bytes(dim)} B of shared memory per block "
+                    f"(> {limit // 1024} KiB, the most {arch or 'any known architecture'} allows)")
         return None
 
     def fitted(self, dim: int, smem_limit: int) -> "Tiles | None":
@@ -128,7 +167,7 @@ class Variant:
             "ATTN_BC": t.bc, "ATTN_S_F16": int(self.acc_s != "f32"),
             "ATTN_Q_PRESCALE": int(self.q_prescale), "ATTN_O_MODE": O_MODE_CODE[self.acc_o],
             "ATTN_NORM_INLOOP": int(self.norm == "inloop"), "ATTN_Q_IN_REGS": int(t.q_regs),
-            "ATTN_MIN_BLOCKS": t.min_blocks,
+            "ATTN_MIN_BLOCKS": t.min_blocks, "ATTN_SMEM_BYTES": t.smem_bytes(self.dim),
         }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import time
 
 from .. import archs, record, registry, report, toolchain
@@ -58,6 +59,8 @@ def _spill(r) -> str:
 
 
 LIMITER_SHORT = {"registers": "regs", "shared": "smem"}
+NARROW_LEGEND = ("spill B: bytes spilled (stored/loaded); occupancy: theoretical, with what limits "
+                 "it; --wide: every column")
 
 
 def short_tensor_ops(text: str) -> str:
@@ -82,7 +85,7 @@ def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> 
                    "blocks/SM", "warps/SM (occ)", "limit", "tensor ops (static)", "LDL/STL",
                    "LDSM", "MUFU", "FFMA", "HFMA2"]
     else:
-        headers = ["kernel", "arch", "regs", "spill st/ld B", "smem B", "occupancy",
+        headers = ["kernel", "arch", "regs", "spill B", "smem B", "occupancy",
                    "tensor ops (static)"]
     body = []
     for r in rows:
@@ -110,7 +113,8 @@ def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> 
             _num(r.get("n_LDSM")), _num(r.get("n_MUFU")), _num(r.get("n_FFMA")),
             _num(r.get("n_HFMA2")),
         ])
-    return report.table(headers, body, markdown)
+    text = report.table(headers, body, markdown)
+    return text if wide else text + "\n" + NARROW_LEGEND
 
 
 def diff_table(diffs: list[dict], markdown: bool = False) -> str:
@@ -138,7 +142,8 @@ def _footnotes(rows: list[dict]) -> list[str]:
     lines = []
     na = sorted({r["message"] for r in rows if r["status"] == "n/a"})
     if na:
-        lines.append("not built (architecture lacks the instruction): " + "; ".join(na))
+        lines += textwrap.wrap("not built (architecture lacks the instruction): " + "; ".join(na),
+                               width=120, subsequent_indent="  ", break_on_hyphens=False)
     for r in rows:
         if r["status"] == "error":
             lines.append(f"error: {r['kernel']} on {r['target'] or r['arch']}: {r['message']}")

@@ -53,11 +53,8 @@ class Occupancy:
 
 
 def limits_of(arch: str) -> dict:
-    """The data/archs.csv row of `arch` ('sm_90a' has its own row)."""
-    table = archs.limits()
-    if arch not in table:
-        raise KeyError(f"no limits for {arch} in data/archs.csv")
-    return table[arch]
+    """The data/archs.csv row of `arch` ('sm_90a' has its own row); UserError if none."""
+    return archs.row(arch)
 
 
 def theoretical(arch: str | dict, registers: int, threads_per_block: int,

@@ -61,6 +61,19 @@ class Resources:
     def spills(self) -> bool:
         return bool(self.spill_store_bytes or self.spill_load_bytes)
 
+    # The short column names of the attention reports (attention/offline.py, attention/tune.py).
+    @property
+    def spill_stores(self) -> int:
+        return self.spill_store_bytes
+
+    @property
+    def spill_loads(self) -> int:
+        return self.spill_load_bytes
+
+    @property
+    def stack(self) -> int:
+        return self.stack_frame_bytes
+
 
 def _clean(line: str) -> str:
     return _PREFIX.sub("", line, count=1).strip()

@@ -1,12 +1,9 @@
-"""SASS of a cubin for the report: disassembly (cached, de-duplicated) and opcode counts.
+"""SASS of a cubin for the report: disassembly de-duplicated across builds, and opcode counts.
 
-nvdisasm costs 0.2-0.35 s per cubin whatever its size, more than ptxas for most kernels, so:
-- dataflow analysis is off (`-ndf`): the same instructions, without nvdisasm's
-  `(*"SpillRefill"*)` annotations, about 25% faster;
-- builds whose code sections are byte-identical (sm_86 and sm_89 usually are) are
-  disassembled once; the second copy says so in its first line;
-- without nvdisasm, `cuobjdump -sass` is used (its function headers rewritten to nvdisasm's
-  section form, so one parser reads both).
+The disassembly itself is toolchain.disassemble_with_tool (the one path: nvdisasm -c -ndf,
+cached, cuobjdump as the fallback). nvdisasm costs 0.2-0.35 s per cubin whatever its size, more
+than ptxas for most kernels, so builds whose code sections are byte-identical (sm_86 and sm_89
+usually are) are disassembled once; the second copy says so in its first line.
 """
 
 from __future__ import annotations
@@ -14,16 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-import subprocess
-import tempfile
 import threading
 from collections import Counter
-from pathlib import Path
 
 from .. import archs, sass, toolchain
-from ..errors import ToolMissing
 
-NVDISASM_FLAGS = ("-c", "-ndf")
 # Base opcodes counted in their own columns (the whole histogram goes to CSV/JSON).
 KEY_OPCODES = ("LDL", "STL", "LDS", "STS", "LDSM", "LDG", "STG", "MUFU", "FFMA", "HFMA2", "BAR")
 # Tensor-core opcodes, kept with their modifiers (shape and accumulator type).
@@ -56,50 +48,9 @@ def text_digest(cubin: bytes) -> str | None:
         return None
 
 
-def _run_tool(args: list[str], cubin: bytes, what: str) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "k.cubin"
-        src.write_bytes(cubin)
-        proc = subprocess.run([*args, str(src)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise toolchain.CompileError(f"{what} failed: " + (proc.stderr.strip() or "?")[:300])
-    return proc.stdout
-
-
-def _cached(kind: str, version: str, cubin: bytes, make) -> str:
-    key = hashlib.sha256(f"{kind}\0{version}\0".encode() + cubin).hexdigest()[:24]
-    path = toolchain.cache_dir() / f"{key}.{kind}.sass"
-    if path.exists():
-        return path.read_text()
-    text = make()
-    path.write_text(text)
-    return text
-
-
-def disassemble(cubin: bytes) -> tuple[str, str]:
-    """SASS text and the tool that made it ('nvdisasm 13.5'); ToolMissing if neither tool is there."""
-    try:
-        tool = toolchain.find_tool("nvdisasm")
-        version = toolchain.tool_version("nvdisasm")
-        text = _cached("nvdisasm" + "".join(NVDISASM_FLAGS), version, cubin,
-                       lambda: _run_tool([str(tool), *NVDISASM_FLAGS], cubin, "nvdisasm"))
-        return text, f"nvdisasm {version}"
-    except ToolMissing as first:
-        try:
-            tool = toolchain.find_tool("cuobjdump")
-        except ToolMissing:
-            raise first from None
-    version = toolchain.tool_version("cuobjdump")
-
-    def make():
-        out = _run_tool([str(tool), "-sass"], cubin, "cuobjdump")
-        return re.sub(r"^\s*Function : (\S+)\s*$",
-                      r'\t.section\t.text.\1,\n\t.other\t\1,@"STO_CUDA_ENTRY"', out, flags=re.M)
-    return _cached("cuobjdump", version, cubin, make), f"cuobjdump {version}"
-
-
 class Disassembler:
-    """disassemble() for one report run, sharing the work between builds with identical code."""
+    """toolchain.disassemble_with_tool for one report run, sharing the work between builds with
+    identical code."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -109,7 +60,7 @@ class Disassembler:
     def __call__(self, cubin: bytes, target: str) -> tuple[str, str]:
         digest = text_digest(cubin)
         if digest is None:
-            return disassemble(cubin)
+            return toolchain.disassemble_with_tool(cubin)
         key = (archs.number(target) // 10, digest)     # same major architecture, same bytes
         with self._lock:
             key_lock = self._keys.setdefault(key, threading.Lock())
@@ -120,7 +71,7 @@ class Disassembler:
                     return (f"// {target}: code sections byte-identical to the {first} build; "
                             f"its SASS follows\n{text}", tool)
                 return text, tool
-            text, tool = disassemble(cubin)
+            text, tool = toolchain.disassemble_with_tool(cubin)
             self._done[key] = (text, tool, target)
             return text, tool
 

@@ -1,0 +1,79 @@
+"""`python -m mmabench bundle`: every result row and its context from the runs on this machine,
+in one file to send (gzip'd JSON, see mmabench.reporting.bundlefile). `compare` and `report`
+read it like a run folder."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from pathlib import Path
+
+from .errors import UserError
+from .reporting import bundlefile, runs, sources
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bundle", help="pack this machine's results into one file to send (no GPU needed)",
+        description="Write one file (*.mmabench.json.gz) holding every result row and its context "
+                    "(context.json, nvidia-smi snapshots) from the run folders under ./results and "
+                    "$MMABENCH_RESULTS, or the folders given. PTX/SASS copies only with "
+                    "--with-code. `compare` and `report` accept the file.")
+    p.add_argument("--results", action="append", metavar="DIR",
+                   help="a results folder (repeatable; default: ./results and $MMABENCH_RESULTS)")
+    p.add_argument("-o", "--output", help="file to write (default: mmabench-<gpu>-<date>"
+                                          f"{bundlefile.SUFFIX} in the current folder)")
+    p.add_argument("--with-code", action="store_true",
+                   help="also keep the PTX/SASS/ptxas-log copies of the kernels that ran")
+    p.set_defaults(func=run)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "results"
+
+
+def _default_name(found: list[runs.Run]) -> Path:
+    names = []
+    for run in found:
+        if "gpu_name" in run.rows.columns:
+            names += [str(n) for n in run.rows["gpu_name"].dropna().unique() if str(n) != "offline"]
+    gpu = _slug("-".join(dict.fromkeys(n.replace("NVIDIA ", "") for n in names))[:60]) if names \
+        else "offline"
+    return Path(f"mmabench-{gpu}-{_dt.date.today():%Y%m%d}{bundlefile.SUFFIX}")
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: give a file in a folder that exists and is writable")
+
+
+def run(args) -> int:
+    folders = [Path(p) for p in args.results] if args.results else runs.default_roots()
+    if not folders:
+        raise UserError("no results to bundle: neither ./results nor $MMABENCH_RESULTS exists; "
+                        "run a benchmark first or pass --results DIR")
+    if args.output:
+        _check_writable(Path(args.output))
+    found = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise UserError(f"no such results folder: {folder}")
+        found += [r for r in sources.collect([folder], with_files=True, with_code=args.with_code)
+                  if not r.origin.endswith(bundlefile.SUFFIX) and "#" not in r.origin]
+    if not found:
+        raise UserError(f"no result files under {', '.join(map(str, folders))}")
+    output = Path(args.output) if args.output else _default_name(found)
+    _check_writable(output)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        bundlefile.write(found, output, stamp)
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    rows = sum(len(r.rows) for r in found)
+    benches = ", ".join(sorted({r.bench for r in found}))
+    size = output.stat().st_size / 1024
+    print(f"wrote {output}: {len(found)} runs ({benches}), {rows} rows, {size:,.0f} KiB"
+          + (" with PTX/SASS" if args.with_code else ""))
+    return 0

@@ -1,0 +1,67 @@
+"""`python -m mmabench report`: the answer per GPU and the evidence behind it, in one
+self-contained HTML file (and a Markdown version). No GPU, no network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import UserError
+from . import document, html, markdown, published, sources
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report", help="one HTML page (and Markdown) answering the question per GPU (no GPU needed)",
+        description="Merge result folders, CSV files and bundles (default: the shipped results "
+                    "under data/results/, plus ./results and $MMABENCH_RESULTS if present) with the "
+                    "datasheet table and published measurements, and write one self-contained HTML "
+                    "page: the answer per GPU in one sentence, instruction and attention tables, "
+                    "numerics maps and plots, every figure labelled measured, published or "
+                    "datasheet. No GPU and no network needed.")
+    p.add_argument("inputs", nargs="*", help="result folders, CSV files or *.mmabench.json.gz bundles")
+    p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("--markdown", metavar="FILE", help="also write a Markdown version (plots as SVG "
+                                                     "files in FILE's folder, <stem>-figures/)")
+    p.add_argument("--published", metavar="CSV", help=f"published measurements (default: {published.DATA})")
+    p.set_defaults(func=run)
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: give a file in a folder that exists and is writable")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def run(args) -> int:
+    out = Path(args.output)
+    md = Path(args.markdown) if args.markdown else None
+    for target in filter(None, (out, md)):
+        _check_writable(target)
+    results = sources.load(args.inputs)
+    if not results.runs:
+        raise UserError("no result files found: give result folders, CSV files or bundles")
+    doc = document.build(results, published.load(Path(args.published) if args.published else None))
+    _write(out, html.render(doc))
+    print(f"wrote {out} ({len(doc.answers)} GPUs, {len(doc.figures())} plots, "
+          f"{sum(len(t.rows) for t in doc.tables())} table rows)")
+    if md:
+        fig_dir = md.parent / f"{md.stem}-figures"
+        text, files = markdown.render(doc, fig_dir, f"{md.stem}-figures/")
+        if files:
+            fig_dir.mkdir(exist_ok=True)
+            for rel, svg in files.items():
+                _write(md.parent / rel, svg)
+        _write(md, text)
+        print(f"wrote {md}" + (f" and {len(files)} plots in {fig_dir}" if files else ""))
+    for a in doc.answers:
+        if any(p.kind == "measured" for p in a.provenance):
+            print(a.sentence)
+    return 0

@@ -1,0 +1,35 @@
+"""Published measurements (data/published.csv): values a paper or public repository states
+exactly, each with its citation (paper or repository + table or figure) and a flag when the
+value was read off a chart. They stand beside measured and datasheet figures, never in them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UserError
+
+DATA = Path(__file__).resolve().parent.parent.parent / "data" / "published.csv"
+COLUMNS = ("gpu", "level", "form", "acc", "metric", "value", "unit", "citation", "from_chart")
+
+
+def load(path: Path | None = None) -> list[dict]:
+    """The rows of the published table (empty if the file is absent); a malformed file is an error."""
+    import pandas as pd
+
+    path = Path(path or DATA)
+    if not path.is_file():
+        return []
+    frame = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(f"{path}: missing columns {', '.join(missing)}")
+    rows = frame.to_dict("records")
+    for i, r in enumerate(rows):
+        if not r["citation"].strip():
+            raise UserError(f"{path} row {i + 2}: a published value needs its citation")
+        try:
+            r["value"] = float(r["value"])
+        except ValueError:
+            raise UserError(f"{path} row {i + 2}: value {r['value']!r} is not a number") from None
+        r["from_chart"] = r["from_chart"].strip().lower() in ("1", "true", "yes")
+    return rows

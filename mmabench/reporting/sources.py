@@ -1,0 +1,64 @@
+"""Everything the user pointed at, merged: run folders, result CSV files and bundles, into one
+frame per benchmark. `compare` and `report` read through here, so they accept the same inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from . import bundlefile, runs as runs_mod
+from .runs import Run
+
+SHIPPED = Path(__file__).resolve().parent.parent.parent / "data" / "results"
+
+
+@dataclass
+class Results:
+    runs: list[Run] = field(default_factory=list)
+
+    def frame(self, bench: str):
+        """All rows of one benchmark, merged, each with its `source`; None if there are none."""
+        import pandas as pd
+
+        frames = []
+        for run in self.runs:
+            if run.bench == bench and len(run.rows):
+                f = run.rows.copy()
+                f["source"] = run.origin
+                frames.append(f)
+        if not frames:
+            return None
+        return pd.concat(frames, ignore_index=True, sort=False)
+
+    def benches(self) -> list[str]:
+        return list(dict.fromkeys(r.bench for r in self.runs))
+
+
+def collect(paths: list, with_files: bool = False, with_code: bool = False) -> list[Run]:
+    """Runs from folders (searched recursively for result CSVs and bundles), CSV files, bundles."""
+    found: list[Run] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            for csv in runs_mod.csv_files(path):
+                found.append(runs_mod.read_csv_run(csv, with_files, with_code))
+            for bundle in sorted(path.rglob("*" + bundlefile.SUFFIX)):
+                found += bundlefile.read(bundle)
+        elif path.is_file():
+            if bundlefile.looks_like(path):
+                found += bundlefile.read(path)
+            else:
+                found.append(runs_mod.read_csv_run(path, with_files, with_code))
+        else:
+            raise UserError(f"no such result file, folder or bundle: {item}")
+    return found
+
+
+def default_paths() -> list[Path]:
+    """The shipped results, plus ./results and $MMABENCH_RESULTS where present."""
+    return ([SHIPPED] if SHIPPED.is_dir() else []) + runs_mod.default_roots()
+
+
+def load(paths: list | None) -> Results:
+    return Results(collect(list(paths) if paths else default_paths()))

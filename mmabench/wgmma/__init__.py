@@ -1,0 +1,1 @@
+"""Hopper's warpgroup MMA (wgmma.mma_async, sm_90a): instruction latency and throughput."""

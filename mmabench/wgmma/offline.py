@@ -1,0 +1,53 @@
+"""The wgmma kernels assembled offline (no GPU): does sm_90a get the SASS we meant, pipelined?"""
+
+from __future__ import annotations
+
+from .. import archs as archs_mod
+from .. import sass, toolchain
+from ..errors import UserError
+from .bench import SERIALIZED, MeasurementError, sass_check
+from .catalogue import ARCH, MIN_SM, WgmmaForm
+from .render import Pipeline, pipeline, render
+
+THROUGHPUT = pipeline(2, 4, 1)   # the shape the offline check assembles besides the latency one
+
+
+def target(arch: str) -> str:
+    """The target wgmma is built for when `arch` is asked: sm_90 -> sm_90a; UserError for any
+    architecture without wgmma (it is an sm_90a feature only: not sm_80/89, not sm_100/120)."""
+    if archs_mod.number(arch) != MIN_SM:
+        raise UserError(f"wgmma needs sm_90a (Hopper); {arch} does not have it")
+    return ARCH
+
+
+def check_form(form: WgmmaForm, arch: str = "sm_90", pipe: Pipeline | None = None) -> dict:
+    """ptxas + nvdisasm for one form; the row says what the loop holds and what ptxas said."""
+    built_for = target(arch)
+    if pipe is None:
+        pipe = pipeline(min(THROUGHPUT.ilp, form.max_ilp()), THROUGHPUT.depth, THROUGHPUT.pending)
+    asm = toolchain.assemble(render(form, pipe), built_for)
+    text = toolchain.disassemble(asm.cubin)
+    hist = sass.histogram(text)
+    ops = {op: n for op, n in hist.items() if "GMMA" in op}
+    serialized = [ln.strip() for ln in asm.log.splitlines() if any(k in ln for k in SERIALIZED)]
+    try:
+        per_trip = sass_check(form, pipe, text)
+        problem = ""
+    except MeasurementError as exc:
+        per_trip, problem = 0, str(exc)
+    ok = not problem and not serialized
+    return {"form": form.name, "arch": arch, "target": built_for, "pipeline": pipe.label,
+            "expected_sass": form.sass, "sass_per_trip": per_trip,
+            "expected_per_trip": pipe.per_trip, "ok": ok,
+            "problem": problem or "; ".join(serialized),
+            "gmma_opcodes": ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())),
+            "registers": _registers(asm.log)}
+
+
+def _registers(log: str) -> int | None:
+    import re
+    m = re.search(r"Used (\d+) registers", log)
+    return int(m.group(1)) if m else None
+
+
+__all__ = ["check_form", "target", "THROUGHPUT"]

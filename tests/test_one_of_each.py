@@ -1,0 +1,63 @@
+"""One ptxas log parser, one `Resources`, one disassembly path (issue 8, structure)."""
+
+import pytest
+
+from mmabench import sass, toolchain
+from mmabench.compiler import resources, sassinfo
+from mmabench.errors import ToolMissing
+
+DEMO = """
+.version 7.0
+.target sm_80
+.address_size 64
+.visible .entry twice(.param .u64 p) {
+    .reg .u64 %a; .reg .f32 %f;
+    ld.param.u64 %a, [p];
+    ld.global.f32 %f, [%a];
+    add.f32 %f, %f, %f;
+    st.global.f32 [%a], %f;
+    ret;
+}
+"""
+
+
+def test_attention_reads_ptxas_through_the_compiler_parser():
+    from mmabench.attention import build, variants
+    assert build.Resources is resources.Resources
+    assert not hasattr(build, "parse_ptxas")
+    v = variants.variant(64, "f32", "f32")
+    _, res = build.assemble(v, "sm_90")
+    assert isinstance(res, resources.Resources) and res.entry == v.entry and res.arch == "sm_90"
+    assert (res.spill_stores, res.spill_loads, res.stack) == (
+        res.spill_store_bytes, res.spill_load_bytes, res.stack_frame_bytes)
+
+
+def test_one_disassembler():
+    for gone in ("disassemble", "_run_tool", "_cached", "NVDISASM_FLAGS"):
+        assert not hasattr(sassinfo, gone), gone
+    cubin = toolchain.assemble(DEMO, "sm_80").cubin
+    text, tool = toolchain.disassemble_with_tool(cubin)
+    assert toolchain.disassemble(cubin) == text and tool.startswith("nvdisasm")
+    assert sassinfo.Disassembler()(cubin, "sm_80") == (text, tool)
+
+
+def test_plain_disassembly_falls_back_to_cuobjdump(monkeypatch, tmp_path):
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
+    real = toolchain.find_tool
+
+    def no_nvdisasm(name):
+        if name == "nvdisasm":
+            raise ToolMissing("nvdisasm missing; install it with: pip install nvidia-cuda-nvdisasm")
+        return real(name)
+    monkeypatch.setattr(toolchain, "find_tool", no_nvdisasm)
+    cubin = toolchain.assemble(DEMO, "sm_80").cubin
+    text = toolchain.disassemble(cubin)
+    instrs, _ = sass.parse(text)
+    assert {i.function for i in instrs} == {"twice"}
+    assert any(i.base == "FADD" for i in instrs)
+
+    def none_at_all(name):
+        raise ToolMissing(f"{name} missing; install it with: pip install nvidia-cuda-nvdisasm")
+    monkeypatch.setattr(toolchain, "find_tool", none_at_all)
+    with pytest.raises(ToolMissing, match="nvdisasm"):
+        toolchain.disassemble(b"\x7fELF not really")
