@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import textwrap
 
 from . import __version__
 from .errors import UserError
@@ -29,13 +30,27 @@ def _modules():
             raise
 
 
+ENVIRONMENT = """\
+environment:
+  MMABENCH_RESULTS     where run folders go (default ./results; --results overrides it)
+  MMABENCH_CACHE       compile cache (default $XDG_CACHE_HOME/mmabench or ~/.cache/mmabench;
+                       if it cannot be written, a temporary folder is used, with a warning)
+  CUDA_HOME, PATH      a ptxas/nvdisasm found there is used before the NVIDIA wheels' one
+  MMABENCH_GIT_COMMIT  the commit recorded in rows when the tree has no .git
+
+The `mmabench` console script (installed with the package) is the same as python -m mmabench."""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    description = textwrap.fill(
+        "Is fp16 accumulation worth it on this GPU? Tensor-core microbenchmarks in "
+        "hand-written PTX (mma.sync f16 vs f32 accumulation), a fused attention "
+        "kernel with either accumulator, and offline register/SASS reports. "
+        "With no sub-command: everything the machine supports.", width=79,
+        break_on_hyphens=False)
     parser = argparse.ArgumentParser(
-        prog="python -m mmabench",
-        description="Is fp16 accumulation worth it on this GPU? Tensor-core microbenchmarks in "
-                    "hand-written PTX (mma.sync f16 vs f32 accumulation), a fused attention "
-                    "kernel with either accumulator, and offline register/SASS reports. "
-                    "With no sub-command: everything the machine supports.")
+        prog="python -m mmabench", description=description, epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mmabench {__version__}")
     parser.add_argument("--full", action="store_true",
                         help="with no sub-command: the exhaustive sweeps (several minutes)")

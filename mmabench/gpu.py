@@ -13,6 +13,20 @@ from dataclasses import dataclass
 from .errors import NoGPU
 
 
+LIBCUDA = "libcuda.so.1"
+
+
+def libcuda_loadable() -> bool:
+    """Whether the NVIDIA driver's user-space library can be loaded at all."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(LIBCUDA)
+        return True
+    except OSError:
+        return False
+
+
 @functools.lru_cache(maxsize=None)
 def unavailable_reason() -> str | None:
     """None when a CUDA GPU is usable, else one line saying why not."""
@@ -24,14 +38,25 @@ def unavailable_reason() -> str | None:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:
         msg = str(exc).split("\n")[0]
+        if "cudaErrorNoDevice" in msg:
+            return "no CUDA GPU found (the NVIDIA driver sees no device)"
+        if "cudaErrorInsufficientDriver" in msg:
+            if not libcuda_loadable():
+                return f"no NVIDIA driver found ({LIBCUDA} cannot be loaded)"
+            return ("the NVIDIA driver is older than CuPy's CUDA runtime "
+                    "(cudaErrorInsufficientDriver): update the driver, or for a CUDA 12 driver "
+                    "pip uninstall -y cupy-cuda13x && pip install cupy-cuda12x")
+        if not libcuda_loadable():
+            return f"no NVIDIA driver found ({LIBCUDA} cannot be loaded; {msg})"
         return f"no usable CUDA GPU ({msg})"
-    return None if count > 0 else "no CUDA GPU found"
+    return None if count > 0 else "no CUDA GPU found (the NVIDIA driver sees no device)"
 
 
 def require_gpu() -> None:
     reason = unavailable_reason()
     if reason:
-        raise NoGPU(reason)
+        raise NoGPU(f"this needs a CUDA GPU: {reason}. Without one: mma --offline, "
+                    "attention --offline, regs")
 
 
 def device_arch(device: int = 0) -> str:

@@ -29,7 +29,7 @@ def clocks() -> str:
 def run(args=None) -> int:
     reason = gpu.unavailable_reason()
     if reason:
-        print(f"GPU: none ({reason})")
+        print(f"GPU: none; {reason}")
     else:
         ctx = record.gpu_context()
         print(f"GPU: {ctx['gpu_name']}  cc {ctx['compute_capability']}  {ctx['sm_count']} SMs  "

@@ -7,7 +7,9 @@ an interrupted run keeps what it had.
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -15,9 +17,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from . import __version__
+from .errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +96,27 @@ def nvml_driver_version() -> str:
         return ""
 
 
+def offline_context() -> dict:
+    """The context of a run that needs no GPU: software versions, commit, time and the
+    toolchain found (gpu_name 'offline')."""
+    from . import toolchain
+
+    ctx = software_context()
+    ctx["timestamp"] = timestamp()
+    ctx["toolchain"] = toolchain.toolchain_info()
+    ctx["gpu_name"] = "offline"
+    return ctx
+
+
+def offline_row_context(ctx: dict) -> dict:
+    """The columns every offline row carries (from offline_context())."""
+    from . import toolchain
+
+    return {"ptxas_version": toolchain.tool_version("ptxas"),
+            "mmabench_version": ctx.get("mmabench_version", ""),
+            "git_commit": ctx.get("git_commit", ""), "timestamp": ctx["timestamp"]}
+
+
 def timestamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -100,11 +125,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
 
+def results_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder run folders go under: `root` (--results), else $MMABENCH_RESULTS, else
+    ./results; created and probed with a file write now, so that a path that cannot be written
+    is one line (UserError) before any work, not a traceback after it."""
+    env = os.environ.get("MMABENCH_RESULTS")
+    path = Path(root or env or "results")
+    where = "--results" if root else "MMABENCH_RESULTS" if env else "the default ./results"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".mmabench-probe-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write results to {path} (from {where}): "
+                        f"{exc.strerror or exc}; give a writable folder with --results DIR "
+                        "or MMABENCH_RESULTS") from None
+    return path
+
+
 class RunFolder:
     """results/<time>_<bench>_<gpu>/ holding rows (CSV + JSON) and provenance files."""
 
     def __init__(self, bench: str, gpu_name: str, root: str | os.PathLike | None = None):
-        root = Path(root or os.environ.get("MMABENCH_RESULTS", "results"))
+        root = results_root(root)
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.path = root / f"{stamp}_{bench}_{_slug(gpu_name)}"
         self.path.mkdir(parents=True, exist_ok=True)
@@ -129,6 +172,25 @@ class RunFolder:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
         return target
+
+    def save_code(self, kind: str, name: str, text: str) -> Path:
+        """Keep one piece of code evidence (kind: 'ptx', 'sass', 'ptxas' log, ...) for `name`,
+        stored by content: code/<sha256[:16]>.<kind> holds each distinct text once, and
+        code/index.csv maps name, kind -> file. Returns the file's path."""
+        data = text.encode()
+        file = f"{hashlib.sha256(data).hexdigest()[:16]}.{_slug(kind)}"
+        code = self.path / "code"
+        code.mkdir(exist_ok=True)
+        if not (code / file).exists():
+            (code / file).write_bytes(data)
+        index = code / "index.csv"
+        new = not index.exists()
+        with index.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["name", "kind", "file", "bytes"])
+            writer.writerow([name, kind, file, len(data)])
+        return code / file
 
     def save_gpu_state(self, label: str) -> None:
         """`nvidia-smi -q` snapshot (clocks, power, throttle reasons) for the audit trail."""

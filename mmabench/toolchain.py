@@ -36,11 +36,37 @@ class CompileError(UserError):
     """ptxas or NVRTC rejected a source; the message carries the first lines of its log."""
 
 
+_CACHE_CHECKED: dict[str, Path] = {}   # asked-for root -> the folder used (probed once)
+
+
 def cache_dir() -> Path:
+    """$MMABENCH_CACHE, else $XDG_CACHE_HOME/mmabench (~/.cache/mmabench). Probed for writing
+    once; if it cannot be written, a per-user temporary folder is used instead, with a one-line
+    warning on stderr (the cache only saves time, so the run goes on)."""
     root = os.environ.get("MMABENCH_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mmabench")
+    if root in _CACHE_CHECKED:
+        return _CACHE_CHECKED[root]
+
+    def usable(path: Path) -> bool:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
+                return True
+        except OSError:
+            return False
+
     path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    if not usable(path):
+        user = getattr(os, "getuid", lambda: "user")()
+        fallback = Path(tempfile.gettempdir()) / f"mmabench-cache-{user}"
+        if not usable(fallback):
+            fallback = Path(tempfile.mkdtemp(prefix="mmabench-cache-"))
+        import sys
+        print(f"mmabench: warning: cache folder {path} cannot be written; using the temporary "
+              f"folder {fallback} instead (set MMABENCH_CACHE to a writable folder)", file=sys.stderr)
+        path = fallback
+    _CACHE_CHECKED[root] = path
     return path
 
 

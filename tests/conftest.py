@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import pytest
 
-from mmabench import gpu
+from mmabench import gpu, record
 
 
 def pytest_collection_modifyitems(config, items):
@@ -11,3 +13,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _results_in_tmp(monkeypatch, tmp_path):
+    """Run folders go under the test's tmp dir (subprocesses inherit it), never the checkout."""
+    monkeypatch.setenv("MMABENCH_RESULTS", str(tmp_path / "results"))
+
+
+def _repo_results() -> set[Path]:
+    folders = {Path.cwd() / "results", record.REPO_ROOT / "results"}
+    return {p for d in folders if d.is_dir() for p in (d, *d.iterdir())}
+
+
+def pytest_sessionstart(session):
+    session.config._mmabench_results = _repo_results()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the session if a test wrote a run folder into the checkout."""
+    new = _repo_results() - getattr(session.config, "_mmabench_results", set())
+    if new:
+        print(f"\nERROR: tests wrote into the checkout: {', '.join(map(str, sorted(new)))}")
+        session.exitstatus = 1

@@ -15,19 +15,21 @@ def _cache(monkeypatch, tmp_path_factory):
 
 
 def test_regs_table_and_results_files(capsys, tmp_path):
-    rc = main(["regs", "--family", "mma,demo", "--arch", "sm_80,sm_90", "--results", str(tmp_path)])
+    rc = main(["regs", "--family", "mma,demo", "--arch", "sm_80,sm_90", "--results", str(tmp_path),
+               "--keep-code"])
     out = capsys.readouterr().out
     assert rc == 0
     assert "HMMA.16816.F16 x68" in out and "HMMA.16816.F32 x68" in out
-    assert "demo.spill.cap32" in out and "warps/SM" in out
+    assert "demo.spill.cap32" in out and "occupancy" in out
     (folder,) = list(tmp_path.iterdir())
     rows = json.loads((folder / "regs.json").read_text())
     assert len(rows) == 12 * 2
     assert all(isinstance(r["sass_histogram"], dict) for r in rows)
     assert (folder / "regs.csv").read_text().startswith("kernel,")
-    assert (folder / "ptx" / "demo.spill.cap32.sm_90.ptx").exists()
-    assert (folder / "ptxas" / "demo.spill.cap32.sm_90.log").exists()
-    assert (folder / "sass" / "demo.spill.cap32.sm_90.sass").exists()
+    index = (folder / "code" / "index.csv").read_text().splitlines()
+    for kind, needle in (("ptx", ".entry"), ("ptxas", "registers"), ("sass", "FFMA")):
+        (line,) = [x for x in index if x.startswith(f"demo.spill.cap32.sm_90,{kind},")]
+        assert needle in (folder / "code" / line.split(",")[2]).read_text()
     assert json.loads((folder / "context.json").read_text())["gpu_name"] == "offline"
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from .. import archs, gpu, report
+from .. import archs, gpu, record
+from ..cliopts import reject_unused
 from ..errors import UserError, split_list
 from . import variants
+from .tables import offline_table, overhead_table, summary  # noqa: F401  (summary: devrun, selfcheck)
 
 # The default run answers the question in seconds: two head dims, one N, both masks, the schemes
 # below (each f16 one also at the f32/f32 tiles). --full: every dim, N and scheme.
@@ -16,6 +18,25 @@ DEFAULT_SCHEMES = (("f32", "f32", "delayed"), ("f32", "f32", "inloop"),
                    ("f16", "f32", "delayed"), ("f16", "f16", "delayed"),
                    ("f16q", "f16", "delayed"))
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
+DEFAULT_TOKENS = 16384
+
+# Options only some modes read (dest -> flag; each defaults to None/False), and which mode reads
+# which: one given to a mode that does not read it is refused, not ignored. The variant choice
+# (--dim, --acc-s, --acc-o, --norm, --full) applies to every mode. A new option goes in OPTIONS
+# and in the modes that read it.
+OPTIONS = {"seq": "--seq", "mask": "--mask", "causal": "--causal", "tokens": "--tokens",
+           "cold": "--cold", "rounds": "--rounds", "seed": "--seed", "no_torch": "--no-torch",
+           "results": "--results", "markdown": "--markdown", "numerics": "--numerics",
+           "tune": "--tune", "overhead": "--overhead", "offline": "--offline", "arch": "--arch"}
+MODES = {
+    "the benchmark": {"seq", "mask", "causal", "tokens", "cold", "rounds", "seed", "no_torch",
+                      "results", "markdown"},
+    "--numerics": {"numerics", "seed", "results", "markdown"},
+    "--tune": {"tune", "seq", "mask", "causal", "tokens", "seed"},
+    "--overhead": {"overhead", "results", "markdown"},
+    "--offline": {"offline", "arch", "results", "markdown"},
+}
+MODE_FLAGS = {m: m for m in MODES if m.startswith("--")}
 
 GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
 
@@ -42,7 +63,7 @@ def add_parser(subparsers) -> None:
                                   "without --acc-s/--acc-o/--norm: 7 schemes that answer the "
                                   "question (f32/f32, O f16, S f16, both f16), --full: all 18")
     mask = p.add_mutually_exclusive_group()
-    mask.add_argument("--mask", choices=("both", "causal", "full"), default="both",
+    mask.add_argument("--mask", choices=("both", "causal", "full"),
                       help="causal, full (non-causal) or both (default)")
     mask.add_argument("--causal", action="store_true", help="same as --mask causal")
     p.add_argument("--full", dest="exhaustive", action="store_true",
@@ -51,7 +72,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cold", action="store_true",
                    help="flush the L2 cache before every timed sample (default: batch)")
     p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9)")
-    p.add_argument("--tokens", type=int, default=16384, help="batch * seq per case (default 16384)")
+    p.add_argument("--tokens", type=int, help=f"batch * seq per case (default {DEFAULT_TOKENS}; "
+                                              "batch = max(1, tokens // seq))")
     p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
@@ -118,17 +140,41 @@ def timing_policy(args):
     return policy
 
 
+def mode_of(args) -> str:
+    """The mode the flags ask for, in the order run() dispatches them."""
+    for flag in ("--offline", "--overhead", "--numerics", "--tune"):
+        if getattr(args, flag[2:]):
+            return flag
+    return "the benchmark"
+
+
+def _reject_unused(args, mode: str) -> None:
+    reject_unused(args, OPTIONS, MODES, mode, MODE_FLAGS)
+
+
+def _at_least_one(value, flag: str, default: int) -> int:
+    if value is None:
+        return default
+    if value < 1:
+        raise UserError(f"bad {flag} {value}; accepted: an integer >= 1")
+    return value
+
+
 def run(args) -> int:
     var_list = selected_variants(args)
+    mode = mode_of(args)
+    _reject_unused(args, mode)
     if args.offline:
-        return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown)
-    if args.arch:
-        raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
+        return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown,
+                           record.results_root(args.results))
     seqs = _ints(args.seq, "--seq", 1, 1 << 24) or (
         [4096] if args.tune else list(FULL_SEQS if args.exhaustive else DEFAULT_SEQS))
     policy = timing_policy(args)
-    mask = "causal" if args.causal else args.mask
+    args.tokens = _at_least_one(args.tokens, "--tokens", DEFAULT_TOKENS)
+    mask = "causal" if args.causal else args.mask or "both"
     modes = {"causal": [True], "full": [False], "both": [False, True]}[mask]
+    if not args.tune:  # --tune writes tuned.json, not a run folder
+        args.results = record.results_root(args.results)  # before any work, not after it
     gpu.require_gpu()
     if args.overhead:
         return run_overhead(args)
@@ -149,7 +195,6 @@ def run(args) -> int:
     if args.tune:
         import numpy as np
         from . import tune
-        from .. import record
         res = tune.tune(var_list, case_list, np.random.default_rng(args.seed))
         tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
         print(f"tuned tiles written to {variants.TUNED_FILE}")
@@ -165,7 +210,6 @@ def run(args) -> int:
 
 
 def run_overhead(args) -> int:
-    from .. import record
     from . import overhead
 
     rows = overhead.run()
@@ -173,75 +217,15 @@ def run_overhead(args) -> int:
     folder = record.RunFolder("attention-overhead", ctx["gpu_name"], args.results)
     for r in rows:
         folder.add({**ctx, **r, "timestamp": record.timestamp()})
-    print(report.table(["contender", "shape", "host us/call", "min", "max"],
-                       [[r["contender"], r["shape"], report.fmt(r["host_us_per_call"]),
-                         report.fmt(r["host_us_min"]), report.fmt(r["host_us_max"])] for r in rows],
-                       args.markdown))
-    print(f"(median of {rows[0]['loops']} loops of {rows[0]['calls']} calls, no sync inside a loop)")
+    print(overhead_table(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0
 
 
-def _ratio_cell(r: dict, key: str) -> str:
-    from ..measure.stats import describe_ratio
-    x, lo, hi = r.get(key), r.get(key + "_lo"), r.get(key + "_hi")
-    if x is None or x != x:
-        return "-"
-    if lo is None or lo != lo:
-        return f"{x:.2f}x"
-    return describe_ratio(x, lo, hi).replace(", within noise", " ~")
+def run_offline(var_list, arch_list, markdown=False, results_root=None) -> int:
+    from . import offline
 
-
-def summary(rows: list[dict], markdown: bool = False) -> str:
-    """One table per case: every contender's tiles, resources, speed (with the clock and power
-    while it ran, and its ratios over interleaved rounds; '~' marks a range that includes 1.0)
-    and accuracy."""
-    out = []
-    keys = list(dict.fromkeys((r["dim"], r["seq"], r["causal"], r["batch"], r["heads"]) for r in rows))
-    for d, n, c, b, h in keys:
-        sel = [r for r in rows if (r["dim"], r["seq"], r["causal"]) == (d, n, c)]
-        y = sel[0].get("yard_max_abs_err")
-        out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
-                   f"(PyTorch fp16 yardstick max abs err {report.fmt(y, 5) if y == y else '-'})")
-        body = []
-        for r in sel:
-            ok = r.get("status") == "ok"
-            body.append([
-                r["variant"].replace(f"attn_d{d}_", ""), r.get("tiles", ""),
-                report.fmt(r.get("registers")), report.fmt(r.get("local_bytes")),
-                report.fmt(r.get("blocks_per_sm")),
-                report.fmt(r.get("tflops")) if ok else r.get("status", "?"),
-                report.fmt(r.get("flop_per_clk_per_sm"), 0) if ok else "-",
-                (f"{report.fmt(r.get('sm_clock_mhz'), 0)}/{report.fmt(r.get('power_w'), 0)}"
-                 + ("!" if r.get("throttled") is True else "")) if ok else "-",
-                f"{report.fmt(r.get('noise_pct'), 1)}%" if ok else "-",
-                _ratio_cell(r, "x_vs_f32f32") if ok else "-",
-                _ratio_cell(r, "x_vs_f32f32_same_tiles") if ok else "-",
-                _ratio_cell(r, "x_vs_flash") if ok else "-",
-                f"{r['max_abs_err']:.2e}" if "max_abs_err" in r and r["max_abs_err"] == r["max_abs_err"] else "-",
-                report.fmt(r.get("nonfinite_all", r.get("nonfinite"))),
-                (r.get("error") or "")[:60]])
-        out.append(report.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
-                                 "FLOP/clk/SM", "MHz/W", "noise", "x f32/f32", "x same tiles",
-                                 "x FLASH", "max abs err", "inf/NaN", "note"], body, markdown))
-    out.append("MHz/W: SM clock and power during the timed blocks (NVML; '!' throttled). "
-               "Ratios: median (min-max) over interleaved rounds; '~' = range includes 1.0 "
-               "(within noise).")
-    return "\n".join(out)
-
-
-def run_offline(var_list, arch_list, markdown=False) -> int:
-    from .offline import check_variant
-
-    body, bad = [], 0
-    for v in var_list:
-        for arch in arch_list:
-            # the tiles it would run with there
-            r = check_variant(variants.fit(v, archs.smem_per_block(arch)), arch)
-            bad += not r["ok"]
-            body.append([v.name, arch, r["tiles"], r["registers"], r["spill_stores"] + r["spill_loads"],
-                         r["smem_bytes"] // 1024, r["blocks_per_sm"], f"{r['occupancy_pct']:.0f}",
-                         r["hmma_f32"], r["hmma_f16"], "ok" if r["ok"] else r["problems"][:70]])
-    print(report.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B", "smem KiB",
-                        "blk/SM", "occ %", "HMMA.F32/tile", "HMMA.F16/tile", "SASS check"], body, markdown))
-    return 1 if bad else 0
+    folder, rows = offline.run(var_list, arch_list, results_root)
+    print(offline_table(rows, markdown))
+    print(f"\nresults: {folder.path}")
+    return 0 if all(r["ok"] for r in rows) else 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .. import archs, sass, toolchain
+from .. import archs, record, sass, toolchain
 from ..compiler.occupancy import theoretical
 from . import build
+from . import variants
 from .variants import Variant
 
 
@@ -61,3 +62,23 @@ def check_variant(v: Variant, arch: str) -> dict:
         "ldsm": sum(n for o, n in hist.items() if o.startswith("LDSM")),
         "ok": not problems, "problems": "; ".join(problems),
     }
+
+
+def run(var_list: list[Variant], arch_list: list[str], results_root=None):
+    """Check each variant on each architecture with the tiles it would run with there (tuned
+    tiles cut to that part's shared memory); rows go to a run folder (attention-offline) as
+    they come. Returns (folder, rows)."""
+    from ..progress import Progress
+
+    folder = record.RunFolder("attention-offline", "offline", results_root)
+    ctx = record.offline_context()
+    folder.save_context(ctx)
+    common = record.offline_row_context(ctx)
+    bar = Progress(len(var_list) * len(arch_list), "attention")
+    for v in var_list:
+        for arch in arch_list:
+            r = check_variant(variants.fit(v, archs.smem_per_block(arch)), arch)
+            folder.add({**r, "tuned_variant": v.name, "status": "ok" if r["ok"] else "mismatch",
+                        **common})
+            bar.step(f"{v.name} {arch}")
+    return folder, folder.rows

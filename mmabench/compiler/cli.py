@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import time
 
-from .. import archs, registry, report, toolchain
+from .. import archs, record, registry, report, toolchain
 from ..errors import UserError, split_list
 from . import report as creport
 
@@ -30,14 +31,22 @@ def add_parser(subparsers) -> None:
                    help="acc: each f16-accumulate kernel beside its f32 twin (change in "
                         "registers, spills, occupancy)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--wide", action="store_true",
+                   help="every column (acc, stack, blocks/SM, LDL/STL, LDSM, MUFU, FFMA, HFMA2; "
+                        "about 210 characters wide); default: the columns that fit ~120")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--no-save", action="store_true", help="print only; write no results folder")
+    p.add_argument("--keep-code", action="store_true",
+                   help="also keep each build's PTX, ptxas log and SASS in the results folder "
+                        "(code/, each distinct text once; tens of MB)")
     p.add_argument("--crosscheck", action="store_true",
                    help="GPU: load the offline cubins for the GPU's architecture and check "
                         "registers / local memory / occupancy against the driver's numbers")
     p.add_argument("--jobs", type=int, help="parallel compiles (default: CPUs available)")
     p.set_defaults(func=run)
 
+
+NO_PAIRS = "no f16-accumulate kernel with an f32 twin among the selected kernels"
 
 # ---------------------------------------------------------------- formatting
 
@@ -49,31 +58,63 @@ def _spill(r) -> str:
     return f"{r['spill_store_bytes']}/{r['spill_load_bytes']}"
 
 
-def main_table(rows: list[dict], markdown: bool = False) -> str:
-    headers = ["kernel", "arch", "acc", "regs", "spill st/ld B", "stack B", "smem B",
-               "blocks/SM", "warps/SM (occ)", "limit", "tensor ops (static)", "LDL/STL", "LDSM",
-               "MUFU", "FFMA", "HFMA2"]
+LIMITER_SHORT = {"registers": "regs", "shared": "smem"}
+NARROW_LEGEND = ("spill B: bytes spilled (stored/loaded); occupancy: theoretical, with what limits "
+                 "it; --wide: every column")
+
+
+def short_tensor_ops(text: str) -> str:
+    """'HMMA.16816.F16 x128, HMMA.16816.F32 x128' -> 'HMMA.16816 F16 x128, F32 x128'."""
+    ops = [op.rsplit(" ", 1) for op in text.split(", ") if " " in op]
+    groups: dict[str, list[str]] = {}
+    for op, count in ops:
+        head, _, tail = op.partition(".")
+        family, _, rest = tail.partition(".")
+        groups.setdefault(f"{head}.{family}" if rest else op, []).append(
+            f"{rest} {count}" if rest else count)
+    if len(ops) < 2:
+        return text
+    return "; ".join(f"{g} {', '.join(parts)}" for g, parts in groups.items())
+
+
+def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> str:
+    """One line per kernel x arch: the columns that fit ~120 characters, or with `wide` every
+    column (stack, LDL/STL, LDSM, MUFU, FFMA, HFMA2, blocks/SM, the limiter in full)."""
+    if wide:
+        headers = ["kernel", "arch", "acc", "regs", "spill st/ld B", "stack B", "smem B",
+                   "blocks/SM", "warps/SM (occ)", "limit", "tensor ops (static)", "LDL/STL",
+                   "LDSM", "MUFU", "FFMA", "HFMA2"]
+    else:
+        headers = ["kernel", "arch", "regs", "spill B", "smem B", "occupancy",
+                   "tensor ops (static)"]
     body = []
     for r in rows:
         if r["status"] == "n/a":
             continue
         arch = r["target"] or r["arch"]
         if r["status"] != "ok":
-            body.append([r["kernel"], arch, r["acc"], r["status"]] + ["-"] * (len(headers) - 4))
+            lead = [r["kernel"], arch, r["acc"]] if wide else [r["kernel"], arch]
+            body.append(lead + [r["status"]] + ["-"] * (len(headers) - len(lead) - 1))
             continue
         smem = (r.get("static_smem_bytes") or 0) + (r.get("dynamic_smem_bytes") or 0)
         has_sass = "n_LDL" in r
+        tensor = (r.get("tensor_ops") or "-") if has_sass else "?"
+        if not wide:
+            limiter = LIMITER_SHORT.get(r["occupancy_limiter"], r["occupancy_limiter"])
+            body.append([r["kernel"], arch, r["regs"], _spill(r), smem,
+                         f"{100 * r['occupancy']:.0f}% {limiter}", short_tensor_ops(tensor)])
+            continue
         body.append([
             r["kernel"], arch, r["acc"], r["regs"], _spill(r), r["stack_frame_bytes"], smem,
             r["blocks_per_sm"], f"{r['warps_per_sm']}/{r['max_warps_per_sm']} "
                                 f"({100 * r['occupancy']:.0f}%)",
-            r["occupancy_limiter"],
-            (r.get("tensor_ops") or "-") if has_sass else "?",
+            r["occupancy_limiter"], tensor,
             f"{r['n_LDL']}/{r['n_STL']}" if has_sass else "?",
             _num(r.get("n_LDSM")), _num(r.get("n_MUFU")), _num(r.get("n_FFMA")),
             _num(r.get("n_HFMA2")),
         ])
-    return report.table(headers, body, markdown)
+    text = report.table(headers, body, markdown)
+    return text if wide else text + "\n" + NARROW_LEGEND
 
 
 def diff_table(diffs: list[dict], markdown: bool = False) -> str:
@@ -101,7 +142,8 @@ def _footnotes(rows: list[dict]) -> list[str]:
     lines = []
     na = sorted({r["message"] for r in rows if r["status"] == "n/a"})
     if na:
-        lines.append("not built (architecture lacks the instruction): " + "; ".join(na))
+        lines += textwrap.wrap("not built (architecture lacks the instruction): " + "; ".join(na),
+                               width=120, subsequent_indent="  ", break_on_hyphens=False)
     for r in rows:
         if r["status"] == "error":
             lines.append(f"error: {r['kernel']} on {r['target'] or r['arch']}: {r['message']}")
@@ -112,7 +154,7 @@ def _footnotes(rows: list[dict]) -> list[str]:
 
 # ---------------------------------------------------------------- saving
 
-def _save(builds, rows, diffs, results_root, context) -> str:
+def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
     import pandas as pd
 
     from ..record import RunFolder
@@ -129,27 +171,17 @@ def _save(builds, rows, diffs, results_root, context) -> str:
         frame = pd.DataFrame(diffs)
         frame.to_csv(folder.path / "regs_diff_acc.csv", index=False)
         (folder.path / "regs_diff_acc.json").write_text(json.dumps(diffs, indent=1))
-    for b in builds:
-        if not b.ptx:
-            continue
+    for b in builds if keep_code else ():
         stem = f"{b.spec.name}.{b.target}"
-        folder.save_text(f"ptx/{stem}.ptx", b.ptx)
-        if b.log:
-            folder.save_text(f"ptxas/{stem}.log", b.log)
-        if b.sass:
-            folder.save_text(f"sass/{stem}.sass", b.sass)
+        for kind, text in (("ptx", b.ptx), ("ptxas", b.log), ("sass", b.sass)):
+            if text:
+                folder.save_code(kind, stem, text)
     folder.save_context(context)
     return str(folder.path)
 
 
 def context() -> dict:
-    from ..record import software_context, timestamp
-
-    ctx = software_context()
-    ctx["timestamp"] = timestamp()
-    ctx["toolchain"] = toolchain.toolchain_info()
-    ctx["gpu_name"] = "offline"
-    return ctx
+    return record.offline_context()
 
 
 # ---------------------------------------------------------------- the command
@@ -172,27 +204,32 @@ def run(args) -> int:
               + ("" if not bad else "; MISMATCH: " + ", ".join(c["kernel"] for c in bad)))
         return 1 if bad else 0
 
+    if args.no_save and args.keep_code:
+        raise UserError("--keep-code and --no-save contradict each other; give one")
+    if not args.no_save:
+        args.results = record.results_root(args.results)  # before the compiles, not after them
     specs = creport.select_kernels(kernels, families, args.all)
     if args.diff == "acc":
         specs = creport.with_twins(specs)
+        if not creport.has_acc_pairs(specs):
+            raise UserError(NO_PAIRS)
     t0 = time.perf_counter()
-    builds = creport.compile_builds(specs, arch_list, args.jobs)
+    builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
     rows = [b.row for b in builds]
     ctx = context()
+    common = record.offline_row_context(ctx)
     for r in rows:
-        r.update({"ptxas_version": toolchain.tool_version("ptxas"),
-                  "mmabench_version": ctx.get("mmabench_version", ""),
-                  "git_commit": ctx.get("git_commit", ""), "timestamp": ctx["timestamp"]})
+        r.update(common)
     elapsed = time.perf_counter() - t0
 
     diffs = None
     if args.diff == "acc":
         diffs = creport.diff_acc(rows)
         if not diffs:
-            raise UserError("no f16-accumulate kernel with an f32 twin among the selected kernels")
+            raise UserError(NO_PAIRS)
         print(diff_table(diffs, args.markdown))
     else:
-        print(main_table(rows, args.markdown))
+        print(main_table(rows, args.markdown, args.wide))
     for line in _footnotes(rows):
         print(line)
     skipped = [] if (kernels or families or args.all) else creport.left_out_of_default()
@@ -205,5 +242,5 @@ def run(args) -> int:
     print(f"\n{ok} kernel x arch builds in {elapsed:.1f} s; ptxas {toolchain.tool_version('ptxas')}"
           " (theoretical occupancy: data/archs.csv limits, NVIDIA's occupancy model)")
     if not args.no_save:
-        print(f"results: {_save(builds, rows, diffs, args.results, ctx)}")
+        print(f"results: {_save(builds, rows, diffs, args.results, ctx, args.keep_code)}")
     return 1 if any(r["status"] == "error" for r in rows) else 0

@@ -18,11 +18,12 @@ import os
 import re
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from .. import archs as archs_mod
 from .. import registry, toolchain
+from ..progress import Progress
 from ..errors import ToolMissing, UserError
 from . import occupancy as occ_mod
 from .resources import Resources, parse_ptxas_log, register_cap_overridden
@@ -252,8 +253,9 @@ def default_jobs() -> int:
 
 
 def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=None,
-                   all_kernels: bool = False) -> list[Build]:
-    """Every selected kernel x architecture, compiled in parallel; Builds in kernel, arch order."""
+                   all_kernels: bool = False, progress: str | None = None) -> list[Build]:
+    """Every selected kernel x architecture, compiled in parallel; Builds in kernel, arch order.
+    `progress`: a label to show a progress line on stderr with (None: silent)."""
     if isinstance(kernels, (str, registry.KernelSpec)):
         kernels = [kernels]
     if isinstance(families, str):
@@ -277,11 +279,19 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
     pairs = [(s, a) for a in arch_list for s in specs]
     run = _Run(sass_ok)
     jobs = jobs or default_jobs()
+    bar = Progress(len(pairs), progress) if progress else None
+
+    def done(build: Build) -> Build:
+        if bar:
+            bar.step(f"{build.spec.name} {build.target or build.arch}")
+        return build
+
     if jobs <= 1 or len(pairs) <= 1:
-        built = [build_one(s, a, run) for s, a in pairs]
+        built = [done(build_one(s, a, run)) for s, a in pairs]
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            built = list(pool.map(lambda p: build_one(p[0], p[1], run), pairs))
+            futures = [pool.submit(build_one, s, a, run) for s, a in pairs]
+            built = [done(f.result()) for f in as_completed(futures)]
     order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
     return sorted(built, key=lambda b: order[(b.spec.name, b.arch)])
 
@@ -320,6 +330,13 @@ def tool_messages(rows: list[dict]) -> list[str]:
 
 def _is_f16(acc: str) -> bool:
     return "f16" in acc
+
+
+def has_acc_pairs(specs: list[registry.KernelSpec]) -> bool:
+    """Whether --diff acc has anything to show: an f16-accumulate kernel whose twin is among
+    `specs` (checked before compiling)."""
+    names = {s.name for s in specs}
+    return any(_is_f16(s.acc) and s.twin in names for s in specs)
 
 
 def diff_acc(rows: list[dict]) -> list[dict]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .. import archs, gpu, report
+from .. import archs, gpu, record, report
+from ..cliopts import reject_unused
 from ..errors import UserError, split_list
 from . import catalogue
 from .render import MAX_ILP
@@ -44,6 +45,24 @@ def add_parser(subparsers) -> None:
     p.add_argument("--arch", help=f"with --offline: comma list ({','.join(archs.known())}); "
                                   f"default {','.join(archs.DEFAULT)}")
     p.set_defaults(func=run)
+
+
+# Options only one mode reads (dest -> flag; each defaults to None/False), and which mode reads
+# which: one given to the other mode is refused, not ignored. A new option goes in both.
+OPTIONS = {"quick": "--quick", "full": "--full", "cold": "--cold", "warps": "--warps",
+           "ilp": "--ilp", "blocks_per_sm": "--blocks-per-sm", "repeats": "--repeats",
+           "seed": "--seed", "arch": "--arch"}
+MODES = {"the measurements": {"quick", "full", "cold", "warps", "ilp", "blocks_per_sm", "repeats",
+                              "seed"},
+         "--offline": {"arch"}}
+
+
+def mode_of(args) -> str:
+    return "--offline" if args.offline else "the measurements"
+
+
+def _reject_unused(args, mode: str) -> None:
+    reject_unused(args, OPTIONS, MODES, mode)
 
 
 def selected_forms(args) -> list[catalogue.MmaForm]:
@@ -87,31 +106,46 @@ def sweep_from_args(args):
     return replace(sweep, policy=policy, **{k: v for k, v in overrides.items() if v})
 
 
-def run_offline(forms, arch_list, markdown=False) -> int:
+def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
+    """Assemble each form for each target, check its SASS, print the table and write the rows
+    to a run folder (mma-offline)."""
+    from ..progress import Progress
     from .offline import check_form
 
-    rows, bad = [], 0
+    folder = record.RunFolder("mma-offline", "offline", results_root)
+    ctx = record.offline_context()
+    folder.save_context(ctx)
+    common = record.offline_row_context(ctx)
+    body, bad = [], 0
+    bar = Progress(len(forms) * len(arch_list), "mma")
     for form in forms:
         for arch in arch_list:
             if archs.number(arch) < form.min_sm:
-                rows.append([form.name, arch, "-", "-", f"not on {arch} (needs sm_{form.min_sm}+)"])
-                continue
-            r = check_form(form, arch)
-            bad += not r["ok"]
-            rows.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
-                         "ok" if r["ok"] else "MISMATCH", r["mma_opcodes"]])
+                note = f"not on {arch} (needs sm_{form.min_sm}+)"
+                body.append([form.name, arch, "-", "-", note])
+                folder.add({"form": form.name, "arch": arch, "status": "n/a", "message": note, **common})
+            else:
+                r = check_form(form, arch)
+                bad += not r["ok"]
+                body.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
+                             "ok" if r["ok"] else "MISMATCH", r["mma_opcodes"]])
+                folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
+            bar.step(f"{form.name} {arch}")
     print(report.table(["form", "arch", "per loop trip", "check", "tensor opcodes in SASS"],
-                       rows, markdown))
+                       body, markdown))
+    print(f"\nresults: {folder.path}")
     return 1 if bad else 0
 
 
 def run(args) -> int:
     forms = selected_forms(args)
+    mode = mode_of(args)
+    _reject_unused(args, mode)
     if args.offline:
-        return run_offline(forms, archs.parse(args.arch), args.markdown)
-    if args.arch:
-        raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
+        arch_list = archs.parse(args.arch)
+        return run_offline(forms, arch_list, args.markdown, record.results_root(args.results))
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
+    args.results = record.results_root(args.results)  # before any work, not after it
     gpu.require_gpu()
     arch = gpu.device_arch()
     usable = [f for f in forms if archs.number(arch) >= f.min_sm]
