@@ -13,13 +13,14 @@ import time
 
 from . import gpu
 
-# (sub-command argv, needs a GPU, takes --full)
+# (argv by default, argv with --full, needs a GPU). wgmma by default: the widest N of each input
+# type (the rate and the f16/f32 question); --full: every N, A source and swizzle.
 JOBS = (
-    (["info"], False, False),
-    (["mma"], True, True),
-    (["wgmma"], True, True),
-    (["attention"], True, True),
-    (["regs"], False, False),
+    (["info"], ["info"], False),
+    (["mma"], ["mma", "--full"], True),
+    (["wgmma", "--n", "256"], ["wgmma", "--full"], True),
+    (["attention"], ["attention", "--full"], True),
+    (["regs"], ["regs"], False),
 )
 
 
@@ -29,14 +30,14 @@ def run_everything(parser: argparse.ArgumentParser, full: bool = False) -> int:
         print(f"no GPU: {reason}; running what needs none (the offline compiler report)")
     known = parser._subparsers._group_actions[0].choices  # the sub-commands present
     status = 0
-    for argv, needs_gpu, takes_full in JOBS:
+    for default_argv, full_argv, needs_gpu in JOBS:
+        argv = full_argv if full else default_argv
         if argv[0] not in known or (needs_gpu and reason):
             continue
         if needs_gpu and argv[0] == "wgmma" and not _has_wgmma():
             print("\n=== wgmma: skipped (wgmma needs sm_90a, this GPU is "
                   f"{gpu.device_arch()})")
             continue
-        argv = argv + (["--full"] if full and takes_full else [])
         print(f"\n=== python -m mmabench {' '.join(argv)}", flush=True)
         t0 = time.monotonic()
         args = parser.parse_args(argv)

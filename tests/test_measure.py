@@ -179,8 +179,40 @@ def test_sampler_prefers_the_energy_counter_over_long_regions(monkeypatch):
     monkeypatch.setattr(nvml, "device", lambda i=0: Dev())
     s = conditions.Sampler(0, poll_s=0.001)
     s.start()
-    s.wall += 1.0             # pretend the region lasted ~1 s
+    s._t0 -= 1.0              # pretend the region lasted ~1 s
     s.stop()
     c = s.conditions()
     assert c.power_source == "energy counter" and c.energy_j == 100.0
     assert c.sm_clock_mhz == 1500 and c.throttle == "sw_power_cap"   # idle bit dropped
+
+
+def test_short_interleaved_regions_never_use_the_energy_counter(monkeypatch):
+    """Blocks of a few ms would catch the counter's steps at random: power then comes from the
+    readings, labelled as such, however long the regions add up to."""
+    class Dev:
+        e = 0
+
+        def sm_clock_mhz(self):
+            return 1500
+
+        def power_w(self):
+            return 400.0
+
+        def temperature_c(self):
+            return 60
+
+        def event_reasons(self):
+            return 0
+
+        def energy_mj(self):
+            Dev.e += 50_000
+            return Dev.e
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: Dev())
+    s = conditions.Sampler(0, poll_s=0.001)
+    for _ in range(100):
+        s.start()
+        s.stop()
+    s.wall += 10.0
+    c = s.conditions()
+    assert c.power_source.startswith("power readings") and c.power_w == 400.0 and c.energy_j is None

@@ -232,9 +232,15 @@ def _timed_fields(c: Contender, result, ready, var_list, dim: int, flops: float,
 
     m = result.measurements[c.name]
     seconds = m.median_ms * 1e-3
-    clock = m.sm_clock_mhz
+    clock = m.sm_clock_mhz         # NVML readings taken while this contender's blocks ran
     f = {"status": "ok", **m.fields(), "tflops": flops / seconds / 1e12,
          "flop_per_clk_per_sm": flops / (seconds * clock * 1e6 * sms) if clock else None}
+    # Blocks of a few ms are too short to attribute energy to one contender: the power is the
+    # case's, over all its interleaved rounds (one energy-counter region).
+    if result.overall is not None:
+        f.update(power_w=result.overall.power_w, power_w_max=result.overall.power_w_max,
+                 energy_j=None, energy_j_per_launch=None,
+                 power_source=f"{result.overall.power_source}, whole case (all contenders)")
     for key, base in _baselines(c, ready, var_list, dim).items():
         f.update(result.ratio(c.name, base).fields(key))
     if c.out is not None and not bool((c.out.view(cupy.uint16) == c.checked.view(cupy.uint16)).all()):

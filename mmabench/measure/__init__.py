@@ -5,4 +5,5 @@ the timed region."""
 
 from .conditions import Conditions, Sampler  # noqa: F401
 from .interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
-from .loop import DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure  # noqa: F401
+from .kernel_clock import KernelClock  # noqa: F401
+from .loop import DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure, sustained  # noqa: F401

@@ -73,6 +73,7 @@ class Sampler:
         self.energy_mj = 0
         self.energy_ok = self.dev is not None and self.dev.energy_mj() is not None
         self.wall = 0.0
+        self.shortest = float("inf")      # the shortest sampled region
         self._thread = None
 
     def _read(self) -> None:
@@ -101,7 +102,9 @@ class Sampler:
         return self
 
     def stop(self) -> None:
-        self.wall += time.perf_counter() - self._t0
+        region = time.perf_counter() - self._t0
+        self.wall += region
+        self.shortest = min(self.shortest, region)
         if self._thread is None:
             return
         self._read()                   # at least one reading even for a very short region
@@ -130,11 +133,14 @@ class Sampler:
             c.temperature_c = float(max(self.temps))
         # The energy counter integrates the whole region; a power reading is an average over the
         # driver's own window (up to ~1 s), so it is the fallback for regions too short to count.
-        if self.energy_ok and self.wall >= MIN_ENERGY_S and self.energy_mj > 0:
+        # Only regions each long enough: the counter's steps would otherwise be attributed to
+        # whichever short region they happened to fall in (interleaved blocks).
+        if self.energy_ok and self.shortest >= MIN_ENERGY_S and self.energy_mj > 0:
             c.energy_j = self.energy_mj / 1000.0
             c.power_w, c.power_source = c.energy_j / self.wall, "energy counter"
-        elif self.powers:
-            c.power_w, c.power_source = float(statistics.fmean(self.powers)), "power readings"
+        elif self.powers:   # the driver's own running average (up to ~1 s): only indicative
+            c.power_w = float(statistics.fmean(self.powers))
+            c.power_source = "power readings (driver average)"
         if self.powers:
             c.power_w_max = float(max(self.powers))
         return c

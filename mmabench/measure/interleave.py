@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import stats
-from .conditions import Sampler
+from .conditions import Conditions, Sampler
 from .loop import DEFAULT, EventTimer, Measurement, Policy, launches_per_sample, warm_up
 
 
@@ -65,6 +65,7 @@ class Interleaved:
     NVML conditions) and its median time in each round, from which any ratio is taken."""
     measurements: dict[str, Measurement]
     by_round: dict[str, list[float]]
+    overall: Conditions | None = None     # the whole run, all contenders (one energy region)
 
     def ratio(self, contender: str, baseline: str) -> Ratio:
         """time(baseline) / time(contender), round by round."""
@@ -96,6 +97,11 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
         samplers[name] = Sampler(cuda_device)
     samples: dict[str, list[float]] = {n: [] for n in names}
     by_round: dict[str, list[float]] = {n: [] for n in names}
+    for name in names:
+        if hasattr((clocks or {}).get(name), "reset"):
+            clocks[name].reset()
+    overall = Sampler(cuda_device)
+    overall.start()
     for order in orders(names, policy.rounds):
         for name in order:
             timer.run(contenders[name], 1, 1, False)     # switch-over launch, not counted
@@ -105,9 +111,10 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
             samplers[name].stop()
             samples[name] += got
             by_round[name].append(stats.median(got))
+    overall.stop()
     measurements = {
         n: Measurement(samples[n], policy.mode, per[n],
                        stats.rel_stderr(samples[n]) <= policy.rel_error, samplers[n].conditions(),
                        (clocks or {}).get(n, lambda: None)())
         for n in names}
-    return Interleaved(measurements, by_round, baseline)
+    return Interleaved(measurements, by_round, overall.conditions(), baseline)

@@ -122,6 +122,9 @@ def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
     return folder, folder.rows
 
 
+POWER_S = 0.5    # seconds each accumulator runs alone for its power and energy per FLOP
+
+
 def accumulator_pairs(forms: list[MmaForm]) -> list[tuple[MmaForm, MmaForm]]:
     """(f16-acc form, f32-acc twin) for every instruction that has both."""
     by_name = {f.name: f for f in forms}
@@ -150,7 +153,9 @@ def compare_accumulators(forms, rows, rng, sms, policy, datasheet=None) -> list[
                 verify_exact(p.built, rng)
             ms, ratios = measure.interleaved(
                 {"f32": points["f32"], "f16": points["f16"]}, policy, baseline="f32",
-                clocks={k: p.kernel_clock_mhz for k, p in points.items()})
+                clocks={k: p.clock for k, p in points.items()})
+            # power and energy: each alone for 0.5 s, one energy-counter region apiece
+            steady = {k: measure.sustained(p, POWER_S, clock=p.clock) for k, p in points.items()}
             for p in points.values():
                 p.check()
         except MeasurementError as exc:
@@ -161,10 +166,15 @@ def compare_accumulators(forms, rows, rng, sms, policy, datasheet=None) -> list[
         for acc, p in points.items():
             f = p.fields(ms[acc])
             row.update({f"{acc}_{k}": f[k] for k in (
-                "tflops", "flop_per_clk_per_sm", "sm_clock_mhz", "power_w", "throttle",
-                "throttled", "samples", "noise_pct", "energy_j_per_launch", "registers")})
-            energy = ms[acc].energy_j_per_launch
-            row[f"{acc}_pj_per_flop"] = energy / p.flops * 1e12 if energy else None
+                "tflops", "flop_per_clk_per_sm", "sm_clock_mhz", "throttle", "throttled",
+                "samples", "noise_pct", "registers")})
+            s_ = steady[acc]
+            energy = s_.energy_j_per_launch
+            row.update({f"{acc}_power_w": s_.power_w,
+                        f"{acc}_power_source": s_.conditions.power_source,
+                        f"{acc}_sustained_sm_clock_mhz": s_.sm_clock_mhz,
+                        f"{acc}_sustained_throttle": s_.throttle,
+                        f"{acc}_pj_per_flop": energy / p.flops * 1e12 if energy else None})
         out.append(row)
     return out
 
@@ -223,6 +233,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                       report.fmt(r.get("f32_tflops")), r.get("comparison", "-"),
                       f"{report.fmt(r.get('f16_sm_clock_mhz'), 0)} / {report.fmt(r.get('f32_sm_clock_mhz'), 0)}",
                       f"{report.fmt(r.get('f16_power_w'), 0)} / {report.fmt(r.get('f32_power_w'), 0)}",
+                      f"{report.fmt(r.get('f16_pj_per_flop'), 3)} / {report.fmt(r.get('f32_pj_per_flop'), 3)}",
                       report.fmt(lat.get(r["form"] + ".acc_f16", {}).get("latency_cycles")),
                       report.fmt(lat.get(r["form"] + ".acc_f32", {}).get("latency_cycles"))])
     if pairs:
@@ -230,7 +241,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append("f16 vs f32 accumulation, interleaved rounds at the same launch shape "
                    "(ratio of rates: median and range over rounds):")
         out.append(report.table(["instruction", "shape", "f16 acc TFLOP/s", "f32 acc TFLOP/s",
-                                 "f16/f32", "MHz f16/f32", "W f16/f32", "f16 acc lat",
+                                 "f16/f32", "MHz f16/f32", "W f16/f32", "pJ/FLOP f16/f32", "f16 acc lat",
                                  "f32 acc lat"], pairs, markdown))
     if errors:
         out.append("")

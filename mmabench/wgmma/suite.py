@@ -49,12 +49,15 @@ QUICK = Sweep(warpgroups=(2,), ilps=(2,), depths=(4,),
               policy=measure.Policy(warmup_ms=2.0, min_samples=3, max_samples=20, rel_error=0.01,
                                     budget_s=0.1, rounds=3, samples_per_round=2),
               compare_policy=measure.Policy(warmup_ms=5.0, min_samples=3, max_samples=100,
-                                            rel_error=0.005, budget_s=0.5, rounds=2,
-                                            samples_per_round=15))
-# The f16 vs f32 comparison runs long enough for the NVML energy counter (>= 0.2 s per side).
-# (4 rounds x 40 samples of ~2 ms: about 0.3 s per side).
+                                            rel_error=0.005, budget_s=0.5, rounds=3,
+                                            samples_per_round=5))
+# The f16 vs f32 comparison: 6 interleaved rounds of 5 samples (~2 ms each) for the rate; power
+# and energy come from a separate POWER_S block per accumulator (measure.sustained).
 COMPARE_POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=400, rel_error=0.002,
-                                budget_s=1.0, rounds=4, samples_per_round=40)
+                                budget_s=1.0, rounds=6, samples_per_round=5)
+
+
+POWER_S = 0.5    # seconds each accumulator runs alone for its power and energy per FLOP
 
 
 def supported(arch: str) -> bool:
@@ -177,10 +180,13 @@ def compare_accumulators(forms, rows, rng, sms, policy: measure.Policy = COMPARE
             for f in (f32, f16):
                 b = build(f, pipe, throughput=True)
                 verify_exact(b, rng)
-                points[f.acc] = Point(b, rng, wg, sms)
+                # the same trip count: equal work, so a time ratio is a rate ratio
+                points[f.acc] = Point(b, rng, wg, sms, iters=points["f32"].iters if points else None)
             ms, ratios = measure.interleaved(
                 {"f32": points["f32"], "f16": points["f16"]}, policy, baseline="f32",
-                clocks={k: p.kernel_clock_mhz for k, p in points.items()})
+                clocks={k: p.clock for k, p in points.items()})
+            # power and energy per FLOP: each alone, one energy-counter region apiece
+            steady = {k: measure.sustained(p, POWER_S, clock=p.clock) for k, p in points.items()}
             for p in points.values():
                 p.check()
         except MeasurementError as exc:
@@ -192,8 +198,14 @@ def compare_accumulators(forms, rows, rng, sms, policy: measure.Policy = COMPARE
             f = p.fields(ms[acc])
             row.update({f"{acc}_{k}": f.get(k) for k in (
                 "tflops", "flop_per_clk_per_sm", "pct_of_datasheet_per_clk", "sm_clock_mhz",
-                "power_w", "power_source", "throttle", "throttled", "samples", "noise_pct",
-                "energy_j_per_launch", "pj_per_flop", "registers")})
+                "throttle", "throttled", "samples", "noise_pct", "registers")})
+            sf = p.fields(steady[acc])      # alone for POWER_S: power, energy, its clock
+            row.update({f"{acc}_power_w": sf["power_w"], f"{acc}_power_source": sf["power_source"],
+                        f"{acc}_energy_j_per_launch": sf["energy_j_per_launch"],
+                        f"{acc}_pj_per_flop": sf["pj_per_flop"],
+                        f"{acc}_sustained_sm_clock_mhz": sf["sm_clock_mhz"],
+                        f"{acc}_sustained_flop_per_clk_per_sm": sf["flop_per_clk_per_sm"],
+                        f"{acc}_sustained_throttle": sf["throttle"]})
         out.append(row)
     return out
 
