@@ -50,7 +50,7 @@ class Model:
     exponent: str = "true"        # true | raw: exponent of a product used for alignment
     out_rounding: str = "rn"      # f16 accumulator: final rounding to f16
     inter: str = "internal"       # f16 accumulator: 'internal' or 'acc' (rounded to f16 per block)
-    product_exact: bool = True
+    product_exact: bool = True    # False: each product rounded (RN) to the accumulator format
     subnormals: bool = True       # False: subnormal inputs and results flushed to zero
     overflow: str = "inf"         # inf | saturate (results past the largest finite)
 
@@ -110,8 +110,8 @@ class Model:
         fa, fb = np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(b), b, 0.0)
         fc = np.where(np.isfinite(c), c, 0.0)
         prod = fa * fb                                       # exact in float64
-        if not self.product_exact:
-            prod = round_to(prod, f32, "rn")
+        if not self.product_exact:  # rounded to the accumulator format (f32: no-op for 16-bit inputs)
+            prod = round_to(prod, acc, "rn")
         if self.exponent == "raw":
             pexp = (np.maximum(exponent(fa), fin.emin) + np.maximum(exponent(fb), fin.emin))
         else:
