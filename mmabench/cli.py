@@ -15,7 +15,7 @@ from .errors import UserError
 
 # Sub-command modules, each with add_parser(subparsers); a missing one is simply not offered.
 SUBCOMMANDS = ("mmabench.info", "mmabench.mma.cli", "mmabench.compiler.cli", "mmabench.attention.cli",
-               "mmabench.compare", "mmabench.plot")
+               "mmabench.compare", "mmabench.plot", "mmabench.arith.cli")
 
 
 def _modules():
