@@ -28,7 +28,7 @@ def inferred():
     for form in _usable():
         dev = Gpu(form)
         cs, d = designed.run(form, dev)
-        out[form.name] = (dev, designed.infer(form, cs, d))
+        out[form.name] = (dev, designed.infer(form, cs, d, device=dev))
     return out
 
 

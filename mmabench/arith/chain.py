@@ -209,3 +209,20 @@ def swap_registers(words: np.ndarray, i: int = 0, j: int = 1) -> np.ndarray:
     w = np.array(words, dtype=np.uint32, copy=True)
     w[..., [i, j]] = w[..., [j, i]]
     return w
+
+
+def model_for(form, gpu_name: str, features_json: str | None = None):
+    """The model to check a chain with: the features measured by `python -m mmabench arith`
+    (its results folder's features.json) when given, else the published model of that GPU's
+    family (None if no paper covers it: then fall back to chain_bound)."""
+    import json
+
+    from .model import Model
+    from .published import gpu_key, published_model
+
+    if features_json:
+        data = json.loads(open(features_json).read())
+        if form.name in data:
+            return Model(**data[form.name]["model"])
+    key = gpu_key(gpu_name)
+    return published_model(form, key) if key else None

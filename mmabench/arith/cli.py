@@ -199,7 +199,7 @@ def run(args) -> int:
         folder.save_text(f"ptx/{form.name}.ptx", dev.probe.ptx)
         cs, d = run_designed(form, dev)
         bits = dev.last_bits[:, 0, 0]
-        fi = infer(form, cs, d)
+        fi = infer(form, cs, d, device=dev, rng=rng)
         results[form.name] = (form, fi)
         all_designed += _designed_rows(form, cs, d, bits, fi)
         val = validate(form, fi.model, dev, args.vectors, rng)

@@ -180,12 +180,27 @@ def _internal(bits: int):
     return Format(f"internal{bits}", 32, bits, -126, 127)
 
 
-def ieee_dot(a, b, c, acc: str, order: str = "recursive") -> np.ndarray:
+def ieee_dot(a, b, c, acc: str) -> np.ndarray:
     """IEEE round-to-nearest reference: c + sum a_i b_i with every product and partial sum
-    rounded to `acc` (recursive summation in index order), over the last axis."""
-    f = FORMATS[acc]
+    rounded to `acc` (recursive summation in index order), over the last axis.
+
+    f32: numpy float32 arithmetic (each op correctly rounded); f16: the float64 sum of two f16
+    values is exact (their exponents span < 53 bits), then one correct rounding to f16."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if acc == "f32":
+        s = np.asarray(c, dtype=np.float32).copy()
+        a32, b32 = a.astype(np.float32), b.astype(np.float32)
+        for i in range(a.shape[-1]):
+            s = s + a32[..., i] * b32[..., i]
+        return s.astype(np.float64)
+    if acc == "f16":
+        s = np.asarray(c, dtype=np.float64).astype(np.float16)
+        prods = (a * b).astype(np.float16).astype(np.float64)   # exact products, one rounding
+        for i in range(a.shape[-1]):
+            s = (s.astype(np.float64) + prods[..., i]).astype(np.float16)
+        return s.astype(np.float64)
+    f = FORMATS[acc]
     s = np.asarray(c, dtype=np.float64).copy()
     for i in range(a.shape[-1]):
         s = round_to(s + round_to(a[..., i] * b[..., i], f, "rn"), f, "rn")
