@@ -74,3 +74,18 @@ def test_unseen_truncation_is_reported_not_invented():
     # and extra 20 (inside the sweep) is read exactly
     cs, d = designed.run(form, Simulated(Model(block=8, extra_bits=20)))
     assert designed.infer(form, cs, d).features["extra_bits"] == 20
+
+
+@pytest.mark.parametrize("form", list(FORMS.values()), ids=lambda f: f.name)
+def test_designed_cases_are_exact_values_of_their_formats(form):
+    """A designed input that the packer would round is a different test than the one meant."""
+    from mmabench.arith.formats import from_bits, to_bits
+
+    cs = designed.cases(form)
+    a, b, c = designed.vectors(cs)
+    for x, fmt in ((a, form.ab_type), (b, form.ab_type), (c, form.acc)):
+        fin = np.isfinite(x)
+        back = from_bits(to_bits(np.where(fin, x, 0.0), fmt), fmt)
+        assert np.array_equal(back, np.where(fin, x, 0.0)), fmt
+    families = {c.family for c in cs}
+    assert {"exact", "extra", "block", "round", "subnormal", "special"} <= families

@@ -226,3 +226,43 @@ def model_for(form, gpu_name: str, features_json: str | None = None):
             return Model(**data[form.name]["model"])
     key = gpu_key(gpu_name)
     return published_model(form, key) if key else None
+
+
+def b_from_fragments(form, words: np.ndarray) -> np.ndarray:
+    m, n, k = form.mnk
+    count = k * n // 32
+    rows, cols = fr._lane_coords("B", count)
+    vals = fr.from_bits16(np.ascontiguousarray(words, dtype=np.uint32).view(np.uint16)
+                          .reshape(32, count), form.ab_type)
+    out = np.full((k, n), np.nan)
+    out[rows, cols] = vals
+    return out
+
+
+def values_from_inputs(form, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a [m,k], b [k,n], c [ilp,m,n]) from mma.bench.Inputs (device fragment words), i.e. exactly
+    what the chain kernel multiplies: the input to expected_chain / check_chain."""
+    import cupy
+
+    a_words = cupy.asnumpy(inputs.a)
+    a = a_from_fragments(form, a_words[0])
+    b = b_from_fragments(form, cupy.asnumpy(inputs.b))
+    c = np.stack([fr.from_fragments(form, w) for w in cupy.asnumpy(inputs.c)])
+    return a, b, c
+
+
+def describe(model) -> str:
+    """One sentence: what one instruction computes under `model`."""
+    p = model.internal_bits
+    blocks = f"blocks of {model.block} exact products" if model.product_exact else \
+        f"blocks of {model.block} products (each rounded to {model.acc})"
+    cj = "C joins the first block" if model.c_join == "first" else "C is added after the last block"
+    align = ("bits below dropped toward zero" if model.align == "rz" else "bits below dropped toward -inf")
+    text = (f"{blocks}; {cj}; every term aligned to the largest, keeping {p}+{model.extra_bits} "
+            f"bits ({align}); each block sum normalised to {p} bits by "
+            f"{'truncation' if model.rounding == 'rz' else 'round-to-nearest-even'}")
+    if model.acc == "f16":
+        text += (f"; {'rounded to f16 between blocks and ' if model.inter == 'acc' else ''}"
+                 f"rounded once to f16 by {'round-to-nearest-even' if model.out_rounding == 'rn' else 'truncation'}"
+                 f", past 65504 -> {model.overflow}")
+    return text

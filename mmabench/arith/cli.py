@@ -63,8 +63,10 @@ def feature_table(rows_by_form: dict, gpu: str, markdown: bool) -> str:
             lines.append([feat, _value(fi.features[feat]) + (f" (or {amb})" if amb else ""),
                           _value(r.value) if r else "", f"{r.status}: {r.where}" if r else "",
                           fi.evidence.get(feat, "")[:90]])
+        from .chain import describe
         out.append(f"\n{name}  (designed cases reproduced by the model: "
-                   f"{fi.designed_match[0]}/{fi.designed_match[1]})")
+                   f"{fi.designed_match[0]}/{fi.designed_match[1]})\n  one instruction: "
+                   f"{describe(fi.model)}")
         out.append(report.table(["feature", "measured", "published", "source", "how it was read"],
                                 lines, markdown))
     return "\n".join(out)
@@ -129,42 +131,21 @@ def chain_check(form, model, rng, iters: int = 512) -> dict:
     import cupy
 
     from ..mma.bench import POISON, build, make_inputs
-    from .chain import a_from_fragments, check_chain, swap_registers
+    from .chain import check_chain, swap_registers, values_from_inputs
 
     built = build(form, 2)
     steps = 1 + iters * built.unroll
     out = {}
     for label, swap in (("layout as in fragments.py", False), ("A registers 0,1 swapped", True)):
         inputs = make_inputs(form, 2, rng)
-        a_words = cupy.asnumpy(inputs.a)
-        a = a_from_fragments(form, a_words[0])
-        b = _b_from_words(form, cupy.asnumpy(inputs.b))
-        c = np.stack([_c_from_words(form, w) for w in cupy.asnumpy(inputs.c)])
+        a, b, c = values_from_inputs(form, inputs)
         if swap:
-            inputs.a = cupy.asarray(swap_registers(a_words))
+            inputs.a = cupy.asarray(swap_registers(cupy.asnumpy(inputs.a)))
         d = cupy.full((1, 2, 32, form.c_regs), POISON, dtype=cupy.uint32)
         t = cupy.zeros((1, 4), dtype=cupy.uint64)
         built.kernel.function((1,), (32,), (inputs.a, inputs.b, inputs.c, d, t, np.uint32(iters)))
-        res = check_chain(form, cupy.asnumpy(d), a, b, c, steps, model)
-        out[label] = res
+        out[label] = check_chain(form, cupy.asnumpy(d), a, b, c, steps, model)
     return out
-
-
-def _b_from_words(form, words):
-    from ..mma import fragments as fr
-    m, n, k = form.mnk
-    count = k * n // 32
-    rows, cols = fr._lane_coords("B", count)
-    vals = fr.from_bits16(np.ascontiguousarray(words, dtype=np.uint32).view(np.uint16)
-                          .reshape(32, count), form.ab_type)
-    out = np.full((k, n), np.nan)
-    out[rows, cols] = vals
-    return out
-
-
-def _c_from_words(form, words):
-    from ..mma import fragments as fr
-    return fr.from_fragments(form, words)
 
 
 def run(args) -> int:
@@ -231,6 +212,9 @@ def run(args) -> int:
     folder.save_text("features.json", json.dumps(features, indent=1, default=str))
     print(f"\n{ctx['gpu_name']} ({arch}); published values: {key or 'no paper studied this GPU'}")
     print(feature_table(results, key, args.markdown))
+    from .published import REPORTED
+    print("Sources of 'published' (status 'recalled': not re-checked against the paper this session):\n  "
+          + "\n  ".join(sorted({r.source for r in REPORTED})))
     f16 = {f.acc: fi.model for n, (f, fi) in results.items()
            if f.ab_type == "f16" and f.shape == "m16n8k16"}
     if f16:

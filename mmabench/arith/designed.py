@@ -72,9 +72,10 @@ def cases(form) -> list[Case]:
         for s in (1.0, -1.0):
             t = 2.0 ** (7 - j)
             add("extra", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big), 2: (t, s)})
-            t2 = 2.0 ** (5 - j)
+            t2 = 2.0 ** (5 - j)    # as (t2 * 2^8) * 2^-8: both factors normal in f16
             add("extra_raw", {"j": j, "sign": s},
-                {0: (1.5 * 2 ** 14, 1.5 * 2 ** 14), 1: (1.5 * 2 ** 14, -1.5 * 2 ** 14), 2: (t2, s)})
+                {0: (1.5 * 2 ** 14, 1.5 * 2 ** 14), 1: (1.5 * 2 ** 14, -1.5 * 2 ** 14),
+                 2: (t2 * 2.0 ** 8, s * 2.0 ** -8)})
             if out == "f32":
                 add("extra_c", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big)}, c=s * t)
 
