@@ -16,8 +16,8 @@ from .errors import UserError
 
 # Sub-command modules, each with add_parser(subparsers); a missing one is simply not offered.
 SUBCOMMANDS = ("mmabench.info", "mmabench.mma.cli", "mmabench.wgmma.cli", "mmabench.gemm.cli",
-               "mmabench.compiler.cli", "mmabench.attention.cli", "mmabench.compare",
-               "mmabench.plot", "mmabench.bundle", "mmabench.reporting.cli")
+               "mmabench.arith.cli", "mmabench.compiler.cli", "mmabench.attention.cli",
+               "mmabench.compare", "mmabench.plot", "mmabench.bundle", "mmabench.reporting.cli")
 
 
 def _modules():

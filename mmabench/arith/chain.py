@@ -1,0 +1,268 @@
+"""The exact output check of the mma throughput chain (ptx/mma_chain.ptx).
+
+The chain: D = C; one "+A" step before the clock (the prologue); then `iters` loop trips of
+`unroll` steps, step s using +A when s is even and -A when s is odd (render.py: BODY). So the
+whole sequence is  +A, then (+A, -A) repeated  -- steps = 1 + iters * unroll, each step one
+instruction D = (+-A).B + D computed by the hardware's arithmetic (the model).
+
+`expected_chain` runs the model through all the steps (bit exact: no bound needed). With
+truncation the chain does not settle into a short cycle (it drifts by about an ulp per step), so
+every step is simulated, with the per-step work cut to the minimum (ChainSim); `chain_bound` is
+the fallback bound for callers that cannot afford the simulation (derivation in its docstring).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..mma import fragments as fr
+from .device import same
+from .formats import FORMATS, exponent, round_to
+
+
+def _signs(steps: int) -> np.ndarray:
+    """+1 / -1 of each step: the prologue +A, then +A, -A, +A, ..."""
+    s = np.ones(steps, dtype=np.float64)
+    s[2::2] = -1.0
+    return s
+
+
+class ChainSim:
+    """The chain of one (A, B, C) under a model, stepped with a lean version of Model.dot (the
+    products, their exponents and each block's largest product exponent are computed once).
+    Bit-identical to stepping Model.mma (a CPU test checks it). States are kept at checkpoints,
+    so asking for several step counts (throughput points with different trip counts) continues
+    from the nearest earlier checkpoint instead of starting over."""
+
+    CHECKPOINT = 4096
+
+    def __init__(self, form, a, b, c, model):
+        self.form, self.model = form, model
+        a = np.asarray(a, np.float64)
+        b = np.asarray(b, np.float64)
+        c = np.asarray(c, np.float64)
+        self.shape = c.shape
+        m, n = c.shape[-2:]
+        k = a.shape[-1]
+        prods = a[:, None, :] * b.T[None, :, :]                  # [m, n, k] exact
+        if not model.product_exact:
+            prods = round_to(prods, FORMATS[model.acc], "rn")
+        if model.exponent == "raw":
+            fin = FORMATS[model.in_type]
+            pexp = (np.maximum(exponent(a), fin.emin)[:, None, :]
+                    + np.maximum(exponent(b), fin.emin).T[None, :, :])
+        else:
+            pexp = exponent(prods)
+        lead = int(np.prod(self.shape[:-2], dtype=np.int64))
+        self.prods = np.broadcast_to(prods, (lead, m, n, k)).reshape(-1, k)
+        pexp = np.where(prods != 0, pexp, np.iinfo(np.int64).min // 2)
+        pexp = np.broadcast_to(pexp, (lead, m, n, k)).reshape(-1, k)
+        self.blocks = [(s, min(s + model.block, k)) for s in range(0, k, model.block)]
+        self.pmax = [pexp[:, s:e].max(axis=1) for s, e in self.blocks]
+        self.internal = FORMATS["f32"] if model.internal_bits == 24 else None
+        self.c = c.reshape(-1)
+        self.states = {0: self.c.copy()}
+
+    def _fused(self, run, prods, pmax):
+        md = self.model
+        nz = run != 0
+        emax = np.maximum(np.where(nz, exponent(run), np.iinfo(np.int64).min // 2), pmax)
+        emax = np.where(emax < -10_000, 0, emax)
+        lsb = emax - (md.internal_bits - 1) - md.extra_bits
+        cut = np.trunc if md.align == "rz" else np.floor
+        total = cut(np.ldexp(prods, -lsb[:, None])).sum(axis=1) + cut(np.ldexp(run, -lsb))
+        value = np.ldexp(total, lsb)
+        value = np.where(value == 0, 0.0, value)
+        internal = self.internal
+        if internal is None:
+            from .model import _internal
+            internal = _internal(md.internal_bits)
+        return round_to(value, internal, md.rounding, md.subnormals, md.overflow)
+
+    def step(self, d, sign):
+        md = self.model
+        run = d
+        for (s, e), pmax in zip(self.blocks, self.pmax):
+            run = self._fused(run, sign * self.prods[:, s:e], pmax)
+            if md.acc == "f16" and md.inter == "acc" and e < self.prods.shape[1]:
+                run = round_to(run, FORMATS["f16"], md.out_rounding, md.subnormals, md.overflow)
+        if md.acc == "f16":
+            run = round_to(run, FORMATS["f16"], md.out_rounding, md.subnormals, md.overflow)
+        return run
+
+    def at(self, steps: int) -> np.ndarray:
+        done = max(s for s in self.states if s <= steps)
+        d = self.states[done]
+        signs = _signs(steps)
+        seen: dict[bytes, int] = {}
+        i = done
+        while i < steps:
+            d = self.step(d, signs[i])
+            i += 1
+            if i % self.CHECKPOINT == 0:
+                self.states[i] = d
+            if i % 2 == 1:                      # after the prologue and whole (+A, -A) pairs
+                key = d.tobytes()
+                if key in seen:                 # periodic from here on: skip whole periods
+                    period = i - seen[key]
+                    i += ((steps - i) // period) * period
+                    seen.clear()
+                else:
+                    seen[key] = i
+        return d.reshape(self.shape)
+
+
+def _fast_ok(model) -> bool:
+    return model.c_join == "first"
+
+
+def expected_chain(form, a: np.ndarray, b: np.ndarray, c: np.ndarray, steps: int, model,
+                   sim: ChainSim | None = None) -> np.ndarray:
+    """Bit-exact D of the chain: a [m,k], b [k,n], c [..., m, n] (one chain per leading index).
+    Pass the same `sim` (ChainSim) for several step counts of the same inputs."""
+    if steps <= 0:
+        return np.asarray(c, np.float64).copy()
+    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c)) and _fast_ok(model):
+        sim = sim or ChainSim(form, a, b, c, model)
+        return sim.at(steps)
+    d = np.asarray(c, np.float64).copy()
+    for s in _signs(steps):
+        d = model.mma(s * np.asarray(a, np.float64), b, d)
+    return d
+
+
+class ChainTooLong(Exception):
+    pass
+
+
+def chain_bound(form, a, b, c, steps: int, model) -> np.ndarray:
+    """Elementwise bound on |D_chain - (C + A.B)| from the model's features (fallback only).
+
+    Derivation: one step computes the block sums of T = block products plus the running value.
+    Each fused addition drops, per term, less than one unit of its grid 2^(Emax-(p-1)-x)
+    (p = internal_bits, x = extra_bits), so at most (block+1) units, and its normalisation adds at
+    most one unit in the last place of the result (rz; half for rn), which is at most 2^(Emax+c-(p-1))
+    with c = ceil(log2(block+1)) carry bits. With M = max(|C| + |A||B| over the chain) bounding every
+    term and every partial value, one step errs by at most
+        e = nblocks * ((block+1) * 2^-x + 2^c) * 2^-(p-1) * 2^ceil(log2 M)
+    plus, for an f16 accumulator, the final rounding to f16 (ulp_f16(M)). The exact chain returns
+    to C + A.B after the +A/-A pairs cancel, so the error after `steps` steps is at most steps * e
+    (each step's error is carried, not amplified: the map D -> D +- A.B is a translation).
+    """
+    a = np.abs(np.asarray(a, np.float64))
+    b = np.abs(np.asarray(b, np.float64))
+    m_ = np.abs(np.asarray(c, np.float64)) + 2 * (a @ b)          # |C| + 2|A||B| covers D's swing
+    k = a.shape[-1]
+    nblocks = -(-k // model.block)
+    carry = int(np.ceil(np.log2(model.block + 1)))
+    p, x = model.internal_bits, model.extra_bits
+    big = np.exp2(np.ceil(np.log2(np.maximum(m_.max(), 2.0 ** -126))))
+    e = nblocks * ((model.block + 1) * 2.0 ** -x + 2.0 ** carry) * 2.0 ** -(p - 1) * big
+    if form.acc == "f16":
+        e = e + 2.0 ** (np.ceil(np.log2(big)) - FORMATS["f16"].p + 1)
+    return np.full(m_.shape, steps * e)
+
+
+@dataclass
+class ChainCheck:
+    ok: bool
+    mismatches: int
+    total: int
+    max_abs_err: float
+    detail: str
+
+
+def check_chain(form, words: np.ndarray, a, b, c, steps: int, model) -> ChainCheck:
+    """GPU output words [warps, ilp, 32, c_regs] of the chain kernel against the model, bit for bit.
+
+    a [m,k], b [k,n], c [ilp, m, n]: the values make_inputs drew (after quantisation)."""
+    values = fr.from_fragments_batch(form, words)              # [warps, ilp, m, n]
+    expected = expected_chain(form, a, b, c, steps, model)     # [ilp, m, n]
+    exp_b = np.broadcast_to(expected, values.shape)
+    ok = same(values, exp_b, form.acc)
+    bad = int((~ok).sum())
+    with np.errstate(invalid="ignore"):
+        err = np.abs(values - exp_b)
+    max_err = float(np.nanmax(err)) if np.isfinite(err).any() else float("inf")
+    detail = ("bit-exact" if bad == 0 else
+              f"{bad} of {ok.size} outputs differ from the model (max |diff| {max_err:.3g} "
+              f"after {steps} steps)")
+    return ChainCheck(bad == 0, bad, ok.size, max_err, detail)
+
+
+# ---- fragments of A back to a matrix (the inverse of fragments.to_fragments for A) ----------
+def a_from_fragments(form, words: np.ndarray) -> np.ndarray:
+    m, _, k = form.mnk
+    count = m * k // 32
+    rows, cols = fr._lane_coords("A", count)
+    elems = fr.from_bits16(np.ascontiguousarray(words, dtype=np.uint32).view(np.uint16)
+                           .reshape(32, count), form.ab_type)
+    out = np.full((m, k), np.nan)
+    out[rows, cols] = elems
+    return out
+
+
+def swap_registers(words: np.ndarray, i: int = 0, j: int = 1) -> np.ndarray:
+    """A deliberately wrong fragment layout: registers i and j of every lane exchanged."""
+    w = np.array(words, dtype=np.uint32, copy=True)
+    w[..., [i, j]] = w[..., [j, i]]
+    return w
+
+
+def model_for(form, gpu_name: str, features_json: str | None = None):
+    """The model to check a chain with: the features measured by `python -m mmabench arith`
+    (its results folder's features.json) when given, else the published model of that GPU's
+    family (None if no paper covers it: then fall back to chain_bound)."""
+    import json
+
+    from .model import Model
+    from .published import gpu_key, published_model
+
+    if features_json:
+        data = json.loads(open(features_json).read())
+        if form.name in data:
+            return Model(**data[form.name]["model"])
+    key = gpu_key(gpu_name)
+    return published_model(form, key) if key else None
+
+
+def b_from_fragments(form, words: np.ndarray) -> np.ndarray:
+    m, n, k = form.mnk
+    count = k * n // 32
+    rows, cols = fr._lane_coords("B", count)
+    vals = fr.from_bits16(np.ascontiguousarray(words, dtype=np.uint32).view(np.uint16)
+                          .reshape(32, count), form.ab_type)
+    out = np.full((k, n), np.nan)
+    out[rows, cols] = vals
+    return out
+
+
+def values_from_inputs(form, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a [m,k], b [k,n], c [ilp,m,n]) from mma.bench.Inputs (device fragment words), i.e. exactly
+    what the chain kernel multiplies: the input to expected_chain / check_chain."""
+    import cupy
+
+    a_words = cupy.asnumpy(inputs.a)
+    a = a_from_fragments(form, a_words[0])
+    b = b_from_fragments(form, cupy.asnumpy(inputs.b))
+    c = np.stack([fr.from_fragments(form, w) for w in cupy.asnumpy(inputs.c)])
+    return a, b, c
+
+
+def describe(model) -> str:
+    """One sentence: what one instruction computes under `model`."""
+    p = model.internal_bits
+    blocks = f"blocks of {model.block} exact products" if model.product_exact else \
+        f"blocks of {model.block} products (each rounded to {model.acc})"
+    cj = "C joins the first block" if model.c_join == "first" else "C is added after the last block"
+    align = ("bits below dropped toward zero" if model.align == "rz" else "bits below dropped toward -inf")
+    text = (f"{blocks}; {cj}; every term aligned to the largest, keeping {p}+{model.extra_bits} "
+            f"bits ({align}); each block sum normalised to {p} bits by "
+            f"{'truncation' if model.rounding == 'rz' else 'round-to-nearest-even'}")
+    if model.acc == "f16":
+        text += (f"; {'rounded to f16 between blocks and ' if model.inter == 'acc' else ''}"
+                 f"rounded once to f16 by {'round-to-nearest-even' if model.out_rounding == 'rn' else 'truncation'}"
+                 f", past 65504 -> {model.overflow}")
+    return text

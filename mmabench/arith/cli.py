@@ -1,0 +1,230 @@
+"""`python -m mmabench arith`: the bit-level arithmetic of each tensor-core form.
+
+On a GPU: designed vectors -> features (printed beside the papers' values), the model built from
+them checked bit for bit on random vectors, the mma chain checked exactly against the model (and a
+deliberately wrong fragment layout shown to fail), the consequence table. Offline: the papers'
+features (labelled 'published') and the consequence table of the published H100 model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from .. import report
+from ..errors import UserError
+
+
+GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "arith", help="bit-level arithmetic of each tensor-core form: features, model, checks",
+        description="Determine what each mma.sync form computes bit for bit (products, fused block "
+                    "size, alignment bits, rounding, subnormals, overflow, inf/NaN) from designed "
+                    "test vectors, check a NumPy model of it on random vectors, and show what it "
+                    "means for long dot products. --offline: the published features only.")
+    p.add_argument("--form", help="comma list of forms (names or parts, e.g. acc_f16); default all")
+    p.add_argument("--vectors", type=int, default=100_000,
+                   help="random dot products per form for the model check (default 100000)")
+    p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
+    p.add_argument("--max-k", type=int, default=65536, help="largest K of the consequence table")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
+    p.add_argument("--markdown", action="store_true")
+    p.add_argument("--offline", action="store_true", help="no GPU: published features only")
+    p.set_defaults(func=run)
+
+
+def _value(v):
+    if isinstance(v, list):
+        return "+".join(map(str, v))
+    return "-" if v is None else str(v)
+
+
+FEATURE_ROWS = ("product_exact", "block", "blocks", "c_join", "extra_bits", "exponent", "align",
+                "rounding", "out_rounding", "inter", "subnormals", "overflow", "specials_ieee")
+
+
+def feature_table(rows_by_form: dict, gpu: str, markdown: bool) -> str:
+    from .published import reported_for
+
+    out = []
+    for name, (form, fi) in rows_by_form.items():
+        rep = {r.feature: r for r in reported_for(gpu, form)} if gpu else {}
+        lines = []
+        for feat in FEATURE_ROWS:
+            if feat not in fi.features:
+                continue
+            if form.acc == "f32" and feat in ("out_rounding", "inter"):
+                continue
+            r = rep.get(feat)
+            amb = fi.ambiguous.get(feat)
+            lines.append([feat, _value(fi.features[feat]) + (f" (or {amb})" if amb else ""),
+                          _value(r.value) if r else "", f"{r.status}: {r.where}" if r else "",
+                          fi.evidence.get(feat, "")[:90]])
+        from .chain import describe
+        out.append(f"\n{name}  (designed cases reproduced by the model: "
+                   f"{fi.designed_match[0]}/{fi.designed_match[1]})\n  one instruction: "
+                   f"{describe(fi.model)}")
+        out.append(report.table(["feature", "measured", "published", "source", "how it was read"],
+                                lines, markdown))
+    return "\n".join(out)
+
+
+def consequence_text(models: dict, label: str, trials: int, max_k: int, markdown: bool, rng):
+    from .consequence import KS, table
+
+    rows = table(models, trials=trials, ks=[k for k in KS if k <= max_k], rng=rng)
+    lines = [[r["K"], r["data"], r["acc"], r["method"], f"{r['median_rel_err']:.2e}",
+              f"{r['max_rel_err']:.2e}", r["overflowed"]] for r in rows]
+    text = (f"\nRelative error of a length-K dot product (f16 inputs; {trials} trials per K; "
+            f"hardware = {label})\n" +
+            report.table(["K", "data", "acc", "method", "median", "max", "overflowed"], lines, markdown))
+    return rows, text
+
+
+def run_offline(args) -> int:
+    from .forms import by_names
+    from .published import KM, REPORTED, published_model
+
+    forms = by_names(args.form)
+    rows = [[r.gpu, r.inputs, r.acc, r.feature, _value(r.value), r.status, r.where] for r in REPORTED]
+    print("Published features (labelled 'published'; status 'recalled' = not re-checked in this "
+          "session, see mmabench/arith/published.py)")
+    print(report.table(["gpu", "inputs", "acc", "feature", "value", "status", "where"], rows,
+                       args.markdown))
+    print("Sources:\n  " + "\n  ".join(sorted({r.source for r in REPORTED})))
+    f16in = [f for f in forms if f.ab_type == "f16" and f.shape == "m16n8k16"]
+    models = {f.acc: published_model(f, "H100") for f in f16in}
+    if models:
+        _, text = consequence_text(models, f"published H100 model ({KM.split(',')[0]})",
+                                   args.trials, args.max_k, args.markdown,
+                                   np.random.default_rng(args.seed))
+        print(text)
+    return 0
+
+
+def _hex(bits) -> str:
+    return f"{int(bits):0{8 if bits.dtype == np.uint32 else 4}x}"
+
+
+def _designed_rows(form, cs, d, bits, fi) -> list[dict]:
+    from .device import same
+    from .designed import _exact_value, vectors
+
+    with np.errstate(invalid="ignore"):
+        model_d = fi.model.dot(*vectors(cs))
+    ok = same(model_d, d, form.acc)
+    rows = []
+    for c, v, bt, m, good in zip(cs, d, bits, model_d, ok):
+        nz = np.nonzero((c.a != 0) | (c.b != 0))[0]
+        rows.append({"form": form.name, "family": c.family, "params": json.dumps(c.params),
+                     "terms": ";".join(f"{i}:{c.a[i]!r}*{c.b[i]!r}" for i in nz), "c": repr(c.c),
+                     "exact": repr(_exact_value(c)), "hw": repr(float(v)), "hw_hex": _hex(bt),
+                     "model": repr(float(m)), "model_matches": bool(good)})
+    return rows
+
+
+def chain_check(form, model, rng, iters: int = 512) -> dict:
+    """The mma chain kernel (ILP 2, 1 warp) against the model, and with two A registers swapped."""
+    import cupy
+
+    from ..mma.bench import POISON, build, make_inputs
+    from .chain import check_chain, swap_registers, values_from_inputs
+
+    built = build(form, 2)
+    steps = 1 + iters * built.unroll
+    out = {}
+    for label, swap in (("layout as in fragments.py", False), ("A registers 0,1 swapped", True)):
+        inputs = make_inputs(form, 2, rng)
+        a, b, c = values_from_inputs(form, inputs)
+        if swap:
+            inputs.a = cupy.asarray(swap_registers(cupy.asnumpy(inputs.a)))
+        d = cupy.full((1, 2, 32, form.c_regs), POISON, dtype=cupy.uint32)
+        t = cupy.zeros((1, 4), dtype=cupy.uint64)
+        built.kernel.function((1,), (32,), (inputs.a, inputs.b, inputs.c, d, t, np.uint32(iters)))
+        out[label] = check_chain(form, cupy.asnumpy(d), a, b, c, steps, model)
+    return out
+
+
+def run(args) -> int:
+    if args.vectors < 1:
+        raise UserError(f"--vectors {args.vectors}: must be >= 1")
+    if args.offline:
+        return run_offline(args)
+    from .. import gpu, record
+    from ..archs import number
+    from .designed import infer, run as run_designed
+    from .device import Gpu
+    from .forms import by_names
+    from .published import gpu_key, published_model
+    from .validate import validate
+
+    forms = by_names(args.form)
+    gpu.require_gpu()
+    arch = gpu.device_arch()
+    forms = [f for f in forms if number(arch) >= f.min_sm]
+    if not forms:
+        raise UserError(f"none of the chosen forms runs on {arch}")
+    ctx = record.gpu_context()
+    ctx.update(record.software_context())
+    key = gpu_key(ctx["gpu_name"])
+    folder = record.RunFolder("arith", ctx["gpu_name"], args.results)
+    folder.save_context(ctx)
+    rng = np.random.default_rng(args.seed)
+    results, all_designed, features = {}, [], {}
+    t0 = time.time()
+    for form in forms:
+        dev = Gpu(form)
+        folder.save_text(f"ptx/{form.name}.ptx", dev.probe.ptx)
+        cs, d = run_designed(form, dev)
+        bits = dev.last_bits[:, 0, 0]
+        fi = infer(form, cs, d, device=dev, rng=rng)
+        results[form.name] = (form, fi)
+        all_designed += _designed_rows(form, cs, d, bits, fi)
+        val = validate(form, fi.model, dev, args.vectors, rng)
+        pub = published_model(form, key) if key else None
+        val_pub = validate(form, pub, dev, min(args.vectors, 20_000), rng) if pub else None
+        chains = chain_check(form, fi.model, rng)
+        features[form.name] = {"model": fi.model.features(), "features": fi.features,
+                               "ambiguous": fi.ambiguous, "evidence": fi.evidence}
+        row = dict(ctx, form=form.name, designed_cases=len(cs), designed_matched=fi.designed_match[0],
+                   random_vectors=val.total, random_matched=val.matched, match_rate=val.rate,
+                   published_model_match_rate=val_pub.rate if val_pub else None,
+                   mismatch_classes=json.dumps(dict(val.classes)),
+                   by_regime=json.dumps(val.by_regime),
+                   chain_check=chains["layout as in fragments.py"].detail,
+                   chain_check_wrong_layout=chains["A registers 0,1 swapped"].detail,
+                   **{f"feature_{k}": json.dumps(v) for k, v in fi.model.features().items()})
+        folder.add(row)
+        print(f"{form.name}: model matches {val.matched}/{val.total} random vectors "
+              f"({100 * val.rate:.3f}%)"
+              + (f"; published {key} model: {100 * val_pub.rate:.2f}%" if val_pub else "")
+              + f"; chain: {chains['layout as in fragments.py'].detail}; wrong layout: "
+              f"{'rejected' if not chains['A registers 0,1 swapped'].ok else 'NOT REJECTED'}")
+        for cls, n in val.classes.most_common(6):
+            print(f"    mismatch  {n:7d}  {cls}")
+        if val.examples:
+            folder.save_text(f"mismatches_{form.name}.json", json.dumps(val.examples, indent=1))
+    import pandas as pd
+    pd.DataFrame(all_designed).to_csv(folder.path / "designed_vectors.csv", index=False)
+    folder.save_text("features.json", json.dumps(features, indent=1, default=str))
+    print(f"\n{ctx['gpu_name']} ({arch}); published values: {key or 'no paper studied this GPU'}")
+    print(feature_table(results, key, args.markdown))
+    from .published import REPORTED
+    print("Sources of 'published' (status 'recalled': not re-checked against the paper this session):\n  "
+          + "\n  ".join(sorted({r.source for r in REPORTED})))
+    f16 = {f.acc: fi.model for n, (f, fi) in results.items()
+           if f.ab_type == "f16" and f.shape == "m16n8k16"}
+    if f16:
+        rows, text = consequence_text(f16, f"model measured on {ctx['gpu_name']}", args.trials,
+                                      args.max_k, args.markdown, rng)
+        pd.DataFrame(rows).to_csv(folder.path / "consequence.csv", index=False)
+        print(text)
+    print(f"\n{time.time() - t0:.0f} s; results: {folder.path}")
+    # a wrong layout that passes means the check is blind: that is a failure of this run
+    return 0 if all(not r["chain_check_wrong_layout"].startswith("bit-exact") for r in folder.rows) else 1

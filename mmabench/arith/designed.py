@@ -1,0 +1,433 @@
+"""Designed test vectors (after Fasi et al. 2021 and Khattak & Mikaitis 2025) and the code that
+reads the hardware's features off their outputs.
+
+Each case is one dot product d = c + sum_i a_i b_i placed at output (0,0) of its own problem
+(row 0 of A, column 0 of B, C[0,0]; everything else zero), so one launch runs every case.
+Inference never assumes what the papers found: each feature is read from the outputs, and the
+features the reads leave open are fitted by running the model with every candidate value on
+all designed cases (`fit`); ties are reported as ambiguous.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .formats import FORMATS, round_to
+from .model import MAX_EXTRA, Model
+
+EXTRA_SWEEP = 22          # j = 0 .. EXTRA_SWEEP-1 in the alignment family
+
+
+@dataclass
+class Case:
+    family: str
+    params: dict
+    a: np.ndarray          # [k]
+    b: np.ndarray          # [k]
+    c: float
+
+
+@dataclass
+class Findings:
+    features: dict = field(default_factory=dict)       # name -> value (None: undetermined)
+    evidence: dict = field(default_factory=dict)       # name -> one line saying how it was read
+    ambiguous: dict = field(default_factory=dict)      # name -> values equally consistent
+    model: Model | None = None
+    designed_match: tuple[int, int] = (0, 0)           # (matching cases, cases) of the final model
+
+
+def _vec(k: int, entries: dict) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.zeros(k), np.zeros(k)
+    for pos, (x, y) in entries.items():
+        a[pos], b[pos] = x, y
+    return a, b
+
+
+def cases(form) -> list[Case]:
+    """Every designed case for `form` (f16/bf16 inputs, f16/f32 accumulator)."""
+    k = form.mnk[2]
+    out = form.acc
+    inp = form.ab_type
+    p_in = FORMATS[inp].p
+    res: list[Case] = []
+
+    def add(family, params, entries, c=0.0):
+        a, b = _vec(k, entries)
+        res.append(Case(family, params, a, b, float(c)))
+
+    # (1) products exact: one product needing 2*p_in bits
+    x = 1 - 2.0 ** -p_in
+    add("exact", {}, {0: (x, x)})
+    if out == "f16":  # visible through an f16 result only together with a second term
+        add("exact", {"second": True}, {0: (x, x), 1: (2.0 ** -12, 1.0)})
+
+    # (2) alignment: X - X + s*2^(7-j), with X = 2^30 (true exponent 30); and the same with
+    # X = 2.25 * 2^28 (raw exponent 28, true 29); and with the small term in C (f32 only)
+    big = 2.0 ** 15
+    for j in range(EXTRA_SWEEP):
+        for s in (1.0, -1.0):
+            t = 2.0 ** (7 - j)
+            add("extra", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big), 2: (t, s)})
+            t2 = 2.0 ** (5 - j)    # as (t2 * 2^8) * 2^-8: both factors normal in f16
+            add("extra_raw", {"j": j, "sign": s},
+                {0: (1.5 * 2 ** 14, 1.5 * 2 ** 14), 1: (1.5 * 2 ** 14, -1.5 * 2 ** 14),
+                 2: (t2 * 2.0 ** 8, s * 2.0 ** -8)})
+            if out == "f32":
+                add("extra_c", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big)}, c=s * t)
+
+    # (3) block structure: +X at p, -X at q, tiny s at r (C = 0): s survives iff r's block comes
+    # after the blocks of p and q. And C = -Xc, +Xc at p, s at r.
+    tiny = (2.0 ** -14, 2.0 ** -14) if out == "f32" else (2.0 ** -7, 2.0 ** -7)
+    for p, q, r in itertools.permutations(range(k), 3):
+        add("block", {"p": p, "q": q, "r": r}, {p: (big, big), q: (big, -big), r: tiny})
+    xc = (big, big) if out == "f32" else (big, 1.0)
+    for p, r in itertools.permutations(range(k), 2):
+        add("block_c", {"p": p, "r": r}, {p: xc, r: tiny}, c=-(xc[0] * xc[1]))
+
+    # (4) rounding of the normalised sum: 4 + f*ulp (and 4 + ulp + f*ulp), ulp(4) = 2^-21,
+    # built from terms on the 2^-23 grid of the leading 1s (visible with 0 extra bits)
+    for odd in (0, 1):
+        for f, term in ((0.25, (2.0 ** -12, 2.0 ** -11)), (0.5, (2.0 ** -11, 2.0 ** -11)),
+                        (0.75, (1.5 * 2.0 ** -11, 2.0 ** -11))):
+            for s in (1.0, -1.0):
+                entries = {i: (1.0, s) for i in range(4)}
+                entries[4] = (term[0], s * term[1])
+                if odd:
+                    entries[5] = (2.0 ** -11, s * 2.0 ** -10)
+                if out == "f16":  # f16: 1 + f*2^-10 (+ 2^-10), rounded to f16
+                    entries = {0: (1.0, s), 1: (f * 2.0 ** -10, s)}
+                    if odd:
+                        entries[2] = (2.0 ** -10, s)
+                add("round", {"odd": odd, "frac": f, "sign": s}, entries)
+
+    # (5) f16 accumulator between blocks: 1 at 0, 3*2^-13 at 1 and at k-1
+    if out == "f16":
+        add("inter", {}, {0: (1.0, 1.0), 1: (1.5 * 2.0 ** -12, 1.0), k - 1: (1.5 * 2.0 ** -12, 1.0)})
+
+    # (6) subnormals
+    fin = FORMATS[inp]
+    sub_in = fin.min_subnormal
+    add("subnormal", {"what": "input subnormal a"}, {0: (sub_in * 4, 1.0)} if inp == "bf16"
+        else {0: (sub_in, 16.0)})
+    if out == "f16":
+        add("subnormal", {"what": "f16 result subnormal"}, {0: (2.0 ** -14, 0.5)})
+        add("subnormal", {"what": "f16 C subnormal passes"}, {}, c=2.0 ** -20)
+    else:
+        add("subnormal", {"what": "f32 C subnormal passes"}, {}, c=2.0 ** -149)
+        if inp == "bf16":
+            add("subnormal", {"what": "f32 result subnormal from products"},
+                {0: (2.0 ** -100, 2.0 ** -30)})
+
+    # (7) overflow and (8) inf / NaN
+    if out == "f16":
+        add("overflow", {"what": "product 2^16"}, {0: (2.0 ** 15, 2.0)})
+        add("overflow", {"what": "60000+10000"}, {0: (60000.0, 1.0), 1: (10000.0, 1.0)})
+        add("overflow", {"what": "-(60000+10000)"}, {0: (60000.0, -1.0), 1: (10000.0, -1.0)})
+        add("overflow", {"what": "65504+65504-65504"},
+            {0: (65504.0, 1.0), 1: (65504.0, 1.0), 2: (65504.0, -1.0)})
+        add("overflow", {"what": "C 65504 + 16 (tie)"}, {0: (16.0, 1.0)}, c=65504.0)
+        add("overflow", {"what": "C 65504 + 8"}, {0: (8.0, 1.0)}, c=65504.0)
+    elif inp == "bf16":
+        add("overflow", {"what": "product 2^200"}, {0: (2.0 ** 100, 2.0 ** 100)})
+    inf, nan = np.inf, np.nan
+    add("special", {"what": "inf*1"}, {0: (inf, 1.0)})
+    add("special", {"what": "inf*0"}, {0: (inf, 0.0)})
+    add("special", {"what": "inf-inf"}, {0: (inf, 1.0), 1: (inf, -1.0)})
+    add("special", {"what": "nan*1"}, {0: (nan, 1.0)})
+    add("special", {"what": "C nan"}, {}, c=nan)
+    add("special", {"what": "C inf + 1"}, {0: (1.0, 1.0)}, c=inf)
+    add("special", {"what": "C -inf + inf*1"}, {0: (inf, 1.0)}, c=-inf)
+    return res
+
+
+def batch(form, cs: list[Case]):
+    """Cases -> (a [N,m,k], b [N,k,n], c [N,m,n]) with each case at output (0,0)."""
+    m, n, k = form.mnk
+    a = np.zeros((len(cs), m, k))
+    b = np.zeros((len(cs), k, n))
+    c = np.zeros((len(cs), m, n))
+    for i, cs_ in enumerate(cs):
+        a[i, 0] = cs_.a
+        b[i, :, 0] = cs_.b
+        c[i, 0, 0] = cs_.c
+    return a, b, c
+
+
+def vectors(cs: list[Case]):
+    """Cases -> (a [N,k], b [N,k], c [N]) for Model.dot."""
+    return (np.stack([c.a for c in cs]), np.stack([c.b for c in cs]), np.array([c.c for c in cs]))
+
+
+def run(form, device, cs: list[Case] | None = None) -> tuple[list[Case], np.ndarray]:
+    cs = cases(form) if cs is None else cs
+    a, b, c = batch(form, cs)
+    d = device(a, b, c)
+    return cs, d[:, 0, 0]
+
+
+# ---- reading features off the outputs ---------------------------------------------------------
+def _family(cs, d, name):
+    idx = [i for i, c in enumerate(cs) if c.family == name]
+    return [cs[i] for i in idx], d[idx]
+
+
+def _exact_value(c: Case) -> float:
+    """c + sum a_i b_i exactly (fsum of exact products), rounded once to float64."""
+    with np.errstate(invalid="ignore"):
+        terms = [c.c] + list(c.a * c.b)
+        if all(np.isfinite(terms)):
+            return math.fsum(terms)
+        return float(np.sum(terms))
+
+
+def read_exact(cs, d, acc):
+    sub, vals = _family(cs, d, "exact")
+    c0 = sub[0]
+    prod = c0.a[0] * c0.b[0]
+    if acc == "f32":
+        ok = vals[0] == prod
+        return bool(ok), (f"({float(c0.a[0])!r})^2 = {float(prod)!r} returned {float(vals[0])!r}: "
+                          f"{'exact' if ok else 'rounded'} (a 2p-bit product fits f32, so "
+                          "'exact' here means: not rounded to the input format)")
+    return None, "f16 result: decided by the fit (product rounded to f16 or not)"
+
+
+def read_extra(cs, d, family="extra"):
+    """Largest j whose s*2^(E-23-j) survives next to +-X (E: aligning exponent of X)."""
+    sub, vals = _family(cs, d, family)
+    kept = {}
+    for c, v in zip(sub, vals):
+        if c.params["sign"] > 0:
+            kept[c.params["j"]] = v == _exact_value(c)
+    js = sorted(kept)
+    run_ = 0
+    for j in js:
+        if not kept[j]:
+            break
+        run_ = j + 1
+    if run_ == 0:
+        return None, kept
+    return run_ - 1, kept
+
+
+def read_align(cs, d, extra):
+    """Negative small term below the grid: dropped (rz) or rounded down to -1 grid unit (floor)."""
+    if extra is None:
+        return None, "extra bits unknown"
+    sub, vals = _family(cs, d, "extra")
+    for c, v in zip(sub, vals):
+        if c.params["sign"] < 0 and c.params["j"] == extra + 2:
+            if v == 0:
+                return "rz", f"-2^{7 - c.params['j']} next to 2^30 -> 0 (dropped toward zero)"
+            if v < 0:
+                return "floor", f"-2^{7 - c.params['j']} next to 2^30 -> {v!r} (rounded toward -inf)"
+            return None, f"-2^{7 - c.params['j']} -> {v!r} (unexpected)"
+    return None, "no case below the grid"
+
+
+def read_blocks(cs, d, k):
+    """Partition of 0..k-1 into fused blocks, from which small terms survive cancellations."""
+    later = np.zeros((k, k), bool)   # later[p, r]: r's block comes after p's block
+    sub, vals = _family(cs, d, "block")
+    for c, v in zip(sub, vals):
+        if v == _exact_value(c) and v != 0:
+            later[c.params["p"], c.params["r"]] = True
+            later[c.params["q"], c.params["r"]] = True
+    subc, valsc = _family(cs, d, "block_c")
+    c_first = None
+    hits_c = 0
+    for c, v in zip(subc, valsc):
+        if v == _exact_value(c) and v != 0:
+            later[c.params["p"], c.params["r"]] = True
+            hits_c += 1
+    blocks, pos = [], 0
+    while pos < k:
+        end = pos + 1
+        while end < k and not later[pos, end] and not later[end, pos]:
+            end += 1
+        blocks.append(end - pos)
+        pos = end
+    # consistent? every pair in different blocks must be ordered
+    starts = np.cumsum([0] + blocks[:-1])
+    blk = np.repeat(np.arange(len(blocks)), blocks)
+    expect = blk[None, :] > blk[:, None]
+    consistent = bool((later == expect).all())
+    if len(blocks) > 1:
+        c_first = hits_c > 0
+    return blocks, consistent, c_first
+
+
+def read_rounding(cs, d, acc):
+    """Which rounding modes reproduce every 'round' case (given exact on-grid inputs)."""
+    sub, vals = _family(cs, d, "round")
+    f = FORMATS[acc]
+    modes = []
+    for mode in ("rz", "rn", "rd", "ru"):
+        if all(round_to(np.array([_exact_value(c)]), f, mode)[0] == v for c, v in zip(sub, vals)):
+            modes.append(mode)
+    return modes
+
+
+def read_list(cs, d, family):
+    sub, vals = _family(cs, d, family)
+    return [(c.params.get("what", str(c.params)), _exact_value(c), float(v)) for c, v in zip(sub, vals)]
+
+
+def read_subnormals(cs, d, acc):
+    rows = read_list(cs, d, "subnormal")
+    ieee = all(v == e for _, e, v in rows)
+    flushed = all(v == 0 for _, e, v in rows if abs(e) < FORMATS[acc].min_normal) and not ieee
+    return (True if ieee else False if flushed else None), rows
+
+
+def read_overflow(cs, d):
+    rows = read_list(cs, d, "overflow")
+    # past the largest finite by more than any rounding could explain (65520 = tie is a rounding probe)
+    big = [(w, e, v) for w, e, v in rows if 65536 <= abs(e) < 1e30 or abs(e) > 3.5e38]
+    if not big:
+        return None, rows
+    if all(np.isinf(v) for _, _, v in big):
+        return "inf", rows
+    if all(np.isfinite(v) for _, _, v in big):
+        return "saturate", rows
+    return None, rows
+
+
+def read_specials(cs, d):
+    rows = read_list(cs, d, "special")
+    expect = {"inf*1": np.inf, "inf*0": np.nan, "inf-inf": np.nan, "nan*1": np.nan,
+              "C nan": np.nan, "C inf + 1": np.inf, "C -inf + inf*1": np.nan}
+    ok = all((np.isnan(v) and np.isnan(expect[w])) or v == expect[w] for w, _, v in rows)
+    return ok, rows
+
+
+# ---- putting it together -----------------------------------------------------------------------
+FIT_AXES = {"rounding": ("rz", "rn"), "c_join": ("first", "last"), "exponent": ("true", "raw"),
+            "align": ("rz", "floor")}
+FIT_AXES_F16 = {"out_rounding": ("rn", "rz"), "inter": ("internal", "acc"),
+                "product_exact": (True, False)}
+FIT_FAMILIES = ("exact", "extra", "extra_raw", "extra_c", "block", "block_c", "round", "inter")
+
+
+def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
+            per_regime: int = 16) -> list[dict]:
+    """Candidates the designed cases cannot tell apart, decided on random problems (the
+    refinement step of Khattak & Mikaitis): returns those that match the most outputs."""
+    from .device import same
+    from .validate import REGIMES, problems
+
+    parts = [problems(form, r, per_regime, rng) for r in REGIMES]
+    a = np.concatenate([p[0] for p in parts])
+    b = np.concatenate([p[1] for p in parts])
+    c = np.concatenate([p[2] for p in parts])
+    hw = device(a, b, c)
+    scores = [int(same(Model(**base, **w).mma(a, b, c), hw, form.acc).sum()) for w in winners]
+    best = max(scores)
+    kept = [w for w, s in zip(winners, scores) if s == best]
+    varied = sorted({n for w in winners for n in w if len({str(x[n]) for x in winners}) > 1})
+    for name in varied:
+        ev[name] = (ev.get(name, "") + f" [designed cases could not tell {name} apart; "
+                    f"{hw.size} random outputs chose {sorted({str(w[name]) for w in kept})}]").strip()
+    return kept
+
+
+def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Findings:
+    """Features from the designed outputs `d`; with `device`, candidates the designed cases leave
+    tied are decided on random problems run on it."""
+    from .device import same
+
+    k = form.mnk[2]
+    acc = form.acc
+    fi = Findings()
+    feats, ev = fi.features, fi.evidence
+
+    exact, ev["product_exact"] = read_exact(cs, d, acc)
+    feats["product_exact"] = exact
+
+    extra, kept = read_extra(cs, d)
+    ev["extra_bits"] = ("kept 2^(E-23-j) for j = " + ",".join(str(j) for j in sorted(kept) if kept[j])
+                        if extra is not None else "small term never kept")
+    if extra is not None and extra >= EXTRA_SWEEP - 1:
+        ev["extra_bits"] += f" (every j kept: >= {extra}; no truncation seen)"
+    if acc == "f16" and extra is not None:
+        ev["extra_bits"] += " (through an f16 result: bits below f16 show only via cancellation)"
+    feats["extra_bits"] = None if extra is None else min(extra, MAX_EXTRA)
+    raw_extra, _ = read_extra(cs, d, "extra_raw")
+    if extra is not None and raw_extra is not None:
+        feats["exponent"] = "raw" if raw_extra == extra else "true" if raw_extra == extra - 1 else None
+        ev["exponent"] = (f"2.25*2^28 - same + small: cut-off j={raw_extra} vs {extra} for 2^30 "
+                          "(equal: aligned on ea+eb; one less: on the product's true exponent)")
+    if acc == "f32":
+        c_extra, _ = read_extra(cs, d, "extra_c")
+        ev["c_alignment"] = (f"small term in C kept down to j={c_extra} "
+                             f"(products: j={extra}): " +
+                             ("C aligned with the products" if c_extra == extra
+                              else "C handled apart from the products"))
+    feats["align"], ev["align"] = read_align(cs, d, extra)
+
+    blocks, consistent, c_first = read_blocks(cs, d, k)
+    feats["blocks"] = blocks
+    feats["block"] = blocks[0] if consistent and len(set(blocks)) == 1 else None
+    ev["block"] = (f"fused blocks over k={k}: {blocks}" + ("" if consistent else " (INCONSISTENT reads)"))
+    if c_first is not None:
+        feats["c_join"] = "first" if c_first else "last"
+        ev["c_join"] = "C cancels inside the first block" if c_first else "C never cancels in a block"
+
+    modes = read_rounding(cs, d, acc)
+    if acc == "f32" and len([m for m in modes if m in ("rz", "rn")]) == 1:
+        feats["rounding"] = next(m for m in modes if m in ("rz", "rn"))
+    ev["rounding" if acc == "f32" else "out_rounding"] = (
+        "normalised sums 4+f*ulp round like: " if acc == "f32" else "1+f*2^-10 rounds to f16 like: "
+    ) + (", ".join(modes) or "no IEEE mode")
+    feats["subnormals"], sub_rows = read_subnormals(cs, d, acc)
+    ev["subnormals"] = "; ".join(f"{w}: {v!r} (IEEE {e!r})" for w, e, v in sub_rows)
+    feats["overflow"], ov_rows = read_overflow(cs, d)
+    if ov_rows:
+        ev["overflow"] = "; ".join(f"{w}: {v!r}" for w, e, v in ov_rows)
+    feats["specials_ieee"], sp_rows = read_specials(cs, d)
+    ev["specials_ieee"] = "; ".join(f"{w}: {v!r}" for w, _, v in sp_rows)
+
+    # fit what the reads left open (or could not see) on all designed cases
+    base = dict(in_type=form.ab_type, acc=acc, block=feats["block"] or k,
+                **({"product_exact": bool(exact)} if exact is not None else {}),
+                extra_bits=feats["extra_bits"] if feats["extra_bits"] is not None else 0,
+                subnormals=feats["subnormals"] if feats["subnormals"] is not None else True,
+                overflow=feats["overflow"] or "inf")
+    axes = dict(FIT_AXES, **(FIT_AXES_F16 if acc == "f16" else {}))
+    idx = [i for i, c in enumerate(cs) if c.family in FIT_FAMILIES]
+    fit_cs = [cs[i] for i in idx]
+    a, b, c = vectors(fit_cs)
+    target = d[idx]
+    best, scores = -1, {}
+    for combo in itertools.product(*axes.values()):
+        params = dict(zip(axes, combo))
+        model = Model(**base, **params)
+        score = int(same(model.dot(a, b, c), target, acc).sum())
+        scores[combo] = score
+        best = max(best, score)
+    winners = [dict(zip(axes, combo)) for combo, s in scores.items() if s == best]
+    if device is not None and len(winners) > 1:
+        winners = _refine(form, base, winners, device, rng or np.random.default_rng(0), ev)
+    default = Model().features()
+    for name in axes:
+        values = sorted({w[name] for w in winners}, key=str)
+        if feats.get(name) is not None and feats[name] not in values:
+            ev[name] = ev.get(name, "") + f" [read {feats[name]!r} but fit prefers {values}]"
+        if len(values) == 1:
+            feats[name] = values[0]
+        else:
+            fi.ambiguous[name] = values
+            if feats.get(name) not in values:
+                feats[name] = default[name] if default[name] in values else values[0]
+    # the chosen values must be one of the winning combinations
+    if not any(all(w[n] == feats[n] for n in axes) for w in winners):
+        feats.update(winners[0])
+    final = {n: feats[n] for n in axes}
+    fi.model = Model(**base, **final)
+    with np.errstate(invalid="ignore"):
+        fi.designed_match = (int(same(fi.model.dot(*vectors(cs)), d, acc).sum()), len(cs))
+    return fi

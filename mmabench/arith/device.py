@@ -1,0 +1,52 @@
+"""What runs a batch of problems: the GPU probe, or simulated hardware (a Model) for tests.
+
+A device is a callable (a [N,m,k], b [N,k,n], c [N,m,n]) -> D values float64 [N,m,n]; the GPU one
+also keeps the last raw bit patterns so they can be written out in hex.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import formats
+
+
+class Simulated:
+    """Hardware simulated by a model with known features (the test of the inference code)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.last_bits = None
+
+    def __call__(self, a, b, c):
+        d = self.model.mma(a, b, c)
+        self.last_bits = formats.to_bits(d, self.model.acc)
+        return d
+
+
+class Gpu:
+    """The probe kernel of one form on the GPU at hand (chunks of at most `chunk` warps)."""
+
+    def __init__(self, form, chunk: int = 1 << 16):
+        from .probe import build
+
+        self.form = form
+        self.probe = build(form)
+        self.chunk = chunk
+        self.last_bits = None
+
+    def __call__(self, a, b, c):
+        parts = [self.probe.run(a[i:i + self.chunk], b[i:i + self.chunk], c[i:i + self.chunk])
+                 for i in range(0, len(a), self.chunk)]
+        bits = np.concatenate(parts) if parts else np.zeros((0,) + c.shape[1:], np.uint32)
+        self.last_bits = bits
+        return formats.from_bits(bits, self.form.acc)
+
+
+def same(x: np.ndarray, y: np.ndarray, acc: str) -> np.ndarray:
+    """Bit equality of two arrays of accumulator values (any NaN equals any NaN)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    both_nan = np.isnan(x) & np.isnan(y)
+    xs = np.where(np.isnan(x), 0.0, x)
+    ys = np.where(np.isnan(y), 0.0, y)
+    return both_nan | ((formats.to_bits(xs, acc) == formats.to_bits(ys, acc)) & ~np.isnan(x) & ~np.isnan(y))

@@ -1,0 +1,134 @@
+"""Probe kernels: one instruction per warp on that warp's own operands (ptx/mma_probe.ptx).
+
+`PROBES` maps an instruction family to the builder of its probe; mma.sync forms (f16/bf16 now,
+FP8 m16n8k32 once its fragments land in the catalogue) use `mma_probe`; a wgmma probe (warpgroup,
+shared-memory descriptors) is a different kernel and registers its own builder here.
+
+A built probe packs batches of matrices [N, m, k], [N, k, n], [N, m, n] into per-warp fragment
+words, runs N warps and unpacks D, returning both the float64 values and the raw bit patterns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Callable
+
+import numpy as np
+
+from ..mma import fragments as fr
+from ..mma.catalogue import MmaForm
+from . import formats
+
+PTX_DIR = Path(__file__).resolve().parent.parent.parent / "ptx"
+TEMPLATE = PTX_DIR / "mma_probe.ptx"
+WARPS_PER_BLOCK = 4
+POISON = 0xFFFFFFFF
+
+
+def _regs(prefix: str, count: int) -> str:
+    return ", ".join(f"%{prefix}{r}" for r in range(count))
+
+
+def render_mma_probe(form: MmaForm) -> str:
+    na, nb, nc = form.a_regs, form.b_regs, form.c_regs
+    acc_type = ".f32" if form.acc == "f32" else ".b32"
+    decls = [f"    .reg .b32   %a<{na}>;", f"    .reg .b32   %b<{nb}>;",
+             f"    .reg {acc_type:5s} %c<{nc}>;", f"    .reg {acc_type:5s} %d<{nc}>;"]
+    loads = []
+    ld = "ld.global.f32" if form.acc == "f32" else "ld.global.b32"
+    for name, regs, op in (("a", na, "ld.global.b32"), ("b", nb, "ld.global.b32"), ("c", nc, ld)):
+        loads += [f"    ld.param.u64    %base, [{name}_ptr];",
+                  "    cvta.to.global.u64 %base, %base;",
+                  f"    mul.wide.u32    %off, %tmp, {4 * regs};",
+                  "    add.u64         %addr, %base, %off;"]
+        loads += [f"    {op}   %{name}{r}, [%addr+{4 * r}];" for r in range(regs)]
+    mma = (f"    {form.instruction} {{{_regs('d', nc)}}}, {{{_regs('a', na)}}}, "
+           f"{{{_regs('b', nb)}}}, {{{_regs('c', nc)}}};")
+    st = "st.global.f32" if form.acc == "f32" else "st.global.b32"
+    stores = ["    ld.param.u64    %base, [d_ptr];", "    cvta.to.global.u64 %base, %base;",
+              f"    mul.wide.u32    %off, %tmp, {4 * nc};", "    add.u64         %addr, %base, %off;"]
+    stores += [f"    {st}   [%addr+{4 * r}], %d{r};" for r in range(nc)]
+    return Template(TEMPLATE.read_text()).substitute(
+        VERSION=form.ptx_version, TARGET=f"sm_{form.min_sm}", INSTRUCTION=form.instruction,
+        DECLS="\n".join(decls), LOADS="\n".join(loads), MMA=mma, STORES="\n".join(stores))
+
+
+# ---- packing batches of matrices into fragment words (pure numpy, testable on the CPU) -------
+def pack(form: MmaForm, kind: str, mats: np.ndarray) -> np.ndarray:
+    """[N, rows, cols] matrices -> uint32 [N, 32, regs] fragment words."""
+    mats = np.asarray(mats, dtype=np.float64)
+    return np.stack([fr.to_fragments(form, kind, m) for m in mats]) if len(mats) else \
+        np.zeros((0, 32, {"A": form.a_regs, "B": form.b_regs, "C": form.c_regs}[kind]), np.uint32)
+
+
+def pack_fast(form: MmaForm, kind: str, mats: np.ndarray) -> np.ndarray:
+    """Vectorised `pack` (same words): gather each lane's elements, then view as uint32."""
+    m, n, k = form.mnk
+    count = {"A": m * k, "B": k * n, "C": m * n}[kind] // 32
+    rows, cols = fr._lane_coords(kind, count)
+    values = np.asarray(mats, dtype=np.float64)[:, rows, cols]           # [N, 32, count]
+    if kind == "C" and form.acc == "f32":
+        return np.ascontiguousarray(values.astype(np.float32)).view(np.uint32)
+    type_ = form.ab_type if kind in "AB" else "f16"
+    return np.ascontiguousarray(formats.to_bits(values, type_)).view(np.uint32)
+
+
+def unpack_bits(form: MmaForm, words: np.ndarray) -> np.ndarray:
+    """uint32 [N, 32, c_regs] -> raw D bit patterns [N, m, n] (uint32 for f32, uint16 for f16)."""
+    m, n, _ = form.mnk
+    count = m * n // 32
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    elems = words.view(np.uint16) if form.acc == "f16" else words
+    elems = elems.reshape(len(words), 32, count)
+    rows, cols = fr._lane_coords("C", count)
+    out = np.zeros((len(words), m, n), dtype=elems.dtype)
+    out[:, rows, cols] = elems
+    return out
+
+
+def bits_to_values(form: MmaForm, bits: np.ndarray) -> np.ndarray:
+    return formats.from_bits(bits, form.acc)
+
+
+@dataclass
+class Probe:
+    form: MmaForm
+    ptx: str
+    kernel: object
+
+    def run(self, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+            a_words: np.ndarray | None = None) -> np.ndarray:
+        """D bit patterns [N, m, n] for N problems. `a_words` overrides the packed A (tests)."""
+        import cupy
+
+        n = len(a)
+        aw = pack_fast(self.form, "A", a) if a_words is None else a_words
+        bw, cw = pack_fast(self.form, "B", b), pack_fast(self.form, "C", c)
+        d = cupy.full((n, 32, self.form.c_regs), POISON, dtype=cupy.uint32)
+        blocks = (n + WARPS_PER_BLOCK - 1) // WARPS_PER_BLOCK
+        self.kernel.function((blocks,), (32 * WARPS_PER_BLOCK,),
+                             (cupy.asarray(aw), cupy.asarray(bw), cupy.asarray(cw), d, np.uint32(n)))
+        cupy.cuda.runtime.deviceSynchronize()
+        return unpack_bits(self.form, cupy.asnumpy(d))
+
+
+def build_mma_probe(form: MmaForm) -> Probe:
+    from .. import gpu
+
+    ptx = render_mma_probe(form)
+    return Probe(form, ptx, gpu.jit(ptx, "mma_probe"))
+
+
+# instruction family -> probe builder (FP8 mma.sync reuses build_mma_probe; wgmma adds its own)
+PROBES: dict[str, Callable[[MmaForm], Probe]] = {"mma": build_mma_probe}
+
+
+def register(family: str, builder: Callable) -> None:
+    PROBES[family] = builder
+
+
+def build(form) -> Probe:
+    family = getattr(form, "family", "mma")
+    return PROBES[family](form)

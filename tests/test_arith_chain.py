@@ -1,0 +1,116 @@
+"""The exact check of the mma chain (CPU, simulated hardware): the fast chain equals stepping the
+model; the check passes for the right layout and FAILS for a deliberately wrong one; the probe
+PTX renders, assembles and holds exactly one tensor instruction of the right kind."""
+
+import numpy as np
+import pytest
+
+from mmabench.arith import chain, probe
+from mmabench.arith.forms import all_forms
+from mmabench.arith.model import Model
+from mmabench.mma import fragments as fr
+
+FORMS = all_forms()
+
+
+def _inputs(form, rng, ilp=2):
+    m, n, k = form.mnk
+    a = fr.quantize(rng.uniform(-1, 1, (m, k)), form.ab_type)
+    b = fr.quantize(rng.uniform(-1, 1, (k, n)), form.ab_type)
+    c = fr.quantize(rng.uniform(-1, 1, (ilp, m, n)), form.acc)
+    return a, b, c
+
+
+def _model(form, **kw):
+    return Model(in_type=form.ab_type, acc=form.acc, **kw)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+@pytest.mark.parametrize("params", [dict(block=8, extra_bits=0), dict(block=16, extra_bits=3, rounding="rn",
+                                                                        exponent="raw", inter="acc")])
+def test_fast_chain_equals_stepping_the_model(form, params):
+    rng = np.random.default_rng(3)
+    a, b, c = _inputs(form, rng)
+    model = _model(form, **params)
+    steps = 1 + 20 * 16
+    slow = c.copy()
+    for s in chain._signs(steps):
+        slow = model.mma(s * a, b, slow)
+    sim = chain.ChainSim(form, a, b, c, model)
+    assert np.array_equal(sim.at(steps), slow)
+    # a later, longer query continues from the checkpoints and still agrees with a fresh run
+    assert np.array_equal(sim.at(steps + 64), chain.expected_chain(form, a, b, c, steps + 64, model))
+
+
+def test_signs_follow_the_ptx_chain():
+    # prologue +A, then the loop body: +A, -A, +A, -A ...
+    assert list(chain._signs(6)) == [1, 1, -1, 1, -1, 1]
+
+
+def _chain_words(form, a, b, c, steps, model, warps=3):
+    d = chain.expected_chain(form, a, b, c, steps, model)
+    words = np.stack([fr.to_fragments(form, "C", dj) for dj in d])
+    return np.broadcast_to(words, (warps,) + words.shape).copy()
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_check_passes_right_layout_and_rejects_a_swapped_one(form):
+    rng = np.random.default_rng(5)
+    a, b, c = _inputs(form, rng)
+    model = _model(form, block=8, extra_bits=0)
+    steps = 1 + 64 * 16
+    # simulated hardware, right layout: its words are the model's chain
+    words = _chain_words(form, a, b, c, steps, model)
+    ok = chain.check_chain(form, words, a, b, c, steps, model)
+    assert ok.ok and ok.mismatches == 0
+    # wrong layout: the kernel got A's registers 0 and 1 swapped, so the hardware multiplied A'
+    a_words = fr.to_fragments(form, "A", a)
+    a_wrong = chain.a_from_fragments(form, chain.swap_registers(a_words))
+    assert not np.array_equal(a_wrong, a)
+    hw = _chain_words(form, a_wrong, b, c, steps, model)
+    bad = chain.check_chain(form, hw, a, b, c, steps, model)
+    assert not bad.ok and bad.mismatches > 0
+
+
+def test_check_rejects_a_one_ulp_error():
+    form = next(f for f in FORMS if f.acc == "f32")
+    rng = np.random.default_rng(7)
+    a, b, c = _inputs(form, rng)
+    model = _model(form, block=8)
+    words = _chain_words(form, a, b, c, 33, model)
+    words[1, 0, 5, 2] += 1                      # one f32 output one ulp off, in one warp
+    res = chain.check_chain(form, words, a, b, c, 33, model)
+    assert res.mismatches == 1
+
+
+def test_chain_bound_holds_for_the_model():
+    form = next(f for f in FORMS if f.acc == "f32" and f.shape == "m16n8k16")
+    rng = np.random.default_rng(11)
+    a, b, c = _inputs(form, rng)
+    model = _model(form, block=8)
+    steps = 1 + 200 * 16
+    d = chain.expected_chain(form, a, b, c, steps, model)
+    assert (np.abs(d - (c + a @ b)) <= chain.chain_bound(form, a, b, c, steps, model)).all()
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_probe_ptx_assembles_with_one_tensor_instruction(form):
+    from mmabench import sass, toolchain
+
+    ptx = probe.render_mma_probe(form)
+    assert form.instruction in ptx and "${" not in ptx
+    cubin = toolchain.assemble(ptx, "sm_90").cubin
+    hist = sass.histogram(toolchain.disassemble(cubin))
+    hmma = {op: n for op, n in hist.items() if op.startswith("HMMA")}
+    assert hmma == {form.sass: 1}
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_probe_packing_round_trips(form):
+    rng = np.random.default_rng(2)
+    m, n, k = form.mnk
+    a = fr.quantize(rng.uniform(-4, 4, (5, m, k)), form.ab_type)
+    assert np.array_equal(probe.pack_fast(form, "A", a), probe.pack(form, "A", a))
+    c = fr.quantize(rng.uniform(-4, 4, (5, m, n)), form.acc)
+    words = probe.pack_fast(form, "C", c)
+    assert np.array_equal(probe.bits_to_values(form, probe.unpack_bits(form, words)), c)

@@ -1,0 +1,81 @@
+"""`python -m mmabench arith`: offline output, and the GPU flow end to end on SIMULATED hardware
+(the probe replaced by a model with known features; the chain check by its CPU twin)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmabench.arith import chain, cli as arith_cli, device as arith_device
+from mmabench.arith.model import Model
+from mmabench.cli import main
+
+
+def test_offline_prints_published_features_and_consequences(capsys):
+    assert main(["arith", "--offline", "--trials", "4", "--max-k", "256"]) == 0
+    out = capsys.readouterr().out
+    assert "published" in out and "Fasi" in out and "Khattak" in out
+    assert "IEEE RN recursive" in out and "hardware model" in out
+
+
+def test_bad_form_is_one_line_error(capsys):
+    assert main(["arith", "--offline", "--form", "m99"]) == 2
+    assert "unknown form" in capsys.readouterr().err
+
+
+TRUTH = dict(block=8, extra_bits=1, rounding="rz")
+
+
+class FakeGpu(arith_device.Simulated):
+    def __init__(self, form):
+        super().__init__(Model(in_type=form.ab_type, acc=form.acc, **TRUTH))
+
+        class P:
+            ptx = "// simulated"
+        self.probe = P()
+
+
+def fake_chain_check(form, model, rng, iters=64):
+    from mmabench.mma import fragments as fr
+    m, n, k = form.mnk
+    a = fr.quantize(rng.uniform(-1, 1, (m, k)), form.ab_type)
+    b = fr.quantize(rng.uniform(-1, 1, (k, n)), form.ab_type)
+    c = fr.quantize(rng.uniform(-1, 1, (2, m, n)), form.acc)
+    steps = 1 + iters * 16
+    hw = Model(in_type=form.ab_type, acc=form.acc, **TRUTH)
+    out = {}
+    for label, a_hw in (("layout as in fragments.py", a),
+                        ("A registers 0,1 swapped",
+                         chain.a_from_fragments(form, chain.swap_registers(fr.to_fragments(form, "A", a))))):
+        d = chain.expected_chain(form, a_hw, b, c, steps, hw)
+        words = np.stack([fr.to_fragments(form, "C", dj) for dj in d])[None]
+        out[label] = chain.check_chain(form, words, a, b, c, steps, model)
+    return out
+
+
+def test_gpu_flow_on_simulated_hardware(monkeypatch, tmp_path, capsys):
+    from mmabench import gpu, record
+    monkeypatch.setattr(gpu, "require_gpu", lambda: None)
+    monkeypatch.setattr(gpu, "device_arch", lambda device=0: "sm_90")
+    monkeypatch.setattr(record, "gpu_context", lambda device=0: {
+        "gpu_name": "NVIDIA H100 (simulated)", "compute_capability": "9.0", "sm_count": 132,
+        "driver_version": "", "driver_cuda_version": "", "cuda_runtime_version": ""})
+    monkeypatch.setattr(arith_device, "Gpu", FakeGpu)
+    monkeypatch.setattr(arith_cli, "chain_check", fake_chain_check)
+    rc = main(["arith", "--form", "m16n8k8", "--vectors", "3000", "--trials", "2", "--max-k", "64",
+               "--results", str(tmp_path), "--seed", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    folder = next(tmp_path.iterdir())
+    rows = pd.read_csv(folder / "arith.csv")
+    assert set(rows["form"]) == {"m16n8k8.f16.acc_f16", "m16n8k8.f16.acc_f32", "m16n8k8.bf16.acc_f32"}
+    assert (rows["match_rate"] == 1.0).all()
+    assert rows["chain_check"].str.startswith("bit-exact").all()
+    assert not rows["chain_check_wrong_layout"].str.startswith("bit-exact").any()
+    feats = json.loads((folder / "features.json").read_text())
+    assert feats["m16n8k8.f16.acc_f32"]["model"]["block"] == 8
+    assert feats["m16n8k8.f16.acc_f32"]["model"]["extra_bits"] == 1
+    designed = pd.read_csv(folder / "designed_vectors.csv", dtype={"hw_hex": str})
+    assert designed["model_matches"].all() and designed["hw_hex"].str.len().isin([4, 8]).all()
+    assert "published" in out and "measured" in out

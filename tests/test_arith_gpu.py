@@ -1,0 +1,67 @@
+"""The arithmetic model on a real GPU: probe layout, bit-exact model on random vectors, exact chain
+check (right layout passes, swapped registers fail)."""
+
+import numpy as np
+import pytest
+
+from mmabench import gpu
+from mmabench.arith import designed
+from mmabench.arith.device import Gpu, same
+from mmabench.arith.forms import all_forms
+from mmabench.arith.validate import validate
+
+pytestmark = pytest.mark.gpu
+
+
+def _usable():
+    arch = gpu.device_arch()
+    return [f for f in all_forms() if int(arch[3:].rstrip("a")) >= f.min_sm]
+
+
+FORMS = all_forms()
+
+
+@pytest.fixture(scope="module")
+def inferred():
+    """Designed vectors run once per form; the features inferred from them."""
+    out = {}
+    for form in _usable():
+        dev = Gpu(form)
+        cs, d = designed.run(form, dev)
+        out[form.name] = (dev, designed.infer(form, cs, d, device=dev))
+    return out
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_probe_layout_exact_on_integers(form):
+    if form not in _usable():
+        pytest.skip("form not on this GPU")
+    rng = np.random.default_rng()
+    m, n, k = form.mnk
+    a = rng.integers(-3, 4, (64, m, k)).astype(float)
+    b = rng.integers(-3, 4, (64, k, n)).astype(float)
+    c = rng.integers(-8, 9, (64, m, n)).astype(float)
+    d = Gpu(form)(a, b, c)
+    np.testing.assert_array_equal(d, c + a @ b)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_model_matches_hardware_bit_for_bit(form, inferred):
+    if form.name not in inferred:
+        pytest.skip("form not on this GPU")
+    dev, fi = inferred[form.name]
+    assert fi.designed_match[0] == fi.designed_match[1], fi.evidence
+    v = validate(form, fi.model, dev, 4096, np.random.default_rng())
+    assert v.matched == v.total, (fi.model, v.classes.most_common(8), v.examples[:3])
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_chain_exact_and_wrong_layout_rejected(form, inferred):
+    if form.name not in inferred:
+        pytest.skip("form not on this GPU")
+    from mmabench.arith.cli import chain_check
+
+    _, fi = inferred[form.name]
+    res = chain_check(form, fi.model, np.random.default_rng(), iters=256)
+    assert res["layout as in fragments.py"].ok, res["layout as in fragments.py"].detail
+    assert not res["A registers 0,1 swapped"].ok
