@@ -14,11 +14,12 @@ import time
 from . import gpu
 
 # (argv by default, argv with --full, needs a GPU). wgmma by default: the widest N of each input
-# type (the rate and the f16/f32 question); --full: every N, A source and swizzle.
+# and input width (f16, FP8: the rate and the f16/f32 question); --full: every N, type, A source
+# and swizzle.
 JOBS = (
     (["info"], ["info"], False),
     (["mma"], ["mma", "--full"], True),
-    (["wgmma", "--n", "256"], ["wgmma", "--full"], True),
+    (["wgmma", "--n", "256", "--type", "f16,e4m3"], ["wgmma", "--full"], True),
     (["attention"], ["attention", "--full"], True),
     (["regs"], ["regs"], False),
 )

@@ -156,10 +156,12 @@ def test_sampler_without_nvml_gives_empty_conditions(monkeypatch):
     assert not c.throttled
 
 
-def test_sampler_prefers_the_energy_counter_over_long_regions(monkeypatch):
-    class Dev:
-        e = 0
+def test_sampler_takes_power_from_the_energy_counter_steps(monkeypatch):
+    """A counter that moves in 20 ms steps of 6 J (300 W): the slope between the steps seen
+    inside the region is right, where (end - start) / wall would carry a partial step."""
+    import time as _time
 
+    class Dev:
         def sm_clock_mhz(self):
             return 1500
 
@@ -173,16 +175,15 @@ def test_sampler_prefers_the_energy_counter_over_long_regions(monkeypatch):
             return 0x4 | 0x1
 
         def energy_mj(self):
-            Dev.e += 100_000     # +100 J per reading pair
-            return Dev.e
+            return int(_time.perf_counter() / 0.02) * 6000
 
     monkeypatch.setattr(nvml, "device", lambda i=0: Dev())
     s = conditions.Sampler(0, poll_s=0.001)
     s.start()
-    s._t0 -= 1.0              # pretend the region lasted ~1 s
+    _time.sleep(0.35)
     s.stop()
     c = s.conditions()
-    assert c.power_source == "energy counter" and c.energy_j == 100.0
+    assert c.power_source == "energy counter" and c.power_w == pytest.approx(300, rel=0.08)
     assert c.sm_clock_mhz == 1500 and c.throttle == "sw_power_cap"   # idle bit dropped
 
 

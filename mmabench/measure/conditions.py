@@ -74,6 +74,8 @@ class Sampler:
         self.energy_ok = self.dev is not None and self.dev.energy_mj() is not None
         self.wall = 0.0
         self.shortest = float("inf")      # the shortest sampled region
+        self.slopes: list[tuple[float, float]] = []   # (joules, seconds) between counter steps
+        self._steps: list[tuple[float, int]] = []     # (time, mJ) where the counter moved
         self._thread = None
 
     def _read(self) -> None:
@@ -85,6 +87,10 @@ class Sampler:
         reasons = d.event_reasons()
         if reasons is not None:
             self.mask |= reasons & ~0x1   # "idle" between launches is not a condition of the work
+        if self.energy_ok:
+            e = d.energy_mj()
+            if e is not None and (not self._steps or e != self._steps[-1][1]):
+                self._steps.append((time.perf_counter(), e))
 
     def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -93,6 +99,7 @@ class Sampler:
 
     def start(self) -> "Sampler":
         self._t0 = time.perf_counter()
+        self._steps = []
         if self.dev is None:
             return self
         self._e0 = self.dev.energy_mj() if self.energy_ok else None
@@ -117,6 +124,12 @@ class Sampler:
                 self.energy_ok = False
             else:
                 self.energy_mj += e1 - self._e0
+        # The counter moves in steps (tens of ms apart): the energy between the first and the
+        # last step seen inside the region, over the time between them, is free of the partial
+        # step at either end that a plain (end - start) difference would carry.
+        steps = self._steps[1:]          # the first reading only marks where the region began
+        if len(steps) >= 2 and steps[-1][0] - steps[0][0] > 0:
+            self.slopes.append(((steps[-1][1] - steps[0][1]) / 1000.0, steps[-1][0] - steps[0][0]))
 
     def __enter__(self) -> "Sampler":
         return self.start()
@@ -135,9 +148,11 @@ class Sampler:
         # driver's own window (up to ~1 s), so it is the fallback for regions too short to count.
         # Only regions each long enough: the counter's steps would otherwise be attributed to
         # whichever short region they happened to fall in (interleaved blocks).
-        if self.energy_ok and self.shortest >= MIN_ENERGY_S and self.energy_mj > 0:
-            c.energy_j = self.energy_mj / 1000.0
-            c.power_w, c.power_source = c.energy_j / self.wall, "energy counter"
+        span = sum(t for _, t in self.slopes)
+        if self.energy_ok and self.shortest >= MIN_ENERGY_S and span >= MIN_ENERGY_S / 2:
+            c.power_w = sum(j for j, _ in self.slopes) / span
+            c.energy_j = c.power_w * self.wall
+            c.power_source = "energy counter"
         elif self.powers:   # the driver's own running average (up to ~1 s): only indicative
             c.power_w = float(statistics.fmean(self.powers))
             c.power_source = "power readings (driver average)"
