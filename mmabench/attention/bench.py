@@ -260,6 +260,9 @@ def run(var_list, case_list, seed=None, results_root=None, policy: measure.Polic
     folder.save_context(ctx)
     folder.save_gpu_state("before")
     rng = np.random.default_rng(seed)
+    dims = {c.dim for c in case_list}
+    here = [v for v in var_list if v.dim in dims]
+    precompile(here + ([t for t, _, _ in same_tiles_twins(here)] if same_tiles else []))
     n_steps = sum(len([v for v in var_list if v.dim == c.dim]) + 1 for c in case_list)
     progress = Progress(n_steps, "attention")
     all_rows = []
@@ -273,21 +276,60 @@ def run(var_list, case_list, seed=None, results_root=None, policy: measure.Polic
                              sample=sample, emit=emit, progress=progress, same_tiles=same_tiles)
     folder.save_gpu_state("after")
     if save_code:
-        save_provenance(folder, var_list)
+        save_provenance(folder, here + ([t for t, _, _ in same_tiles_twins(here)] if same_tiles else []))
     return folder, all_rows
 
 
 def save_provenance(folder, var_list) -> None:
-    """PTX and SASS of each variant that ran (the cubin the driver made)."""
+    """PTX and SASS of each variant that ran (the cubin the driver made), stored once by content.
+    nvdisasm runs in threads (a subprocess each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .. import toolchain
 
+    loaded = []
     for v in {v.name: v for v in var_list}.values():
         try:
-            loaded = build.load(v)
+            loaded.append(build.load(v))
         except Exception:
             continue
-        folder.save_text(f"ptx/{v.name}.ptx", loaded.ptx)
+
+    def sass(x):
         try:
-            folder.save_text(f"sass/{v.name}.sass", toolchain.disassemble(loaded.cubin))
+            return toolchain.disassemble(x.cubin)
         except Exception:
-            pass
+            return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        texts = list(pool.map(sass, loaded))
+    for x, text in zip(loaded, texts):
+        folder.save_code("ptx", x.variant.name, x.ptx)
+        if text is not None:
+            folder.save_code("sass", x.variant.name, text)
+
+
+def precompile(var_list) -> None:
+    """NVRTC and the driver's JIT for every variant at once, in threads (NVRTC and cuLink release
+    the GIL; each worker binds the current device's context first). The results land in the
+    caches build.load reads, so a cold run compiles in parallel; a failure here is ignored and
+    surfaces, with its row, when the variant is loaded."""
+    import cupy
+    from concurrent.futures import ThreadPoolExecutor
+
+    device = cupy.cuda.Device().id
+
+    def one(v):
+        cupy.cuda.Device(device).use()
+        ptx = _quietly(build.ptx_for, v)
+        if ptx is not None:
+            _quietly(gpu.jit, ptx, v.entry)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, var_list))
+
+
+def _quietly(fn, *args):
+    try:
+        return fn(*args)
+    except Exception:    # the error surfaces again, with its row, when the variant is loaded
+        return None
