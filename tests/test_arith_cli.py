@@ -15,7 +15,7 @@ from mmabench.cli import main
 def test_offline_prints_published_features_and_consequences(capsys):
     assert main(["arith", "--offline", "--trials", "4", "--max-k", "256"]) == 0
     out = capsys.readouterr().out
-    assert "published" in out and "Fasi" in out and "Khattak" in out
+    assert "published" in out and "Fasi" in out and "measured on an H100" in out
     assert "IEEE RN recursive" in out and "hardware model" in out
 
 

@@ -89,7 +89,8 @@ def consequence_text(models: dict, label: str, trials: int, max_k: int, markdown
 
 def run_offline(args) -> int:
     from .forms import by_names
-    from .published import KM, REPORTED, published_model
+    from . import measured
+    from .published import REPORTED
 
     forms = by_names(args.form)
     rows = [[r.gpu, r.inputs, r.acc, r.feature, _value(r.value), r.status, r.where] for r in REPORTED]
@@ -99,9 +100,11 @@ def run_offline(args) -> int:
                        args.markdown))
     print("Sources:\n  " + "\n  ".join(sorted({r.source for r in REPORTED})))
     f16in = [f for f in forms if f.ab_type == "f16" and f.shape == "m16n8k16"]
-    models = {f.acc: published_model(f, "H100") for f in f16in}
+    h100 = "NVIDIA H100 80GB HBM3"
+    models = {f.acc: m for f in f16in if (m := measured.model(f.name, h100)) is not None}
     if models:
-        _, text = consequence_text(models, f"published H100 model ({KM.split(',')[0]})",
+        _, text = consequence_text(models, "the model measured on an H100 by `arith` "
+                                           "(data/results/h100-sxm5/arith)",
                                    args.trials, args.max_k, args.markdown,
                                    np.random.default_rng(args.seed))
         print(text)

@@ -13,6 +13,7 @@ every launch's output is checked: a kernel that computes the wrong thing yields 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -83,6 +84,7 @@ class Inputs:
     c: object            # device uint32 [ilp, 32, c_regs]
     expected: np.ndarray  # float64 [ilp, m, n]: C + A.B
     scale: np.ndarray     # float64 [ilp, m, n]: |C| + |A|.|B|, for error bounds
+    values: tuple | None = None   # (a [m,k], b [k,n], c [ilp,m,n]) as quantized, for the model
 
 
 def make_inputs(form: MmaForm, ilp: int, rng: np.random.Generator, exact: bool = False) -> Inputs:
@@ -102,32 +104,80 @@ def make_inputs(form: MmaForm, ilp: int, rng: np.random.Generator, exact: bool =
     a_words = np.stack([fr.to_fragments(form, "A", a), fr.to_fragments(form, "A", -a)])
     c_words = np.stack([fr.to_fragments(form, "C", cj) for cj in c])
     return Inputs(cupy.asarray(a_words), cupy.asarray(fr.to_fragments(form, "B", b)),
-                  cupy.asarray(c_words), c + a @ b, np.abs(c) + np.abs(a) @ np.abs(b))
+                  cupy.asarray(c_words), c + a @ b, np.abs(c) + np.abs(a) @ np.abs(b), (a, b, c))
+
+
+def check_rule(form: MmaForm) -> tuple[object | None, str]:
+    """(model, description) of the bound the chain check applies on the GPU at hand: the
+    bit-accurate model measured by `arith` on this GPU where one is shipped, else the generic
+    truncation allowance below."""
+    from ..arith import measured
+    from ..arith.chain import describe
+
+    name = _gpu_name()
+    m = measured.model(form.name, name)
+    if m is not None:
+        return m, f"bound from the arith model measured on {name}: {describe(m)}"
+    return None, "generic bound: (k/4 + 1) truncations of 2u per step"
+
+
+@functools.lru_cache(maxsize=None)
+def _gpu_name() -> str:
+    try:
+        import cupy
+        name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
+        return name.decode() if isinstance(name, bytes) else name
+    except Exception:
+        return ""
 
 
 def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float:
-    """Compare every chain of every warp with C + A.B; return the max abs error.
+    """Compare every chain of every warp with what the chain must give; return the max abs error
+    (against C + A.B for an f32 accumulator, against the model's chain for an f16 one).
 
     `steps` instructions ran on each chain; the +A/-A pairs cancel exactly in real arithmetic.
-    Tensor cores are not IEEE: the products of one instruction are summed in blocks with a
-    limited alignment width and truncated (Fasi et al. 2021), so one step can lose up to one unit
-    in the last place per block of 4 products and one for C (k/4 + 1 units, each <= 2u * scale).
-    The bound allows that much per step; the single-instruction check on integer data
-    (verify_exact) is the exact one.
+    With the arithmetic `arith` measured on this GPU (check_rule):
+      f16 accumulator: the model's own chain is computed (it settles into a short cycle, so this
+        is cheap); the output must lie within 2 fp16 units in the last place of it;
+      f32 accumulator: a bound from the model's features: per step and block, every term
+        (block products + the running value) is aligned to the largest with `extra_bits` bits
+        kept and the rest truncated (< 1 unit of 2^(e-23-x) each), then the sum is truncated to
+        24 bits (< 1 ulp), where 2^e bounds |C| + 2|A||B| of that output.
+    Without a measured model: (k/4 + 1) truncations of 2u * scale per step (Fasi et al. 2021's
+    4-term blocks). The single-instruction check on integer data (verify_exact) is exact.
     """
     values = fr.from_fragments_batch(form, words)          # [warps, ilp, m, n]
     if not np.isfinite(values).all():
         bad = int((~np.isfinite(values)).sum())
         raise MeasurementError(f"{form.name}: {bad} outputs not finite (unwritten or overflowed)")
-    err = np.abs(values - inputs.expected[None])
-    roundings = form.mnk[2] // 4 + 1
-    bound = max(steps, 1) * roundings * 2 * UNIT_ROUNDOFF[form.acc] * inputs.scale[None]
+    model, rule = check_rule(form) if steps else (None, "exact")
+    expected = inputs.expected
     if steps == 0:
-        bound = 0 * bound
-    if (err > bound).any():
+        bound = 0 * inputs.scale
+    elif model is not None and inputs.values is not None and form.acc == "f16":
+        from ..arith.chain import expected_chain
+        expected = expected_chain(form, *inputs.values, steps, model)
+        bound = 2 * _ulp_f16(expected)
+    elif model is not None and inputs.values is not None:
+        a, b, c = (np.asarray(x, np.float64) for x in inputs.values)
+        reach = np.abs(c) + 2 * (np.abs(a) @ np.abs(b))
+        unit = np.exp2(np.floor(np.log2(np.maximum(reach, 2.0 ** -126))) - 23)
+        k = form.mnk[2]
+        per_block = (model.block + 1) * 2.0 ** -model.extra_bits + 1
+        bound = steps * (-(-k // model.block)) * per_block * unit
+    else:
+        roundings = form.mnk[2] // 4 + 1
+        bound = steps * roundings * 2 * UNIT_ROUNDOFF[form.acc] * inputs.scale
+    err = np.abs(values - expected[None])
+    if (err > bound[None]).any():
         raise MeasurementError(f"{form.name}: result off by {err.max():.3g} (bound "
-                               f"{bound.max():.3g} after {steps} steps)")
+                               f"{bound.max():.3g} after {steps} steps; {rule})")
     return float(err.max())
+
+
+def _ulp_f16(x: np.ndarray) -> np.ndarray:
+    e = np.floor(np.log2(np.maximum(np.abs(x), 2.0 ** -14)))
+    return np.exp2(e - 10)
 
 
 def verify_exact(built: Built, rng: np.random.Generator) -> None:
@@ -283,4 +333,5 @@ def measure_throughput(built: Built, rng: np.random.Generator, warps: int, block
     """TFLOP/s and FLOP/clk/SM of `blocks_per_sm * sms` blocks of `warps` warps, checked."""
     point = Point(built, rng, warps, blocks_per_sm, sms, target_ms)
     m = measure.measure(point, policy, clock=point.clock)
-    return {**point.fields(m), "check_max_abs_err": point.check()}
+    return {**point.fields(m), "check_max_abs_err": point.check(),
+            "check_rule": check_rule(built.form)[1]}
