@@ -4,8 +4,12 @@
 # correctness on every variant and compute-sanitizer (memcheck + racecheck) on every variant.
 # Every step runs even when an earlier one fails; each step's exit code is recorded, a summary
 # is printed at the end, and the script exits 1 if any step failed.
-# Result folders and logs are packed into $OUT/results.tgz; each step's log is in $OUT/*.log.
-# PYTHON picks the interpreter (default python3).
+# Result folders and every step's log are packed into $OUT/results.tgz.
+# PYTHON picks the interpreter (default python3). Stages (default: all, in this order) can be
+# named to fit a time limit: tests, runs (python -m mmabench five times, timed), instr and attn
+# (every benchmark the README quotes), extra (register cross-check, attention correctness on
+# every variant + compute-sanitizer, SELFCHECK_ARGS=--quick for fewer shapes; the nvbench
+# comparison when its wheels are carried in .whl/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/mmabench-validate}
@@ -29,15 +33,35 @@ step() {  # step NAME COMMAND...: run, keep the log, print its last lines, recor
     [ "$rc" -eq 0 ] || FAILED+=("$name (rc=$rc)")
 }
 
-step info "$PY" -m mmabench info
-step pytest-gpu "$PY" -m pytest -m gpu -q -p no:cacheprovider
-TAIL=14 step mma "$PY" -m mmabench mma
-TAIL=30 step attention "$PY" -m mmabench attention --dim 64,128 --seq 2048,4096,8192,16384
-step numerics "$PY" -m mmabench attention --numerics
-step regs-crosscheck "$PY" -m mmabench regs --crosscheck
-step attn-correct-sanitize "$PY" -m mmabench.attention.selfcheck --sanitize --json "$WORK/attn-selfcheck.json"
+STAGES=${*:-tests runs instr attn extra}
+for stage in $STAGES; do
+  case $stage in
+    tests)
+      step info "$PY" -m mmabench info
+      step pytest-gpu "$PY" -m pytest -m gpu -q -p no:cacheprovider ;;
+    runs)   # the default run: time and exit code of five runs in a row (the first may compile)
+      for i in 1 2 3 4 5; do TAIL=2 step "default-run-$i" "$PY" -m mmabench; done ;;
+    instr)
+      TAIL=16 step mma "$PY" -m mmabench mma
+      TAIL=30 step wgmma "$PY" -m mmabench wgmma
+      TAIL=20 step gemm "$PY" -m mmabench gemm --size 8192
+      TAIL=12 step arith "$PY" -m mmabench arith ;;
+    attn)
+      TAIL=40 step attention "$PY" -m mmabench attention --dim 64,128 --seq 2048,4096,8192,16384
+      step numerics "$PY" -m mmabench attention --numerics
+      TAIL=6 step overhead "$PY" -m mmabench attention --overhead ;;
+    extra)
+      step regs-crosscheck "$PY" -m mmabench regs --crosscheck
+      step attn-correct-sanitize "$PY" -m mmabench.attention.selfcheck ${SELFCHECK_ARGS:-} --sanitize --json "$WORK/attn-selfcheck.json"
+      if ls .whl/cuda_bench-*.whl > /dev/null 2>&1; then   # carried wheels (scripts/nvbench_vs_measure.py)
+        "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+            --target "$WORK/site" .whl/*.whl > /dev/null 2>&1
+        TAIL=30 OUT=$WORK PYTHONPATH="$WORK/site:${PYTHONPATH:-}" step nvbench-vs-measure "$PY" scripts/nvbench_vs_measure.py
+      fi ;;
+    *) echo "unknown stage $stage; accepted: tests runs instr attn extra"; exit 2 ;;
+  esac
+done
 
-cp "$WORK"/*.log "$OUT"/ 2>/dev/null
 tar czf "$OUT/results.tgz" -C "$WORK" --exclude='ptx' --exclude='sass' --exclude='ptxas' \
     --exclude='code' . 2>/dev/null
 echo "== summary ($((SECONDS - start)) s; logs and results.tgz in $OUT)"
