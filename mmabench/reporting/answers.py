@@ -28,17 +28,36 @@ def _short(name: str) -> str:
 
 
 def _instruction_clause(pairs: list[facts.AccPair]) -> str:
-    # the form with the most work per instruction speaks for the family (m16n8k16 over m16n8k8)
-    pair = max(pairs, key=lambda p: (_num_k(p.f16.form), p.f16.tflops))
+    """One clause per instruction family (mma.sync, wgmma, ...): its fp16-input form with the
+    most work per instruction speaks for it (k, then N), so FP8 forms do not stand in for fp16."""
+    families: dict[str, list[facts.AccPair]] = {}
+    for p in pairs:
+        families.setdefault(p.f16.bench, []).append(p)
+    clauses = []
+    for bench, group in families.items():
+        f16_inputs = [p for p in group if p.f16.best_row.get("ab_type") == "f16"] or group
+        pair = max(f16_inputs, key=lambda p: (_num_k(p.f16.form), _num_n(p.f16.form), p.f16.tflops))
+        clauses.append(_pair_clause(pair))
+    text = "f16 accumulation runs " + "; ".join(clauses)
+    return text
+
+
+def _pair_clause(pair: facts.AccPair) -> str:
     f16, f32 = pair.f16, pair.f32
     row = f16.best_row
     what = (f"{row['shape']} {row['ab_type']}" if isinstance(row.get("shape"), str)
             and isinstance(row.get("ab_type"), str) else f16.pair_key)
     family = "mma.sync" if f16.bench == "mma" else f16.bench
-    text = f"f16 accumulation runs {family} {what} at {pair.rate_ratio:.2f}x the f32 rate"
+    text = f"{family} {what} at {pair.rate_ratio:.2f}x the f32 rate"
     if pair.spread:
         lo, hi, noise = pair.spread
         text += f" ({lo:.2f}-{hi:.2f} interleaved{', within noise' if noise else ''})"
+    c = pair.comparison or {}
+    per_clk = [facts._num(c.get(f"{a}_flop_per_clk_per_sm")) for a in ("f16", "f32")]
+    clocks = [facts._num(c.get(f"{a}_sm_clock_mhz")) for a in ("f16", "f32")]
+    if None not in per_clk and None not in clocks and abs(clocks[0] / clocks[1] - 1) > 0.01:
+        text += (f", {per_clk[0] / per_clk[1]:.2f}x per clock: the f16 accumulator's SM clock ran "
+                 f"at {clocks[0]:,.0f} vs {clocks[1]:,.0f} MHz under the power cap")
     if f16.latency_cycles and f32.latency_cycles:
         same = abs(f16.latency_cycles - f32.latency_cycles) < 0.5
         text += (" (same latency, {:.0f} cycles)".format(f16.latency_cycles) if same else
@@ -49,6 +68,11 @@ def _instruction_clause(pairs: list[facts.AccPair]) -> str:
         text += (f" and saves {n:.0f} registers per thread at ILP {ilp:.0f}" if n > 0 else
                  f" and saves no registers (ILP {ilp:.0f})")
     return text
+
+
+def _num_n(form: str) -> int:
+    m = re.search(r"n(\d+)k", form)
+    return int(m.group(1)) if m else 0
 
 
 def _num_k(form: str) -> int:
