@@ -202,3 +202,16 @@ class RunFolder:
 
     def save_context(self, context: dict) -> None:
         self.save_text("context.json", json.dumps(context, indent=2))
+
+
+def mark_saturating(rows: list[dict]) -> None:
+    """Flag, per form, the throughput row with the highest TFLOP/s `saturating` (True) and the
+    other ok throughput rows False: the best point of a sweep, a best-of-N figure."""
+    best: dict[str, dict] = {}
+    for row in rows:
+        if row.get("kind") == "throughput" and row.get("status") == "ok":
+            row["saturating"] = False
+            if row["form"] not in best or row["tflops"] > best[row["form"]]["tflops"]:
+                best[row["form"]] = row
+    for row in best.values():
+        row["saturating"] = True

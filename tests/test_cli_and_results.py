@@ -79,7 +79,7 @@ def test_saturating_point_is_the_best_row_of_each_form_and_the_ratio_is_printed(
             {"kind": "latency", "status": "ok", "form": "m16n8k16.f16.acc_f16", "latency_cycles": 20.0},
             {"kind": "throughput", "status": "error", "form": "m16n8k16.f16.acc_f32",
              "error": "result off", "warps_per_block": 1, "ilp": 1, "blocks_per_sm": 1}]
-    suite._mark_saturating(rows)
+    record.mark_saturating(rows)
     assert [r.get("saturating") for r in rows[:3]] == [False, True, True]
     text = suite.summary(rows)
     assert "4w x 8 ILP x 1 blk/SM" in text and "error:" in text and "best-of-N" in text

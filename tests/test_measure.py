@@ -217,3 +217,43 @@ def test_short_interleaved_regions_never_use_the_energy_counter(monkeypatch):
     s.wall += 10.0
     c = s.conditions()
     assert c.power_source.startswith("power readings") and c.power_w == 400.0 and c.energy_j is None
+
+
+def test_twins_are_compared_interleaved_then_alone_and_both_checked(monkeypatch):
+    from mmabench.measure import compare_twins
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: None)
+
+    class Clock:
+        resets = 0
+
+        def reset(self):
+            Clock.resets += 1
+
+        def __call__(self):
+            return 1500.0
+
+    class Twin:
+        flops = 10**9
+
+        def __init__(self, name):
+            self.name, self.clock, self.checked = name, Clock(), 0
+
+        def __call__(self):
+            return self.name
+
+        def check(self):
+            self.checked += 1
+
+        def fields(self, m):
+            return {"tflops": self.flops / (m.median_ms * 1e-3) / 1e12, "sm_clock_mhz": m.sm_clock_mhz,
+                    "flop_per_clk_per_sm": 1.0}
+
+    timer = FakeTimer(lambda name, i: 1.0 if name == "f16" else 1.05)
+    twins = {"f32": Twin("f32"), "f16": Twin("f16")}
+    row = compare_twins(twins, Policy(rounds=4, warmup_ms=0), power_s=0.01, timer=timer)
+    assert row["ratio_f16_over_f32"] == pytest.approx(1.05) and row["ratio_f16_over_f32_rounds"] == 4
+    assert not row["ratio_f16_over_f32_within_noise"]
+    assert row["f16_tflops"] > row["f32_tflops"] and row["f16_sustained_sm_clock_mhz"] == 1500.0
+    assert all(t.checked == 1 for t in twins.values())
+    assert "f16" in timer.log and "f32" in timer.log

@@ -48,3 +48,31 @@ class KernelClock:
         ns = (t[..., 3] - t[..., 2]).sum(axis=0)
         ok = ns > 0
         return float(np.median(cycles[ok] / ns[ok]) * 1e3) if ok.any() else float("nan")
+
+
+def stamps_mhz(t: np.ndarray) -> float:
+    """One launch's stamps [warps, 4] (clock64 start/stop, globaltimer start/stop): the median
+    over warps of cycles / ns, in MHz."""
+    cycles = t[:, 1].astype(np.float64) - t[:, 0]
+    ns = t[:, 3].astype(np.float64) - t[:, 2]
+    ok = ns > 0
+    return float(np.median(cycles[ok] / ns[ok]) * 1e3) if ok.any() else float("nan")
+
+
+def calibrate_trips(launch, target_ms: float, start: int) -> int:
+    """Loop trips for about `target_ms` per launch of `launch(trips)`: a short probe, then one
+    run at its estimate (the probe's time is mostly fixed launch cost, so it overshoots)."""
+    import math
+
+    import cupy
+
+    trips = start
+    for _ in range(2):
+        begin, end = cupy.cuda.Event(), cupy.cuda.Event()
+        begin.record()
+        launch(trips)
+        end.record()
+        end.synchronize()
+        took = cupy.cuda.get_elapsed_time(begin, end)
+        trips = max(start, int(math.ceil(trips * target_ms / max(took, 1e-3))))
+    return trips

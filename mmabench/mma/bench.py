@@ -14,7 +14,6 @@ every launch's output is checked: a kernel that computes the wrong thing yields 
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,16 +234,8 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
     return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
             "latency_cycles_max": m.max_ms, "iters": iters, "samples": m.samples,
             "noise_pct": 100 * m.noise, "converged": m.converged, "timing_mode": "in-kernel cycles",
-            **m.conditions.fields(), "sm_clock_mhz": _clock_mhz(cupy.asnumpy(t)),
+            **m.conditions.fields(), "sm_clock_mhz": measure.stamps_mhz(cupy.asnumpy(t)),
             "sm_clock_source": "kernel clock64/globaltimer", "check_max_abs_err": err}
-
-
-def _clock_mhz(t: np.ndarray) -> float:
-    """Median over warps of clock64 cycles / globaltimer ns, in MHz."""
-    cycles = t[:, 1].astype(np.float64) - t[:, 0]
-    ns = t[:, 3].astype(np.float64) - t[:, 2]
-    ok = ns > 0
-    return float(np.median(cycles[ok] / ns[ok]) * 1e3) if ok.any() else float("nan")
 
 
 class Point:
@@ -276,20 +267,7 @@ class Point:
                                    (i.a, i.b, i.c, self.d, self.clock.for_launch(), np.uint32(iters)))
 
     def _calibrate(self, target_ms: float) -> int:
-        """Trip count for about `target_ms` per launch: a short probe, then one run at its
-        estimate (the probe's time is mostly fixed launch cost, so it overshoots)."""
-        import cupy
-
-        iters = 64
-        for _ in range(2):
-            start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-            start.record()
-            self._launch(iters)
-            stop.record()
-            stop.synchronize()
-            took = cupy.cuda.get_elapsed_time(start, stop)
-            iters = max(64, int(math.ceil(iters * target_ms / max(took, 1e-3))))
-        return iters
+        return measure.calibrate_trips(self._launch, target_ms, start=64)
 
     def __call__(self) -> None:
         self._launch(self.iters)

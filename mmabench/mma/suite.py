@@ -114,15 +114,12 @@ def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
                 emit({**base, "kind": "throughput", "status": status, "error": str(exc), **point})
             progress.step(f"{form.name} w{warps} ilp{ilp} b{blocks}")
 
-    _mark_saturating(folder.rows)
+    record.mark_saturating(folder.rows)
     folder.flush()
     for row in compare_accumulators(forms, folder.rows, rng, sms, sweep.policy, datasheet):
         emit(row)
     folder.save_gpu_state("after")
     return folder, folder.rows
-
-
-POWER_S = 0.5    # seconds each accumulator runs alone for its power and energy per FLOP
 
 
 def accumulator_pairs(forms: list[MmaForm]) -> list[tuple[MmaForm, MmaForm]]:
@@ -151,43 +148,12 @@ def compare_accumulators(forms, rows, rng, sms, policy, datasheet=None) -> list[
                                                iters=p32.iters)}
             for p in points.values():
                 verify_exact(p.built, rng)
-            ms, ratios = measure.interleaved(
-                {"f32": points["f32"], "f16": points["f16"]}, policy, baseline="f32",
-                clocks={k: p.clock for k, p in points.items()})
-            # power and energy: each alone for 0.5 s, one energy-counter region apiece
-            steady = {k: measure.sustained(p, POWER_S, clock=p.clock) for k, p in points.items()}
-            for p in points.values():
-                p.check()
+            row = {**base, "status": "ok", **measure.compare_twins(points, policy)}
         except MeasurementError as exc:
             out.append({**base, "status": "error", "error": str(exc)})
             continue
-        row = {**base, "status": "ok", **ratios["f16"].fields("ratio_f16_over_f32"),
-               "comparison": ratios["f16"].describe()}
-        for acc, p in points.items():
-            f = p.fields(ms[acc])
-            row.update({f"{acc}_{k}": f[k] for k in (
-                "tflops", "flop_per_clk_per_sm", "sm_clock_mhz", "throttle", "throttled",
-                "samples", "noise_pct", "registers")})
-            s_ = steady[acc]
-            energy = s_.energy_j_per_launch
-            row.update({f"{acc}_power_w": s_.power_w,
-                        f"{acc}_power_source": s_.conditions.power_source,
-                        f"{acc}_sustained_sm_clock_mhz": s_.sm_clock_mhz,
-                        f"{acc}_sustained_throttle": s_.throttle,
-                        f"{acc}_pj_per_flop": energy / p.flops * 1e12 if energy else None})
         out.append(row)
     return out
-
-
-def _mark_saturating(rows: list[dict]) -> None:
-    best: dict[str, dict] = {}
-    for row in rows:
-        if row.get("kind") == "throughput" and row.get("status") == "ok":
-            row["saturating"] = False
-            if row["form"] not in best or row["tflops"] > best[row["form"]]["tflops"]:
-                best[row["form"]] = row
-    for row in best.values():
-        row["saturating"] = True
 
 
 def _conditions(row: dict) -> str:

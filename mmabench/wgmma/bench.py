@@ -16,7 +16,6 @@ few loop trips (proves the chain: slices, signs, groups).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -326,14 +325,6 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 256,
 
 # ---------------------------------------------------------------- throughput
 
-def _clock_mhz(t: np.ndarray) -> float:
-    """Median over warps of clock64 cycles / globaltimer ns, in MHz."""
-    cycles = t[:, 1].astype(np.float64) - t[:, 0]
-    ns = t[:, 3].astype(np.float64) - t[:, 2]
-    ok = ns > 0
-    return float(np.median(cycles[ok] / ns[ok]) * 1e3) if ok.any() else float("nan")
-
-
 class Point:
     """One throughput launch shape of a built form, with its inputs, ready to launch and check."""
 
@@ -363,18 +354,7 @@ class Point:
                                    (i.a, i.b, i.c, self.d, self.clock.for_launch(), np.uint32(iters)))
 
     def _calibrate(self, target_ms: float) -> int:
-        import cupy
-
-        iters = 16
-        for _ in range(2):
-            start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-            start.record()
-            self._launch(iters)
-            stop.record()
-            stop.synchronize()
-            took = cupy.cuda.get_elapsed_time(start, stop)
-            iters = max(16, int(math.ceil(iters * target_ms / max(took, 1e-3))))
-        return iters
+        return measure.calibrate_trips(self._launch, target_ms, start=16)
 
     def __call__(self) -> None:
         self._launch(self.iters)

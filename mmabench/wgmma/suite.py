@@ -57,9 +57,6 @@ COMPARE_POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=400, 
                                 budget_s=1.0, rounds=6, samples_per_round=5)
 
 
-POWER_S = 0.5    # seconds each accumulator runs alone for its power and energy per FLOP
-
-
 def supported(arch: str) -> bool:
     """wgmma runs on compute capability 9.0 (built for sm_90a); nothing else has it."""
     return arch == "sm_90"
@@ -141,7 +138,7 @@ def run(forms: list[WgmmaForm], sweep: Sweep, seed: int | None = None, results_r
                           **point})
                 progress.step(f"{form.name} {pipe.label} wg{wg}")
 
-    mark_saturating(folder.rows)
+    record.mark_saturating(folder.rows)
     folder.flush()
     if compare:
         for row in compare_accumulators(forms, folder.rows, rng, sms,
@@ -182,43 +179,13 @@ def compare_accumulators(forms, rows, rng, sms, policy: measure.Policy = COMPARE
                 verify_exact(b, rng)
                 # the same trip count: equal work, so a time ratio is a rate ratio
                 points[f.acc] = Point(b, rng, wg, sms, iters=points["f32"].iters if points else None)
-            ms, ratios = measure.interleaved(
-                {"f32": points["f32"], "f16": points["f16"]}, policy, baseline="f32",
-                clocks={k: p.clock for k, p in points.items()})
-            # power and energy per FLOP: each alone, one energy-counter region apiece
-            steady = {k: measure.sustained(p, POWER_S, clock=p.clock) for k, p in points.items()}
-            for p in points.values():
-                p.check()
+            row = {**base, "status": "ok", **measure.compare_twins(
+                points, policy, keys=measure.twins.RATE_KEYS + ("pct_of_datasheet_per_clk",))}
         except MeasurementError as exc:
             out.append({**base, "status": "error", "error": str(exc)})
             continue
-        row = {**base, "status": "ok", **ratios["f16"].fields("ratio_f16_over_f32"),
-               "comparison": ratios["f16"].describe()}
-        for acc, p in points.items():
-            f = p.fields(ms[acc])
-            row.update({f"{acc}_{k}": f.get(k) for k in (
-                "tflops", "flop_per_clk_per_sm", "pct_of_datasheet_per_clk", "sm_clock_mhz",
-                "throttle", "throttled", "samples", "noise_pct", "registers")})
-            sf = p.fields(steady[acc])      # alone for POWER_S: power, energy, its clock
-            row.update({f"{acc}_power_w": sf["power_w"], f"{acc}_power_source": sf["power_source"],
-                        f"{acc}_energy_j_per_launch": sf["energy_j_per_launch"],
-                        f"{acc}_pj_per_flop": sf["pj_per_flop"],
-                        f"{acc}_sustained_sm_clock_mhz": sf["sm_clock_mhz"],
-                        f"{acc}_sustained_flop_per_clk_per_sm": sf["flop_per_clk_per_sm"],
-                        f"{acc}_sustained_throttle": sf["throttle"]})
         out.append(row)
     return out
-
-
-def mark_saturating(rows: list[dict]) -> None:
-    best: dict[str, dict] = {}
-    for row in rows:
-        if row.get("kind") == "throughput" and row.get("status") == "ok":
-            row["saturating"] = False
-            if row["form"] not in best or row["tflops"] > best[row["form"]]["tflops"]:
-                best[row["form"]] = row
-    for row in best.values():
-        row["saturating"] = True
 
 
 def _conditions(row: dict, prefix: str = "") -> str:
