@@ -76,3 +76,21 @@ def calibrate_trips(launch, target_ms: float, start: int) -> int:
         took = cupy.cuda.get_elapsed_time(begin, end)
         trips = max(start, int(math.ceil(trips * target_ms / max(took, 1e-3))))
     return trips
+
+
+class CyclesTimer:
+    """Stands in for the event timer when a sample is the kernel's own cycle count per
+    instruction (latency: one chain, the first warp's %clock64 stamps), so the layer's warm-up
+    and stopping rule apply to cycles."""
+
+    def __init__(self, stamps, per_instruction: int):
+        import cupy
+        self.cupy, self.stamps, self.per = cupy, stamps, per_instruction
+
+    def run(self, launch, groups, per_group, cold):
+        out = []
+        for _ in range(groups):
+            launch()
+            c0, c1, _, _ = (int(x) for x in self.cupy.asnumpy(self.stamps)[0])
+            out.append((c1 - c0) / self.per)
+        return out

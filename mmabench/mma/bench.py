@@ -196,24 +196,6 @@ def verify_exact(built: Built, rng: np.random.Generator) -> None:
         raise MeasurementError(f"{form.name}: single instruction differs from numpy by {err}")
 
 
-class _CyclesTimer:
-    """A stand-in for the measurement layer's event timer: a latency sample is the kernel's own
-    cycle count per instruction (one warp, one chain), so the layer's warm-up and stopping rule
-    apply to cycles."""
-
-    def __init__(self, stamps, per_instruction: int):
-        import cupy
-        self.cupy, self.stamps, self.per = cupy, stamps, per_instruction
-
-    def run(self, launch, groups, per_group, cold):
-        out = []
-        for _ in range(groups):
-            launch()
-            c0, c1, _, _ = (int(x) for x in self.cupy.asnumpy(self.stamps)[0])
-            out.append((c1 - c0) / self.per)
-        return out
-
-
 def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
                     policy: measure.Policy | None = None) -> dict:
     """Cycles per instruction of one dependent chain in one warp (built with ILP 1)."""
@@ -229,7 +211,7 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
     policy = policy or measure.Policy(warmup_ms=0, min_samples=5, max_samples=30,
                                       rel_error=0.001, budget_s=0.5)
     m = measure.measure(lambda: built.kernel.function((1,), (32,), args), policy,
-                        timer=_CyclesTimer(t, built.per_trip * iters))
+                        timer=measure.CyclesTimer(t, built.per_trip * iters))
     err = check(form, cupy.asnumpy(d), inputs, steps=1 + iters * built.unroll)
     return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
             "latency_cycles_max": m.max_ms, "iters": iters, "samples": m.samples,

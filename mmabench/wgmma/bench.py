@@ -282,24 +282,6 @@ def verify_exact(built: Built, rng: np.random.Generator) -> None:
 
 # ---------------------------------------------------------------- latency
 
-class _CyclesTimer:
-    """A stand-in for the measurement layer's event timer: a latency sample is the kernel's own
-    cycle count per instruction (one warpgroup, one chain), so the layer's warm-up and stopping
-    rule apply to cycles."""
-
-    def __init__(self, stamps, per_instruction: int):
-        import cupy
-        self.cupy, self.stamps, self.per = cupy, stamps, per_instruction
-
-    def run(self, launch, groups, per_group, cold):
-        out = []
-        for _ in range(groups):
-            launch()
-            c0, c1, _, _ = (int(x) for x in self.cupy.asnumpy(self.stamps)[0])
-            out.append((c1 - c0) / self.per)
-        return out
-
-
 def measure_latency(built: Built, rng: np.random.Generator, iters: int = 256,
                     policy: measure.Policy | None = None) -> dict:
     """Cycles from one wgmma to the next that depends on it (fence, issue, commit, wait 0)."""
@@ -315,7 +297,7 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 256,
     policy = policy or measure.Policy(warmup_ms=0, min_samples=5, max_samples=30,
                                       rel_error=0.002, budget_s=0.3)
     m = measure.measure(lambda: built.kernel.function((1,), (128,), args), policy,
-                        timer=_CyclesTimer(t, built.per_trip * iters))
+                        timer=measure.CyclesTimer(t, built.per_trip * iters))
     steps = 1 + iters * built.pipe.unroll
     err = check(form, d, inputs, steps)
     return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
