@@ -25,6 +25,7 @@ from .render import DEFAULT_UNROLL, render
 
 POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
 UNIT_ROUNDOFF = {"f32": 2.0 ** -24, "f16": 2.0 ** -11}
+F16_MISS_RATE = 2e-4   # 10x the rate at which the H100 f16 model misses an output by 1 ulp
 TARGET_MS = 2.0      # throughput launches are calibrated to about this long
 # Throughput points: a few ms each, and very steady; the default stops at 0.5 % standard error.
 POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_error=0.005,
@@ -137,7 +138,8 @@ def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float
     `steps` instructions ran on each chain; the +A/-A pairs cancel exactly in real arithmetic.
     With the arithmetic `arith` measured on this GPU (check_rule):
       f16 accumulator: the model's own chain is computed (it settles into a short cycle, so this
-        is cheap); the output must lie within 2 fp16 units in the last place of it;
+        is cheap); the output must lie within (2 + steps * F16_MISS_RATE) fp16 ulps of it, at
+        the largest magnitude the chain reaches (the model's rare 1-ulp misses persist);
       f32 accumulator: a bound from the model's features: per step and block, every term
         (block products + the running value) is aligned to the largest with `extra_bits` bits
         kept and the rest truncated (< 1 unit of 2^(e-23-x) each), then the sum is truncated to
@@ -156,7 +158,11 @@ def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float
     elif model is not None and inputs.values is not None and form.acc == "f16":
         from ..arith.chain import expected_chain
         expected = expected_chain(form, *inputs.values, steps, model)
-        bound = 2 * _ulp_f16(expected)
+        a, b, c = (np.asarray(x, np.float64) for x in inputs.values)
+        reach = np.abs(c) + 2 * (np.abs(a) @ np.abs(b))     # the largest |D| of the chain
+        # The model misses about 2 in 10^5 f16 outputs by one ulp (README, arith); a miss stays
+        # in the chain (D -> D +- A.B is a translation), so allow 2 ulps plus 10x that rate.
+        bound = (2 + steps * F16_MISS_RATE) * _ulp_f16(reach)
     elif model is not None and inputs.values is not None:
         a, b, c = (np.asarray(x, np.float64) for x in inputs.values)
         reach = np.abs(c) + 2 * (np.abs(a) @ np.abs(b))
