@@ -302,7 +302,11 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 256,
     err = check(form, d, inputs, steps)
     return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
             "latency_cycles_max": m.max_ms, "iters": iters, "samples": m.samples,
-            "converged": m.converged, "check_max_abs_err": err, "registers": built.num_regs}
+            "noise_pct": 100 * m.noise, "converged": m.converged,
+            "timing_mode": "in-kernel cycles", **m.conditions.fields(),
+            "sm_clock_mhz": measure.stamps_mhz(cupy.asnumpy(t)),
+            "sm_clock_source": "kernel clock64/globaltimer",
+            "check_max_abs_err": err, "registers": built.num_regs}
 
 
 # ---------------------------------------------------------------- throughput
