@@ -6,7 +6,7 @@ from .. import archs, gpu, record
 from ..cliopts import reject_unused
 from ..errors import UserError, split_list
 from . import variants
-from .tables import offline_table, overhead_table, summary  # noqa: F401  (summary: devrun, selfcheck)
+from .tables import offline_table, overhead_table, summary  # noqa: F401  (summary: also imported by selfcheck)
 
 # The default run answers the question in seconds: two head dims, one N, both masks, the schemes
 # below (each f16 one also at the f32/f32 tiles). --full: every dim, N and scheme.
