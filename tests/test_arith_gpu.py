@@ -1,5 +1,5 @@
 """The arithmetic model on a real GPU: probe layout, bit-exact model on random vectors, exact chain
-check (right layout passes, swapped registers fail)."""
+check (right layout passes, swapped registers fail). FP8 m16n8k32 forms too (all but the chain check)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import pytest
 from mmabench import gpu
 from mmabench.arith import designed
 from mmabench.arith.device import Gpu, same
-from mmabench.arith.forms import all_forms
+from mmabench.arith.forms import all_forms, fp8_forms
 from mmabench.arith.validate import validate
 
 pytestmark = pytest.mark.gpu
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.gpu
 
 def _usable():
     arch = gpu.device_arch()
-    return [f for f in all_forms() if int(arch[3:].rstrip("a")) >= f.min_sm]
+    return [f for f in FORMS if int(arch[3:].rstrip("a")) >= f.min_sm]
 
 
-FORMS = all_forms()
+FORMS = all_forms() + fp8_forms()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,21 @@ def test_chain_exact_and_wrong_layout_rejected(form, inferred):
         pytest.skip("form not on this GPU")
     from mmabench.arith.cli import chain_check
 
+    if form in fp8_forms():
+        pytest.skip("the chain check reads 16-bit fragments")
     _, fi = inferred[form.name]
     res = chain_check(form, fi.model, np.random.default_rng(), iters=256)
     assert res["layout as in fragments.py"].ok, res["layout as in fragments.py"].detail
     assert not res["A registers 0,1 swapped"].ok
+
+
+def test_fp8_answers_issue_10(inferred):
+    """FP8: every feature read (none undetermined), the alignment width reported."""
+    fp8 = [n for n in inferred if n in {f.name for f in fp8_forms()}]
+    if not fp8:
+        pytest.skip("no FP8 mma.sync on this GPU")
+    for name in fp8:
+        fi = inferred[name][1]
+        assert fi.features["alignment_bits"] is not None, fi.evidence["extra_bits"]
+        assert fi.features["block"] is not None, fi.evidence["block"]
+        print(name, fi.features["alignment_bits"], "bits;", fi.model)

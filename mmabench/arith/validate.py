@@ -24,7 +24,7 @@ def problems(form, regime: str, count: int, rng) -> tuple[np.ndarray, np.ndarray
     """`count` problems [count, m, k] x [count, k, n] + [count, m, n] of one regime."""
     m, n, k = form.mnk
     inp, acc = form.ab_type, form.acc
-    lim = 6 if acc == "f16" else (12 if inp == "f16" else 40)
+    lim = 6 if acc == "f16" or inp == "e4m3" else (12 if inp in ("f16", "e5m2") else 40)
     if regime == "uniform":
         a, b = rng.uniform(-1, 1, (count, m, k)), rng.uniform(-1, 1, (count, k, n))
         c = rng.uniform(-1, 1, (count, m, n))
