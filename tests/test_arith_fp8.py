@@ -1,4 +1,4 @@
-"""FP8 (m16n8k32 e4m3/e5m2) in `arith`, without a GPU: the inference against simulated hardware
+"""FP8 (m16n8k32, e4m3/e5m2 A and B) in `arith`, without a GPU: the inference against simulated hardware
 with FP8 inputs (including an alignment narrower than f32's 24 bits and sm_90's emulation: two
 chained f16 HMMAs, then C added by an FADD/HADD2), the emulation model against its composition
 from the f16 model, the probe's 8-bit packing, and the probe PTX assembled by ptxas."""
@@ -29,6 +29,11 @@ TRUTHS = [
     ("m16n8k32.e5m2.acc_f16", dict(block=16, extra_bits=5, c_join="add", inter="acc",
                                    exponent="raw", subnormals=False)),
     ("m16n8k32.e4m3.acc_f16", dict(block=32, extra_bits=-8, out_rounding="rz", overflow="saturate")),
+    ("m16n8k32.e4m3.e5m2.acc_f32", dict(block=16, extra_bits=2, exponent="raw", c_join="add")),
+    ("m16n8k32.e5m2.e4m3.acc_f16", dict(block=16, extra_bits=2, exponent="raw", c_join="add", inter="acc")),
+    ("m16n8k32.e5m2.e4m3.acc_f32", dict(block=32, extra_bits=-10, subnormals=False)),
+    ("m16n8k32.e4m3.e5m2.acc_f16", dict(block=8, extra_bits=1)),
+    ("m16n8k32.e4m3.acc_f16", dict(block=8, extra_bits=3, inter="acc")),
 ]
 
 
@@ -50,10 +55,12 @@ def _observable(form, truth: dict) -> list[str]:
 @pytest.mark.parametrize("name,params", TRUTHS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(TRUTHS)])
 def test_inference_recovers_simulated_fp8_features(name, params):
     form = FP8[name]
-    truth = Model(in_type=form.ab_type, acc=form.acc, **params)
+    truth = Model(in_type=form.ab_type, acc=form.acc, **params,
+                  **({"b_type": form.b_type} if form.b_type != form.ab_type else {}))
     cs, d = designed.run(form, Simulated(truth))
     fi = designed.infer(form, cs, d)
     got = fi.model.features()
+    assert got["b_type"] == truth.b_type
     for feat in _observable(form, params):
         assert got[feat] == truth.features()[feat], (feat, got[feat], fi.evidence.get(feat))
     assert fi.features["alignment_bits"] == 24 + params["extra_bits"]
@@ -75,12 +82,13 @@ def test_a_wrong_width_is_not_read_as_the_truth():
 def test_fp8_designed_cases_are_exact_values(form):
     cs = designed.cases(form)
     a, b, c = designed.vectors(cs)
-    for x, fmt in ((a, form.ab_type), (b, form.ab_type), (c, form.acc)):
+    for x, fmt in ((a, form.ab_type), (b, form.b_type), (c, form.acc)):
         fin = np.isfinite(x)
         back = from_bits(to_bits(np.where(fin, x, 0.0), fmt), fmt)
         assert np.array_equal(back, np.where(fin, x, 0.0)), fmt
-    if form.ab_type == "e4m3":   # no inf in e4m3: no infinite designed input
-        assert not np.isinf(a).any() and not np.isinf(b).any()
+    # e4m3 has no inf: no infinite designed input there
+    assert not np.isinf(a).any() or form.ab_type == "e5m2"
+    assert not np.isinf(b).any() or form.b_type == "e5m2"
     js = [c.params["j"] for c in cs if c.family == "extra"]
     assert min(js) < 0 and max(js) >= 5        # below 24 bits and past the f16 HMMA's 26
 
@@ -127,6 +135,7 @@ def test_fp8_random_problems_hold_fp8_values():
         for regime in REGIMES:
             a, b, c = problems(form, regime, 3, rng)
             assert np.array_equal(quantize(a, form.ab_type), a) and np.abs(a).max() <= 57344
+            assert np.array_equal(quantize(b, form.b_type), b)
             assert np.isfinite(a).all() and np.isfinite(b).all()
 
 
@@ -146,7 +155,7 @@ def test_fp8_probe_packing(form):
     rng = np.random.default_rng(5)
     m, n, k = form.mnk
     a = quantize(rng.uniform(-4, 4, (3, m, k)), form.ab_type)
-    b = quantize(rng.uniform(-4, 4, (3, k, n)), form.ab_type)
+    b = quantize(rng.uniform(-4, 4, (3, k, n)), form.b_type)
     assert np.array_equal(probe.pack_fast(form, "A", a), probe.pack(form, "A", a))
     assert np.array_equal(probe.pack_fast(form, "B", b), probe.pack(form, "B", b))
     assert probe.pack_fast(form, "A", a).shape == (3, 32, form.a_regs)
@@ -177,6 +186,7 @@ def test_form_selection_keeps_fp8_out_of_the_default():
     assert all(f.ab_type in ("f16", "bf16") for f in all_forms())
     assert [f.name for f in by_names("fp8")] == list(FP8)
     assert [f.name for f in by_names("acc_f16")] == [f.name for f in all_forms() if f.acc == "f16"]
-    assert [f.name for f in by_names("e5m2")] == ["m16n8k32.e5m2.acc_f16", "m16n8k32.e5m2.acc_f32"]
+    assert [f.name for f in by_names("m16n8k32.e5m2.acc")] == ["m16n8k32.e5m2.acc_f16", "m16n8k32.e5m2.acc_f32"]
+    assert len(by_names("e4m3.e5m2")) == 2 and len(by_names("fp8")) == 8
     with pytest.raises(UserError):
-        by_names("e4m3.e5m2")
+        by_names("e4m3.e6m2")

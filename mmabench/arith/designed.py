@@ -158,12 +158,13 @@ def _representable(x: float, type_: str) -> bool:
     return bool(from_bits(to_bits(np.array([x]), type_), type_)[0] == x)
 
 
-def split(value: float, type_: str) -> tuple[float, float]:
-    """(u, v) with u*v == value, both exact in `type_`: normal factors where possible, then as
+def split(value: float, type_: str, type_b: str | None = None) -> tuple[float, float]:
+    """(u, v) with u*v == value, u exact in `type_`, v in `type_b` (default: the same): normal factors where possible, then as
     balanced as possible (value: a small odd integer times a power of two). The deepest FP8
     alignment cases and the block family's tiny term need subnormal factors (e4m3's normal
     products stop at 2^-12): hardware that flushed FP8 subnormal inputs would misread there,
     which the 'subnormal' family shows."""
+    type_b = type_b or type_
     if value == 0:
         return 0.0, 0.0
     sign = math.copysign(1.0, value)
@@ -171,24 +172,25 @@ def split(value: float, type_: str) -> tuple[float, float]:
     for x in range(-40, 41):
         u = abs(value) * 2.0 ** -x
         v = 2.0 ** x
-        if _representable(u, type_) and _representable(v, type_):
-            sub = (u < FORMATS[type_].min_normal) + (v < FORMATS[type_].min_normal)
+        if _representable(u, type_) and _representable(v, type_b):
+            sub = (u < FORMATS[type_].min_normal) + (v < FORMATS[type_b].min_normal)
             score = (sub, abs(math.log2(u) - math.log2(v)))
             if best is None or score < best[0]:
                 best = (score, u, v)
     if best is None:
-        raise ValueError(f"{value!r} is no product of two {type_} values")
+        raise ValueError(f"{value!r} is no product of a {type_} and a {type_b} value")
     return best[1], sign * best[2]
 
 
-def _fp8_params(inp: str, out: str) -> dict:
+def _fp8_params(inp: str, out: str, inp_b: str | None = None) -> dict:
     """Scales of the FP8 families: X = 2^(2*eb) of the alignment sweep, the raw-exponent
     X = (1.5*2^ea)^2, the smallest exact product and result (the sweep stops there), and
     X = 2^(2*bb) and the tiny term 2^tiny of the block families (lost next to X for up to 6
     extra bits). The families read only results that are exact, so an X past 65504 in a rounded
     f16 first half (sm_90) only makes a case unreadable, never misread."""
-    fin = FORMATS[inp]
-    min_prod = 2 * int(round(math.log2(fin.min_subnormal)))
+    fa, fb = FORMATS[inp], FORMATS[inp_b or inp]
+    fin = fa if fa.emax <= fb.emax else fb               # powers of two both formats hold
+    min_prod = int(round(math.log2(fa.min_subnormal) + math.log2(fb.min_subnormal)))
     # the sweep's largest small term, 2^(2*eb+12-23), must be finite in an f16 result
     eb = min(15 if out == "f32" else 13, fin.emax)
     bb = min(15, fin.emax)
@@ -209,8 +211,8 @@ def fp8_block_triples(k: int):
 
 def fp8_cases(form) -> list[Case]:
     k = form.mnk[2]
-    out, inp = form.acc, form.ab_type
-    par = _fp8_params(inp, out)
+    out, inp, inp_b = form.acc, form.ab_type, form.b_type
+    par = _fp8_params(inp, out, inp_b)
     res: list[Case] = []
 
     def add(family, params, entries, c=0.0):
@@ -218,11 +220,10 @@ def fp8_cases(form) -> list[Case]:
         res.append(Case(family, params, a, b, float(c)))
 
     def prod(value):
-        return split(value, inp)
+        return split(value, inp, inp_b)
 
     # (1) products exact (p_in <= 4: 2p-bit products fit every accumulator)
-    x = 1 - 2.0 ** -FORMATS[inp].p
-    add("exact", {}, {0: (x, x)})
+    add("exact", {}, {0: (1 - 2.0 ** -FORMATS[inp].p, 1 - 2.0 ** -FORMATS[inp_b].p)})
 
     # (2) alignment: X - X + s*2^(E-23-j), E = 2*eb; raw: X = (1.5*2^ea)^2, true exponent
     # 2ea+1, raw 2ea; the sweep stops where the small term is no longer an exact product
@@ -247,7 +248,7 @@ def fp8_cases(form) -> list[Case]:
     big = 2.0 ** par["bb"]
     for p, q, r in fp8_block_triples(k):
         add("block", {"p": p, "q": q, "r": r}, {p: (big, big), q: (big, -big), r: tiny})
-    xc = (big, big) if out == "f32" else (big, 1.0)
+    xc = (big, big) if out == "f32" else prod(2.0 ** 15)     # f16: C = -2^15, 29 binades over tiny
     for p, r in itertools.permutations(range(k), 2):
         add("block_c", {"p": p, "r": r}, {p: xc, r: tiny}, c=-(xc[0] * xc[1]))
 
@@ -287,9 +288,9 @@ def fp8_cases(form) -> list[Case]:
         add("inter", {}, {0: (1.0, 1.0), 1: prod(3 * 2.0 ** -13), k - 1: prod(3 * 2.0 ** -13)})
 
     # (6) subnormals
-    fin = FORMATS[inp]
-    add("subnormal", {"what": "input subnormal a"}, {0: (fin.min_subnormal, 16.0)})
-    add("subnormal", {"what": "input subnormal a*b"}, {0: (fin.min_subnormal, 3 * fin.min_subnormal)})
+    sub_a, sub_b = FORMATS[inp].min_subnormal, FORMATS[inp_b].min_subnormal
+    add("subnormal", {"what": "input subnormal a"}, {0: (sub_a, 16.0)})
+    add("subnormal", {"what": "input subnormal a*b"}, {0: (sub_a, 3 * sub_b)})
     if out == "f16":
         add("subnormal", {"what": "f16 result subnormal"}, {0: prod(2.0 ** -15)})
         add("subnormal", {"what": "f16 C subnormal passes"}, {}, c=2.0 ** -20)
@@ -299,7 +300,8 @@ def fp8_cases(form) -> list[Case]:
     # (7) overflow of an f16 result (FP8 products never reach f32's range)
     if out == "f16":
         add("overflow", {"what": "product 2^16"}, {0: prod(2.0 ** 16)})
-        pair = {"e4m3": ((240.0, 240.0), (96.0, 96.0)), "e5m2": ((57344.0, 1.0), (10240.0, 1.0))}[inp]
+        pair = (((57344.0, 1.0), (10240.0, 1.0)) if inp == inp_b == "e5m2"
+                else ((224.0, 256.0), (96.0, 96.0)))    # 57344 + 9216: held by e4m3 and e5m2
         add("overflow", {"what": "sum past 65504"}, {0: pair[0], 1: pair[1]})
         add("overflow", {"what": "-(sum past 65504)"},
             {0: (pair[0][0], -pair[0][1]), 1: (pair[1][0], -pair[1][1])})
@@ -308,7 +310,7 @@ def fp8_cases(form) -> list[Case]:
 
     # (8) inf / NaN (e4m3 has no inf: only its NaN and C's specials)
     inf, nan = np.inf, np.nan
-    if FORMATS[inp].name == "e5m2":
+    if inp == "e5m2":   # inf in A
         add("special", {"what": "inf*1"}, {0: (inf, 1.0)})
         add("special", {"what": "inf*0"}, {0: (inf, 0.0)})
         add("special", {"what": "inf-inf"}, {0: (inf, 1.0), 1: (inf, -1.0)})
@@ -563,7 +565,7 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
     if acc == "f32" and len([m for m in modes if m in ("rz", "rn")]) == 1:
         feats["rounding"] = next(m for m in modes if m in ("rz", "rn"))
     ev["rounding" if acc == "f32" else "out_rounding"] = (
-        "normalised sums 4+f*ulp round like: " if acc == "f32" else "1+f*2^-10 rounds to f16 like: "
+        "normalised sums L+f*ulp(L) round like: " if acc == "f32" else "1+f*2^-10 rounds to f16 like: "
     ) + (", ".join(modes) or "no IEEE mode")
     feats["subnormals"], sub_rows = read_subnormals(cs, d, acc)
     ev["subnormals"] = "; ".join(f"{w}: {v!r} (IEEE {e!r})" for w, e, v in sub_rows)
@@ -574,7 +576,9 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
     ev["specials_ieee"] = "; ".join(f"{w}: {v!r}" for w, _, v in sp_rows)
 
     # fit what the reads left open (or could not see) on all designed cases
+    b_type = getattr(form, "b_type", form.ab_type)
     base = dict(in_type=form.ab_type, acc=acc, block=feats["block"] or k,
+                **({"b_type": b_type} if b_type != form.ab_type else {}),
                 **({"product_exact": bool(exact)} if exact is not None else {}),
                 extra_bits=feats["extra_bits"] if feats["extra_bits"] is not None else 0,
                 subnormals=feats["subnormals"] if feats["subnormals"] is not None else True,

@@ -44,6 +44,7 @@ ROUNDINGS = ("rz", "rn")
 @dataclass(frozen=True)
 class Model:
     in_type: str = "f16"          # A/B format: f16 | bf16 | e4m3 | e5m2
+    b_type: str = ""              # B format where it differs from A's ('' = in_type)
     acc: str = "f32"              # C/D format: f32 | f16
     block: int = 16               # products per fused addition
     extra_bits: int = 0           # bits kept below the largest term's (internal_bits)-bit significand
@@ -104,11 +105,12 @@ class Model:
         b = b.reshape(-1, k)
         c = c.reshape(-1)
         fin = FORMATS[self.in_type]
+        fin_b = FORMATS[self.b_type or self.in_type]
         acc = FORMATS[self.acc]
         f32 = FORMATS["f32"]
         if not self.subnormals:
             a = np.where(np.abs(a) < fin.min_normal, np.copysign(0.0, a), a)
-            b = np.where(np.abs(b) < fin.min_normal, np.copysign(0.0, b), b)
+            b = np.where(np.abs(b) < fin_b.min_normal, np.copysign(0.0, b), b)
             c = np.where(np.abs(c) < acc.min_normal, np.copysign(0.0, c), c)
         special = self._specials(a, b, c)
 
@@ -118,7 +120,7 @@ class Model:
         if not self.product_exact:  # rounded to the accumulator format (f32: no-op for 16-bit inputs)
             prod = round_to(prod, acc, "rn")
         if self.exponent == "raw":
-            pexp = (np.maximum(exponent(fa), fin.emin) + np.maximum(exponent(fb), fin.emin))
+            pexp = (np.maximum(exponent(fa), fin.emin) + np.maximum(exponent(fb), fin_b.emin))
         else:
             pexp = exponent(prod)
         internal = f32 if self.internal_bits == 24 else _internal(self.internal_bits)
