@@ -87,3 +87,26 @@ def test_fp8_answers_issue_10(inferred):
         assert fi.features["alignment_bits"] is not None, fi.evidence["extra_bits"]
         assert fi.features["block"] is not None, fi.evidence["block"]
         print(name, fi.features["alignment_bits"], "bits;", fi.model)
+
+
+def test_wgmma_one_instruction_per_launch():
+    """wgmma m64n256k16 f16 (sm_90a): exact on integers, then designed features and the model
+    bit for bit on 2 x 16,384 random dot products per regime."""
+    from mmabench.arith.wgmma_probe import wgmma_forms
+
+    if gpu.device_arch() not in ("sm_90", "sm_90a"):
+        pytest.skip("wgmma needs sm_90a")
+    rng = np.random.default_rng()
+    for form in wgmma_forms():
+        dev = Gpu(form)
+        m, n, k = form.mnk
+        a = rng.integers(-3, 4, (2, m, k)).astype(float)
+        b = rng.integers(-3, 4, (2, k, n)).astype(float)
+        c = rng.integers(-8, 9, (2, m, n)).astype(float)
+        np.testing.assert_array_equal(dev(a, b, c), c + a @ b)
+        cs, d = designed.run(form, dev)
+        fi = designed.infer(form, cs, d, device=dev, rng=rng)
+        v = validate(form, fi.model, dev, 5 * 2 * m * n, rng)
+        print(form.name, fi.model, f"{v.matched}/{v.total}", v.classes.most_common(4))
+        assert fi.designed_match[0] == fi.designed_match[1], fi.evidence
+        assert v.matched >= 0.999 * v.total, v.classes.most_common(8)

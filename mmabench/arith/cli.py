@@ -28,7 +28,8 @@ def add_parser(subparsers) -> None:
                     "test vectors, check a NumPy model of it on random vectors, and show what it "
                     "means for long dot products. --offline: the published features only.")
     p.add_argument("--form", help="comma list of forms (names or parts, e.g. acc_f16); default: the f16/bf16 "
-                        "forms; 'fp8' (or e4m3, e5m2, m16n8k32) for the FP8 m16n8k32 forms")
+                        "forms; 'fp8' (or e4m3, e5m2, m16n8k32) for the FP8 m16n8k32 forms; 'wgmma' for "
+                        "wgmma m64n256k16 f16 (sm_90a)")
     p.add_argument("--vectors", type=int, default=100_000,
                    help="random dot products per form for the model check (default 100000)")
     p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
@@ -170,7 +171,7 @@ def run(args) -> int:
         return run_offline(args)
     from .. import gpu, record
     from ..archs import number
-    from .designed import FP8_TYPES, infer, run as run_designed
+    from .designed import FP8_TYPES, infer, pick, run as run_designed
     from .device import Gpu
     from .forms import by_names
     from .published import gpu_key, published_model
@@ -179,7 +180,8 @@ def run(args) -> int:
     forms = by_names(args.form)
     gpu.require_gpu()
     arch = gpu.device_arch()
-    forms = [f for f in forms if number(arch) >= f.min_sm]
+    forms = [f for f in forms if number(arch) >= f.min_sm
+             and (getattr(f, "family", "mma") != "wgmma" or number(arch) == 90)]  # sm_90a only
     if not forms:
         raise UserError(f"none of the chosen forms runs on {arch}")
     ctx = record.gpu_context()
@@ -194,15 +196,16 @@ def run(args) -> int:
         dev = Gpu(form)
         folder.save_text(f"ptx/{form.name}.ptx", dev.probe.ptx)
         cs, d = run_designed(form, dev)
-        bits = dev.last_bits[:, 0, 0]
+        bits = pick(form, dev.last_bits, len(cs))
         fi = infer(form, cs, d, device=dev, rng=rng)
         results[form.name] = (form, fi)
         all_designed += _designed_rows(form, cs, d, bits, fi)
         val = validate(form, fi.model, dev, args.vectors, rng)
         pub = published_model(form, key) if key else None
         val_pub = validate(form, pub, dev, min(args.vectors, 20_000), rng) if pub else None
-        chains = chain_check(form, fi.model, rng) if form.ab_type not in FP8_TYPES else {
-            k: _NotRun("not run for FP8 (the chain check reads 16-bit fragments)")
+        plain = form.ab_type not in FP8_TYPES and getattr(form, "family", "mma") == "mma"
+        chains = chain_check(form, fi.model, rng) if plain else {
+            k: _NotRun("not run for FP8 or wgmma (the chain check is mma.sync's, 16-bit)")
             for k in ("layout as in fragments.py", "A registers 0,1 swapped")}
         features[form.name] = {"model": fi.model.features(), "features": fi.features,
                                "ambiguous": fi.ambiguous, "evidence": fi.evidence}

@@ -20,6 +20,8 @@ from .formats import FORMATS, round_to
 from .model import MAX_EXTRA, MIN_EXTRA, Model
 
 EXTRA_SWEEP = 22          # j = 0 .. EXTRA_SWEEP-1 in the alignment family
+WGMMA_SWEEP_FROM = -8     # wgmma forms sweep from here (narrower accumulator: negative extra;
+                          # the small term 2^(7-j) stays below f16's 65504)
 
 
 @dataclass
@@ -49,7 +51,7 @@ def _vec(k: int, entries: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def cases(form) -> list[Case]:
     """Every designed case for `form` (f16/bf16/e4m3/e5m2 inputs, f16/f32 accumulator)."""
-    if form.ab_type in FP8_TYPES:
+    if form.ab_type in FP8_TYPES and getattr(form, "family", "mma") == "mma":
         return fp8_cases(form)
     k = form.mnk[2]
     out = form.acc
@@ -70,14 +72,17 @@ def cases(form) -> list[Case]:
     # (2) alignment: X - X + s*2^(7-j), with X = 2^30 (true exponent 30); and the same with
     # X = 2.25 * 2^28 (raw exponent 28, true 29); and with the small term in C (f32 only)
     big = 2.0 ** 15
-    for j in range(EXTRA_SWEEP):
+    # wgmma: also below f32's 24 bits (j < 0), factors split to stay in range
+    start = WGMMA_SWEEP_FROM if getattr(form, "family", "mma") == "wgmma" else 0
+    for j in range(start, EXTRA_SWEEP):
         for s in (1.0, -1.0):
             t = 2.0 ** (7 - j)
-            add("extra", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big), 2: (t, s)})
+            add("extra", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big),
+                                               2: (t, s) if j >= 0 else split(s * t, inp)})
             t2 = 2.0 ** (5 - j)    # as (t2 * 2^8) * 2^-8: both factors normal in f16
             add("extra_raw", {"j": j, "sign": s},
                 {0: (1.5 * 2 ** 14, 1.5 * 2 ** 14), 1: (1.5 * 2 ** 14, -1.5 * 2 ** 14),
-                 2: (t2 * 2.0 ** 8, s * 2.0 ** -8)})
+                 2: (t2 * 2.0 ** 8, s * 2.0 ** -8) if j >= 0 else split(s * t2, inp)})
             if out == "f32":
                 add("extra_c", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big)}, c=s * t)
 
@@ -155,7 +160,8 @@ FP8_SWEEP_FROM = -12
 
 def _representable(x: float, type_: str) -> bool:
     from .formats import from_bits, to_bits
-    return bool(from_bits(to_bits(np.array([x]), type_), type_)[0] == x)
+    with np.errstate(over="ignore", invalid="ignore"):   # out of range: not representable
+        return bool(from_bits(to_bits(np.array([x]), type_), type_)[0] == x)
 
 
 def split(value: float, type_: str, type_b: str | None = None) -> tuple[float, float]:
@@ -322,17 +328,35 @@ def fp8_cases(form) -> list[Case]:
     return res
 
 
+def per_problem(form) -> int:
+    """Designed cases per problem: 1 at output (0,0) for mma.sync (one warp each); for wgmma
+    (one launch per problem) min(m, n), case t at row t of A, column t of B, output (t,t)."""
+    m, n, _ = form.mnk
+    return min(m, n) if getattr(form, "family", "mma") == "wgmma" else 1
+
+
 def batch(form, cs: list[Case]):
-    """Cases -> (a [N,m,k], b [N,k,n], c [N,m,n]) with each case at output (0,0)."""
+    """Cases -> (a [P,m,k], b [P,k,n], c [P,m,n]): case i in problem i // per, at output (t,t),
+    t = i % per (per = per_problem(form); 1: every case at (0,0) of its own problem)."""
     m, n, k = form.mnk
-    a = np.zeros((len(cs), m, k))
-    b = np.zeros((len(cs), k, n))
-    c = np.zeros((len(cs), m, n))
+    per = per_problem(form)
+    count = -(-len(cs) // per)
+    a = np.zeros((count, m, k))
+    b = np.zeros((count, k, n))
+    c = np.zeros((count, m, n))
     for i, cs_ in enumerate(cs):
-        a[i, 0] = cs_.a
-        b[i, :, 0] = cs_.b
-        c[i, 0, 0] = cs_.c
+        p, t = divmod(i, per)
+        a[p, t] = cs_.a
+        b[p, :, t] = cs_.b
+        c[p, t, t] = cs_.c
     return a, b, c
+
+
+def pick(form, out: np.ndarray, count: int) -> np.ndarray:
+    """The designed cases' outputs [count] from device outputs [P, m, n] laid out by `batch`."""
+    per = per_problem(form)
+    i = np.arange(count)
+    return out[i // per, i % per, i % per]
 
 
 def vectors(cs: list[Case]):
@@ -344,7 +368,7 @@ def run(form, device, cs: list[Case] | None = None) -> tuple[list[Case], np.ndar
     cs = cases(form) if cs is None else cs
     a, b, c = batch(form, cs)
     d = device(a, b, c)
-    return cs, d[:, 0, 0]
+    return cs, pick(form, d, len(cs))
 
 
 # ---- reading features off the outputs ---------------------------------------------------------

@@ -12,6 +12,7 @@ from ..mma.catalogue import FORMS as MMA_FORMS, FP8_FORMS, MmaForm
 
 BF16_K8 = MmaForm("m16n8k8", "bf16", "f32", "7.0", 80, 2, 1, 4, "HMMA.1688.F32.BF16")
 FP8_ALIAS = "fp8"
+WGMMA_ALIAS = "wgmma"
 
 
 def all_forms() -> list[MmaForm]:
@@ -27,8 +28,9 @@ def fp8_forms() -> list[MmaForm]:
     return list(FP8_FORMS)
 
 
-def known_forms() -> list[MmaForm]:
-    return all_forms() + fp8_forms()
+def known_forms() -> list:
+    from .wgmma_probe import wgmma_forms
+    return all_forms() + fp8_forms() + wgmma_forms()
 
 
 def by_names(text: str | None) -> list[MmaForm]:
@@ -40,12 +42,16 @@ def by_names(text: str | None) -> list[MmaForm]:
     for name in names:
         if name == FP8_ALIAS:
             match = fp8_forms()
+        elif name == WGMMA_ALIAS:
+            from .wgmma_probe import wgmma_forms
+            match = wgmma_forms()
         else:  # a part of a name picks FP8 forms only where no default form has it
             match = ([f for f in forms if f.name == name]
                      or [f for f in all_forms() if name in f.name]
-                     or [f for f in fp8_forms() if name in f.name])
+                     or [f for f in fp8_forms() if name in f.name]
+                     or [f for f in known_forms() if name in f.name])
         if not match:
-            raise UserError(f"unknown form {name!r}; accepted: {FP8_ALIAS}, "
+            raise UserError(f"unknown form {name!r}; accepted: {FP8_ALIAS}, {WGMMA_ALIAS}, "
                             f"{', '.join(f.name for f in forms)}")
         chosen += [f for f in match if f not in chosen]
     return chosen

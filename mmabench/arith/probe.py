@@ -125,7 +125,12 @@ def build_mma_probe(form: MmaForm) -> Probe:
 
 
 # instruction family -> probe builder (FP8 mma.sync reuses build_mma_probe; wgmma adds its own)
-PROBES: dict[str, Callable[[MmaForm], Probe]] = {"mma": build_mma_probe}
+def _build_wgmma_probe(form):
+    from .wgmma_probe import build_wgmma_probe
+    return build_wgmma_probe(form)
+
+
+PROBES: dict[str, Callable[[MmaForm], Probe]] = {"mma": build_mma_probe, "wgmma": _build_wgmma_probe}
 
 
 def register(family: str, builder: Callable) -> None:
