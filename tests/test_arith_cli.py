@@ -29,7 +29,8 @@ TRUTH = dict(block=8, extra_bits=1, rounding="rz")
 
 class FakeGpu(arith_device.Simulated):
     def __init__(self, form):
-        super().__init__(Model(in_type=form.ab_type, acc=form.acc, **TRUTH))
+        super().__init__(Model(in_type=form.ab_type, acc=form.acc, **TRUTH,
+                               **({"b_type": form.b_type} if form.b_type != form.ab_type else {})))
 
         class P:
             ptx = "// simulated"
@@ -79,3 +80,48 @@ def test_gpu_flow_on_simulated_hardware(monkeypatch, tmp_path, capsys):
     designed = pd.read_csv(folder / "designed_vectors.csv", dtype={"hw_hex": str})
     assert designed["model_matches"].all() and designed["hw_hex"].str.len().isin([4, 8]).all()
     assert "published" in out and "measured" in out
+
+
+def test_gpu_flow_fp8_on_simulated_hardware(monkeypatch, tmp_path, capsys):
+    """FP8 forms (not in the default set) run by name and answer issue 10's width."""
+    from mmabench import gpu, record
+    monkeypatch.setattr(gpu, "require_gpu", lambda: None)
+    monkeypatch.setattr(gpu, "device_arch", lambda device=0: "sm_90")
+    monkeypatch.setattr(record, "gpu_context", lambda device=0: {
+        "gpu_name": "NVIDIA H100 (simulated)", "compute_capability": "9.0", "sm_count": 132,
+        "driver_version": "", "driver_cuda_version": "", "cuda_runtime_version": ""})
+    monkeypatch.setattr(arith_device, "Gpu", FakeGpu)
+    rc = main(["arith", "--form", "m16n8k32.e4m3.acc_f32,e4m3.e5m2.acc_f16", "--vectors", "3000", "--trials", "2", "--max-k", "64",
+               "--results", str(tmp_path), "--seed", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    folder = next(tmp_path.iterdir())
+    rows = pd.read_csv(folder / "arith.csv")
+    assert set(rows["form"]) == {"m16n8k32.e4m3.e5m2.acc_f16", "m16n8k32.e4m3.acc_f32"}
+    assert (rows["match_rate"] == 1.0).all()
+    assert rows["chain_check"].str.startswith("not run").all()
+    feats = json.loads((folder / "features.json").read_text())
+    assert feats["m16n8k32.e4m3.acc_f32"]["features"]["alignment_bits"] == 24 + TRUTH["extra_bits"]
+    assert "Issue 10" in out and "m16n8k32.e4m3.acc_f32: 25 bits" in out
+
+
+def test_gpu_flow_wgmma_on_simulated_hardware(monkeypatch, tmp_path, capsys):
+    from mmabench import gpu, record
+    monkeypatch.setattr(gpu, "require_gpu", lambda: None)
+    monkeypatch.setattr(gpu, "device_arch", lambda device=0: "sm_90")
+    monkeypatch.setattr(record, "gpu_context", lambda device=0: {
+        "gpu_name": "NVIDIA H100 (simulated)", "compute_capability": "9.0", "sm_count": 132,
+        "driver_version": "", "driver_cuda_version": "", "cuda_runtime_version": ""})
+    monkeypatch.setattr(arith_device, "Gpu", FakeGpu)
+    rc = main(["arith", "--form", "wgmma.m64n256k16.f16.acc_f32", "--vectors", "3000", "--trials",
+               "2", "--max-k", "64", "--results", str(tmp_path), "--seed", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    folder = next(tmp_path.iterdir())
+    rows = pd.read_csv(folder / "arith.csv")
+    assert list(rows["form"]) == ["wgmma.m64n256k16.f16.acc_f32"]
+    assert (rows["match_rate"] == 1.0).all() and (rows["random_vectors"] >= 5 * 16384).all()
+    feats = json.loads((folder / "features.json").read_text())
+    assert feats["wgmma.m64n256k16.f16.acc_f32"]["model"]["block"] == TRUTH["block"]
+    designed = pd.read_csv(folder / "designed_vectors.csv")
+    assert designed["model_matches"].all()

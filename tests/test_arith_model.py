@@ -131,7 +131,8 @@ def test_ieee_reference_rounds_each_step():
     assert Model(acc="f16").dot(a, b, np.zeros(1))[0] == 1 + 2.0 ** -10  # fused: kept
 
 
-@pytest.mark.parametrize("bad", [dict(extra_bits=-1), dict(block=0), dict(rounding="up")])
+@pytest.mark.parametrize("bad", [dict(extra_bits=-21), dict(extra_bits=21), dict(block=0),
+                                 dict(rounding="up"), dict(c_join="middle")])
 def test_bad_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         Model(**bad)

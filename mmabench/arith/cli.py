@@ -27,7 +27,9 @@ def add_parser(subparsers) -> None:
                     "size, alignment bits, rounding, subnormals, overflow, inf/NaN) from designed "
                     "test vectors, check a NumPy model of it on random vectors, and show what it "
                     "means for long dot products. --offline: the published features only.")
-    p.add_argument("--form", help="comma list of forms (names or parts, e.g. acc_f16); default all")
+    p.add_argument("--form", help="comma list of forms (names or parts, e.g. acc_f16); default: the f16/bf16 "
+                        "forms; 'fp8' (or e4m3, e5m2, m16n8k32) for the FP8 m16n8k32 forms; 'wgmma' for "
+                        "wgmma m64n256k16 f16 (sm_90a)")
     p.add_argument("--vectors", type=int, default=100_000,
                    help="random dot products per form for the model check (default 100000)")
     p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
@@ -45,7 +47,8 @@ def _value(v):
     return "-" if v is None else str(v)
 
 
-FEATURE_ROWS = ("product_exact", "block", "blocks", "c_join", "extra_bits", "exponent", "align",
+FEATURE_ROWS = ("product_exact", "block", "blocks", "c_join", "extra_bits", "alignment_bits",
+                "exponent", "align",
                 "rounding", "out_rounding", "inter", "subnormals", "overflow", "specials_ieee")
 
 
@@ -154,6 +157,13 @@ def chain_check(form, model, rng, iters: int = 512) -> dict:
     return out
 
 
+class _NotRun:
+    ok = False
+
+    def __init__(self, detail: str):
+        self.detail = detail
+
+
 def run(args) -> int:
     if args.vectors < 1:
         raise UserError(f"--vectors {args.vectors}: must be >= 1")
@@ -161,7 +171,7 @@ def run(args) -> int:
         return run_offline(args)
     from .. import gpu, record
     from ..archs import number
-    from .designed import infer, run as run_designed
+    from .designed import FP8_TYPES, infer, pick, run as run_designed
     from .device import Gpu
     from .forms import by_names
     from .published import gpu_key, published_model
@@ -170,7 +180,8 @@ def run(args) -> int:
     forms = by_names(args.form)
     gpu.require_gpu()
     arch = gpu.device_arch()
-    forms = [f for f in forms if number(arch) >= f.min_sm]
+    forms = [f for f in forms if number(arch) >= f.min_sm
+             and (getattr(f, "family", "mma") != "wgmma" or number(arch) == 90)]  # sm_90a only
     if not forms:
         raise UserError(f"none of the chosen forms runs on {arch}")
     ctx = record.gpu_context()
@@ -185,14 +196,17 @@ def run(args) -> int:
         dev = Gpu(form)
         folder.save_text(f"ptx/{form.name}.ptx", dev.probe.ptx)
         cs, d = run_designed(form, dev)
-        bits = dev.last_bits[:, 0, 0]
+        bits = pick(form, dev.last_bits, len(cs))
         fi = infer(form, cs, d, device=dev, rng=rng)
         results[form.name] = (form, fi)
         all_designed += _designed_rows(form, cs, d, bits, fi)
         val = validate(form, fi.model, dev, args.vectors, rng)
         pub = published_model(form, key) if key else None
         val_pub = validate(form, pub, dev, min(args.vectors, 20_000), rng) if pub else None
-        chains = chain_check(form, fi.model, rng)
+        plain = form.ab_type not in FP8_TYPES and getattr(form, "family", "mma") == "mma"
+        chains = chain_check(form, fi.model, rng) if plain else {
+            k: _NotRun("not run for FP8 or wgmma (the chain check is mma.sync's, 16-bit)")
+            for k in ("layout as in fragments.py", "A registers 0,1 swapped")}
         features[form.name] = {"model": fi.model.features(), "features": fi.features,
                                "ambiguous": fi.ambiguous, "evidence": fi.evidence}
         row = dict(ctx, form=form.name, designed_cases=len(cs), designed_matched=fi.designed_match[0],
@@ -207,8 +221,10 @@ def run(args) -> int:
         print(f"{form.name}: model matches {val.matched}/{val.total} random vectors "
               f"({100 * val.rate:.3f}%)"
               + (f"; published {key} model: {100 * val_pub.rate:.2f}%" if val_pub else "")
-              + f"; chain: {chains['layout as in fragments.py'].detail}; wrong layout: "
-              f"{'rejected' if not chains['A registers 0,1 swapped'].ok else 'NOT REJECTED'}")
+              + f"; chain: {chains['layout as in fragments.py'].detail}"
+              + ("" if isinstance(chains["A registers 0,1 swapped"], _NotRun) else
+                 "; wrong layout: " + ('rejected' if not chains['A registers 0,1 swapped'].ok
+                                       else 'NOT REJECTED')))
         for cls, n in val.classes.most_common(6):
             print(f"    mismatch  {n:7d}  {cls}")
         if val.examples:
@@ -221,6 +237,14 @@ def run(args) -> int:
     from .published import REPORTED
     print("Sources of 'published' (status 'recalled': not re-checked against the paper this session):\n  "
           + "\n  ".join(sorted({r.source for r in REPORTED})))
+    fp8 = [(n, fi) for n, (f, fi) in results.items() if f.ab_type in FP8_TYPES]
+    if fp8:
+        print("\nIssue 10 (DeepSeek-V3 reports about 14 bits of FP8 accumulation, wgmma on H800): "
+              "bits a fused sum keeps (24 + extra_bits), measured here on mma.sync:")
+        for n, fi in fp8:
+            print(f"  {n}: {_value(fi.features.get('alignment_bits'))} bits; C joins: "
+                  f"{fi.model.c_join} ('add': an IEEE add after the products, as sm_90's "
+                  f"two-HMMA lowering does); blocks {_value(fi.features.get('blocks'))}")
     f16 = {f.acc: fi.model for n, (f, fi) in results.items()
            if f.ab_type == "f16" and f.shape == "m16n8k16"}
     if f16:

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .formats import FORMATS, round_to
-from .model import MAX_EXTRA, Model
+from .model import MAX_EXTRA, MIN_EXTRA, Model
 
 EXTRA_SWEEP = 22          # j = 0 .. EXTRA_SWEEP-1 in the alignment family
+WGMMA_SWEEP_FROM = -8     # wgmma forms sweep from here (narrower accumulator: negative extra;
+                          # the small term 2^(7-j) stays below f16's 65504)
 
 
 @dataclass
@@ -48,7 +50,9 @@ def _vec(k: int, entries: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cases(form) -> list[Case]:
-    """Every designed case for `form` (f16/bf16 inputs, f16/f32 accumulator)."""
+    """Every designed case for `form` (f16/bf16/e4m3/e5m2 inputs, f16/f32 accumulator)."""
+    if form.ab_type in FP8_TYPES and getattr(form, "family", "mma") == "mma":
+        return fp8_cases(form)
     k = form.mnk[2]
     out = form.acc
     inp = form.ab_type
@@ -68,14 +72,17 @@ def cases(form) -> list[Case]:
     # (2) alignment: X - X + s*2^(7-j), with X = 2^30 (true exponent 30); and the same with
     # X = 2.25 * 2^28 (raw exponent 28, true 29); and with the small term in C (f32 only)
     big = 2.0 ** 15
-    for j in range(EXTRA_SWEEP):
+    # wgmma: also below f32's 24 bits (j < 0), factors split to stay in range
+    start = WGMMA_SWEEP_FROM if getattr(form, "family", "mma") == "wgmma" else 0
+    for j in range(start, EXTRA_SWEEP):
         for s in (1.0, -1.0):
             t = 2.0 ** (7 - j)
-            add("extra", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big), 2: (t, s)})
+            add("extra", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big),
+                                               2: (t, s) if j >= 0 else split(s * t, inp)})
             t2 = 2.0 ** (5 - j)    # as (t2 * 2^8) * 2^-8: both factors normal in f16
             add("extra_raw", {"j": j, "sign": s},
                 {0: (1.5 * 2 ** 14, 1.5 * 2 ** 14), 1: (1.5 * 2 ** 14, -1.5 * 2 ** 14),
-                 2: (t2 * 2.0 ** 8, s * 2.0 ** -8)})
+                 2: (t2 * 2.0 ** 8, s * 2.0 ** -8) if j >= 0 else split(s * t2, inp)})
             if out == "f32":
                 add("extra_c", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big)}, c=s * t)
 
@@ -144,17 +151,212 @@ def cases(form) -> list[Case]:
     return res
 
 
+# ---- FP8 inputs (e4m3, e5m2): the same families on values the 8-bit formats hold ------------
+FP8_TYPES = ("e4m3", "e5m2")
+# the FP8 alignment sweep starts below f32's 24 bits: a narrower accumulator (DeepSeek-V3 reports
+# about 14 bits for FP8 wgmma on H800) shows as a negative extra_bits
+FP8_SWEEP_FROM = -12
+
+
+def _representable(x: float, type_: str) -> bool:
+    from .formats import from_bits, to_bits
+    with np.errstate(over="ignore", invalid="ignore"):   # out of range: not representable
+        return bool(from_bits(to_bits(np.array([x]), type_), type_)[0] == x)
+
+
+def split(value: float, type_: str, type_b: str | None = None) -> tuple[float, float]:
+    """(u, v) with u*v == value, u exact in `type_`, v in `type_b` (default: the same): normal factors where possible, then as
+    balanced as possible (value: a small odd integer times a power of two). The deepest FP8
+    alignment cases and the block family's tiny term need subnormal factors (e4m3's normal
+    products stop at 2^-12): hardware that flushed FP8 subnormal inputs would misread there,
+    which the 'subnormal' family shows."""
+    type_b = type_b or type_
+    if value == 0:
+        return 0.0, 0.0
+    sign = math.copysign(1.0, value)
+    best = None
+    for x in range(-40, 41):
+        u = abs(value) * 2.0 ** -x
+        v = 2.0 ** x
+        if _representable(u, type_) and _representable(v, type_b):
+            sub = (u < FORMATS[type_].min_normal) + (v < FORMATS[type_b].min_normal)
+            score = (sub, abs(math.log2(u) - math.log2(v)))
+            if best is None or score < best[0]:
+                best = (score, u, v)
+    if best is None:
+        raise ValueError(f"{value!r} is no product of a {type_} and a {type_b} value")
+    return best[1], sign * best[2]
+
+
+def _fp8_params(inp: str, out: str, inp_b: str | None = None) -> dict:
+    """Scales of the FP8 families: X = 2^(2*eb) of the alignment sweep, the raw-exponent
+    X = (1.5*2^ea)^2, the smallest exact product and result (the sweep stops there), and
+    X = 2^(2*bb) and the tiny term 2^tiny of the block families (lost next to X for up to 6
+    extra bits). The families read only results that are exact, so an X past 65504 in a rounded
+    f16 first half (sm_90) only makes a case unreadable, never misread."""
+    fa, fb = FORMATS[inp], FORMATS[inp_b or inp]
+    fin = fa if fa.emax <= fb.emax else fb               # powers of two both formats hold
+    min_prod = int(round(math.log2(fa.min_subnormal) + math.log2(fb.min_subnormal)))
+    # the sweep's largest small term, 2^(2*eb+12-23), must be finite in an f16 result
+    eb = min(15 if out == "f32" else 13, fin.emax)
+    bb = min(15, fin.emax)
+    tiny = -14 if out == "f16" else max(2 * bb - 58, min_prod)
+    return {"eb": eb, "ea": eb - 1, "bb": bb, "min_prod": min_prod, "tiny": tiny,
+            "out_min": -14 if out == "f16" else -126}   # a normal result: flushing cannot hide it
+
+
+def fp8_block_triples(k: int):
+    """(p, p+1 mod k, r) for every p and r: every ordered pair appears as (p, r) or (q, r), which
+    is all read_blocks needs, with k*(k-2) cases instead of k*(k-1)*(k-2)."""
+    for p in range(k):
+        q = (p + 1) % k
+        for r in range(k):
+            if r not in (p, q):
+                yield p, q, r
+
+
+def fp8_cases(form) -> list[Case]:
+    k = form.mnk[2]
+    out, inp, inp_b = form.acc, form.ab_type, form.b_type
+    par = _fp8_params(inp, out, inp_b)
+    res: list[Case] = []
+
+    def add(family, params, entries, c=0.0):
+        a, b = _vec(k, entries)
+        res.append(Case(family, params, a, b, float(c)))
+
+    def prod(value):
+        return split(value, inp, inp_b)
+
+    # (1) products exact (p_in <= 4: 2p-bit products fit every accumulator)
+    add("exact", {}, {0: (1 - 2.0 ** -FORMATS[inp].p, 1 - 2.0 ** -FORMATS[inp_b].p)})
+
+    # (2) alignment: X - X + s*2^(E-23-j), E = 2*eb; raw: X = (1.5*2^ea)^2, true exponent
+    # 2ea+1, raw 2ea; the sweep stops where the small term is no longer an exact product
+    big = 2.0 ** par["eb"]
+    lo = max(par["min_prod"], par["out_min"])
+    for j in range(FP8_SWEEP_FROM, EXTRA_SWEEP):
+        for s in (1.0, -1.0):
+            e = 2 * par["eb"] - 23 - j
+            if e >= lo:
+                add("extra", {"j": j, "sign": s},
+                    {0: (big, big), 1: (big, -big), 2: prod(s * 2.0 ** e)})
+                if out == "f32":
+                    add("extra_c", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big)},
+                        c=s * 2.0 ** e)
+            e2 = 2 * par["ea"] - 23 - j
+            if e2 >= lo:
+                r = 1.5 * 2.0 ** par["ea"]
+                add("extra_raw", {"j": j, "sign": s}, {0: (r, r), 1: (r, -r), 2: prod(s * 2.0 ** e2)})
+
+    # (3) block structure (k*(k-2) triples) and where C joins
+    tiny = prod(2.0 ** par["tiny"])
+    big = 2.0 ** par["bb"]
+    for p, q, r in fp8_block_triples(k):
+        add("block", {"p": p, "q": q, "r": r}, {p: (big, big), q: (big, -big), r: tiny})
+    xc = (big, big) if out == "f32" else prod(2.0 ** 15)     # f16: C = -2^15, 29 binades over tiny
+    for p, r in itertools.permutations(range(k), 2):
+        add("block_c", {"p": p, "r": r}, {p: xc, r: tiny}, c=-(xc[0] * xc[1]))
+
+    # (4) rounding: f32 accumulator: 128 + f*ulp(128) (ulp = 2^-16) from products on the
+    # 2^-18 grid (4 * 8*4, then f*2^-16); f16: 1 + f*2^-10 rounded to f16
+    for odd in (0, 1):
+        for f in (0.25, 0.5, 0.75):
+            for s in (1.0, -1.0):
+                if out == "f32":
+                    entries = {i: (8.0, s * 4.0) for i in range(4)}
+                    entries[4] = prod(s * f * 2.0 ** -16)
+                    if odd:
+                        entries[5] = prod(s * 2.0 ** -16)
+                else:
+                    entries = {0: (1.0, s), 1: prod(s * f * 2.0 ** -10)}
+                    if odd:
+                        entries[2] = prod(s * 2.0 ** -10)
+                add("round", {"odd": odd, "frac": f, "sign": s}, entries)
+    # (4b) C added to a rounded product sum, or fused with it: f32: products 128 (+ ulp), C a
+    # fraction of an ulp; f16: products 1 + 2^-12 (below f16's grid), C = 2^-11
+    for s in (1.0, -1.0):
+        if out == "f32":
+            for odd in (0, 1):
+                for f in (0.25, 0.5, 0.75):
+                    entries = {i: (8.0, s * 4.0) for i in range(4)}
+                    if odd:
+                        entries[4] = prod(s * 2.0 ** -16)
+                    add("round_c", {"odd": odd, "frac": f, "sign": s}, entries, c=s * f * 2.0 ** -16)
+        else:
+            for c_ in (2.0 ** -11, 3 * 2.0 ** -12, 2.0 ** -12):
+                # in the last block: an f16 rounding between blocks does not touch them
+                add("round_c", {"c": c_, "sign": s},
+                    {k - 2: (1.0, s), k - 1: prod(s * 2.0 ** -12)}, c=s * c_)
+
+    # (5) f16 accumulator between blocks: 1 at 0, 3*2^-13 at 1 and at k-1
+    if out == "f16":
+        add("inter", {}, {0: (1.0, 1.0), 1: prod(3 * 2.0 ** -13), k - 1: prod(3 * 2.0 ** -13)})
+
+    # (6) subnormals
+    sub_a, sub_b = FORMATS[inp].min_subnormal, FORMATS[inp_b].min_subnormal
+    add("subnormal", {"what": "input subnormal a"}, {0: (sub_a, 16.0)})
+    add("subnormal", {"what": "input subnormal a*b"}, {0: (sub_a, 3 * sub_b)})
+    if out == "f16":
+        add("subnormal", {"what": "f16 result subnormal"}, {0: prod(2.0 ** -15)})
+        add("subnormal", {"what": "f16 C subnormal passes"}, {}, c=2.0 ** -20)
+    else:
+        add("subnormal", {"what": "f32 C subnormal passes"}, {}, c=2.0 ** -149)
+
+    # (7) overflow of an f16 result (FP8 products never reach f32's range)
+    if out == "f16":
+        add("overflow", {"what": "product 2^16"}, {0: prod(2.0 ** 16)})
+        pair = (((57344.0, 1.0), (10240.0, 1.0)) if inp == inp_b == "e5m2"
+                else ((224.0, 256.0), (96.0, 96.0)))    # 57344 + 9216: held by e4m3 and e5m2
+        add("overflow", {"what": "sum past 65504"}, {0: pair[0], 1: pair[1]})
+        add("overflow", {"what": "-(sum past 65504)"},
+            {0: (pair[0][0], -pair[0][1]), 1: (pair[1][0], -pair[1][1])})
+        add("overflow", {"what": "C 65504 + 16 (tie)"}, {0: (4.0, 4.0)}, c=65504.0)
+        add("overflow", {"what": "C 65504 + 8"}, {0: (2.0, 4.0)}, c=65504.0)
+
+    # (8) inf / NaN (e4m3 has no inf: only its NaN and C's specials)
+    inf, nan = np.inf, np.nan
+    if inp == "e5m2":   # inf in A
+        add("special", {"what": "inf*1"}, {0: (inf, 1.0)})
+        add("special", {"what": "inf*0"}, {0: (inf, 0.0)})
+        add("special", {"what": "inf-inf"}, {0: (inf, 1.0), 1: (inf, -1.0)})
+        add("special", {"what": "C -inf + inf*1"}, {0: (inf, 1.0)}, c=-inf)
+    add("special", {"what": "nan*1"}, {0: (nan, 1.0)})
+    add("special", {"what": "C nan"}, {}, c=nan)
+    add("special", {"what": "C inf + 1"}, {0: (1.0, 1.0)}, c=inf)
+    add("special", {"what": "C -inf + 1"}, {0: (1.0, 1.0)}, c=-inf)
+    return res
+
+
+def per_problem(form) -> int:
+    """Designed cases per problem: 1 at output (0,0) for mma.sync (one warp each); for wgmma
+    (one launch per problem) min(m, n), case t at row t of A, column t of B, output (t,t)."""
+    m, n, _ = form.mnk
+    return min(m, n) if getattr(form, "family", "mma") == "wgmma" else 1
+
+
 def batch(form, cs: list[Case]):
-    """Cases -> (a [N,m,k], b [N,k,n], c [N,m,n]) with each case at output (0,0)."""
+    """Cases -> (a [P,m,k], b [P,k,n], c [P,m,n]): case i in problem i // per, at output (t,t),
+    t = i % per (per = per_problem(form); 1: every case at (0,0) of its own problem)."""
     m, n, k = form.mnk
-    a = np.zeros((len(cs), m, k))
-    b = np.zeros((len(cs), k, n))
-    c = np.zeros((len(cs), m, n))
+    per = per_problem(form)
+    count = -(-len(cs) // per)
+    a = np.zeros((count, m, k))
+    b = np.zeros((count, k, n))
+    c = np.zeros((count, m, n))
     for i, cs_ in enumerate(cs):
-        a[i, 0] = cs_.a
-        b[i, :, 0] = cs_.b
-        c[i, 0, 0] = cs_.c
+        p, t = divmod(i, per)
+        a[p, t] = cs_.a
+        b[p, :, t] = cs_.b
+        c[p, t, t] = cs_.c
     return a, b, c
+
+
+def pick(form, out: np.ndarray, count: int) -> np.ndarray:
+    """The designed cases' outputs [count] from device outputs [P, m, n] laid out by `batch`."""
+    per = per_problem(form)
+    i = np.arange(count)
+    return out[i // per, i % per, i % per]
 
 
 def vectors(cs: list[Case]):
@@ -166,7 +368,7 @@ def run(form, device, cs: list[Case] | None = None) -> tuple[list[Case], np.ndar
     cs = cases(form) if cs is None else cs
     a, b, c = batch(form, cs)
     d = device(a, b, c)
-    return cs, d[:, 0, 0]
+    return cs, pick(form, d, len(cs))
 
 
 # ---- reading features off the outputs ---------------------------------------------------------
@@ -197,21 +399,20 @@ def read_exact(cs, d, acc):
 
 
 def read_extra(cs, d, family="extra"):
-    """Largest j whose s*2^(E-23-j) survives next to +-X (E: aligning exponent of X)."""
+    """Largest j whose s*2^(E-23-j) survives next to +-X (E: aligning exponent of X), all smaller
+    j surviving too; None if the smallest j swept is lost already. The alignment then keeps
+    24 + j bits (negative j, swept for FP8: fewer bits than f32's 24)."""
     sub, vals = _family(cs, d, family)
     kept = {}
     for c, v in zip(sub, vals):
         if c.params["sign"] > 0:
             kept[c.params["j"]] = v == _exact_value(c)
-    js = sorted(kept)
-    run_ = 0
-    for j in js:
+    last = None
+    for j in sorted(kept):
         if not kept[j]:
             break
-        run_ = j + 1
-    if run_ == 0:
-        return None, kept
-    return run_ - 1, kept
+        last = j
+    return last, kept
 
 
 def read_align(cs, d, extra):
@@ -300,7 +501,7 @@ def read_overflow(cs, d):
 def read_specials(cs, d):
     rows = read_list(cs, d, "special")
     expect = {"inf*1": np.inf, "inf*0": np.nan, "inf-inf": np.nan, "nan*1": np.nan,
-              "C nan": np.nan, "C inf + 1": np.inf, "C -inf + inf*1": np.nan}
+              "C nan": np.nan, "C inf + 1": np.inf, "C -inf + inf*1": np.nan, "C -inf + 1": -np.inf}
     ok = all((np.isnan(v) and np.isnan(expect[w])) or v == expect[w] for w, _, v in rows)
     return ok, rows
 
@@ -310,7 +511,11 @@ FIT_AXES = {"rounding": ("rz", "rn"), "c_join": ("first", "last"), "exponent": (
             "align": ("rz", "floor")}
 FIT_AXES_F16 = {"out_rounding": ("rn", "rz"), "inter": ("internal", "acc"),
                 "product_exact": (True, False)}
-FIT_FAMILIES = ("exact", "extra", "extra_raw", "extra_c", "block", "block_c", "round", "inter")
+FIT_FAMILIES = ("exact", "extra", "extra_raw", "extra_c", "block", "block_c", "round", "round_c",
+                "inter")
+# FP8 forms: C may also be added by a separate IEEE addition (sm_90 lowers an FP8 mma.sync to
+# two chained f16 HMMAs and an FADD/HADD2 with C, per its SASS); the designed cases decide
+FIT_AXES_FP8 = {"c_join": ("first", "last", "add")}
 
 
 def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
@@ -351,11 +556,14 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
     extra, kept = read_extra(cs, d)
     ev["extra_bits"] = ("kept 2^(E-23-j) for j = " + ",".join(str(j) for j in sorted(kept) if kept[j])
                         if extra is not None else "small term never kept")
-    if extra is not None and extra >= EXTRA_SWEEP - 1:
+    if extra is not None and extra >= max(kept):
         ev["extra_bits"] += f" (every j kept: >= {extra}; no truncation seen)"
     if acc == "f16" and extra is not None:
         ev["extra_bits"] += " (through an f16 result: bits below f16 show only via cancellation)"
-    feats["extra_bits"] = None if extra is None else min(extra, MAX_EXTRA)
+    feats["extra_bits"] = None if extra is None else max(min(extra, MAX_EXTRA), MIN_EXTRA)
+    feats["alignment_bits"] = None if extra is None else 24 + feats["extra_bits"]
+    ev["alignment_bits"] = ("bits of a fused sum kept below and at the largest term's leading bit "
+                            "(24 + extra_bits)")
     raw_extra, _ = read_extra(cs, d, "extra_raw")
     if extra is not None and raw_extra is not None:
         feats["exponent"] = "raw" if raw_extra == extra else "true" if raw_extra == extra - 1 else None
@@ -381,7 +589,7 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
     if acc == "f32" and len([m for m in modes if m in ("rz", "rn")]) == 1:
         feats["rounding"] = next(m for m in modes if m in ("rz", "rn"))
     ev["rounding" if acc == "f32" else "out_rounding"] = (
-        "normalised sums 4+f*ulp round like: " if acc == "f32" else "1+f*2^-10 rounds to f16 like: "
+        "normalised sums L+f*ulp(L) round like: " if acc == "f32" else "1+f*2^-10 rounds to f16 like: "
     ) + (", ".join(modes) or "no IEEE mode")
     feats["subnormals"], sub_rows = read_subnormals(cs, d, acc)
     ev["subnormals"] = "; ".join(f"{w}: {v!r} (IEEE {e!r})" for w, e, v in sub_rows)
@@ -392,12 +600,15 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
     ev["specials_ieee"] = "; ".join(f"{w}: {v!r}" for w, _, v in sp_rows)
 
     # fit what the reads left open (or could not see) on all designed cases
+    b_type = getattr(form, "b_type", form.ab_type)
     base = dict(in_type=form.ab_type, acc=acc, block=feats["block"] or k,
+                **({"b_type": b_type} if b_type != form.ab_type else {}),
                 **({"product_exact": bool(exact)} if exact is not None else {}),
                 extra_bits=feats["extra_bits"] if feats["extra_bits"] is not None else 0,
                 subnormals=feats["subnormals"] if feats["subnormals"] is not None else True,
                 overflow=feats["overflow"] or "inf")
-    axes = dict(FIT_AXES, **(FIT_AXES_F16 if acc == "f16" else {}))
+    axes = dict(FIT_AXES, **(FIT_AXES_F16 if acc == "f16" else {}),
+                **(FIT_AXES_FP8 if form.ab_type in FP8_TYPES else {}))
     idx = [i for i, c in enumerate(cs) if c.family in FIT_FAMILIES]
     fit_cs = [cs[i] for i in idx]
     a, b, c = vectors(fit_cs)

@@ -1,42 +1,57 @@
 """The forms whose arithmetic is studied: every mma.sync form of the catalogue, plus the bf16
-m16n8k8 form (PTX ISA 7.0, sm_80) that the timing catalogue does not run. FP8 (m16n8k32) and
-wgmma forms join through `extra_forms` once their catalogues and probes exist."""
+m16n8k8 form (PTX ISA 7.0, sm_80) that the timing catalogue does not run, plus the FP8 m16n8k32
+forms (e4m3/e5m2 A and B, f16 and f32 accumulators; sm_89+).
+
+The FP8 forms are not in the default run (`all_forms()`): they are chosen by name, by a part of
+it that no default form has (`e4m3`, `m16n8k32`) or all eight with `--form fp8`."""
 
 from __future__ import annotations
 
 from ..errors import UserError
-from ..mma.catalogue import FORMS as MMA_FORMS, MmaForm
+from ..mma.catalogue import FORMS as MMA_FORMS, FP8_FORMS, MmaForm
 
 BF16_K8 = MmaForm("m16n8k8", "bf16", "f32", "7.0", 80, 2, 1, 4, "HMMA.1688.F32.BF16")
-
-
-def extra_forms() -> list:
-    """Forms from catalogues that may not exist yet (FP8 mma.sync, wgmma); none is required."""
-    out = []
-    try:  # pragma: no cover - depends on other branches
-        from ..wgmma import catalogue as wg  # noqa: F401
-    except Exception:
-        pass
-    return out
+FP8_ALIAS = "fp8"
+WGMMA_ALIAS = "wgmma"
 
 
 def all_forms() -> list[MmaForm]:
+    """The default set: f16 and bf16 inputs."""
     forms = list(MMA_FORMS)
     if not any(f.name == BF16_K8.name for f in forms):
         forms.append(BF16_K8)
-    # only forms whose A/B type the model knows (FP8 needs its fragment packer first)
-    return [f for f in forms + extra_forms() if f.ab_type in ("f16", "bf16")]
+    return [f for f in forms if f.ab_type in ("f16", "bf16")]
+
+
+def fp8_forms() -> list[MmaForm]:
+    """FP8 mma.sync forms: e4m3/e5m2 A x e4m3/e5m2 B, f16 and f32 accumulators."""
+    return list(FP8_FORMS)
+
+
+def known_forms() -> list:
+    from .wgmma_probe import wgmma_forms
+    return all_forms() + fp8_forms() + wgmma_forms()
 
 
 def by_names(text: str | None) -> list[MmaForm]:
-    forms = all_forms()
     if not text:
-        return forms
+        return all_forms()
+    forms = known_forms()
     names = [t.strip() for t in text.split(",") if t.strip()]
     chosen = []
     for name in names:
-        match = [f for f in forms if f.name == name or name in f.name]
+        if name == FP8_ALIAS:
+            match = fp8_forms()
+        elif name == WGMMA_ALIAS:
+            from .wgmma_probe import wgmma_forms
+            match = wgmma_forms()
+        else:  # a part of a name picks FP8 forms only where no default form has it
+            match = ([f for f in forms if f.name == name]
+                     or [f for f in all_forms() if name in f.name]
+                     or [f for f in fp8_forms() if name in f.name]
+                     or [f for f in known_forms() if name in f.name])
         if not match:
-            raise UserError(f"unknown form {name!r}; accepted: {', '.join(f.name for f in forms)}")
+            raise UserError(f"unknown form {name!r}; accepted: {FP8_ALIAS}, {WGMMA_ALIAS}, "
+                            f"{', '.join(f.name for f in forms)}")
         chosen += [f for f in match if f not in chosen]
     return chosen

@@ -6,7 +6,10 @@ One output d = c + sum_i a_i b_i is computed as:
 1. products a_i*b_i, exact (or rounded to f32 if product_exact=False);
 2. the k products are cut into consecutive blocks of `block` products; each block is one fused
    multi-operand addition of its products plus the running accumulator (C joins the first block,
-   or, with c_join='last', is added alone after the last block);
+   or, with c_join='last', is added alone after the last block in one more fused addition;
+   with c_join='add' the blocks start from zero and C is added at the very end by one IEEE
+   round-to-nearest addition in the accumulator format, after the product sum was rounded to
+   it: what sm_90 makes of an FP8 mma.sync, two chained HMMAs and an FADD/HADD2, per its SASS);
 3. inside a fused addition every term is aligned to the largest term's exponent and the bits
    below 2^(Emax - (internal_bits-1) - extra_bits) are dropped ('rz': toward zero, sign-magnitude;
    'floor': two's complement, toward -inf); the kept bits are summed exactly;
@@ -34,19 +37,22 @@ import numpy as np
 from .formats import FORMATS, exponent, round_to
 
 MAX_EXTRA = 20
+MIN_EXTRA = -20   # negative: the alignment keeps fewer bits than the accumulator carries
 ROUNDINGS = ("rz", "rn")
 
 
 @dataclass(frozen=True)
 class Model:
     in_type: str = "f16"          # A/B format: f16 | bf16 | e4m3 | e5m2
+    b_type: str = ""              # B format where it differs from A's ('' = in_type)
     acc: str = "f32"              # C/D format: f32 | f16
     block: int = 16               # products per fused addition
     extra_bits: int = 0           # bits kept below the largest term's (internal_bits)-bit significand
+                                  # (negative: fewer; the alignment width is internal_bits+extra_bits)
     align: str = "rz"             # rz | floor: how aligned bits below the grid are dropped
     rounding: str = "rz"          # normalisation of each block result to internal_bits: rz | rn
     internal_bits: int = 24       # significand of the running accumulator (f32: 24)
-    c_join: str = "first"         # first | last
+    c_join: str = "first"         # first | last | add (C by one IEEE RN add at the end)
     exponent: str = "true"        # true | raw: exponent of a product used for alignment
     out_rounding: str = "rn"      # f16 accumulator: final rounding to f16
     inter: str = "internal"       # f16 accumulator: 'internal' or 'acc' (rounded to f16 per block)
@@ -55,12 +61,12 @@ class Model:
     overflow: str = "inf"         # inf | saturate (results past the largest finite)
 
     def __post_init__(self):
-        if not 0 <= self.extra_bits <= MAX_EXTRA:
-            raise ValueError(f"extra_bits {self.extra_bits} outside 0..{MAX_EXTRA}")
+        if not MIN_EXTRA <= self.extra_bits <= MAX_EXTRA:
+            raise ValueError(f"extra_bits {self.extra_bits} outside {MIN_EXTRA}..{MAX_EXTRA}")
         if self.block < 1:
             raise ValueError("block must be >= 1")
         for name, allowed in (("align", ("rz", "floor")), ("rounding", ROUNDINGS),
-                              ("out_rounding", ROUNDINGS), ("c_join", ("first", "last")),
+                              ("out_rounding", ROUNDINGS), ("c_join", ("first", "last", "add")),
                               ("exponent", ("true", "raw")), ("inter", ("internal", "acc")),
                               ("overflow", ("inf", "saturate")), ("acc", ("f16", "f32"))):
             if getattr(self, name) not in allowed:
@@ -99,11 +105,12 @@ class Model:
         b = b.reshape(-1, k)
         c = c.reshape(-1)
         fin = FORMATS[self.in_type]
+        fin_b = FORMATS[self.b_type or self.in_type]
         acc = FORMATS[self.acc]
         f32 = FORMATS["f32"]
         if not self.subnormals:
             a = np.where(np.abs(a) < fin.min_normal, np.copysign(0.0, a), a)
-            b = np.where(np.abs(b) < fin.min_normal, np.copysign(0.0, b), b)
+            b = np.where(np.abs(b) < fin_b.min_normal, np.copysign(0.0, b), b)
             c = np.where(np.abs(c) < acc.min_normal, np.copysign(0.0, c), c)
         special = self._specials(a, b, c)
 
@@ -113,7 +120,7 @@ class Model:
         if not self.product_exact:  # rounded to the accumulator format (f32: no-op for 16-bit inputs)
             prod = round_to(prod, acc, "rn")
         if self.exponent == "raw":
-            pexp = (np.maximum(exponent(fa), fin.emin) + np.maximum(exponent(fb), fin.emin))
+            pexp = (np.maximum(exponent(fa), fin.emin) + np.maximum(exponent(fb), fin_b.emin))
         else:
             pexp = exponent(prod)
         internal = f32 if self.internal_bits == 24 else _internal(self.internal_bits)
@@ -128,6 +135,8 @@ class Model:
         if self.c_join == "last":
             terms = np.stack([run, fc], axis=1)
             run = self._fused(terms, exponent(terms), internal)
+        elif self.c_join == "add":
+            run = self._ieee_add(run, fc, acc)
         if self.acc == "f16":
             run = round_to(run, acc, self.out_rounding, self.subnormals, self.overflow)
         out = np.where(np.isnan(special), special, run)
@@ -159,6 +168,23 @@ class Model:
         if special is not None:
             value = np.where(infinite.any(axis=1), special, value)
         return value
+
+    def _ieee_add(self, run: np.ndarray, c: np.ndarray, acc) -> np.ndarray:
+        """RN(run + c) in the accumulator format, `run` first rounded to it (f16: out_rounding).
+        f32: numpy float32 addition is IEEE correctly rounded; f16: the float64 sum of two f16
+        values is exact, then one rounding."""
+        if self.acc == "f16":
+            run = round_to(run, acc, self.out_rounding, self.subnormals, self.overflow)
+            with np.errstate(invalid="ignore"):
+                total = run + c
+            fin = np.isfinite(total)
+            out = round_to(np.where(fin, total, 0.0), acc, "rn", self.subnormals, self.overflow)
+            return np.where(fin, out, total)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = (run.astype(np.float32) + c.astype(np.float32)).astype(np.float64)
+        if not self.subnormals:
+            out = np.where(np.abs(out) < acc.min_normal, np.copysign(0.0, out), out)
+        return out
 
     def _specials(self, a, b, c) -> np.ndarray:
         """NaN / +-inf where IEEE makes the result special, else 0 (finite)."""

@@ -31,7 +31,8 @@ def _regs(prefix: str, count: int) -> str:
     return ", ".join(f"%{prefix}{r}" for r in range(count))
 
 
-def render_mma_probe(form: MmaForm) -> str:
+def render_mma_probe(form: MmaForm, target: str | None = None) -> str:
+    """The probe's PTX; `target` (e.g. 'sm_90') overrides the form's lowest architecture."""
     na, nb, nc = form.a_regs, form.b_regs, form.c_regs
     acc_type = ".f32" if form.acc == "f32" else ".b32"
     decls = [f"    .reg .b32   %a<{na}>;", f"    .reg .b32   %b<{nb}>;",
@@ -51,7 +52,7 @@ def render_mma_probe(form: MmaForm) -> str:
               f"    mul.wide.u32    %off, %tmp, {4 * nc};", "    add.u64         %addr, %base, %off;"]
     stores += [f"    {st}   [%addr+{4 * r}], %d{r};" for r in range(nc)]
     return Template(TEMPLATE.read_text()).substitute(
-        VERSION=form.ptx_version, TARGET=f"sm_{form.min_sm}", INSTRUCTION=form.instruction,
+        VERSION=form.ptx_version, TARGET=target or f"sm_{form.min_sm}", INSTRUCTION=form.instruction,
         DECLS="\n".join(decls), LOADS="\n".join(loads), MMA=mma, STORES="\n".join(stores))
 
 
@@ -67,11 +68,13 @@ def pack_fast(form: MmaForm, kind: str, mats: np.ndarray) -> np.ndarray:
     """Vectorised `pack` (same words): gather each lane's elements, then view as uint32."""
     m, n, k = form.mnk
     count = {"A": m * k, "B": k * n, "C": m * n}[kind] // 32
-    rows, cols = fr._lane_coords(kind, count)
+    type_ = fr.operand_type(form, kind)
+    bits = fr.element_bits(type_)
+    rows, cols = fr._lane_coords(kind, count, bits if kind in "AB" else 16)
     values = np.asarray(mats, dtype=np.float64)[:, rows, cols]           # [N, 32, count]
-    if kind == "C" and form.acc == "f32":
+    if type_ == "f32":
         return np.ascontiguousarray(values.astype(np.float32)).view(np.uint32)
-    type_ = form.ab_type if kind in "AB" else "f16"
+    # FP8: 8-bit codes, inf kept (not saturated) so that designed specials reach the hardware
     return np.ascontiguousarray(formats.to_bits(values, type_)).view(np.uint32)
 
 
@@ -122,7 +125,12 @@ def build_mma_probe(form: MmaForm) -> Probe:
 
 
 # instruction family -> probe builder (FP8 mma.sync reuses build_mma_probe; wgmma adds its own)
-PROBES: dict[str, Callable[[MmaForm], Probe]] = {"mma": build_mma_probe}
+def _build_wgmma_probe(form):
+    from .wgmma_probe import build_wgmma_probe
+    return build_wgmma_probe(form)
+
+
+PROBES: dict[str, Callable[[MmaForm], Probe]] = {"mma": build_mma_probe, "wgmma": _build_wgmma_probe}
 
 
 def register(family: str, builder: Callable) -> None:

@@ -23,8 +23,9 @@ def _logu(rng, shape, lo, hi):
 def problems(form, regime: str, count: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`count` problems [count, m, k] x [count, k, n] + [count, m, n] of one regime."""
     m, n, k = form.mnk
-    inp, acc = form.ab_type, form.acc
-    lim = 6 if acc == "f16" else (12 if inp == "f16" else 40)
+    inp, acc, inp_b = form.ab_type, form.acc, getattr(form, "b_type", form.ab_type)
+    lim = (6 if acc == "f16" or "e4m3" in (inp, inp_b)
+           else 12 if inp in ("f16", "e5m2") else 40)
     if regime == "uniform":
         a, b = rng.uniform(-1, 1, (count, m, k)), rng.uniform(-1, 1, (count, k, n))
         c = rng.uniform(-1, 1, (count, m, n))
@@ -33,7 +34,7 @@ def problems(form, regime: str, count: int, rng) -> tuple[np.ndarray, np.ndarray
         c = _logu(rng, (count, m, n), -lim, lim)
     elif regime == "cancellation":
         a, b = rng.uniform(-1, 1, (count, m, k)), rng.uniform(-1, 1, (count, k, n))
-        a, b = quantize(a, inp), quantize(b, inp)
+        a, b = quantize(a, inp), quantize(b, inp_b)
         c = -(a @ b) * (1 + _logu(rng, (count, m, n), -30, -8))   # C ~ -A.B: massive cancellation
     elif regime == "one_large":
         a, b = _logu(rng, (count, m, k), -lim, 0), rng.uniform(-1, 1, (count, k, n))
@@ -47,7 +48,7 @@ def problems(form, regime: str, count: int, rng) -> tuple[np.ndarray, np.ndarray
         c = _logu(rng, (count, m, n), FORMATS[acc].emin - 12, FORMATS[acc].emin + 2)
     else:
         raise ValueError(regime)
-    return quantize(a, inp), quantize(b, inp), quantize(c, acc)
+    return quantize(a, inp), quantize(b, inp_b), quantize(c, acc)
 
 
 @dataclass

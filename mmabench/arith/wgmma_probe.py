@@ -1,0 +1,114 @@
+"""wgmma in `arith`: one m64nNk16 instruction per launch through the wgmma suite's chain kernel
+(mmabench/wgmma, latency pipeline, iters=0: the prologue's single D = C + A_0 B_0).
+
+The kernel reads one (A, B, C) per launch (a single warpgroup), so a batch of problems is run
+one launch each; every launch gives 64 x N dot products (16,384 for N = 256), so the 100,000
+random vectors take 7 launches. Designed cases go 64 to a problem on the diagonal
+(`designed.per_problem`). A and B enter the K-slice 0 of the shared-memory tiles (the other
+slices are zero), C and D the accumulator fragment, as in wgmma/bench.make_inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import formats
+
+WGMMA_POISON = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class WgmmaArith:
+    """A wgmma form as `arith` sees it (the fields designed/model/validate use)."""
+    wg: object            # mmabench.wgmma.catalogue.WgmmaForm
+    family: str = "wgmma"
+    min_sm: int = 90
+
+    @property
+    def ab_type(self) -> str:
+        return self.wg.ab_type
+
+    @property
+    def b_type(self) -> str:
+        return self.wg.ab_type
+
+    @property
+    def acc(self) -> str:
+        return self.wg.acc
+
+    @property
+    def mnk(self) -> tuple[int, int, int]:
+        from ..wgmma.catalogue import M
+        return M, self.wg.n, self.wg.k
+
+    @property
+    def shape(self) -> str:
+        return self.wg.shape
+
+    @property
+    def instruction(self) -> str:
+        return self.wg.instruction
+
+    @property
+    def name(self) -> str:
+        return f"wgmma.{self.wg.base_name}"
+
+
+def wgmma_forms() -> list[WgmmaArith]:
+    """m64n256k16 with f16 inputs, f32 and f16 accumulators (A and B in shared memory)."""
+    from ..wgmma.catalogue import WgmmaForm
+    return [WgmmaArith(WgmmaForm(256, "f16", acc, "ss", "128b")) for acc in ("f32", "f16")]
+
+
+def pack(form: WgmmaArith, a: np.ndarray, b: np.ndarray, c: np.ndarray):
+    """One problem (a [64, k], b [k, N], c [64, N]) -> the kernel's A tile, B tile, C words."""
+    from ..wgmma import fragments as wfr
+    from ..wgmma.layout import SLICES, TileLayout
+
+    wg = form.wg
+    m, n, k = form.mnk
+    a_mat = np.zeros((m, SLICES * k))
+    bt_mat = np.zeros((n, SLICES * k))
+    a_mat[:, :k] = a
+    bt_mat[:, :k] = b.T
+    tile = TileLayout(wg.swizzle)
+    a_tile = tile.pack(wfr.row_bytes(a_mat, wg.ab_type))
+    b_tile = tile.pack(wfr.row_bytes(bt_mat, wg.ab_type))
+    c_words = wfr.d_fragment(wg, c)[None]                       # ilp 1
+    return a_tile, b_tile, c_words
+
+
+@dataclass
+class WgmmaProbe:
+    form: WgmmaArith
+    ptx: str
+    built: object
+
+    def run(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """D bit patterns [N, 64, N_cols] (uint32 for f32, uint16 for f16), one launch each."""
+        import cupy
+
+        from ..wgmma import fragments as wfr
+
+        wg = self.form.wg
+        out = []
+        t = cupy.zeros((4, 4), dtype=cupy.uint64)
+        for i in range(len(a)):
+            a_tile, b_tile, c_words = pack(self.form, a[i], b[i], c[i])
+            d = cupy.full((1, 1, 128, wg.c_regs), WGMMA_POISON, dtype=cupy.uint32)
+            self.built.kernel.function((1,), (128,), (cupy.asarray(a_tile), cupy.asarray(b_tile),
+                                                      cupy.asarray(c_words), d, t, np.uint32(0)))
+            out.append(wfr.d_matrix(wg, cupy.asnumpy(d)[0])[0])
+        cupy.cuda.get_current_stream().synchronize()
+        values = np.stack(out) if out else np.zeros((0,) + c.shape[1:])
+        return formats.to_bits(np.where(np.isnan(values), np.nan, values), self.form.acc)
+
+
+def build_wgmma_probe(form: WgmmaArith) -> WgmmaProbe:
+    from ..wgmma.bench import build
+    from ..wgmma.render import LATENCY
+
+    built = build(form.wg, LATENCY)
+    return WgmmaProbe(form, built.ptx, built)
