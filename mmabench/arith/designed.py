@@ -453,7 +453,6 @@ def read_blocks(cs, d, k):
         blocks.append(end - pos)
         pos = end
     # consistent? every pair in different blocks must be ordered
-    starts = np.cumsum([0] + blocks[:-1])
     blk = np.repeat(np.arange(len(blocks)), blocks)
     expect = blk[None, :] > blk[:, None]
     consistent = bool((later == expect).all())

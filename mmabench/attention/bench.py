@@ -211,7 +211,7 @@ def run_case(case: Case, var_list: list[variants.Variant], rng: np.random.Genera
     rows = []
     if ready:
         result = measure.interleaved({n: c.launch for n, c in ready.items()}, policy)
-        sms = record.gpu_context()["sm_count"]
+        sms = gpu.sm_count()
         for c in contenders:
             row = {**base, **c.row}
             if c.name in ready:
@@ -262,7 +262,8 @@ def run(var_list, case_list, seed=None, results_root=None, policy: measure.Polic
     rng = np.random.default_rng(seed)
     dims = {c.dim for c in case_list}
     here = [v for v in var_list if v.dim in dims]
-    precompile(here + ([t for t, _, _ in same_tiles_twins(here)] if same_tiles else []))
+    kernels = here + ([t for t, _, _ in same_tiles_twins(here)] if same_tiles else [])
+    precompile(kernels)
     n_steps = sum(len([v for v in var_list if v.dim == c.dim]) + 1 for c in case_list)
     progress = Progress(n_steps, "attention")
     all_rows = []
@@ -276,7 +277,7 @@ def run(var_list, case_list, seed=None, results_root=None, policy: measure.Polic
                              sample=sample, emit=emit, progress=progress, same_tiles=same_tiles)
     folder.save_gpu_state("after")
     if save_code:
-        save_provenance(folder, here + ([t for t, _, _ in same_tiles_twins(here)] if same_tiles else []))
+        save_provenance(folder, kernels)
     return folder, all_rows
 
 

@@ -30,19 +30,25 @@ def as_cupy(x):
     raise UserError(f"expected a CuPy array or a CUDA torch tensor, got {type(x).__name__}")
 
 
+def _grid_and_scale(shape: checks.Shape, var: variants.Variant, scale: float | None):
+    """The launch grid and the softmax scale for `var` on inputs of `shape`, or a UserError."""
+    if shape.dim != var.dim:
+        raise UserError(f"variant {var.name} is built for d={var.dim}, inputs have d={shape.dim}")
+    grid = checks.check_grid(shape, var.tiles)
+    scale = default_scale(shape.dim) if scale is None else float(scale)
+    if not math.isfinite(scale) or scale <= 0:
+        raise UserError(f"softmax scale must be a positive finite number, got {scale}")
+    return grid, scale
+
+
 class Launcher:
     """One variant bound to one set of tensors: call it to enqueue the kernel."""
 
     def __init__(self, loaded: build.Loaded, q, k, v, out, causal: bool, scale: float | None = None):
         shape = checks.check_tensors(q, k, v, out)
         var = loaded.variant
-        if shape.dim != var.dim:
-            raise UserError(f"variant {var.name} is built for d={var.dim}, inputs have d={shape.dim}")
         self.shape, self.loaded, self.causal = shape, loaded, bool(causal)
-        self.grid = checks.check_grid(shape, var.tiles)
-        scale = default_scale(shape.dim) if scale is None else float(scale)
-        if not math.isfinite(scale) or scale <= 0:
-            raise UserError(f"softmax scale must be a positive finite number, got {scale}")
+        self.grid, scale = _grid_and_scale(shape, var, scale)
         self.scale = scale
         self.out = out
         self.args = (q, k, v, out, np.int32(shape.seq), np.int32(int(causal)),
@@ -144,15 +150,10 @@ def _plan(q, k, v, out, causal, scale, acc_s, acc_o, norm, variant) -> Plan:
     for x in (q, k, v) + ((out,) if out is not None else ()):
         as_cupy(x)          # on the GPU, CuPy or torch
     var = variant or build.fit_to_gpu(variants.variant(shape.dim, acc_s, acc_o, norm))
-    if shape.dim != var.dim:
-        raise UserError(f"variant {var.name} is built for d={var.dim}, inputs have d={shape.dim}")
-    grid = checks.check_grid(shape, var.tiles)
+    grid, scale = _grid_and_scale(shape, var, scale)
     if out is None:
         free, _ = cupy.cuda.runtime.memGetInfo()
         checks.check_memory(shape, free, tensors=1)
-    scale = default_scale(shape.dim) if scale is None else float(scale)
-    if not math.isfinite(scale) or scale <= 0:
-        raise UserError(f"softmax scale must be a positive finite number, got {scale}")
     return Plan(build.load(var), shape, grid, causal, scale, is_torch,
                 q.device if is_torch else None)
 

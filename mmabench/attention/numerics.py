@@ -20,7 +20,7 @@ import numpy as np
 from .. import gpu, record, report
 from . import build, checks, torch_ref, validate, variants
 from .launch import Launcher
-from .reference import default_scale, error_metrics
+from .reference import default_scale
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
     import cupy
 
-    from . import bench, validate
+    from . import validate
     from .launch import Launcher
     from .reference import default_scale
 

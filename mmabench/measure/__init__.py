@@ -5,6 +5,7 @@ the timed region."""
 
 from .conditions import Conditions, Sampler  # noqa: F401
 from .interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
+from .chain import ChainLaunch  # noqa: F401
 from .kernel_clock import CyclesTimer, KernelClock, calibrate_trips, stamps_mhz  # noqa: F401
 from .loop import DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure, sustained  # noqa: F401
 from .twins import POWER_S, compare_twins  # noqa: F401

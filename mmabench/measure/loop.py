@@ -62,17 +62,19 @@ class EventTimer:
     """Times groups of launches with CUDA events on the current stream (CuPy; PyTorch work on
     the legacy default stream is timed by the same events)."""
 
+    _flush_bufs: dict = {}       # device -> a buffer of twice its L2, made once per process
+
     def __init__(self):
         import cupy
         self.cupy = cupy
-        self._flush_buf = None
 
     def flush_l2(self) -> None:
         cupy = self.cupy
-        if self._flush_buf is None:
-            l2 = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id).get("l2CacheSize", 0)
-            self._flush_buf = cupy.empty(max(2 * int(l2), 1 << 20), dtype=cupy.uint8)
-        self._flush_buf.fill(0)
+        dev = cupy.cuda.Device().id
+        if dev not in self._flush_bufs:
+            l2 = cupy.cuda.runtime.getDeviceProperties(dev).get("l2CacheSize", 0)
+            self._flush_bufs[dev] = cupy.empty(max(2 * int(l2), 1 << 20), dtype=cupy.uint8)
+        self._flush_bufs[dev].fill(0)
 
     def run(self, launch: Callable[[], object], groups: int, per_group: int, cold: bool) -> list[float]:
         """`groups` samples of `per_group` launches; returns ms per launch of each sample."""

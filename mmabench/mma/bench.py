@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, measure, sass, toolchain
+from .. import gpu, measure, toolchain
 from . import fragments as fr
 from .catalogue import MmaForm
 from .render import DEFAULT_UNROLL, render
@@ -226,7 +226,7 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
             "sm_clock_source": "kernel clock64/globaltimer", "check_max_abs_err": err}
 
 
-class Point:
+class Point(measure.ChainLaunch):
     """One throughput launch shape of a built form, with its inputs, ready to launch and check."""
 
     def __init__(self, built: Built, rng: np.random.Generator, warps: int, blocks_per_sm: int,
@@ -240,29 +240,13 @@ class Point:
         if resident < blocks_per_sm:
             raise Infeasible(f"only {resident} blocks of {warps} warps fit on an SM "
                              f"({built.num_regs} registers/thread)")
-        self.blocks = blocks_per_sm * sms
-        self.total_warps = self.blocks * warps
-        self.inputs = make_inputs(form, ilp, rng)
-        self.d = cupy.full((self.total_warps, ilp, 32, form.c_regs), POISON, dtype=cupy.uint32)
-        self.clock = measure.KernelClock(self.total_warps)   # each launch stamps its own slot
+        blocks = blocks_per_sm * sms
+        self.total_warps = blocks * warps
+        d = cupy.full((self.total_warps, ilp, 32, form.c_regs), POISON, dtype=cupy.uint32)
         # a given trip count makes two points do the same work (interleaved comparisons)
-        self.iters = iters or self._calibrate(target_ms)
-        self.d.fill(POISON)
-
-    def _launch(self, iters: int) -> None:
-        i = self.inputs
-        self.built.kernel.function((self.blocks,), (self.threads,),
-                                   (i.a, i.b, i.c, self.d, self.clock.for_launch(), np.uint32(iters)))
-
-    def _calibrate(self, target_ms: float) -> int:
-        return measure.calibrate_trips(self._launch, target_ms, start=64)
-
-    def __call__(self) -> None:
-        self._launch(self.iters)
-
-    def kernel_clock_mhz(self) -> float:
-        """The SM clock the warps saw, averaged over the launches since the clock's reset."""
-        return self.clock()
+        super().__init__(built.kernel.function, blocks, self.threads, make_inputs(form, ilp, rng),
+                         d, warps=self.total_warps, target_ms=target_ms, iters=iters,
+                         min_trips=64, poison=POISON)
 
     @property
     def steps(self) -> int:

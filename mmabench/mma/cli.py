@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 from .. import archs, gpu, record, report
 from ..cliopts import reject_unused

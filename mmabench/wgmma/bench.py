@@ -311,7 +311,7 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 256,
 
 # ---------------------------------------------------------------- throughput
 
-class Point:
+class Point(measure.ChainLaunch):
     """One throughput launch shape of a built form, with its inputs, ready to launch and check."""
 
     def __init__(self, built: Built, rng: np.random.Generator, warpgroups: int, sms: int,
@@ -325,29 +325,12 @@ class Point:
         if resident < 1:
             raise Infeasible(f"a block of {warpgroups} warpgroups does not fit on an SM "
                              f"({built.num_regs} registers/thread)")
-        self.blocks = sms
-        self.total_wg = self.blocks * warpgroups
-        self.inputs = make_inputs(form, ilp, rng)
-        self.d = cupy.full((self.total_wg, ilp, 128, form.c_regs), POISON, dtype=cupy.uint32)
-        self.clock = measure.KernelClock(self.total_wg * 4)   # each launch stamps its own slot
+        self.total_wg = sms * warpgroups
+        d = cupy.full((self.total_wg, ilp, 128, form.c_regs), POISON, dtype=cupy.uint32)
         # a given trip count makes two points do the same work (interleaved comparisons)
-        self.iters = iters or self._calibrate(target_ms)
-        self.d.fill(POISON)
-
-    def _launch(self, iters: int) -> None:
-        i = self.inputs
-        self.built.kernel.function((self.blocks,), (self.threads,),
-                                   (i.a, i.b, i.c, self.d, self.clock.for_launch(), np.uint32(iters)))
-
-    def _calibrate(self, target_ms: float) -> int:
-        return measure.calibrate_trips(self._launch, target_ms, start=16)
-
-    def __call__(self) -> None:
-        self._launch(self.iters)
-
-    def kernel_clock_mhz(self) -> float:
-        """The SM clock the warps saw, averaged over the launches since the clock's reset."""
-        return self.clock()
+        super().__init__(built.kernel.function, sms, self.threads, make_inputs(form, ilp, rng),
+                         d, warps=self.total_wg * 4, target_ms=target_ms, iters=iters,
+                         min_trips=16, poison=POISON)
 
     @property
     def steps(self) -> int:
