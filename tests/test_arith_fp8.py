@@ -17,29 +17,35 @@ from mmabench.mma import fragments as fr
 
 FP8 = {f.name: f for f in fp8_forms()}
 
-# what sm_90's lowering implies (block 16 = one HMMA.16816, C by one IEEE add), and others
+# what sm_90's lowering implies (two HMMA.16816 on k mod 4 in {0,1} then {2,3}, the FP8 values
+# unpacked to f16, C by one IEEE add), and others
+SM90 = dict(block=16, k_order="pairs", core_type="f16")
 TRUTHS = [
-    ("m16n8k32.e4m3.acc_f32", dict(block=16, extra_bits=2, exponent="raw", c_join="add")),
-    ("m16n8k32.e5m2.acc_f32", dict(block=16, extra_bits=2, exponent="raw", c_join="add")),
+    ("m16n8k32.e4m3.acc_f32", dict(SM90, extra_bits=2, exponent="raw", c_join="add")),
+    ("m16n8k32.e5m2.acc_f32", dict(SM90, extra_bits=2, exponent="raw", c_join="add")),
     ("m16n8k32.e4m3.acc_f32", dict(block=32, extra_bits=-10, c_join="first")),        # 14 bits
     ("m16n8k32.e5m2.acc_f32", dict(block=8, extra_bits=-5, c_join="last", align="floor")),
     ("m16n8k32.e5m2.acc_f32", dict(block=32, extra_bits=4, rounding="rn")),
-    ("m16n8k32.e4m3.acc_f16", dict(block=16, extra_bits=2, exponent="raw", c_join="add", inter="acc")),
-    ("m16n8k32.e5m2.acc_f16", dict(block=16, extra_bits=2, exponent="raw", c_join="add", inter="acc")),
+    ("m16n8k32.e4m3.acc_f16", dict(SM90, extra_bits=2, exponent="raw", c_join="add", inter="acc")),
+    ("m16n8k32.e5m2.acc_f16", dict(SM90, extra_bits=2, exponent="raw", c_join="add", inter="acc")),
     ("m16n8k32.e5m2.acc_f16", dict(block=16, extra_bits=5, c_join="add", inter="acc",
                                    exponent="raw", subnormals=False)),
     ("m16n8k32.e4m3.acc_f16", dict(block=32, extra_bits=-8, out_rounding="rz", overflow="saturate")),
-    ("m16n8k32.e4m3.e5m2.acc_f32", dict(block=16, extra_bits=2, exponent="raw", c_join="add")),
-    ("m16n8k32.e5m2.e4m3.acc_f16", dict(block=16, extra_bits=2, exponent="raw", c_join="add", inter="acc")),
+    ("m16n8k32.e4m3.e5m2.acc_f32", dict(SM90, extra_bits=2, exponent="raw", c_join="add")),
+    ("m16n8k32.e5m2.e4m3.acc_f16", dict(SM90, extra_bits=2, exponent="raw", c_join="add", inter="acc")),
     ("m16n8k32.e5m2.e4m3.acc_f32", dict(block=32, extra_bits=-10, subnormals=False)),
     ("m16n8k32.e4m3.e5m2.acc_f16", dict(block=8, extra_bits=1)),
     ("m16n8k32.e4m3.acc_f16", dict(block=8, extra_bits=3, inter="acc")),
+    ("m16n8k32.e4m3.acc_f32", dict(block=16, extra_bits=2, exponent="raw", c_join="add")),  # k 0-15
+    ("m16n8k32.e5m2.acc_f16", dict(block=8, k_order="pairs", extra_bits=1, inter="acc")),
 ]
 
 
 def _observable(form, truth: dict) -> list[str]:
     names = ["block", "extra_bits", "align", "subnormals", "exponent"]
     split = truth.get("block", 16) < form.mnk[2]
+    if split:
+        names.append("k_order")
     if form.acc == "f32":
         if truth.get("extra_bits", 0) >= 2:   # narrower alignments drop the rounding probes
             names.append("rounding")
@@ -103,10 +109,14 @@ def test_split_products():
 
 
 def _halves(model16, a, b, c, acc):
-    """sm_90's lowering spelled out: HMMA(k 0-15, C=0), HMMA(k 16-31, C=first), then RN add of C."""
+    """sm_90's lowering spelled out (its SASS, test_sm90_lowering_is_two_hmmas_on_pairs):
+    the FP8 values unpacked to f16, HMMA(k mod 4 in {0,1}, C=0), HMMA(k mod 4 in {2,3}, C=first),
+    then one RN add of C."""
+    lo = [i for i in range(32) if i % 4 < 2]
+    hi = [i for i in range(32) if i % 4 >= 2]
     z = np.zeros_like(c)
-    h = model16.mma(a[..., :16], b[..., :16, :], z)
-    h = model16.mma(a[..., 16:], b[..., 16:, :], h)
+    h = model16.mma(a[..., lo], b[..., lo, :], z)
+    h = model16.mma(a[..., hi], b[..., hi, :], h)
     if acc == "f32":
         return (h.astype(np.float32) + c.astype(np.float32)).astype(np.float64)
     return quantize(h + c, "f16")
@@ -116,7 +126,7 @@ def _halves(model16, a, b, c, acc):
 def test_add_model_is_two_chained_f16_mmas_and_one_ieee_add(acc):
     rng = np.random.default_rng(3)
     form = FP8[f"m16n8k32.e4m3.acc_{acc}"]
-    model = Model(in_type="e4m3", acc=acc, block=16, extra_bits=2, exponent="raw", c_join="add",
+    model = Model(in_type="e4m3", acc=acc, **SM90, extra_bits=2, exponent="raw", c_join="add",
                   inter="acc")
     model16 = Model(in_type="f16", acc=acc, block=16, extra_bits=2, exponent="raw")
     for regime in REGIMES:
@@ -124,11 +134,56 @@ def test_add_model_is_two_chained_f16_mmas_and_one_ieee_add(acc):
         with np.errstate(invalid="ignore", over="ignore"):
             got, want = model.mma(a, b, c), _halves(model16, a, b, c, acc)
         assert same(got, want, acc).all(), regime
-    # and the fused models differ from it somewhere
+    # and the fused models, or the halves k 0-15 / 16-31, differ from it somewhere
     a, b, c = problems(form, "cancellation", 40, rng)
     assert not same(model.with_(c_join="first").mma(a, b, c), model.mma(a, b, c), acc).all()
+    # X - X + tiny at k = 0, 1, 2: one fused block in k order 0-15 (tiny lost next to X), two
+    # HMMAs under 'pairs' (X - X = 0 in the first, tiny alone in the second)
+    a, b = np.zeros(32), np.zeros(32)
+    a[:3], b[:3] = (256.0, 256.0, 2.0 ** -9), (256.0, -256.0, 2.0 ** -9)
+    assert model.dot(a, b, np.array(0.0)) == 2.0 ** -18
+    assert model.with_(k_order="natural").dot(a, b, np.array(0.0)) == 0.0
 
 
+def _sass_of_probe(form, arch="sm_90"):
+    from mmabench import toolchain
+    from mmabench.arith.probe import render_mma_probe
+
+    try:
+        cubin = toolchain.assemble(render_mma_probe(form, arch), arch).cubin
+        return toolchain.disassemble(cubin)
+    except toolchain.ToolMissing as e:
+        pytest.skip(str(e))
+
+
+@pytest.mark.parametrize("acc", ["f32", "f16"])
+def test_sm90_lowering_is_two_hmmas_on_pairs(acc):
+    """What the model's 'pairs' order and f16 core stand on: ptxas turns one FP8 m16n8k32 into
+    F2FP unpacks to f16, two HMMA.16816 (the first on the low halves of the A/B registers, i.e.
+    k mod 4 in {0,1} of the PTX fragment, from a zero accumulator; the second on the high halves,
+    accumulating onto the first) and an FADD/HADD2 with C."""
+    from mmabench import sass as sass_mod
+
+    form = FP8[f"m16n8k32.e4m3.acc_{acc}"]
+    text = _sass_of_probe(form)
+    instrs, _ = sass_mod.parse(text)
+    ops = [i for i in instrs if i.base in ("HMMA", "F2FP", "FADD", "HADD2", "QMMA")]
+    hmma = [i for i in ops if i.base == "HMMA"]
+    assert len(hmma) == 2 and not any(i.base == "QMMA" for i in ops)
+    assert all(".16816" in i.opcode and f".{acc.upper()}" in i.opcode for i in hmma)
+    assert hmma[0].operands.split(",")[-1].strip() == "RZ"          # first from zero
+    unpack = [i for i in ops if i.base == "F2FP"]
+    # two FP8 values per unpack: A and B registers, a low and a high half each
+    assert len(unpack) == 2 * (form.a_regs + form.b_regs)
+    assert all("E4M3.UNPACK_B" in i.opcode for i in unpack)
+    # the first HMMA reads only low-half unpacks, the second only high-half ones (.H1)
+    first = hmma[0]
+    before = [u for u in unpack if instrs.index(u) < instrs.index(first)]
+    src = {u.operands.split(",")[0].strip(): ".H1" in u.operands for u in before}
+    a_b_regs = [r.strip().split(".")[0] for r in first.operands.split(",")[1:3]]
+    assert len(a_b_regs) == 2 and all(r in src and not src[r] for r in a_b_regs)
+    add = "FADD" if acc == "f32" else "HADD2"
+    assert sum(i.base == add for i in ops) == form.c_regs
 def test_fp8_random_problems_hold_fp8_values():
     rng = np.random.default_rng(4)
     for form in FP8.values():

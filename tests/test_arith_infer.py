@@ -20,6 +20,9 @@ TRUTHS = [
     ("m16n8k8.bf16.acc_f32", dict(block=8, extra_bits=0, rounding="rn")),
     ("m16n8k16.f16.acc_f16", dict(block=8, extra_bits=2, out_rounding="rz", inter="acc")),
     ("m16n8k8.f16.acc_f16", dict(block=8, extra_bits=0, overflow="saturate", subnormals=False)),
+    # the H100's f16 accumulators: rounded from the aligned sum, an underflow to zero is +0
+    ("m16n8k16.f16.acc_f16", dict(block=16, extra_bits=2, exponent="raw", out_from="aligned",
+                                  zero_sign="plus")),
 ]
 
 
@@ -33,6 +36,8 @@ def _observable(form, truth: dict) -> list[str]:
         names += ["out_rounding", "overflow", "product_exact"]
         if truth.get("block", 16) < form.mnk[2]:
             names.append("inter")
+        elif truth.get("extra_bits", 0) >= 2 and truth.get("out_rounding", "rn") == "rn":
+            names += ["out_from", "zero_sign"]     # 2^-25 below 1 survives the alignment
     if form.ab_type == "bf16":
         names.append("overflow")
     return names
@@ -55,7 +60,8 @@ def test_inference_notices_a_wrong_hardware_claim():
     """Outputs of block-8 hardware do not fit a block-16 model: the read says 8, not 16."""
     form = FORMS["m16n8k16.f16.acc_f32"]
     cs, d = designed.run(form, Simulated(Model(block=8)))
-    blocks, consistent, _ = designed.read_blocks(cs, d, 16)
+    blocks, order, consistent, _ = designed.read_blocks(cs, d, 16)
+    assert order == tuple(range(16))
     assert blocks == [8, 8] and consistent
     fi = designed.infer(form, cs, d)
     wrong = Model(block=16)

@@ -136,3 +136,23 @@ def test_ieee_reference_rounds_each_step():
 def test_bad_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         Model(**bad)
+
+
+def test_f16_result_rounded_from_the_aligned_sum_and_underflow_sign():
+    """Hand-worked on the H100's f16 accumulator (k16, 2 extra bits, truncation):
+    1 + 2^-11 + 2^-25: the 24-bit truncation is the tie 1 + 2^-11 (-> 1 by nearest-even), the
+    aligned sum (2^-25 kept) is above it (-> 1 + 2^-10); 1 - 1 - 2^-25 rounds to zero: -0 by
+    IEEE, +0 on the H100."""
+    m = Model(in_type="f16", acc="f16", block=16, extra_bits=2, exponent="raw")
+    a, b = np.zeros(16), np.zeros(16)
+    a[:3], b[:3] = (1.0, 2.0 ** -11, 2.0 ** -12), (1.0, 1.0, 2.0 ** -13)
+    assert m.dot(a, b, np.array(0.0)) == 1.0
+    assert m.with_(out_from="aligned").dot(a, b, np.array(0.0)) == 1.0 + 2.0 ** -10
+    a[:3], b[:3] = (1.0, 2.0 ** -12, 0.0), (-1.0, -(2.0 ** -13), 0.0)
+    z = m.dot(a, b, np.array(1.0))
+    assert z == 0 and np.signbit(z)
+    z = m.with_(zero_sign="plus").dot(a, b, np.array(1.0))
+    assert z == 0 and not np.signbit(z)
+    # an exact cancellation is +0 either way (IEEE round to nearest)
+    a[:3], b[:3] = (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0)
+    assert not np.signbit(m.dot(a, b, np.array(1.0)))

@@ -50,11 +50,15 @@ class ChainSim:
         if not model.product_exact:
             prods = round_to(prods, FORMATS[model.acc], "rn")
         if model.exponent == "raw":
-            fin = FORMATS[model.in_type]
+            fin = FORMATS[model.core_type or model.in_type]
             pexp = (np.maximum(exponent(a), fin.emin)[:, None, :]
                     + np.maximum(exponent(b), fin.emin).T[None, :, :])
         else:
             pexp = exponent(prods)
+        if model.k_order != "natural":
+            from .model import k_permutation
+            perm = k_permutation(model.k_order, k)
+            prods, pexp = prods[..., perm], pexp[..., perm]
         lead = int(np.prod(self.shape[:-2], dtype=np.int64))
         self.prods = np.broadcast_to(prods, (lead, m, n, k)).reshape(-1, k)
         pexp = np.where(prods != 0, pexp, np.iinfo(np.int64).min // 2)
@@ -65,7 +69,7 @@ class ChainSim:
         self.c = c.reshape(-1)
         self.states = {0: self.c.copy()}
 
-    def _fused(self, run, prods, pmax):
+    def _fused(self, run, prods, pmax, normalise=True):
         md = self.model
         nz = run != 0
         emax = np.maximum(np.where(nz, exponent(run), np.iinfo(np.int64).min // 2), pmax)
@@ -75,6 +79,8 @@ class ChainSim:
         total = cut(np.ldexp(prods, -lsb[:, None])).sum(axis=1) + cut(np.ldexp(run, -lsb))
         value = np.ldexp(total, lsb)
         value = np.where(value == 0, 0.0, value)
+        if not normalise:
+            return value
         internal = self.internal
         if internal is None:
             from .model import _internal
@@ -84,12 +90,15 @@ class ChainSim:
     def step(self, d, sign):
         md = self.model
         run = d
+        k = self.prods.shape[1]
+        direct = md.acc == "f16" and md.out_from == "aligned"
         for (s, e), pmax in zip(self.blocks, self.pmax):
-            run = self._fused(run, sign * self.prods[:, s:e], pmax)
-            if md.acc == "f16" and md.inter == "acc" and e < self.prods.shape[1]:
-                run = round_to(run, FORMATS["f16"], md.out_rounding, md.subnormals, md.overflow)
+            to_f16 = (md.inter == "acc" and e < k) or e >= k      # c_join is 'first' here
+            run = self._fused(run, sign * self.prods[:, s:e], pmax, normalise=not (direct and to_f16))
+            if md.acc == "f16" and md.inter == "acc" and e < k:
+                run = md._to_f16(run)
         if md.acc == "f16":
-            run = round_to(run, FORMATS["f16"], md.out_rounding, md.subnormals, md.overflow)
+            run = md._to_f16(run)
         return run
 
     def at(self, steps: int) -> np.ndarray:

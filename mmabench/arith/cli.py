@@ -47,8 +47,8 @@ def _value(v):
     return "-" if v is None else str(v)
 
 
-FEATURE_ROWS = ("product_exact", "block", "blocks", "c_join", "extra_bits", "alignment_bits",
-                "exponent", "align",
+FEATURE_ROWS = ("product_exact", "core_type", "block", "blocks", "k_order", "c_join", "extra_bits",
+                "alignment_bits", "result_bits", "exponent", "align",
                 "rounding", "out_rounding", "inter", "subnormals", "overflow", "specials_ieee")
 
 
@@ -57,23 +57,63 @@ def feature_table(rows_by_form: dict, gpu: str, markdown: bool) -> str:
 
     out = []
     for name, (form, fi) in rows_by_form.items():
-        rep = {r.feature: r for r in reported_for(gpu, form)} if gpu else {}
+        rep = {}
+        for r in reported_for(gpu, form):
+            rep.setdefault(r.feature, []).append(r)
         lines = []
         for feat in FEATURE_ROWS:
             if feat not in fi.features:
                 continue
             if form.acc == "f32" and feat in ("out_rounding", "inter"):
                 continue
-            r = rep.get(feat)
+            rs = rep.get(feat, [])
             amb = fi.ambiguous.get(feat)
             lines.append([feat, _value(fi.features[feat]) + (f" (or {amb})" if amb else ""),
-                          _value(r.value) if r else "", f"{r.status}: {r.where}" if r else "",
+                          " / ".join(_published(r, form) for r in rs),
+                          " / ".join(f"{r.source} ({r.status})" for r in rs),
                           fi.evidence.get(feat, "")[:90]])
         from .chain import describe
         out.append(f"\n{name}  (designed cases reproduced by the model: "
                    f"{fi.designed_match[0]}/{fi.designed_match[1]})\n  one instruction: "
                    f"{describe(fi.model)}")
         out.append(report.table(["feature", "measured", "published", "source", "how it was read"],
+                                lines, markdown))
+    return "\n".join(out)
+
+
+def _published(r, form) -> str:
+    """A published value as it applies to this form (a block capped at the instruction's k)."""
+    if r.feature == "block" and isinstance(r.value, int) and r.value > form.mnk[2]:
+        return f"{r.value} (k={form.mnk[2]} here)"
+    return _value(r.value)
+
+
+def sources_text(rows) -> str:
+    from .published import sources
+    used = sorted({r.source for r in rows})
+    return ("Sources of 'published' (data/arith_published_sources.csv):\n  " +
+            "\n  ".join(f"{k}: {sources().get(k, '?')}" for k in used))
+
+
+def measured_vs_published(markdown: bool = False) -> str:
+    """The shipped measurements beside every published feature of the same chip."""
+    from . import measured
+    from .forms import known_forms
+
+    out = []
+    for gpu_name in measured.gpus():
+        rows = measured.agreement(known_forms(), gpu_name)
+        if not rows:
+            continue
+        agree = sum(1 for r in rows if r["agree"])
+        differ = [r for r in rows if r["agree"] is False]
+        out.append(f"\nMeasured on {gpu_name} (shipped data/results) vs published, per form and "
+                   f"feature: {agree} agree, {len(differ)} differ, "
+                   f"{sum(1 for r in rows if r['agree'] is None)} not measured")
+        lines = [[r["form"], r["feature"], _value(r["measured"]), _value(r["published"]),
+                  f"{r['source']} ({r['status']})",
+                  "yes" if r["agree"] else "-" if r["agree"] is None else "NO"] for r in rows]
+        out.append(report.table(["form", "feature", "measured", "published", "source", "agree"],
                                 lines, markdown))
     return "\n".join(out)
 
@@ -93,15 +133,18 @@ def consequence_text(models: dict, label: str, trials: int, max_k: int, markdown
 def run_offline(args) -> int:
     from .forms import by_names
     from . import measured
-    from .published import REPORTED
+    from .published import reported
 
     forms = by_names(args.form)
-    rows = [[r.gpu, r.inputs, r.acc, r.feature, _value(r.value), r.status, r.where] for r in REPORTED]
-    print("Published features (labelled 'published'; status 'recalled' = not re-checked in this "
-          "session, see mmabench/arith/published.py)")
-    print(report.table(["gpu", "inputs", "acc", "feature", "value", "status", "where"], rows,
-                       args.markdown))
-    print("Sources:\n  " + "\n  ".join(sorted({r.source for r in REPORTED})))
+    rows = [[r.gpu, r.instruction, r.inputs, r.acc, r.feature, _value(r.value), r.source, r.status,
+             r.where[:70]] for r in reported()]
+    print("Published features (labelled 'published'; data/arith_published.csv; status: code = "
+          "the authors' model code, text = the paper's text, suite = a test suite's README, "
+          "secondary = a third party's transcription)")
+    print(report.table(["gpu", "instr", "inputs", "acc", "feature", "value", "source", "status",
+                        "where"], rows, args.markdown))
+    print(sources_text(reported()))
+    print(measured_vs_published(args.markdown))
     f16in = [f for f in forms if f.ab_type == "f16" and f.shape == "m16n8k16"]
     h100 = "NVIDIA H100 80GB HBM3"
     models = {f.acc: m for f in f16in if (m := measured.model(f.name, h100)) is not None}
@@ -234,17 +277,19 @@ def run(args) -> int:
     folder.save_text("features.json", json.dumps(features, indent=1, default=str))
     print(f"\n{ctx['gpu_name']} ({arch}); published values: {key or 'no paper studied this GPU'}")
     print(feature_table(results, key, args.markdown))
-    from .published import REPORTED
-    print("Sources of 'published' (status 'recalled': not re-checked against the paper this session):\n  "
-          + "\n  ".join(sorted({r.source for r in REPORTED})))
-    fp8 = [(n, fi) for n, (f, fi) in results.items() if f.ab_type in FP8_TYPES]
+    from .published import reported_for
+    print(sources_text([r for f, _ in results.values() for r in reported_for(key, f)]))
+    fp8 = [(f, fi) for n, (f, fi) in results.items() if f.ab_type in FP8_TYPES]
     if fp8:
-        print("\nIssue 10 (DeepSeek-V3 reports about 14 bits of FP8 accumulation, wgmma on H800): "
-              "bits a fused sum keeps (24 + extra_bits), measured here on mma.sync:")
-        for n, fi in fp8:
-            print(f"  {n}: {_value(fi.features.get('alignment_bits'))} bits; C joins: "
-                  f"{fi.model.c_join} ('add': an IEEE add after the products, as sm_90's "
-                  f"two-HMMA lowering does); blocks {_value(fi.features.get('blocks'))}")
+        print("\nFP8 accumulation width (DeepSeek-V3 reports about 14 bits for FP8 GEMM on H800): "
+              "bits a fused sum keeps below and at its largest term (alignment) and bits of the "
+              "result, measured here:")
+        for f, fi in fp8:
+            print(f"  {f.name}: alignment {_value(fi.features.get('alignment_bits'))} bits, "
+                  f"result {_value(fi.features.get('result_bits'))} bits, blocks "
+                  f"{_value(fi.features.get('blocks'))} in order {fi.model.k_order}, C joins "
+                  f"{fi.model.c_join}" + (" (an IEEE add after the products: sm_90's two-HMMA "
+                                         "lowering)" if fi.model.c_join == "add" else ""))
     f16 = {f.acc: fi.model for n, (f, fi) in results.items()
            if f.ab_type == "f16" and f.shape == "m16n8k16"}
     if f16:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .formats import FORMATS, round_to
-from .model import MAX_EXTRA, MIN_EXTRA, Model
+from .model import K_ORDERS, MAX_EXTRA, MIN_EXTRA, Model, k_order_name
 
 EXTRA_SWEEP = 22          # j = 0 .. EXTRA_SWEEP-1 in the alignment family
 WGMMA_SWEEP_FROM = -8     # wgmma forms sweep from here (narrower accumulator: negative extra;
@@ -51,7 +51,7 @@ def _vec(k: int, entries: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def cases(form) -> list[Case]:
     """Every designed case for `form` (f16/bf16/e4m3/e5m2 inputs, f16/f32 accumulator)."""
-    if form.ab_type in FP8_TYPES and getattr(form, "family", "mma") == "mma":
+    if form.ab_type in FP8_TYPES:
         return fp8_cases(form)
     k = form.mnk[2]
     out = form.acc
@@ -114,6 +114,8 @@ def cases(form) -> list[Case]:
     # (5) f16 accumulator between blocks: 1 at 0, 3*2^-13 at 1 and at k-1
     if out == "f16":
         add("inter", {}, {0: (1.0, 1.0), 1: (1.5 * 2.0 ** -12, 1.0), k - 1: (1.5 * 2.0 ** -12, 1.0)})
+        for s in (1.0, -1.0):
+            _f16_path_cases(add, s, (0, 1, 2), lambda v: split(v, inp))
 
     # (6) subnormals
     fin = FORMATS[inp]
@@ -156,6 +158,24 @@ FP8_TYPES = ("e4m3", "e5m2")
 # the FP8 alignment sweep starts below f32's 24 bits: a narrower accumulator (DeepSeek-V3 reports
 # about 14 bits for FP8 wgmma on H800) shows as a negative extra_bits
 FP8_SWEEP_FROM = -12
+
+
+def _f16_path_cases(add, s: float, slots, prod, scale: float = 1.0) -> None:
+    """How an f16 result is rounded. 'out_from': 1 + 2^-11 + 2^-25 is above the f16 tie, but its
+    24-bit truncation is the tie itself (-> 1 by nearest-even); rounded from the aligned sum
+    (2^-25 kept by 2 extra bits) it is 1 + 2^-10. 'zero_sign': 1 - 1 - 2^-25 rounds to zero;
+    IEEE gives -0. `scale` moves the first up (FP8: 2^8, so that 2^-17 is a product). Cases
+    whose terms the input format cannot hold are left out."""
+    p0, p1, p2 = slots
+    try:
+        add("out_from", {"sign": s}, {p0: prod(s * scale), p1: prod(s * scale * 2.0 ** -11),
+                                      p2: prod(s * scale * 2.0 ** -25)})
+    except ValueError:
+        pass
+    try:
+        add("zero_sign", {"sign": s}, {p0: prod(-s * 1.0), p1: prod(-s * 2.0 ** -25)}, c=s * 1.0)
+    except ValueError:
+        pass
 
 
 def _representable(x: float, type_: str) -> bool:
@@ -215,6 +235,12 @@ def fp8_block_triples(k: int):
                 yield p, q, r
 
 
+# Where the FP8 families put the terms that must share one fused block (alignment, rounding):
+# slots in the first block both for consecutive blocks of >= 6 and for sm_90's 'pairs' order
+# (k mod 4 in {0,1} first); infer() checks the block it reads holds them all.
+FP8_SLOTS = (0, 1, 4, 5)
+
+
 def fp8_cases(form) -> list[Case]:
     k = form.mnk[2]
     out, inp, inp_b = form.acc, form.ab_type, form.b_type
@@ -228,6 +254,8 @@ def fp8_cases(form) -> list[Case]:
     def prod(value):
         return split(value, inp, inp_b)
 
+    s0, s1, s2, s3 = FP8_SLOTS
+
     # (1) products exact (p_in <= 4: 2p-bit products fit every accumulator)
     add("exact", {}, {0: (1 - 2.0 ** -FORMATS[inp].p, 1 - 2.0 ** -FORMATS[inp_b].p)})
 
@@ -240,14 +268,14 @@ def fp8_cases(form) -> list[Case]:
             e = 2 * par["eb"] - 23 - j
             if e >= lo:
                 add("extra", {"j": j, "sign": s},
-                    {0: (big, big), 1: (big, -big), 2: prod(s * 2.0 ** e)})
+                    {s0: (big, big), s1: (big, -big), s2: prod(s * 2.0 ** e)})
                 if out == "f32":
-                    add("extra_c", {"j": j, "sign": s}, {0: (big, big), 1: (big, -big)},
+                    add("extra_c", {"j": j, "sign": s}, {s0: (big, big), s1: (big, -big)},
                         c=s * 2.0 ** e)
             e2 = 2 * par["ea"] - 23 - j
             if e2 >= lo:
                 r = 1.5 * 2.0 ** par["ea"]
-                add("extra_raw", {"j": j, "sign": s}, {0: (r, r), 1: (r, -r), 2: prod(s * 2.0 ** e2)})
+                add("extra_raw", {"j": j, "sign": s}, {s0: (r, r), s1: (r, -r), s2: prod(s * 2.0 ** e2)})
 
     # (3) block structure (k*(k-2) triples) and where C joins
     tiny = prod(2.0 ** par["tiny"])
@@ -259,19 +287,19 @@ def fp8_cases(form) -> list[Case]:
         add("block_c", {"p": p, "r": r}, {p: xc, r: tiny}, c=-(xc[0] * xc[1]))
 
     # (4) rounding: f32 accumulator: 128 + f*ulp(128) (ulp = 2^-16) from products on the
-    # 2^-18 grid (4 * 8*4, then f*2^-16); f16: 1 + f*2^-10 rounded to f16
+    # 2^-18 grid (2 * 8*8, then f*2^-16); f16: 1 + f*2^-10 rounded to f16
     for odd in (0, 1):
         for f in (0.25, 0.5, 0.75):
             for s in (1.0, -1.0):
                 if out == "f32":
-                    entries = {i: (8.0, s * 4.0) for i in range(4)}
-                    entries[4] = prod(s * f * 2.0 ** -16)
+                    entries = {s0: (8.0, s * 8.0), s1: (8.0, s * 8.0)}
+                    entries[s2] = prod(s * f * 2.0 ** -16)
                     if odd:
-                        entries[5] = prod(s * 2.0 ** -16)
+                        entries[s3] = prod(s * 2.0 ** -16)
                 else:
-                    entries = {0: (1.0, s), 1: prod(s * f * 2.0 ** -10)}
+                    entries = {s0: (1.0, s), s1: prod(s * f * 2.0 ** -10)}
                     if odd:
-                        entries[2] = prod(s * 2.0 ** -10)
+                        entries[s2] = prod(s * 2.0 ** -10)
                 add("round", {"odd": odd, "frac": f, "sign": s}, entries)
     # (4b) C added to a rounded product sum, or fused with it: f32: products 128 (+ ulp), C a
     # fraction of an ulp; f16: products 1 + 2^-12 (below f16's grid), C = 2^-11
@@ -279,9 +307,9 @@ def fp8_cases(form) -> list[Case]:
         if out == "f32":
             for odd in (0, 1):
                 for f in (0.25, 0.5, 0.75):
-                    entries = {i: (8.0, s * 4.0) for i in range(4)}
+                    entries = {s0: (8.0, s * 8.0), s1: (8.0, s * 8.0)}
                     if odd:
-                        entries[4] = prod(s * 2.0 ** -16)
+                        entries[s2] = prod(s * 2.0 ** -16)
                     add("round_c", {"odd": odd, "frac": f, "sign": s}, entries, c=s * f * 2.0 ** -16)
         else:
             for c_ in (2.0 ** -11, 3 * 2.0 ** -12, 2.0 ** -12):
@@ -292,6 +320,18 @@ def fp8_cases(form) -> list[Case]:
     # (5) f16 accumulator between blocks: 1 at 0, 3*2^-13 at 1 and at k-1
     if out == "f16":
         add("inter", {}, {0: (1.0, 1.0), 1: prod(3 * 2.0 ** -13), k - 1: prod(3 * 2.0 ** -13)})
+
+    if out == "f16":
+        for s in (1.0, -1.0):
+            _f16_path_cases(add, s, FP8_SLOTS[:3], prod, scale=2.0 ** 8)
+
+    # (5b) the result's width: 1 + 1 + 2^-m carries into 2^1, so 2^-m survives the alignment
+    # (grid of the largest product, 2^0) for m < alignment bits, and the result for m <= bits-2:
+    # a result cut to the alignment width (Hopper's FP8 'e8m13') drops m = bits-1 that the
+    # alignment kept
+    if out == "f32":
+        for m in range(8, min(24, 1 - par["min_prod"])):
+            add("width", {"m": m}, {s0: (1.0, 1.0), s1: (1.0, 1.0), s2: prod(2.0 ** -m)})
 
     # (6) subnormals
     sub_a, sub_b = FORMATS[inp].min_subnormal, FORMATS[inp_b].min_subnormal
@@ -431,7 +471,10 @@ def read_align(cs, d, extra):
 
 
 def read_blocks(cs, d, k):
-    """Partition of 0..k-1 into fused blocks, from which small terms survive cancellations."""
+    """The fused blocks, from which small terms survive cancellations: (sizes, order, consistent,
+    c_first). Indices that no read puts after one another share a block (their sets of earlier
+    indices are the same); blocks are ordered by how many indices come before them, so blocks
+    need not be consecutive in k (sm_90's FP8 mma.sync: k mod 4 in {0,1}, then {2,3})."""
     later = np.zeros((k, k), bool)   # later[p, r]: r's block comes after p's block
     sub, vals = _family(cs, d, "block")
     for c, v in zip(sub, vals):
@@ -445,20 +488,21 @@ def read_blocks(cs, d, k):
         if v == _exact_value(c) and v != 0:
             later[c.params["p"], c.params["r"]] = True
             hits_c += 1
-    blocks, pos = [], 0
-    while pos < k:
-        end = pos + 1
-        while end < k and not later[pos, end] and not later[end, pos]:
-            end += 1
-        blocks.append(end - pos)
-        pos = end
-    # consistent? every pair in different blocks must be ordered
-    blk = np.repeat(np.arange(len(blocks)), blocks)
+    groups: dict[tuple, list[int]] = {}
+    for i in range(k):
+        groups.setdefault(tuple(np.flatnonzero(later[:, i])), []).append(i)
+    ordered = sorted(groups.items(), key=lambda kv: (len(kv[0]), kv[1][0]))
+    blocks = [len(g) for _, g in ordered]
+    order = tuple(i for _, g in ordered for i in g)
+    # consistent? every pair in different blocks must be ordered, and no pair in one block
+    blk = np.empty(k, dtype=np.int64)
+    for n, (_, g) in enumerate(ordered):
+        blk[g] = n
     expect = blk[None, :] > blk[:, None]
     consistent = bool((later == expect).all())
     if len(blocks) > 1:
         c_first = hits_c > 0
-    return blocks, consistent, c_first
+    return blocks, order, consistent, c_first
 
 
 def read_rounding(cs, d, acc):
@@ -509,12 +553,28 @@ def read_specials(cs, d):
 FIT_AXES = {"rounding": ("rz", "rn"), "c_join": ("first", "last"), "exponent": ("true", "raw"),
             "align": ("rz", "floor")}
 FIT_AXES_F16 = {"out_rounding": ("rn", "rz"), "inter": ("internal", "acc"),
-                "product_exact": (True, False)}
+                "product_exact": (True, False), "out_from": ("internal", "aligned"),
+                "zero_sign": ("ieee", "plus")}
 FIT_FAMILIES = ("exact", "extra", "extra_raw", "extra_c", "block", "block_c", "round", "round_c",
-                "inter")
+                "inter", "width", "out_from", "zero_sign")
 # FP8 forms: C may also be added by a separate IEEE addition (sm_90 lowers an FP8 mma.sync to
 # two chained f16 HMMAs and an FADD/HADD2 with C, per its SASS); the designed cases decide
-FIT_AXES_FP8 = {"c_join": ("first", "last", "add")}
+# two chained f16 HMMAs and an FADD/HADD2 with C, per its SASS; the designed cases decide), and
+# the multiplier may see the FP8 values as they are or unpacked to f16 (where an e4m3 subnormal
+# is normal: it matters to the raw exponent of the alignment)
+FIT_AXES_FP8 = {"c_join": ("first", "last", "add"), "core_type": ("", "f16")}
+
+
+def _model(base: dict, params: dict) -> Model:
+    """The model of fitted parameters; narrow_result=True: the block's result keeps only the
+    alignment's width (internal_bits = 24 + extra_bits, then no extra bits)."""
+    params = dict(params)
+    if params.pop("narrow_result", False):
+        merged = dict(base, **params)
+        merged["internal_bits"] = 24 + merged["extra_bits"]
+        merged["extra_bits"] = 0
+        return Model(**merged)
+    return Model(**base, **params)
 
 
 def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
@@ -529,7 +589,7 @@ def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
     b = np.concatenate([p[1] for p in parts])
     c = np.concatenate([p[2] for p in parts])
     hw = device(a, b, c)
-    scores = [int(same(Model(**base, **w).mma(a, b, c), hw, form.acc).sum()) for w in winners]
+    scores = [int(same(_model(base, w).mma(a, b, c), hw, form.acc).sum()) for w in winners]
     best = max(scores)
     kept = [w for w, s in zip(winners, scores) if s == best]
     varied = sorted({n for w in winners for n in w if len({str(x[n]) for x in winners}) > 1})
@@ -576,10 +636,21 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
                               else "C handled apart from the products"))
     feats["align"], ev["align"] = read_align(cs, d, extra)
 
-    blocks, consistent, c_first = read_blocks(cs, d, k)
+    blocks, order, consistent, c_first = read_blocks(cs, d, k)
     feats["blocks"] = blocks
-    feats["block"] = blocks[0] if consistent and len(set(blocks)) == 1 else None
+    order_name = k_order_name(order, k)
+    feats["k_order"] = order_name
+    feats["block"] = (blocks[0] if consistent and len(set(blocks)) == 1 and order_name else None)
     ev["block"] = (f"fused blocks over k={k}: {blocks}" + ("" if consistent else " (INCONSISTENT reads)"))
+    ev["k_order"] = (f"products enter the blocks in order {order_name!r}" if order_name else
+                     f"block order {list(order)} is none of {list(K_ORDERS)}")
+    if form.ab_type in FP8_TYPES and not set(FP8_SLOTS) <= set(order[:blocks[0]]):
+        ev["block"] += (f" (the first block does not hold slots {FP8_SLOTS}: the alignment and "
+                        "rounding reads span blocks and cannot be trusted)")
+    if order_name not in (None, "natural"):
+        ev["block"] += " (" + "; ".join(
+            "{" + ",".join(map(str, sorted(order[s:s + n]))) + "}"
+            for s, n in zip(np.cumsum([0] + blocks[:-1]), blocks)) + ")"
     if c_first is not None:
         feats["c_join"] = "first" if c_first else "last"
         ev["c_join"] = "C cancels inside the first block" if c_first else "C never cancels in a block"
@@ -601,6 +672,7 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
     # fit what the reads left open (or could not see) on all designed cases
     b_type = getattr(form, "b_type", form.ab_type)
     base = dict(in_type=form.ab_type, acc=acc, block=feats["block"] or k,
+                k_order=feats["k_order"] if feats["block"] else "natural",
                 **({"b_type": b_type} if b_type != form.ab_type else {}),
                 **({"product_exact": bool(exact)} if exact is not None else {}),
                 extra_bits=feats["extra_bits"] if feats["extra_bits"] is not None else 0,
@@ -608,14 +680,21 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
                 overflow=feats["overflow"] or "inf")
     axes = dict(FIT_AXES, **(FIT_AXES_F16 if acc == "f16" else {}),
                 **(FIT_AXES_FP8 if form.ab_type in FP8_TYPES else {}))
-    idx = [i for i, c in enumerate(cs) if c.family in FIT_FAMILIES]
+    if base["extra_bits"] < 0:  # an alignment narrower than f32: is the result cut to it too?
+        axes["narrow_result"] = (False, True)
+        # a result grid narrower than f32's also loses f32 subnormals: the subnormal read alone
+        # cannot say whether that is flushing or the grid
+        base.pop("subnormals")
+        axes["subnormals"] = (True, False)
+    fit_families = FIT_FAMILIES + (("subnormal",) if "subnormals" in axes else ())
+    idx = [i for i, c in enumerate(cs) if c.family in fit_families]
     fit_cs = [cs[i] for i in idx]
     a, b, c = vectors(fit_cs)
     target = d[idx]
     best, scores = -1, {}
     for combo in itertools.product(*axes.values()):
         params = dict(zip(axes, combo))
-        model = Model(**base, **params)
+        model = _model(base, params)
         score = int(same(model.dot(a, b, c), target, acc).sum())
         scores[combo] = score
         best = max(best, score)
@@ -632,12 +711,15 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
         else:
             fi.ambiguous[name] = values
             if feats.get(name) not in values:
-                feats[name] = default[name] if default[name] in values else values[0]
+                feats[name] = default.get(name) if default.get(name) in values else values[0]
     # the chosen values must be one of the winning combinations
     if not any(all(w[n] == feats[n] for n in axes) for w in winners):
         feats.update(winners[0])
     final = {n: feats[n] for n in axes}
-    fi.model = Model(**base, **final)
+    fi.model = _model(base, final)
+    feats["result_bits"] = fi.model.internal_bits
+    ev["result_bits"] = ("significant bits of a block's result (24 = f32's; fewer: the result is "
+                         "cut to the alignment width, the FP22 / e8m13 of Hopper's FP8 reports)")
     with np.errstate(invalid="ignore"):
         fi.designed_match = (int(same(fi.model.dot(*vectors(cs)), d, acc).sum()), len(cs))
     return fi

@@ -1,8 +1,9 @@
 """The arithmetic that `python -m mmabench arith` measured on a GPU, as shipped result data.
 
-A results folder of `arith` holds features.json (one bit-accurate Model per form). The shipped
-ones live under data/results/<gpu>/arith/ with the run's context.json; `model(form, gpu_name)`
-finds the one measured on a GPU of that name, or None.
+A results folder of `arith` holds features.json (one bit-accurate Model per form, with the
+features read from the designed cases). The shipped ones live under data/results/<gpu>/arith*/
+(arith: f16/bf16 mma.sync; arith-fp8-mma; arith-wgmma) with the run's context.json;
+`model(form, gpu_name)` finds the one measured on a GPU of that name, or None.
 """
 
 from __future__ import annotations
@@ -18,19 +19,56 @@ RESULTS = Path(__file__).resolve().parent.parent.parent / "data" / "results"
 
 @functools.lru_cache(maxsize=None)
 def _measured() -> dict[str, dict]:
-    """gpu_name -> {form name: model kwargs}, from every shipped arith folder."""
+    """gpu_name -> {form name: features.json entry}, from every shipped arith folder."""
     out: dict[str, dict] = {}
-    for features in sorted(RESULTS.glob("*/arith/features.json")):
+    for features in sorted(RESULTS.glob("*/arith*/features.json")):
         try:
             ctx = json.loads((features.parent / "context.json").read_text())
             data = json.loads(features.read_text())
         except (OSError, ValueError):
             continue
-        forms = {name: entry["model"] for name, entry in data.items() if "model" in entry}
+        forms = {name: entry for name, entry in data.items() if "model" in entry}
         out.setdefault(ctx.get("gpu_name", ""), {}).update(forms)
     return out
 
 
+def gpus() -> list[str]:
+    return sorted(_measured())
+
+
+def entry(form_name: str, gpu_name: str) -> dict | None:
+    return _measured().get(gpu_name, {}).get(form_name)
+
+
 def model(form_name: str, gpu_name: str) -> Model | None:
-    kwargs = _measured().get(gpu_name, {}).get(form_name)
-    return Model(**kwargs) if kwargs else None
+    e = entry(form_name, gpu_name)
+    if not e:
+        return None
+    try:
+        return Model(**e["model"])
+    except TypeError:   # a features.json of an older Model: not usable as a model
+        return None
+
+
+def agreement(forms, gpu_name: str) -> list[dict]:
+    """Every published feature of the GPU's chip beside the shipped measurement of each form:
+    form, feature, measured, published, source, status, agree (None: not measured)."""
+    from .published import gpu_key, reported_for
+
+    key = gpu_key(gpu_name)
+    rows = []
+    for form in forms:
+        e = entry(form.name, gpu_name)
+        feats = dict(e["model"], **e.get("features", {})) if e else {}
+        if feats.get("internal_bits") is not None:
+            feats.setdefault("result_bits", feats["internal_bits"])
+        for r in reported_for(key, form):
+            value = r.value
+            if r.feature == "block" and isinstance(value, int):
+                value = min(value, form.mnk[2])
+            got = feats.get(r.feature)
+            rows.append({"form": form.name, "feature": r.feature, "measured": got,
+                         "published": r.value if value == r.value else f"{r.value} (k={value} here)",
+                         "source": r.source, "status": r.status,
+                         "agree": None if got is None else got == value})
+    return rows

@@ -4,7 +4,10 @@ parameters (the hardware model of Fasi et al. 2021 and Khattak & Mikaitis 2025, 
 One output d = c + sum_i a_i b_i is computed as:
 
 1. products a_i*b_i, exact (or rounded to f32 if product_exact=False);
-2. the k products are cut into consecutive blocks of `block` products; each block is one fused
+2. the k products, taken in the order `k_order` (K_ORDERS: 'natural', or 'pairs': k mod 4 in
+   {0,1} first, then {2,3} -- how sm_90 splits an FP8 m16n8k32 over its two HMMA.16816, per the
+   SASS: the low halves of the A/B registers feed the first, the high halves the second), are
+   cut into consecutive blocks of `block` products; each block is one fused
    multi-operand addition of its products plus the running accumulator (C joins the first block,
    or, with c_join='last', is added alone after the last block in one more fused addition;
    with c_join='add' the blocks start from zero and C is added at the very end by one IEEE
@@ -14,11 +17,14 @@ One output d = c + sum_i a_i b_i is computed as:
    below 2^(Emax - (internal_bits-1) - extra_bits) are dropped ('rz': toward zero, sign-magnitude;
    'floor': two's complement, toward -inf); the kept bits are summed exactly;
    Emax is the term's true exponent, or with exponent='raw' a product's ea+eb (significand in
-   [1,4), not normalised);
+   [1,4), not normalised; a subnormal factor counts as the minimum exponent of `core_type`, the
+   format the multiplier sees: FP8 unpacked to f16 on sm_90 is normal there);
 4. the exact aligned sum is normalised and rounded to `internal_bits` (mode `rounding`) with the
    f32 exponent range; that is the accumulator carried to the next block;
 5. for an f16 accumulator the final value is rounded to f16 (`out_rounding`); with inter='acc'
-   the running value is rounded to f16 after every block as well.
+   the running value is rounded to f16 after every block as well; with out_from='aligned' that
+   rounding starts from the exact aligned sum (step 4 skipped), and with zero_sign='plus' a
+   nonzero value that rounds to zero gives +0 (both seen on the H100's f16 accumulators).
 
 Special values follow IEEE (NaN for inf*0 and inf-inf, inf propagates); `overflow` decides what
 an f16 result past 65504 (or an f32 past FLT_MAX) becomes.
@@ -41,12 +47,32 @@ MIN_EXTRA = -20   # negative: the alignment keeps fewer bits than the accumulato
 ROUNDINGS = ("rz", "rn")
 
 
+def _pairs(k: int) -> list[int]:
+    return [i for i in range(k) if i % 4 < 2] + [i for i in range(k) if i % 4 >= 2]
+
+
+# the order in which the k products enter the blocks
+K_ORDERS = {"natural": lambda k: list(range(k)), "pairs": _pairs}
+
+
+def k_permutation(name: str, k: int) -> np.ndarray:
+    return np.asarray(K_ORDERS[name](k), dtype=np.int64)
+
+
+def k_order_name(order, k: int) -> str | None:
+    """The K_ORDERS name of a permutation of range(k), or None."""
+    order = list(order)
+    return next((n for n, f in K_ORDERS.items() if f(k) == order), None)
+
+
 @dataclass(frozen=True)
 class Model:
     in_type: str = "f16"          # A/B format: f16 | bf16 | e4m3 | e5m2
     b_type: str = ""              # B format where it differs from A's ('' = in_type)
     acc: str = "f32"              # C/D format: f32 | f16
     block: int = 16               # products per fused addition
+    k_order: str = "natural"      # order of the products before blocking (K_ORDERS)
+    core_type: str = ""           # format the multiplier sees ('' = in_type; sm_90 FP8: 'f16')
     extra_bits: int = 0           # bits kept below the largest term's (internal_bits)-bit significand
                                   # (negative: fewer; the alignment width is internal_bits+extra_bits)
     align: str = "rz"             # rz | floor: how aligned bits below the grid are dropped
@@ -55,6 +81,10 @@ class Model:
     c_join: str = "first"         # first | last | add (C by one IEEE RN add at the end)
     exponent: str = "true"        # true | raw: exponent of a product used for alignment
     out_rounding: str = "rn"      # f16 accumulator: final rounding to f16
+    out_from: str = "internal"    # f16 accumulator: rounded from the block's 'internal' (24-bit
+                                  # normalised) result, or from the exact 'aligned' sum
+    zero_sign: str = "ieee"       # f16 accumulator: sign of a nonzero result rounded to zero:
+                                  # 'ieee' (its own) | 'plus' (+0)
     inter: str = "internal"       # f16 accumulator: 'internal' or 'acc' (rounded to f16 per block)
     product_exact: bool = True    # False: each product rounded (RN) to the accumulator format
     subnormals: bool = True       # False: subnormal inputs and results flushed to zero
@@ -68,7 +98,9 @@ class Model:
         for name, allowed in (("align", ("rz", "floor")), ("rounding", ROUNDINGS),
                               ("out_rounding", ROUNDINGS), ("c_join", ("first", "last", "add")),
                               ("exponent", ("true", "raw")), ("inter", ("internal", "acc")),
-                              ("overflow", ("inf", "saturate")), ("acc", ("f16", "f32"))):
+                              ("overflow", ("inf", "saturate")), ("acc", ("f16", "f32")),
+                              ("k_order", tuple(K_ORDERS)), ("out_from", ("internal", "aligned")),
+                              ("zero_sign", ("ieee", "plus"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}; accepted: {allowed}")
 
@@ -120,32 +152,52 @@ class Model:
         if not self.product_exact:  # rounded to the accumulator format (f32: no-op for 16-bit inputs)
             prod = round_to(prod, acc, "rn")
         if self.exponent == "raw":
-            pexp = (np.maximum(exponent(fa), fin.emin) + np.maximum(exponent(fb), fin_b.emin))
+            core_a = FORMATS[self.core_type] if self.core_type else fin
+            core_b = FORMATS[self.core_type] if self.core_type else fin_b
+            pexp = (np.maximum(exponent(fa), core_a.emin) + np.maximum(exponent(fb), core_b.emin))
         else:
             pexp = exponent(prod)
+        if self.k_order != "natural":
+            perm = k_permutation(self.k_order, k)
+            prod, pexp = prod[:, perm], pexp[:, perm]
         internal = f32 if self.internal_bits == 24 else _internal(self.internal_bits)
 
+        # an f16 result rounded from the aligned sum itself skips the 24-bit normalisation of
+        # every block whose result goes straight to an f16 rounding
+        direct = self.acc == "f16" and self.out_from == "aligned"
         run = fc if self.c_join == "first" else np.zeros_like(fc)
         for start in range(0, k, self.block):
+            last = start + self.block >= k
+            to_f16 = (self.inter == "acc" and not last) or (last and self.c_join != "last")
             terms = np.concatenate([run[:, None], prod[:, start:start + self.block]], axis=1)
             texp = np.concatenate([exponent(run)[:, None], pexp[:, start:start + self.block]], axis=1)
-            run = self._fused(terms, texp, internal)
-            if self.acc == "f16" and self.inter == "acc" and start + self.block < k:
-                run = round_to(run, acc, self.out_rounding, self.subnormals, self.overflow)
+            run = self._fused(terms, texp, internal, normalise=not (direct and to_f16))
+            if self.acc == "f16" and self.inter == "acc" and not last:
+                run = self._to_f16(run)
         if self.c_join == "last":
             terms = np.stack([run, fc], axis=1)
-            run = self._fused(terms, exponent(terms), internal)
+            run = self._fused(terms, exponent(terms), internal, normalise=not direct)
         elif self.c_join == "add":
             run = self._ieee_add(run, fc, acc)
         if self.acc == "f16":
-            run = round_to(run, acc, self.out_rounding, self.subnormals, self.overflow)
+            run = self._to_f16(run)
         out = np.where(np.isnan(special), special, run)
         out = np.where(np.isinf(special), special, out)
         return out.reshape(shape)
 
     # ---- internals ---------------------------------------------------------------------------
-    def _fused(self, terms: np.ndarray, texp: np.ndarray, internal) -> np.ndarray:
-        """One fused addition of the rows of `terms` (exact values, exponents `texp`)."""
+    def _to_f16(self, run: np.ndarray) -> np.ndarray:
+        """The f16 rounding of a result (out_rounding); zero_sign='plus': a nonzero value that
+        rounds to zero gives +0 whatever its sign."""
+        out = round_to(run, FORMATS["f16"], self.out_rounding, self.subnormals, self.overflow)
+        if self.zero_sign == "plus":
+            out = np.where((out == 0) & (run != 0), 0.0, out)
+        return out
+
+    def _fused(self, terms: np.ndarray, texp: np.ndarray, internal,
+               normalise: bool = True) -> np.ndarray:
+        """One fused addition of the rows of `terms` (exact values, exponents `texp`);
+        normalise=False: the exact aligned sum, not rounded to the internal width."""
         infinite = ~np.isfinite(terms)
         if infinite.any():  # an accumulator that overflowed earlier: IEEE inf arithmetic
             with np.errstate(invalid="ignore"):
@@ -164,7 +216,8 @@ class Model:
         # IEEE sign of an exact zero: -0 only if every term is -0
         allneg0 = np.all((terms == 0) & np.signbit(terms), axis=1)
         value = np.where(value == 0, np.where(allneg0, -0.0, 0.0), value)
-        value = round_to(value, internal, self.rounding, self.subnormals, self.overflow)
+        if normalise:
+            value = round_to(value, internal, self.rounding, self.subnormals, self.overflow)
         if special is not None:
             value = np.where(infinite.any(axis=1), special, value)
         return value
@@ -174,7 +227,7 @@ class Model:
         f32: numpy float32 addition is IEEE correctly rounded; f16: the float64 sum of two f16
         values is exact, then one rounding."""
         if self.acc == "f16":
-            run = round_to(run, acc, self.out_rounding, self.subnormals, self.overflow)
+            run = self._to_f16(run)
             with np.errstate(invalid="ignore"):
                 total = run + c
             fin = np.isfinite(total)

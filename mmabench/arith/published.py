@@ -1,79 +1,124 @@
-"""What the papers report, as data (labelled 'published'; never mixed into measured columns).
+"""What papers and public models report of the tensor cores' arithmetic, as data
+(data/arith_published.csv, sources in data/arith_published_sources.csv); labelled 'published'
+wherever it is printed, never mixed into measured columns.
 
-status says how each value entered this table: 'suite' = read in this session from the public
-test suite that accompanies Fasi et al. (README of north-numerical-computing/
-tensor-cores-numerical-behavior, sections A-D); 'recalled' = from the paper as the author of this
-module knew it, section/table NOT re-checked in this session (the search tool returned only the
-abstracts) -- the lead should check these against the PDFs before quoting them.
+A row: GPU, instruction family ('mma': mma.sync / WMMA, the HMMA path; 'wgmma'), input types,
+accumulator ('any' for both), one feature named as in `Model` / `Findings.features`, its value
+(JSON), the status of the reading and the place. status: 'code' = read in the authors' own model
+code; 'text' = read in the paper's text; 'suite' = read in a paper's test-suite README;
+'secondary' = read in a third party's transcription of the paper.
+
+`published_model` assembles the Model a GPU's rows imply for a form, when the rows name at least
+its block size and alignment; the arith run checks that model against the hardware too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import functools
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 from .model import Model
 
-FASI = "Fasi, Higham, Mikaitis & Pranesh, Numerical behavior of NVIDIA tensor cores, PeerJ CS 7:e330 (2021)"
-KM = "Khattak & Mikaitis, Accurate Models of NVIDIA Tensor Cores, arXiv 2512.07004 (2025)"
-DSV3 = "DeepSeek-AI, DeepSeek-V3 Technical Report, arXiv 2412.19437, Sec. 3.3.2"
+DATA = Path(__file__).resolve().parent.parent.parent / "data" / "arith_published.csv"
+SOURCES = Path(__file__).resolve().parent.parent.parent / "data" / "arith_published_sources.csv"
+STATUSES = ("code", "text", "suite", "secondary")
+
+# chips with the same tensor cores: their rows stand for each other
+SAME_CHIP = {"H100": "H100", "H200": "H100", "H800": "H100", "A100": "A100", "A800": "A100",
+             "A30": "A100", "V100": "V100"}
 
 
 @dataclass(frozen=True)
 class Reported:
-    gpu: str          # 'A100', 'H100', ...
-    inputs: str       # 'f16', 'bf16', 'fp8', 'f16/bf16'
-    acc: str          # 'f32', 'f16', 'any'
-    feature: str      # a Model field or a named property
+    gpu: str          # 'H100', 'H800', 'A100', ...
+    instruction: str  # 'mma' | 'wgmma'
+    inputs: str       # 'f16/bf16', 'e4m3/e5m2', ...
+    acc: str          # 'f32' | 'f16' | 'any'
+    feature: str
     value: object
-    source: str
+    status: str
+    source: str       # key into the sources table
     where: str
-    status: str       # 'suite' | 'recalled'
+
+    @property
+    def citation(self) -> str:
+        return sources().get(self.source, self.source)
 
 
-REPORTED: list[Reported] = [
-    # Fasi et al. 2021 (V100 / T4 / A100); the suite README states the features it tests
-    Reported("A100", "f16/bf16", "f32", "product_exact", True, FASI, "suite README B; Sec. 4", "suite"),
-    Reported("A100", "f16/bf16", "f32", "rounding", "rz", FASI,
-             "suite README C ('round-down for positive, round-up for negative values')", "suite"),
-    Reported("A100", "f16", "f16", "out_rounding", "rn", FASI,
-             "suite README C ('rounded using round-to-nearest (binary16 mode)')", "suite"),
-    Reported("A100", "f16/bf16", "f32", "extra_bits", 0, FASI,
-             "suite README D1 ('no guard digits, extra bits on the right')", "suite"),
-    Reported("A100", "f16/bf16", "f32", "normalisation", "once, after the block", FASI,
-             "suite README D2-D3 (no normalisation in the partial sums)", "suite"),
-    Reported("A100", "f16/bf16", "f32", "carry_bits", 2, FASI, "suite README D4", "suite"),
-    # Values recalled from the papers but not re-checked against their text (block sizes of
-    # V100/A100/H100, H100 rounding, FP8 accumulator width) were removed: no value is better
-    # than a wrong one. Our own H100 measurements are in data/results/h100-sxm5/arith.
-    Reported("H800", "fp8", "f32", "accumulator_bits", "about 14 bits", DSV3,
-             "Sec. 3.3.2, FP8 GEMM accumulation precision (also quoted in issue 10)", "recalled"),
-]
+@functools.lru_cache(maxsize=None)
+def sources() -> dict[str, str]:
+    if not SOURCES.exists():
+        return {}
+    with open(SOURCES, newline="") as f:
+        return {r["key"]: f"{r['citation']} [read: {r['where_read']}]" for r in csv.DictReader(f)}
 
-# the model the papers imply per GPU and accumulator (labelled 'published' wherever printed)
-# The model the papers imply per GPU and accumulator: none until a block size is checked in a
-# paper's text (see the note in REPORTED).
-PUBLISHED_MODELS: dict = {}
+
+@functools.lru_cache(maxsize=None)
+def reported() -> tuple[Reported, ...]:
+    """Every row of the published table (empty without the file); a malformed row is an error."""
+    if not DATA.exists():
+        return ()
+    rows = []
+    with open(DATA, newline="") as f:
+        for i, r in enumerate(csv.DictReader(f), start=2):
+            try:
+                value = json.loads(r["value"])
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{DATA.name} line {i}: value {r['value']!r} is not JSON") from e
+            if r["status"] not in STATUSES:
+                raise ValueError(f"{DATA.name} line {i}: status {r['status']!r}; accepted: {STATUSES}")
+            rows.append(Reported(r["gpu"], r["instruction"], r["inputs"], r["acc"], r["feature"],
+                                 value, r["status"], r["source"], r["where"]))
+    return tuple(rows)
 
 
 def gpu_key(name: str) -> str | None:
-    """'NVIDIA H100 80GB HBM3' -> 'H100' (H200 has the H100's GH100 tensor cores)."""
+    """'NVIDIA H100 80GB HBM3' -> 'H100' (H200 and H800 have the H100's GH100 tensor cores)."""
     up = name.upper()
-    for key, alias in (("H100", "H100"), ("H200", "H100"), ("H800", "H100"), ("A100", "A100"),
-                       ("A800", "A100"), ("V100", "V100")):
+    for key, chip in SAME_CHIP.items():
         if key in up:
-            return alias
+            return chip
     return None
 
 
-def published_model(form, gpu: str = "H100") -> Model | None:
-    params = PUBLISHED_MODELS.get((gpu, form.acc))
-    if params is None:
+def instruction_of(form) -> str:
+    return getattr(form, "family", "mma")
+
+
+def reported_for(gpu: str | None, form) -> list[Reported]:
+    """Rows about this form's chip, instruction, input types and accumulator."""
+    if not gpu:
+        return []
+    b_type = getattr(form, "b_type", form.ab_type) or form.ab_type
+    return [r for r in reported()
+            if SAME_CHIP.get(r.gpu) == gpu and r.instruction == instruction_of(form)
+            and {form.ab_type, b_type} <= set(r.inputs.split("/")) and r.acc in (form.acc, "any")]
+
+
+_MODEL_FIELDS = {f.name for f in fields(Model)}
+
+
+def published_model(form, gpu: str | None = "H100") -> Model | None:
+    """The model the rows imply (first row of a feature wins, rows in file order), or None where
+    they do not give the block size, the alignment, where C joins and (f16 accumulator) the
+    output rounding. The block is capped at the instruction's
+    k (a k8 instruction cannot fuse 16 products); 'result_bits' sets the result's width."""
+    rows = reported_for(gpu, form)
+    params: dict = {}
+    for r in rows:
+        name = "internal_bits" if r.feature == "result_bits" else r.feature
+        if name in _MODEL_FIELDS and name not in params:
+            params[name] = r.value
+    needed = {"block", "extra_bits", "c_join"} | ({"out_rounding"} if form.acc == "f16" else set())
+    if not needed <= set(params):
         return None
     k = form.mnk[2]
-    params = dict(params, block=min(params["block"], k))
-    return Model(in_type=form.ab_type, acc=form.acc, **params)
-
-
-def reported_for(gpu: str, form) -> list[Reported]:
-    return [r for r in REPORTED if r.gpu == gpu and form.ab_type in r.inputs.split("/")
-            and r.acc in (form.acc, "any")]
+    params["block"] = min(params["block"], k)
+    if params.get("internal_bits", 24) < 24:   # the result cut to the alignment width
+        params["extra_bits"] = params["extra_bits"] - (params["internal_bits"] - 24)
+    b_type = getattr(form, "b_type", form.ab_type)
+    return Model(in_type=form.ab_type, acc=form.acc,
+                 **({"b_type": b_type} if b_type and b_type != form.ab_type else {}), **params)

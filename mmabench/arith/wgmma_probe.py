@@ -1,4 +1,4 @@
-"""wgmma in `arith`: one m64nNk16 instruction per launch through the wgmma suite's chain kernel
+"""wgmma in `arith`: one m64nNk16 (FP8: m64nNk32) instruction per launch through the wgmma suite's chain kernel
 (mmabench/wgmma, latency pipeline, iters=0: the prologue's single D = C + A_0 B_0).
 
 The kernel reads one (A, B, C) per launch (a single warpgroup), so a batch of problems is run
@@ -57,9 +57,20 @@ class WgmmaArith:
 
 
 def wgmma_forms() -> list[WgmmaArith]:
-    """m64n256k16 with f16 inputs, f32 and f16 accumulators (A and B in shared memory)."""
-    from ..wgmma.catalogue import WgmmaForm
-    return [WgmmaArith(WgmmaForm(256, "f16", acc, "ss", "128b")) for acc in ("f32", "f16")]
+    """Every (input type, accumulator) pair wgmma has, at N = 256 (the most dot products per
+    launch; N only repeats the instruction's columns): f16 (f32/f16 accumulator), bf16 (f32),
+    e4m3 and e5m2 (f32/f16; m64n256k32). A and B in shared memory."""
+    from ..wgmma.catalogue import TYPE_ACC, WgmmaForm
+    order = {"f16": 0, "bf16": 1, "e4m3": 2, "e5m2": 3}
+    pairs = sorted(TYPE_ACC, key=lambda p: (order[p[0]], p[1] != "f32"))
+    return [WgmmaArith(WgmmaForm(256, ab, acc, "ss", "128b")) for ab, acc in pairs]
+
+
+def _row_bytes(matrix: np.ndarray, type_: str) -> np.ndarray:
+    """Rows x K values -> [rows, K * bytes] uint8; FP8 inf kept (e5m2), so designed specials
+    reach the hardware (the suite's packer saturates)."""
+    bits = np.ascontiguousarray(formats.to_bits(matrix, type_))
+    return bits.view(np.uint8).reshape(matrix.shape[0], -1)
 
 
 def pack(form: WgmmaArith, a: np.ndarray, b: np.ndarray, c: np.ndarray):
@@ -74,8 +85,8 @@ def pack(form: WgmmaArith, a: np.ndarray, b: np.ndarray, c: np.ndarray):
     a_mat[:, :k] = a
     bt_mat[:, :k] = b.T
     tile = TileLayout(wg.swizzle)
-    a_tile = tile.pack(wfr.row_bytes(a_mat, wg.ab_type))
-    b_tile = tile.pack(wfr.row_bytes(bt_mat, wg.ab_type))
+    a_tile = tile.pack(_row_bytes(a_mat, wg.ab_type))
+    b_tile = tile.pack(_row_bytes(bt_mat, wg.ab_type))
     c_words = wfr.d_fragment(wg, c)[None]                       # ilp 1
     return a_tile, b_tile, c_words
 
