@@ -578,11 +578,15 @@ def _model(base: dict, params: dict) -> Model:
 
 
 def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
-            per_regime: int = 16) -> list[dict]:
+            outputs_per_regime: int = 2048) -> list[dict]:
     """Candidates the designed cases cannot tell apart, decided on random problems (the
-    refinement step of Khattak & Mikaitis): returns those that match the most outputs."""
+    refinement step of Khattak & Mikaitis): returns those that match the most outputs.
+    About `outputs_per_regime` dot products per regime (16 mma.sync problems, one wgmma)."""
     from .device import same
     from .validate import REGIMES, problems
+
+    m, n, _ = form.mnk
+    per_regime = max(1, outputs_per_regime // (m * n))
 
     parts = [problems(form, r, per_regime, rng) for r in REGIMES]
     a = np.concatenate([p[0] for p in parts])
@@ -680,6 +684,8 @@ def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Finding
                 overflow=feats["overflow"] or "inf")
     axes = dict(FIT_AXES, **(FIT_AXES_F16 if acc == "f16" else {}),
                 **(FIT_AXES_FP8 if form.ab_type in FP8_TYPES else {}))
+    if base["block"] >= k:      # one block: nothing is rounded between blocks
+        axes.pop("inter", None)
     if base["extra_bits"] < 0:  # an alignment narrower than f32: is the result cut to it too?
         axes["narrow_result"] = (False, True)
         # a result grid narrower than f32's also loses f32 subnormals: the subnormal read alone
