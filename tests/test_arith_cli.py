@@ -102,7 +102,7 @@ def test_gpu_flow_fp8_on_simulated_hardware(monkeypatch, tmp_path, capsys):
     assert rows["chain_check"].str.startswith("not run").all()
     feats = json.loads((folder / "features.json").read_text())
     assert feats["m16n8k32.e4m3.acc_f32"]["features"]["alignment_bits"] == 24 + TRUTH["extra_bits"]
-    assert "Issue 10" in out and "m16n8k32.e4m3.acc_f32: 25 bits" in out
+    assert "FP8 accumulation width" in out and "m16n8k32.e4m3.acc_f32: alignment 25 bits" in out
 
 
 def test_gpu_flow_wgmma_on_simulated_hardware(monkeypatch, tmp_path, capsys):

@@ -263,15 +263,30 @@ def values_from_inputs(form, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def describe(model) -> str:
     """One sentence: what one instruction computes under `model`."""
     p = model.internal_bits
-    blocks = f"blocks of {model.block} exact products" if model.product_exact else \
-        f"blocks of {model.block} products (each rounded to {model.acc})"
-    cj = "C joins the first block" if model.c_join == "first" else "C is added after the last block"
-    align = ("bits below dropped toward zero" if model.align == "rz" else "bits below dropped toward -inf")
-    text = (f"{blocks}; {cj}; every term aligned to the largest, keeping {p}+{model.extra_bits} "
-            f"bits ({align}); each block sum normalised to {p} bits by "
-            f"{'truncation' if model.rounding == 'rz' else 'round-to-nearest-even'}")
+    width = p + model.extra_bits
+    parts = []
+    if model.core_type and model.core_type != model.in_type:
+        parts.append(f"{model.in_type} inputs converted to {model.core_type}")
+    order = "" if model.k_order == "natural" else f" (k taken in order '{model.k_order}')"
+    parts.append((f"blocks of {model.block} exact products" if model.product_exact else
+                  f"blocks of {model.block} products (each rounded to {model.acc})") + order)
+    parts.append({"first": "C joins the first block",
+                  "last": "C is added after the last block in one more fused addition",
+                  "add": f"the blocks start from zero and C is added at the end by one IEEE "
+                         f"round-to-nearest {model.acc} addition"}[model.c_join])
+    parts.append(f"every term aligned to the largest, keeping {width} bits"
+                 + (f" ({p}{model.extra_bits:+d})" if model.extra_bits else "")
+                 + (", bits below dropped toward zero" if model.align == "rz"
+                    else ", bits below dropped toward -inf"))
+    direct = model.acc == "f16" and model.out_from == "aligned" and model.inter != "acc"
+    if not direct or model.block < 1:
+        parts.append(f"each block sum normalised to {p} bits by "
+                     f"{'truncation' if model.rounding == 'rz' else 'round-to-nearest-even'}")
     if model.acc == "f16":
-        text += (f"; {'rounded to f16 between blocks and ' if model.inter == 'acc' else ''}"
-                 f"rounded once to f16 by {'round-to-nearest-even' if model.out_rounding == 'rn' else 'truncation'}"
-                 f", past 65504 -> {model.overflow}")
-    return text
+        src = "the exact aligned sum" if model.out_from == "aligned" else "that"
+        parts.append(f"{'rounded to f16 between blocks; ' if model.inter == 'acc' else ''}"
+                     f"{src} rounded once to f16 by "
+                     f"{'round-to-nearest-even' if model.out_rounding == 'rn' else 'truncation'}"
+                     + (" (a nonzero value rounded to zero gives +0)" if model.zero_sign == "plus" else "")
+                     + f", past 65504 -> {model.overflow}")
+    return "; ".join(parts)

@@ -23,13 +23,13 @@ GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devi
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "arith", help="bit-level arithmetic of each tensor-core form: features, model, checks",
-        description="Determine what each mma.sync form computes bit for bit (products, fused block "
+        description="Determine what each mma.sync / wgmma form computes bit for bit (products, fused block "
                     "size, alignment bits, rounding, subnormals, overflow, inf/NaN) from designed "
                     "test vectors, check a NumPy model of it on random vectors, and show what it "
                     "means for long dot products. --offline: the published features only.")
     p.add_argument("--form", help="comma list of forms (names or parts, e.g. acc_f16); default: the f16/bf16 "
-                        "forms; 'fp8' (or e4m3, e5m2, m16n8k32) for the FP8 m16n8k32 forms; 'wgmma' for "
-                        "wgmma m64n256k16 f16 (sm_90a)")
+                        "mma.sync forms; 'fp8' (or e4m3, e5m2, m16n8k32) for the FP8 mma.sync m16n8k32 "
+                        "forms; 'wgmma' for every wgmma type at N=256 (f16, bf16, e4m3, e5m2; sm_90a)")
     p.add_argument("--vectors", type=int, default=100_000,
                    help="random dot products per form for the model check (default 100000)")
     p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
@@ -38,12 +38,17 @@ def add_parser(subparsers) -> None:
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--offline", action="store_true", help="no GPU: published features only")
+    p.add_argument("--fp8-consequence", action="store_true",
+                   help="with --offline: also the consequence table of FP8 (e4m3) inputs, wgmma vs "
+                        "mma.sync, from the shipped H100 models (slower)")
     p.set_defaults(func=run)
 
 
 def _value(v):
     if isinstance(v, list):
         return "+".join(map(str, v))
+    if v == "":   # core_type / b_type '': the same format as the inputs
+        return "as inputs"
     return "-" if v is None else str(v)
 
 
@@ -105,29 +110,43 @@ def measured_vs_published(markdown: bool = False) -> str:
         rows = measured.agreement(known_forms(), gpu_name)
         if not rows:
             continue
-        agree = sum(1 for r in rows if r["agree"])
-        differ = [r for r in rows if r["agree"] is False]
+        count = {k: sum(1 for r in rows if r["agree"] is k or r["agree"] == k)
+                 for k in (True, False, "open", None)}
         out.append(f"\nMeasured on {gpu_name} (shipped data/results) vs published, per form and "
-                   f"feature: {agree} agree, {len(differ)} differ, "
-                   f"{sum(1 for r in rows if r['agree'] is None)} not measured")
-        lines = [[r["form"], r["feature"], _value(r["measured"]), _value(r["published"]),
-                  f"{r['source']} ({r['status']})",
-                  "yes" if r["agree"] else "-" if r["agree"] is None else "NO"] for r in rows]
+                   f"feature: {count[True]} agree, {count[False]} differ, {count['open']} open "
+                   f"(the data cannot tell them apart), {count[None]} not measured")
+        word = {True: "yes", False: "NO", "open": "open", None: "-"}
+        lines = [[r["form"], r["feature"], _value(r["measured"]) + (
+                      f" (or {' / '.join(_value(c) for c in r['candidates'])})" if r["candidates"] else ""),
+                  _value(r["published"]),
+                  f"{r['source']} ({r['status']})", word[r["agree"]]] for r in rows]
         out.append(report.table(["form", "feature", "measured", "published", "source", "agree"],
                                 lines, markdown))
     return "\n".join(out)
 
 
-def consequence_text(models: dict, label: str, trials: int, max_k: int, markdown: bool, rng):
+def consequence_text(models: dict, label: str, trials: int, max_k: int, markdown: bool, rng,
+                     k_instr=16):
     from .consequence import KS, table
 
-    rows = table(models, trials=trials, ks=[k for k in KS if k <= max_k], rng=rng)
+    rows = table(models, k_instr=k_instr, trials=trials, ks=[k for k in KS if k <= max_k], rng=rng)
     lines = [[r["K"], r["data"], r["acc"], r["method"], f"{r['median_rel_err']:.2e}",
               f"{r['max_rel_err']:.2e}", r["overflowed"]] for r in rows]
-    text = (f"\nRelative error of a length-K dot product (f16 inputs; {trials} trials per K; "
+    inputs = next(iter(models.values())).in_type
+    text = (f"\nRelative error of a length-K dot product ({inputs} inputs; {trials} trials per K; "
             f"hardware = {label})\n" +
             report.table(["K", "data", "acc", "method", "median", "max", "overflowed"], lines, markdown))
     return rows, text
+
+
+FP8_CONSEQUENCE = (("wgmma.m64n256k32.e4m3.acc_f32", "wgmma k32"),
+                   ("m16n8k32.e4m3.acc_f32", "mma.sync m16n8k32"))
+
+
+def fp8_consequence_models(model_of) -> dict:
+    """e4m3 inputs, f32 accumulator: the wgmma and the mma.sync model where measured
+    (`model_of(form name)` -> Model or None), labelled by instruction."""
+    return {label: m for name, label in FP8_CONSEQUENCE if (m := model_of(name)) is not None}
 
 
 def run_offline(args) -> int:
@@ -148,11 +167,17 @@ def run_offline(args) -> int:
     f16in = [f for f in forms if f.ab_type == "f16" and f.shape == "m16n8k16"]
     h100 = "NVIDIA H100 80GB HBM3"
     models = {f.acc: m for f in f16in if (m := measured.model(f.name, h100)) is not None}
+    rng = np.random.default_rng(args.seed)
     if models:
         _, text = consequence_text(models, "the model measured on an H100 by `arith` "
                                            "(data/results/h100-sxm5/arith)",
-                                   args.trials, args.max_k, args.markdown,
-                                   np.random.default_rng(args.seed))
+                                   args.trials, args.max_k, args.markdown, rng)
+        print(text)
+    fp8 = fp8_consequence_models(lambda name: measured.model(name, h100))
+    if fp8 and args.fp8_consequence:
+        _, text = consequence_text(fp8, "the models measured on an H100 (arith-wgmma, "
+                                        "arith-fp8-mma)", args.trials, args.max_k, args.markdown,
+                                   rng, k_instr=32)
         print(text)
     return 0
 
@@ -296,6 +321,12 @@ def run(args) -> int:
         rows, text = consequence_text(f16, f"model measured on {ctx['gpu_name']}", args.trials,
                                       args.max_k, args.markdown, rng)
         pd.DataFrame(rows).to_csv(folder.path / "consequence.csv", index=False)
+        print(text)
+    fp8 = fp8_consequence_models(lambda name: results[name][1].model if name in results else None)
+    if fp8:
+        rows, text = consequence_text(fp8, f"models measured on {ctx['gpu_name']}", args.trials,
+                                      args.max_k, args.markdown, rng, k_instr=32)
+        pd.DataFrame(rows).to_csv(folder.path / "consequence_fp8.csv", index=False)
         print(text)
     print(f"\n{time.time() - t0:.0f} s; results: {folder.path}")
     # a wrong layout that passes means the check is blind: that is a failure of this run

@@ -31,31 +31,39 @@ def hardware_dot(model, a, b, k_instr: int) -> np.ndarray:
     return acc
 
 
-def table(models: dict, k_instr: int = 16, trials: int = 64, ks=KS, rng=None,
+def table(models: dict, k_instr=16, trials: int = 64, ks=KS, rng=None,
           dists=("uniform(0,1)", "uniform(-1,1)")) -> list[dict]:
-    """Rows: K, distribution, accumulator, method ('hardware model' / 'IEEE RN'), median and max
-    relative error over `trials` dot products. `models`: acc -> Model (labelled by the caller)."""
+    """Rows: K, distribution, accumulator, method, median and max relative error over `trials`
+    dot products. `models`: key -> Model; a key that is an accumulator name ('f16', 'f32') is
+    labelled 'hardware model', any other key is the method's label (e.g. one per instruction).
+    `k_instr`: the instruction's k, one int or per key. IEEE RN recursive summation is added once
+    per accumulator. The inputs are the first model's input format."""
     rng = rng or np.random.default_rng(0)
     rows = []
+    in_type = next(iter(models.values())).in_type
     for dist in dists:
         for K in ks:
             lo = 0.0 if dist.startswith("uniform(0") else -1.0
-            in_type = next(iter(models.values())).in_type
             a = quantize(rng.uniform(lo, 1, (trials, K)), in_type)
             b = quantize(rng.uniform(lo, 1, (trials, K)), in_type)
             exact = _exact(a, b)
             scale = np.abs(exact)
-            for acc, model in models.items():
-                for method in ("hardware model", "IEEE RN recursive"):
-                    if method == "hardware model":
-                        got = hardware_dot(model, a, b, k_instr)
-                    else:
-                        got = ieee_dot(a, b, np.zeros(trials), acc)
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        rel = np.abs(got - exact) / scale
-                    rel = np.where(np.isfinite(got), rel, np.inf)
-                    rows.append({"K": K, "data": dist, "acc": acc, "method": method,
-                                 "median_rel_err": float(np.median(rel)),
-                                 "max_rel_err": float(np.max(rel)),
-                                 "overflowed": int((~np.isfinite(got)).sum()), "trials": trials})
+            runs = [(key if key not in ("f16", "f32") else "hardware model", model.acc,
+                     lambda m=model, key=key: hardware_dot(
+                         m, a, b, k_instr[key] if isinstance(k_instr, dict) else k_instr))
+                    for key, model in models.items()]
+            for acc in dict.fromkeys(m.acc for m in models.values()):
+                runs.append(("IEEE RN recursive", acc,
+                             lambda acc=acc: ieee_dot(a, b, np.zeros(trials), acc)))
+            accs = list(dict.fromkeys(m.acc for m in models.values()))
+            runs.sort(key=lambda run: accs.index(run[1]))     # each accumulator's rows together
+            for method, acc, compute in runs:
+                got = compute()
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    rel = np.abs(got - exact) / scale
+                rel = np.where(np.isfinite(got), rel, np.inf)
+                rows.append({"K": K, "data": dist, "acc": acc, "method": method,
+                             "median_rel_err": float(np.median(rel)),
+                             "max_rel_err": float(np.max(rel)),
+                             "overflowed": int((~np.isfinite(got)).sum()), "trials": trials})
     return rows

@@ -52,7 +52,8 @@ def model(form_name: str, gpu_name: str) -> Model | None:
 
 def agreement(forms, gpu_name: str) -> list[dict]:
     """Every published feature of the GPU's chip beside the shipped measurement of each form:
-    form, feature, measured, published, source, status, agree (None: not measured)."""
+    form, feature, measured, published, source, status, agree (True / False; 'open': the
+    measured data cannot tell the two apart; None: not measured)."""
     from .published import gpu_key, reported_for
 
     key = gpu_key(gpu_name)
@@ -67,8 +68,15 @@ def agreement(forms, gpu_name: str) -> list[dict]:
             if r.feature == "block" and isinstance(value, int):
                 value = min(value, form.mnk[2])
             got = feats.get(r.feature)
-            rows.append({"form": form.name, "feature": r.feature, "measured": got,
+            candidates = (e or {}).get("ambiguous", {}).get(r.feature)
+            if got is None:
+                agree = None
+            elif candidates and got != value and value in candidates:
+                agree = "open"     # the data cannot tell the measured and the published apart
+            else:
+                agree = got == value
+            rows.append({"form": form.name, "feature": r.feature,
+                         "measured": got, "candidates": candidates,
                          "published": r.value if value == r.value else f"{r.value} (k={value} here)",
-                         "source": r.source, "status": r.status,
-                         "agree": None if got is None else got == value})
+                         "source": r.source, "status": r.status, "agree": agree})
     return rows
