@@ -56,7 +56,7 @@ def require_gpu() -> None:
     reason = unavailable_reason()
     if reason:
         raise NoGPU(f"this needs a CUDA GPU: {reason}. Without one: mma --offline, "
-                    "attention --offline, regs")
+                    "attention --offline, arith --offline, regs")
 
 
 def device_arch(device: int = 0) -> str:

@@ -15,7 +15,9 @@ from mmabench.cli import main
 def test_offline_prints_published_features_and_consequences(capsys):
     assert main(["arith", "--offline", "--trials", "4", "--max-k", "256"]) == 0
     out = capsys.readouterr().out
-    assert "published" in out and "Fasi" in out and "measured on an H100" in out
+    assert "published" in out and "Fasi" in out and "the H100 model" in out
+    assert "139 agree" in out or " agree, " in out
+    assert max(len(line) for line in out.splitlines()) <= 120
     assert "IEEE RN recursive" in out and "hardware model" in out
 
 

@@ -52,3 +52,16 @@ def test_without_a_measured_model_the_generic_rule_applies(monkeypatch):
     monkeypatch.setattr(bench, "_gpu_name", lambda: "Some Unmeasured GPU")
     f = by_name("m16n8k16.f16.acc_f32")
     assert bench.check_rule(f) == (None, "generic bound: (k/4 + 1) truncations of 2u per step")
+
+
+@pytest.mark.parametrize("name", ["m16n8k16.f16.acc_f16", "m16n8k8.f16.acc_f16"])
+def test_an_f16_chain_is_checked_bit_for_bit(on_h100, name):
+    """The H100's f16 arithmetic is modelled bit for bit (arith): one ulp off in one output of
+    one chain fails the check."""
+    f, inputs, words, steps = _chain(name)
+    assert bench.check_rule(f)[1].startswith("bit for bit the arith model measured on " + H100)
+    assert bench.check(f, words, inputs, steps) == 0.0
+    one_ulp = words.copy()
+    one_ulp[0, 0, 3, 1] ^= 0x00000001
+    with pytest.raises(bench.MeasurementError, match="bit for bit"):
+        bench.check(f, one_ulp, inputs, steps)

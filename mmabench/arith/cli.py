@@ -96,8 +96,10 @@ def _published(r, form) -> str:
 def sources_text(rows) -> str:
     from .published import sources
     used = sorted({r.source for r in rows})
-    return ("Sources of 'published' (data/arith_published_sources.csv):\n  " +
-            "\n  ".join(f"{k}: {sources().get(k, '?')}" for k in used))
+    import textwrap
+    lines = [textwrap.fill(f"{k}: {sources().get(k, '?')}", 116, initial_indent="  ",
+                           subsequent_indent="      ") for k in used]
+    return "Sources of 'published' (data/arith_published_sources.csv):\n" + "\n".join(lines)
 
 
 def measured_vs_published(markdown: bool = False) -> str:
@@ -113,11 +115,13 @@ def measured_vs_published(markdown: bool = False) -> str:
         count = {k: sum(1 for r in rows if r["agree"] is k or r["agree"] == k)
                  for k in (True, False, "open", None)}
         out.append(f"\nMeasured on {gpu_name} (shipped data/results) vs published, per form and "
-                   f"feature: {count[True]} agree, {count[False]} differ, {count['open']} open "
-                   f"(the data cannot tell them apart), {count[None]} not measured")
+                   f"feature:\n{count[True]} agree, {count[False]} differ, {count['open']} open "
+                   f"(the data cannot tell them apart: 'measured' lists the candidates), "
+                   f"{count[None]} not measured")
         word = {True: "yes", False: "NO", "open": "open", None: "-"}
-        lines = [[r["form"], r["feature"], _value(r["measured"]) + (
-                      f" (or {' / '.join(_value(c) for c in r['candidates'])})" if r["candidates"] else ""),
+        lines = [[r["form"], r["feature"],
+                  " / ".join(_value(c) for c in r["candidates"]) if r["candidates"]
+                  else _value(r["measured"]),
                   _value(r["published"]),
                   f"{r['source']} ({r['status']})", word[r["agree"]]] for r in rows]
         out.append(report.table(["form", "feature", "measured", "published", "source", "agree"],
@@ -156,12 +160,13 @@ def run_offline(args) -> int:
 
     forms = by_names(args.form)
     rows = [[r.gpu, r.instruction, r.inputs, r.acc, r.feature, _value(r.value), r.source, r.status,
-             r.where[:70]] for r in reported()]
-    print("Published features (labelled 'published'; data/arith_published.csv; status: code = "
-          "the authors' model code, text = the paper's text, suite = a test suite's README, "
-          "secondary = a third party's transcription)")
-    print(report.table(["gpu", "instr", "inputs", "acc", "feature", "value", "source", "status",
-                        "where"], rows, args.markdown))
+             ] for r in reported()]
+    print("Published features (labelled 'published'; data/arith_published.csv, where each was "
+          "read in its\n'where' column; status: code = the authors' model code, text = the "
+          "paper's text, suite = a test\nsuite's README, secondary = a third party's "
+          "transcription)")
+    print(report.table(["gpu", "instr", "inputs", "acc", "feature", "value", "source", "status"],
+                        rows, args.markdown))
     print(sources_text(reported()))
     print(measured_vs_published(args.markdown))
     f16in = [f for f in forms if f.ab_type == "f16" and f.shape == "m16n8k16"]
@@ -169,14 +174,14 @@ def run_offline(args) -> int:
     models = {f.acc: m for f in f16in if (m := measured.model(f.name, h100)) is not None}
     rng = np.random.default_rng(args.seed)
     if models:
-        _, text = consequence_text(models, "the model measured on an H100 by `arith` "
-                                           "(data/results/h100-sxm5/arith)",
+        _, text = consequence_text(models, "the H100 model\nshipped in "
+                                           "data/results/h100-sxm5/arith",
                                    args.trials, args.max_k, args.markdown, rng)
         print(text)
     fp8 = fp8_consequence_models(lambda name: measured.model(name, h100))
     if fp8 and args.fp8_consequence:
-        _, text = consequence_text(fp8, "the models measured on an H100 (arith-wgmma, "
-                                        "arith-fp8-mma)", args.trials, args.max_k, args.markdown,
+        _, text = consequence_text(fp8, "the H100 models\nshipped in "
+                                        "data/results/h100-sxm5/arith-wgmma and arith-fp8-mma", args.trials, args.max_k, args.markdown,
                                    rng, k_instr=32)
         print(text)
     return 0

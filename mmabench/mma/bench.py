@@ -25,7 +25,6 @@ from .render import DEFAULT_UNROLL, render
 
 POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
 UNIT_ROUNDOFF = {"f32": 2.0 ** -24, "f16": 2.0 ** -11}
-F16_MISS_RATE = 2e-4   # 10x the rate at which the H100 f16 model misses an output by 1 ulp
 TARGET_MS = 2.0      # throughput launches are calibrated to about this long
 # Throughput points: a few ms each, and very steady; the default stops at 0.5 % standard error.
 POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_error=0.005,
@@ -117,7 +116,8 @@ def check_rule(form: MmaForm) -> tuple[object | None, str]:
     name = _gpu_name()
     m = measured.model(form.name, name)
     if m is not None:
-        return m, f"bound from the arith model measured on {name}: {describe(m)}"
+        rule = "bit for bit" if form.acc == "f16" else "bound from"
+        return m, f"{rule} the arith model measured on {name}: {describe(m)}"
     return None, "generic bound: (k/4 + 1) truncations of 2u per step"
 
 
@@ -138,8 +138,7 @@ def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float
     `steps` instructions ran on each chain; the +A/-A pairs cancel exactly in real arithmetic.
     With the arithmetic `arith` measured on this GPU (check_rule):
       f16 accumulator: the model's own chain is computed (it settles into a short cycle, so this
-        is cheap); the output must lie within (2 + steps * F16_MISS_RATE) fp16 ulps of it, at
-        the largest magnitude the chain reaches (the model's rare 1-ulp misses persist);
+        is cheap) and the output must equal it bit for bit;
       f32 accumulator: a bound from the model's features: per step and block, every term
         (block products + the running value) is aligned to the largest with `extra_bits` bits
         kept and the rest truncated (< 1 unit of 2^(e-23-x) each), then the sum is truncated to
@@ -157,12 +156,16 @@ def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float
         bound = 0 * inputs.scale
     elif model is not None and inputs.values is not None and form.acc == "f16":
         from ..arith.chain import expected_chain
+        from ..arith.device import same
         expected = expected_chain(form, *inputs.values, steps, model)
-        a, b, c = (np.asarray(x, np.float64) for x in inputs.values)
-        reach = np.abs(c) + 2 * (np.abs(a) @ np.abs(b))     # the largest |D| of the chain
-        # The model misses about 2 in 10^5 f16 outputs by one ulp (README, arith); a miss stays
-        # in the chain (D -> D +- A.B is a translation), so allow 2 ulps plus 10x that rate.
-        bound = (2 + steps * F16_MISS_RATE) * _ulp_f16(reach)
+        exp_b = np.broadcast_to(expected, values.shape)
+        bad = ~same(values, exp_b, form.acc)
+        if bad.any():
+            err = np.abs(values - exp_b)[bad]
+            raise MeasurementError(f"{form.name}: {int(bad.sum())} of {bad.size} outputs differ "
+                                   f"from the model's chain bit for bit (max |diff| {err.max():.3g} "
+                                   f"after {steps} steps; {rule})")
+        return 0.0
     elif model is not None and inputs.values is not None:
         a, b, c = (np.asarray(x, np.float64) for x in inputs.values)
         reach = np.abs(c) + 2 * (np.abs(a) @ np.abs(b))
@@ -178,11 +181,6 @@ def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float
         raise MeasurementError(f"{form.name}: result off by {err.max():.3g} (bound "
                                f"{bound.max():.3g} after {steps} steps; {rule})")
     return float(err.max())
-
-
-def _ulp_f16(x: np.ndarray) -> np.ndarray:
-    e = np.floor(np.log2(np.maximum(np.abs(x), 2.0 ** -14)))
-    return np.exp2(e - 10)
 
 
 def verify_exact(built: Built, rng: np.random.Generator) -> None:
