@@ -73,13 +73,25 @@ def _regs(prefix: str, first: int, count: int) -> str:
     return ", ".join(f"%{prefix}{first + r}" for r in range(count))
 
 
-def _vec_moves(op: str, count: int) -> list[tuple[int, str]]:
+def _vec_moves(count: int) -> list[tuple[int, str]]:
     """Split `count` consecutive 32-bit words into v4 / v2 / scalar accesses: (first, suffix)."""
     out, r = [], 0
     while r < count:
         width = 4 if count - r >= 4 else 2 if count - r >= 2 else 1
         out.append((r, {4: ".v4", 2: ".v2", 1: ""}[width]))
         r += width
+    return out
+
+
+def _acc_moves(nc: int, ilp: int) -> list[tuple[str, str, int]]:
+    """The accumulator registers of `ilp` chains of `nc` words each, as vector accesses:
+    (suffix, register operand, byte offset of the thread's first word)."""
+    out = []
+    for j in range(ilp):
+        for r, v in _vec_moves(nc):
+            width = {".v4": 4, ".v2": 2, "": 1}[v]
+            regs = _regs("acc", j * nc + r, width)
+            out.append((v, f"{{{regs}}}" if width > 1 else regs, 4 * (128 * nc * j + r)))
     return out
 
 
@@ -157,12 +169,8 @@ def render(form: WgmmaForm, pipe: Pipeline = LATENCY) -> str:
         "    add.u64         %addr, %base, %off;",
     ]
     ld = "ld.global{v}.f32" if form.acc == "f32" else "ld.global{v}.b32"
-    for j in range(pipe.ilp):
-        for r, v in _vec_moves("ld", nc):
-            width = {".v4": 4, ".v2": 2, "": 1}[v]
-            regs = _regs("acc", j * nc + r, width)
-            regs = f"{{{regs}}}" if width > 1 else regs
-            loads.append(f"    {ld.format(v=v):18s} {regs}, [%addr+{4 * (128 * nc * j + r)}];")
+    loads += [f"    {ld.format(v=v):18s} {regs}, [%addr+{off}];"
+              for v, regs, off in _acc_moves(nc, pipe.ilp)]
     if form.a_src == "rs":
         loads += [
             "    ld.param.u64    %base, [a_ptr];",
@@ -198,12 +206,8 @@ def render(form: WgmmaForm, pipe: Pipeline = LATENCY) -> str:
         "    add.u64         %addr, %base, %off;",
     ]
     st = "st.global{v}.f32" if form.acc == "f32" else "st.global{v}.b32"
-    for j in range(pipe.ilp):
-        for r, v in _vec_moves("st", nc):
-            width = {".v4": 4, ".v2": 2, "": 1}[v]
-            regs = _regs("acc", j * nc + r, width)
-            regs = f"{{{regs}}}" if width > 1 else regs
-            stores.append(f"    {st.format(v=v):18s} [%addr+{4 * (128 * nc * j + r)}], {regs};")
+    stores += [f"    {st.format(v=v):18s} [%addr+{off}], {regs};"
+               for v, regs, off in _acc_moves(nc, pipe.ilp)]
 
     smem_a = f".shared .align 1024 .b8 smem_a[{A_BYTES}];" if form.a_src == "ss" else ""
     return Template(TEMPLATE.read_text()).substitute(
