@@ -57,7 +57,9 @@ def fake_chain_check(form, model, rng, iters=64):
     return out
 
 
-def test_gpu_flow_on_simulated_hardware(monkeypatch, tmp_path, capsys):
+@pytest.fixture
+def simulated_h100(monkeypatch):
+    """An sm_90 'GPU' whose probe is FakeGpu (the model with TRUTH's features)."""
     from mmabench import gpu, record
     monkeypatch.setattr(gpu, "require_gpu", lambda: None)
     monkeypatch.setattr(gpu, "device_arch", lambda device=0: "sm_90")
@@ -65,6 +67,9 @@ def test_gpu_flow_on_simulated_hardware(monkeypatch, tmp_path, capsys):
         "gpu_name": "NVIDIA H100 (simulated)", "compute_capability": "9.0", "sm_count": 132,
         "driver_version": "", "driver_cuda_version": "", "cuda_runtime_version": ""})
     monkeypatch.setattr(arith_device, "Gpu", FakeGpu)
+
+
+def test_gpu_flow_on_simulated_hardware(simulated_h100, monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(arith_cli, "chain_check", fake_chain_check)
     rc = main(["arith", "--form", "m16n8k8", "--vectors", "3000", "--trials", "2", "--max-k", "64",
                "--results", str(tmp_path), "--seed", "1"])
@@ -84,15 +89,8 @@ def test_gpu_flow_on_simulated_hardware(monkeypatch, tmp_path, capsys):
     assert "published" in out and "measured" in out
 
 
-def test_gpu_flow_fp8_on_simulated_hardware(monkeypatch, tmp_path, capsys):
+def test_gpu_flow_fp8_on_simulated_hardware(simulated_h100, tmp_path, capsys):
     """FP8 forms (not in the default set) run by name and answer issue 10's width."""
-    from mmabench import gpu, record
-    monkeypatch.setattr(gpu, "require_gpu", lambda: None)
-    monkeypatch.setattr(gpu, "device_arch", lambda device=0: "sm_90")
-    monkeypatch.setattr(record, "gpu_context", lambda device=0: {
-        "gpu_name": "NVIDIA H100 (simulated)", "compute_capability": "9.0", "sm_count": 132,
-        "driver_version": "", "driver_cuda_version": "", "cuda_runtime_version": ""})
-    monkeypatch.setattr(arith_device, "Gpu", FakeGpu)
     rc = main(["arith", "--form", "m16n8k32.e4m3.acc_f32,e4m3.e5m2.acc_f16", "--vectors", "3000", "--trials", "2", "--max-k", "64",
                "--results", str(tmp_path), "--seed", "1"])
     out = capsys.readouterr().out
@@ -107,14 +105,7 @@ def test_gpu_flow_fp8_on_simulated_hardware(monkeypatch, tmp_path, capsys):
     assert "FP8 accumulation width" in out and "m16n8k32.e4m3.acc_f32: alignment 25 bits" in out
 
 
-def test_gpu_flow_wgmma_on_simulated_hardware(monkeypatch, tmp_path, capsys):
-    from mmabench import gpu, record
-    monkeypatch.setattr(gpu, "require_gpu", lambda: None)
-    monkeypatch.setattr(gpu, "device_arch", lambda device=0: "sm_90")
-    monkeypatch.setattr(record, "gpu_context", lambda device=0: {
-        "gpu_name": "NVIDIA H100 (simulated)", "compute_capability": "9.0", "sm_count": 132,
-        "driver_version": "", "driver_cuda_version": "", "cuda_runtime_version": ""})
-    monkeypatch.setattr(arith_device, "Gpu", FakeGpu)
+def test_gpu_flow_wgmma_on_simulated_hardware(simulated_h100, tmp_path, capsys):
     rc = main(["arith", "--form", "wgmma.m64n256k16.f16.acc_f32", "--vectors", "3000", "--trials",
                "2", "--max-k", "64", "--results", str(tmp_path), "--seed", "1"])
     out = capsys.readouterr().out

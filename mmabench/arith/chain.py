@@ -91,10 +91,9 @@ class ChainSim:
         md = self.model
         run = d
         k = self.prods.shape[1]
-        direct = md.acc == "f16" and md.out_from == "aligned"
         for (s, e), pmax in zip(self.blocks, self.pmax):
-            to_f16 = (md.inter == "acc" and e < k) or e >= k      # c_join is 'first' here
-            run = self._fused(run, sign * self.prods[:, s:e], pmax, normalise=not (direct and to_f16))
+            run = self._fused(run, sign * self.prods[:, s:e], pmax,
+                              normalise=md.block_normalised(e >= k))
             if md.acc == "f16" and md.inter == "acc" and e < k:
                 run = md._to_f16(run)
         if md.acc == "f16":
@@ -201,16 +200,25 @@ def check_chain(form, words: np.ndarray, a, b, c, steps: int, model) -> ChainChe
     return ChainCheck(bad == 0, bad, ok.size, max_err, detail)
 
 
-# ---- fragments of A back to a matrix (the inverse of fragments.to_fragments for A) ----------
-def a_from_fragments(form, words: np.ndarray) -> np.ndarray:
-    m, _, k = form.mnk
-    count = m * k // 32
-    rows, cols = fr._lane_coords("A", count)
+# ---- 16-bit A/B fragments back to a matrix (the inverse of fragments.to_fragments) ----------
+def _operand_from_fragments(form, kind: str, words: np.ndarray) -> np.ndarray:
+    m, n, k = form.mnk
+    shape = (m, k) if kind == "A" else (k, n)
+    count = shape[0] * shape[1] // 32
+    rows, cols = fr._lane_coords(kind, count)
     elems = fr.from_bits16(np.ascontiguousarray(words, dtype=np.uint32).view(np.uint16)
                            .reshape(32, count), form.ab_type)
-    out = np.full((m, k), np.nan)
+    out = np.full(shape, np.nan)
     out[rows, cols] = elems
     return out
+
+
+def a_from_fragments(form, words: np.ndarray) -> np.ndarray:
+    return _operand_from_fragments(form, "A", words)
+
+
+def b_from_fragments(form, words: np.ndarray) -> np.ndarray:
+    return _operand_from_fragments(form, "B", words)
 
 
 def swap_registers(words: np.ndarray, i: int = 0, j: int = 1) -> np.ndarray:
@@ -235,17 +243,6 @@ def model_for(form, gpu_name: str, features_json: str | None = None):
             return Model(**data[form.name]["model"])
     key = gpu_key(gpu_name)
     return published_model(form, key) if key else None
-
-
-def b_from_fragments(form, words: np.ndarray) -> np.ndarray:
-    m, n, k = form.mnk
-    count = k * n // 32
-    rows, cols = fr._lane_coords("B", count)
-    vals = fr.from_bits16(np.ascontiguousarray(words, dtype=np.uint32).view(np.uint16)
-                          .reshape(32, count), form.ab_type)
-    out = np.full((k, n), np.nan)
-    out[rows, cols] = vals
-    return out
 
 
 def values_from_inputs(form, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -278,8 +275,7 @@ def describe(model) -> str:
                  + (f" ({p}{model.extra_bits:+d})" if model.extra_bits else "")
                  + (", bits below dropped toward zero" if model.align == "rz"
                     else ", bits below dropped toward -inf"))
-    direct = model.acc == "f16" and model.out_from == "aligned" and model.inter != "acc"
-    if not direct or model.block < 1:
+    if model.block_normalised(last=True):
         parts.append(f"each block sum normalised to {p} bits by "
                      f"{'truncation' if model.rounding == 'rz' else 'round-to-nearest-even'}")
     if model.acc == "f16":

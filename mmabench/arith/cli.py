@@ -9,7 +9,9 @@ features (labelled 'published') and the consequence table of the published H100 
 from __future__ import annotations
 
 import json
+import textwrap
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -87,16 +89,19 @@ def feature_table(rows_by_form: dict, gpu: str, markdown: bool) -> str:
 
 
 def _published(r, form) -> str:
-    """A published value as it applies to this form (a block capped at the instruction's k)."""
-    if r.feature == "block" and isinstance(r.value, int) and r.value > form.mnk[2]:
-        return f"{r.value} (k={form.mnk[2]} here)"
-    return _value(r.value)
+    from .published import applies
+    return _as_applied(r.value, applies(r, form))
+
+
+def _as_applied(value, here) -> str:
+    """A published value, with what it comes to for this form where that differs (a block of
+    16 on a k8 instruction)."""
+    return _value(value) if here == value else f"{value} (k={here} here)"
 
 
 def sources_text(rows) -> str:
     from .published import sources
     used = sorted({r.source for r in rows})
-    import textwrap
     lines = [textwrap.fill(f"{k}: {sources().get(k, '?')}", 116, initial_indent="  ",
                            subsequent_indent="      ") for k in used]
     return "Sources of 'published' (data/arith_published_sources.csv):\n" + "\n".join(lines)
@@ -112,8 +117,7 @@ def measured_vs_published(markdown: bool = False) -> str:
         rows = measured.agreement(known_forms(), gpu_name)
         if not rows:
             continue
-        count = {k: sum(1 for r in rows if r["agree"] is k or r["agree"] == k)
-                 for k in (True, False, "open", None)}
+        count = Counter(r["agree"] for r in rows)
         out.append(f"\nMeasured on {gpu_name} (shipped data/results) vs published, per form and "
                    f"feature:\n{count[True]} agree, {count[False]} differ, {count['open']} open "
                    f"(the data cannot tell them apart: 'measured' lists the candidates), "
@@ -122,7 +126,7 @@ def measured_vs_published(markdown: bool = False) -> str:
         lines = [[r["form"], r["feature"],
                   " / ".join(_value(c) for c in r["candidates"]) if r["candidates"]
                   else _value(r["measured"]),
-                  _value(r["published"]),
+                  _as_applied(r["published"], r["applies"]),
                   f"{r['source']} ({r['status']})", word[r["agree"]]] for r in rows]
         out.append(report.table(["form", "feature", "measured", "published", "source", "agree"],
                                 lines, markdown))
@@ -153,14 +157,20 @@ def fp8_consequence_models(model_of) -> dict:
     return {label: m for name, label in FP8_CONSEQUENCE if (m := model_of(name)) is not None}
 
 
+def _fp8_k() -> dict:
+    """The instruction k of each FP8_CONSEQUENCE label, from its form."""
+    from .forms import by_names
+    return {label: by_names(name)[0].mnk[2] for name, label in FP8_CONSEQUENCE}
+
+
 def run_offline(args) -> int:
     from .forms import by_names
     from . import measured
     from .published import reported
 
     forms = by_names(args.form)
-    rows = [[r.gpu, r.instruction, r.inputs, r.acc, r.feature, _value(r.value), r.source, r.status,
-             ] for r in reported()]
+    rows = [[r.gpu, r.instruction, r.inputs, r.acc, r.feature, _value(r.value), r.source, r.status]
+            for r in reported()]
     print("Published features (labelled 'published'; data/arith_published.csv, where each was "
           "read in its\n'where' column; status: code = the authors' model code, text = the "
           "paper's text, suite = a test\nsuite's README, secondary = a third party's "
@@ -181,8 +191,8 @@ def run_offline(args) -> int:
     fp8 = fp8_consequence_models(lambda name: measured.model(name, h100))
     if fp8 and args.fp8_consequence:
         _, text = consequence_text(fp8, "the H100 models\nshipped in "
-                                        "data/results/h100-sxm5/arith-wgmma and arith-fp8-mma", args.trials, args.max_k, args.markdown,
-                                   rng, k_instr=32)
+                                        "data/results/h100-sxm5/arith-wgmma and arith-fp8-mma",
+                                   args.trials, args.max_k, args.markdown, rng, k_instr=_fp8_k())
         print(text)
     return 0
 
@@ -327,10 +337,10 @@ def run(args) -> int:
                                       args.max_k, args.markdown, rng)
         pd.DataFrame(rows).to_csv(folder.path / "consequence.csv", index=False)
         print(text)
-    fp8 = fp8_consequence_models(lambda name: results[name][1].model if name in results else None)
-    if fp8:
-        rows, text = consequence_text(fp8, f"models measured on {ctx['gpu_name']}", args.trials,
-                                      args.max_k, args.markdown, rng, k_instr=32)
+    fp8_models = fp8_consequence_models(lambda name: results[name][1].model if name in results else None)
+    if fp8_models:
+        rows, text = consequence_text(fp8_models, f"models measured on {ctx['gpu_name']}",
+                                      args.trials, args.max_k, args.markdown, rng, k_instr=_fp8_k())
         pd.DataFrame(rows).to_csv(folder.path / "consequence_fp8.csv", index=False)
         print(text)
     print(f"\n{time.time() - t0:.0f} s; results: {folder.path}")

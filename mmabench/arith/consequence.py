@@ -41,6 +41,7 @@ def table(models: dict, k_instr=16, trials: int = 64, ks=KS, rng=None,
     rng = rng or np.random.default_rng(0)
     rows = []
     in_type = next(iter(models.values())).in_type
+    accs = list(dict.fromkeys(m.acc for m in models.values()))
     for dist in dists:
         for K in ks:
             lo = 0.0 if dist.startswith("uniform(0") else -1.0
@@ -52,10 +53,8 @@ def table(models: dict, k_instr=16, trials: int = 64, ks=KS, rng=None,
                      lambda m=model, key=key: hardware_dot(
                          m, a, b, k_instr[key] if isinstance(k_instr, dict) else k_instr))
                     for key, model in models.items()]
-            for acc in dict.fromkeys(m.acc for m in models.values()):
-                runs.append(("IEEE RN recursive", acc,
-                             lambda acc=acc: ieee_dot(a, b, np.zeros(trials), acc)))
-            accs = list(dict.fromkeys(m.acc for m in models.values()))
+            runs += [("IEEE RN recursive", acc, lambda acc=acc: ieee_dot(a, b, np.zeros(trials), acc))
+                     for acc in accs]
             runs.sort(key=lambda run: accs.index(run[1]))     # each accumulator's rows together
             for method, acc, compute in runs:
                 got = compute()

@@ -320,8 +320,6 @@ def fp8_cases(form) -> list[Case]:
     # (5) f16 accumulator between blocks: 1 at 0, 3*2^-13 at 1 and at k-1
     if out == "f16":
         add("inter", {}, {0: (1.0, 1.0), 1: prod(3 * 2.0 ** -13), k - 1: prod(3 * 2.0 ** -13)})
-
-    if out == "f16":
         for s in (1.0, -1.0):
             _f16_path_cases(add, s, FP8_SLOTS[:3], prod, scale=2.0 ** 8)
 
@@ -558,7 +556,6 @@ FIT_AXES_F16 = {"out_rounding": ("rn", "rz"), "inter": ("internal", "acc"),
 FIT_FAMILIES = ("exact", "extra", "extra_raw", "extra_c", "block", "block_c", "round", "round_c",
                 "inter", "width", "out_from", "zero_sign")
 # FP8 forms: C may also be added by a separate IEEE addition (sm_90 lowers an FP8 mma.sync to
-# two chained f16 HMMAs and an FADD/HADD2 with C, per its SASS); the designed cases decide
 # two chained f16 HMMAs and an FADD/HADD2 with C, per its SASS; the designed cases decide), and
 # the multiplier may see the FP8 values as they are or unpacked to f16 (where an e4m3 subnormal
 # is normal: it matters to the raw exponent of the alignment)

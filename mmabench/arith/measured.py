@@ -52,9 +52,10 @@ def model(form_name: str, gpu_name: str) -> Model | None:
 
 def agreement(forms, gpu_name: str) -> list[dict]:
     """Every published feature of the GPU's chip beside the shipped measurement of each form:
-    form, feature, measured, published, source, status, agree (True / False; 'open': the
+    form, feature, measured, candidates (where the data left it open), published, applies (the
+    published value as it applies to the form), source, status, agree (True / False; 'open': the
     measured data cannot tell the two apart; None: not measured)."""
-    from .published import gpu_key, reported_for
+    from .published import applies, gpu_key, reported_for
 
     key = gpu_key(gpu_name)
     rows = []
@@ -64,9 +65,7 @@ def agreement(forms, gpu_name: str) -> list[dict]:
         if feats.get("internal_bits") is not None:
             feats.setdefault("result_bits", feats["internal_bits"])
         for r in reported_for(key, form):
-            value = r.value
-            if r.feature == "block" and isinstance(value, int):
-                value = min(value, form.mnk[2])
+            value = applies(r, form)
             got = feats.get(r.feature)
             candidates = (e or {}).get("ambiguous", {}).get(r.feature)
             if got is None:
@@ -77,6 +76,6 @@ def agreement(forms, gpu_name: str) -> list[dict]:
                 agree = got == value
             rows.append({"form": form.name, "feature": r.feature,
                          "measured": got, "candidates": candidates,
-                         "published": r.value if value == r.value else f"{r.value} (k={value} here)",
+                         "published": r.value, "applies": value,
                          "source": r.source, "status": r.status, "agree": agree})
     return rows

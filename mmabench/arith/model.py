@@ -152,9 +152,9 @@ class Model:
         if not self.product_exact:  # rounded to the accumulator format (f32: no-op for 16-bit inputs)
             prod = round_to(prod, acc, "rn")
         if self.exponent == "raw":
-            core_a = FORMATS[self.core_type] if self.core_type else fin
-            core_b = FORMATS[self.core_type] if self.core_type else fin_b
-            pexp = (np.maximum(exponent(fa), core_a.emin) + np.maximum(exponent(fb), core_b.emin))
+            core = FORMATS[self.core_type] if self.core_type else None
+            pexp = (np.maximum(exponent(fa), (core or fin).emin)
+                    + np.maximum(exponent(fb), (core or fin_b).emin))
         else:
             pexp = exponent(prod)
         if self.k_order != "natural":
@@ -162,21 +162,18 @@ class Model:
             prod, pexp = prod[:, perm], pexp[:, perm]
         internal = f32 if self.internal_bits == 24 else _internal(self.internal_bits)
 
-        # an f16 result rounded from the aligned sum itself skips the 24-bit normalisation of
-        # every block whose result goes straight to an f16 rounding
-        direct = self.acc == "f16" and self.out_from == "aligned"
         run = fc if self.c_join == "first" else np.zeros_like(fc)
         for start in range(0, k, self.block):
             last = start + self.block >= k
-            to_f16 = (self.inter == "acc" and not last) or (last and self.c_join != "last")
             terms = np.concatenate([run[:, None], prod[:, start:start + self.block]], axis=1)
             texp = np.concatenate([exponent(run)[:, None], pexp[:, start:start + self.block]], axis=1)
-            run = self._fused(terms, texp, internal, normalise=not (direct and to_f16))
+            run = self._fused(terms, texp, internal, normalise=self.block_normalised(last))
             if self.acc == "f16" and self.inter == "acc" and not last:
                 run = self._to_f16(run)
         if self.c_join == "last":
             terms = np.stack([run, fc], axis=1)
-            run = self._fused(terms, exponent(terms), internal, normalise=not direct)
+            run = self._fused(terms, exponent(terms), internal,
+                              normalise=not (self.acc == "f16" and self.out_from == "aligned"))
         elif self.c_join == "add":
             run = self._ieee_add(run, fc, acc)
         if self.acc == "f16":
@@ -184,6 +181,15 @@ class Model:
         out = np.where(np.isnan(special), special, run)
         out = np.where(np.isinf(special), special, out)
         return out.reshape(shape)
+
+    def block_normalised(self, last: bool) -> bool:
+        """Whether a block's sum is normalised to internal_bits (step 4): not where an f16 result
+        is rounded from the aligned sum itself and this block's result goes straight to an f16
+        rounding (every block with inter='acc'; the last one unless C is fused after it)."""
+        if self.acc != "f16" or self.out_from != "aligned":
+            return True
+        to_f16 = (self.inter == "acc" and not last) or (last and self.c_join != "last")
+        return not to_f16
 
     # ---- internals ---------------------------------------------------------------------------
     def _to_f16(self, run: np.ndarray) -> np.ndarray:

@@ -101,22 +101,28 @@ def reported_for(gpu: str | None, form) -> list[Reported]:
 _MODEL_FIELDS = {f.name for f in fields(Model)}
 
 
+def applies(r: Reported, form):
+    """A published value as it applies to `form`: a block size capped at the instruction's k
+    (a k8 instruction cannot fuse 16 products)."""
+    if r.feature == "block" and isinstance(r.value, int):
+        return min(r.value, form.mnk[2])
+    return r.value
+
+
 def published_model(form, gpu: str | None = "H100") -> Model | None:
     """The model the rows imply (first row of a feature wins, rows in file order), or None where
     they do not give the block size, the alignment, where C joins and (f16 accumulator) the
-    output rounding. The block is capped at the instruction's
-    k (a k8 instruction cannot fuse 16 products); 'result_bits' sets the result's width."""
+    output rounding. Values as they apply to the form (`applies`); 'result_bits' sets the
+    result's width."""
     rows = reported_for(gpu, form)
     params: dict = {}
     for r in rows:
         name = "internal_bits" if r.feature == "result_bits" else r.feature
         if name in _MODEL_FIELDS and name not in params:
-            params[name] = r.value
+            params[name] = applies(r, form)
     needed = {"block", "extra_bits", "c_join"} | ({"out_rounding"} if form.acc == "f16" else set())
     if not needed <= set(params):
         return None
-    k = form.mnk[2]
-    params["block"] = min(params["block"], k)
     if params.get("internal_bits", 24) < 24:   # the result cut to the alignment width
         params["extra_bits"] = params["extra_bits"] - (params["internal_bits"] - 24)
     b_type = getattr(form, "b_type", form.ab_type)

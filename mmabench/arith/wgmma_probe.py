@@ -1,5 +1,6 @@
-"""wgmma in `arith`: one m64nNk16 (FP8: m64nNk32) instruction per launch through the wgmma suite's chain kernel
-(mmabench/wgmma, latency pipeline, iters=0: the prologue's single D = C + A_0 B_0).
+"""wgmma in `arith`: one m64nNk16 (FP8: m64nNk32) instruction per launch through the wgmma
+suite's chain kernel (mmabench/wgmma, latency pipeline, iters=0: the prologue's single
+D = C + A_0 B_0).
 
 The kernel reads one (A, B, C) per launch (a single warpgroup), so a batch of problems is run
 one launch each; every launch gives 64 x N dot products (16,384 for N = 256), so the 100,000

@@ -155,16 +155,10 @@ def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float
     if steps == 0:
         bound = 0 * inputs.scale
     elif model is not None and inputs.values is not None and form.acc == "f16":
-        from ..arith.chain import expected_chain
-        from ..arith.device import same
-        expected = expected_chain(form, *inputs.values, steps, model)
-        exp_b = np.broadcast_to(expected, values.shape)
-        bad = ~same(values, exp_b, form.acc)
-        if bad.any():
-            err = np.abs(values - exp_b)[bad]
-            raise MeasurementError(f"{form.name}: {int(bad.sum())} of {bad.size} outputs differ "
-                                   f"from the model's chain bit for bit (max |diff| {err.max():.3g} "
-                                   f"after {steps} steps; {rule})")
+        from ..arith.chain import check_chain
+        result = check_chain(form, words, *inputs.values, steps, model)
+        if not result.ok:
+            raise MeasurementError(f"{form.name}: {result.detail}; {rule}")
         return 0.0
     elif model is not None and inputs.values is not None:
         a, b, c = (np.asarray(x, np.float64) for x in inputs.values)
