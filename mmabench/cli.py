@@ -11,13 +11,13 @@ import importlib
 import sys
 import textwrap
 
-from . import __version__
-from .errors import UserError
+from mmabench import __version__
+from mmabench.core.errors import UserError
 
 # Sub-command modules, each with add_parser(subparsers); a missing one is simply not offered.
 SUBCOMMANDS = ("mmabench.info", "mmabench.mma.cli", "mmabench.wgmma.cli", "mmabench.gemm.cli",
                "mmabench.arith.cli", "mmabench.compiler.cli", "mmabench.attention.cli",
-               "mmabench.compare", "mmabench.plot", "mmabench.bundle", "mmabench.reporting.cli")
+               "mmabench.reporting.compare", "mmabench.reporting.sweep_plot", "mmabench.reporting.bundle", "mmabench.reporting.cli")
 
 
 def _modules():
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         before = set(sub.choices)
         module.add_parser(sub)
         if getattr(module, "GPU_COMMAND", False):  # measures on a GPU: offer --devices
-            from . import devices
+            from mmabench import devices
             for name in set(sub.choices) - before:
                 devices.add_option(sub.choices[name])
     return parser
@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if getattr(args, "devices", None) is not None:  # one child process per GPU
-            from . import devices
+            from mmabench import devices
             return devices.run(args, argv)
         if args.command is None:
-            from .everything import run_everything
+            from mmabench.everything import run_everything
             return run_everything(parser, full=args.full)
         return args.func(args)
     except UserError as exc:

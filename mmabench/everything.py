@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import gpu
+from mmabench import hardware
 
 # (argv by default, argv with --full, needs a GPU). wgmma by default: the widest N of each input
 # and input width (f16, FP8: the rate and the f16/f32 question); --full: every N, type, A source
@@ -26,7 +26,7 @@ JOBS = (
 
 
 def run_everything(parser: argparse.ArgumentParser, full: bool = False) -> int:
-    reason = gpu.unavailable_reason()
+    reason = hardware.unavailable_reason()
     if reason:
         print(f"no GPU: {reason}; running what needs none (the offline compiler report)")
     known = parser._subparsers._group_actions[0].choices  # the sub-commands present
@@ -37,7 +37,7 @@ def run_everything(parser: argparse.ArgumentParser, full: bool = False) -> int:
             continue
         if needs_gpu and argv[0] == "wgmma" and not _has_wgmma():
             print("\n=== wgmma: skipped (wgmma needs sm_90a, this GPU is "
-                  f"{gpu.device_arch()})")
+                  f"{hardware.device_arch()})")
             continue
         print(f"\n=== python -m mmabench {' '.join(argv)}", flush=True)
         t0 = time.monotonic()
@@ -48,4 +48,4 @@ def run_everything(parser: argparse.ArgumentParser, full: bool = False) -> int:
 
 
 def _has_wgmma() -> bool:
-    return gpu.device_arch() == "sm_90"
+    return hardware.device_arch() == "sm_90"

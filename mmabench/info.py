@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from . import gpu, gpus, record, toolchain
+from mmabench import record, hardware
+from mmabench.compiler import toolchain
 
 
 def add_parser(subparsers) -> None:
@@ -27,7 +28,7 @@ def clocks() -> str:
 
 
 def run(args=None) -> int:
-    reason = gpu.unavailable_reason()
+    reason = hardware.unavailable_reason()
     if reason:
         print(f"GPU: none; {reason}")
     else:
@@ -35,7 +36,7 @@ def run(args=None) -> int:
         print(f"GPU: {ctx['gpu_name']}  cc {ctx['compute_capability']}  {ctx['sm_count']} SMs  "
               f"driver {ctx['driver_version']} (CUDA {ctx['driver_cuda_version']})  "
               f"runtime {ctx['cuda_runtime_version']}")
-        row = gpus.lookup(ctx["gpu_name"], ctx["sm_count"])
+        row = hardware.datasheet_row(ctx["gpu_name"], ctx["sm_count"])
         if row:
             print(f"datasheet: {row['name']}: boost {row['boost_mhz']} MHz, dense fp16 "
                   f"{row['fp16_f16acc_dense_tflops']} (f16 acc) / {row['fp16_f32acc_dense_tflops']} "

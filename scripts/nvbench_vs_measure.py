@@ -476,8 +476,8 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 def parent(args) -> int:
     try:
-        from mmabench import gpu
-        reason = gpu.unavailable_reason()
+        from mmabench import hardware
+        reason = hardware.unavailable_reason()
     except Exception as exc:
         reason = f"mmabench could not be imported ({one_line(exc)})"
     if reason:

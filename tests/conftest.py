@@ -2,11 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from mmabench import gpu, record
+from mmabench import hardware
+
+REPO = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 
 
 def pytest_collection_modifyitems(config, items):
-    reason = gpu.unavailable_reason()
+    reason = hardware.unavailable_reason()
     if not reason:
         return
     skip = pytest.mark.skip(reason=f"no GPU: {reason}")
@@ -22,7 +24,7 @@ def _results_in_tmp(monkeypatch, tmp_path):
 
 
 def _repo_results() -> set[Path]:
-    folders = {Path.cwd() / "results", record.REPO_ROOT / "results"}
+    folders = {Path.cwd() / "results", REPO / "results"}
     return {p for d in folders if d.is_dir() for p in (d, *d.iterdir())}
 
 

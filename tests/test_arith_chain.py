@@ -95,7 +95,7 @@ def test_chain_bound_holds_for_the_model():
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
 def test_probe_ptx_assembles_with_one_tensor_instruction(form):
-    from mmabench import sass, toolchain
+    from mmabench.compiler import sass, toolchain
 
     ptx = probe.render_mma_probe(form)
     assert form.instruction in ptx and "${" not in ptx

@@ -60,9 +60,9 @@ def fake_chain_check(form, model, rng, iters=64):
 @pytest.fixture
 def simulated_h100(monkeypatch):
     """An sm_90 'GPU' whose probe is FakeGpu (the model with TRUTH's features)."""
-    from mmabench import gpu, record
-    monkeypatch.setattr(gpu, "require_gpu", lambda: None)
-    monkeypatch.setattr(gpu, "device_arch", lambda device=0: "sm_90")
+    from mmabench import record, hardware
+    monkeypatch.setattr(hardware, "require_gpu", lambda: None)
+    monkeypatch.setattr(hardware, "device_arch", lambda device=0: "sm_90")
     monkeypatch.setattr(record, "gpu_context", lambda device=0: {
         "gpu_name": "NVIDIA H100 (simulated)", "compute_capability": "9.0", "sm_count": 132,
         "driver_version": "", "driver_cuda_version": "", "cuda_runtime_version": ""})

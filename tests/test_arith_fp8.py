@@ -12,7 +12,7 @@ from mmabench.arith.formats import from_bits, quantize, to_bits
 from mmabench.arith.forms import all_forms, by_names, fp8_forms
 from mmabench.arith.model import Model
 from mmabench.arith.validate import REGIMES, problems
-from mmabench.errors import UserError
+from mmabench.core.errors import UserError
 from mmabench.mma import fragments as fr
 
 FP8 = {f.name: f for f in fp8_forms()}
@@ -146,7 +146,7 @@ def test_add_model_is_two_chained_f16_mmas_and_one_ieee_add(acc):
 
 
 def _sass_of_probe(form, arch="sm_90"):
-    from mmabench import toolchain
+    from mmabench.compiler import toolchain
     from mmabench.arith.probe import render_mma_probe
 
     try:
@@ -162,7 +162,7 @@ def test_sm90_lowering_is_two_hmmas_on_pairs(acc):
     F2FP unpacks to f16, two HMMA.16816 (the first on the low halves of the A/B registers, i.e.
     k mod 4 in {0,1} of the PTX fragment, from a zero accumulator; the second on the high halves,
     accumulating onto the first) and an FADD/HADD2 with C."""
-    from mmabench import sass as sass_mod
+    from mmabench.compiler import sass as sass_mod
 
     form = FP8[f"m16n8k32.e4m3.acc_{acc}"]
     text = _sass_of_probe(form)
@@ -225,7 +225,7 @@ def test_fp8_probe_packing(form):
 @pytest.mark.parametrize("arch", ["sm_89", "sm_90"])
 @pytest.mark.parametrize("form", list(FP8.values()), ids=lambda f: f.name)
 def test_fp8_probe_ptx_assembles_with_the_expected_opcodes(form, arch):
-    from mmabench import sass, toolchain
+    from mmabench.compiler import sass, toolchain
 
     ptx = probe.render_mma_probe(form, target=arch)
     assert form.instruction in ptx and "${" not in ptx and f".target {arch}" in ptx

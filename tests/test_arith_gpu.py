@@ -4,7 +4,7 @@ check (right layout passes, swapped registers fail). FP8 m16n8k32 forms too (all
 import numpy as np
 import pytest
 
-from mmabench import gpu
+from mmabench import hardware
 from mmabench.arith import designed
 from mmabench.arith.device import Gpu, same
 from mmabench.arith.forms import all_forms, fp8_forms
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.gpu
 
 
 def _usable():
-    arch = gpu.device_arch()
+    arch = hardware.device_arch()
     return [f for f in FORMS if int(arch[3:].rstrip("a")) >= f.min_sm]
 
 
@@ -79,7 +79,7 @@ def test_fp8_answers_issue_10(inferred):
         fi = inferred[name][1]
         assert fi.features["alignment_bits"] is not None, fi.evidence["extra_bits"]
         assert fi.features["block"] is not None, fi.evidence["block"]
-        if gpu.device_arch() in ("sm_90", "sm_90a"):
+        if hardware.device_arch() in ("sm_90", "sm_90a"):
             assert (fi.model.block, fi.model.k_order, fi.model.c_join) == (16, "pairs", "add")
         print(name, fi.features["alignment_bits"], "bits;", fi.model)
 
@@ -89,7 +89,7 @@ def test_wgmma_one_instruction_per_launch():
     the model bit for bit on 2 x 16,384 random dot products per regime."""
     from mmabench.arith.wgmma_probe import wgmma_forms
 
-    if gpu.device_arch() not in ("sm_90", "sm_90a"):
+    if hardware.device_arch() not in ("sm_90", "sm_90a"):
         pytest.skip("wgmma needs sm_90a")
     rng = np.random.default_rng()
     for form in wgmma_forms():

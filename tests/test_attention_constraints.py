@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from mmabench import archs, toolchain
+from mmabench import hardware
+from mmabench.compiler import toolchain
 from mmabench.attention import build, variants
 from mmabench.attention.variants import Tiles, Variant
 
@@ -53,7 +54,7 @@ def test_shared_memory_limit_comes_from_the_target_arch():
     why = t.valid_for(128, "sm_89")
     assert why and "99 KiB" in why and "sm_89" in why
     big = Tiles(4, 2, 256)                                    # d=128: 288 KiB, nowhere
-    assert f"{archs.max_smem_per_block() // 1024} KiB" in big.valid_for(128)
+    assert f"{hardware.max_smem_per_block() // 1024} KiB" in big.valid_for(128)
 
 
 def test_every_variant_meets_the_constraints():

@@ -4,7 +4,7 @@ output; bad input refused before any launch. Skipped without a GPU."""
 import numpy as np
 import pytest
 
-from mmabench.errors import UserError
+from mmabench.core.errors import UserError
 
 pytestmark = pytest.mark.gpu
 
@@ -185,11 +185,11 @@ def test_misaligned_view_is_refused_and_the_context_survives():
 
 def test_loaded_occupancy_uses_the_devices_warps_per_sm():
     """Not 64 assumed: the device's own limit (48 on sm_86/89/120), and it agrees with data/archs.csv."""
-    from mmabench import archs, gpu
+    from mmabench import hardware
     from mmabench.attention import build, variants
     loaded = build.load(build.fit_to_gpu(variants.variant(64, "f32", "f32")))
-    arch = gpu.device_arch()
-    if arch in archs.limits():
-        assert loaded.max_warps_per_sm == archs.max_warps_per_sm(arch)
+    arch = hardware.device_arch()
+    if arch in hardware.arch_limits():
+        assert loaded.max_warps_per_sm == hardware.max_warps_per_sm(arch)
     assert 0 < loaded.occupancy_pct <= 100
     assert loaded.occupancy_pct == 100.0 * loaded.max_blocks_per_sm * loaded.variant.tiles.warps / loaded.max_warps_per_sm

@@ -7,7 +7,7 @@ import pytest
 
 from mmabench.attention import build, checks, variants
 from mmabench.attention.reference import attention_f64, attention_naive, default_scale, error_metrics
-from mmabench.errors import UserError
+from mmabench.core.errors import UserError
 
 
 def _arrays(shape=(1, 2, 17, 64), dtype=np.float16):
@@ -110,7 +110,7 @@ def test_bad_variant_choices_are_named():
 
 
 def test_registry_specs_have_twins_with_equal_tiles():
-    from mmabench.registry import KernelSpec
+    from mmabench.compiler.registry import KernelSpec
     specs = variants.kernel_specs()
     by = {s.name: s for s in specs}
     assert all(isinstance(s, KernelSpec) and s.family == "attention" for s in specs)
@@ -229,9 +229,9 @@ def test_numerics_limits_name_the_first_lossy_and_the_first_overflowing_point():
 
 
 def test_markdown_table_escapes_pipes():
-    from mmabench import report
+    from mmabench.reporting import tables
 
-    text = report.table(["a|b", "c"], [["x|y", 1]], markdown=True)
+    text = tables.table(["a|b", "c"], [["x|y", 1]], markdown=True)
     assert all(line.count("|") - line.count("\\|") == 3 for line in text.splitlines())
 
 

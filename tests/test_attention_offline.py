@@ -3,7 +3,7 @@ with the accumulator opcodes it means in its loop, ldmatrix and cp.async in its 
 
 import pytest
 
-from mmabench import sass, toolchain
+from mmabench.compiler import sass, toolchain
 from mmabench.attention import build, offline, variants
 
 ARCHS = ["sm_80", "sm_89", "sm_90"]
@@ -67,8 +67,8 @@ def test_occupancy_model_uses_the_arch_limits():
 
 
 def _limit(arch):
-    from mmabench import archs
-    return archs.smem_per_block(arch)
+    from mmabench import hardware
+    return hardware.smem_per_block(arch)
 
 
 def test_tiles_are_cut_to_fit_smaller_shared_memory():

@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mmabench.attention.reference import (attention_f64, bound_ratio, default_scale,
-                                          error_metrics, f64_bound)
+from mmabench.attention.reference import attention_f64, bound_ratio, default_scale, error_metrics, f64_bound
 
 
 # ---- a non-finite output is never accurate ----------------------------------------------------

@@ -7,11 +7,11 @@ import sys
 import pandas as pd
 import pytest
 
-from mmabench import gpu, gpus, record
+from mmabench import record, hardware
 from mmabench.cli import main
 from mmabench.mma import suite
 
-NO_GPU = gpu.unavailable_reason() is not None
+NO_GPU = hardware.unavailable_reason() is not None
 
 
 def run_cli(*argv, timeout=120):
@@ -92,12 +92,12 @@ def test_saturating_point_is_the_best_row_of_each_form_and_the_ratio_is_printed(
 
 
 def test_datasheet_rows_match_by_name_and_sm_count():
-    h100 = gpus.lookup("NVIDIA H100 80GB HBM3", 132)
+    h100 = hardware.datasheet_row("NVIDIA H100 80GB HBM3", 132)
     assert h100 and h100["key"].startswith("h100")
-    assert gpus.lookup("NVIDIA H100 80GB HBM3", 114) is None
-    assert gpus.lookup("Some Future GPU", 99) is None
-    assert gpus.peak_tflops(None, "f16", "f16") is None
-    table = gpus.table()
+    assert hardware.datasheet_row("NVIDIA H100 80GB HBM3", 114) is None
+    assert hardware.datasheet_row("Some Future GPU", 99) is None
+    assert hardware.peak_tflops(None, "f16", "f16") is None
+    table = hardware.datasheet_table()
     assert table["source"].notna().all() and (table["source"].str.len() > 10).all()
     assert table["key"].is_unique
 

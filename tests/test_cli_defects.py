@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mmabench import record
 from mmabench.cli import main
 from mmabench.compiler import report as creport
-from mmabench.errors import UserError
+from mmabench.core.errors import UserError
+
+REPO = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 
 
 def one_line(err: str) -> str:
@@ -117,7 +121,7 @@ def test_attention_flag_conflicts_and_bad_tokens_are_one_line(capsys, argv, word
 def test_tests_write_results_under_a_temporary_folder(tmp_path):
     root = record.results_root()
     assert root == tmp_path / "results"
-    assert record.REPO_ROOT not in root.resolve().parents
+    assert REPO not in root.resolve().parents
 
 
 def test_code_is_stored_once_per_content_with_an_index(tmp_path):
@@ -228,11 +232,11 @@ def test_offline_checks_the_results_folder_before_compiling(capsys, no_offline_w
 
 @pytest.fixture
 def fresh_reason():
-    from mmabench import gpu
+    from mmabench import hardware
 
-    gpu.unavailable_reason.cache_clear()
-    yield gpu
-    gpu.unavailable_reason.cache_clear()
+    hardware.unavailable_reason.cache_clear()
+    yield hardware
+    hardware.unavailable_reason.cache_clear()
 
 
 def _device_count_fails(monkeypatch, code):
@@ -272,7 +276,7 @@ def test_a_driver_without_a_device_is_named_as_such(monkeypatch, fresh_reason):
 @pytest.mark.parametrize("var", ["MMABENCH_CACHE", "XDG_CACHE_HOME"])
 def test_unwritable_cache_falls_back_to_a_temporary_one_with_one_warning(
         monkeypatch, capsys, unwritable, var):
-    from mmabench import toolchain
+    from mmabench.compiler import toolchain
 
     monkeypatch.delenv("MMABENCH_CACHE", raising=False)
     monkeypatch.setenv(var, str(unwritable))
@@ -295,7 +299,7 @@ def test_help_and_readme_name_the_environment_and_the_console_script(capsys):
     for needle in ("MMABENCH_RESULTS", "MMABENCH_CACHE", "XDG_CACHE_HOME", "CUDA_HOME",
                    "console script"):
         assert needle in out, needle
-    readme = (record.REPO_ROOT / "README.md").read_text()
+    readme = (REPO / "README.md").read_text()
     section = readme.split("### Environment and files", 1)[1].split("\n## ", 1)[0]
     for needle in ("MMABENCH_RESULTS", "MMABENCH_CACHE", "`mmabench`", "--keep-code"):
         assert needle in section, needle
@@ -323,11 +327,11 @@ def test_default_regs_table_fits_120_columns_and_wide_keeps_every_column(capsys)
 def test_torch_is_an_extra_and_the_readme_says_what_works_without_it():
     import tomllib
 
-    meta = tomllib.loads((record.REPO_ROOT / "pyproject.toml").read_text())["project"]
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = meta["optional-dependencies"]
     assert any(d.replace(" ", "").startswith("torch>=2") for d in extras["torch"])
     assert not any(d.startswith("torch") for d in extras["test"] + meta["dependencies"])
-    readme = (record.REPO_ROOT / "README.md").read_text()
+    readme = (REPO / "README.md").read_text()
     assert '".[torch]"' in readme and "Without torch" in readme
 
 
@@ -347,7 +351,7 @@ def test_gpu_validate_runs_every_step_and_fails_if_one_does(tmp_path, failing, r
 
     fake = _fake_python(tmp_path, failing)
     env = dict(os.environ, PYTHON=str(fake), OUT=str(tmp_path / "out"))
-    proc = subprocess.run(["bash", str(record.REPO_ROOT / "scripts" / "gpu_validate.sh")],
+    proc = subprocess.run(["bash", str(REPO / "scripts" / "gpu_validate.sh")],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == rc, proc.stdout + proc.stderr
     summary = proc.stdout.split("== summary", 1)[1]

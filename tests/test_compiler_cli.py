@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mmabench import gpu
+from mmabench import hardware
 from mmabench.cli import main
 from mmabench.compiler.crosscheck import compare
 
@@ -61,7 +61,7 @@ def test_bad_input_is_one_line(capsys, argv, needle):
 
 
 def test_crosscheck_without_gpu_is_one_line(capsys):
-    if not gpu.unavailable_reason():
+    if not hardware.unavailable_reason():
         pytest.skip("a GPU is present: tests/test_compiler_gpu.py covers the cross-check")
     rc = main(["regs", "--crosscheck"])
     err = capsys.readouterr().err

@@ -2,12 +2,12 @@
 
 import pytest
 
-from mmabench import gpu
+from mmabench import hardware
 
 
 @pytest.mark.gpu
 def test_offline_report_matches_the_loaded_kernels(tmp_path, monkeypatch):
-    reason = gpu.unavailable_reason()
+    reason = hardware.unavailable_reason()
     if reason:
         pytest.skip(f"no GPU: {reason}")
     monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mmabench import archs
+from mmabench import hardware
 from mmabench.compiler.occupancy import theoretical
 
 
@@ -48,8 +48,8 @@ def test_block_thread_and_barrier_limits():
 
 
 def test_limits_table_against_the_programming_guide():
-    t = archs.limits()
-    for arch in archs.DEFAULT:
+    t = hardware.arch_limits()
+    for arch in hardware.DEFAULT_ARCHS:
         row = t[arch]
         assert int(row["max_warps_per_sm"]) * 32 == int(row["max_threads_per_sm"])
         assert int(row["registers_per_sm"]) == 65536 and int(row["register_alloc_unit"]) == 256

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from mmabench import archs, registry, toolchain
+from mmabench import hardware
+from mmabench.compiler import registry, toolchain
 from mmabench.compiler import compile_report, diff_acc, tool_messages
 from mmabench.compiler import report as creport
-from mmabench.demo_kernels import spill_ptx
-from mmabench.errors import ToolMissing
-from mmabench.registry import KernelSpec
+from mmabench.compiler.demo_kernels import spill_ptx
+from mmabench.core.errors import ToolMissing
+from mmabench.compiler.registry import KernelSpec
 
 BUDGET_S = 30.0      # the issue's bound for the full default report, cold cache, 2 cores
 
@@ -34,7 +35,7 @@ def _ok(rows, **match):
 def test_one_row_per_kernel_and_default_arch(cold_report):
     rows, cache = cold_report
     names = [s.name for s in registry.all_kernels(["mma", "demo"])]
-    assert {(r["kernel"], r["arch"]) for r in rows} == {(n, a) for n in names for a in archs.DEFAULT}
+    assert {(r["kernel"], r["arch"]) for r in rows} == {(n, a) for n in names for a in hardware.DEFAULT_ARCHS}
     assert not [r for r in rows if r["status"] != "ok"], \
         [(r["kernel"], r["arch"], r["message"]) for r in rows if r["status"] != "ok"]
     assert list(Path(cache).glob("*.ptxas.log")), "the report did not go through the compile cache"
@@ -45,7 +46,7 @@ def test_cold_default_report_within_budget(tmp_path, monkeypatch):
     """The issue's bound: `python -m mmabench regs` (the default selection) from a cold cache,
     two parallel compiles, in 30 s at most."""
     monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
-    n = len(creport.select_kernels()) * len(archs.DEFAULT)
+    n = len(creport.select_kernels()) * len(hardware.DEFAULT_ARCHS)
     t0 = time.perf_counter()
     rows = compile_report(jobs=2)
     elapsed = time.perf_counter() - t0
@@ -56,7 +57,7 @@ def test_cold_default_report_within_budget(tmp_path, monkeypatch):
 
 def test_spilling_demo_spills_on_every_default_arch(cold_report):
     rows, _ = cold_report
-    for arch in archs.DEFAULT:
+    for arch in hardware.DEFAULT_ARCHS:
         (capped,) = _ok(rows, kernel="demo.spill.cap32", arch=arch)
         assert capped["regs"] <= 32
         assert capped["spill_store_bytes"] > 0 and capped["spill_load_bytes"] > 0, capped
@@ -72,7 +73,7 @@ def test_every_f16_accumulate_mma_kernel_uses_no_more_registers_than_its_f32_twi
     pairs = [s for s in registry.all_kernels(["mma"]) if s.acc == "f16"]
     assert pairs and all(s.twin for s in pairs)
     for spec in pairs:
-        for arch in archs.DEFAULT:
+        for arch in hardware.DEFAULT_ARCHS:
             f16, f32 = by[(spec.name, arch)], by[(spec.twin, arch)]
             assert f16["status"] == f32["status"] == "ok"
             assert f16["regs"] <= f32["regs"], (spec.name, arch, f16["regs"], f32["regs"])
@@ -93,7 +94,7 @@ def test_diff_acc_pairs_each_f16_kernel_with_its_twin(cold_report):
     rows, _ = cold_report
     diffs = diff_acc(rows)
     f16 = [s for s in registry.all_kernels(["mma", "demo"]) if "f16" in s.acc and s.twin]
-    assert {(d["kernel"], d["arch"]) for d in diffs} == {(s.name, a) for s in f16 for a in archs.DEFAULT}
+    assert {(d["kernel"], d["arch"]) for d in diffs} == {(s.name, a) for s in f16 for a in hardware.DEFAULT_ARCHS}
     for d in diffs:
         assert d["regs_delta"] == d["regs_f16"] - d["regs_f32"] <= 0
         assert d["twin"].replace("acc_f32", "acc_f16") == d["kernel"]

@@ -2,10 +2,9 @@
 
 import pytest
 
-from mmabench import toolchain
-from mmabench.compiler.resources import (ResourceLogError, parse_ptxas_log,
-                                         register_cap_overridden)
-from mmabench.demo_kernels import spill_ptx
+from mmabench.compiler import toolchain
+from mmabench.compiler.resources import ResourceLogError, parse_ptxas_log, register_cap_overridden
+from mmabench.compiler.demo_kernels import spill_ptx
 
 # Real logs, copied from ptxas 13.0 (standalone) and NVRTC 13.5 (--ptxas-options=-v).
 STANDALONE = """\

@@ -14,7 +14,7 @@ import pytest
 from mmabench import cli, devices
 from mmabench.devices import inventory, launch, merge, summary
 from mmabench.devices.inventory import Device
-from mmabench.errors import NoGPU, UserError
+from mmabench.core.errors import NoGPU, UserError
 
 GPUS = [Device(0, "GPU-aaaa0000", "Fake H100", "00000000:18:00.0"),
         Device(1, "GPU-bbbb1111", "Fake H100", "00000000:2A:00.0"),

@@ -5,7 +5,7 @@ a smoke run of the whole comparison (Triton, cuBLAS) at a small size."""
 import numpy as np
 import pytest
 
-from mmabench import gpu
+from mmabench import hardware
 from mmabench.gemm import validate, variants
 from mmabench.gemm.bench import QUICK_POLICY, run, summary, wgmma_once
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.gpu
 
 
 def _hopper():
-    if gpu.device_arch() != "sm_90":
+    if hardware.device_arch() != "sm_90":
         pytest.skip("wgmma needs an sm_90 GPU")
 
 
@@ -60,7 +60,7 @@ def test_comparison_smoke(tmp_path):
     assert by["cublas.gemmEx.f16"]["f16_over_f32"] > 0
     for key, r in by.items():
         assert r["status"] in ("ok", "unavailable", "unsupported"), (key, r["error"])
-    if gpu.device_arch() == "sm_90":
+    if hardware.device_arch() == "sm_90":
         r16, r32 = by["wgmma.pipelined.f16"], by["wgmma.pipelined.f32"]
         assert r16["tensor_op"].startswith("HGMMA.64x256x16.F16") and r32["tensor_op"].startswith("HGMMA.64x256x16.F32")
         assert r16["registers"] < r32["registers"]

@@ -5,9 +5,9 @@ on simulated f16 / f32 accumulation (numpy)."""
 import numpy as np
 import pytest
 
-from mmabench import toolchain
+from mmabench.compiler import toolchain
 from mmabench.cli import main
-from mmabench.errors import UserError
+from mmabench.core.errors import UserError
 from mmabench.gemm import build, offline, validate, variants
 from mmabench.gemm.triton_gemm import WGMMA_PTX
 
@@ -50,7 +50,7 @@ def test_descriptor_and_pipeline_in_sass():
 
 
 def test_registry_family_and_diff_acc(tmp_path, capsys):
-    from mmabench.registry import all_kernels
+    from mmabench.compiler.registry import all_kernels
 
     specs = {s.name: s for s in all_kernels(["gemm"])}
     assert set(specs) == {v.name for v in VARIANTS}

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from mmabench.errors import UserError
+from mmabench.core.errors import UserError
 from mmabench.measure import Measurement, Policy, interleaved, measure, orders
 from mmabench.measure import conditions, nvml, stats
 

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from mmabench import gpu, sass, toolchain
-from mmabench.errors import UserError
+from mmabench.compiler import driver_jit, sass, toolchain
+from mmabench import hardware
+from mmabench.core.errors import UserError
 from mmabench.mma import catalogue
 from mmabench.mma import fragments as fr
 from mmabench.mma.offline import check_form
@@ -90,7 +91,7 @@ def test_without_fresh_b_ptxas_collapses_the_emulated_chain():
 
 
 def test_mma_fp8_family_is_registered():
-    from mmabench.registry import all_kernels
+    from mmabench.compiler.registry import all_kernels
 
     specs = all_kernels(["mma_fp8"])
     assert len(specs) == 2 * len(FP8)
@@ -215,7 +216,7 @@ def _run_one(form, a, b, c):
     """One instruction per chain (iters = 0), launched directly: D = C + A.B for 2 chains."""
     import cupy
 
-    kernel = gpu.jit(render(form, 2), "mma_chain")
+    kernel = driver_jit.jit(render(form, 2), "mma_chain")
     a_words = np.stack([fr.to_fragments(form, "A", a), fr.to_fragments(form, "A", -a)])
     c_words = np.stack([fr.to_fragments(form, "C", cj) for cj in c])
     d = cupy.full((1, 2, 32, form.c_regs), 0xFFFFFFFF, dtype=cupy.uint32)   # poisoned
@@ -226,7 +227,7 @@ def _run_one(form, a, b, c):
 
 
 def _usable_fp8():
-    arch = gpu.device_arch()
+    arch = hardware.device_arch()
     return [f for f in FP8 if int(arch[3:].rstrip("a")) >= f.min_sm]
 
 
@@ -243,7 +244,7 @@ def test_gpu_one_fp8_instruction_is_exact_on_integer_data(form):
     out, kernel = _run_one(form, a, b, c)
     np.testing.assert_array_equal(out, c + a @ b)
     # and the SASS the driver made is the one recorded for this GPU
-    low = form.sass_for(gpu.device_arch())
+    low = form.sass_for(hardware.device_arch())
     assert low.mma_per_trip(toolchain.disassemble(kernel.cubin)) == 2 * DEFAULT_UNROLL
 
 

@@ -3,17 +3,16 @@
 import numpy as np
 import pytest
 
-from mmabench import gpu
+from mmabench import hardware
 from mmabench.mma import fragments as fr
-from mmabench.mma.bench import (POISON, MeasurementError, build, check, make_inputs,
-                                measure_latency, measure_throughput, verify_exact)
+from mmabench.mma.bench import (POISON, MeasurementError, build, check, make_inputs, measure_latency, measure_throughput, verify_exact)
 from mmabench.mma.catalogue import FORMS
 
 pytestmark = pytest.mark.gpu
 
 
 def _usable():
-    arch = gpu.device_arch()
+    arch = hardware.device_arch()
     return [f for f in FORMS if int(arch[3:].rstrip("a")) >= f.min_sm]
 
 
@@ -74,7 +73,7 @@ def test_latency_and_throughput_smoke(form):
     m = measure_latency(lat, rng, iters=256)
     assert 1 < m["latency_cycles"] < 1000 and m["samples"] >= 5
     thr = build(form, 4)
-    r = measure_throughput(thr, rng, warps=4, blocks_per_sm=1, sms=gpu.sm_count(),
+    r = measure_throughput(thr, rng, warps=4, blocks_per_sm=1, sms=hardware.sm_count(),
                            target_ms=0.5)
     assert r["tflops"] > 0 and r["sm_clock_mhz"] > 100
     assert r["sm_clock_source"].startswith("kernel") and r["samples"] >= 5

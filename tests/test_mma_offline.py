@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from mmabench import archs, sass, toolchain
-from mmabench.errors import UserError
+from mmabench import hardware
+from mmabench.compiler import sass, toolchain
+from mmabench.core.errors import UserError
 from mmabench.mma import catalogue
 from mmabench.mma.offline import check_form
 from mmabench.mma.render import DEFAULT_UNROLL, render
@@ -77,13 +78,13 @@ def test_catalogue_selection_and_errors():
 
 
 def test_arch_parsing():
-    assert archs.parse("80,sm_90") == ["sm_80", "sm_90"]
+    assert hardware.parse_archs("80,sm_90") == ["sm_80", "sm_90"]
     with pytest.raises(UserError, match="accepted: sm_80"):
-        archs.parse("sm_70")
+        hardware.parse_archs("sm_70")
 
 
 def test_registry_holds_every_form_twice():
-    from mmabench.registry import all_kernels
+    from mmabench.compiler.registry import all_kernels
 
     mma = [k for k in all_kernels(["mma"])]
     assert len(mma) == 2 * len(catalogue.FORMS)

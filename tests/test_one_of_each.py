@@ -2,9 +2,9 @@
 
 import pytest
 
-from mmabench import sass, toolchain
+from mmabench.compiler import sass, toolchain
 from mmabench.compiler import resources, sassinfo
-from mmabench.errors import ToolMissing
+from mmabench.core.errors import ToolMissing
 
 DEMO = """
 .version 7.0

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmabench import sass, toolchain
+from mmabench.compiler import sass, toolchain
 from mmabench.mma import catalogue
 from mmabench.mma import fragments as fr
 from mmabench.mma.render import render

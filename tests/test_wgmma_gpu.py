@@ -5,7 +5,7 @@ checks the throughput path end to end. Off Hopper, the rows must say 'unsupporte
 import numpy as np
 import pytest
 
-from mmabench import gpu
+from mmabench import hardware
 from mmabench.wgmma import catalogue
 from mmabench.wgmma.catalogue import WgmmaForm
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.gpu
 
 
 def _hopper() -> bool:
-    return gpu.unavailable_reason() is None and gpu.device_arch() == "sm_90"
+    return hardware.unavailable_reason() is None and hardware.device_arch() == "sm_90"
 
 
 hopper = pytest.mark.skipif("not _hopper()", reason="wgmma needs an sm_90 (Hopper) GPU")
@@ -73,7 +73,7 @@ def test_a_wrong_layout_is_caught_and_diagnosed():
 
 @hopper
 def test_latency_and_a_tiny_throughput_run():
-    from mmabench import gpu as g
+    from mmabench import hardware
     from mmabench.wgmma.bench import build, measure_latency, measure_throughput
     from mmabench.wgmma.render import LATENCY, pipeline
 
@@ -81,7 +81,7 @@ def test_latency_and_a_tiny_throughput_run():
     form = WgmmaForm(128, "f16", "f32")
     lat = measure_latency(build(form, LATENCY), rng)
     assert 10 < lat["latency_cycles"] < 10_000
-    thr = measure_throughput(build(form, pipeline(2, 4), throughput=True), rng, 2, g.sm_count(),
+    thr = measure_throughput(build(form, pipeline(2, 4), throughput=True), rng, 2, hardware.sm_count(),
                              target_ms=0.5)
     assert thr["flop_per_clk_per_sm"] > 0 and thr["pct_of_datasheet_per_clk"] < 110
     assert 500 < thr["sm_clock_mhz"] < 3000
@@ -103,7 +103,7 @@ def test_quick_suite_rows_and_comparison(tmp_path):
     assert (folder.path / "wgmma.csv").exists()
 
 
-@pytest.mark.skipif("gpu.unavailable_reason() is not None or _hopper()",
+@pytest.mark.skipif("hardware.unavailable_reason() is not None or _hopper()",
                     reason="needs a GPU without wgmma")
 def test_non_hopper_gpu_gets_unsupported_rows(tmp_path):
     from mmabench.wgmma import suite

@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from mmabench import sass, toolchain
-from mmabench.errors import UserError
+from mmabench.compiler import sass, toolchain
+from mmabench.core.errors import UserError
 from mmabench.wgmma import catalogue, fp8
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma import layout
@@ -280,7 +280,7 @@ def test_unsupported_arch_is_a_clear_error():
 # ---------------------------------------------------------------- registry and CLI
 
 def test_registry_family_and_twins():
-    from mmabench.registry import FAMILIES, all_kernels
+    from mmabench.compiler.registry import FAMILIES, all_kernels
 
     assert "wgmma" in FAMILIES
     specs = all_kernels(["wgmma"])

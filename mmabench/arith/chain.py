@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..mma import fragments as fr
-from .device import same
-from .formats import FORMATS, exponent, round_to
+from mmabench.mma import fragments as fr
+from mmabench.arith.device import same
+from mmabench.arith.formats import FORMATS, exponent, round_to
 
 
 def _signs(steps: int) -> np.ndarray:
@@ -56,7 +56,7 @@ class ChainSim:
         else:
             pexp = exponent(prods)
         if model.k_order != "natural":
-            from .model import k_permutation
+            from mmabench.arith.model import k_permutation
             perm = k_permutation(model.k_order, k)
             prods, pexp = prods[..., perm], pexp[..., perm]
         lead = int(np.prod(self.shape[:-2], dtype=np.int64))
@@ -83,7 +83,7 @@ class ChainSim:
             return value
         internal = self.internal
         if internal is None:
-            from .model import _internal
+            from mmabench.arith.model import _internal
             internal = _internal(md.internal_bits)
         return round_to(value, internal, md.rounding, md.subnormals, md.overflow)
 
@@ -234,8 +234,8 @@ def model_for(form, gpu_name: str, features_json: str | None = None):
     family (None if no paper covers it: then fall back to chain_bound)."""
     import json
 
-    from .model import Model
-    from .published import gpu_key, published_model
+    from mmabench.arith.model import Model
+    from mmabench.arith.published import gpu_key, published_model
 
     if features_json:
         data = json.loads(open(features_json).read())

@@ -15,8 +15,8 @@ from collections import Counter
 
 import numpy as np
 
-from .. import report
-from ..errors import UserError
+from mmabench.reporting import tables
+from mmabench.core.errors import UserError
 
 
 GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
@@ -60,7 +60,7 @@ FEATURE_ROWS = ("product_exact", "core_type", "block", "blocks", "k_order", "c_j
 
 
 def feature_table(rows_by_form: dict, gpu: str, markdown: bool) -> str:
-    from .published import reported_for
+    from mmabench.arith.published import reported_for
 
     out = []
     for name, (form, fi) in rows_by_form.items():
@@ -79,17 +79,17 @@ def feature_table(rows_by_form: dict, gpu: str, markdown: bool) -> str:
                           " / ".join(_published(r, form) for r in rs),
                           " / ".join(f"{r.source} ({r.status})" for r in rs),
                           fi.evidence.get(feat, "")[:90]])
-        from .chain import describe
+        from mmabench.arith.chain import describe
         out.append(f"\n{name}  (designed cases reproduced by the model: "
                    f"{fi.designed_match[0]}/{fi.designed_match[1]})\n  one instruction: "
                    f"{describe(fi.model)}")
-        out.append(report.table(["feature", "measured", "published", "source", "how it was read"],
+        out.append(tables.table(["feature", "measured", "published", "source", "how it was read"],
                                 lines, markdown))
     return "\n".join(out)
 
 
 def _published(r, form) -> str:
-    from .published import applies
+    from mmabench.arith.published import applies
     return _as_applied(r.value, applies(r, form))
 
 
@@ -100,7 +100,7 @@ def _as_applied(value, here) -> str:
 
 
 def sources_text(rows) -> str:
-    from .published import sources
+    from mmabench.arith.published import sources
     used = sorted({r.source for r in rows})
     lines = [textwrap.fill(f"{k}: {sources().get(k, '?')}", 116, initial_indent="  ",
                            subsequent_indent="      ") for k in used]
@@ -109,8 +109,8 @@ def sources_text(rows) -> str:
 
 def measured_vs_published(markdown: bool = False) -> str:
     """The shipped measurements beside every published feature of the same chip."""
-    from . import measured
-    from .forms import known_forms
+    from mmabench.arith import measured
+    from mmabench.arith.forms import known_forms
 
     out = []
     for gpu_name in measured.gpus():
@@ -128,14 +128,14 @@ def measured_vs_published(markdown: bool = False) -> str:
                   else _value(r["measured"]),
                   _as_applied(r["published"], r["applies"]),
                   f"{r['source']} ({r['status']})", word[r["agree"]]] for r in rows]
-        out.append(report.table(["form", "feature", "measured", "published", "source", "agree"],
+        out.append(tables.table(["form", "feature", "measured", "published", "source", "agree"],
                                 lines, markdown))
     return "\n".join(out)
 
 
 def consequence_text(models: dict, label: str, trials: int, max_k: int, markdown: bool, rng,
                      k_instr=16):
-    from .consequence import KS, table
+    from mmabench.arith.consequence import KS, table
 
     rows = table(models, k_instr=k_instr, trials=trials, ks=[k for k in KS if k <= max_k], rng=rng)
     lines = [[r["K"], r["data"], r["acc"], r["method"], f"{r['median_rel_err']:.2e}",
@@ -143,7 +143,7 @@ def consequence_text(models: dict, label: str, trials: int, max_k: int, markdown
     inputs = next(iter(models.values())).in_type
     text = (f"\nRelative error of a length-K dot product ({inputs} inputs; {trials} trials per K; "
             f"hardware = {label})\n" +
-            report.table(["K", "data", "acc", "method", "median", "max", "overflowed"], lines, markdown))
+            tables.table(["K", "data", "acc", "method", "median", "max", "overflowed"], lines, markdown))
     return rows, text
 
 
@@ -159,14 +159,14 @@ def fp8_consequence_models(model_of) -> dict:
 
 def _fp8_k() -> dict:
     """The instruction k of each FP8_CONSEQUENCE label, from its form."""
-    from .forms import by_names
+    from mmabench.arith.forms import by_names
     return {label: by_names(name)[0].mnk[2] for name, label in FP8_CONSEQUENCE}
 
 
 def run_offline(args) -> int:
-    from .forms import by_names
-    from . import measured
-    from .published import reported
+    from mmabench.arith.forms import by_names
+    from mmabench.arith import measured
+    from mmabench.arith.published import reported
 
     forms = by_names(args.form)
     rows = [[r.gpu, r.instruction, r.inputs, r.acc, r.feature, _value(r.value), r.source, r.status]
@@ -175,7 +175,7 @@ def run_offline(args) -> int:
           "read in its\n'where' column; status: code = the authors' model code, text = the "
           "paper's text, suite = a test\nsuite's README, secondary = a third party's "
           "transcription)")
-    print(report.table(["gpu", "instr", "inputs", "acc", "feature", "value", "source", "status"],
+    print(tables.table(["gpu", "instr", "inputs", "acc", "feature", "value", "source", "status"],
                         rows, args.markdown))
     print(sources_text(reported()))
     print(measured_vs_published(args.markdown))
@@ -202,8 +202,8 @@ def _hex(bits) -> str:
 
 
 def _designed_rows(form, cs, d, bits, fi) -> list[dict]:
-    from .device import same
-    from .designed import _exact_value, vectors
+    from mmabench.arith.device import same
+    from mmabench.arith.designed import _exact_value, vectors
 
     with np.errstate(invalid="ignore"):
         model_d = fi.model.dot(*vectors(cs))
@@ -222,8 +222,8 @@ def chain_check(form, model, rng, iters: int = 512) -> dict:
     """The mma chain kernel (ILP 2, 1 warp) against the model, and with two A registers swapped."""
     import cupy
 
-    from ..mma.bench import POISON, build, make_inputs
-    from .chain import check_chain, swap_registers, values_from_inputs
+    from mmabench.mma.bench import POISON, build, make_inputs
+    from mmabench.arith.chain import check_chain, swap_registers, values_from_inputs
 
     built = build(form, 2)
     steps = 1 + iters * built.unroll
@@ -252,17 +252,17 @@ def run(args) -> int:
         raise UserError(f"--vectors {args.vectors}: must be >= 1")
     if args.offline:
         return run_offline(args)
-    from .. import gpu, record
-    from ..archs import number
-    from .designed import FP8_TYPES, infer, pick, run as run_designed
-    from .device import Gpu
-    from .forms import by_names
-    from .published import gpu_key, published_model
-    from .validate import validate
+    from mmabench import record, hardware
+    from mmabench.hardware import arch_number as number
+    from mmabench.arith.designed import FP8_TYPES, infer, pick, run as run_designed
+    from mmabench.arith.device import Gpu
+    from mmabench.arith.forms import by_names
+    from mmabench.arith.published import gpu_key, published_model
+    from mmabench.arith.validate import validate
 
     forms = by_names(args.form)
-    gpu.require_gpu()
-    arch = gpu.device_arch()
+    hardware.require_gpu()
+    arch = hardware.device_arch()
     forms = [f for f in forms if number(arch) >= f.min_sm
              and (getattr(f, "family", "mma") != "wgmma" or number(arch) == 90)]  # sm_90a only
     if not forms:
@@ -317,7 +317,7 @@ def run(args) -> int:
     folder.save_text("features.json", json.dumps(features, indent=1, default=str))
     print(f"\n{ctx['gpu_name']} ({arch}); published values: {key or 'no paper studied this GPU'}")
     print(feature_table(results, key, args.markdown))
-    from .published import reported_for
+    from mmabench.arith.published import reported_for
     print(sources_text([r for f, _ in results.values() for r in reported_for(key, f)]))
     fp8 = [(f, fi) for n, (f, fi) in results.items() if f.ab_type in FP8_TYPES]
     if fp8:

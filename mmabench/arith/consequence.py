@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formats import quantize
-from .model import ieee_dot
+from mmabench.arith.formats import quantize
+from mmabench.arith.model import ieee_dot
 
 KS = (16, 64, 256, 1024, 4096, 16384, 65536)
 

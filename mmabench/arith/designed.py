@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .formats import FORMATS, round_to
-from .model import K_ORDERS, MAX_EXTRA, MIN_EXTRA, Model, k_order_name
+from mmabench.arith.formats import FORMATS, round_to
+from mmabench.arith.model import K_ORDERS, MAX_EXTRA, MIN_EXTRA, Model, k_order_name
 
 EXTRA_SWEEP = 22          # j = 0 .. EXTRA_SWEEP-1 in the alignment family
 WGMMA_SWEEP_FROM = -8     # wgmma forms sweep from here (narrower accumulator: negative extra;
@@ -179,7 +179,7 @@ def _f16_path_cases(add, s: float, slots, prod, scale: float = 1.0) -> None:
 
 
 def _representable(x: float, type_: str) -> bool:
-    from .formats import from_bits, to_bits
+    from mmabench.arith.formats import from_bits, to_bits
     with np.errstate(over="ignore", invalid="ignore"):   # out of range: not representable
         return bool(from_bits(to_bits(np.array([x]), type_), type_)[0] == x)
 
@@ -579,8 +579,8 @@ def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
     """Candidates the designed cases cannot tell apart, decided on random problems (the
     refinement step of Khattak & Mikaitis): returns those that match the most outputs.
     About `outputs_per_regime` dot products per regime (16 mma.sync problems, one wgmma)."""
-    from .device import same
-    from .validate import REGIMES, problems
+    from mmabench.arith.device import same
+    from mmabench.arith.validate import REGIMES, problems
 
     m, n, _ = form.mnk
     per_regime = max(1, outputs_per_regime // (m * n))
@@ -603,7 +603,7 @@ def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
 def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Findings:
     """Features from the designed outputs `d`; with `device`, candidates the designed cases leave
     tied are decided on random problems run on it."""
-    from .device import same
+    from mmabench.arith.device import same
 
     k = form.mnk[2]
     acc = form.acc

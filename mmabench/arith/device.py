@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import formats
+from mmabench.arith import formats
 
 
 class Simulated:
@@ -28,7 +28,7 @@ class Gpu:
     """The probe kernel of one form on the GPU at hand (chunks of at most `chunk` warps)."""
 
     def __init__(self, form, chunk: int = 1 << 16):
-        from .probe import build
+        from mmabench.arith.probe import build
 
         self.form = form
         self.probe = build(form)

@@ -111,7 +111,7 @@ def to_bits(values: np.ndarray, name: str) -> np.ndarray:
     FP8: inf stays inf in e5m2 (not saturated), so designed specials reach the hardware."""
     v = np.asarray(values, dtype=np.float64)
     if name in FP8:
-        from ..mma.fragments import fp8_encode
+        from mmabench.mma.fragments import fp8_encode
         return fp8_encode(v, name, saturate=False)
     if name == "f32":
         return v.astype(np.float32).view(np.uint32)
@@ -125,7 +125,7 @@ def to_bits(values: np.ndarray, name: str) -> np.ndarray:
 def from_bits(bits: np.ndarray, name: str) -> np.ndarray:
     b = np.asarray(bits)
     if name in FP8:
-        from ..mma.fragments import fp8_decode
+        from mmabench.mma.fragments import fp8_decode
         return fp8_decode(b, name)
     if name == "f32":
         return b.astype(np.uint32).view(np.float32).astype(np.float64)
@@ -140,6 +140,6 @@ def quantize(values: np.ndarray, name: str) -> np.ndarray:
     """Round to nearest-even into `name` (IEEE overflow; FP8: saturating, as cvt.satfinite and
     the mma fragment packer do, since e4m3 has no inf), as float64."""
     if name in FP8:
-        from ..mma.fragments import quantize as fr_quantize
+        from mmabench.mma.fragments import quantize as fr_quantize
         return fr_quantize(np.asarray(values, dtype=np.float64), name)
     return round_to(values, FORMATS[name], "rn")

@@ -7,8 +7,8 @@ it that no default form has (`e4m3`, `m16n8k32`) or all eight with `--form fp8`.
 
 from __future__ import annotations
 
-from ..errors import UserError
-from ..mma.catalogue import FORMS as MMA_FORMS, FP8_FORMS, MmaForm
+from mmabench.core.errors import UserError
+from mmabench.mma.catalogue import FORMS as MMA_FORMS, FP8_FORMS, MmaForm
 
 BF16_K8 = MmaForm("m16n8k8", "bf16", "f32", "7.0", 80, 2, 1, 4, "HMMA.1688.F32.BF16")
 FP8_ALIAS = "fp8"
@@ -29,7 +29,7 @@ def fp8_forms() -> list[MmaForm]:
 
 
 def known_forms() -> list:
-    from .wgmma_probe import wgmma_forms
+    from mmabench.arith.wgmma_probe import wgmma_forms
     return all_forms() + fp8_forms() + wgmma_forms()
 
 
@@ -43,7 +43,7 @@ def by_names(text: str | None) -> list[MmaForm]:
         if name == FP8_ALIAS:
             match = fp8_forms()
         elif name == WGMMA_ALIAS:
-            from .wgmma_probe import wgmma_forms
+            from mmabench.arith.wgmma_probe import wgmma_forms
             match = wgmma_forms()
         else:  # a part of a name picks FP8 forms only where no default form has it
             match = ([f for f in forms if f.name == name]

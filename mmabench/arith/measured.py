@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
-from .model import Model
+from mmabench.core import resources
+from mmabench.arith.model import Model
 
-RESULTS = Path(__file__).resolve().parent.parent.parent / "data" / "results"
+RESULTS = resources.data("results")
 
 
 @functools.lru_cache(maxsize=None)
@@ -55,7 +55,7 @@ def agreement(forms, gpu_name: str) -> list[dict]:
     form, feature, measured, candidates (where the data left it open), published, applies (the
     published value as it applies to the form), source, status, agree (True / False; 'open': the
     measured data cannot tell the two apart; None: not measured)."""
-    from .published import applies, gpu_key, reported_for
+    from mmabench.arith.published import applies, gpu_key, reported_for
 
     key = gpu_key(gpu_name)
     rows = []

@@ -40,7 +40,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from .formats import FORMATS, exponent, round_to
+from mmabench.arith.formats import FORMATS, exponent, round_to
 
 MAX_EXTRA = 20
 MIN_EXTRA = -20   # negative: the alignment keeps fewer bits than the accumulator carries
@@ -261,7 +261,7 @@ class Model:
 
 
 def _internal(bits: int):
-    from .formats import Format
+    from mmabench.arith.formats import Format
     return Format(f"internal{bits}", 32, bits, -126, 127)
 
 

@@ -11,18 +11,17 @@ words, runs N warps and unpacks D, returning both the float64 values and the raw
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from string import Template
 from typing import Callable
 
 import numpy as np
 
-from ..mma import fragments as fr
-from ..mma.catalogue import MmaForm
-from . import formats
+from mmabench.core import resources
+from mmabench.mma import fragments as fr
+from mmabench.mma.catalogue import MmaForm
+from mmabench.arith import formats
 
-PTX_DIR = Path(__file__).resolve().parent.parent.parent / "ptx"
-TEMPLATE = PTX_DIR / "mma_probe.ptx"
+TEMPLATE = resources.ptx("mma_probe.ptx")
 WARPS_PER_BLOCK = 4
 POISON = 0xFFFFFFFF
 
@@ -118,15 +117,15 @@ class Probe:
 
 
 def build_mma_probe(form: MmaForm) -> Probe:
-    from .. import gpu
+    from mmabench.compiler import driver_jit
 
     ptx = render_mma_probe(form)
-    return Probe(form, ptx, gpu.jit(ptx, "mma_probe"))
+    return Probe(form, ptx, driver_jit.jit(ptx, "mma_probe"))
 
 
 # instruction family -> probe builder (FP8 mma.sync reuses build_mma_probe; wgmma adds its own)
 def _build_wgmma_probe(form):
-    from .wgmma_probe import build_wgmma_probe
+    from mmabench.arith.wgmma_probe import build_wgmma_probe
     return build_wgmma_probe(form)
 
 

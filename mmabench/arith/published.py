@@ -18,12 +18,12 @@ import csv
 import functools
 import json
 from dataclasses import dataclass, fields
-from pathlib import Path
 
-from .model import Model
+from mmabench.core import resources
+from mmabench.arith.model import Model
 
-DATA = Path(__file__).resolve().parent.parent.parent / "data" / "arith_published.csv"
-SOURCES = Path(__file__).resolve().parent.parent.parent / "data" / "arith_published_sources.csv"
+DATA = resources.data("arith_published.csv")
+SOURCES = resources.data("arith_published_sources.csv")
 STATUSES = ("code", "text", "suite", "secondary")
 
 # chips with the same tensor cores: their rows stand for each other

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .device import same
-from .formats import FORMATS, exponent, quantize
+from mmabench.arith.device import same
+from mmabench.arith.formats import FORMATS, exponent, quantize
 
 REGIMES = ("uniform", "wide_exponents", "cancellation", "one_large", "tiny")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import formats
+from mmabench.arith import formats
 
 WGMMA_POISON = 0xFFFFFFFF
 
@@ -41,7 +41,7 @@ class WgmmaArith:
 
     @property
     def mnk(self) -> tuple[int, int, int]:
-        from ..wgmma.catalogue import M
+        from mmabench.wgmma.catalogue import M
         return M, self.wg.n, self.wg.k
 
     @property
@@ -61,7 +61,7 @@ def wgmma_forms() -> list[WgmmaArith]:
     """Every (input type, accumulator) pair wgmma has, at N = 256 (the most dot products per
     launch; N only repeats the instruction's columns): f16 (f32/f16 accumulator), bf16 (f32),
     e4m3 and e5m2 (f32/f16; m64n256k32). A and B in shared memory."""
-    from ..wgmma.catalogue import TYPE_ACC, WgmmaForm
+    from mmabench.wgmma.catalogue import TYPE_ACC, WgmmaForm
     order = {"f16": 0, "bf16": 1, "e4m3": 2, "e5m2": 3}
     pairs = sorted(TYPE_ACC, key=lambda p: (order[p[0]], p[1] != "f32"))
     return [WgmmaArith(WgmmaForm(256, ab, acc, "ss", "128b")) for ab, acc in pairs]
@@ -76,8 +76,8 @@ def _row_bytes(matrix: np.ndarray, type_: str) -> np.ndarray:
 
 def pack(form: WgmmaArith, a: np.ndarray, b: np.ndarray, c: np.ndarray):
     """One problem (a [64, k], b [k, N], c [64, N]) -> the kernel's A tile, B tile, C words."""
-    from ..wgmma import fragments as wfr
-    from ..wgmma.layout import SLICES, TileLayout
+    from mmabench.wgmma import fragments as wfr
+    from mmabench.wgmma.layout import SLICES, TileLayout
 
     wg = form.wg
     m, n, k = form.mnk
@@ -102,7 +102,7 @@ class WgmmaProbe:
         """D bit patterns [N, 64, N_cols] (uint32 for f32, uint16 for f16), one launch each."""
         import cupy
 
-        from ..wgmma import fragments as wfr
+        from mmabench.wgmma import fragments as wfr
 
         wg = self.form.wg
         out = []
@@ -119,8 +119,8 @@ class WgmmaProbe:
 
 
 def build_wgmma_probe(form: WgmmaArith) -> WgmmaProbe:
-    from ..wgmma.bench import build
-    from ..wgmma.render import LATENCY
+    from mmabench.wgmma.bench import build
+    from mmabench.wgmma.render import LATENCY
 
     built = build(form.wg, LATENCY)
     return WgmmaProbe(form, built.ptx, built)

@@ -8,4 +8,4 @@ Public entry points:
   numerics.run(dim)                  scale x N sweep (python -m mmabench attention --numerics)
 """
 
-from .launch import attention  # noqa: F401
+from mmabench.attention.launch import attention  # noqa: F401

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, measure, record
-from . import build, checks, torch_ref, variants
-from .launch import Launcher
-from .reference import default_scale
-from .validate import Reference, check_variant, random_inputs
+from mmabench import measure, record, hardware
+from mmabench.compiler import driver_jit
+from mmabench.attention import build, checks, torch_ref, variants
+from mmabench.attention.launch import Launcher
+from mmabench.attention.reference import default_scale
+from mmabench.attention.validate import Reference, check_variant, random_inputs
 
 TOKENS = 16384        # batch * seq, as FlashAttention's benchmark
 HIDDEN = 2048         # heads * dim
@@ -211,7 +212,7 @@ def run_case(case: Case, var_list: list[variants.Variant], rng: np.random.Genera
     rows = []
     if ready:
         result = measure.interleaved({n: c.launch for n, c in ready.items()}, policy)
-        sms = gpu.sm_count()
+        sms = hardware.sm_count()
         for c in contenders:
             row = {**base, **c.row}
             if c.name in ready:
@@ -251,9 +252,9 @@ def _timed_fields(c: Contender, result, ready, var_list, dim: int, flops: float,
 def run(var_list, case_list, seed=None, results_root=None, policy: measure.Policy = POLICY,
         sample=4, backends=torch_ref.BACKENDS, save_code=True, same_tiles=True):
     """The whole benchmark: returns (run folder, rows)."""
-    from ..progress import Progress
+    from mmabench.reporting.progress import Progress
 
-    gpu.require_gpu()
+    hardware.require_gpu()
     torch_ref.torch_module()   # imported first so its version lands in the context
     ctx = {**record.gpu_context(), **record.software_context()}
     folder = record.RunFolder("attention", ctx["gpu_name"], results_root)
@@ -286,7 +287,7 @@ def save_provenance(folder, var_list) -> None:
     nvdisasm runs in threads (a subprocess each)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .. import toolchain
+    from mmabench.compiler import toolchain
 
     loaded = []
     for v in {v.name: v for v in var_list}.values():
@@ -323,7 +324,7 @@ def precompile(var_list) -> None:
         cupy.cuda.Device(device).use()
         ptx = _quietly(build.ptx_for, v)
         if ptx is not None:
-            _quietly(gpu.jit, ptx, v.entry)
+            _quietly(driver_jit.jit, ptx, v.entry)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one, var_list))

@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from .. import toolchain
-from ..compiler.resources import Resources, parse_ptxas_log  # noqa: F401  (the one ptxas parser)
-from .variants import Variant, tile_asserts_cpp
+from mmabench.core import resources
+from mmabench.compiler import toolchain
+from mmabench.compiler.resources import Resources, parse_ptxas_log  # noqa: F401  (the one ptxas parser)
+from mmabench.attention.variants import Variant, tile_asserts_cpp
 
-SOURCE = Path(__file__).resolve().parent.parent.parent / "kernels" / "attention.cu"
+SOURCE = resources.kernel("attention.cu")
 PTX_VERSION = "7.8"          # CUDA 11.8's ISA: everything the kernel uses, any driver >= 520 JITs it
 NVRTC_OPTIONS = ("--use_fast_math", "-default-device", "--extra-device-vectorization")
 
@@ -92,7 +92,7 @@ def smem_optin() -> int:
 
 def fit_to_gpu(v: Variant) -> Variant:
     """`v` with tiles that fit the current GPU's shared memory (variants.fit)."""
-    from .variants import fit
+    from mmabench.attention.variants import fit
 
     return fit(v, smem_optin())
 
@@ -104,15 +104,16 @@ def load(v: Variant) -> Loaded:
     from cupy.cuda import function
     from cupy_backends.cuda.api import driver
 
-    from .. import gpu
+    from mmabench.compiler import driver_jit
+    from mmabench import hardware
 
-    gpu.require_gpu()
+    hardware.require_gpu()
     ptx = ptx_for(v)
     try:
-        jk = gpu.jit(ptx, v.entry)
+        jk = driver_jit.jit(ptx, v.entry)
         func, cubin, how, module = jk.function, jk.cubin, "driver-jit", jk.module
     except Exception as exc:  # driver too old for the PTX, or JIT failure: use ptxas
-        arch = gpu.device_arch()
+        arch = hardware.device_arch()
         try:
             asm = toolchain.assemble(ptx, arch)
         except Exception:
@@ -123,7 +124,7 @@ def load(v: Variant) -> Loaded:
     smem = v.tiles.smem_bytes(v.dim)
     optin = smem_optin()
     if smem > optin:
-        from ..errors import UserError
+        from mmabench.core.errors import UserError
         raise UserError(f"{v.name} needs {smem} B of shared memory per block; this GPU allows {optin}")
     driver.funcSetAttribute(func.ptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem)
     driver.funcSetAttribute(func.ptr, driver.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
-from .variants import DIMS, Tiles
+from mmabench.core.errors import UserError
+from mmabench.attention.variants import DIMS, Tiles
 
 GRID_Y_MAX = 65535          # row blocks go on grid.y
 GRID_X_MAX = 2 ** 31 - 1    # batch * heads go on grid.x

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .. import archs, gpu, record
-from ..cliopts import reject_unused
-from ..errors import UserError, split_list
-from . import variants
-from .tables import offline_table, overhead_table, summary  # noqa: F401  (summary: also imported by selfcheck)
+from mmabench import record, hardware
+from mmabench.core.options import reject_unused
+from mmabench.core.errors import UserError, split_list
+from mmabench.attention import variants
+from mmabench.attention.tables import (offline_table, overhead_table, summary)  # noqa: F401  (summary: also imported by selfcheck)
 
 # The default run answers the question in seconds: two head dims, one N, both masks, the schemes
 # below (each f16 one also at the f32/f32 tiles). --full: every dim, N and scheme.
@@ -126,7 +126,7 @@ def timing_policy(args):
     """The measurement policy the flags ask for."""
     from dataclasses import replace
 
-    from .bench import POLICY
+    from mmabench.attention.bench import POLICY
 
     policy = replace(POLICY, rounds=9) if getattr(args, "exhaustive", False) else POLICY
     rounds = getattr(args, "rounds", None)
@@ -164,7 +164,7 @@ def run(args) -> int:
     mode = mode_of(args)
     _reject_unused(args, mode)
     if args.offline:
-        return run_offline(var_list, archs.parse(args.arch, OFFLINE_ARCHS), args.markdown,
+        return run_offline(var_list, hardware.parse_archs(args.arch, OFFLINE_ARCHS), args.markdown,
                            record.results_root(args.results))
     seqs = _ints(args.seq, "--seq", 1, 1 << 24) or (
         [4096] if args.tune else list(FULL_SEQS if args.exhaustive else DEFAULT_SEQS))
@@ -174,14 +174,14 @@ def run(args) -> int:
     modes = {"causal": [True], "full": [False], "both": [False, True]}[mask]
     if not args.tune:  # --tune writes tuned.json, not a run folder
         args.results = record.results_root(args.results)  # before any work, not after it
-    gpu.require_gpu()
+    hardware.require_gpu()
     if args.overhead:
         return run_overhead(args)
     if not args.tune:  # tiles tuned on a GPU with more shared memory per block: cut to fit
-        from .build import fit_to_gpu
+        from mmabench.attention.build import fit_to_gpu
         var_list = [fit_to_gpu(v) for v in var_list]
     if args.numerics:
-        from . import numerics
+        from mmabench.attention import numerics
         dim = var_list[0].dim if args.dim else 128
         folder, rows, text = numerics.run(dim, var_list=[v for v in var_list if v.dim == dim],
                                           seed=args.seed, results_root=args.results,
@@ -189,27 +189,27 @@ def run(args) -> int:
         print(text)
         print(f"\nresults: {folder.path}")
         return 0
-    from . import bench
+    from mmabench.attention import bench
     case_list = bench.cases(sorted({v.dim for v in var_list}), seqs, modes, tokens=args.tokens)
     if args.tune:
         import numpy as np
-        from . import tune
+        from mmabench.attention import tune
         res = tune.tune(var_list, case_list, np.random.default_rng(args.seed))
         tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
         print(f"tuned tiles written to {variants.TUNED_FILE}")
         return 0
-    from .torch_ref import BACKENDS
+    from mmabench.attention.torch_ref import BACKENDS
     folder, rows = bench.run(var_list, case_list, seed=args.seed, results_root=args.results,
                              policy=policy, backends=() if args.no_torch else BACKENDS)
     print(summary(rows, args.markdown))
-    from .overview import overview
+    from mmabench.attention.overview import overview
     print("\n" + overview(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") in ("ok", "unavailable") for r in rows) else 1
 
 
 def run_overhead(args) -> int:
-    from . import overhead
+    from mmabench.attention import overhead
 
     rows = overhead.run()
     ctx = {**record.gpu_context(), **record.software_context()}
@@ -222,7 +222,7 @@ def run_overhead(args) -> int:
 
 
 def run_offline(var_list, arch_list, markdown=False, results_root=None) -> int:
-    from . import offline
+    from mmabench.attention import offline
 
     folder, rows = offline.run(var_list, arch_list, results_root)
     print(offline_table(rows, markdown))

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from ..errors import UserError
-from . import build, checks, variants
-from .reference import default_scale
+from mmabench.core.errors import UserError
+from mmabench.attention import build, checks, variants
+from mmabench.attention.reference import default_scale
 
 LOG2E = 1.4426950408889634
 
@@ -140,9 +140,9 @@ def _plan(q, k, v, out, causal, scale, acc_s, acc_o, norm, variant) -> Plan:
     then the kernel (compiled once per variant)."""
     import cupy
 
-    from .. import gpu
+    from mmabench import hardware
 
-    gpu.require_gpu()
+    hardware.require_gpu()
     is_torch = type(q).__module__.startswith("torch")
     shape = checks.check_tensors(q, k, v, out)
     if len({type(x) for x in (q, k, v) + ((out,) if out is not None else ())}) != 1:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, record, report
-from . import build, checks, torch_ref, validate, variants
-from .launch import Launcher
-from .reference import default_scale
+from mmabench import record, hardware
+from mmabench.reporting import tables
+from mmabench.attention import build, checks, torch_ref, validate, variants
+from mmabench.attention.launch import Launcher
+from mmabench.attention.reference import default_scale
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
     """The sweep; returns (folder, rows, table text)."""
     import cupy
 
-    gpu.require_gpu()
+    hardware.require_gpu()
     torch = torch_ref.torch_module()
     ctx = {**record.gpu_context(), **record.software_context()}
     folder = record.RunFolder("attention-numerics", ctx["gpu_name"], results_root)
@@ -169,8 +170,8 @@ def table(rows: list[dict], markdown: bool = False) -> str:
             facts.append([p, f"{r['max_abs_qk']:.3g}", f"{r['max_abs_qk_prescaled']:.3g}",
                           f"{r['max_abs_v']:.3g}", f"{r['max_abs_ref']:.3g}"])
         out.append(f"series {series}: relative L2 error vs float64")
-        out.append(report.table(["scheme"] + points, body, markdown))
-        out.append(report.table(["point", "max|q.k| raw", "max|S| pre-scaled", "max|V|", "max|O|"],
+        out.append(tables.table(["scheme"] + points, body, markdown))
+        out.append(tables.table(["point", "max|q.k| raw", "max|S| pre-scaled", "max|V|", "max|O|"],
                                 facts, markdown))
         out.append("")
     out.append(f"'*': more than {LOSS_FACTOR}x the {BASE_SCHEME} variant's error at the same point; "
@@ -214,4 +215,4 @@ def limits(rows: list[dict], markdown: bool = False) -> str:
     head = ["scheme"] + [f"{s}: {what}" for s in series_list
                          for what in (f"> {LOSS_FACTOR}x error from", "inf/NaN from")]
     return ("where each scheme breaks (first point of each series; '-': held to the end)\n"
-            + report.table(head, body, markdown))
+            + tables.table(head, body, markdown))

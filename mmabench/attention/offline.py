@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .. import archs, record, sass, toolchain
-from ..compiler.occupancy import theoretical
-from . import build
-from . import variants
-from .variants import Variant
+from mmabench import record, hardware
+from mmabench.compiler import sass, toolchain
+from mmabench.compiler.occupancy import theoretical
+from mmabench.attention import build
+from mmabench.attention import variants
+from mmabench.attention.variants import Variant
 
 
 def expected_hmma(v: Variant) -> Counter:
@@ -51,7 +52,7 @@ def check_variant(v: Variant, arch: str) -> dict:
             problems.append(f"no {base} in the SASS")
     smem = v.tiles.smem_bytes(v.dim)
     blocks = occupancy(arch, res.registers, v.tiles.threads, smem)
-    lim = archs.limits()[arch]
+    lim = hardware.arch_limits()[arch]
     return {
         "variant": v.name, "arch": arch, "dim": v.dim, "acc": v.acc_label, "norm": v.norm,
         "tiles": v.tiles.label, "registers": res.registers, "spill_stores": res.spill_stores,
@@ -68,7 +69,7 @@ def run(var_list: list[Variant], arch_list: list[str], results_root=None):
     """Check each variant on each architecture with the tiles it would run with there (tuned
     tiles cut to that part's shared memory); rows go to a run folder (attention-offline) as
     they come. Returns (folder, rows)."""
-    from ..progress import Progress
+    from mmabench.reporting.progress import Progress
 
     folder = record.RunFolder("attention-offline", "offline", results_root)
     ctx = record.offline_context()
@@ -77,7 +78,7 @@ def run(var_list: list[Variant], arch_list: list[str], results_root=None):
     bar = Progress(len(var_list) * len(arch_list), "attention")
     for v in var_list:
         for arch in arch_list:
-            r = check_variant(variants.fit(v, archs.smem_per_block(arch)), arch)
+            r = check_variant(variants.fit(v, hardware.smem_per_block(arch)), arch)
             folder.add({**r, "tuned_variant": v.name, "status": "ok" if r["ok"] else "mismatch",
                         **common})
             bar.step(f"{v.name} {arch}")

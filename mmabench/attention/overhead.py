@@ -31,7 +31,7 @@ def contenders(shape=SHAPE) -> dict:
     """name -> zero-argument callable: attention() on torch and CuPy inputs, SDPA."""
     import cupy
 
-    from .launch import attention
+    from mmabench.attention.launch import attention
 
     out = {}
     cq, ck, cv = (cupy.random.standard_normal(shape, dtype=cupy.float32).astype(cupy.float16)

@@ -14,8 +14,8 @@ two medians, marked '~'.
 
 from __future__ import annotations
 
-from .. import report
-from ..measure.stats import describe_ratio
+from mmabench.reporting import tables
+from mmabench.measure.stats import describe_ratio
 
 TORCH = {"sdpa_flash_attention": "FLASH", "sdpa_cudnn_attention": "cuDNN"}
 SAME_TILES = "@f32tiles"
@@ -81,16 +81,16 @@ def overview(rows: list[dict], markdown: bool = False) -> str:
         lead = ([gpu_name] if several_gpus else []) + [dim, seq, "causal" if causal else "full"]
         cond = "-"
         if base and _num(base.get("sm_clock_mhz")) is not None:
-            cond = f"{report.fmt(_num(base['sm_clock_mhz']), 0)} MHz"
+            cond = f"{tables.fmt(_num(base['sm_clock_mhz']), 0)} MHz"
             if _num(base.get("power_w")) is not None:
-                cond += f" {report.fmt(_num(base['power_w']), 0)} W"
+                cond += f" {tables.fmt(_num(base['power_w']), 0)} W"
             if str(base.get("throttled")) in ("True", "true", "1"):
                 cond += " throttled"
         body.append(lead + [
-            report.fmt(_num(flash["tflops"])) if flash else "-",
-            report.fmt(_num(lib["cuDNN"]["tflops"])) if "cuDNN" in lib else "-",
-            report.fmt(_num(base["tflops"])) if base else "-",
-            report.fmt(_num(base.get("flop_per_clk_per_sm")), 0) if base else "-",
+            tables.fmt(_num(flash["tflops"])) if flash else "-",
+            tables.fmt(_num(lib["cuDNN"]["tflops"])) if "cuDNN" in lib else "-",
+            tables.fmt(_num(base["tflops"])) if base else "-",
+            tables.fmt(_num(base.get("flop_per_clk_per_sm")), 0) if base else "-",
             cond, _ratio(base, "x_vs_flash", flash),
             f"{_scheme(best)}: {_ratio(best, 'x_vs_f32f32', base)} (best of {len(f16)})" if best else "-",
         ])
@@ -99,18 +99,18 @@ def overview(rows: list[dict], markdown: bool = False) -> str:
             if same is None and r.get("x_vs_f32f32_same_tiles") is not None:
                 same = {**r, "x_vs_f32f32_same_tiles": r["x_vs_f32f32_same_tiles"]}
             ref = _find(sel, "f32", "f32", r["norm"])
-            schemes.append(lead + [_scheme(r), r.get("tiles", ""), report.fmt(_num(r["tflops"])),
+            schemes.append(lead + [_scheme(r), r.get("tiles", ""), tables.fmt(_num(r["tflops"])),
                                    _ratio(r, "x_vs_f32f32", ref),
                                    _ratio(same, "x_vs_f32f32_same_tiles") if same else "-"])
     head = (["GPU"] if several_gpus else []) + ["d", "N", "mask"]
     out = ["PyTorch back ends and the f32/f32 kernel (delayed normalization, FlashAttention-2's "
            "scheme); ratios: median (range) over interleaved rounds",
-           report.table(head + ["FLASH TFLOP/s", "cuDNN TFLOP/s", "f32/f32 TFLOP/s", "FLOP/clk/SM",
+           tables.table(head + ["FLASH TFLOP/s", "cuDNN TFLOP/s", "f32/f32 TFLOP/s", "FLOP/clk/SM",
                                 "clock, power", "f32/f32 vs FLASH", "fastest f16 scheme vs f32/f32"],
                         body, markdown)]
     if schemes:
         out += ["", "each f16-accumulator scheme vs f32/f32 with the same normalization: at its "
                     "tuned tiles, and at the f32/f32 tiles (only the accumulator differs)",
-                report.table(head + ["scheme", "tuned tiles", "TFLOP/s", "vs f32/f32 (tuned tiles)",
+                tables.table(head + ["scheme", "tuned tiles", "TFLOP/s", "vs f32/f32 (tuned tiles)",
                                      "vs f32/f32 (same tiles)"], schemes, markdown)]
     return "\n".join(out)

@@ -22,10 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .. import report, toolchain
-from . import bench, build, validate, variants
-from .launch import Launcher
-from .reference import default_scale
+from mmabench.reporting import tables
+from mmabench.compiler import toolchain
+from mmabench.attention import bench, build, validate, variants
+from mmabench.attention.launch import Launcher
+from mmabench.attention.reference import default_scale
 
 SEQS = (1, 17, 128, 1000, 4096)
 QUICK_SEQS = (17, 1000)
@@ -70,7 +71,7 @@ def correctness_table(rows, markdown=False) -> str:
                      f"{worst.get('err_vs_yardstick', float('nan')):.2f}",
                      f"N={worst['seq']} {'causal' if worst['causal'] else 'full'}",
                      max(r.get("nonfinite_all", 0) for r in sel)])
-    return report.table(["variant", "cases", "failed", "max abs err", "worst err / PyTorch fp16",
+    return tables.table(["variant", "cases", "failed", "max abs err", "worst err / PyTorch fp16",
                          "worst case", "inf/NaN"], body, markdown)
 
 
@@ -122,9 +123,9 @@ def check(var_list=None, quick: bool = False, sanitize_too: bool = False, markdo
           seed=None, json_path=None, log=print) -> int:
     """The correctness sweep (and the sanitizer) on `var_list` (default: every variant);
     prints a table and a summary line, returns the exit code (1 if anything failed)."""
-    from .. import gpu
+    from mmabench import hardware
 
-    gpu.require_gpu()
+    hardware.require_gpu()
     var_list = var_list or variants.all_variants()
     rows = correctness(var_list, seqs=QUICK_SEQS if quick else SEQS, seed=seed, log=log)
     log(correctness_table(rows, markdown))
@@ -154,7 +155,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.one:
         return run_one(args.one)
-    from ..errors import UserError
+    from mmabench.core.errors import UserError
     try:
         dims = tuple(int(x) for x in args.dim.split(",")) if args.dim else variants.DIMS
         return check(variants.all_variants(dims=dims), args.quick, args.sanitize, args.markdown,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import itertools
 
-from .. import measure
-from . import build, variants
-from .variants import Tiles, Variant
+from mmabench import measure
+from mmabench.attention import build, variants
+from mmabench.attention.variants import Tiles, Variant
 
 # Many candidates: a short budget each; the winner is re-measured interleaved by the benchmark.
 TUNE_POLICY = measure.Policy(warmup_ms=10.0, min_samples=5, max_samples=30, rel_error=0.005,
@@ -39,7 +39,7 @@ def tile_space(dim: int) -> list[Tiles]:
 def candidates(v: Variant, arch: str = "sm_90", spill_limit: int = SPILL_LIMIT) -> list[tuple[Variant, build.Resources | None]]:
     """Buildable tile choices for `v` with their offline resources (None where no ptxas is
     installed: the tuner then filters on the loaded kernel's local memory instead)."""
-    from ..errors import ToolMissing
+    from mmabench.core.errors import ToolMissing
 
     out = []
     for t in tile_space(v.dim):
@@ -62,9 +62,9 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
     import cupy
 
-    from . import validate
-    from .launch import Launcher
-    from .reference import default_scale
+    from mmabench.attention import validate
+    from mmabench.attention.launch import Launcher
+    from mmabench.attention.reference import default_scale
 
     results = {}
     inputs = {}
@@ -134,7 +134,7 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, pa
     """Merge the winners into tuned.json (the table variants.py reads), with their evidence."""
     import json
 
-    from .. import record
+    from mmabench import record
 
     path = path or variants.TUNED_FILE
     data = json.loads(path.read_text()) if path.exists() else {"entries": []}

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import torch_ref, variants
-from .reference import U32, attention_f64, error_metrics, f64_bound
+from mmabench.attention import torch_ref, variants
+from mmabench.attention.reference import U32, attention_f64, error_metrics, f64_bound
 
 U16 = 2.0 ** -11      # unit roundoff of an fp16 accumulator
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import archs
-from ..errors import UserError
+from mmabench import hardware
+from mmabench.core.errors import UserError
 
 DIMS = (64, 128, 256)
 # Accumulator of S: f32, f16, or f16 with the softmax scale * log2(e) folded into Q first
@@ -102,7 +102,7 @@ class Tiles:
         why = self.broken_constraint(dim)
         if why:
             return why
-        limit = archs.smem_per_block(arch) if arch else archs.max_smem_per_block()
+        limit = hardware.smem_per_block(arch) if arch else hardware.max_smem_per_block()
         if self.smem_bytes(dim) > limit:
             return (f"needs {self.smem_bytes(dim)} B of shared memory per block "
                     f"(> {limit // 1024} KiB, the most {arch or 'any known architecture'} allows)")
@@ -243,8 +243,8 @@ REPORT_DEFAULT = {(128, "f32", "f32", "delayed"), (128, "f32", "f16", "delayed")
 def kernel_specs():
     """Registry entries: every variant, plus an f32/f32 twin at its tiles where the tuned f32/f32
     variant uses other tiles (so the register report can diff accumulators at equal tiles)."""
-    from ..registry import KernelSpec
-    from .build import ptx_for
+    from mmabench.compiler.registry import KernelSpec
+    from mmabench.attention.build import ptx_for
 
     specs, seen = [], set()
 

@@ -5,9 +5,9 @@ registered kernel on every target architecture, from ptxas/nvdisasm alone (no GP
     rows = compile_report(archs=["sm_80", "sm_90"])
 """
 
-from .occupancy import Occupancy, theoretical
-from .report import Build, compile_builds, compile_report, diff_acc, tool_messages
-from .resources import ResourceLogError, Resources, parse_ptxas_log
+from mmabench.compiler.occupancy import Occupancy, theoretical
+from mmabench.compiler.report import Build, compile_builds, compile_report, diff_acc, tool_messages
+from mmabench.compiler.resources import ResourceLogError, Resources, parse_ptxas_log
 
 __all__ = ["Build", "Occupancy", "ResourceLogError", "Resources", "compile_builds",
            "compile_report", "diff_acc", "parse_ptxas_log", "theoretical", "tool_messages"]

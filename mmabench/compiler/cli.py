@@ -7,9 +7,11 @@ import sys
 import textwrap
 import time
 
-from .. import archs, record, registry, report, toolchain
-from ..errors import UserError, split_list
-from . import report as creport
+from mmabench import record, hardware
+from mmabench.compiler import registry, toolchain
+from mmabench.reporting import tables
+from mmabench.core.errors import UserError, split_list
+from mmabench.compiler import report as creport
 
 
 def add_parser(subparsers) -> None:
@@ -19,8 +21,8 @@ def add_parser(subparsers) -> None:
                     "and nvdisasm (no GPU needed) and report registers per thread, spill bytes, "
                     "stack, shared memory, barriers, theoretical occupancy for the kernel's "
                     "launch shape, and the SASS opcode mix. Rows go to CSV and JSON as well.")
-    p.add_argument("--arch", help=f"comma list ({','.join(archs.known())}); default "
-                                  f"{','.join(archs.DEFAULT)} (sm_90 becomes sm_90a for kernels "
+    p.add_argument("--arch", help=f"comma list ({','.join(hardware.known_archs())}); default "
+                                  f"{','.join(hardware.DEFAULT_ARCHS)} (sm_90 becomes sm_90a for kernels "
                                   "that need it)")
     p.add_argument("--family", help=f"comma list of kernel families ({','.join(registry.FAMILIES)})")
     p.add_argument("--kernel", help="comma list of kernel names or patterns (e.g. 'mma.*.thr')")
@@ -113,7 +115,7 @@ def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> 
             _num(r.get("n_LDSM")), _num(r.get("n_MUFU")), _num(r.get("n_FFMA")),
             _num(r.get("n_HFMA2")),
         ])
-    text = report.table(headers, body, markdown)
+    text = tables.table(headers, body, markdown)
     return text if wide else text + "\n" + NARROW_LEGEND
 
 
@@ -135,7 +137,7 @@ def diff_table(diffs: list[dict], markdown: bool = False) -> str:
             f"{d['warps_per_sm_f16']}/{d['warps_per_sm_f32']}",
             f"{100 * d['occupancy_f16']:.0f}%/{100 * d['occupancy_f32']:.0f}%",
         ])
-    return report.table(headers, body, markdown)
+    return tables.table(headers, body, markdown)
 
 
 def _footnotes(rows: list[dict]) -> list[str]:
@@ -157,7 +159,7 @@ def _footnotes(rows: list[dict]) -> list[str]:
 def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
     import pandas as pd
 
-    from ..record import RunFolder
+    from mmabench.record import RunFolder
 
     folder = RunFolder("regs", "offline", results_root)
     for row in rows:
@@ -187,7 +189,7 @@ def context() -> dict:
 # ---------------------------------------------------------------- the command
 
 def run(args) -> int:
-    arch_list = archs.parse(args.arch)
+    arch_list = hardware.parse_archs(args.arch)
     families = split_list(args.family, "family", registry.FAMILIES)
     kernels = [k.strip() for k in args.kernel.split(",") if k.strip()] if args.kernel else None
     if args.kernel is not None and not kernels:
@@ -195,7 +197,7 @@ def run(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"bad --jobs {args.jobs}; accepted: an integer >= 1")
     if args.crosscheck:
-        from .crosscheck import crosscheck, crosscheck_table
+        from mmabench.compiler.crosscheck import crosscheck, crosscheck_table
 
         checks = crosscheck(kernels, families, args.jobs)
         print(crosscheck_table(checks, args.markdown))

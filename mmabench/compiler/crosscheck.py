@@ -9,9 +9,11 @@ must equal the parsed ptxas log and the occupancy model. The driver's own JIT of
 
 from __future__ import annotations
 
-from .. import archs, gpu, report
-from ..errors import UserError
-from . import report as creport
+from mmabench import hardware
+from mmabench.compiler import driver_jit
+from mmabench.reporting import tables
+from mmabench.core.errors import UserError
+from mmabench.compiler import report as creport
 
 NUM_REGS = 4            # CU_FUNC_ATTRIBUTE_NUM_REGS
 LOCAL_SIZE_BYTES = 3    # CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES
@@ -63,11 +65,11 @@ def compare(row: dict, attrs: dict) -> dict:
 def crosscheck(kernels=None, families=None, jobs: int | None = None,
                all_kernels: bool = True) -> list[dict]:
     """Compile every selected kernel for the GPU's architecture and check it against the driver."""
-    gpu.require_gpu()
-    arch = gpu.device_arch()
-    if arch not in archs.limits():
+    hardware.require_gpu()
+    arch = hardware.device_arch()
+    if arch not in hardware.arch_limits():
         raise UserError(f"the GPU is {arch}, which data/archs.csv does not list; "
-                        f"known: {', '.join(archs.known())}")
+                        f"known: {', '.join(hardware.known_archs())}")
     builds = creport.compile_builds(kernels, [arch], jobs, families, all_kernels)
     out = []
     for b in builds:
@@ -84,7 +86,7 @@ def crosscheck(kernels=None, families=None, jobs: int | None = None,
         try:  # the driver's own JIT of the same PTX, for information
             from cupy_backends.cuda.api import driver
 
-            jit = gpu.jit(b.ptx, b.spec.entry)
+            jit = driver_jit.jit(b.ptx, b.spec.entry)
             row["jit_regs"] = driver.funcGetAttribute(NUM_REGS, jit.function.ptr)
             row["jit_local_bytes"] = driver.funcGetAttribute(LOCAL_SIZE_BYTES, jit.function.ptr)
         except Exception as exc:  # information only: never fails the check
@@ -110,4 +112,4 @@ def crosscheck_table(checks: list[dict], markdown: bool = False) -> str:
             f"{c.get('jit_regs', '-')}/{c.get('jit_local_bytes', '-')}",
             "ok" if c["status"] == "ok" else "MISMATCH: " + c["message"],
         ])
-    return report.table(headers, body, markdown)
+    return tables.table(headers, body, markdown)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import archs
+from mmabench import hardware
 
 WARP = 32
 UNLIMITED = 1 << 30
@@ -54,7 +54,7 @@ class Occupancy:
 
 def limits_of(arch: str) -> dict:
     """The data/archs.csv row of `arch` ('sm_90a' has its own row); UserError if none."""
-    return archs.row(arch)
+    return hardware.arch_row(arch)
 
 
 def theoretical(arch: str | dict, registers: int, threads_per_block: int,

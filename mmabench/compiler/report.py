@@ -21,13 +21,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from .. import archs as archs_mod
-from .. import registry, toolchain
-from ..progress import Progress
-from ..errors import ToolMissing, UserError
-from . import occupancy as occ_mod
-from .resources import Resources, parse_ptxas_log, register_cap_overridden
-from .sassinfo import Disassembler, key_counts, opcode_histogram
+from mmabench import hardware
+from mmabench.compiler import registry, toolchain
+from mmabench.reporting.progress import Progress
+from mmabench.core.errors import ToolMissing, UserError
+from mmabench.compiler import occupancy as occ_mod
+from mmabench.compiler.resources import Resources, parse_ptxas_log, register_cap_overridden
+from mmabench.compiler.sassinfo import Disassembler, key_counts, opcode_histogram
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
 
@@ -55,7 +55,7 @@ def target_for(spec: registry.KernelSpec, arch: str) -> str | None:
     target = arch
     if spec.arch_suffix_needed and not arch.endswith(spec.arch_suffix_needed):
         target = arch + spec.arch_suffix_needed
-        if target not in archs_mod.limits():
+        if target not in hardware.arch_limits():
             return None
     return target if spec.supports(target) else None
 
@@ -66,7 +66,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def ptxas_problem(target: str) -> str | None:
     """One line naming what to install when the ptxas found is too old for `target`."""
-    need = archs_mod.limits().get(target, {}).get("min_ptxas") or ""
+    need = hardware.arch_limits().get(target, {}).get("min_ptxas") or ""
     have = toolchain.tool_version("ptxas")
     if need and have and _version_tuple(have) < _version_tuple(need):
         return (f"ptxas {have} ({toolchain.find_tool('ptxas')}) is too old for {target} "
@@ -132,7 +132,7 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> 
     problem = ptxas_problem(target)
     if problem:
         row.update(status="tool", message=problem,
-                   needs_ptxas=archs_mod.limits()[target]["min_ptxas"])
+                   needs_ptxas=hardware.arch_limits()[target]["min_ptxas"])
         return Build(spec, arch, target, row)
     build = Build(spec, arch, target, row)
     try:
@@ -263,7 +263,7 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
     specs = select_kernels(kernels, families, all_kernels)
     if isinstance(archs, str):
         archs = [archs]
-    arch_list = archs_mod.parse(",".join(archs)) if archs else list(archs_mod.DEFAULT)
+    arch_list = hardware.parse_archs(",".join(archs)) if archs else list(hardware.DEFAULT_ARCHS)
     toolchain.find_tool("ptxas")            # no ptxas at all: one line, nothing to report
     try:
         toolchain.find_tool("nvdisasm")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..toolchain import CompileError
+from mmabench.compiler.toolchain import CompileError
 
 _PREFIX = re.compile(r"^\s*ptxas\s*(?:info\s*:|warning\s*:|\.)?\s*")
 _COMPILING = re.compile(r"Compiling entry function '([^']+)' for '([^']+)'")

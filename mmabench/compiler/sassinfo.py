@@ -14,7 +14,8 @@ import struct
 import threading
 from collections import Counter
 
-from .. import archs, sass, toolchain
+from mmabench import hardware
+from mmabench.compiler import sass, toolchain
 
 # Base opcodes counted in their own columns (the whole histogram goes to CSV/JSON).
 KEY_OPCODES = ("LDL", "STL", "LDS", "STS", "LDSM", "LDG", "STG", "MUFU", "FFMA", "HFMA2", "BAR")
@@ -61,7 +62,7 @@ class Disassembler:
         digest = text_digest(cubin)
         if digest is None:
             return toolchain.disassemble_with_tool(cubin)
-        key = (archs.number(target) // 10, digest)     # same major architecture, same bytes
+        key = (hardware.arch_number(target) // 10, digest)     # same major architecture, same bytes
         with self._lock:
             key_lock = self._keys.setdefault(key, threading.Lock())
         with key_lock:

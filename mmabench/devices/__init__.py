@@ -13,11 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import UserError
-from .inventory import Device, list_gpus, resolve
-from .launch import Launcher, base_command, child_argv, child_env, describe_status, run_child
-from .merge import Outcome, device_folder, write_merged
-from .summary import summarize
+from mmabench.core.errors import UserError
+from mmabench.devices.inventory import Device, list_gpus, resolve
+from mmabench.devices.launch import Launcher, base_command, child_argv, child_env, describe_status, run_child
+from mmabench.devices.merge import Outcome, device_folder, write_merged
+from mmabench.devices.summary import summarize
 
 __all__ = ["Device", "add_option", "run", "list_gpus", "resolve"]
 

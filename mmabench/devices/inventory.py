@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from ..errors import NoGPU, UserError
+from mmabench.core.errors import NoGPU, UserError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .inventory import Device
+from mmabench.devices.inventory import Device
 
 Launcher = Callable[[list, dict, Path], int]
 

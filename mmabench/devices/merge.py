@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .inventory import Device
+from mmabench.devices.inventory import Device
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .. import report
+from mmabench.reporting import tables
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,12 @@ def summarize(bench: str, frame, outcomes, markdown: bool = False) -> str:
     keys = [k for k in spec.keys if k in frame.columns]
     body = []
     for s in stats:
-        cells = [f"{report.fmt(s.values[d.index])}{'*' if d.index in s.throttled else ''}"
+        cells = [f"{tables.fmt(s.values[d.index])}{'*' if d.index in s.throttled else ''}"
                  if d.index in s.values else "-" for d in devices]
-        body.append([*map(str, s.key), *cells, report.fmt(s.spread_pct), f"{s.ratio:.3f}",
+        body.append([*map(str, s.key), *cells, tables.fmt(s.spread_pct), f"{s.ratio:.3f}",
                      ",".join(map(str, sorted(s.throttled))) or "-"])
     out = [f"{bench}: {spec.label} per GPU (* = throttled while measured)",
-           report.table([*keys, *[f"GPU {d.index}" for d in devices], "spread %",
+           tables.table([*keys, *[f"GPU {d.index}" for d in devices], "spread %",
                          "slowest/fastest", "throttled GPUs"], body, markdown)]
 
     per_gpu = []
@@ -142,10 +142,10 @@ def summarize(bench: str, frame, outcomes, markdown: bool = False) -> str:
         rel = [s.values[d.index] / s.fastest for s in stats if d.index in s.values and s.fastest > 0]
         slowest_in = sum(1 for s in stats if len(s.values) > 1 and s.values.get(d.index) == s.slowest)
         per_gpu.append([d.index, d.name or "?", d.uuid or "?", o.status + (f" ({o.detail})" if o.detail else ""),
-                        len(mine), report.fmt(_median(rel), 3), slowest_in,
-                        report.fmt(_median(r.get("sm_clock_mhz") for r in mine), 0),
-                        report.fmt(_median(r.get("power_w") for r in mine), 0),
+                        len(mine), tables.fmt(_median(rel), 3), slowest_in,
+                        tables.fmt(_median(r.get("sm_clock_mhz") for r in mine), 0),
+                        tables.fmt(_median(r.get("power_w") for r in mine), 0),
                         sum(1 for s in stats if d.index in s.throttled)])
-    out += ["", report.table(["GPU", "name", "uuid", "run", "rows", "median vs fastest",
+    out += ["", tables.table(["GPU", "name", "uuid", "run", "rows", "median vs fastest",
                               "slowest in", "SM MHz", "power W", "throttled forms"], per_gpu, markdown)]
     return "\n".join(out)

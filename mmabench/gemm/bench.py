@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .. import gpu, measure, record
-from . import validate
-from .variants import BM, BN, Variant, check_shape
+from mmabench import measure, record, hardware
+from mmabench.gemm import validate
+from mmabench.gemm.variants import BM, BN, Variant, check_shape
 
 POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=60, rel_error=0.005,
                         budget_s=0.5, rounds=5, samples_per_round=3)
@@ -45,11 +45,11 @@ class Contender:
 def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
     import numpy as np
 
-    from . import build
+    from mmabench.gemm import build
 
     out = []
     m, n, k = inputs.shape
-    arch = gpu.device_arch()
+    arch = hardware.device_arch()
     for mode in modes:
         for acc in accs:
             v = Variant(acc, mode)
@@ -63,8 +63,8 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
             try:
                 loaded = build.load(v)
                 _, res = build.assemble(v)
-                from .offline import hgmma_counts
-                from .. import toolchain
+                from mmabench.gemm.offline import hgmma_counts
+                from mmabench.compiler import toolchain
                 hg = hgmma_counts(toolchain.disassemble(loaded.cubin))
                 c.info = {"registers": loaded.registers, "spill_bytes": res.spill_stores + res.spill_loads,
                           "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
@@ -85,7 +85,7 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
 
 
 def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
-    from . import triton_gemm
+    from mmabench.gemm import triton_gemm
 
     out = []
     why = triton_gemm.unavailable()
@@ -110,7 +110,7 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
 
 
 def _cublas_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
-    from . import cublas
+    from mmabench.gemm import cublas
 
     out = []
     m, n, _ = inputs.shape
@@ -169,7 +169,7 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
         with_triton: bool = True, with_cublas: bool = True, seed: int | None = None,
         policy: measure.Policy = POLICY, results_root=None, profile_cublas: bool = True):
     """Measure every contender on one M = N = K = size problem; returns (folder, rows)."""
-    gpu.require_gpu()
+    hardware.require_gpu()
     m = n = k = size
     check_shape(m, n, k)
     ctx = {**record.gpu_context(), **record.software_context()}
@@ -197,7 +197,7 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
         if c.status == "ok":
             _check(c, inputs, refs)
     if profile_cublas:
-        from .cublas import kernel_names
+        from mmabench.gemm.cublas import kernel_names
         cub = [c for c in contenders if c.status == "ok" and c.impl in ("cublas gemmEx", "torch.matmul")]
         for c, names in zip(cub, kernel_names({c.key: c.launch for c in cub}).values()):
             c.info["kernels"] = names
@@ -205,7 +205,7 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
     timed = {c.key: c.launch for c in contenders if c.status == "ok"}
     result = measure.interleaved(timed, policy) if timed else None
     flops = 2.0 * m * n * k
-    sms = ctx.get("sm_count") or gpu.sm_count()
+    sms = ctx.get("sm_count") or hardware.sm_count()
     by_impl: dict[str, dict[str, Contender]] = {}
     for c in contenders:
         by_impl.setdefault(c.impl, {})[c.pair_role] = c
@@ -229,7 +229,7 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
 
 
 def summary(rows: list[dict], markdown: bool = False) -> str:
-    from .. import report
+    from mmabench.reporting import tables
 
     body = []
     for r in rows:
@@ -240,14 +240,14 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         if r["impl"] == "torch.matmul":   # same f32 main loop; the flag allows f16 split-K sums
             acc = f"f32, fp16 reduction {'on' if r['key'].endswith('_on') else 'off'}"
         body.append([r["impl"], acc,
-                     report.fmt(r.get("tflops")) if r["status"] == "ok" else r["status"],
-                     report.fmt(r.get("sm_clock_mhz"), 0), report.fmt(r.get("power_w"), 0),
+                     tables.fmt(r.get("tflops")) if r["status"] == "ok" else r["status"],
+                     tables.fmt(r.get("sm_clock_mhz"), 0), tables.fmt(r.get("power_w"), 0),
                      r.get("registers", "-") if r.get("registers") is not None else "-",
                      r.get("spill_bytes", "-") if r.get("spill_bytes") is not None else "-",
                      r.get("tensor_op") or r.get("ptx_wgmma") or "-",
-                     report.fmt(r.get("rel_rms_err"), 5) if r.get("rel_rms_err") is not None else "-",
+                     tables.fmt(r.get("rel_rms_err"), 5) if r.get("rel_rms_err") is not None else "-",
                      ratio or "-"])
-    out = [report.table(["implementation", "acc", "TFLOP/s", "SM MHz", "W", "regs", "spill B",
+    out = [tables.table(["implementation", "acc", "TFLOP/s", "SM MHz", "W", "regs", "spill B",
                          "tensor instruction", "rel RMS err", "f16/f32 speed [range]"], body, markdown)]
     for r in rows:
         if r.get("kernels"):
@@ -263,7 +263,7 @@ def wgmma_once(v: Variant, a, b):
     import cupy
     import numpy as np
 
-    from . import build
+    from mmabench.gemm import build
 
     m, k = a.shape
     n = b.shape[0]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from .. import toolchain
-from ..errors import UserError
-from .variants import THREADS, Variant
+from mmabench.core import resources
+from mmabench.compiler import toolchain
+from mmabench.core.errors import UserError
+from mmabench.gemm.variants import THREADS, Variant
 
-SOURCE = Path(__file__).resolve().parent.parent.parent / "kernels" / "wgmma_gemm.cu"
+SOURCE = resources.kernel("wgmma_gemm.cu")
 ARCH = "sm_90a"                    # wgmma exists on sm_90a only
 VIRTUAL_ARCH = "compute_90a"
 PTX_VERSION = "8.0"                # wgmma, fence.proxy.async, sm_90a: PTX ISA 8.0 (CUDA 12.0)
@@ -88,15 +88,16 @@ def load(v: Variant) -> Loaded:
     from cupy.cuda import function
     from cupy_backends.cuda.api import driver
 
-    from .. import gpu
+    from mmabench.compiler import driver_jit
+    from mmabench import hardware
 
-    gpu.require_gpu()
-    arch = gpu.device_arch()
+    hardware.require_gpu()
+    arch = hardware.device_arch()
     if arch != "sm_90":
         raise UserError(f"the wgmma GEMM needs an sm_90 GPU (H100/H200); this one is {arch}")
     ptx = ptx_for(v)
     try:
-        jk = gpu.jit(ptx, v.entry)
+        jk = driver_jit.jit(ptx, v.entry)
         func, cubin, how, module = jk.function, jk.cubin, "driver-jit", jk.module
     except Exception as exc:
         try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import report
-from ..errors import UserError, split_list
-from .variants import ACCS, MODES
+from mmabench.reporting import tables
+from mmabench.core.errors import UserError, split_list
+from mmabench.gemm.variants import ACCS, MODES
 
 
 GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
@@ -41,8 +41,8 @@ def add_parser(subparsers) -> None:
 
 
 def run_offline(accs, modes, markdown=False) -> int:
-    from .offline import report as kernel_report
-    from .variants import select
+    from mmabench.gemm.offline import report as kernel_report
+    from mmabench.gemm.variants import select
 
     rows, bad = [], 0
     for v in select(accs, modes):
@@ -51,7 +51,7 @@ def run_offline(accs, modes, markdown=False) -> int:
         rows.append([r["kernel"], r["arch"], r["registers"], r["spill_store_bytes"] + r["spill_load_bytes"],
                      r["smem_bytes"], r["hgmma"], "yes" if r["wgmma_serialized_C7510"] else "no",
                      r["n_f2fp_pack"], "ok" if r["ok"] else "MISMATCH"])
-    print(report.table(["kernel", "arch", "regs", "spill B", "smem B", "HGMMA in SASS",
+    print(tables.table(["kernel", "arch", "regs", "spill B", "smem B", "HGMMA in SASS",
                         "C7510 serialized", "F2FP pack", "check"], rows, markdown))
     return 1 if bad else 0
 
@@ -63,7 +63,7 @@ def run(args) -> int:
         raise UserError(f"--size {args.size}: must be a positive multiple of 256 (the kernel's tile)")
     if args.offline:
         return run_offline(accs, modes, args.markdown)
-    from .bench import POLICY, QUICK_POLICY, run as run_bench, summary
+    from mmabench.gemm.bench import POLICY, QUICK_POLICY, run as run_bench, summary
 
     folder, rows = run_bench(args.size, tuple(accs or ACCS), tuple(modes or MODES), args.triton,
                              args.cublas, args.seed, QUICK_POLICY if args.quick else POLICY,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from .. import toolchain
-from . import build
-from .variants import Variant
+from mmabench.compiler import toolchain
+from mmabench.gemm import build
+from mmabench.gemm.variants import Variant
 
 _HGMMA = re.compile(r"\bHGMMA\.(\d+x\d+x\d+)\.(F16|F32)\b")
 _OTHER = {"n_arrive": "WARPGROUP.ARRIVE", "n_depbar": "WARPGROUP.DEPBAR", "n_ldgsts": "LDGSTS",

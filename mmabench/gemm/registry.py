@@ -7,9 +7,9 @@ from __future__ import annotations
 
 
 def kernel_specs():
-    from ..registry import KernelSpec
-    from .build import ptx_for
-    from .variants import THREADS, all_variants
+    from mmabench.compiler.registry import KernelSpec
+    from mmabench.gemm.build import ptx_for
+    from mmabench.gemm.variants import THREADS, all_variants
 
     specs = []
     for v in all_variants():

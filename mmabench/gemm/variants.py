@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
+from mmabench.core.errors import UserError
 
 ACCS = ("f16", "f32")
 MODES = ("resident", "pipelined")

@@ -3,9 +3,9 @@
 median/min/max, noise, sample count, mode, and the SM clock, power and throttle reasons during
 the timed region."""
 
-from .conditions import Conditions, Sampler  # noqa: F401
-from .interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
-from .chain import ChainLaunch  # noqa: F401
-from .kernel_clock import CyclesTimer, KernelClock, calibrate_trips, stamps_mhz  # noqa: F401
-from .loop import DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure, sustained  # noqa: F401
-from .twins import POWER_S, compare_twins  # noqa: F401
+from mmabench.measure.conditions import Conditions, Sampler  # noqa: F401
+from mmabench.measure.interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
+from mmabench.measure.chain import ChainLaunch  # noqa: F401
+from mmabench.measure.kernel_clock import CyclesTimer, KernelClock, calibrate_trips, stamps_mhz  # noqa: F401
+from mmabench.measure.loop import (DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure, sustained)  # noqa: F401
+from mmabench.measure.twins import POWER_S, compare_twins  # noqa: F401

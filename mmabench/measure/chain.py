@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel_clock import KernelClock, calibrate_trips
+from mmabench.measure.kernel_clock import KernelClock, calibrate_trips
 
 
 class ChainLaunch:

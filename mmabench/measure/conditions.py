@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import nvml
+from mmabench.measure import nvml
 
 POLL_S = 0.005  # NVML's clock and event-reason readings change on a ~ms scale
 # The energy counter advances in steps (tens of ms on recent drivers): shorter regions fall back

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import stats
-from .conditions import Conditions, Sampler
-from .loop import DEFAULT, EventTimer, Measurement, Policy, launches_per_sample, warm_up
+from mmabench.measure import stats
+from mmabench.measure.conditions import Conditions, Sampler
+from mmabench.measure.loop import DEFAULT, EventTimer, Measurement, Policy, launches_per_sample, warm_up
 
 
 @dataclass

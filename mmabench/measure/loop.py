@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from ..errors import UserError
-from . import stats
-from .conditions import Conditions, Sampler
+from mmabench.core.errors import UserError
+from mmabench.measure import stats
+from mmabench.measure.conditions import Conditions, Sampler
 
 MODES = ("batch", "cold")
 

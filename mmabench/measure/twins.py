@@ -8,8 +8,8 @@ launch shape and trip count), so a time ratio is a rate ratio.
 
 from __future__ import annotations
 
-from .interleave import interleaved
-from .loop import Policy, sustained
+from mmabench.measure.interleave import interleaved
+from mmabench.measure.loop import Policy, sustained
 
 POWER_S = 0.5    # seconds each twin runs alone for its power and energy per FLOP
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, measure, toolchain
-from . import fragments as fr
-from .catalogue import MmaForm
-from .render import DEFAULT_UNROLL, render
+from mmabench import measure, hardware
+from mmabench.compiler import driver_jit, toolchain
+from mmabench.mma import fragments as fr
+from mmabench.mma.catalogue import MmaForm
+from mmabench.mma.render import DEFAULT_UNROLL, render
 
 POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
 UNIT_ROUNDOFF = {"f32": 2.0 ** -24, "f16": 2.0 ** -11}
@@ -45,7 +46,7 @@ class Built:
     ilp: int
     unroll: int
     ptx: str
-    kernel: gpu.JitKernel
+    kernel: driver_jit.JitKernel
     sass: str
     per_trip: int          # instructions of the form in one loop trip, read from SASS
 
@@ -62,9 +63,9 @@ class Built:
 def build(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> Built:
     """Render, JIT through the driver, disassemble what it made and count the instruction."""
     ptx = render(form, ilp, unroll)
-    kernel = gpu.jit(ptx, "mma_chain")
+    kernel = driver_jit.jit(ptx, "mma_chain")
     text = toolchain.disassemble(kernel.cubin)
-    low = form.sass_for(gpu.device_arch())   # FP8 on sm_90: 2 x HMMA.16816 per mma, emulated
+    low = form.sass_for(hardware.device_arch())   # FP8 on sm_90: 2 x HMMA.16816 per mma, emulated
     try:
         per_trip = low.mma_per_trip(text)    # PTX instructions per trip (opcodes / per_mma)
     except ValueError as exc:
@@ -110,8 +111,8 @@ def check_rule(form: MmaForm) -> tuple[object | None, str]:
     """(model, description) of the bound the chain check applies on the GPU at hand: the
     bit-accurate model measured by `arith` on this GPU where one is shipped, else the generic
     truncation allowance below."""
-    from ..arith import measured
-    from ..arith.chain import describe
+    from mmabench.arith import measured
+    from mmabench.arith.chain import describe
 
     name = _gpu_name()
     m = measured.model(form.name, name)
@@ -155,7 +156,7 @@ def check(form: MmaForm, words: np.ndarray, inputs: Inputs, steps: int) -> float
     if steps == 0:
         bound = 0 * inputs.scale
     elif model is not None and inputs.values is not None and form.acc == "f16":
-        from ..arith.chain import check_chain
+        from mmabench.arith.chain import check_chain
         result = check_chain(form, words, *inputs.values, steps, model)
         if not result.ok:
             raise MeasurementError(f"{form.name}: {result.detail}; {rule}")

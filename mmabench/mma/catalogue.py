@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
+from mmabench.core.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Lowering:
         """PTX instructions of the form in one trip of the loop holding them, from the SASS.
 
         ValueError when no loop holds the opcode or its count is not a multiple of per_mma."""
-        from .. import sass
+        from mmabench.compiler import sass
 
         count = sass.loop_count(sass_text, self.opcode)
         if count % self.per_mma:
@@ -68,14 +68,14 @@ class MmaForm:
         """The opcode to count on `arch` ('sm_90', 'sm_90a', ...), how many per PTX mma, and
         whether the form is native there. UserError for an arch the form lacks or was never
         assembled for."""
-        from .. import archs
+        from mmabench import hardware
 
-        number = archs.number(arch)
+        number = hardware.arch_number(arch)
         if number < self.min_sm:
             raise UserError(f"{self.name} needs sm_{self.min_sm} or newer; {arch} does not have it")
         if not self.sass_by_arch:
             return Lowering(self.sass)
-        table = {archs.number(a): low for a, low in self.sass_by_arch}
+        table = {hardware.arch_number(a): low for a, low in self.sass_by_arch}
         if number not in table:
             raise UserError(f"no SASS record of {self.name} for {arch}; recorded: "
                             + ", ".join(a for a, _ in self.sass_by_arch))
@@ -178,8 +178,8 @@ def by_name(name: str) -> MmaForm:
 
 def kernel_specs(forms=None, family: str = "mma"):
     """Registry entries: each form as a throughput kernel (ILP 4, 4 warps) and a latency kernel."""
-    from ..registry import KernelSpec
-    from .render import render
+    from mmabench.compiler.registry import KernelSpec
+    from mmabench.mma.render import render
 
     specs = []
     for form in FORMS if forms is None else forms:

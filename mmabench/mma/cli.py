@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 
-from .. import archs, gpu, record, report
-from ..cliopts import reject_unused
-from ..errors import UserError, split_list
-from . import catalogue
-from .render import MAX_ILP
+from mmabench import record, hardware
+from mmabench.reporting import tables
+from mmabench.core.options import reject_unused
+from mmabench.core.errors import UserError, split_list
+from mmabench.mma import catalogue
+from mmabench.mma.render import MAX_ILP
 
 GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
 
@@ -41,8 +42,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.add_argument("--offline", action="store_true",
                    help="no GPU: assemble each form for --arch targets and check the SASS")
-    p.add_argument("--arch", help=f"with --offline: comma list ({','.join(archs.known())}); "
-                                  f"default {','.join(archs.DEFAULT)}")
+    p.add_argument("--arch", help=f"with --offline: comma list ({','.join(hardware.known_archs())}); "
+                                  f"default {','.join(hardware.DEFAULT_ARCHS)}")
     p.set_defaults(func=run)
 
 
@@ -86,7 +87,7 @@ def sweep_from_args(args):
     """The default (or --quick) sweep, with any axis the user gave replacing its default."""
     from dataclasses import replace
 
-    from .suite import DEFAULT, FULL, QUICK
+    from mmabench.mma.suite import DEFAULT, FULL, QUICK
 
     if args.quick and getattr(args, "full", False):
         raise UserError("--quick and --full exclude each other")
@@ -108,8 +109,8 @@ def sweep_from_args(args):
 def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
     """Assemble each form for each target, check its SASS, print the table and write the rows
     to a run folder (mma-offline)."""
-    from ..progress import Progress
-    from .offline import check_form
+    from mmabench.reporting.progress import Progress
+    from mmabench.mma.offline import check_form
 
     folder = record.RunFolder("mma-offline", "offline", results_root)
     ctx = record.offline_context()
@@ -119,7 +120,7 @@ def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
     bar = Progress(len(forms) * len(arch_list), "mma")
     for form in forms:
         for arch in arch_list:
-            if archs.number(arch) < form.min_sm:
+            if hardware.arch_number(arch) < form.min_sm:
                 note = f"not on {arch} (needs sm_{form.min_sm}+)"
                 body.append([form.name, arch, "-", "-", note])
                 folder.add({"form": form.name, "arch": arch, "status": "n/a", "message": note, **common})
@@ -130,7 +131,7 @@ def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
                              "ok" if r["ok"] else "MISMATCH", r["mma_opcodes"]])
                 folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
             bar.step(f"{form.name} {arch}")
-    print(report.table(["form", "arch", "per loop trip", "check", "tensor opcodes in SASS"],
+    print(tables.table(["form", "arch", "per loop trip", "check", "tensor opcodes in SASS"],
                        body, markdown))
     print(f"\nresults: {folder.path}")
     return 1 if bad else 0
@@ -141,17 +142,17 @@ def run(args) -> int:
     mode = mode_of(args)
     _reject_unused(args, mode)
     if args.offline:
-        arch_list = archs.parse(args.arch)
+        arch_list = hardware.parse_archs(args.arch)
         return run_offline(forms, arch_list, args.markdown, record.results_root(args.results))
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
     args.results = record.results_root(args.results)  # before any work, not after it
-    gpu.require_gpu()
-    arch = gpu.device_arch()
-    usable = [f for f in forms if archs.number(arch) >= f.min_sm]
+    hardware.require_gpu()
+    arch = hardware.device_arch()
+    usable = [f for f in forms if hardware.arch_number(arch) >= f.min_sm]
     if not usable:
         raise UserError(f"none of the chosen forms exists on {arch}: "
                         + ", ".join(f"{f.name} needs sm_{f.min_sm}+" for f in forms))
-    from .suite import run as run_suite, summary
+    from mmabench.mma.suite import run as run_suite, summary
 
     folder, rows = run_suite(usable, sweep, args.seed, args.results)
     ctx = rows[0] if rows else {}
@@ -160,7 +161,7 @@ def run(args) -> int:
           f"peak % at the measured SM clock vs datasheet ({ctx.get('datasheet_row') or 'no datasheet row'})")
     print(summary(rows, args.markdown))
     try:
-        from ..plot import plot_mma
+        from mmabench.reporting.sweep_plot import plot_mma
         import pandas as pd
         print(f"plot: {plot_mma(pd.DataFrame(rows), folder.path / 'mma.png')}")
     except Exception as exc:  # plotting is optional (matplotlib may be absent)

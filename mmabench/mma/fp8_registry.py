@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 def kernel_specs():
-    from .catalogue import FP8_FORMS, kernel_specs as mma_specs
+    from mmabench.mma.catalogue import FP8_FORMS, kernel_specs as mma_specs
 
     from dataclasses import replace
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalogue import MmaForm
+from mmabench.mma.catalogue import MmaForm
 
 LANES = 32
 

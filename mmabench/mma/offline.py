@@ -7,9 +7,9 @@ so "native on this architecture" is read from the SASS, not assumed.
 
 from __future__ import annotations
 
-from .. import sass, toolchain
-from .catalogue import MmaForm
-from .render import DEFAULT_UNROLL, render
+from mmabench.compiler import sass, toolchain
+from mmabench.mma.catalogue import MmaForm
+from mmabench.mma.render import DEFAULT_UNROLL, render
 
 TENSOR_PREFIXES = ("HMMA", "HGMMA", "QMMA", "QGMMA", "IMMA", "UTC")
 

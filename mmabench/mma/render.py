@@ -15,14 +15,13 @@ still hoisted: a warp tile reuses its A fragment across its N blocks too).
 
 from __future__ import annotations
 
-from pathlib import Path
 from string import Template
 
-from ..errors import UserError
-from .catalogue import MmaForm
+from mmabench.core import resources
+from mmabench.core.errors import UserError
+from mmabench.mma.catalogue import MmaForm
 
-PTX_DIR = Path(__file__).resolve().parent.parent.parent / "ptx"
-TEMPLATE = PTX_DIR / "mma_chain.ptx"
+TEMPLATE = resources.ptx("mma_chain.ptx")
 
 # Steps of each chain per loop trip. Even, so the +A/-A alternation nets zero each trip;
 # long enough that the loop's own add/compare/branch are noise next to the mma issue.

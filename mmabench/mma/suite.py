@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, gpus, measure, record, report
-from ..progress import Progress
-from .bench import (POINT_POLICY, Infeasible, MeasurementError, Point, build, measure_latency,
-                    measure_throughput, verify_exact)
-from .catalogue import MmaForm
+from mmabench import measure, record, hardware
+from mmabench.reporting import tables
+from mmabench.reporting.progress import Progress
+from mmabench.mma.bench import (POINT_POLICY, Infeasible, MeasurementError, Point, build, measure_latency, measure_throughput, verify_exact)
+from mmabench.mma.catalogue import MmaForm
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _form_fields(form: MmaForm, arch: str) -> dict:
 
 
 def _peak_fields(datasheet: dict | None, form: MmaForm, clock_mhz: float, tflops: float) -> dict:
-    peak = gpus.peak_tflops(datasheet, form.ab_type, form.acc)
+    peak = hardware.peak_tflops(datasheet, form.ab_type, form.acc)
     if peak is None or not datasheet:
         return {"datasheet_peak_tflops": None, "datasheet_boost_mhz": None,
                 "peak_at_measured_clock_tflops": None, "pct_of_peak": None}
@@ -67,9 +67,9 @@ def _peak_fields(datasheet: dict | None, form: MmaForm, clock_mhz: float, tflops
 def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
         results_root=None) -> tuple[record.RunFolder, list[dict]]:
     """Measure `forms` on the current GPU; returns the run folder and its rows."""
-    gpu.require_gpu()
+    hardware.require_gpu()
     ctx = {**record.gpu_context(), **record.software_context()}
-    datasheet = gpus.lookup(ctx["gpu_name"], ctx["sm_count"])
+    datasheet = hardware.datasheet_row(ctx["gpu_name"], ctx["sm_count"])
     ctx["datasheet_row"] = datasheet["key"] if datasheet else ""
     folder = record.RunFolder("mma", ctx["gpu_name"], results_root)
     folder.save_context(ctx)
@@ -83,7 +83,7 @@ def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
         folder.add({**row, **ctx, "timestamp": record.timestamp()})
 
     for form in forms:
-        base = _form_fields(form, gpu.device_arch())
+        base = _form_fields(form, hardware.device_arch())
         try:
             lat = build(form, ilp=1)
             verify_exact(lat, rng)
@@ -158,9 +158,9 @@ def compare_accumulators(forms, rows, rng, sms, policy, datasheet=None) -> list[
 
 def _conditions(row: dict) -> str:
     """'1,830 MHz 512 W' plus a throttle flag, for a table cell."""
-    text = f"{report.fmt(row.get('sm_clock_mhz'), 0)} MHz"
+    text = f"{tables.fmt(row.get('sm_clock_mhz'), 0)} MHz"
     if row.get("power_w") == row.get("power_w"):
-        text += f" {report.fmt(row.get('power_w'), 0)} W"
+        text += f" {tables.fmt(row.get('power_w'), 0)} W"
     if row.get("throttled") in (True, "True", "true", 1):
         text += f" THROTTLED ({row.get('throttle')})"
     return text
@@ -178,14 +178,14 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         l, s = lat.get(name, {}), sat.get(name, {})
         config = (f"{int(s['warps_per_block'])}w x {int(s['ilp'])} ILP x {int(s['blocks_per_sm'])} blk/SM"
                   if s else "-")
-        noise = (f"{report.fmt(s.get('noise_pct'), 2)}% n={report.fmt(s.get('samples'))}"
+        noise = (f"{tables.fmt(s.get('noise_pct'), 2)}% n={tables.fmt(s.get('samples'))}"
                  if s else "-")
-        body.append([name, report.fmt(l.get("latency_cycles")), report.fmt(s.get("tflops")),
-                     report.fmt(s.get("flop_per_clk_per_sm"), 0),
-                     report.fmt(s.get("pct_of_peak")), _conditions(s) if s else "-",
+        body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
+                     tables.fmt(s.get("flop_per_clk_per_sm"), 0),
+                     tables.fmt(s.get("pct_of_peak")), _conditions(s) if s else "-",
                      noise, config])
     out = ["best point of the sweep per form (a best-of-N figure):",
-           report.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
+           tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
                          "SM clock, power", "noise", "saturating config"], body, markdown)]
 
     pairs = []
@@ -195,18 +195,18 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         if r.get("status") != "ok":
             continue
         config = f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
-        pairs.append([r["form"], config, report.fmt(r.get("f16_tflops")),
-                      report.fmt(r.get("f32_tflops")), r.get("comparison", "-"),
-                      f"{report.fmt(r.get('f16_sm_clock_mhz'), 0)} / {report.fmt(r.get('f32_sm_clock_mhz'), 0)}",
-                      f"{report.fmt(r.get('f16_power_w'), 0)} / {report.fmt(r.get('f32_power_w'), 0)}",
-                      f"{report.fmt(r.get('f16_pj_per_flop'), 3)} / {report.fmt(r.get('f32_pj_per_flop'), 3)}",
-                      report.fmt(lat.get(r["form"] + ".acc_f16", {}).get("latency_cycles")),
-                      report.fmt(lat.get(r["form"] + ".acc_f32", {}).get("latency_cycles"))])
+        pairs.append([r["form"], config, tables.fmt(r.get("f16_tflops")),
+                      tables.fmt(r.get("f32_tflops")), r.get("comparison", "-"),
+                      f"{tables.fmt(r.get('f16_sm_clock_mhz'), 0)} / {tables.fmt(r.get('f32_sm_clock_mhz'), 0)}",
+                      f"{tables.fmt(r.get('f16_power_w'), 0)} / {tables.fmt(r.get('f32_power_w'), 0)}",
+                      f"{tables.fmt(r.get('f16_pj_per_flop'), 3)} / {tables.fmt(r.get('f32_pj_per_flop'), 3)}",
+                      tables.fmt(lat.get(r["form"] + ".acc_f16", {}).get("latency_cycles")),
+                      tables.fmt(lat.get(r["form"] + ".acc_f32", {}).get("latency_cycles"))])
     if pairs:
         out.append("")
         out.append("f16 vs f32 accumulation, interleaved rounds at the same launch shape "
                    "(ratio of rates: median and range over rounds):")
-        out.append(report.table(["instruction", "shape", "f16 acc TFLOP/s", "f32 acc TFLOP/s",
+        out.append(tables.table(["instruction", "shape", "f16 acc TFLOP/s", "f32 acc TFLOP/s",
                                  "f16/f32", "MHz f16/f32", "W f16/f32", "pJ/FLOP f16/f32", "f16 acc lat",
                                  "f32 acc lat"], pairs, markdown))
     if errors:

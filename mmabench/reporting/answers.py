@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import gpus
-from . import facts, provenance as prov
+from mmabench import hardware
+from mmabench.reporting import facts, provenance as prov
 
 
 @dataclass
@@ -137,7 +137,7 @@ def measured_answer(gpu: str, pairs, cases, maps, cc: str) -> Answer:
 
 
 def datasheet_answer(row: dict, published_rows: list[dict]) -> Answer:
-    f16, f32 = gpus.peak_tflops(row, "f16", "f16"), gpus.peak_tflops(row, "f16", "f32")
+    f16, f32 = hardware.peak_tflops(row, "f16", "f16"), hardware.peak_tflops(row, "f16", "f32")
     cc = facts.sm_name(row.get("compute_capability"))
     head = f"{row['name']} ({cc}, not measured here)" if cc else f"{row['name']} (not measured here)"
     if f16 and f32:
@@ -164,13 +164,13 @@ def answers(results, published_rows: list[dict]) -> list[Answer]:
     out, measured_rows = [], set()
     for gpu in names:
         row = _context_row(results, gpu)
-        sheet = gpus.lookup(gpu, row.get("sm_count"))
+        sheet = hardware.datasheet_row(gpu, row.get("sm_count"))
         if sheet:
             measured_rows.add(sheet["key"])
         out.append(measured_answer(gpu, [p for p in pairs if p.f16.gpu == gpu],
                                    [c for c in cases if c.gpu == gpu], maps,
                                    facts.sm_name(row.get("compute_capability"))))
-    for sheet in gpus.table().to_dict("records"):
+    for sheet in hardware.datasheet_table().to_dict("records"):
         if sheet["key"] not in measured_rows:
             out.append(datasheet_answer(sheet, published_rows))
     return out

@@ -17,10 +17,10 @@ import json
 import math
 from pathlib import Path
 
-from .. import __version__
-from ..errors import UserError
-from . import schema
-from .runs import Run
+from mmabench import __version__
+from mmabench.core.errors import UserError
+from mmabench.reporting import schema
+from mmabench.reporting.runs import Run
 
 FORMAT = "mmabench-bundle"
 VERSION = 1

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import UserError
-from . import document, html, markdown, published, sources
+from mmabench.core.errors import UserError
+from mmabench.reporting import document, html, markdown, published, sources
 
 
 def add_parser(subparsers) -> None:

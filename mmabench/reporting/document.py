@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
-from .. import __version__, gpus, report as fmt_mod
-from . import answers as answers_mod, facts, plots, provenance as prov
+from mmabench import __version__, hardware
+from mmabench.reporting import tables as fmt_mod
+from mmabench.reporting import answers as answers_mod, facts, plots, provenance as prov
 
 fmt = fmt_mod.fmt
 
@@ -61,7 +62,7 @@ def _figure(key, title, make, args, provenance, note=""):
 
 def _sheet_for(gpu: str, row: dict):
     sms = facts._num(row.get("sm_count"))
-    return gpus.lookup(gpu, int(sms) if sms else None)
+    return hardware.datasheet_row(gpu, int(sms) if sms else None)
 
 
 def instruction_section(results) -> Section:
@@ -155,7 +156,7 @@ def attention_section(results) -> Section:
 
 
 def numerics_section(results) -> Section:
-    from ..attention.numerics import BASE_SCHEME, LOSS_FACTOR
+    from mmabench.attention.numerics import BASE_SCHEME, LOSS_FACTOR
 
     maps = facts.numerics_maps(results)
     sec = Section("numerics", "Numerics: where each accumulator scheme loses accuracy or overflows",
@@ -200,9 +201,9 @@ def numerics_section(results) -> Section:
 
 def datasheet_section() -> Section:
     rows, sources = [], []
-    table = gpus.table().to_dict("records")
+    table = hardware.datasheet_table().to_dict("records")
     for r in table:
-        f16, f32 = gpus.peak_tflops(r, "f16", "f16"), gpus.peak_tflops(r, "f16", "f32")
+        f16, f32 = hardware.peak_tflops(r, "f16", "f16"), hardware.peak_tflops(r, "f16", "f32")
         rows.append([r["name"], facts.sm_name(r["compute_capability"]), fmt(r["sm_count"]),
                      fmt(r["boost_mhz"], 0), fmt(f16), fmt(f32),
                      f"{f16 / f32:.2f}x" if f16 and f32 else "-",

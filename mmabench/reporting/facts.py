@@ -14,7 +14,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from . import provenance as prov
+from mmabench.reporting import provenance as prov
 
 ACC_RE = re.compile(r"\.?acc_(f16|f32|s32)")
 
@@ -291,7 +291,7 @@ class NumericsMap:
 
 
 def numerics_maps(results) -> list[NumericsMap]:
-    from ..attention.numerics import BASE_SCHEME, state
+    from mmabench.attention.numerics import BASE_SCHEME, state
 
     rows = _records(results.frame("attention-numerics"))
     out = []
@@ -314,7 +314,7 @@ def numerics_maps(results) -> list[NumericsMap]:
 def error_factor(maps: list[NumericsMap], gpu: str, scheme: str):
     """Median over the sweep of the scheme's error / the f32/f32 base scheme's, where both are
     finite, and the first point where the scheme overflows (None if never)."""
-    from ..attention.numerics import BASE_SCHEME
+    from mmabench.attention.numerics import BASE_SCHEME
 
     ratios, overflow = [], None
     for m in maps:

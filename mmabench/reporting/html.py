@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .document import Document, Figure, Table
+from mmabench.reporting.document import Document, Figure, Table
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import report
-from .document import Document, Figure, Table
+from mmabench.reporting import tables
+from mmabench.reporting.document import Document, Figure, Table
 
 
 def _cell(text: str) -> str:
@@ -28,7 +28,7 @@ def render(doc: Document, figure_dir: Path | None = None, link_base: str = "") -
         for b in s.blocks:
             if isinstance(b, Table):
                 rows = [[_cell(c) for c in row] + [_cell(str(src))] for row, src in zip(b.rows, b.sources)]
-                out += [f"**{b.title}**", "", report.table(list(b.headers) + ["source"], rows, True), ""]
+                out += [f"**{b.title}**", "", tables.table(list(b.headers) + ["source"], rows, True), ""]
                 if b.note:
                     out += [f"_{b.note}_", ""]
             elif isinstance(b, Figure):

@@ -8,8 +8,8 @@ import io
 import math
 import re
 
-from .. import gpus
-from . import facts
+from mmabench import hardware
+from mmabench.reporting import facts
 
 COLORS = {"f16": "#d95f02", "f32": "#1b9e77", "bf16": "#7570b3"}
 
@@ -45,7 +45,7 @@ def _svg(fig) -> str:
 
 def datasheet_per_clock(sheet: dict | None, ab: str, acc: str) -> float | None:
     """Dense datasheet FLOP/clk/SM for (A/B type, accumulator), from data/gpus.csv."""
-    peak = gpus.peak_tflops(sheet, ab, acc)
+    peak = hardware.peak_tflops(sheet, ab, acc)
     if not peak or not sheet or not sheet.get("boost_mhz") or sheet["boost_mhz"] != sheet["boost_mhz"]:
         return None
     return peak * 1e12 / (float(sheet["sm_count"]) * float(sheet["boost_mhz"]) * 1e6)
@@ -60,7 +60,7 @@ def instruction_rate(forms: list[facts.FormFacts]) -> str:
         squeeze=False)
     for ax, (gpu, bench) in zip(axes[0], groups):
         sel = [f for f in forms if (f.gpu, f.bench) == (gpu, bench)]
-        sheet = gpus.lookup(gpu, facts._num(sel[0].best_row.get("sm_count")) and
+        sheet = hardware.datasheet_row(gpu, facts._num(sel[0].best_row.get("sm_count")) and
                             int(facts._num(sel[0].best_row.get("sm_count"))))
         xs = range(len(sel))
         values = [f.flop_per_clk_per_sm if f.flop_per_clk_per_sm is not None else math.nan for f in sel]
@@ -164,8 +164,8 @@ def datasheet_rates(rows: list[dict]) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10, 3.2))
     names = [r["name"] for r in rows]
-    f16 = [gpus.peak_tflops(r, "f16", "f16") for r in rows]
-    f32 = [gpus.peak_tflops(r, "f16", "f32") for r in rows]
+    f16 = [hardware.peak_tflops(r, "f16", "f16") for r in rows]
+    f32 = [hardware.peak_tflops(r, "f16", "f32") for r in rows]
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], [v if v else math.nan for v in f16], 0.4, label="f16 acc",
            color=COLORS["f16"])

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UserError
+from mmabench.core import resources
+from mmabench.core.errors import UserError
 
-DATA = Path(__file__).resolve().parent.parent.parent / "data" / "published.csv"
+DATA = resources.data("published.csv")
 COLUMNS = ("gpu", "level", "form", "acc", "metric", "value", "unit", "citation", "from_chart")
 
 

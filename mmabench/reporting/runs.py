@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
-from . import schema
+from mmabench.core.errors import UserError
+from mmabench.reporting import schema
 
 CODE_DIRS = ("ptx", "sass", "ptxas")      # copies of the code that ran: in a bundle only if asked
 TEXT_EVIDENCE = (".txt", ".md", ".log")   # GPU state snapshots and printed tables: always kept

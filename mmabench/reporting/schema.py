@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
+from mmabench.core.errors import UserError
 
 
 @dataclass(frozen=True)

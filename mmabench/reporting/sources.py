@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
-from . import bundlefile, runs as runs_mod
-from .runs import Run
+from mmabench.core import resources
+from mmabench.core.errors import UserError
+from mmabench.reporting import bundlefile, runs as runs_mod
+from mmabench.reporting.runs import Run
 
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "data" / "results"
+SHIPPED = resources.data("results")
 
 
 @dataclass

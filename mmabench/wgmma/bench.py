@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, measure, sass, toolchain
-from . import fragments as fr
-from .catalogue import ARCH, M, WgmmaForm
-from .layout import SLICES, TileLayout
-from .render import ENTRY, LATENCY, Pipeline, render
+from mmabench import measure
+from mmabench.compiler import driver_jit, sass, toolchain
+from mmabench.wgmma import fragments as fr
+from mmabench.wgmma.catalogue import ARCH, M, WgmmaForm
+from mmabench.wgmma.layout import SLICES, TileLayout
+from mmabench.wgmma.render import ENTRY, LATENCY, Pipeline, render
 
 POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
 TARGET_MS = 2.0      # throughput launches are calibrated to about this long
@@ -50,7 +51,7 @@ class Built:
     form: WgmmaForm
     pipe: Pipeline
     ptx: str
-    kernel: gpu.JitKernel
+    kernel: driver_jit.JitKernel
     sass: str
     per_trip: int          # wgmma of the form in one loop trip, read from the SASS
     ptxas_log: str = ""
@@ -100,7 +101,7 @@ def build(form: WgmmaForm, pipe: Pipeline = LATENCY, throughput: bool = False) -
         line = ptxas_serialized(ptx)
         if line:
             raise MeasurementError(f"{form.name} {pipe.label}: ptxas serialized wgmma: {line}")
-    kernel = gpu.jit(ptx, ENTRY)
+    kernel = driver_jit.jit(ptx, ENTRY)
     text = toolchain.disassemble(kernel.cubin)
     per_trip = sass_check(form, pipe, text)
     return Built(form, pipe, ptx, kernel, text, per_trip)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
+from mmabench.core.errors import UserError
 
 M = 64
 WARPGROUP_THREADS = 128

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .. import archs, gpu, report
-from ..errors import UserError, split_list
-from . import catalogue
+from mmabench import hardware
+from mmabench.reporting import tables
+from mmabench.core.errors import UserError, split_list
+from mmabench.wgmma import catalogue
 
 
 GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
@@ -87,7 +88,7 @@ def selected_forms(args) -> list[catalogue.WgmmaForm]:
 
 
 def sweep_from_args(args):
-    from .suite import DEFAULT, FULL, QUICK
+    from mmabench.wgmma.suite import DEFAULT, FULL, QUICK
 
     if args.quick and args.full:
         raise UserError("--quick and --full exclude each other")
@@ -105,12 +106,12 @@ def sweep_from_args(args):
 
 
 def run_offline(forms, arch_list, markdown=False) -> int:
-    from .offline import check_form
+    from mmabench.wgmma.offline import check_form
 
     rows, bad = [], 0
     for form in forms:
         for arch in arch_list:
-            if archs.number(arch) != catalogue.MIN_SM:
+            if hardware.arch_number(arch) != catalogue.MIN_SM:
                 rows.append([form.name, arch, "-", "-", "not on this arch (wgmma needs sm_90a)", "-"])
                 continue
             r = check_form(form, arch)
@@ -119,7 +120,7 @@ def run_offline(forms, arch_list, markdown=False) -> int:
                          f"{r['sass_per_trip']}/{r['expected_per_trip']}",
                          "ok" if r["ok"] else f"MISMATCH {r['problem']}", r["gmma_opcodes"],
                          r["registers"]])
-    print(report.table(["form", "arch", "per loop trip", "check", "GMMA opcodes in SASS", "regs"],
+    print(tables.table(["form", "arch", "per loop trip", "check", "GMMA opcodes in SASS", "regs"],
                        rows, markdown))
     return 1 if bad else 0
 
@@ -129,8 +130,8 @@ def run_checks(forms, seed=None, dump_dir=None) -> int:
     import numpy as np
     from pathlib import Path
 
-    from .bench import MeasurementError, build, run_exact
-    from .render import LATENCY
+    from mmabench.wgmma.bench import MeasurementError, build, run_exact
+    from mmabench.wgmma.render import LATENCY
 
     rng = np.random.default_rng(seed)
     failed = 0
@@ -159,16 +160,16 @@ def run_checks(forms, seed=None, dump_dir=None) -> int:
 def run(args) -> int:
     forms = selected_forms(args)
     if args.offline:
-        return run_offline(forms, archs.parse(args.arch, default=("sm_90",)), args.markdown)
+        return run_offline(forms, hardware.parse_archs(args.arch, default=("sm_90",)), args.markdown)
     if args.arch:
         raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
     if args.dump_layout and not args.check_only:
         raise UserError("--dump-layout goes with --check-only")
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
-    gpu.require_gpu()
-    from .suite import UNSUPPORTED, run as run_suite, summary, supported
+    hardware.require_gpu()
+    from mmabench.wgmma.suite import UNSUPPORTED, run as run_suite, summary, supported
 
-    arch = gpu.device_arch()
+    arch = hardware.device_arch()
     if args.check_only:
         if not supported(arch):
             print(f"{len(forms)} wgmma forms: {UNSUPPORTED}; this GPU is {arch}")

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..mma.fragments import from_bits16, to_bits16
-from . import fp8
-from .catalogue import M, WARPGROUP_THREADS, WgmmaForm
+from mmabench.mma.fragments import from_bits16, to_bits16
+from mmabench.wgmma import fp8
+from mmabench.wgmma.catalogue import M, WARPGROUP_THREADS, WgmmaForm
 
 
 def _thread() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .. import archs as archs_mod
-from .. import sass, toolchain
-from ..errors import UserError
-from .bench import SERIALIZED, MeasurementError, sass_check
-from .catalogue import ARCH, MIN_SM, WgmmaForm
-from .render import Pipeline, pipeline, render
+from mmabench import hardware
+from mmabench.compiler import sass, toolchain
+from mmabench.core.errors import UserError
+from mmabench.wgmma.bench import SERIALIZED, MeasurementError, sass_check
+from mmabench.wgmma.catalogue import ARCH, MIN_SM, WgmmaForm
+from mmabench.wgmma.render import Pipeline, pipeline, render
 
 THROUGHPUT = pipeline(2, 4, 1)   # the shape the offline check assembles besides the latency one
 
@@ -15,7 +15,7 @@ THROUGHPUT = pipeline(2, 4, 1)   # the shape the offline check assembles besides
 def target(arch: str) -> str:
     """The target wgmma is built for when `arch` is asked: sm_90 -> sm_90a; UserError for any
     architecture without wgmma (it is an sm_90a feature only: not sm_80/89, not sm_100/120)."""
-    if archs_mod.number(arch) != MIN_SM:
+    if hardware.arch_number(arch) != MIN_SM:
         raise UserError(f"wgmma needs sm_90a (Hopper); {arch} does not have it")
     return ARCH
 

@@ -9,8 +9,8 @@ N = 256); `--family wgmma` or `--all` lists every form.
 
 from __future__ import annotations
 
-from .catalogue import FORMS, MIN_SM
-from .render import ENTRY, LATENCY, pipeline, render
+from mmabench.wgmma.catalogue import FORMS, MIN_SM
+from mmabench.wgmma.render import ENTRY, LATENCY, pipeline, render
 
 REGISTRY_PIPELINE = pipeline(1, 4, 1)
 WARPGROUPS_PER_BLOCK = 2
@@ -22,7 +22,7 @@ def _in_default_report(form) -> bool:
 
 
 def kernel_specs():
-    from ..registry import KernelSpec
+    from mmabench.compiler.registry import KernelSpec
 
     specs = []
     for form in FORMS:

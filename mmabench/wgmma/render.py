@@ -13,15 +13,14 @@ K-slices gets a "+" and a "-" step, so the trip nets zero).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from string import Template
 
-from ..errors import UserError
-from .catalogue import M, PTX_VERSION, WgmmaForm
-from .layout import ROW_BYTES, SLICES, TileLayout
+from mmabench.core import resources
+from mmabench.core.errors import UserError
+from mmabench.wgmma.catalogue import M, PTX_VERSION, WgmmaForm
+from mmabench.wgmma.layout import ROW_BYTES, SLICES, TileLayout
 
-PTX_DIR = Path(__file__).resolve().parent.parent.parent / "ptx"
-TEMPLATE = PTX_DIR / "wgmma_chain.ptx"
+TEMPLATE = resources.ptx("wgmma_chain.ptx")
 ENTRY = "wgmma_chain"
 MAX_ILP = 4
 A_BYTES = M * ROW_BYTES

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import gpu, measure, record, report
-from ..progress import Progress
-from .bench import (POINT_POLICY, Infeasible, MeasurementError, Point, build, measure_latency,
-                    measure_throughput, verify_exact)
-from .catalogue import DATASHEET_SOURCE, WgmmaForm
-from .render import LATENCY, pipeline
+from mmabench import measure, record, hardware
+from mmabench.reporting import tables
+from mmabench.reporting.progress import Progress
+from mmabench.wgmma.bench import (POINT_POLICY, Infeasible, MeasurementError, Point, build, measure_latency, measure_throughput, verify_exact)
+from mmabench.wgmma.catalogue import DATASHEET_SOURCE, WgmmaForm
+from mmabench.wgmma.render import LATENCY, pipeline
 
 UNSUPPORTED = "not supported on this GPU (wgmma needs sm_90a)"
 
@@ -77,7 +77,7 @@ def unsupported_rows(forms: list[WgmmaForm], arch: str) -> list[dict]:
 def run(forms: list[WgmmaForm], sweep: Sweep, seed: int | None = None, results_root=None,
         compare: bool = True) -> tuple[record.RunFolder, list[dict]]:
     """Measure `forms` on the current GPU; returns the run folder and its rows."""
-    gpu.require_gpu()
+    hardware.require_gpu()
     ctx = {**record.gpu_context(), **record.software_context(),
            "datasheet_rate_source": DATASHEET_SOURCE}
     folder = record.RunFolder("wgmma", ctx["gpu_name"], results_root)
@@ -86,7 +86,7 @@ def run(forms: list[WgmmaForm], sweep: Sweep, seed: int | None = None, results_r
     def emit(row: dict) -> None:
         folder.add({**row, **ctx, "timestamp": record.timestamp()})
 
-    arch = gpu.device_arch()
+    arch = hardware.device_arch()
     if not supported(arch):
         for row in unsupported_rows(forms, arch):
             emit(row)
@@ -189,17 +189,17 @@ def compare_accumulators(forms, rows, rng, sms, policy: measure.Policy = COMPARE
 
 
 def _conditions(row: dict, prefix: str = "") -> str:
-    text = f"{report.fmt(row.get(prefix + 'sm_clock_mhz'), 0)} MHz"
+    text = f"{tables.fmt(row.get(prefix + 'sm_clock_mhz'), 0)} MHz"
     power = row.get(prefix + "power_w")
     if power is not None and power == power:
-        text += f" {report.fmt(power, 0)} W"
+        text += f" {tables.fmt(power, 0)} W"
     if row.get(prefix + "throttled") in (True, "True", "true", 1):
         text += f" THROTTLED ({row.get(prefix + 'throttle')})"
     return text
 
 
 def _pair(row: dict, key: str, digits: int) -> str:
-    return f"{report.fmt(row.get('f16_' + key), digits)} / {report.fmt(row.get('f32_' + key), digits)}"
+    return f"{tables.fmt(row.get('f16_' + key), digits)} / {tables.fmt(row.get('f32_' + key), digits)}"
 
 
 def _is_true(value) -> bool:
@@ -220,14 +220,14 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         l, s = lat.get(name, {}), sat.get(name, {})
         config = (f"{int(s['warpgroups_per_sm'])} wg x {int(s['ilp'])} acc x {int(s['depth'])}/group"
                   if s else "-")
-        body.append([name, report.fmt(l.get("latency_cycles")), report.fmt(s.get("tflops")),
-                     report.fmt(s.get("flop_per_clk_per_sm"), 0),
-                     report.fmt(s.get("pct_of_datasheet_per_clk")),
-                     _conditions(s) if s else "-", report.fmt(s.get("pj_per_flop"), 3),
-                     report.fmt(s.get("registers"), 0), config])
+        body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
+                     tables.fmt(s.get("flop_per_clk_per_sm"), 0),
+                     tables.fmt(s.get("pct_of_datasheet_per_clk")),
+                     _conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
+                     tables.fmt(s.get("registers"), 0), config])
     out = ["best point of the sweep per form (a best-of-N figure); % of the datasheet dense rate "
            "per clock (4,096 FLOP/clk/SM f16/bf16, 8,192 FP8) at the clock measured in the kernel:",
-           report.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of datasheet",
+           tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of datasheet",
                          "SM clock, power", "pJ/FLOP", "regs", "saturating config"], body, markdown)]
     pairs = []
     for r in rows:
@@ -235,8 +235,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
             continue
         config = f"{int(r['warpgroups_per_sm'])} wg x {int(r['ilp'])} x {int(r['depth'])}"
         pairs.append([r["form"], config,
-                      f"{report.fmt(r.get('f16_flop_per_clk_per_sm'), 0)} / "
-                      f"{report.fmt(r.get('f32_flop_per_clk_per_sm'), 0)}",
+                      f"{tables.fmt(r.get('f16_flop_per_clk_per_sm'), 0)} / "
+                      f"{tables.fmt(r.get('f32_flop_per_clk_per_sm'), 0)}",
                       r.get("comparison", "-"),
                       f"{_conditions(r, 'f16_')} / {_conditions(r, 'f32_')}",
                       _pair(r, "pj_per_flop", 3), _pair(r, "registers", 0),
@@ -244,7 +244,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     if pairs:
         out += ["", "f16 vs f32 accumulation, interleaved rounds at the same launch shape "
                 "(time ratio f32/f16: median and range over rounds):",
-                report.table(["instruction", "shape", "FLOP/clk/SM f16/f32", "f16 speed-up",
+                tables.table(["instruction", "shape", "FLOP/clk/SM f16/f32", "f16 speed-up",
                               "clock, power f16 / f32", "pJ/FLOP f16/f32", "regs f16/f32",
                               "latency f16/f32"], pairs, markdown)]
     if errors:

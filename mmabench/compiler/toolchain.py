@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolMissing, UserError
+from mmabench.core.errors import ToolMissing, UserError
 
 # Which PyPI wheel provides each tool (for the install hint).
 WHEEL_OF = {

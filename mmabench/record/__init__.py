@@ -20,10 +20,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
-from .errors import UserError
+from mmabench import __version__
+from mmabench.core.errors import UserError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# The source checkout this copy of the package runs from (an editable install), or None for an
+# installed wheel, whose commit is unknown unless $MMABENCH_GIT_COMMIT names it.
+_TOP = Path(__file__).resolve().parents[2]
+SOURCE_CHECKOUT = _TOP if (_TOP / "pyproject.toml").is_file() and (_TOP / "ptx").is_dir() else None
 
 # Columns every measured row carries, whatever the benchmark.
 CONTEXT_COLUMNS = (
@@ -34,14 +37,17 @@ CONTEXT_COLUMNS = (
 
 
 def git_commit() -> str:
-    """HEAD (+dirty), or $MMABENCH_GIT_COMMIT for a copy of the tree without .git."""
+    """HEAD (+dirty) of the source checkout, or $MMABENCH_GIT_COMMIT (a copy of the tree without
+    .git, or an installed wheel); empty when neither says."""
     if os.environ.get("MMABENCH_GIT_COMMIT"):
         return os.environ["MMABENCH_GIT_COMMIT"]
+    if SOURCE_CHECKOUT is None:
+        return ""
     try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+        out = subprocess.run(["git", "-C", str(SOURCE_CHECKOUT), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5)
         commit = out.stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "-uno"],
+        dirty = subprocess.run(["git", "-C", str(SOURCE_CHECKOUT), "status", "--porcelain", "-uno"],
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return commit + ("+dirty" if commit and dirty else "")
     except Exception:
@@ -99,7 +105,7 @@ def nvml_driver_version() -> str:
 def offline_context() -> dict:
     """The context of a run that needs no GPU: software versions, commit, time and the
     toolchain found (gpu_name 'offline')."""
-    from . import toolchain
+    from mmabench.compiler import toolchain
 
     ctx = software_context()
     ctx["timestamp"] = timestamp()
@@ -110,7 +116,7 @@ def offline_context() -> dict:
 
 def offline_row_context(ctx: dict) -> dict:
     """The columns every offline row carries (from offline_context())."""
-    from . import toolchain
+    from mmabench.compiler import toolchain
 
     return {"ptxas_version": toolchain.tool_version("ptxas"),
             "mmabench_version": ctx.get("mmabench_version", ""),

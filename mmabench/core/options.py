@@ -7,7 +7,7 @@ Options listed here default to None (or False for a switch), so "given" means "n
 
 from __future__ import annotations
 
-from .errors import UserError
+from mmabench.core.errors import UserError
 
 
 def given(args, dest: str) -> bool:

@@ -9,8 +9,8 @@ import os
 import re
 from pathlib import Path
 
-from .errors import UserError
-from .reporting import bundlefile, runs, sources
+from mmabench.core.errors import UserError
+from mmabench.reporting import bundlefile, runs, sources
 
 
 def add_parser(subparsers) -> None:

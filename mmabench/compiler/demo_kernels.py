@@ -8,10 +8,10 @@ is the same text without the cap, the control that must not spill. The PTX carri
 
 from __future__ import annotations
 
-from pathlib import Path
 
-PTX_DIR = Path(__file__).resolve().parent.parent / "ptx"
-SPILL_PTX = PTX_DIR / "spill_demo.ptx"
+from mmabench.core import resources
+
+SPILL_PTX = resources.ptx("spill_demo.ptx")
 SPILL_CAP = 32
 
 
@@ -21,7 +21,7 @@ def spill_ptx(arch: str = "") -> str:
 
 
 def kernel_specs():
-    from .registry import KernelSpec
+    from mmabench.compiler.registry import KernelSpec
 
     common = dict(family="demo", entry="spill_demo", ptx=spill_ptx, threads_per_block=128,
                   min_sm=80, acc="f32")

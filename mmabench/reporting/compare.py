@@ -9,9 +9,10 @@ figures are never mixed into measured columns.
 
 from __future__ import annotations
 
-from . import gpus, report
-from .errors import UserError
-from .reporting import sources
+from mmabench import hardware
+from mmabench.reporting import tables
+from mmabench.core.errors import UserError
+from mmabench.reporting import sources
 
 SHIPPED = sources.SHIPPED
 
@@ -56,21 +57,21 @@ def measured_table(frame, markdown=False) -> str:
             other = ok[(ok["gpu_name"] == gpu) & (ok["form"] == twin)]
             if len(other):
                 ratio = f"{best['tflops'] / other['tflops'].max():.2f}x"
-        rows.append([gpu, form, report.fmt(best["tflops"]), report.fmt(best["flop_per_clk_per_sm"], 0),
-                     report.fmt(best.get("pct_of_peak")), report.fmt(best["sm_clock_mhz"], 0), ratio])
-    return report.table(["GPU (measured)", "form", "TFLOP/s", "FLOP/clk/SM", "% of peak",
+        rows.append([gpu, form, tables.fmt(best["tflops"]), tables.fmt(best["flop_per_clk_per_sm"], 0),
+                     tables.fmt(best.get("pct_of_peak")), tables.fmt(best["sm_clock_mhz"], 0), ratio])
+    return tables.table(["GPU (measured)", "form", "TFLOP/s", "FLOP/clk/SM", "% of peak",
                          "SM MHz", "f16/f32 acc"], rows, markdown)
 
 
 def datasheet_table(measured_names: set[str], markdown=False) -> str:
     rows = []
-    for row in gpus.table().to_dict("records"):
+    for row in hardware.datasheet_table().to_dict("records"):
         if row["name"] in measured_names:
             continue
-        f16, f32 = gpus.peak_tflops(row, "f16", "f16"), gpus.peak_tflops(row, "f16", "f32")
+        f16, f32 = hardware.peak_tflops(row, "f16", "f16"), hardware.peak_tflops(row, "f16", "f32")
         ratio = f"{f16 / f32:.2f}x" if f16 and f32 else "-"
-        rows.append([row["name"], report.fmt(f16), report.fmt(f32), ratio, row["key"]])
-    return report.table(["GPU (datasheet only, not measured)", "fp16 f16-acc TFLOP/s",
+        rows.append([row["name"], tables.fmt(f16), tables.fmt(f32), ratio, row["key"]])
+    return tables.table(["GPU (datasheet only, not measured)", "fp16 f16-acc TFLOP/s",
                          "fp16 f32-acc TFLOP/s", "f16/f32", "data/gpus.csv row"], rows, markdown)
 
 
@@ -84,13 +85,13 @@ def run(args) -> int:
     if frame is not None:
         print(measured_table(frame, args.markdown))
         for name, sms in frame[["gpu_name", "sm_count"]].drop_duplicates().itertuples(index=False):
-            row = gpus.lookup(name, None if sms != sms else sms)
+            row = hardware.datasheet_row(name, None if sms != sms else sms)
             if row:
                 measured.add(row["name"])
         print()
     print(datasheet_table(measured, args.markdown))
     if attention is not None:
-        from .attention.overview import overview
+        from mmabench.attention.overview import overview
         print("\nattention forward (measured): PyTorch back ends, best f32/f32 variant, "
               "best variant with an f16 accumulator")
         print(overview(attention.to_dict("records"), args.markdown))

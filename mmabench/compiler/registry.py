@@ -18,7 +18,7 @@ FAMILIES = {
     "gemm": "mmabench.gemm.registry",
     "attention": "mmabench.attention.variants",
     "wgmma": "mmabench.wgmma.registry",
-    "demo": "mmabench.demo_kernels",
+    "demo": "mmabench.compiler.demo_kernels",
 }
 
 

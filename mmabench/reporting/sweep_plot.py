@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ToolMissing, UserError
+from mmabench.core.errors import ToolMissing, UserError
 
 
 def add_parser(subparsers) -> None:
@@ -81,7 +81,7 @@ def _writable(output: Path) -> Path:
 
 
 def run(args) -> int:
-    from .reporting import schema
+    from mmabench.reporting import schema
 
     path = Path(args.file)
     frame = schema.read_csv(path)
