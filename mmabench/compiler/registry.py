@@ -13,7 +13,7 @@ from typing import Callable
 
 # Families, by module; each module exposes `kernel_specs() -> list[KernelSpec]`.
 FAMILIES = {
-    "mma": "mmabench.mma.catalogue",
+    "mma": "mmabench.mma.registry",
     "mma_fp8": "mmabench.mma.fp8_registry",
     "gemm": "mmabench.gemm.registry",
     "attention": "mmabench.attention.variants",

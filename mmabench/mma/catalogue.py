@@ -175,27 +175,3 @@ def by_name(name: str) -> MmaForm:
             return form
     raise UserError(f"unknown instruction form {name!r}; accepted: {', '.join(f.name for f in ALL_FORMS)}")
 
-
-def kernel_specs(forms=None, family: str = "mma"):
-    """Registry entries: each form as a throughput kernel (ILP 4, 4 warps) and a latency kernel."""
-    from mmabench.compiler.registry import KernelSpec
-    from mmabench.mma.render import render
-
-    specs = []
-    for form in FORMS if forms is None else forms:
-        for kind, ilp, warps in (("lat", 1, 1), ("thr", 4, 4)):
-            twin = form.twin
-            specs.append(KernelSpec(
-                name=f"mma.{form.name}.{kind}",
-                family=family,
-                entry="mma_chain",
-                ptx=lambda arch, form=form, ilp=ilp: render(form, ilp),
-                threads_per_block=32 * warps,
-                min_sm=form.min_sm,
-                acc=form.acc,
-                twin=f"mma.{twin.name}.{kind}" if twin else None,
-                tags={"form": form.name, "ilp": ilp, "sass": form.sass,
-                      **({"sass_by_arch": {a: low.opcode for a, low in form.sass_by_arch}}
-                         if form.sass_by_arch else {})},
-            ))
-    return specs

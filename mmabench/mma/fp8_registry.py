@@ -9,7 +9,8 @@ from __future__ import annotations
 
 
 def kernel_specs():
-    from mmabench.mma.catalogue import FP8_FORMS, kernel_specs as mma_specs
+    from mmabench.mma.catalogue import FP8_FORMS
+    from mmabench.mma.registry import kernel_specs as mma_specs
 
     from dataclasses import replace
 
