@@ -18,63 +18,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmabench import measure, hardware
-from mmabench.compiler import driver_jit, toolchain
+from mmabench import measure
+from mmabench.instructions import bench as base
+from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, Infeasible,
+                                         MeasurementError, measure_point)
 from mmabench.mma import fragments as fr
 from mmabench.mma.catalogue import MmaForm
 from mmabench.mma.render import DEFAULT_UNROLL, render
 
-POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
 UNIT_ROUNDOFF = {"f32": 2.0 ** -24, "f16": 2.0 ** -11}
-TARGET_MS = 2.0      # throughput launches are calibrated to about this long
-# Throughput points: a few ms each, and very steady; the default stops at 0.5 % standard error.
-POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_error=0.005,
-                              budget_s=0.25, rounds=5, samples_per_round=3)
-
-
-class MeasurementError(Exception):
-    """The kernel ran but its output or its SASS is not what was meant: no figure."""
-
-
-class Infeasible(MeasurementError):
-    """The launch shape cannot be resident (registers, warps): the point is skipped."""
 
 
 @dataclass
-class Built:
-    form: MmaForm
+class Built(base.Built):
     ilp: int
     unroll: int
-    ptx: str
-    kernel: driver_jit.JitKernel
-    sass: str
-    per_trip: int          # instructions of the form in one loop trip, read from SASS
 
     @property
-    def num_regs(self) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.funcGetAttribute(4, self.kernel.function.ptr)  # CU_FUNC_ATTRIBUTE_NUM_REGS
-
-    def max_blocks_per_sm(self, threads: int) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.occupancyMaxActiveBlocksPerMultiprocessor(self.kernel.function.ptr, threads, 0)
+    def label(self) -> str:
+        return f"ilp{self.ilp}"
 
 
 def build(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> Built:
     """Render, JIT through the driver, disassemble what it made and count the instruction."""
     ptx = render(form, ilp, unroll)
-    kernel = driver_jit.jit(ptx, "mma_chain")
-    text = toolchain.disassemble(kernel.cubin)
-    low = form.sass_for(hardware.device_arch())   # FP8 on sm_90: 2 x HMMA.16816 per mma, emulated
-    try:
-        per_trip = low.mma_per_trip(text)    # PTX instructions per trip (opcodes / per_mma)
-    except ValueError as exc:
-        raise MeasurementError(f"{form.name}: SASS check failed: {exc}") from None
-    if per_trip != ilp * unroll:
-        raise MeasurementError(f"{form.name}: {per_trip * low.per_mma} {low.opcode} per loop trip "
-                               f"in SASS, expected {ilp * unroll * low.per_mma} "
-                               f"(ILP {ilp} x unroll {unroll} x {low.per_mma})")
-    return Built(form, ilp, unroll, ptx, kernel, text, per_trip)
+    kernel, text, per_trip = base.build(form, ptx, "mma_chain", ilp * unroll,
+                                        f"ILP {ilp} x unroll {unroll}")
+    return Built(form, ptx, kernel, text, per_trip, ilp, unroll)
 
 
 @dataclass
@@ -275,6 +245,4 @@ def measure_throughput(built: Built, rng: np.random.Generator, warps: int, block
                        target_ms: float = TARGET_MS) -> dict:
     """TFLOP/s and FLOP/clk/SM of `blocks_per_sm * sms` blocks of `warps` warps, checked."""
     point = Point(built, rng, warps, blocks_per_sm, sms, target_ms)
-    m = measure.measure(point, policy, clock=point.clock)
-    return {**point.fields(m), "check_max_abs_err": point.check(),
-            "check_rule": check_rule(built.form)[1]}
+    return {**measure_point(point, policy), "check_rule": check_rule(built.form)[1]}

@@ -14,27 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmabench.core.errors import UserError
-
-
-@dataclass(frozen=True)
-class Lowering:
-    """What ptxas makes of one PTX mma of a form on one architecture (read from its SASS)."""
-    opcode: str                  # the tensor opcode in the loop, e.g. 'QMMA.16832.F32.E4M3.E4M3'
-    per_mma: int = 1             # such opcodes per PTX instruction
-    native: bool = True          # False: emulated through other instructions
-    helpers: tuple[str, ...] = ()  # other opcodes the lowering adds (unpack, add), for reports
-
-    def mma_per_trip(self, sass_text: str) -> int:
-        """PTX instructions of the form in one trip of the loop holding them, from the SASS.
-
-        ValueError when no loop holds the opcode or its count is not a multiple of per_mma."""
-        from mmabench.compiler import sass
-
-        count = sass.loop_count(sass_text, self.opcode)
-        if count % self.per_mma:
-            raise ValueError(f"{count} {self.opcode} per loop trip is not a multiple of "
-                             f"{self.per_mma} per mma")
-        return count // self.per_mma
+from mmabench.instructions.form import Lowering
 
 
 @dataclass(frozen=True)
@@ -63,6 +43,11 @@ class MmaForm:
     def name(self) -> str:
         types = self.ab_type if self.b_type == self.ab_type else f"{self.ab_type}.{self.b_type}"
         return f"{self.shape}.{types}.acc_{self.acc}"
+
+    def runs_on(self, arch: str) -> bool:
+        from mmabench import hardware
+
+        return hardware.arch_number(arch) >= self.min_sm
 
     def sass_for(self, arch: str) -> Lowering:
         """The opcode to count on `arch` ('sm_90', 'sm_90a', ...), how many per PTX mma, and

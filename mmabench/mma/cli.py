@@ -120,7 +120,7 @@ def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
     bar = Progress(len(forms) * len(arch_list), "mma")
     for form in forms:
         for arch in arch_list:
-            if hardware.arch_number(arch) < form.min_sm:
+            if not form.runs_on(arch):
                 note = f"not on {arch} (needs sm_{form.min_sm}+)"
                 body.append([form.name, arch, "-", "-", note])
                 folder.add({"form": form.name, "arch": arch, "status": "n/a", "message": note, **common})
@@ -148,7 +148,7 @@ def run(args) -> int:
     args.results = record.results_root(args.results)  # before any work, not after it
     hardware.require_gpu()
     arch = hardware.device_arch()
-    usable = [f for f in forms if hardware.arch_number(arch) >= f.min_sm]
+    usable = [f for f in forms if f.runs_on(arch)]
     if not usable:
         raise UserError(f"none of the chosen forms exists on {arch}: "
                         + ", ".join(f"{f.name} needs sm_{f.min_sm}+" for f in forms))

@@ -7,12 +7,9 @@ the default `regs` report (its cold-cache time budget); `regs --family mma_fp8` 
 
 from __future__ import annotations
 
+from mmabench.mma.catalogue import FP8_FORMS
+from mmabench.mma.registry import family_specs
+
 
 def kernel_specs():
-    from mmabench.mma.catalogue import FP8_FORMS
-    from mmabench.mma.registry import kernel_specs as mma_specs
-
-    from dataclasses import replace
-
-    return [replace(s, tags={**s.tags, "report_default": False})
-            for s in mma_specs(FP8_FORMS, family="mma_fp8")]
+    return family_specs(FP8_FORMS, "mma_fp8", report_default=False)

@@ -21,90 +21,43 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmabench import measure
-from mmabench.compiler import driver_jit, sass, toolchain
+from mmabench.compiler import toolchain
+from mmabench.instructions import bench as base
+from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, Infeasible,
+                                         MeasurementError, measure_point)
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma.catalogue import ARCH, M, WgmmaForm
 from mmabench.wgmma.layout import SLICES, TileLayout
+from mmabench.wgmma.offline import serialized, waits_problem
 from mmabench.wgmma.render import ENTRY, LATENCY, Pipeline, render
 
-POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
-TARGET_MS = 2.0      # throughput launches are calibrated to about this long
-POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_error=0.005,
-                              budget_s=0.25, rounds=5, samples_per_round=3)
 # Unit roundoff of the accumulation. FP8 products are summed with fewer bits than f32 on Hopper
 # (about 14 kept after alignment: DeepSeek-V3 report, sec. 3.3.2), so their bound uses 2^-13.
 UNIT_ROUNDOFF = {("f32", 2): 2.0 ** -24, ("f16", 2): 2.0 ** -11,
                  ("f32", 1): 2.0 ** -13, ("f16", 1): 2.0 ** -11}
-SERIALIZED = ("C7510", "serialized")
-
-
-class MeasurementError(Exception):
-    """The kernel ran but its output or its SASS is not what was meant: no figure."""
-
-
-class Infeasible(MeasurementError):
-    """The launch shape cannot be resident (registers, shared memory): the point is skipped."""
 
 
 @dataclass
-class Built:
-    form: WgmmaForm
+class Built(base.Built):
     pipe: Pipeline
-    ptx: str
-    kernel: driver_jit.JitKernel
-    sass: str
-    per_trip: int          # wgmma of the form in one loop trip, read from the SASS
-    ptxas_log: str = ""
 
     @property
-    def num_regs(self) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.funcGetAttribute(4, self.kernel.function.ptr)  # CU_FUNC_ATTRIBUTE_NUM_REGS
-
-    def max_blocks_per_sm(self, threads: int) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.occupancyMaxActiveBlocksPerMultiprocessor(self.kernel.function.ptr, threads, 0)
-
-
-def sass_check(form: WgmmaForm, pipe: Pipeline, text: str) -> int:
-    """The loop's wgmma count, and its pipeline: one WARPGROUP.ARRIVE (fence) and one
-    WARPGROUP.DEPBAR (wait) per group, as written. Extra waits mean ptxas serialized it."""
-    try:
-        per_trip = sass.loop_count(text, form.sass)
-    except ValueError as exc:
-        raise MeasurementError(f"{form.name}: SASS check failed: {exc}") from None
-    if per_trip != pipe.per_trip:
-        raise MeasurementError(f"{form.name}: {per_trip} {form.sass} per loop trip in SASS, "
-                               f"expected {pipe.per_trip} ({pipe.label}, unroll {pipe.unroll})")
-    loop = next(lp for lp in sass.loops(text) if lp.count(form.sass))
-    groups = pipe.per_trip // pipe.depth
-    waits = sum(1 for i in loop.body if i.opcode.startswith("WARPGROUP.DEPBAR"))
-    if waits != groups:
-        raise MeasurementError(f"{form.name}: {waits} WARPGROUP.DEPBAR per loop trip, expected "
-                               f"{groups} (one per commit group): the pipeline was serialized")
-    return per_trip
-
-
-def ptxas_serialized(ptx: str) -> str | None:
-    """The C7510 line of the wheel's ptxas for this PTX, if it serialized the wgmma pipeline."""
-    log = toolchain.assemble(ptx, ARCH).log
-    for line in log.splitlines():
-        if any(key in line for key in SERIALIZED):
-            return line.strip()
-    return None
+    def label(self) -> str:
+        return self.pipe.label
 
 
 def build(form: WgmmaForm, pipe: Pipeline = LATENCY, throughput: bool = False) -> Built:
-    """Render, JIT through the driver, disassemble what it made and check the loop."""
+    """Render, JIT through the driver, disassemble what it made and check the loop (and, for a
+    throughput pipeline, that the wheel's ptxas did not serialize it)."""
     ptx = render(form, pipe)
     if throughput:
-        line = ptxas_serialized(ptx)
-        if line:
-            raise MeasurementError(f"{form.name} {pipe.label}: ptxas serialized wgmma: {line}")
-    kernel = driver_jit.jit(ptx, ENTRY)
-    text = toolchain.disassemble(kernel.cubin)
-    per_trip = sass_check(form, pipe, text)
-    return Built(form, pipe, ptx, kernel, text, per_trip)
+        lines = serialized(toolchain.assemble(ptx, ARCH).log)
+        if lines:
+            raise MeasurementError(f"{form.name} {pipe.label}: ptxas serialized wgmma: {lines[0]}")
+    kernel, text, per_trip = base.build(form, ptx, ENTRY, pipe.per_trip,
+                                        f"{pipe.label}, unroll {pipe.unroll}",
+                                        check=lambda text: waits_problem(form, pipe, text))
+    return Built(form, ptx, kernel, text, per_trip, pipe)
 
 
 # ---------------------------------------------------------------- inputs and checks
@@ -370,6 +323,4 @@ class Point(measure.ChainLaunch):
 
 def measure_throughput(built: Built, rng: np.random.Generator, warpgroups: int, sms: int,
                        policy: measure.Policy = POINT_POLICY, target_ms: float = TARGET_MS) -> dict:
-    point = Point(built, rng, warpgroups, sms, target_ms)
-    m = measure.measure(point, policy, clock=point.clock)
-    return {**point.fields(m), "check_max_abs_err": point.check()}
+    return measure_point(Point(built, rng, warpgroups, sms, target_ms), policy)

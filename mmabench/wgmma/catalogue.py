@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmabench.core.errors import UserError
+from mmabench.instructions.form import Lowering
 
 M = 64
 WARPGROUP_THREADS = 128
@@ -57,6 +58,10 @@ class WgmmaForm:
         return f"m{M}n{self.n}k{self.k}"
 
     @property
+    def min_sm(self) -> int:
+        return MIN_SM
+
+    @property
     def c_regs(self) -> int:
         """32-bit accumulator registers per thread: N/2 for f32, N/4 for f16 (packed pairs)."""
         return self.n // 2 if self.acc == "f32" else self.n // 4
@@ -91,6 +96,19 @@ class WgmmaForm:
             return f"QGMMA.64x{self.n}x32.{self.acc.upper()}.{self.ab_type.upper()}.{self.ab_type.upper()}"
         suffix = ".BF16" if self.ab_type == "bf16" else ""
         return f"HGMMA.64x{self.n}x16.{self.acc.upper()}{suffix}"
+
+    def runs_on(self, arch: str) -> bool:
+        """wgmma runs on compute capability 9.0 (built for sm_90a); nothing else has it."""
+        from mmabench import hardware
+
+        return hardware.arch_number(arch) == MIN_SM
+
+    def sass_for(self, arch: str) -> Lowering:
+        """UserError for any architecture without wgmma (an sm_90a feature only: not sm_80/89,
+        not sm_100/120); sm_90 means sm_90a."""
+        if not self.runs_on(arch):
+            raise UserError(f"wgmma needs sm_90a (Hopper); {arch} does not have it")
+        return Lowering(self.sass)
 
     @property
     def datasheet_flop_per_clk_per_sm(self) -> int:
@@ -138,9 +156,3 @@ def by_name(name: str) -> WgmmaForm:
     raise UserError(f"unknown wgmma form {name!r}; e.g. {FORMS[0].name} "
                     f"(shape.type.acc_X.ss|rs.sw128|nosw)")
 
-
-def require_arch(arch: str) -> None:
-    """UserError unless `arch` is sm_90a (wgmma exists nowhere else, not even on sm_90)."""
-    if arch != ARCH:
-        raise UserError(f"wgmma needs sm_90a (Hopper with its arch-specific features); "
-                        f"{arch} does not have it")

@@ -111,7 +111,7 @@ def run_offline(forms, arch_list, markdown=False) -> int:
     rows, bad = [], 0
     for form in forms:
         for arch in arch_list:
-            if hardware.arch_number(arch) != catalogue.MIN_SM:
+            if not form.runs_on(arch):
                 rows.append([form.name, arch, "-", "-", "not on this arch (wgmma needs sm_90a)", "-"])
                 continue
             r = check_form(form, arch)
@@ -167,11 +167,11 @@ def run(args) -> int:
         raise UserError("--dump-layout goes with --check-only")
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
     hardware.require_gpu()
-    from mmabench.wgmma.suite import UNSUPPORTED, run as run_suite, summary, supported
+    from mmabench.wgmma.suite import UNSUPPORTED, run as run_suite, summary
 
     arch = hardware.device_arch()
     if args.check_only:
-        if not supported(arch):
+        if not any(f.runs_on(arch) for f in forms):
             print(f"{len(forms)} wgmma forms: {UNSUPPORTED}; this GPU is {arch}")
             return 0
         return run_checks(forms, args.seed, args.dump_layout)

@@ -1,53 +1,50 @@
-"""The wgmma kernels assembled offline (no GPU): does sm_90a get the SASS we meant, pipelined?"""
+"""The wgmma kernels assembled offline (no GPU): does sm_90a get the SASS we meant, pipelined?
+
+Beyond the base check (the form's opcode, as many as rendered, no other tensor opcode), a
+pipelined loop must keep one WARPGROUP.DEPBAR (wait) per commit group, and ptxas must not have
+serialized the wgmma sequence (its warning C7510).
+"""
 
 from __future__ import annotations
 
-from mmabench import hardware
-from mmabench.compiler import sass, toolchain
-from mmabench.core.errors import UserError
-from mmabench.wgmma.bench import SERIALIZED, MeasurementError, sass_check
-from mmabench.wgmma.catalogue import ARCH, MIN_SM, WgmmaForm
-from mmabench.wgmma.render import Pipeline, pipeline, render
+from mmabench.compiler import sass
+from mmabench.compiler.resources import parse_ptxas_log
+from mmabench.instructions import offline
+from mmabench.wgmma.catalogue import ARCH, WgmmaForm
+from mmabench.wgmma.render import ENTRY, Pipeline, pipeline, render
 
 THROUGHPUT = pipeline(2, 4, 1)   # the shape the offline check assembles besides the latency one
+SERIALIZED = ("C7510", "serialized")
 
 
-def target(arch: str) -> str:
-    """The target wgmma is built for when `arch` is asked: sm_90 -> sm_90a; UserError for any
-    architecture without wgmma (it is an sm_90a feature only: not sm_80/89, not sm_100/120)."""
-    if hardware.arch_number(arch) != MIN_SM:
-        raise UserError(f"wgmma needs sm_90a (Hopper); {arch} does not have it")
-    return ARCH
+def waits_problem(form: WgmmaForm, pipe: Pipeline, text: str) -> str:
+    """'' if the loop holding the form's wgmma has one WARPGROUP.DEPBAR per commit group, as
+    written; extra waits mean ptxas serialized the pipeline."""
+    loop = next((lp for lp in sass.loops(text) if lp.count(form.sass)), None)
+    if loop is None:
+        return ""                  # the count check has said so already
+    groups = pipe.per_trip // pipe.depth
+    waits = sum(1 for i in loop.body if i.opcode.startswith("WARPGROUP.DEPBAR"))
+    if waits != groups:
+        return (f"{waits} WARPGROUP.DEPBAR per loop trip, expected {groups} "
+                "(one per commit group): the pipeline was serialized")
+    return ""
+
+
+def serialized(log: str) -> list[str]:
+    """The lines of a ptxas log saying it serialized the wgmma pipeline."""
+    return [ln.strip() for ln in log.splitlines() if any(key in ln for key in SERIALIZED)]
 
 
 def check_form(form: WgmmaForm, arch: str = "sm_90", pipe: Pipeline | None = None) -> dict:
     """ptxas + nvdisasm for one form; the row says what the loop holds and what ptxas said."""
-    built_for = target(arch)
+    lowering = form.sass_for(arch)          # UserError off Hopper
     if pipe is None:
         pipe = pipeline(min(THROUGHPUT.ilp, form.max_ilp()), THROUGHPUT.depth, THROUGHPUT.pending)
-    asm = toolchain.assemble(render(form, pipe), built_for)
-    text = toolchain.disassemble(asm.cubin)
-    hist = sass.histogram(text)
-    ops = {op: n for op, n in hist.items() if "GMMA" in op}
-    serialized = [ln.strip() for ln in asm.log.splitlines() if any(k in ln for k in SERIALIZED)]
-    try:
-        per_trip = sass_check(form, pipe, text)
-        problem = ""
-    except MeasurementError as exc:
-        per_trip, problem = 0, str(exc)
-    ok = not problem and not serialized
-    return {"form": form.name, "arch": arch, "target": built_for, "pipeline": pipe.label,
-            "expected_sass": form.sass, "sass_per_trip": per_trip,
-            "expected_per_trip": pipe.per_trip, "ok": ok,
-            "problem": problem or "; ".join(serialized),
-            "gmma_opcodes": ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())),
-            "registers": _registers(asm.log)}
-
-
-def _registers(log: str) -> int | None:
-    import re
-    m = re.search(r"Used (\d+) registers", log)
-    return int(m.group(1)) if m else None
-
-
-__all__ = ["check_form", "target", "THROUGHPUT"]
+    c = offline.check(render(form, pipe), ARCH, lowering, pipe.per_trip)
+    problems = c.problems + [p for p in [waits_problem(form, pipe, c.sass)] if p] + serialized(c.log)
+    return {"form": form.name, "arch": arch, "target": ARCH, "pipeline": pipe.label,
+            "expected_sass": form.sass, "sass_per_trip": c.per_trip,
+            "expected_per_trip": pipe.per_trip, "ok": not problems,
+            "problem": "; ".join(problems), "gmma_opcodes": c.opcodes,
+            "registers": parse_ptxas_log(c.log, ENTRY, ARCH).registers}

@@ -9,11 +9,12 @@ N = 256); `--family wgmma` or `--all` lists every form.
 
 from __future__ import annotations
 
-from mmabench.wgmma.catalogue import FORMS, MIN_SM
+from mmabench.instructions.registry import Kind, kernel_specs as specs
+from mmabench.wgmma.catalogue import FORMS
 from mmabench.wgmma.render import ENTRY, LATENCY, pipeline, render
 
-REGISTRY_PIPELINE = pipeline(1, 4, 1)
-WARPGROUPS_PER_BLOCK = 2
+# two warpgroups per block in the throughput kernel
+KINDS = (Kind("lat", LATENCY, 128), Kind("thr", pipeline(1, 4, 1), 2 * 128))
 
 
 def _in_default_report(form) -> bool:
@@ -22,25 +23,10 @@ def _in_default_report(form) -> bool:
 
 
 def kernel_specs():
-    from mmabench.compiler.registry import KernelSpec
+    def tags(form, kind):
+        return {"sass": form.sass, "pipeline": kind.config.label,
+                "acc_regs_per_thread": form.c_regs,
+                "report_default": kind.label == "thr" and _in_default_report(form)}
 
-    specs = []
-    for form in FORMS:
-        for kind, pipe, threads in (("lat", LATENCY, 128),
-                                    ("thr", REGISTRY_PIPELINE, 128 * WARPGROUPS_PER_BLOCK)):
-            twin = form.twin
-            specs.append(KernelSpec(
-                name=f"wgmma.{form.name}.{kind}",
-                family="wgmma",
-                entry=ENTRY,
-                ptx=lambda arch, form=form, pipe=pipe: render(form, pipe),
-                threads_per_block=threads,
-                min_sm=MIN_SM,
-                arch_suffix_needed="a",
-                acc=form.acc,
-                twin=f"wgmma.{twin.name}.{kind}" if twin else None,
-                tags={"form": form.name, "sass": form.sass, "pipeline": pipe.label,
-                      "acc_regs_per_thread": form.c_regs,
-                      "report_default": kind == "thr" and _in_default_report(form)},
-            ))
-    return specs
+    return specs(FORMS, family="wgmma", prefix="wgmma", entry=ENTRY, render=render, kinds=KINDS,
+                 arch_suffix="a", tags=tags)

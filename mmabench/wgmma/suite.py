@@ -1,27 +1,45 @@
 """The `wgmma` benchmark: for each form, the exact checks and latency, then a sweep of
 warpgroups per SM x pipeline shape (accumulators, wgmma per commit group), then the f16- and
 f32-accumulator twins compared interleaved at the same launch shape (rate, clock, power and
-energy per FLOP side by side).
-
-Every point becomes a row with the run's context; the saturating point of each form is flagged
-(a best-of-sweep figure, labelled as such). A GPU without wgmma (anything but sm_90) gets one
-row per form with status 'unsupported', not an error.
+energy per FLOP side by side); the run itself is the instruction families' one
+(mmabench.instructions.suite). A GPU without wgmma (anything but sm_90) gets one row per form
+with status 'unsupported', not an error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from mmabench import measure, record, hardware
+from mmabench import measure, record
+from mmabench.instructions import suite
+from mmabench.instructions.suite import best_points, conditions
+from mmabench.measure.twins import RATE_KEYS
 from mmabench.reporting import tables
-from mmabench.reporting.progress import Progress
-from mmabench.wgmma.bench import (POINT_POLICY, Infeasible, MeasurementError, Point, build, measure_latency, measure_throughput, verify_exact)
+from mmabench.wgmma import bench
 from mmabench.wgmma.catalogue import DATASHEET_SOURCE, WgmmaForm
-from mmabench.wgmma.render import LATENCY, pipeline
+from mmabench.wgmma.render import LATENCY, Pipeline, pipeline
 
 UNSUPPORTED = "not supported on this GPU (wgmma needs sm_90a)"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A throughput launch: one block per SM of `warpgroups` warpgroups running `pipe`."""
+    warpgroups: int
+    pipe: Pipeline
+
+    @property
+    def kernel(self) -> Pipeline:
+        return self.pipe
+
+    @property
+    def fields(self) -> dict:
+        return {"warpgroups_per_sm": self.warpgroups, "ilp": self.pipe.ilp,
+                "depth": self.pipe.depth, "pending": self.pipe.pending}
+
+    @property
+    def label(self) -> str:
+        return f"{self.pipe.label} wg{self.warpgroups}"
 
 
 @dataclass(frozen=True)
@@ -30,12 +48,15 @@ class Sweep:
     ilps: tuple[int, ...]             # accumulators per warpgroup (capped by registers)
     depths: tuple[int, ...]           # wgmma per commit group
     pending: int = 1                  # groups left in flight by each wait_group
-    policy: measure.Policy = POINT_POLICY
+    policy: measure.Policy = bench.POINT_POLICY
     compare_policy: measure.Policy | None = None   # f16 vs f32 rounds (None: COMPARE_POLICY)
 
-    def pipelines(self, form: WgmmaForm):
+    def pipelines(self, form: WgmmaForm) -> list[Pipeline]:
         ilps = sorted({min(i, form.max_ilp()) for i in self.ilps})
         return [pipeline(i, d, self.pending) for i in ilps for d in self.depths]
+
+    def points(self, form: WgmmaForm) -> list[Shape]:
+        return [Shape(wg, pipe) for pipe in self.pipelines(form) for wg in self.warpgroups]
 
 
 # The default keeps one pipeline shape per form (two accumulators where registers allow, four
@@ -57,153 +78,56 @@ COMPARE_POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=400, 
                                 budget_s=1.0, rounds=6, samples_per_round=5)
 
 
-def supported(arch: str) -> bool:
-    """wgmma runs on compute capability 9.0 (built for sm_90a); nothing else has it."""
-    return arch == "sm_90"
+class Wgmma(suite.Family):
+    name = "wgmma"
+    latency_kernel = LATENCY
+    latency_fields = {"warpgroups_per_sm": None, "ilp": 1, "depth": 1, "pending": 0}
+    compare_keys = RATE_KEYS + ("pct_of_datasheet_per_clk",)
+    build = staticmethod(bench.build)
+    verify_exact = staticmethod(bench.verify_exact)
+    measure_latency = staticmethod(bench.measure_latency)
 
+    def unsupported(self, form: WgmmaForm, arch: str) -> str:
+        return f"{UNSUPPORTED}; this GPU is {arch}"
 
-def form_fields(form: WgmmaForm) -> dict:
-    return {"form": form.name, "instruction_form": form.base_name, "shape": form.shape,
-            "n": form.n, "ab_type": form.ab_type, "acc": form.acc, "a_src": form.a_src,
-            "swizzle": form.swizzle, "instruction": form.instruction, "sass_opcode": form.sass,
-            "flops_per_instruction": form.flops, "acc_regs_per_thread": form.c_regs}
+    def context(self, ctx: dict) -> dict:
+        return {"datasheet_rate_source": DATASHEET_SOURCE}
 
+    def form_fields(self, form: WgmmaForm, arch: str) -> dict:
+        return {"form": form.name, "instruction_form": form.base_name, "shape": form.shape,
+                "n": form.n, "ab_type": form.ab_type, "acc": form.acc, "a_src": form.a_src,
+                "swizzle": form.swizzle, "instruction": form.instruction, "sass_opcode": form.sass,
+                "flops_per_instruction": form.flops, "acc_regs_per_thread": form.c_regs}
 
-def unsupported_rows(forms: list[WgmmaForm], arch: str) -> list[dict]:
-    return [{**form_fields(f), "kind": "-", "status": "unsupported",
-             "error": f"{UNSUPPORTED}; this GPU is {arch}"} for f in forms]
+    def measure_throughput(self, built, rng, shape: Shape, sms: int, policy) -> dict:
+        return bench.measure_throughput(built, rng, shape.warpgroups, sms, policy)
+
+    def launch(self, built, rng, shape: Shape, sms: int, iters=None) -> bench.Point:
+        return bench.Point(built, rng, shape.warpgroups, sms, iters=iters)
+
+    def shape_of(self, row: dict) -> Shape:
+        return Shape(int(row["warpgroups_per_sm"]),
+                     pipeline(int(row["ilp"]), int(row["depth"]), int(row["pending"])))
+
+    def comparison_fields(self, f16: WgmmaForm, f32: WgmmaForm, rows: list[dict]) -> dict:
+        lat = {r["form"]: r.get("latency_cycles") for r in rows
+               if r.get("kind") == "latency" and r.get("status") == "ok"}
+        return {"shape": f16.shape, "n": f16.n, "ab_type": f16.ab_type, "a_src": f16.a_src,
+                "swizzle": f16.swizzle, "f16_latency_cycles": lat.get(f16.name),
+                "f32_latency_cycles": lat.get(f32.name)}
+
+    def compare_policy(self, sweep: Sweep) -> measure.Policy:
+        return sweep.compare_policy or COMPARE_POLICY
 
 
 def run(forms: list[WgmmaForm], sweep: Sweep, seed: int | None = None, results_root=None,
         compare: bool = True) -> tuple[record.RunFolder, list[dict]]:
     """Measure `forms` on the current GPU; returns the run folder and its rows."""
-    hardware.require_gpu()
-    ctx = {**record.gpu_context(), **record.software_context(),
-           "datasheet_rate_source": DATASHEET_SOURCE}
-    folder = record.RunFolder("wgmma", ctx["gpu_name"], results_root)
-    folder.save_context(ctx)
-
-    def emit(row: dict) -> None:
-        folder.add({**row, **ctx, "timestamp": record.timestamp()})
-
-    arch = hardware.device_arch()
-    if not supported(arch):
-        for row in unsupported_rows(forms, arch):
-            emit(row)
-        return folder, folder.rows
-
-    folder.save_gpu_state("before")
-    rng = np.random.default_rng(seed)
-    sms = ctx["sm_count"]
-    total = sum(1 + len(sweep.pipelines(f)) * len(sweep.warpgroups) for f in forms)
-    progress = Progress(total, "wgmma")
-
-    for form in forms:
-        base = form_fields(form)
-        try:
-            lat = build(form, LATENCY)
-            verify_exact(lat, rng)
-            folder.save_text(f"ptx/{form.name}.lat.ptx", lat.ptx)
-            folder.save_text(f"sass/{form.name}.lat.sass", lat.sass)
-            emit({**base, "kind": "latency", "status": "ok", "warpgroups_per_sm": None,
-                  "ilp": 1, "depth": 1, "pending": 0, "sass_per_trip": lat.per_trip,
-                  **measure_latency(lat, rng)})
-        except MeasurementError as exc:
-            emit({**base, "kind": "latency", "status": "error", "error": str(exc)})
-        progress.step(f"{form.name} latency")
-
-        for pipe in sweep.pipelines(form):
-            try:
-                built = build(form, pipe, throughput=True)
-                verify_exact(built, rng)
-                folder.save_text(f"ptx/{form.name}.{pipe.label}.ptx", built.ptx)
-                folder.save_text(f"sass/{form.name}.{pipe.label}.sass", built.sass)
-            except MeasurementError as exc:
-                for wg in sweep.warpgroups:
-                    emit({**base, "kind": "throughput", "status": "error", "error": str(exc),
-                          "warpgroups_per_sm": wg, "ilp": pipe.ilp, "depth": pipe.depth,
-                          "pending": pipe.pending})
-                    progress.step(f"{form.name} {pipe.label} wg{wg}")
-                continue
-            for wg in sweep.warpgroups:
-                point = {"warpgroups_per_sm": wg, "ilp": pipe.ilp, "depth": pipe.depth,
-                         "pending": pipe.pending}
-                try:
-                    m = measure_throughput(built, rng, wg, sms, sweep.policy)
-                    emit({**base, "kind": "throughput", "status": "ok",
-                          "sass_per_trip": built.per_trip, **m})
-                except MeasurementError as exc:
-                    status = "skipped" if isinstance(exc, Infeasible) else "error"
-                    emit({**base, "kind": "throughput", "status": status, "error": str(exc),
-                          **point})
-                progress.step(f"{form.name} {pipe.label} wg{wg}")
-
-    record.mark_saturating(folder.rows)
-    folder.flush()
-    if compare:
-        for row in compare_accumulators(forms, folder.rows, rng, sms,
-                                        sweep.compare_policy or COMPARE_POLICY):
-            emit(row)
-    folder.save_gpu_state("after")
-    return folder, folder.rows
-
-
-def accumulator_pairs(forms: list[WgmmaForm]) -> list[tuple[WgmmaForm, WgmmaForm]]:
-    """(f16-acc form, f32-acc twin) for every form that has both."""
-    have = set(forms)
-    return [(f, f.twin) for f in forms if f.acc == "f16" and f.twin in have]
-
-
-def compare_accumulators(forms, rows, rng, sms, policy: measure.Policy = COMPARE_POLICY) -> list[dict]:
-    """Interleaved f16 vs f32 accumulation at the f32 twin's saturating launch shape (the f16
-    accumulators take half the registers, so that shape always fits them too)."""
-    sat = {r["form"]: r for r in rows if r.get("saturating")}
-    lat = {r["form"]: r.get("latency_cycles") for r in rows
-           if r.get("kind") == "latency" and r.get("status") == "ok"}
-    out = []
-    for f16, f32 in accumulator_pairs(forms):
-        if f32.name not in sat:
-            continue
-        s = sat[f32.name]
-        wg, pipe = int(s["warpgroups_per_sm"]), pipeline(int(s["ilp"]), int(s["depth"]),
-                                                         int(s["pending"]))
-        base = {"form": f16.name.replace(".acc_f16", ""), "kind": "comparison",
-                "shape": f16.shape, "n": f16.n, "ab_type": f16.ab_type, "acc": "f16 vs f32",
-                "a_src": f16.a_src, "swizzle": f16.swizzle, "warpgroups_per_sm": wg,
-                "ilp": pipe.ilp, "depth": pipe.depth, "pending": pipe.pending,
-                "f16_latency_cycles": lat.get(f16.name), "f32_latency_cycles": lat.get(f32.name)}
-        try:
-            points = {}
-            for f in (f32, f16):
-                b = build(f, pipe, throughput=True)
-                verify_exact(b, rng)
-                # the same trip count: equal work, so a time ratio is a rate ratio
-                points[f.acc] = Point(b, rng, wg, sms, iters=points["f32"].iters if points else None)
-            row = {**base, "status": "ok", **measure.compare_twins(
-                points, policy, keys=measure.twins.RATE_KEYS + ("pct_of_datasheet_per_clk",))}
-        except MeasurementError as exc:
-            out.append({**base, "status": "error", "error": str(exc)})
-            continue
-        out.append(row)
-    return out
-
-
-def _conditions(row: dict, prefix: str = "") -> str:
-    text = f"{tables.fmt(row.get(prefix + 'sm_clock_mhz'), 0)} MHz"
-    power = row.get(prefix + "power_w")
-    if power is not None and power == power:
-        text += f" {tables.fmt(power, 0)} W"
-    if row.get(prefix + "throttled") in (True, "True", "true", 1):
-        text += f" THROTTLED ({row.get(prefix + 'throttle')})"
-    return text
+    return suite.run(Wgmma(), forms, sweep, seed, results_root, compare)
 
 
 def _pair(row: dict, key: str, digits: int) -> str:
     return f"{tables.fmt(row.get('f16_' + key), digits)} / {tables.fmt(row.get('f32_' + key), digits)}"
-
-
-def _is_true(value) -> bool:
-    return value in (True, "True", "true", 1)
 
 
 def summary(rows: list[dict], markdown: bool = False) -> str:
@@ -211,10 +135,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     if unsupported and len(unsupported) == len(rows):
         return (f"{len(rows)} wgmma forms: {UNSUPPORTED}. Offline: python -m mmabench wgmma "
                 "--offline (assembles for sm_90a and checks the SASS, no GPU needed)")
-    lat = {r["form"]: r for r in rows if r.get("kind") == "latency" and r.get("status") == "ok"}
-    sat = {r["form"]: r for r in rows if _is_true(r.get("saturating"))}
-    errors = [r for r in rows if r.get("status") == "error"]
-    forms = list(dict.fromkeys(r["form"] for r in rows if r.get("kind") not in ("comparison",)))
+    forms, lat, sat, errors = best_points(rows)
     body = []
     for name in forms:
         l, s = lat.get(name, {}), sat.get(name, {})
@@ -223,7 +144,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
                      tables.fmt(s.get("flop_per_clk_per_sm"), 0),
                      tables.fmt(s.get("pct_of_datasheet_per_clk")),
-                     _conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
+                     conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
                      tables.fmt(s.get("registers"), 0), config])
     out = ["best point of the sweep per form (a best-of-N figure); % of the datasheet dense rate "
            "per clock (4,096 FLOP/clk/SM f16/bf16, 8,192 FP8) at the clock measured in the kernel:",
@@ -238,7 +159,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                       f"{tables.fmt(r.get('f16_flop_per_clk_per_sm'), 0)} / "
                       f"{tables.fmt(r.get('f32_flop_per_clk_per_sm'), 0)}",
                       r.get("comparison", "-"),
-                      f"{_conditions(r, 'f16_')} / {_conditions(r, 'f32_')}",
+                      f"{conditions(r, 'f16_')} / {conditions(r, 'f32_')}",
                       _pair(r, "pj_per_flop", 3), _pair(r, "registers", 0),
                       _pair(r, "latency_cycles", 1)])
     if pairs:

@@ -1,0 +1,18 @@
+"""One base for the tensor-core instruction families (mma.sync in mmabench.mma, wgmma in
+mmabench.wgmma).
+
+Every family goes the same way, and everything but its own data and arithmetic lives here:
+
+  catalogue (the family's forms, data satisfying `form.Form`)
+    -> render (the family's PTX template under ptx/, filled for a form and a chain shape)
+    -> build: `registry.kernel_specs` (KernelSpecs for the compiler report),
+              `offline.check` (ptxas + nvdisasm: the meant tensor opcode, count, no other),
+              `bench.build` (driver JIT, the same count on the SASS that runs)
+    -> measure: `suite.run` (latency chain, throughput sweep, f16 vs f32 twins interleaved;
+              the family's exact checks on every kernel before it is timed)
+    -> record: rows with the run's context, one per point.
+
+A new family is a catalogue, a template and its render, its fragment layout and exact check
+(a bench module: inputs, check, a `measure.ChainLaunch`), and a `suite.Family` subclass that
+names its launch shapes and row columns.
+"""

@@ -1,0 +1,223 @@
+"""The measuring run every instruction family shares.
+
+For each form: the latency chain, then every throughput launch shape of the sweep (one build per
+kernel, checked exactly before it is timed), each a row with the run's context; then the
+saturating point of each form is flagged (a best-of-sweep figure, labelled as such) and each
+f16-accumulator form is compared with its f32 twin in interleaved rounds at the twin's
+saturating shape: equal work, fresh random data, so the ratio is like for like. Rows go to disk
+as they are measured. A form the GPU does not have gets an 'unsupported' row, not an error.
+
+A family plugs in by subclassing `Family` (what a launch shape is, how to build, check and
+launch its kernel, the columns it adds) and giving a sweep with `points(form)` and `policy`.
+"""
+
+from __future__ import annotations
+
+from typing import Hashable, Protocol
+
+import numpy as np
+
+from mmabench import hardware, measure, record
+from mmabench.instructions.bench import Built, Infeasible, MeasurementError
+from mmabench.instructions.form import accumulator_pairs
+from mmabench.measure.twins import RATE_KEYS
+from mmabench.reporting import tables
+from mmabench.reporting.progress import Progress
+
+
+class Shape(Protocol):
+    """One throughput launch of a sweep."""
+    kernel: Hashable     # what the family builds for it (ILP, pipeline): shapes share builds
+    fields: dict         # the row columns that name it
+    label: str           # for the progress line
+
+
+class Family:
+    """What the run needs from an instruction family."""
+    name = ""                    # run folder and progress label: 'mma'
+    latency_kernel = None        # what `build` takes for the latency chain
+    latency_fields: dict = {}    # row columns of the latency launch
+    compare_keys = RATE_KEYS   # per-twin columns of a comparison row
+
+    def unsupported(self, form, arch: str) -> str:
+        return f"not supported on this GPU ({form.name} needs sm_{form.min_sm}+); this GPU is {arch}"
+
+    def context(self, ctx: dict) -> dict:
+        """Columns the family adds to the run's context."""
+        return {}
+
+    def form_fields(self, form, arch: str) -> dict:
+        raise NotImplementedError
+
+    def build(self, form, kernel, throughput: bool) -> Built:
+        raise NotImplementedError
+
+    def verify_exact(self, built: Built, rng: np.random.Generator) -> None:
+        """MeasurementError unless the kernel's result on exactly representable data is exact."""
+        raise NotImplementedError
+
+    def measure_latency(self, built: Built, rng: np.random.Generator) -> dict:
+        raise NotImplementedError
+
+    def measure_throughput(self, built: Built, rng, shape: Shape, sms: int,
+                           policy: measure.Policy) -> dict:
+        raise NotImplementedError
+
+    def throughput_fields(self, form, row: dict, ctx: dict) -> dict:
+        """Columns added to a measured throughput row (peak figures, ...)."""
+        return {}
+
+    def launch(self, built: Built, rng, shape: Shape, sms: int,
+               iters: int | None = None) -> measure.ChainLaunch:
+        """A throughput launch ready to time and check (`iters` fixed: equal work for twins)."""
+        raise NotImplementedError
+
+    def shape_of(self, row: dict) -> Shape:
+        """The launch shape a row was measured at."""
+        raise NotImplementedError
+
+    def comparison_fields(self, f16, f32, rows: list[dict]) -> dict:
+        """Columns of the f16-vs-f32 row besides the launch shape and the measured ones."""
+        return {"shape": f16.shape, "ab_type": f16.ab_type}
+
+    def compare_policy(self, sweep) -> measure.Policy:
+        return sweep.policy
+
+
+def run(family: Family, forms: list, sweep, seed: int | None = None, results_root=None,
+        compare: bool = True) -> tuple[record.RunFolder, list[dict]]:
+    """Measure `forms` on the current GPU; returns the run folder and its rows."""
+    hardware.require_gpu()
+    ctx = {**record.gpu_context(), **record.software_context()}
+    ctx.update(family.context(ctx))
+    folder = record.RunFolder(family.name, ctx["gpu_name"], results_root)
+    folder.save_context(ctx)
+
+    def emit(row: dict) -> None:
+        folder.add({**row, **ctx, "timestamp": record.timestamp()})
+
+    arch = hardware.device_arch()
+    for row in unsupported_rows(family, forms, arch):
+        emit(row)
+    forms = [f for f in forms if f.runs_on(arch)]
+    if not forms:
+        return folder, folder.rows
+
+    folder.save_gpu_state("before")
+    rng = np.random.default_rng(seed)
+    sms = ctx["sm_count"]
+    plan = {form: sweep.points(form) for form in forms}
+    progress = Progress(sum(1 + len(shapes) for shapes in plan.values()), family.name)
+
+    def build(form, kernel, throughput: bool) -> Built:
+        built = family.build(form, kernel, throughput)
+        family.verify_exact(built, rng)
+        label = built.label if throughput else "lat"
+        folder.save_text(f"ptx/{form.name}.{label}.ptx", built.ptx)
+        folder.save_text(f"sass/{form.name}.{label}.sass", built.sass)
+        return built
+
+    for form in forms:
+        base = family.form_fields(form, arch)
+        try:
+            lat = build(form, family.latency_kernel, throughput=False)
+            emit({**base, "kind": "latency", "status": "ok", **family.latency_fields,
+                  "sass_per_trip": lat.per_trip, **family.measure_latency(lat, rng)})
+        except MeasurementError as exc:
+            emit({**base, "kind": "latency", "status": "error", "error": str(exc)})
+        progress.step(f"{form.name} latency")
+
+        kernels: dict[Hashable, list[Shape]] = {}
+        for shape in plan[form]:
+            kernels.setdefault(shape.kernel, []).append(shape)
+        for kernel, shapes in kernels.items():
+            try:
+                built = build(form, kernel, throughput=True)
+            except MeasurementError as exc:
+                for shape in shapes:
+                    emit({**base, "kind": "throughput", "status": "error", "error": str(exc),
+                          **shape.fields})
+                    progress.step(f"{form.name} {shape.label}")
+                continue
+            for shape in shapes:
+                try:
+                    m = family.measure_throughput(built, rng, shape, sms, sweep.policy)
+                    emit({**base, "kind": "throughput", "status": "ok",
+                          "sass_per_trip": built.per_trip, **m,
+                          **family.throughput_fields(form, m, ctx)})
+                except MeasurementError as exc:
+                    status = "skipped" if isinstance(exc, Infeasible) else "error"
+                    emit({**base, "kind": "throughput", "status": status, "error": str(exc),
+                          **shape.fields})
+                progress.step(f"{form.name} {shape.label}")
+
+    record.mark_saturating(folder.rows)
+    folder.flush()
+    if compare:
+        for row in compare_accumulators(family, forms, folder.rows, rng, sms,
+                                        family.compare_policy(sweep)):
+            emit(row)
+    folder.save_gpu_state("after")
+    return folder, folder.rows
+
+
+def unsupported_rows(family: Family, forms: list, arch: str) -> list[dict]:
+    """A row for each form a GPU of `arch` does not have."""
+    return [{**family.form_fields(f, arch), "kind": "-", "status": "unsupported",
+             "error": family.unsupported(f, arch)} for f in forms if not f.runs_on(arch)]
+
+
+def compare_accumulators(family: Family, forms: list, rows: list[dict], rng, sms: int,
+                         policy: measure.Policy) -> list[dict]:
+    """Interleaved f16 vs f32 accumulation at the f32 twin's saturating launch shape (the f16
+    accumulators take half the registers, so that shape fits them too)."""
+    sat = {r["form"]: r for r in rows if r.get("saturating")}
+    out = []
+    for f16, f32 in accumulator_pairs(forms):
+        if f32.name not in sat:
+            continue
+        shape = family.shape_of(sat[f32.name])
+        base = {"form": f16.name.replace(".acc_f16", ""), "kind": "comparison",
+                **family.comparison_fields(f16, f32, rows), "acc": "f16 vs f32", **shape.fields}
+        try:
+            points = {}
+            for f in (f32, f16):
+                built = family.build(f, shape.kernel, throughput=True)
+                family.verify_exact(built, rng)
+                # the same trip count: equal work, so a time ratio is a rate ratio
+                points[f.acc] = family.launch(built, rng, shape, sms,
+                                              iters=points["f32"].iters if points else None)
+            row = {**base, "status": "ok",
+                   **measure.compare_twins(points, policy, keys=family.compare_keys)}
+        except MeasurementError as exc:
+            out.append({**base, "status": "error", "error": str(exc)})
+            continue
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- summary helpers
+
+def is_true(value) -> bool:
+    """A flag as it comes back from memory or from a CSV."""
+    return value in (True, "True", "true", 1)
+
+
+def conditions(row: dict, prefix: str = "") -> str:
+    """'1,830 MHz 512 W' plus a throttle flag, for a table cell."""
+    text = f"{tables.fmt(row.get(prefix + 'sm_clock_mhz'), 0)} MHz"
+    power = row.get(prefix + "power_w")
+    if power is not None and power == power:
+        text += f" {tables.fmt(power, 0)} W"
+    if is_true(row.get(prefix + "throttled")):
+        text += f" THROTTLED ({row.get(prefix + 'throttle')})"
+    return text
+
+
+def best_points(rows: list[dict]) -> tuple[list[str], dict, dict, list[dict]]:
+    """(form names in row order, latency row per form, saturating row per form, error rows)."""
+    forms = list(dict.fromkeys(r["form"] for r in rows if r.get("kind") != "comparison"))
+    lat = {r["form"]: r for r in rows if r.get("kind") == "latency" and r.get("status") == "ok"}
+    sat = {r["form"]: r for r in rows if is_true(r.get("saturating"))}
+    errors = [r for r in rows if r.get("status") == "error"]
+    return forms, lat, sat, errors
