@@ -15,22 +15,14 @@ still hoisted: a warp tile reuses its A fragment across its N blocks too).
 
 from __future__ import annotations
 
-from string import Template
-
-from mmabench.core import resources
 from mmabench.core.errors import UserError
+from mmabench.instructions.ptx import fill, regs, thread_address
 from mmabench.mma.catalogue import MmaForm
-
-TEMPLATE = resources.ptx("mma_chain.ptx")
 
 # Steps of each chain per loop trip. Even, so the +A/-A alternation nets zero each trip;
 # long enough that the loop's own add/compare/branch are noise next to the mma issue.
 DEFAULT_UNROLL = 16
 MAX_ILP = 16
-
-
-def _regs(prefix: str, first: int, count: int) -> str:
-    return ", ".join(f"%{prefix}{first + r}" for r in range(count))
 
 
 def render(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
@@ -54,62 +46,43 @@ def render(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
             f"    .shared .align 16 .b8 b_shared[{32 * 4 * nb}];   // lane l's B at l*{4 * nb}",
         ]
 
-    loads = [
-        "    ld.param.u64    %base, [a_ptr];",
-        "    cvta.to.global.u64 %base, %base;",
-        f"    mul.wide.u32    %off, %lane, {4 * na};",
-        "    add.u64         %addr, %base, %off;",
-    ]
+    loads = thread_address("a_ptr", "%lane", 4 * na)
     loads += [f"    ld.global.b32   %a{r}, [%addr+{4 * r}];" for r in range(na)]
     loads += [f"    ld.global.b32   %a{na + r}, [%addr+{4 * (32 * na + r)}];" for r in range(na)]
-    loads += [
-        "    ld.param.u64    %base, [b_ptr];",
-        "    cvta.to.global.u64 %base, %base;",
-        f"    mul.wide.u32    %off, %lane, {4 * nb};",
-        "    add.u64         %addr, %base, %off;",
-    ]
+    loads += thread_address("b_ptr", "%lane", 4 * nb)
     loads += [f"    ld.global.b32   %b{r}, [%addr+{4 * r}];" for r in range(nb)]
     if form.fresh_b:  # every warp writes the same B words: each lane reads back its own
         loads += ["    mov.u32         %bsh, b_shared;",
                   f"    mad.lo.u32      %bsh, %lane, {4 * nb}, %bsh;"]
         loads += [f"    st.shared.b32   [%bsh+{4 * r}], %b{r};" for r in range(nb)]
-    loads += [
-        "    ld.param.u64    %base, [c_ptr];",
-        "    cvta.to.global.u64 %base, %base;",
-        f"    mul.wide.u32    %off, %lane, {4 * nc};",
-        "    add.u64         %addr, %base, %off;",
-    ]
+    loads += thread_address("c_ptr", "%lane", 4 * nc)
     ld = "ld.global.f32  " if form.acc == "f32" else "ld.global.b32  "
     for j in range(ilp):
         loads += [f"    {ld} %acc{j * nc + r}, [%addr+{4 * (32 * nc * j + r)}];" for r in range(nc)]
 
     def mma(j: int, negated: bool, fresh: bool = False) -> str:
-        acc = "{" + _regs("acc", j * nc, nc) + "}"
-        a = "{" + _regs("a", na if negated else 0, na) + "}"
-        b = "{" + (_regs("bf", j * nb, nb) if fresh else _regs("b", 0, nb)) + "}"
+        acc = "{" + regs("acc", j * nc, nc) + "}"
+        a = "{" + regs("a", na if negated else 0, na) + "}"
+        b = "{" + (regs("bf", j * nb, nb) if fresh else regs("b", 0, nb)) + "}"
         line = f"    {form.instruction} {acc}, {a}, {b}, {acc};"
         if not fresh:
             return line
         vec = {1: "", 2: ".v2", 4: ".v4"}[nb]
-        dst = "{" + _regs("bf", j * nb, nb) + "}" if nb > 1 else f"%bf{j}"
+        dst = "{" + regs("bf", j * nb, nb) + "}" if nb > 1 else f"%bf{j}"
         return f"    ld.volatile.shared{vec}.b32 {dst}, [%bsh];\n{line}"
 
     prologue = [mma(j, False) for j in range(ilp)]
     body = [mma(j, step % 2 == 1, form.fresh_b) for step in range(unroll) for j in range(ilp)]
 
-    stores = [
-        "    ld.param.u64    %base, [d_ptr];",
-        "    cvta.to.global.u64 %base, %base;",
-        f"    mul.lo.u32      %tmp, %warp, {32 * ilp};",
-        "    add.u32         %tmp, %tmp, %lane;",
-        f"    mul.wide.u32    %off, %tmp, {4 * nc};",
-        "    add.u64         %addr, %base, %off;",
-    ]
+    stores = thread_address("d_ptr", "%tmp", 4 * nc,   # warp's chains, then lane
+                            (f"    mul.lo.u32      %tmp, %warp, {32 * ilp};",
+                             "    add.u32         %tmp, %tmp, %lane;"))
     st = "st.global.f32  " if form.acc == "f32" else "st.global.b32  "
     for j in range(ilp):
         stores += [f"    {st} [%addr+{4 * (32 * nc * j + r)}], %acc{j * nc + r};" for r in range(nc)]
 
-    return Template(TEMPLATE.read_text()).substitute(
+    return fill(
+        "mma_chain.ptx",
         VERSION=form.ptx_version,
         TARGET=f"sm_{form.min_sm}",
         ILP=ilp,

@@ -13,14 +13,11 @@ K-slices gets a "+" and a "-" step, so the trip nets zero).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from string import Template
-
-from mmabench.core import resources
 from mmabench.core.errors import UserError
+from mmabench.instructions.ptx import fill, regs, thread_address
 from mmabench.wgmma.catalogue import M, PTX_VERSION, WgmmaForm
 from mmabench.wgmma.layout import ROW_BYTES, SLICES, TileLayout
 
-TEMPLATE = resources.ptx("wgmma_chain.ptx")
 ENTRY = "wgmma_chain"
 MAX_ILP = 4
 A_BYTES = M * ROW_BYTES
@@ -68,10 +65,6 @@ def check(form: WgmmaForm, pipe: Pipeline) -> None:
         raise UserError(f"pending groups {pipe.pending} out of range; accepted: 0..7")
 
 
-def _regs(prefix: str, first: int, count: int) -> str:
-    return ", ".join(f"%{prefix}{first + r}" for r in range(count))
-
-
 def _vec_moves(count: int) -> list[tuple[int, str]]:
     """Split `count` consecutive 32-bit words into v4 / v2 / scalar accesses: (first, suffix)."""
     out, r = [], 0
@@ -89,8 +82,8 @@ def _acc_moves(nc: int, ilp: int) -> list[tuple[str, str, int]]:
     for j in range(ilp):
         for r, v in _vec_moves(nc):
             width = {".v4": 4, ".v2": 2, "": 1}[v]
-            regs = _regs("acc", j * nc + r, width)
-            out.append((v, f"{{{regs}}}" if width > 1 else regs, 4 * (128 * nc * j + r)))
+            operand = regs("acc", j * nc + r, width)
+            out.append((v, f"{{{operand}}}" if width > 1 else operand, 4 * (128 * nc * j + r)))
     return out
 
 
@@ -134,7 +127,7 @@ def _descriptors(symbol: str, reg: str, tile: TileLayout) -> list[str]:
 
 def _operand_text(form: WgmmaForm, acc: str, s: int, negated: bool) -> str:
     scale_a = -1 if negated else 1
-    a = f"{{{_regs('a', 4 * s, form.a_regs)}}}" if form.a_src == "rs" else f"%da{s}"
+    a = f"{{{regs('a', 4 * s, form.a_regs)}}}" if form.a_src == "rs" else f"%da{s}"
     if form.elem_bytes == 1:
         tail = f"1, {scale_a}, 1"                       # scale-d, imm-scale-a, imm-scale-b
     elif form.a_src == "rs":
@@ -161,27 +154,17 @@ def render(form: WgmmaForm, pipe: Pipeline = LATENCY) -> str:
         copy += _copy("smem_a", "a_ptr", A_BYTES, "a")
         descs += _descriptors("smem_a", "da", tile)
 
-    loads = [
-        "    ld.param.u64    %base, [c_ptr];",
-        "    cvta.to.global.u64 %base, %base;",
-        f"    mul.wide.u32    %off, %t, {4 * nc};",
-        "    add.u64         %addr, %base, %off;",
-    ]
+    loads = thread_address("c_ptr", "%t", 4 * nc)
     ld = "ld.global{v}.f32" if form.acc == "f32" else "ld.global{v}.b32"
-    loads += [f"    {ld.format(v=v):18s} {regs}, [%addr+{off}];"
-              for v, regs, off in _acc_moves(nc, pipe.ilp)]
+    loads += [f"    {ld.format(v=v):18s} {operand}, [%addr+{off}];"
+              for v, operand, off in _acc_moves(nc, pipe.ilp)]
     if form.a_src == "rs":
-        loads += [
-            "    ld.param.u64    %base, [a_ptr];",
-            "    cvta.to.global.u64 %base, %base;",
-            "    mul.wide.u32    %off, %t, 16;",
-            "    add.u64         %addr, %base, %off;",
-        ]
-        loads += [f"    ld.global.v4.b32 {{{_regs('a', 4 * s, 4)}}}, [%addr+{s * 128 * 16}];"
+        loads += thread_address("a_ptr", "%t", 16)
+        loads += [f"    ld.global.v4.b32 {{{regs('a', 4 * s, 4)}}}, [%addr+{s * 128 * 16}];"
                   for s in range(SLICES)]
 
     def acc_regs(j: int) -> str:
-        return "{" + _regs("acc", j * nc, nc) + "}"
+        return "{" + regs("acc", j * nc, nc) + "}"
 
     prologue = ["    wgmma.fence.sync.aligned;"]
     prologue += [_operand_text(form, acc_regs(j), 0, False) for j in range(pipe.ilp)]
@@ -196,20 +179,16 @@ def render(form: WgmmaForm, pipe: Pipeline = LATENCY) -> str:
         body += ["    wgmma.commit_group.sync.aligned;",
                  f"    wgmma.wait_group.sync.aligned {pipe.pending};"]
 
-    stores = [
-        "    ld.param.u64    %base, [d_ptr];",
-        "    cvta.to.global.u64 %base, %base;",
-        f"    mul.lo.u32      %tmp, %wg, {128 * pipe.ilp};",
-        "    add.u32         %tmp, %tmp, %t;",
-        f"    mul.wide.u32    %off, %tmp, {4 * nc};",
-        "    add.u64         %addr, %base, %off;",
-    ]
+    stores = thread_address("d_ptr", "%tmp", 4 * nc,   # warpgroup's chains, then thread
+                            (f"    mul.lo.u32      %tmp, %wg, {128 * pipe.ilp};",
+                             "    add.u32         %tmp, %tmp, %t;"))
     st = "st.global{v}.f32" if form.acc == "f32" else "st.global{v}.b32"
-    stores += [f"    {st.format(v=v):18s} [%addr+{off}], {regs};"
-               for v, regs, off in _acc_moves(nc, pipe.ilp)]
+    stores += [f"    {st.format(v=v):18s} [%addr+{off}], {operand};"
+               for v, operand, off in _acc_moves(nc, pipe.ilp)]
 
     smem_a = f".shared .align 1024 .b8 smem_a[{A_BYTES}];" if form.a_src == "ss" else ""
-    return Template(TEMPLATE.read_text()).substitute(
+    return fill(
+        "wgmma_chain.ptx",
         VERSION=PTX_VERSION,
         LAYOUT=f"{'128-byte swizzle' if form.swizzle == '128b' else 'no swizzle'}, K-major",
         DEPTH=pipe.depth, PENDING=pipe.pending, ILP=pipe.ilp,
