@@ -253,7 +253,7 @@ def values_from_inputs(form, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray
     a_words = cupy.asnumpy(inputs.a)
     a = a_from_fragments(form, a_words[0])
     b = b_from_fragments(form, cupy.asnumpy(inputs.b))
-    c = np.stack([fr.from_fragments(form, w) for w in cupy.asnumpy(inputs.c)])
+    c = fr.from_fragments_batch(form, cupy.asnumpy(inputs.c))
     return a, b, c
 
 

@@ -84,18 +84,20 @@ def to_fragments(form: MmaForm, kind: str, matrix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(to_bits16(values, type_)).view(np.uint32)
 
 
-def from_fragments(form: MmaForm, words: np.ndarray) -> np.ndarray:
-    """uint32 [32, c_regs] accumulator fragment -> M x N float64 matrix."""
+def from_fragments_batch(form: MmaForm, words: np.ndarray) -> np.ndarray:
+    """uint32 [..., 32, c_regs] accumulator fragments -> float64 [..., M, N]."""
     m, n, _ = form.mnk
     count = _elements(form, "C")
-    words = np.ascontiguousarray(words, dtype=np.uint32).reshape(LANES, -1)
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    lead = words.shape[:-2]
     if form.acc == "f32":
         values = words.view(np.float32).astype(np.float64)
     else:
         values = words.view(np.float16).astype(np.float64)
+    values = values.reshape(*lead, LANES, count)
     rows, cols = _lane_coords("C", count)
-    out = np.full((m, n), np.nan)
-    out[rows, cols] = values.reshape(LANES, count)
+    out = np.full((*lead, m, n), np.nan)
+    out[..., rows, cols] = values
     return out
 
 
@@ -210,20 +212,3 @@ def fp8_encode(values: np.ndarray, type_: str, saturate: bool = True) -> np.ndar
         code = np.where(np.isinf(mag), max_code, code)
     code = np.where(np.isnan(mag), nan_code, code)
     return (code.astype(np.uint8) | sign).astype(np.uint8)
-
-
-def from_fragments_batch(form: MmaForm, words: np.ndarray) -> np.ndarray:
-    """uint32 [..., 32, c_regs] accumulator fragments -> float64 [..., M, N]."""
-    m, n, _ = form.mnk
-    count = _elements(form, "C")
-    words = np.ascontiguousarray(words, dtype=np.uint32)
-    lead = words.shape[:-2]
-    if form.acc == "f32":
-        values = words.view(np.float32).astype(np.float64)
-    else:
-        values = words.view(np.float16).astype(np.float64)
-    values = values.reshape(*lead, LANES, count)
-    rows, cols = _lane_coords("C", count)
-    out = np.full((*lead, m, n), np.nan)
-    out[..., rows, cols] = values
-    return out
