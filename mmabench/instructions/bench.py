@@ -30,17 +30,14 @@ class Infeasible(MeasurementError):
 
 @dataclass
 class Built:
-    """A form's kernel as the driver built it; a family adds the chain shape it was rendered with."""
+    """A form's kernel as the driver built it. A family's subclass adds the chain shape it was
+    rendered with: `ilp` (chains per warp or warpgroup), `unroll` (steps of each chain per loop
+    trip) and `label` (for file names: 'ilp4', 'ilp2.d4.w1')."""
     form: object
     ptx: str
     kernel: driver_jit.JitKernel
     sass: str
     per_trip: int          # instructions of the form in one loop trip, read from the SASS
-
-    @property
-    def label(self) -> str:
-        """The chain shape, for file names: 'ilp4', 'ilp2.d4.w1'."""
-        raise NotImplementedError
 
     @property
     def num_regs(self) -> int:
@@ -65,6 +62,68 @@ def build(form, ptx: str, entry: str, expected_per_trip: int, what: str,
     if problem:
         raise MeasurementError(f"{form.name}: {problem} ({what})")
     return kernel, text, per_trip
+
+
+class Point(measure.ChainLaunch):
+    """One throughput launch of a built form with fresh inputs, ready to launch and check:
+    `blocks_per_sm` x `sms` blocks of `units` chain owners (a warp for mma.sync, a warpgroup for
+    wgmma) of `unit_threads` threads each; every owner runs the kernel's `ilp` chains. A
+    family's subclass makes the inputs (`make_inputs`), says which launch it is (`shape_fields`),
+    checks the output (`check`) and may add row columns (`fields`)."""
+    min_trips = 16
+
+    def __init__(self, built: Built, rng, units: int, unit_threads: int, blocks_per_sm: int,
+                 sms: int, target_ms: float = TARGET_MS, iters: int | None = None):
+        import cupy
+
+        self.built, self.sms = built, sms
+        threads = units * unit_threads
+        resident = built.max_blocks_per_sm(threads)
+        if resident < blocks_per_sm:
+            raise Infeasible(f"{resident} blocks of {threads} threads fit on an SM, "
+                             f"{blocks_per_sm} wanted ({built.num_regs} registers/thread)")
+        blocks = blocks_per_sm * sms
+        self.owners = blocks * units
+        d = cupy.full((self.owners, built.ilp, unit_threads, built.form.c_regs), POISON,
+                      dtype=cupy.uint32)
+        # a given trip count makes two points do the same work (interleaved comparisons)
+        super().__init__(built.kernel.function, blocks, threads, self.make_inputs(rng), d,
+                         warps=self.owners * unit_threads // 32, target_ms=target_ms, iters=iters,
+                         min_trips=self.min_trips, poison=POISON)
+
+    @property
+    def steps(self) -> int:
+        """Steps each chain took: the prologue's one, then `unroll` per loop trip."""
+        return 1 + self.iters * self.built.unroll
+
+    @property
+    def instructions(self) -> int:
+        b = self.built
+        return self.owners * (b.per_trip * self.iters + b.ilp)
+
+    @property
+    def flops(self) -> int:
+        return self.instructions * self.built.form.flops
+
+    def make_inputs(self, rng):
+        raise NotImplementedError
+
+    def shape_fields(self) -> dict:
+        raise NotImplementedError
+
+    def check(self) -> float:
+        raise NotImplementedError
+
+    def fields(self, m: measure.Measurement) -> dict:
+        """Row columns of this point timed by `m` (whose clock is the kernel's own)."""
+        return {**self.shape_fields(), **self.rate_fields(m), "registers": self.built.num_regs}
+
+    def rate_fields(self, m: measure.Measurement) -> dict:
+        seconds = m.median_ms * 1e-3
+        clock = m.sm_clock_mhz or float("nan")
+        return {"grid_blocks": self.blocks, "iters": self.iters, "instructions": self.instructions,
+                **m.fields(), "tflops": self.flops / seconds / 1e12,
+                "flop_per_clk_per_sm": self.flops / (seconds * clock * 1e6 * self.sms)}
 
 
 def measure_point(point: measure.ChainLaunch, policy: measure.Policy) -> dict:

@@ -20,8 +20,8 @@ import numpy as np
 
 from mmabench import measure
 from mmabench.instructions import bench as base
-from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, Infeasible,
-                                         MeasurementError, measure_point)
+from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, MeasurementError,
+                                         measure_point)
 from mmabench.mma import fragments as fr
 from mmabench.mma.catalogue import MmaForm
 from mmabench.mma.render import DEFAULT_UNROLL, render
@@ -189,55 +189,25 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
             "sm_clock_source": "kernel clock64/globaltimer", "check_max_abs_err": err}
 
 
-class Point(measure.ChainLaunch):
-    """One throughput launch shape of a built form, with its inputs, ready to launch and check."""
+class Point(base.Point):
+    """One throughput launch: `blocks_per_sm` x `sms` blocks of `warps` warps."""
+    min_trips = 64
 
     def __init__(self, built: Built, rng: np.random.Generator, warps: int, blocks_per_sm: int,
                  sms: int, target_ms: float = TARGET_MS, iters: int | None = None):
-        import cupy
+        self.warps, self.blocks_per_sm = warps, blocks_per_sm
+        super().__init__(built, rng, warps, 32, blocks_per_sm, sms, target_ms, iters)
 
-        form, ilp = built.form, built.ilp
-        self.built, self.warps, self.blocks_per_sm, self.sms = built, warps, blocks_per_sm, sms
-        self.threads = 32 * warps
-        resident = built.max_blocks_per_sm(self.threads)
-        if resident < blocks_per_sm:
-            raise Infeasible(f"only {resident} blocks of {warps} warps fit on an SM "
-                             f"({built.num_regs} registers/thread)")
-        blocks = blocks_per_sm * sms
-        self.total_warps = blocks * warps
-        d = cupy.full((self.total_warps, ilp, 32, form.c_regs), POISON, dtype=cupy.uint32)
-        # a given trip count makes two points do the same work (interleaved comparisons)
-        super().__init__(built.kernel.function, blocks, self.threads, make_inputs(form, ilp, rng),
-                         d, warps=self.total_warps, target_ms=target_ms, iters=iters,
-                         min_trips=64, poison=POISON)
+    def make_inputs(self, rng: np.random.Generator) -> Inputs:
+        return make_inputs(self.built.form, self.built.ilp, rng)
 
-    @property
-    def steps(self) -> int:
-        return 1 + self.iters * self.built.unroll
-
-    @property
-    def flops(self) -> int:
-        b = self.built
-        return self.total_warps * (b.per_trip * self.iters + b.ilp) * b.form.flops
+    def shape_fields(self) -> dict:
+        return {"warps_per_block": self.warps, "ilp": self.built.ilp,
+                "blocks_per_sm": self.blocks_per_sm, "warps_per_sm": self.warps * self.blocks_per_sm}
 
     def check(self) -> float:
         import cupy
         return check(self.built.form, cupy.asnumpy(self.d), self.inputs, self.steps)
-
-    def fields(self, m: measure.Measurement) -> dict:
-        """Row columns of this point timed by `m` (whose clock is the kernel's own)."""
-        seconds = m.median_ms * 1e-3
-        clock = m.sm_clock_mhz or float("nan")
-        b = self.built
-        return {
-            "warps_per_block": self.warps, "ilp": b.ilp, "blocks_per_sm": self.blocks_per_sm,
-            "warps_per_sm": self.warps * self.blocks_per_sm, "grid_blocks": self.blocks,
-            "iters": self.iters, "instructions": self.flops // b.form.flops,
-            **m.fields(),
-            "tflops": self.flops / seconds / 1e12,
-            "flop_per_clk_per_sm": self.flops / (seconds * clock * 1e6 * self.sms),
-            "registers": b.num_regs,
-        }
 
 
 def measure_throughput(built: Built, rng: np.random.Generator, warps: int, blocks_per_sm: int,

@@ -23,8 +23,8 @@ import numpy as np
 from mmabench import measure
 from mmabench.compiler import toolchain
 from mmabench.instructions import bench as base
-from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, Infeasible,
-                                         MeasurementError, measure_point)
+from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, MeasurementError,
+                                         measure_point)
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma.catalogue import ARCH, M, WgmmaForm
 from mmabench.wgmma.layout import SLICES, TileLayout
@@ -40,6 +40,14 @@ UNIT_ROUNDOFF = {("f32", 2): 2.0 ** -24, ("f16", 2): 2.0 ** -11,
 @dataclass
 class Built(base.Built):
     pipe: Pipeline
+
+    @property
+    def ilp(self) -> int:
+        return self.pipe.ilp
+
+    @property
+    def unroll(self) -> int:
+        return self.pipe.unroll
 
     @property
     def label(self) -> str:
@@ -265,60 +273,33 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 256,
 
 # ---------------------------------------------------------------- throughput
 
-class Point(measure.ChainLaunch):
-    """One throughput launch shape of a built form, with its inputs, ready to launch and check."""
+class Point(base.Point):
+    """One throughput launch: one block per SM of `warpgroups` warpgroups."""
 
     def __init__(self, built: Built, rng: np.random.Generator, warpgroups: int, sms: int,
                  target_ms: float = TARGET_MS, iters: int | None = None):
-        import cupy
+        self.warpgroups = warpgroups
+        super().__init__(built, rng, warpgroups, 128, 1, sms, target_ms, iters)
 
-        form, ilp = built.form, built.pipe.ilp
-        self.built, self.warpgroups, self.sms = built, warpgroups, sms
-        self.threads = 128 * warpgroups
-        resident = built.max_blocks_per_sm(self.threads)
-        if resident < 1:
-            raise Infeasible(f"a block of {warpgroups} warpgroups does not fit on an SM "
-                             f"({built.num_regs} registers/thread)")
-        self.total_wg = sms * warpgroups
-        d = cupy.full((self.total_wg, ilp, 128, form.c_regs), POISON, dtype=cupy.uint32)
-        # a given trip count makes two points do the same work (interleaved comparisons)
-        super().__init__(built.kernel.function, sms, self.threads, make_inputs(form, ilp, rng),
-                         d, warps=self.total_wg * 4, target_ms=target_ms, iters=iters,
-                         min_trips=16, poison=POISON)
+    def make_inputs(self, rng: np.random.Generator) -> Inputs:
+        return make_inputs(self.built.form, self.built.ilp, rng)
 
-    @property
-    def steps(self) -> int:
-        return 1 + self.iters * self.built.pipe.unroll
-
-    @property
-    def instructions(self) -> int:
-        b = self.built
-        return self.total_wg * (b.per_trip * self.iters + b.pipe.ilp)
-
-    @property
-    def flops(self) -> int:
-        return self.instructions * self.built.form.flops
+    def shape_fields(self) -> dict:
+        p = self.built.pipe
+        return {"warpgroups_per_sm": self.warpgroups, "ilp": p.ilp, "depth": p.depth,
+                "pending": p.pending}
 
     def check(self) -> float:
         return check(self.built.form, self.d, self.inputs, self.steps)
 
     def fields(self, m: measure.Measurement) -> dict:
-        seconds = m.median_ms * 1e-3
-        clock = m.sm_clock_mhz or float("nan")
-        b, form = self.built, self.built.form
-        per_clk = self.flops / (seconds * clock * 1e6 * self.sms)
+        rate = self.rate_fields(m)
+        datasheet = self.built.form.datasheet_flop_per_clk_per_sm
         energy = m.energy_j_per_launch
-        return {
-            "warpgroups_per_sm": self.warpgroups, "ilp": b.pipe.ilp, "depth": b.pipe.depth,
-            "pending": b.pipe.pending, "grid_blocks": self.blocks, "iters": self.iters,
-            "instructions": self.instructions, **m.fields(),
-            "tflops": self.flops / seconds / 1e12,
-            "flop_per_clk_per_sm": per_clk,
-            "datasheet_flop_per_clk_per_sm": form.datasheet_flop_per_clk_per_sm,
-            "pct_of_datasheet_per_clk": 100 * per_clk / form.datasheet_flop_per_clk_per_sm,
-            "pj_per_flop": energy / self.flops * 1e12 if energy else None,
-            "registers": b.num_regs,
-        }
+        return {**self.shape_fields(), **rate, "datasheet_flop_per_clk_per_sm": datasheet,
+                "pct_of_datasheet_per_clk": 100 * rate["flop_per_clk_per_sm"] / datasheet,
+                "pj_per_flop": energy / self.flops * 1e12 if energy else None,
+                "registers": self.built.num_regs}
 
 
 def measure_throughput(built: Built, rng: np.random.Generator, warpgroups: int, sms: int,
