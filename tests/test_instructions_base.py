@@ -193,13 +193,9 @@ class Toy(suite.Family):
     def measure_latency(self, built, rng):
         return {"latency_cycles": 33.0}
 
-    def measure_throughput(self, built, rng, shape, sms, policy):
+    def launch(self, built, rng, shape, sms, iters=None):
         if shape.blocks == 3:
             raise bench.Infeasible("2 blocks of 64 threads fit on an SM, 3 wanted")
-        tflops = 10.0 * shape.ilp * shape.blocks * (2 if built.form.acc == "f16" else 1)
-        return {**shape.fields, "tflops": tflops, "sm_clock_mhz": 1500.0}
-
-    def launch(self, built, rng, shape, sms, iters=None):
         return types.SimpleNamespace(built=built, shape=shape, iters=iters or 100)
 
     def shape_of(self, row):
@@ -213,6 +209,12 @@ def pretend_gpu(monkeypatch):
     monkeypatch.setattr(record, "gpu_context", lambda: {"gpu_name": "Toy GPU", "sm_count": 4})
     monkeypatch.setattr(record, "software_context", lambda: {"mmabench_version": "toy"})
     monkeypatch.setattr(record.RunFolder, "save_gpu_state", lambda self, label: None)
+
+    def measure_point(point, policy):
+        tflops = 10.0 * point.shape.ilp * point.shape.blocks * (2 if point.built.form.acc == "f16" else 1)
+        return {**point.shape.fields, "tflops": tflops, "sm_clock_mhz": 1500.0}
+
+    monkeypatch.setattr(bench, "measure_point", measure_point)
     compared = []
 
     def compare_twins(points, policy, keys):

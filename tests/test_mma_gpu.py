@@ -5,7 +5,8 @@ import pytest
 
 from mmabench import hardware
 from mmabench.mma import fragments as fr
-from mmabench.mma.bench import (POISON, MeasurementError, build, check, make_inputs, measure_latency, measure_throughput, verify_exact)
+from mmabench.instructions.bench import POINT_POLICY, measure_point
+from mmabench.mma.bench import (POISON, MeasurementError, Point, build, check, make_inputs, measure_latency, verify_exact)
 from mmabench.mma.catalogue import FORMS
 
 pytestmark = pytest.mark.gpu
@@ -73,8 +74,8 @@ def test_latency_and_throughput_smoke(form):
     m = measure_latency(lat, rng, iters=256)
     assert 1 < m["latency_cycles"] < 1000 and m["samples"] >= 5
     thr = build(form, 4)
-    r = measure_throughput(thr, rng, warps=4, blocks_per_sm=1, sms=hardware.sm_count(),
-                           target_ms=0.5)
+    r = measure_point(Point(thr, rng, warps=4, blocks_per_sm=1, sms=hardware.sm_count(),
+                            target_ms=0.5), POINT_POLICY)
     assert r["tflops"] > 0 and r["sm_clock_mhz"] > 100
     assert r["sm_clock_source"].startswith("kernel") and r["samples"] >= 5
     # the conditions during the timed region come from NVML on a machine with a driver

@@ -74,15 +74,16 @@ def test_a_wrong_layout_is_caught_and_diagnosed():
 @hopper
 def test_latency_and_a_tiny_throughput_run():
     from mmabench import hardware
-    from mmabench.wgmma.bench import build, measure_latency, measure_throughput
+    from mmabench.instructions.bench import POINT_POLICY, measure_point
+    from mmabench.wgmma.bench import Point, build, measure_latency
     from mmabench.wgmma.render import LATENCY, pipeline
 
     rng = np.random.default_rng(3)
     form = WgmmaForm(128, "f16", "f32")
     lat = measure_latency(build(form, LATENCY), rng)
     assert 10 < lat["latency_cycles"] < 10_000
-    thr = measure_throughput(build(form, pipeline(2, 4), throughput=True), rng, 2, hardware.sm_count(),
-                             target_ms=0.5)
+    thr = measure_point(Point(build(form, pipeline(2, 4), throughput=True), rng, 2,
+                              hardware.sm_count(), target_ms=0.5), POINT_POLICY)
     assert thr["flop_per_clk_per_sm"] > 0 and thr["pct_of_datasheet_per_clk"] < 110
     assert 500 < thr["sm_clock_mhz"] < 3000
     assert thr["registers"] >= form.c_regs

@@ -18,6 +18,7 @@ from typing import Hashable, Protocol
 import numpy as np
 
 from mmabench import hardware, measure, record
+from mmabench.instructions import bench
 from mmabench.instructions.bench import Built, Infeasible, MeasurementError
 from mmabench.instructions.form import accumulator_pairs
 from mmabench.measure.twins import RATE_KEYS
@@ -59,18 +60,15 @@ class Family:
     def measure_latency(self, built: Built, rng: np.random.Generator) -> dict:
         raise NotImplementedError
 
-    def measure_throughput(self, built: Built, rng, shape: Shape, sms: int,
-                           policy: measure.Policy) -> dict:
+    def launch(self, built: Built, rng, shape: Shape, sms: int,
+               iters: int | None = None) -> bench.Point:
+        """A throughput launch ready to time and check (`iters` fixed: equal work for twins);
+        Infeasible when the shape does not fit."""
         raise NotImplementedError
 
     def throughput_fields(self, form, row: dict, ctx: dict) -> dict:
         """Columns added to a measured throughput row (peak figures, ...)."""
         return {}
-
-    def launch(self, built: Built, rng, shape: Shape, sms: int,
-               iters: int | None = None) -> measure.ChainLaunch:
-        """A throughput launch ready to time and check (`iters` fixed: equal work for twins)."""
-        raise NotImplementedError
 
     def shape_of(self, row: dict) -> Shape:
         """The launch shape a row was measured at."""
@@ -141,7 +139,7 @@ def run(family: Family, forms: list, sweep, seed: int | None = None, results_roo
                 continue
             for shape in shapes:
                 try:
-                    m = family.measure_throughput(built, rng, shape, sms, sweep.policy)
+                    m = bench.measure_point(family.launch(built, rng, shape, sms), sweep.policy)
                     emit({**base, "kind": "throughput", "status": "ok",
                           "sass_per_trip": built.per_trip, **m,
                           **family.throughput_fields(form, m, ctx)})

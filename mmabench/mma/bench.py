@@ -20,8 +20,7 @@ import numpy as np
 
 from mmabench import measure
 from mmabench.instructions import bench as base
-from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, MeasurementError,
-                                         measure_point)
+from mmabench.instructions.bench import POISON, TARGET_MS, MeasurementError
 from mmabench.mma import fragments as fr
 from mmabench.mma.catalogue import MmaForm
 from mmabench.mma.render import DEFAULT_UNROLL, render
@@ -209,10 +208,3 @@ class Point(base.Point):
         import cupy
         return check(self.built.form, cupy.asnumpy(self.d), self.inputs, self.steps)
 
-
-def measure_throughput(built: Built, rng: np.random.Generator, warps: int, blocks_per_sm: int,
-                       sms: int, policy: measure.Policy = POINT_POLICY,
-                       target_ms: float = TARGET_MS) -> dict:
-    """TFLOP/s and FLOP/clk/SM of `blocks_per_sm * sms` blocks of `warps` warps, checked."""
-    point = Point(built, rng, warps, blocks_per_sm, sms, target_ms)
-    return {**measure_point(point, policy), "check_rule": check_rule(built.form)[1]}

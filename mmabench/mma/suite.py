@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mmabench import hardware, measure, record
 from mmabench.instructions import suite
+from mmabench.instructions.bench import POINT_POLICY
 from mmabench.instructions.suite import best_points, conditions
 from mmabench.mma import bench
 from mmabench.mma.catalogue import MmaForm
@@ -43,7 +44,7 @@ class Sweep:
     warps: tuple[int, ...]
     ilps: tuple[int, ...]
     blocks_per_sm: tuple[int, ...]
-    policy: measure.Policy = bench.POINT_POLICY
+    policy: measure.Policy = POINT_POLICY
 
     def points(self, form: MmaForm) -> list[Shape]:
         return [Shape(w, i, b) for i, w, b in itertools.product(self.ilps, self.warps, self.blocks_per_sm)]
@@ -93,15 +94,13 @@ class Mma(suite.Family):
     def build(self, form: MmaForm, ilp: int, throughput: bool) -> bench.Built:
         return bench.build(form, ilp)
 
-    def measure_throughput(self, built, rng, shape: Shape, sms: int, policy) -> dict:
-        return bench.measure_throughput(built, rng, shape.warps, shape.blocks_per_sm, sms, policy)
+    def launch(self, built, rng, shape: Shape, sms: int, iters=None) -> bench.Point:
+        return bench.Point(built, rng, shape.warps, shape.blocks_per_sm, sms, iters=iters)
 
     def throughput_fields(self, form: MmaForm, row: dict, ctx: dict) -> dict:
         datasheet = hardware.datasheet_row(ctx["gpu_name"], ctx["sm_count"])
-        return _peak_fields(datasheet, form, row["sm_clock_mhz"], row["tflops"])
-
-    def launch(self, built, rng, shape: Shape, sms: int, iters=None) -> bench.Point:
-        return bench.Point(built, rng, shape.warps, shape.blocks_per_sm, sms, iters=iters)
+        return {"check_rule": bench.check_rule(form)[1],
+                **_peak_fields(datasheet, form, row["sm_clock_mhz"], row["tflops"])}
 
     def shape_of(self, row: dict) -> Shape:
         return Shape(int(row["warps_per_block"]), int(row["ilp"]), int(row["blocks_per_sm"]))

@@ -23,8 +23,7 @@ import numpy as np
 from mmabench import measure
 from mmabench.compiler import toolchain
 from mmabench.instructions import bench as base
-from mmabench.instructions.bench import (POINT_POLICY, POISON, TARGET_MS, MeasurementError,
-                                         measure_point)
+from mmabench.instructions.bench import POISON, TARGET_MS, MeasurementError
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma.catalogue import ARCH, M, WgmmaForm
 from mmabench.wgmma.layout import SLICES, TileLayout
@@ -301,7 +300,3 @@ class Point(base.Point):
                 "pj_per_flop": energy / self.flops * 1e12 if energy else None,
                 "registers": self.built.num_regs}
 
-
-def measure_throughput(built: Built, rng: np.random.Generator, warpgroups: int, sms: int,
-                       policy: measure.Policy = POINT_POLICY, target_ms: float = TARGET_MS) -> dict:
-    return measure_point(Point(built, rng, warpgroups, sms, target_ms), policy)

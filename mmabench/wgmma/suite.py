@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mmabench import measure, record
 from mmabench.instructions import suite
+from mmabench.instructions.bench import POINT_POLICY
 from mmabench.instructions.suite import best_points, conditions
 from mmabench.measure.twins import RATE_KEYS
 from mmabench.reporting import tables
@@ -48,7 +49,7 @@ class Sweep:
     ilps: tuple[int, ...]             # accumulators per warpgroup (capped by registers)
     depths: tuple[int, ...]           # wgmma per commit group
     pending: int = 1                  # groups left in flight by each wait_group
-    policy: measure.Policy = bench.POINT_POLICY
+    policy: measure.Policy = POINT_POLICY
     compare_policy: measure.Policy | None = None   # f16 vs f32 rounds (None: COMPARE_POLICY)
 
     def pipelines(self, form: WgmmaForm) -> list[Pipeline]:
@@ -98,9 +99,6 @@ class Wgmma(suite.Family):
                 "n": form.n, "ab_type": form.ab_type, "acc": form.acc, "a_src": form.a_src,
                 "swizzle": form.swizzle, "instruction": form.instruction, "sass_opcode": form.sass,
                 "flops_per_instruction": form.flops, "acc_regs_per_thread": form.c_regs}
-
-    def measure_throughput(self, built, rng, shape: Shape, sms: int, policy) -> dict:
-        return bench.measure_throughput(built, rng, shape.warpgroups, sms, policy)
 
     def launch(self, built, rng, shape: Shape, sms: int, iters=None) -> bench.Point:
         return bench.Point(built, rng, shape.warpgroups, sms, iters=iters)
