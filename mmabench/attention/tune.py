@@ -120,7 +120,7 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
 
 
 def tuned_table_source(results: dict, var_list: list[Variant]) -> str:
-    """Python source of the TUNED dict entries for variants.py."""
+    """The winners as Python source, one `(dim, acc_s, acc_o, norm): Tiles(...)` line each."""
     lines = []
     for v in var_list:
         if v.base_name in results:
@@ -131,12 +131,13 @@ def tuned_table_source(results: dict, var_list: list[Variant]) -> str:
 
 
 def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, path=None) -> None:
-    """Merge the winners into tuned.json (the table variants.py reads), with their evidence."""
+    """Merge the winners into the user's tuned tiles (variants.user_tuned_file(), which
+    variants.tuned() reads over the shipped ones), with their evidence."""
     import json
 
     from mmabench import record
 
-    path = path or variants.TUNED_FILE
+    path = path or variants.user_tuned_file()
     data = json.loads(path.read_text()) if path.exists() else {"entries": []}
     entries = {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): e for e in data["entries"]}
     for v in var_list:
@@ -155,5 +156,4 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, pa
                  "score": "harmonic mean TFLOP/s over the cases",
                  "entries": sorted(entries.values(), key=lambda e: (e["dim"], e["acc_s"], e["acc_o"], e["norm"]))})
     path.write_text(json.dumps(data, indent=1))
-    variants.TUNED.clear()
-    variants.TUNED.update(variants.load_tuned(path))
+    variants.tuned.cache_clear()

@@ -2,18 +2,21 @@
 
 A variant = head dim x accumulator of S = Q.K^T x accumulator of O = P.V x normalization, plus
 the tiles it runs with (rows per block, keys per tile, warps, Q in registers or not). Each
-variant is tuned on its own (`python -m mmabench attention --tune`); the winners live in TUNED
+variant is tuned on its own (`python -m mmabench attention --tune`); the winners live in tuned()
 below, so the benchmark, the tests and the register report all read the same table.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mmabench import hardware
+from mmabench.compiler import toolchain
+from mmabench.core import resources
 from mmabench.core.errors import UserError
 
 DIMS = (64, 128, 256)
@@ -175,29 +178,38 @@ class Variant:
 # of any variant not tuned yet.
 FA2_TILES = {64: Tiles(4, 2, 128), 128: Tiles(4, 2, 64), 256: Tiles(4, 1, 64)}
 
-# Tile choice per (dim, acc_s, acc_o, norm), measured: `python -m mmabench attention --tune`
-# writes tuned.json beside this file (with the GPU and the scores it was chosen on). In-loop
-# normalization takes the delayed variant's tiles unless tuned itself, and S=f16 those of S=f16q
-# (same registers; the pre-scale is one pass over Q).
-TUNED_FILE = Path(__file__).resolve().parent / "tuned.json"
+# Tile choice per (dim, acc_s, acc_o, norm), measured. The project ships the tiles it tuned
+# (data/attention_tuned.json, with the GPU and the scores they were chosen on); `python -m
+# mmabench attention --tune` writes the user's own into the compile cache folder, and those win.
+# In-loop normalization takes the delayed variant's tiles unless tuned itself, and S=f16 those
+# of S=f16q (same registers; the pre-scale is one pass over Q).
+SHIPPED_TUNED_FILE = resources.data("attention_tuned.json")
 
 
-def load_tuned(path: Path = TUNED_FILE) -> dict[tuple[int, str, str, str], Tiles]:
-    if not path.exists():
+def user_tuned_file() -> Path:
+    """Where `attention --tune` writes: the user's cache folder, never the installed package."""
+    return toolchain.cache_dir() / "attention_tuned.json"
+
+
+def load_tuned(path: Path) -> dict[tuple[int, str, str, str], Tiles]:
+    if not path.is_file():
         return {}
     data = json.loads(path.read_text())
     return {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): Tiles(**e["tiles"]) for e in data["entries"]}
 
 
-TUNED: dict[tuple[int, str, str, str], Tiles] = load_tuned()
+@functools.lru_cache(maxsize=1)
+def tuned() -> dict[tuple[int, str, str, str], Tiles]:
+    """The shipped tiles, overridden by the user's own (read on first use, not at import)."""
+    return {**load_tuned(SHIPPED_TUNED_FILE), **load_tuned(user_tuned_file())}
 
 
 def tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> Tiles:
     """The variant's tuned tiles; else its delayed / S=f16q sibling's; else FlashAttention-2's."""
     for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
                 (dim, "f16q" if acc_s == "f16" else acc_s, acc_o, "delayed")):
-        if key in TUNED:
-            return TUNED[key]
+        if key in tuned():
+            return tuned()[key]
     return FA2_TILES[dim]
 
 
