@@ -257,3 +257,109 @@ def test_twins_are_compared_interleaved_then_alone_and_both_checked(monkeypatch)
     assert row["f16_tflops"] > row["f32_tflops"] and row["f16_sustained_sm_clock_mhz"] == 1500.0
     assert all(t.checked == 1 for t in twins.values())
     assert "f16" in timer.log and "f32" in timer.log
+
+
+# ---- NVML through a fake pynvml: the calls, the decoding and the no-driver path --------------
+
+def fake_pynvml(**calls):
+    """A stand-in for the pynvml module: the real constants and error classes, the given calls,
+    and every other nvml* call failing with NVMLError_NotSupported (as on a GPU without it)."""
+    import types
+
+    import pynvml
+
+    fake = types.ModuleType("pynvml")
+    for name in dir(pynvml):
+        if not name.startswith("nvml") or name.startswith(("nvmlClocksEventReason", "nvmlClocksThrottleReason")):
+            setattr(fake, name, getattr(pynvml, name))
+
+    def not_supported(*args):
+        raise pynvml.NVMLError_NotSupported()
+
+    fake.__getattr__ = lambda name: not_supported
+    fake.nvmlInit = lambda: None
+    for name, call in calls.items():
+        setattr(fake, name, call)
+    return fake
+
+
+@pytest.fixture
+def use_pynvml(monkeypatch):
+    """Install a fake pynvml in measure.nvml (fresh init and handle caches)."""
+    def install(fake):
+        monkeypatch.setattr(nvml, "pynvml", fake)
+        nvml._initialised.cache_clear()
+        nvml.device.cache_clear()
+    monkeypatch.setattr(nvml, "_pci_bus_id", lambda i: None)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    yield install
+    nvml._initialised.cache_clear()
+    nvml.device.cache_clear()
+
+
+def test_nvml_readings_come_from_the_calls_with_pynvml_constants(use_pynvml):
+    import pynvml
+
+    clocks = {pynvml.NVML_CLOCK_SM: 1755, pynvml.NVML_CLOCK_MEM: 2619}
+    use_pynvml(fake_pynvml(
+        nvmlDeviceGetHandleByIndex=lambda i: f"h{i}",
+        nvmlDeviceGetClockInfo=lambda h, kind: clocks[kind],
+        nvmlDeviceGetPowerUsage=lambda h: 612_345,
+        nvmlDeviceGetTotalEnergyConsumption=lambda h: 98_765_432,
+        nvmlDeviceGetTemperature=lambda h, sensor: {pynvml.NVML_TEMPERATURE_GPU: 61}[sensor],
+        nvmlDeviceGetCurrentClocksEventReasons=lambda h: pynvml.nvmlClocksEventReasonSwPowerCap))
+    d = nvml.device(1)
+    assert d.handle == "h1"
+    assert d.sm_clock_mhz() == 1755 and d.power_w() == 612.345 and d.energy_mj() == 98_765_432
+    assert d.temperature_c() == 61 and nvml.reason_names(d.event_reasons()) == "sw_power_cap"
+    assert d.power_limit_w() is None          # a call the GPU does not support reads None
+
+
+def test_nvml_event_reasons_fall_back_to_the_older_call(use_pynvml):
+    import pynvml
+
+    use_pynvml(fake_pynvml(
+        nvmlDeviceGetHandleByIndex=lambda i: "h",
+        nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0x40 | 0x1))
+    assert nvml.device(0).event_reasons() == 0x41
+    assert nvml.reason_names(0x41) == "gpu_idle+hw_thermal"
+    assert nvml.THROTTLE_MASK & pynvml.nvmlClocksEventReasonHwThermalSlowdown
+    assert not nvml.THROTTLE_MASK & (nvml.IDLE | pynvml.nvmlClocksEventReasonApplicationsClocksSetting)
+
+
+def test_nvml_with_a_cuda_visible_devices_mismatch_gives_no_device(use_pynvml, monkeypatch):
+    # the bus id names no NVML device, and an index would name the wrong GPU
+    use_pynvml(fake_pynvml(nvmlDeviceGetHandleByIndex=lambda i: "wrong"))
+    monkeypatch.setattr(nvml, "_pci_bus_id", lambda i: "00000000:18:00.0")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    assert nvml.device(0) is None
+
+
+def test_no_nvml_library_means_no_device_and_empty_conditions(use_pynvml):
+    import pynvml
+
+    def missing():
+        raise pynvml.NVMLError_LibraryNotFound()
+    use_pynvml(fake_pynvml(nvmlInit=missing))
+    assert nvml.device(0) is None
+    with conditions.Sampler(0) as s:
+        pass
+    c = s.conditions()
+    assert c.nvml_samples == 0 and c.power_w is None and c.throttle == "" and not c.throttled
+
+
+def test_uninitialised_nvml_reads_none_and_the_sampler_copes(use_pynvml):
+    import pynvml
+
+    def uninitialised(*args):
+        raise pynvml.NVMLError_Uninitialized()
+    use_pynvml(fake_pynvml(nvmlDeviceGetHandleByIndex=lambda i: "h",
+                           nvmlDeviceGetClockInfo=uninitialised,
+                           nvmlDeviceGetTotalEnergyConsumption=uninitialised))
+    d = nvml.device(0)
+    assert d is not None and d.sm_clock_mhz() is None and d.event_reasons() is None
+    s = conditions.Sampler(0, poll_s=0.001)
+    with s:
+        pass
+    c = s.conditions()
+    assert c.nvml_samples == 0 and c.sm_clock_mhz is None and c.energy_j is None

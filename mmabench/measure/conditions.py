@@ -86,7 +86,7 @@ class Sampler:
                 sink.append(value)
         reasons = d.event_reasons()
         if reasons is not None:
-            self.mask |= reasons & ~0x1   # "idle" between launches is not a condition of the work
+            self.mask |= reasons & ~nvml.IDLE   # idle between launches is not a condition of the work
         if self.energy_ok:
             e = d.energy_mj()
             if e is not None and (not self._steps or e != self._steps[-1][1]):
