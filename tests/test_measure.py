@@ -259,55 +259,18 @@ def test_twins_are_compared_interleaved_then_alone_and_both_checked(monkeypatch)
     assert "f16" in timer.log and "f32" in timer.log
 
 
-# ---- NVML through a fake pynvml: the calls, the decoding and the no-driver path --------------
+# ---- NVML through a fake pynvml (conftest.fake_nvml): the calls, the decoding, no driver ----
 
-def fake_pynvml(**calls):
-    """A stand-in for the pynvml module: the real constants and error classes, the given calls,
-    and every other nvml* call failing with NVMLError_NotSupported (as on a GPU without it)."""
-    import types
-
-    import pynvml
-
-    fake = types.ModuleType("pynvml")
-    for name in dir(pynvml):
-        if not name.startswith("nvml") or name.startswith(("nvmlClocksEventReason", "nvmlClocksThrottleReason")):
-            setattr(fake, name, getattr(pynvml, name))
-
-    def not_supported(*args):
-        raise pynvml.NVMLError_NotSupported()
-
-    fake.__getattr__ = lambda name: not_supported
-    fake.nvmlInit = lambda: None
-    for name, call in calls.items():
-        setattr(fake, name, call)
-    return fake
-
-
-@pytest.fixture
-def use_pynvml(monkeypatch):
-    """Install a fake pynvml in measure.nvml (fresh init and handle caches)."""
-    def install(fake):
-        monkeypatch.setattr(nvml, "pynvml", fake)
-        nvml._initialised.cache_clear()
-        nvml.device.cache_clear()
-    monkeypatch.setattr(nvml, "_pci_bus_id", lambda i: None)
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    yield install
-    nvml._initialised.cache_clear()
-    nvml.device.cache_clear()
-
-
-def test_nvml_readings_come_from_the_calls_with_pynvml_constants(use_pynvml):
+def test_nvml_readings_come_from_the_calls_with_pynvml_constants(fake_nvml):
     import pynvml
 
     clocks = {pynvml.NVML_CLOCK_SM: 1755, pynvml.NVML_CLOCK_MEM: 2619}
-    use_pynvml(fake_pynvml(
-        nvmlDeviceGetHandleByIndex=lambda i: f"h{i}",
-        nvmlDeviceGetClockInfo=lambda h, kind: clocks[kind],
-        nvmlDeviceGetPowerUsage=lambda h: 612_345,
-        nvmlDeviceGetTotalEnergyConsumption=lambda h: 98_765_432,
-        nvmlDeviceGetTemperature=lambda h, sensor: {pynvml.NVML_TEMPERATURE_GPU: 61}[sensor],
-        nvmlDeviceGetCurrentClocksEventReasons=lambda h: pynvml.nvmlClocksEventReasonSwPowerCap))
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: f"h{i}",
+              nvmlDeviceGetClockInfo=lambda h, kind: clocks[kind],
+              nvmlDeviceGetPowerUsage=lambda h: 612_345,
+              nvmlDeviceGetTotalEnergyConsumption=lambda h: 98_765_432,
+              nvmlDeviceGetTemperature=lambda h, sensor: {pynvml.NVML_TEMPERATURE_GPU: 61}[sensor],
+              nvmlDeviceGetCurrentClocksEventReasons=lambda h: pynvml.nvmlClocksEventReasonSwPowerCap)
     d = nvml.device(1)
     assert d.handle == "h1"
     assert d.sm_clock_mhz() == 1755 and d.power_w() == 612.345 and d.energy_mj() == 98_765_432
@@ -315,47 +278,45 @@ def test_nvml_readings_come_from_the_calls_with_pynvml_constants(use_pynvml):
     assert d.power_limit_w() is None          # a call the GPU does not support reads None
 
 
-def test_nvml_event_reasons_fall_back_to_the_older_call(use_pynvml):
+def test_nvml_event_reasons_fall_back_to_the_older_call(fake_nvml):
     import pynvml
 
-    use_pynvml(fake_pynvml(
-        nvmlDeviceGetHandleByIndex=lambda i: "h",
-        nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0x40 | 0x1))
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "h",
+              nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0x40 | 0x1)
     assert nvml.device(0).event_reasons() == 0x41
     assert nvml.reason_names(0x41) == "gpu_idle+hw_thermal"
     assert nvml.THROTTLE_MASK & pynvml.nvmlClocksEventReasonHwThermalSlowdown
     assert not nvml.THROTTLE_MASK & (nvml.IDLE | pynvml.nvmlClocksEventReasonApplicationsClocksSetting)
 
 
-def test_nvml_with_a_cuda_visible_devices_mismatch_gives_no_device(use_pynvml, monkeypatch):
-    # the bus id names no NVML device, and an index would name the wrong GPU
-    use_pynvml(fake_pynvml(nvmlDeviceGetHandleByIndex=lambda i: "wrong"))
+def test_nvml_under_cuda_visible_devices_never_guesses_by_index(fake_nvml, monkeypatch):
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "wrong GPU")   # by bus id: not found
     monkeypatch.setattr(nvml, "_pci_bus_id", lambda i: "00000000:18:00.0")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
     assert nvml.device(0) is None
 
 
-def test_no_nvml_library_means_no_device_and_empty_conditions(use_pynvml):
+def test_no_nvml_library_means_no_device_and_empty_conditions(fake_nvml):
     import pynvml
 
     def missing():
         raise pynvml.NVMLError_LibraryNotFound()
-    use_pynvml(fake_pynvml(nvmlInit=missing))
-    assert nvml.device(0) is None
+    fake_nvml(nvmlInit=missing, nvmlDeviceGetHandleByIndex=lambda i: "h")
+    assert nvml.device(0) is None and nvml.gpus() is None
+    assert nvml.driver_version() == "" and nvml.snapshot() == ""
     with conditions.Sampler(0) as s:
         pass
     c = s.conditions()
     assert c.nvml_samples == 0 and c.power_w is None and c.throttle == "" and not c.throttled
 
 
-def test_uninitialised_nvml_reads_none_and_the_sampler_copes(use_pynvml):
+def test_uninitialised_nvml_reads_none_and_the_sampler_copes(fake_nvml):
     import pynvml
 
     def uninitialised(*args):
         raise pynvml.NVMLError_Uninitialized()
-    use_pynvml(fake_pynvml(nvmlDeviceGetHandleByIndex=lambda i: "h",
-                           nvmlDeviceGetClockInfo=uninitialised,
-                           nvmlDeviceGetTotalEnergyConsumption=uninitialised))
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "h", nvmlDeviceGetClockInfo=uninitialised,
+              nvmlDeviceGetTotalEnergyConsumption=uninitialised)
     d = nvml.device(0)
     assert d is not None and d.sm_clock_mhz() is None and d.event_reasons() is None
     s = conditions.Sampler(0, poll_s=0.001)
@@ -363,3 +324,47 @@ def test_uninitialised_nvml_reads_none_and_the_sampler_copes(use_pynvml):
         pass
     c = s.conditions()
     assert c.nvml_samples == 0 and c.sm_clock_mhz is None and c.energy_j is None
+
+
+def test_nvml_snapshot_is_readable_text_with_na_where_nvml_cannot_answer(fake_nvml):
+    import pynvml
+
+    def clock(h, kind):
+        if kind == pynvml.NVML_CLOCK_VIDEO:
+            raise pynvml.NVMLError_NotSupported()
+        return {pynvml.NVML_CLOCK_SM: 1755, pynvml.NVML_CLOCK_GRAPHICS: 1755, pynvml.NVML_CLOCK_MEM: 2619}[kind]
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "h",
+              nvmlSystemGetDriverVersion=lambda: "580.65.06",
+              nvmlDeviceGetName=lambda h: "NVIDIA H200",
+              nvmlDeviceGetClockInfo=clock,
+              nvmlDeviceGetMaxClockInfo=lambda h, kind: 1980,
+              nvmlDeviceGetPowerUsage=lambda h: 612_345,
+              nvmlDeviceGetEnforcedPowerLimit=lambda h: 700_000,
+              nvmlDeviceGetEccMode=lambda h: [pynvml.NVML_FEATURE_ENABLED, pynvml.NVML_FEATURE_DISABLED],
+              nvmlDeviceGetCurrentClocksEventReasons=lambda h: 0x4 | 0x40)
+    lines = dict(line.split(" : ", 1) for line in nvml.snapshot(0).splitlines())
+    lines = {k.strip(): v for k, v in lines.items()}
+    assert lines["Driver version"] == "580.65.06" and lines["Product name"] == "NVIDIA H200"
+    assert lines["SM clock (current / max)"] == "1755 / 1980 MHz"
+    assert lines["Video clock (current / max)"] == "N/A / 1980 MHz"
+    assert lines["Power draw"] == "612.35 W" and lines["Enforced power limit"] == "700.00 W"
+    assert lines["ECC mode (current, pending)"] == "Enabled, Disabled"
+    assert lines["Clock event reasons"] == "0x0000000000000044 (sw_power_cap+hw_thermal)"
+    assert lines["Persistence mode"] == "N/A" and lines["GPU temperature"] == "N/A"
+
+
+def test_nvml_lists_the_gpus_in_its_order_and_skips_one_it_cannot_open(fake_nvml):
+    import types
+
+    import pynvml
+
+    def handle(i):
+        if i == 1:
+            raise pynvml.NVMLError_NoPermission()
+        return f"h{i}"
+    fake_nvml(nvmlDeviceGetCount=lambda: 3, nvmlDeviceGetHandleByIndex=handle,
+              nvmlDeviceGetUUID=lambda h: f"GPU-{h}", nvmlDeviceGetName=lambda h: "NVIDIA H200",
+              nvmlDeviceGetPciInfo=lambda h: types.SimpleNamespace(busId=f"00000000:{h}:00.0"))
+    assert nvml.gpus() == [
+        {"index": 0, "uuid": "GPU-h0", "name": "NVIDIA H200", "pci_bus_id": "00000000:h0:00.0"},
+        {"index": 2, "uuid": "GPU-h2", "name": "NVIDIA H200", "pci_bus_id": "00000000:h2:00.0"}]
