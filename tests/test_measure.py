@@ -368,3 +368,43 @@ def test_nvml_lists_the_gpus_in_its_order_and_skips_one_it_cannot_open(fake_nvml
     assert nvml.gpus() == [
         {"index": 0, "uuid": "GPU-h0", "name": "NVIDIA H200", "pci_bus_id": "00000000:h0:00.0"},
         {"index": 2, "uuid": "GPU-h2", "name": "NVIDIA H200", "pci_bus_id": "00000000:h2:00.0"}]
+
+
+def test_latency_chain_gives_cycles_per_instruction_and_the_last_launchs_clock(monkeypatch):
+    """measure.latency on a stand-in chain whose first warp's %clock64 span is 3 cycles per
+    instruction (the second warp's stamps are slower; the clock is the median over warps)."""
+    import numpy as np
+
+    from mmabench.measure import chain as chain_mod
+    from mmabench.measure.kernel_clock import KernelClock
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: None)
+
+    class HostClock(KernelClock):           # the ring of stamp slots in host memory
+        def __init__(self, warps):
+            self.stamps = np.zeros((4, warps, 4), dtype=np.uint64)
+            self._views = [self.stamps[i] for i in range(4)]
+            self.slots, self.next, self.used = 4, 0, 0
+
+    class Chain:
+        iters, launches = 100, 0
+
+        def __init__(self):
+            self.clock = HostClock(2)
+
+        def __call__(self):
+            Chain.launches += 1
+            t0 = 10**6 * Chain.launches
+            cycles = 3 * 8 * self.iters                  # 8 instructions per trip
+            self.clock.for_launch()[:] = [[5, 5 + cycles, t0, t0 + cycles // 2],      # 2000 MHz
+                                          [7, 7 + 2 * cycles, t0, t0 + cycles]]      # 2000 MHz
+
+    row = chain_mod.latency(Chain(), 8, Policy(warmup_ms=0, min_samples=5, max_samples=30,
+                                               rel_error=0.001, budget_s=0.5))
+    assert list(row)[:8] == ["latency_cycles", "latency_cycles_min", "latency_cycles_max", "iters",
+                             "samples", "noise_pct", "converged", "timing_mode"]
+    assert list(row)[-2:] == ["sm_clock_mhz", "sm_clock_source"] and "nvml_samples" in row
+    assert row["latency_cycles"] == row["latency_cycles_min"] == row["latency_cycles_max"] == 3.0
+    assert row["iters"] == 100 and row["samples"] == 5 and row["converged"]
+    assert row["timing_mode"] == "in-kernel cycles" and row["sm_clock_mhz"] == 2000.0
+    assert row["sm_clock_source"] == "kernel clock64/globaltimer"
