@@ -110,12 +110,13 @@ def test_interleaving_cancels_a_drift_that_sequential_timing_would_report():
     # The GPU slows down steadily (clock drifting down); A and B are truly identical.
     timer = FakeTimer(lambda name, i: 1.0 + 1e-3 * i)
     policy = Policy(rounds=8, samples_per_round=3, warmup_ms=0)
-    ms, ratios = interleaved({"a": lambda: "a", "b": lambda: "b"}, policy, timer=timer,
-                             cuda_device=0)
-    assert abs(ratios["b"].median - 1.0) < 0.01
-    assert ratios["b"].within_noise
-    assert "within noise" in ratios["b"].describe()
-    assert ratios["a"].rounds == [1.0] * 8
+    result = interleaved({"a": lambda: "a", "b": lambda: "b"}, policy, timer=timer, cuda_device=0)
+    b = result.ratio("b", "a")
+    assert abs(b.median - 1.0) < 0.01
+    assert b.within_noise
+    assert "within noise" in b.describe()
+    assert result.ratio("a", "a").rounds == [1.0] * 8
+    assert result.measurements["b"].samples == 8 * 3
     # sequential: all of A, then all of B -> B reads slower by the drift
     seq_a = measure(lambda: "a", Policy(min_samples=24, max_samples=24, rel_error=0),
                     timer=timer, sampler=NoSampler())
@@ -127,9 +128,9 @@ def test_interleaving_cancels_a_drift_that_sequential_timing_would_report():
 def test_a_real_difference_is_reported_with_a_range_that_excludes_one():
     rng = random.Random(3)
     timer = FakeTimer(lambda name, i: (1.0 if name == "fast" else 1.1) * (1 + 0.005 * rng.random()))
-    _, ratios = interleaved({"slow": lambda: "slow", "fast": lambda: "fast"},
-                            Policy(rounds=5, warmup_ms=0), timer=timer)
-    r = ratios["fast"]
+    result = interleaved({"slow": lambda: "slow", "fast": lambda: "fast"},
+                         Policy(rounds=5, warmup_ms=0), timer=timer)
+    r = result.ratio("fast", "slow")
     assert 1.08 < r.median < 1.12 and not r.within_noise and r.lo > 1.0
     assert r.fields("x_vs_base")["x_vs_base_rounds"] == 5
 
