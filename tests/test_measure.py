@@ -409,3 +409,12 @@ def test_latency_chain_gives_cycles_per_instruction_and_the_last_launchs_clock(m
     assert row["iters"] == 100 and row["samples"] == 5 and row["converged"]
     assert row["timing_mode"] == "in-kernel cycles" and row["sm_clock_mhz"] == 2000.0
     assert row["sm_clock_source"] == "kernel clock64/globaltimer"
+
+
+def test_host_time_per_call_syncs_only_between_loops():
+    from mmabench.measure.host import host_us_per_call
+
+    log = []
+    med, lo, hi = host_us_per_call(lambda: log.append("call"), 50, 3, lambda: log.append("sync"))
+    assert log == ["call", "sync"] + (["call"] * 50 + ["sync"]) * 3
+    assert 0 < lo <= med <= hi
