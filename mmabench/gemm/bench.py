@@ -69,7 +69,7 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
                 c.info = {"registers": loaded.registers, "spill_bytes": res.spill_stores + res.spill_loads,
                           "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
                           "tensor_op": ", ".join(f"{op} x{cnt}" for op, cnt in sorted(hg.items())),
-                          "wgmma_serialized_C7510": res.serialized, "load": loaded.how,
+                          "wgmma_serialized_C7510": bool(res.advised("wgmma serialized")), "load": loaded.how,
                           "tile": f"{BM}x{BN}x64, 8 warps"}
                 if set(hg) != {v.wgmma_opcode}:
                     raise RuntimeError(f"SASS holds {sorted(hg)}, expected only {v.wgmma_opcode}")

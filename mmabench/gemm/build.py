@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mmabench.core import resources
 from mmabench.compiler import toolchain
+from mmabench.compiler.resources import Resources, parse_ptxas_log
 from mmabench.core.errors import UserError
 from mmabench.gemm.variants import THREADS, Variant
 
@@ -41,32 +42,11 @@ def ptx_for(v: Variant, arch: str = ARCH) -> str:
     return _lower_version(ptx)
 
 
-@dataclass(frozen=True)
-class Resources:
-    registers: int
-    spill_stores: int
-    spill_loads: int
-    stack: int
-    serialized: bool           # ptxas warning C7510: wgmma serialized (pipeline gone)
-    log: str
-
-
-_REGS = re.compile(r"Used (\d+) registers")
-_SPILL = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
-
-
-def parse_log(log: str) -> Resources:
-    regs, spill = _REGS.search(log), _SPILL.search(log)
-    if not regs or not spill:
-        raise toolchain.CompileError(f"unexpected ptxas log: {log[:200]}")
-    return Resources(int(regs.group(1)), int(spill.group(2)), int(spill.group(3)),
-                     int(spill.group(1)), "C7510" in log, log)
-
-
 def assemble(v: Variant) -> tuple[toolchain.Assembled, Resources]:
-    """Offline cubin and ptxas resources for sm_90a (cached)."""
+    """Offline cubin and ptxas resources for sm_90a (cached); whether ptxas serialized the
+    wgmma pipeline is `resources.advised("wgmma serialized")`."""
     asm = toolchain.assemble(ptx_for(v), ARCH)
-    return asm, parse_log(asm.log)
+    return asm, parse_ptxas_log(asm.log, v.entry, ARCH)
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 
 from mmabench import measure
 from mmabench.compiler import driver_jit, sass, toolchain
+from mmabench.compiler.resources import parse_ptxas_log
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma.catalogue import ARCH, M, WgmmaForm
 from mmabench.wgmma.layout import SLICES, TileLayout
@@ -35,7 +36,6 @@ POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_
 # (about 14 kept after alignment: DeepSeek-V3 report, sec. 3.3.2), so their bound uses 2^-13.
 UNIT_ROUNDOFF = {("f32", 2): 2.0 ** -24, ("f16", 2): 2.0 ** -11,
                  ("f32", 1): 2.0 ** -13, ("f16", 1): 2.0 ** -11}
-SERIALIZED = ("C7510", "serialized")
 
 
 class MeasurementError(Exception):
@@ -86,12 +86,10 @@ def sass_check(form: WgmmaForm, pipe: Pipeline, text: str) -> int:
 
 
 def ptxas_serialized(ptx: str) -> str | None:
-    """The C7510 line of the wheel's ptxas for this PTX, if it serialized the wgmma pipeline."""
-    log = toolchain.assemble(ptx, ARCH).log
-    for line in log.splitlines():
-        if any(key in line for key in SERIALIZED):
-            return line.strip()
-    return None
+    """The C7509/C7510 advisory of the wheel's ptxas for this PTX, if it serialized the wgmma
+    pipeline."""
+    res = parse_ptxas_log(toolchain.assemble(ptx, ARCH).log, ENTRY, ARCH)
+    return next(iter(res.advised("wgmma serialized")), None)
 
 
 def build(form: WgmmaForm, pipe: Pipeline = LATENCY, throughput: bool = False) -> Built:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from mmabench import hardware
 from mmabench.compiler import sass, toolchain
 from mmabench.core.errors import UserError
-from mmabench.wgmma.bench import SERIALIZED, MeasurementError, sass_check
+from mmabench.compiler.resources import parse_ptxas_log
+from mmabench.wgmma.bench import MeasurementError, sass_check
 from mmabench.wgmma.catalogue import ARCH, MIN_SM, WgmmaForm
-from mmabench.wgmma.render import Pipeline, pipeline, render
+from mmabench.wgmma.render import ENTRY, Pipeline, pipeline, render
 
 THROUGHPUT = pipeline(2, 4, 1)   # the shape the offline check assembles besides the latency one
 
@@ -29,7 +30,8 @@ def check_form(form: WgmmaForm, arch: str = "sm_90", pipe: Pipeline | None = Non
     text = toolchain.disassemble(asm.cubin)
     hist = sass.histogram(text)
     ops = {op: n for op, n in hist.items() if "GMMA" in op}
-    serialized = [ln.strip() for ln in asm.log.splitlines() if any(k in ln for k in SERIALIZED)]
+    res = parse_ptxas_log(asm.log, ENTRY, built_for)
+    serialized = res.advised("wgmma serialized")
     try:
         per_trip = sass_check(form, pipe, text)
         problem = ""
@@ -41,13 +43,7 @@ def check_form(form: WgmmaForm, arch: str = "sm_90", pipe: Pipeline | None = Non
             "expected_per_trip": pipe.per_trip, "ok": ok,
             "problem": problem or "; ".join(serialized),
             "gmma_opcodes": ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())),
-            "registers": _registers(asm.log)}
-
-
-def _registers(log: str) -> int | None:
-    import re
-    m = re.search(r"Used (\d+) registers", log)
-    return int(m.group(1)) if m else None
+            "registers": res.registers}
 
 
 __all__ = ["check_form", "target", "THROUGHPUT"]
