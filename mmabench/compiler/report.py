@@ -27,7 +27,7 @@ from mmabench.reporting.progress import Progress
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
 from mmabench.compiler.resources import Resources, parse_ptxas_log, register_cap_overridden
-from mmabench.compiler.sassinfo import Disassembler, key_counts, opcode_histogram
+from mmabench.compiler.sassinfo import Disassembler, key_counts
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
 
@@ -178,9 +178,9 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> 
     if run.sass_ok:
         try:
             build.sass, row["sass_tool"] = run.disassemble(build.cubin, target)
-            hist, hfma2 = opcode_histogram(build.sass, spec.entry)
+            hist, columns = key_counts(build.sass, spec.entry)
             build.histogram = hist
-            row.update(key_counts(hist, hfma2))
+            row.update(columns)
             row["n_instructions"] = sum(hist.values())
             row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))
         except ToolMissing as exc:

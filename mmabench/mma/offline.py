@@ -11,8 +11,6 @@ from mmabench.compiler import sass, toolchain
 from mmabench.mma.catalogue import MmaForm
 from mmabench.mma.render import DEFAULT_UNROLL, render
 
-TENSOR_PREFIXES = ("HMMA", "HGMMA", "QMMA", "QGMMA", "IMMA", "UTC")
-
 
 def check_form(form: MmaForm, arch: str, ilp: int = 4) -> dict:
     """ptxas + nvdisasm for one form and arch; the row says what the loop holds."""
@@ -20,7 +18,7 @@ def check_form(form: MmaForm, arch: str, ilp: int = 4) -> dict:
     built = toolchain.assemble(render(form, ilp), arch)
     text = toolchain.disassemble(built.cubin)
     hist = sass.histogram(text)
-    mma_ops = {op: n for op, n in hist.items() if op.startswith(TENSOR_PREFIXES)}
+    mma_ops = sass.tensor_ops(hist)
     try:
         per_trip = lowering.mma_per_trip(text)
     except ValueError:
@@ -37,5 +35,5 @@ def check_form(form: MmaForm, arch: str, ilp: int = 4) -> dict:
             "sass_per_mma": lowering.per_mma, "native": lowering.native,
             "sass_per_trip": per_trip, "expected_per_trip": ilp * DEFAULT_UNROLL,
             "ok": per_trip == ilp * DEFAULT_UNROLL and not foreign,
-            "mma_opcodes": ", ".join(f"{op} x{n}" for op, n in sorted(mma_ops.items())),
-            "helpers_per_trip": ", ".join(f"{op} x{n}" for op, n in helpers.items())}
+            "mma_opcodes": sass.counts_text(mma_ops),
+            "helpers_per_trip": sass.counts_text(helpers)}

@@ -28,8 +28,7 @@ def check_form(form: WgmmaForm, arch: str = "sm_90", pipe: Pipeline | None = Non
         pipe = pipeline(min(THROUGHPUT.ilp, form.max_ilp()), THROUGHPUT.depth, THROUGHPUT.pending)
     asm = toolchain.assemble(render(form, pipe), built_for)
     text = toolchain.disassemble(asm.cubin)
-    hist = sass.histogram(text)
-    ops = {op: n for op, n in hist.items() if "GMMA" in op}
+    ops = sass.tensor_ops(sass.histogram(text))
     res = parse_ptxas_log(asm.log, ENTRY, built_for)
     serialized = res.advised("wgmma serialized")
     try:
@@ -42,7 +41,7 @@ def check_form(form: WgmmaForm, arch: str = "sm_90", pipe: Pipeline | None = Non
             "expected_sass": form.sass, "sass_per_trip": per_trip,
             "expected_per_trip": pipe.per_trip, "ok": ok,
             "problem": problem or "; ".join(serialized),
-            "gmma_opcodes": ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())),
+            "gmma_opcodes": sass.counts_text(ops),
             "registers": res.registers}
 
 
