@@ -85,8 +85,8 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                 q, k, vv, out, ref = inputs[case]
                 try:
                     loaded = build.load(cand)
-                    if loaded.spill_bytes > SPILL_LIMIT:
-                        raise RuntimeError(f"{loaded.spill_bytes} B local memory")
+                    if loaded.local_bytes > SPILL_LIMIT:
+                        raise RuntimeError(f"{loaded.local_bytes} B local memory")
                     launcher = Launcher(loaded, q, k, vv, out, case.causal)
                     # tiles do not change the arithmetic much; f16 accuracy is judged elsewhere
                     m, err = validate.check_variant(launcher, ref, cand, enforce=cand.is_reference_acc)
@@ -104,10 +104,10 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                 continue
             score = len(per_case) / total if total else 0.0   # harmonic mean TFLOP/s
             rows.append({"variant": cand.name, "tiles": cand.tiles, "registers": loaded.registers,
-                         "local_bytes": loaded.spill_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
+                         "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
                          "ptxas_spill": (res.spill_stores + res.spill_loads) if res else None,
                          "score": score, **per_case})
-            log(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.spill_bytes:4d} "
+            log(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.local_bytes:4d} "
                 f"blk/SM {loaded.max_blocks_per_sm} hmean {score:6.1f} TF/s  " +
                 " ".join(f"{x:6.1f}" for x in per_case.values()))
         if rows:
