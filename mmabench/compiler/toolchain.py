@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -272,7 +271,3 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     ptx = ptx.rstrip("\0")
     path.write_text(ptx)
     return ptx
-
-
-def describe() -> str:
-    return json.dumps(toolchain_info(), indent=2)
