@@ -16,7 +16,7 @@ FAMILIES = {
     "mma": "mmabench.mma.catalogue",
     "mma_fp8": "mmabench.mma.fp8_registry",
     "gemm": "mmabench.gemm.registry",
-    "attention": "mmabench.attention.variants",
+    "attention": "mmabench.attention.registry",
     "wgmma": "mmabench.wgmma.registry",
     "demo": "mmabench.compiler.demo_kernels",
 }
