@@ -1,11 +1,10 @@
 """Render the attention kernel for one variant, compile it (NVRTC -> PTX, offline, cached),
-assemble it (ptxas, offline) or load it on the GPU at hand.
+assemble it (ptxas, offline) or load it on the GPU at hand (compiler.cuda_source and
+compiler.loader do the work).
 
-The kernel source is header-free, so NVRTC needs no CUDA headers; NVRTC writes the PTX ISA
-version of its own release, which older assemblers and drivers refuse although the kernel uses
-nothing newer than ISA 7.0 (sm_80: mma.sync m16n8k16, ldmatrix, cp.async, cvt.rn.f16x2.f32).
-`ptx_for` therefore states the lowest ISA the code needs (PTX_VERSION), as the hand-written PTX
-of the instruction suite does.
+The kernel source is header-free, so NVRTC needs no CUDA headers. The PTX states the lowest ISA
+the code needs (PTX_VERSION) rather than NVRTC's own: nothing newer than ISA 7.0 is used (sm_80:
+mma.sync m16n8k16, ldmatrix, cp.async, cvt.rn.f16x2.f32).
 """
 
 from __future__ import annotations

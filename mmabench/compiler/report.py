@@ -26,7 +26,7 @@ from mmabench.reporting.progress import Progress
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
 from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden
-from mmabench.compiler.sassinfo import Disassembler, key_counts
+from mmabench.compiler.sassinfo import Disassembler, sass_columns
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
 
@@ -174,7 +174,7 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> 
     if run.sass_ok:
         try:
             build.sass, row["sass_tool"] = run.disassemble(build.cubin, target)
-            hist, columns = key_counts(build.sass, spec.entry)
+            hist, columns = sass_columns(build.sass, spec.entry)
             row.update(columns)
             row["n_instructions"] = sum(hist.values())
             row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))

@@ -1,4 +1,4 @@
-"""Reading nvdisasm output: instructions, opcode histograms, and the body of each loop.
+"""Reading nvdisasm output: instructions, opcode histograms, tensor-core ops, and loop bodies.
 
 Instruction counts that figures are divided by come from here, not from the PTX: ptxas may
 unroll, split or drop instructions, so the suite counts what is actually in the loop.

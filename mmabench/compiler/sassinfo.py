@@ -1,4 +1,4 @@
-"""SASS of a cubin for the report: disassembly de-duplicated across builds, and opcode counts.
+"""SASS of a cubin for the report: disassembly de-duplicated across builds, and the SASS columns.
 
 The disassembly itself is toolchain.disassemble_with_tool (the one path: nvdisasm -c -ndf,
 cached, cuobjdump as the fallback). nvdisasm costs 0.2-0.35 s per cubin whatever its size, more
@@ -74,7 +74,7 @@ class Disassembler:
             return text, tool
 
 
-def key_counts(sass_text: str, entry: str) -> tuple[Counter, dict]:
+def sass_columns(sass_text: str, entry: str) -> tuple[Counter, dict]:
     """The full-opcode histogram of the entry (and the device functions it may call) and the
     report's SASS columns: n_<OPCODE> per base opcode of KEY_OPCODES (n_HFMA2: the arithmetic
     ones only), and the tensor ops."""
