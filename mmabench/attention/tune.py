@@ -119,17 +119,6 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
     return results
 
 
-def tuned_table_source(results: dict, var_list: list[Variant]) -> str:
-    """The winners as Python source, one `(dim, acc_s, acc_o, norm): Tiles(...)` line each."""
-    lines = []
-    for v in var_list:
-        if v.base_name in results:
-            t = results[v.base_name][0]
-            lines.append(f"    ({v.dim}, {v.acc_s!r}, {v.acc_o!r}, {v.norm!r}): "
-                         f"Tiles({t.warps}, {t.mt}, {t.bc}, {t.q_regs}, {t.min_blocks}),")
-    return "\n".join(lines)
-
-
 def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, path=None) -> None:
     """Merge the winners into the user's tuned tiles (variants.user_tuned_file(), which
     variants.tuned() reads over the shipped ones), with their evidence."""

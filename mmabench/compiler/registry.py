@@ -61,10 +61,3 @@ def all_kernels(families: list[str] | None = None) -> list[KernelSpec]:
     if dup:
         raise RuntimeError(f"duplicate kernel names in registry: {sorted(dup)}")
     return specs
-
-
-def by_name(name: str) -> KernelSpec:
-    for spec in all_kernels():
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
