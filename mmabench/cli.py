@@ -66,10 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
     try:
+        # Building the parser imports every sub-command: a package run from a checkout that is
+        # not installed cannot find its files, and says so in one line.
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if getattr(args, "devices", None) is not None:  # one child process per GPU
             from mmabench import devices
             return devices.run(args, argv)

@@ -145,11 +145,6 @@ def occupancy_pct(arch: str, blocks_per_sm: int, warps_per_block: int) -> float:
     return 100.0 * blocks_per_sm * warps_per_block / max_warps_per_sm(arch)
 
 
-def arch_of_compute_capability(major: int, minor: int) -> str:
-    """'sm_90' for (9, 0): the data/archs.csv row of a device (cupy's getDeviceProperties)."""
-    return f"sm_{major}{minor}"
-
-
 def arch_number(arch: str) -> int:
     """'sm_90a' -> 90."""
     return int("".join(ch for ch in arch[3:] if ch.isdigit()))

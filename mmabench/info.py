@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 from mmabench import record, hardware
 from mmabench.compiler import toolchain
+from mmabench.measure import nvml
 
 
 def add_parser(subparsers) -> None:
@@ -15,16 +13,6 @@ def add_parser(subparsers) -> None:
                                           "clocks), its datasheet row, and where each CUDA tool "
                                           "was found. Works without a GPU.")
     p.set_defaults(func=run)
-
-
-def clocks() -> str:
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return ""
-    out = subprocess.run([smi, "--query-gpu=clocks.sm,clocks.max.sm,clocks.mem,power.draw,"
-                          "power.limit,temperature.gpu", "--format=csv"],
-                         capture_output=True, text=True, timeout=20)
-    return out.stdout.strip()
 
 
 def run(args=None) -> int:
@@ -43,9 +31,9 @@ def run(args=None) -> int:
                   f"(f32 acc) TFLOP/s  [{row['source']}]")
         else:
             print("datasheet: no row in data/gpus.csv for this GPU (peak columns stay empty)")
-        c = clocks()
-        if c:
-            print(c)
+        state = nvml.snapshot()      # clocks, power and limits now (the run folders keep the same)
+        if state:
+            print(state, end="")
     for name, where in toolchain.toolchain_info().items():
         print(f"{name:10s} {where}")
     return 0

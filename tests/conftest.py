@@ -38,3 +38,39 @@ def pytest_sessionfinish(session, exitstatus):
     if new:
         print(f"\nERROR: tests wrote into the checkout: {', '.join(map(str, sorted(new)))}")
         session.exitstatus = 1
+
+
+@pytest.fixture
+def fake_nvml(monkeypatch):
+    """`fake_nvml(nvmlDeviceGetPowerUsage=lambda h: 612_000, ...)` puts a stand-in for pynvml
+    under mmabench.measure.nvml: pynvml's own constants and error classes, the calls given, and
+    every other nvml* call failing with NVMLError_NotSupported; nvmlInit succeeds unless given.
+    CUDA is left out of the device lookup (no bus id, no CUDA_VISIBLE_DEVICES)."""
+    import types
+
+    import pynvml
+
+    from mmabench.measure import nvml
+
+    def not_supported(*args):
+        raise pynvml.NVMLError_NotSupported()
+
+    def install(**calls):
+        fake = types.ModuleType("pynvml")
+        for name in dir(pynvml):
+            if not name.startswith("nvml") or name.startswith("nvmlClocks"):   # constants, errors
+                setattr(fake, name, getattr(pynvml, name))
+        fake.__getattr__ = lambda name: not_supported
+        fake.nvmlInit = lambda: None
+        for name, call in calls.items():
+            setattr(fake, name, call)
+        monkeypatch.setattr(nvml, "pynvml", fake)
+        nvml._initialised.cache_clear()
+        nvml.device.cache_clear()
+        return fake
+
+    monkeypatch.setattr(nvml, "_pci_bus_id", lambda cuda_device: None)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    yield install
+    nvml._initialised.cache_clear()
+    nvml.device.cache_clear()

@@ -26,4 +26,3 @@ def test_shared_memory_per_block_from_the_table():
 def test_unknown_arch_is_a_user_error():
     with pytest.raises(UserError, match="sm_87.*known: sm_80"):
         hardware.max_warps_per_sm("sm_87")
-    assert hardware.arch_of_compute_capability(9, 0) == "sm_90"

@@ -67,6 +67,22 @@ def test_run_folder_keeps_rows_as_they_come(tmp_path):
     assert folder.path.name.endswith("_mma_some-gpu-80gb")
 
 
+def test_run_folder_keeps_the_gpu_state_from_nvml_and_nothing_without_it(tmp_path, fake_nvml):
+    import pynvml
+
+    def missing():
+        raise pynvml.NVMLError_LibraryNotFound()
+    fake_nvml(nvmlInit=missing)
+    folder = record.RunFolder("mma", "Some GPU", tmp_path)
+    folder.save_gpu_state("before")
+    assert not list(folder.path.glob("*.txt"))
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "h", nvmlSystemGetDriverVersion=lambda: "580.65.06",
+              nvmlDeviceGetPowerUsage=lambda h: 650_000)
+    folder.save_gpu_state("after")
+    text = (folder.path / "nvml-after.txt").read_text()
+    assert "580.65.06" in text and "650.00 W" in text and "Clock event reasons" in text
+
+
 def _row(form, tflops, **kw):
     return {"kind": "throughput", "status": "ok", "form": form, "tflops": tflops,
             "warps_per_block": 4, "ilp": 4, "blocks_per_sm": 1, "flop_per_clk_per_sm": 1.0,

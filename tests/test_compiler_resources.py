@@ -124,3 +124,46 @@ def test_launch_bounds_trap_is_named(tmp_path, monkeypatch):
     r = parse_ptxas_log(toolchain.assemble(bounded, "sm_80", ("-maxrregcount=32",)).log,
                         "spill_demo", "sm_80")
     assert r.registers > 32 and not r.spills
+
+
+# A wgmma whose pipeline crosses a (non-inlined) call, and a setmaxnreg ptxas cannot honour.
+ADVISED = """
+.version 8.0
+.target sm_90a
+.address_size 64
+.func (.reg .f32 r) mm(.reg .b64 d)
+{
+  .reg .f32 %f<4>;
+  mov.f32 %f0, 0f00000000; mov.f32 %f1, 0f00000000; mov.f32 %f2, 0f00000000; mov.f32 %f3, 0f00000000;
+  wgmma.fence.sync.aligned;
+  wgmma.mma_async.sync.aligned.m64n8k16.f32.f16.f16 {%f0,%f1,%f2,%f3}, d, d, 1, 1, 1, 0, 0;
+  wgmma.commit_group.sync.aligned;
+  wgmma.wait_group.sync.aligned 0;
+  add.f32 r, %f0, %f3;
+  ret;
+}
+.visible .entry k(.param .u64 p)
+{
+  .reg .b64 %d<2>; .reg .f32 %f<2>;
+  ld.param.u64 %d1, [p];
+  setmaxnreg.inc.sync.aligned.u32 240;
+  call.uni (%f1), mm, (%d1);
+  st.global.f32 [%d1], %f1;
+  ret;
+}
+"""
+
+
+def test_advisories_of_the_real_ptxas_are_read_as_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
+    log = toolchain.assemble(ADVISED, "sm_90a").log
+    r = parse_ptxas_log(log, "k", "sm_90a")
+    (serialized,) = r.advised("wgmma serialized")
+    assert serialized.startswith("(C7510)") and "'k'" in serialized
+    (ignored,) = r.advised("setmaxnreg ignored")
+    assert ignored.startswith("(C7508)")
+    # an advisory that names another function is not this entry's
+    other = log.replace("in the function 'k'", "in the function 'k_other'")
+    assert parse_ptxas_log(other, "k", "sm_90a").advised("wgmma serialized") == ()
+    # a clean kernel has none
+    assert parse_ptxas_log(toolchain.assemble(spill_ptx(), "sm_90a").log, "spill_demo").advisories == ()

@@ -49,11 +49,16 @@ def test_no_gpu_at_all_is_a_clear_error_but_syntax_is_checked_first():
         inventory.resolve("x", [])
 
 
-def test_nvidia_smi_listing_and_cuda_visible_devices():
-    text = ("0, GPU-aaaa0000, NVIDIA H100 80GB HBM3, 00000000:18:00.0\n"
-            "1, GPU-bbbb1111, NVIDIA H100 80GB HBM3, 00000000:2A:00.0\n")
-    listed = inventory.parse_smi(text)
-    assert [(d.index, d.uuid, d.name) for d in listed] == [
+def test_nvml_listing_and_cuda_visible_devices(fake_nvml, monkeypatch):
+    buses = ["00000000:18:00.0", "00000000:2A:00.0"]
+    fake_nvml(nvmlDeviceGetCount=lambda: 2, nvmlDeviceGetHandleByIndex=lambda i: i,
+              nvmlDeviceGetUUID=lambda h: ["GPU-aaaa0000", "GPU-bbbb1111"][h],
+              nvmlDeviceGetName=lambda h: "NVIDIA H100 80GB HBM3",
+              nvmlDeviceGetPciInfo=lambda h: types.SimpleNamespace(busId=buses[h]))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-bbbb")
+    assert inventory.list_gpus() == [Device(1, "GPU-bbbb1111", "NVIDIA H100 80GB HBM3", buses[1])]
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert [(d.index, d.uuid, d.name) for d in inventory.list_gpus()] == [
         (0, "GPU-aaaa0000", "NVIDIA H100 80GB HBM3"), (1, "GPU-bbbb1111", "NVIDIA H100 80GB HBM3")]
     assert inventory.visible(GPUS, None) == GPUS
     assert [d.index for d in inventory.visible(GPUS, "2,0")] == [2, 0]

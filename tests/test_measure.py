@@ -110,12 +110,13 @@ def test_interleaving_cancels_a_drift_that_sequential_timing_would_report():
     # The GPU slows down steadily (clock drifting down); A and B are truly identical.
     timer = FakeTimer(lambda name, i: 1.0 + 1e-3 * i)
     policy = Policy(rounds=8, samples_per_round=3, warmup_ms=0)
-    ms, ratios = interleaved({"a": lambda: "a", "b": lambda: "b"}, policy, timer=timer,
-                             cuda_device=0)
-    assert abs(ratios["b"].median - 1.0) < 0.01
-    assert ratios["b"].within_noise
-    assert "within noise" in ratios["b"].describe()
-    assert ratios["a"].rounds == [1.0] * 8
+    result = interleaved({"a": lambda: "a", "b": lambda: "b"}, policy, timer=timer, cuda_device=0)
+    b = result.ratio("b", "a")
+    assert abs(b.median - 1.0) < 0.01
+    assert b.within_noise
+    assert "within noise" in b.describe()
+    assert result.ratio("a", "a").rounds == [1.0] * 8
+    assert result.measurements["b"].samples == 8 * 3
     # sequential: all of A, then all of B -> B reads slower by the drift
     seq_a = measure(lambda: "a", Policy(min_samples=24, max_samples=24, rel_error=0),
                     timer=timer, sampler=NoSampler())
@@ -127,9 +128,9 @@ def test_interleaving_cancels_a_drift_that_sequential_timing_would_report():
 def test_a_real_difference_is_reported_with_a_range_that_excludes_one():
     rng = random.Random(3)
     timer = FakeTimer(lambda name, i: (1.0 if name == "fast" else 1.1) * (1 + 0.005 * rng.random()))
-    _, ratios = interleaved({"slow": lambda: "slow", "fast": lambda: "fast"},
-                            Policy(rounds=5, warmup_ms=0), timer=timer)
-    r = ratios["fast"]
+    result = interleaved({"slow": lambda: "slow", "fast": lambda: "fast"},
+                         Policy(rounds=5, warmup_ms=0), timer=timer)
+    r = result.ratio("fast", "slow")
     assert 1.08 < r.median < 1.12 and not r.within_noise and r.lo > 1.0
     assert r.fields("x_vs_base")["x_vs_base_rounds"] == 5
 
@@ -257,3 +258,163 @@ def test_twins_are_compared_interleaved_then_alone_and_both_checked(monkeypatch)
     assert row["f16_tflops"] > row["f32_tflops"] and row["f16_sustained_sm_clock_mhz"] == 1500.0
     assert all(t.checked == 1 for t in twins.values())
     assert "f16" in timer.log and "f32" in timer.log
+
+
+# ---- NVML through a fake pynvml (conftest.fake_nvml): the calls, the decoding, no driver ----
+
+def test_nvml_readings_come_from_the_calls_with_pynvml_constants(fake_nvml):
+    import pynvml
+
+    clocks = {pynvml.NVML_CLOCK_SM: 1755, pynvml.NVML_CLOCK_MEM: 2619}
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: f"h{i}",
+              nvmlDeviceGetClockInfo=lambda h, kind: clocks[kind],
+              nvmlDeviceGetPowerUsage=lambda h: 612_345,
+              nvmlDeviceGetTotalEnergyConsumption=lambda h: 98_765_432,
+              nvmlDeviceGetTemperature=lambda h, sensor: {pynvml.NVML_TEMPERATURE_GPU: 61}[sensor],
+              nvmlDeviceGetCurrentClocksEventReasons=lambda h: pynvml.nvmlClocksEventReasonSwPowerCap)
+    d = nvml.device(1)
+    assert d.handle == "h1"
+    assert d.sm_clock_mhz() == 1755 and d.power_w() == 612.345 and d.energy_mj() == 98_765_432
+    assert d.temperature_c() == 61 and nvml.reason_names(d.event_reasons()) == "sw_power_cap"
+    assert d.power_limit_w() is None          # a call the GPU does not support reads None
+
+
+def test_nvml_event_reasons_fall_back_to_the_older_call(fake_nvml):
+    import pynvml
+
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "h",
+              nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0x40 | 0x1)
+    assert nvml.device(0).event_reasons() == 0x41
+    assert nvml.reason_names(0x41) == "gpu_idle+hw_thermal"
+    assert nvml.THROTTLE_MASK & pynvml.nvmlClocksEventReasonHwThermalSlowdown
+    assert not nvml.THROTTLE_MASK & (nvml.IDLE | pynvml.nvmlClocksEventReasonApplicationsClocksSetting)
+
+
+def test_nvml_under_cuda_visible_devices_never_guesses_by_index(fake_nvml, monkeypatch):
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "wrong GPU")   # by bus id: not found
+    monkeypatch.setattr(nvml, "_pci_bus_id", lambda i: "00000000:18:00.0")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    assert nvml.device(0) is None
+
+
+def test_no_nvml_library_means_no_device_and_empty_conditions(fake_nvml):
+    import pynvml
+
+    def missing():
+        raise pynvml.NVMLError_LibraryNotFound()
+    fake_nvml(nvmlInit=missing, nvmlDeviceGetHandleByIndex=lambda i: "h")
+    assert nvml.device(0) is None and nvml.gpus() is None
+    assert nvml.driver_version() == "" and nvml.snapshot() == ""
+    with conditions.Sampler(0) as s:
+        pass
+    c = s.conditions()
+    assert c.nvml_samples == 0 and c.power_w is None and c.throttle == "" and not c.throttled
+
+
+def test_uninitialised_nvml_reads_none_and_the_sampler_copes(fake_nvml):
+    import pynvml
+
+    def uninitialised(*args):
+        raise pynvml.NVMLError_Uninitialized()
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "h", nvmlDeviceGetClockInfo=uninitialised,
+              nvmlDeviceGetTotalEnergyConsumption=uninitialised)
+    d = nvml.device(0)
+    assert d is not None and d.sm_clock_mhz() is None and d.event_reasons() is None
+    s = conditions.Sampler(0, poll_s=0.001)
+    with s:
+        pass
+    c = s.conditions()
+    assert c.nvml_samples == 0 and c.sm_clock_mhz is None and c.energy_j is None
+
+
+def test_nvml_snapshot_is_readable_text_with_na_where_nvml_cannot_answer(fake_nvml):
+    import pynvml
+
+    def clock(h, kind):
+        if kind == pynvml.NVML_CLOCK_VIDEO:
+            raise pynvml.NVMLError_NotSupported()
+        return {pynvml.NVML_CLOCK_SM: 1755, pynvml.NVML_CLOCK_GRAPHICS: 1755, pynvml.NVML_CLOCK_MEM: 2619}[kind]
+    fake_nvml(nvmlDeviceGetHandleByIndex=lambda i: "h",
+              nvmlSystemGetDriverVersion=lambda: "580.65.06",
+              nvmlDeviceGetName=lambda h: "NVIDIA H200",
+              nvmlDeviceGetClockInfo=clock,
+              nvmlDeviceGetMaxClockInfo=lambda h, kind: 1980,
+              nvmlDeviceGetPowerUsage=lambda h: 612_345,
+              nvmlDeviceGetEnforcedPowerLimit=lambda h: 700_000,
+              nvmlDeviceGetEccMode=lambda h: [pynvml.NVML_FEATURE_ENABLED, pynvml.NVML_FEATURE_DISABLED],
+              nvmlDeviceGetCurrentClocksEventReasons=lambda h: 0x4 | 0x40)
+    lines = dict(line.split(" : ", 1) for line in nvml.snapshot(0).splitlines())
+    lines = {k.strip(): v for k, v in lines.items()}
+    assert lines["Driver version"] == "580.65.06" and lines["Product name"] == "NVIDIA H200"
+    assert lines["SM clock (current / max)"] == "1755 / 1980 MHz"
+    assert lines["Video clock (current / max)"] == "N/A / 1980 MHz"
+    assert lines["Power draw"] == "612.35 W" and lines["Enforced power limit"] == "700.00 W"
+    assert lines["ECC mode (current, pending)"] == "Enabled, Disabled"
+    assert lines["Clock event reasons"] == "0x0000000000000044 (sw_power_cap+hw_thermal)"
+    assert lines["Persistence mode"] == "N/A" and lines["GPU temperature"] == "N/A"
+
+
+def test_nvml_lists_the_gpus_in_its_order_and_skips_one_it_cannot_open(fake_nvml):
+    import types
+
+    import pynvml
+
+    def handle(i):
+        if i == 1:
+            raise pynvml.NVMLError_NoPermission()
+        return f"h{i}"
+    fake_nvml(nvmlDeviceGetCount=lambda: 3, nvmlDeviceGetHandleByIndex=handle,
+              nvmlDeviceGetUUID=lambda h: f"GPU-{h}", nvmlDeviceGetName=lambda h: "NVIDIA H200",
+              nvmlDeviceGetPciInfo=lambda h: types.SimpleNamespace(busId=f"00000000:{h}:00.0"))
+    assert nvml.gpus() == [
+        {"index": 0, "uuid": "GPU-h0", "name": "NVIDIA H200", "pci_bus_id": "00000000:h0:00.0"},
+        {"index": 2, "uuid": "GPU-h2", "name": "NVIDIA H200", "pci_bus_id": "00000000:h2:00.0"}]
+
+
+def test_latency_chain_gives_cycles_per_instruction_and_the_last_launchs_clock(monkeypatch):
+    """measure.latency on a stand-in chain whose first warp's %clock64 span is 3 cycles per
+    instruction (the second warp's stamps are slower; the clock is the median over warps)."""
+    import numpy as np
+
+    from mmabench.measure import chain as chain_mod
+    from mmabench.measure.kernel_clock import KernelClock
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: None)
+
+    class HostClock(KernelClock):           # the ring of stamp slots in host memory
+        def __init__(self, warps):
+            self.stamps = np.zeros((4, warps, 4), dtype=np.uint64)
+            self._views = [self.stamps[i] for i in range(4)]
+            self.slots, self.next, self.used = 4, 0, 0
+
+    class Chain:
+        iters, launches = 100, 0
+
+        def __init__(self):
+            self.clock = HostClock(2)
+
+        def __call__(self):
+            Chain.launches += 1
+            t0 = 10**6 * Chain.launches
+            cycles = 3 * 8 * self.iters                  # 8 instructions per trip
+            self.clock.for_launch()[:] = [[5, 5 + cycles, t0, t0 + cycles // 2],      # 2000 MHz
+                                          [7, 7 + 2 * cycles, t0, t0 + cycles]]      # 2000 MHz
+
+    row = chain_mod.latency(Chain(), 8, Policy(warmup_ms=0, min_samples=5, max_samples=30,
+                                               rel_error=0.001, budget_s=0.5))
+    assert list(row)[:8] == ["latency_cycles", "latency_cycles_min", "latency_cycles_max", "iters",
+                             "samples", "noise_pct", "converged", "timing_mode"]
+    assert list(row)[-2:] == ["sm_clock_mhz", "sm_clock_source"] and "nvml_samples" in row
+    assert row["latency_cycles"] == row["latency_cycles_min"] == row["latency_cycles_max"] == 3.0
+    assert row["iters"] == 100 and row["samples"] == 5 and row["converged"]
+    assert row["timing_mode"] == "in-kernel cycles" and row["sm_clock_mhz"] == 2000.0
+    assert row["sm_clock_source"] == "kernel clock64/globaltimer"
+
+
+def test_host_time_per_call_syncs_only_between_loops():
+    from mmabench.measure.host import host_us_per_call
+
+    log = []
+    med, lo, hi = host_us_per_call(lambda: log.append("call"), 50, 3, lambda: log.append("sync"))
+    assert log == ["call", "sync"] + (["call"] * 50 + ["sync"]) * 3
+    assert 0 < lo <= med <= hi

@@ -73,6 +73,7 @@ def test_latency_and_throughput_smoke(form):
     verify_exact(lat, rng)
     m = measure_latency(lat, rng, iters=256)
     assert 1 < m["latency_cycles"] < 1000 and m["samples"] >= 5
+    assert 100 < m["sm_clock_mhz"] < 3000 and m["sm_clock_source"].startswith("kernel")
     thr = build(form, 4)
     r = measure_point(Point(thr, rng, warps=4, blocks_per_sm=1, sms=hardware.sm_count(),
                             target_ms=0.5), POINT_POLICY)

@@ -32,6 +32,13 @@ def test_attention_reads_ptxas_through_the_compiler_parser():
         res.spill_store_bytes, res.spill_load_bytes, res.stack_frame_bytes)
 
 
+def test_gemm_reads_ptxas_through_the_compiler_parser():
+    from mmabench.gemm import build, variants
+    _, res = build.assemble(variants.Variant("f32", "resident"))
+    assert isinstance(res, resources.Resources) and (res.entry, res.arch) == ("wgmma_gemm", "sm_90a")
+    assert res.registers >= 128 and res.advised("wgmma serialized") == ()
+
+
 def test_one_disassembler():
     for gone in ("disassemble", "_run_tool", "_cached", "NVDISASM_FLAGS"):
         assert not hasattr(sassinfo, gone), gone
@@ -61,3 +68,20 @@ def test_plain_disassembly_falls_back_to_cuobjdump(monkeypatch, tmp_path):
     monkeypatch.setattr(toolchain, "find_tool", none_at_all)
     with pytest.raises(ToolMissing, match="nvdisasm"):
         toolchain.disassemble(b"\x7fELF not really")
+
+
+def test_one_cuda_source_path(tmp_path, monkeypatch):
+    """attention and gemm render and compile their CUDA C++ through compiler.cuda_source."""
+    import re
+
+    from mmabench.compiler import cuda_source
+
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
+    src = tmp_path / "tiny.cu"
+    src.write_text('extern "C" __global__ void tiny(float *x) { x[threadIdx.x] = VALUE; }\n')
+    text = cuda_source.render(src, "tiny_v", {"VALUE": "2.0f"})
+    assert text.startswith('// variant tiny_v\n#define VALUE 2.0f\n#line 1 "tiny.cu"\n')
+    ptx = cuda_source.to_ptx(text, "tiny_v", "tiny", "compute_80", (), "7.0")
+    assert re.search(r"^\.version 7\.0$", ptx, re.M) and ".entry tiny(" in ptx
+    with pytest.raises(toolchain.CompileError, match="entry other missing"):
+        cuda_source.to_ptx(text, "tiny_v", "other", "compute_80", (), "7.0")

@@ -82,6 +82,7 @@ def test_latency_and_a_tiny_throughput_run():
     form = WgmmaForm(128, "f16", "f32")
     lat = measure_latency(build(form, LATENCY), rng)
     assert 10 < lat["latency_cycles"] < 10_000
+    assert 100 < lat["sm_clock_mhz"] < 3000 and lat["iters"] == 256 and lat["registers"] > 0
     thr = measure_point(Point(build(form, pipeline(2, 4), throughput=True), rng, 2,
                               hardware.sm_count(), target_ms=0.5), POINT_POLICY)
     assert thr["flop_per_clk_per_sm"] > 0 and thr["pct_of_datasheet_per_clk"] < 110

@@ -65,7 +65,7 @@ def cases(dims, seqs, causal_modes, tokens: int = TOKENS, hidden: int = HIDDEN) 
 def _resource_fields(loaded: build.Loaded) -> dict:
     v = loaded.variant
     return {
-        "registers": loaded.registers, "local_bytes": loaded.spill_bytes,
+        "registers": loaded.registers, "local_bytes": loaded.local_bytes,
         "smem_bytes": v.tiles.smem_bytes(v.dim), "blocks_per_sm": loaded.max_blocks_per_sm,
         "occupancy_pct": loaded.occupancy_pct, "compiled_by": loaded.how,
     }

@@ -83,7 +83,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tune", action="store_true",
                    help="instead of the benchmark: time every tile candidate of each chosen "
                         "variant (on --seq, default 4096) and write the winners to "
-                        "mmabench/attention/tuned.json")
+                        "attention_tuned.json in the compile cache folder ($MMABENCH_CACHE), "
+                        "which then overrides the shipped data/attention_tuned.json")
     p.add_argument("--overhead", action="store_true",
                    help="instead of the benchmark: host time per call of attention() vs "
                         "PyTorch's SDPA on a tiny shape (checks, lookup, output allocation, launch)")
@@ -172,7 +173,7 @@ def run(args) -> int:
     args.tokens = _at_least_one(args.tokens, "--tokens", DEFAULT_TOKENS)
     mask = "causal" if args.causal else args.mask or "both"
     modes = {"causal": [True], "full": [False], "both": [False, True]}[mask]
-    if not args.tune:  # --tune writes tuned.json, not a run folder
+    if not args.tune:  # --tune writes the user's tuned tiles, not a run folder
         args.results = record.results_root(args.results)  # before any work, not after it
     hardware.require_gpu()
     if args.overhead:
@@ -196,7 +197,7 @@ def run(args) -> int:
         from mmabench.attention import tune
         res = tune.tune(var_list, case_list, np.random.default_rng(args.seed))
         tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
-        print(f"tuned tiles written to {variants.TUNED_FILE}")
+        print(f"tuned tiles written to {variants.user_tuned_file()}")
         return 0
     from mmabench.attention.torch_ref import BACKENDS
     folder, rows = bench.run(var_list, case_list, seed=args.seed, results_root=args.results,

@@ -52,13 +52,12 @@ def check_variant(v: Variant, arch: str) -> dict:
             problems.append(f"no {base} in the SASS")
     smem = v.tiles.smem_bytes(v.dim)
     blocks = occupancy(arch, res.registers, v.tiles.threads, smem)
-    lim = hardware.arch_limits()[arch]
     return {
         "variant": v.name, "arch": arch, "dim": v.dim, "acc": v.acc_label, "norm": v.norm,
         "tiles": v.tiles.label, "registers": res.registers, "spill_stores": res.spill_stores,
         "spill_loads": res.spill_loads, "stack": res.stack, "smem_bytes": smem,
         "blocks_per_sm": blocks,
-        "occupancy_pct": 100.0 * blocks * v.tiles.warps / int(lim["max_warps_per_sm"]),
+        "occupancy_pct": hardware.occupancy_pct(arch, blocks, v.tiles.warps),
         "hmma_f16": loop_counts.get("HMMA.16816.F16", 0), "hmma_f32": loop_counts.get("HMMA.16816.F32", 0),
         "ldsm": sum(n for o, n in hist.items() if o.startswith("LDSM")),
         "ok": not problems, "problems": "; ".join(problems),

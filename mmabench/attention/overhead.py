@@ -8,23 +8,9 @@ the output and the launch itself. Median over several loops of `calls` calls eac
 
 from __future__ import annotations
 
-import statistics
-import time
+from mmabench.measure.host import host_us_per_call
 
 SHAPE = (1, 2, 64, 64)      # batch, heads, seq, dim: microseconds of GPU work
-
-
-def _per_call_us(fn, calls: int, loops: int, sync) -> tuple[float, float, float]:
-    fn()
-    sync()
-    times = []
-    for _ in range(loops):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        times.append((time.perf_counter() - t0) / calls * 1e6)
-        sync()
-    return statistics.median(times), min(times), max(times)
 
 
 def contenders(shape=SHAPE) -> dict:
@@ -54,7 +40,7 @@ def run(calls: int = 2000, loops: int = 7) -> list[dict]:
     sync = cupy.cuda.Device().synchronize
     rows = []
     for name, fn in contenders().items():
-        med, lo, hi = _per_call_us(fn, calls, loops, sync)
+        med, lo, hi = host_us_per_call(fn, calls, loops, sync)
         rows.append({"bench": "host-overhead", "contender": name, "shape": "x".join(map(str, SHAPE)),
                      "host_us_per_call": med, "host_us_min": lo, "host_us_max": hi,
                      "calls": calls, "loops": loops, "status": "ok"})

@@ -85,8 +85,8 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                 q, k, vv, out, ref = inputs[case]
                 try:
                     loaded = build.load(cand)
-                    if loaded.spill_bytes > SPILL_LIMIT:
-                        raise RuntimeError(f"{loaded.spill_bytes} B local memory")
+                    if loaded.local_bytes > SPILL_LIMIT:
+                        raise RuntimeError(f"{loaded.local_bytes} B local memory")
                     launcher = Launcher(loaded, q, k, vv, out, case.causal)
                     # tiles do not change the arithmetic much; f16 accuracy is judged elsewhere
                     m, err = validate.check_variant(launcher, ref, cand, enforce=cand.is_reference_acc)
@@ -104,10 +104,10 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                 continue
             score = len(per_case) / total if total else 0.0   # harmonic mean TFLOP/s
             rows.append({"variant": cand.name, "tiles": cand.tiles, "registers": loaded.registers,
-                         "local_bytes": loaded.spill_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
+                         "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
                          "ptxas_spill": (res.spill_stores + res.spill_loads) if res else None,
                          "score": score, **per_case})
-            log(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.spill_bytes:4d} "
+            log(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.local_bytes:4d} "
                 f"blk/SM {loaded.max_blocks_per_sm} hmean {score:6.1f} TF/s  " +
                 " ".join(f"{x:6.1f}" for x in per_case.values()))
         if rows:
@@ -119,24 +119,14 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
     return results
 
 
-def tuned_table_source(results: dict, var_list: list[Variant]) -> str:
-    """Python source of the TUNED dict entries for variants.py."""
-    lines = []
-    for v in var_list:
-        if v.base_name in results:
-            t = results[v.base_name][0]
-            lines.append(f"    ({v.dim}, {v.acc_s!r}, {v.acc_o!r}, {v.norm!r}): "
-                         f"Tiles({t.warps}, {t.mt}, {t.bc}, {t.q_regs}, {t.min_blocks}),")
-    return "\n".join(lines)
-
-
 def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, path=None) -> None:
-    """Merge the winners into tuned.json (the table variants.py reads), with their evidence."""
+    """Merge the winners into the user's tuned tiles (variants.user_tuned_file(), which
+    variants.tuned() reads over the shipped ones), with their evidence."""
     import json
 
     from mmabench import record
 
-    path = path or variants.TUNED_FILE
+    path = path or variants.user_tuned_file()
     data = json.loads(path.read_text()) if path.exists() else {"entries": []}
     entries = {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): e for e in data["entries"]}
     for v in var_list:
@@ -155,5 +145,4 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, pa
                  "score": "harmonic mean TFLOP/s over the cases",
                  "entries": sorted(entries.values(), key=lambda e: (e["dim"], e["acc_s"], e["acc_o"], e["norm"]))})
     path.write_text(json.dumps(data, indent=1))
-    variants.TUNED.clear()
-    variants.TUNED.update(variants.load_tuned(path))
+    variants.tuned.cache_clear()

@@ -2,18 +2,21 @@
 
 A variant = head dim x accumulator of S = Q.K^T x accumulator of O = P.V x normalization, plus
 the tiles it runs with (rows per block, keys per tile, warps, Q in registers or not). Each
-variant is tuned on its own (`python -m mmabench attention --tune`); the winners live in TUNED
+variant is tuned on its own (`python -m mmabench attention --tune`); the winners live in tuned()
 below, so the benchmark, the tests and the register report all read the same table.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mmabench import hardware
+from mmabench.compiler import toolchain
+from mmabench.core import resources
 from mmabench.core.errors import UserError
 
 DIMS = (64, 128, 256)
@@ -175,29 +178,38 @@ class Variant:
 # of any variant not tuned yet.
 FA2_TILES = {64: Tiles(4, 2, 128), 128: Tiles(4, 2, 64), 256: Tiles(4, 1, 64)}
 
-# Tile choice per (dim, acc_s, acc_o, norm), measured: `python -m mmabench attention --tune`
-# writes tuned.json beside this file (with the GPU and the scores it was chosen on). In-loop
-# normalization takes the delayed variant's tiles unless tuned itself, and S=f16 those of S=f16q
-# (same registers; the pre-scale is one pass over Q).
-TUNED_FILE = Path(__file__).resolve().parent / "tuned.json"
+# Tile choice per (dim, acc_s, acc_o, norm), measured. The project ships the tiles it tuned
+# (data/attention_tuned.json, with the GPU and the scores they were chosen on); `python -m
+# mmabench attention --tune` writes the user's own into the compile cache folder, and those win.
+# In-loop normalization takes the delayed variant's tiles unless tuned itself, and S=f16 those
+# of S=f16q (same registers; the pre-scale is one pass over Q).
+SHIPPED_TUNED_FILE = resources.data("attention_tuned.json")
 
 
-def load_tuned(path: Path = TUNED_FILE) -> dict[tuple[int, str, str, str], Tiles]:
-    if not path.exists():
+def user_tuned_file() -> Path:
+    """Where `attention --tune` writes: the user's cache folder, never the installed package."""
+    return toolchain.cache_dir() / "attention_tuned.json"
+
+
+def load_tuned(path: Path) -> dict[tuple[int, str, str, str], Tiles]:
+    if not path.is_file():
         return {}
     data = json.loads(path.read_text())
     return {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): Tiles(**e["tiles"]) for e in data["entries"]}
 
 
-TUNED: dict[tuple[int, str, str, str], Tiles] = load_tuned()
+@functools.lru_cache(maxsize=1)
+def tuned() -> dict[tuple[int, str, str, str], Tiles]:
+    """The shipped tiles, overridden by the user's own (read on first use, not at import)."""
+    return {**load_tuned(SHIPPED_TUNED_FILE), **load_tuned(user_tuned_file())}
 
 
 def tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> Tiles:
     """The variant's tuned tiles; else its delayed / S=f16q sibling's; else FlashAttention-2's."""
     for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
                 (dim, "f16q" if acc_s == "f16" else acc_s, acc_o, "delayed")):
-        if key in TUNED:
-            return TUNED[key]
+        if key in tuned():
+            return tuned()[key]
     return FA2_TILES[dim]
 
 
@@ -232,39 +244,3 @@ def all_variants(dims=DIMS, s_modes=S_MODES, o_modes=O_MODES, norms=NORMS) -> li
 def twin_of(v: Variant) -> Variant:
     """The f32/f32 kernel with the same dim, normalization and tiles (for an accumulator diff)."""
     return Variant(v.dim, "f32", "f32", v.norm, v.tiles)
-
-
-# The few variants the default register report (`python -m mmabench regs`, kept quick) shows;
-# the rest are tagged report_default=False and appear with `regs --family attention` or --all.
-REPORT_DEFAULT = {(128, "f32", "f32", "delayed"), (128, "f32", "f16", "delayed"),
-                  (128, "f16q", "f16", "delayed")}
-
-
-def kernel_specs():
-    """Registry entries: every variant, plus an f32/f32 twin at its tiles where the tuned f32/f32
-    variant uses other tiles (so the register report can diff accumulators at equal tiles)."""
-    from mmabench.compiler.registry import KernelSpec
-    from mmabench.attention.build import ptx_for
-
-    specs, seen = [], set()
-
-    def spec(v: Variant, twin: str | None, role: str, default: bool) -> KernelSpec:
-        return KernelSpec(
-            name=v.name, family="attention", entry=v.entry,
-            ptx=lambda arch, v=v: ptx_for(v, arch), threads_per_block=v.tiles.threads,
-            dynamic_smem_bytes=v.tiles.smem_bytes(v.dim), min_sm=80, acc=v.acc_label,
-            twin=twin, tags={"dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm,
-                             "tiles": v.tiles.label, "role": role, "report_default": default})
-
-    for v in all_variants():
-        tw = None if v.is_reference_acc else twin_of(v)
-        default = (v.dim, v.acc_s, v.acc_o, v.norm) in REPORT_DEFAULT
-        if v.name not in seen:
-            specs.append(spec(v, tw.name if tw else None, "variant", default))
-            seen.add(v.name)
-        if tw is not None and tw.name not in seen:
-            tuned_ref = variant(v.dim, "f32", "f32", v.norm)
-            if tuned_ref.name != tw.name:
-                specs.append(spec(tw, None, "twin", default))
-                seen.add(tw.name)
-    return specs

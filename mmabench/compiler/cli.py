@@ -182,10 +182,6 @@ def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
     return str(folder.path)
 
 
-def context() -> dict:
-    return record.offline_context()
-
-
 # ---------------------------------------------------------------- the command
 
 def run(args) -> int:
@@ -218,7 +214,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
     rows = [b.row for b in builds]
-    ctx = context()
+    ctx = record.offline_context()
     common = record.offline_row_context(ctx)
     for r in rows:
         r.update(common)

@@ -10,37 +10,17 @@ must equal the parsed ptxas log and the occupancy model. The driver's own JIT of
 from __future__ import annotations
 
 from mmabench import hardware
-from mmabench.compiler import driver_jit
+from mmabench.compiler import driver_jit, loader
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError
 from mmabench.compiler import report as creport
 
-NUM_REGS = 4            # CU_FUNC_ATTRIBUTE_NUM_REGS
-LOCAL_SIZE_BYTES = 3    # CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES
-SHARED_SIZE_BYTES = 1   # CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES
-MAX_DYNAMIC_SHARED = 8  # CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
-
 
 def driver_attributes(cubin: bytes, entry: str, threads: int, dynamic_smem: int) -> dict:
     """What the driver says about `entry` in `cubin` (needs a GPU)."""
-    import cupy
-    from cupy.cuda import function
-    from cupy_backends.cuda.api import driver
-
-    cupy.zeros(1, dtype=cupy.int8)   # make the device's primary context current for the driver API
-    module = function.Module()
-    module.load(cubin)
-    fn = module.get_function(entry)
-    if dynamic_smem > 48 * 1024:
-        driver.funcSetAttribute(fn.ptr, MAX_DYNAMIC_SHARED, dynamic_smem)
-    return {
-        "num_regs": driver.funcGetAttribute(NUM_REGS, fn.ptr),
-        "local_size_bytes": driver.funcGetAttribute(LOCAL_SIZE_BYTES, fn.ptr),
-        "shared_size_bytes": driver.funcGetAttribute(SHARED_SIZE_BYTES, fn.ptr),
-        "blocks_per_sm": driver.occupancyMaxActiveBlocksPerMultiprocessor(
-            fn.ptr, threads, dynamic_smem),
-        "_module": module,   # keep the module alive while fn is used
-    }
+    k = loader.load_cubin(cubin, entry, threads, dynamic_smem)
+    return {"num_regs": k.registers, "local_size_bytes": k.local_bytes,
+            "shared_size_bytes": k.static_smem_bytes, "blocks_per_sm": k.max_blocks_per_sm}
 
 
 def compare(row: dict, attrs: dict) -> dict:
@@ -84,11 +64,8 @@ def crosscheck(kernels=None, families=None, jobs: int | None = None,
                                   b.spec.dynamic_smem_bytes)
         row = compare(r, attrs)
         try:  # the driver's own JIT of the same PTX, for information
-            from cupy_backends.cuda.api import driver
-
-            jit = driver_jit.jit(b.ptx, b.spec.entry)
-            row["jit_regs"] = driver.funcGetAttribute(NUM_REGS, jit.function.ptr)
-            row["jit_local_bytes"] = driver.funcGetAttribute(LOCAL_SIZE_BYTES, jit.function.ptr)
+            jit = loader.function_attributes(driver_jit.jit(b.ptx, b.spec.entry).function)
+            row["jit_regs"], row["jit_local_bytes"] = jit["registers"], jit["local_bytes"]
         except Exception as exc:  # information only: never fails the check
             row["jit_regs"] = row["jit_local_bytes"] = None
             row["jit_note"] = str(exc).splitlines()[0][:120]

@@ -4,7 +4,6 @@ it produced is kept, so the SASS that is counted is the SASS that ran."""
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 
 from mmabench.hardware import require_gpu
@@ -34,7 +33,3 @@ def jit(ptx: str, entry: str) -> JitKernel:
     """JIT `ptx` with the driver and return the entry function and its cubin (cached)."""
     require_gpu()
     return _jit(ptx, entry)
-
-
-def ptx_key(ptx: str) -> str:
-    return hashlib.sha256(ptx.encode()).hexdigest()[:12]

@@ -52,15 +52,11 @@ class Occupancy:
         return 100.0 * self.fraction
 
 
-def limits_of(arch: str) -> dict:
-    """The data/archs.csv row of `arch` ('sm_90a' has its own row); UserError if none."""
-    return hardware.arch_row(arch)
-
-
 def theoretical(arch: str | dict, registers: int, threads_per_block: int,
                 static_smem: int = 0, dynamic_smem: int = 0, barriers: int = 0) -> Occupancy:
-    """Resident blocks and warps per SM for one kernel launch shape on `arch`."""
-    row = limits_of(arch) if isinstance(arch, str) else arch
+    """Resident blocks and warps per SM for one kernel launch shape on `arch` (its data/archs.csv
+    row, or the row itself; 'sm_90a' has its own row)."""
+    row = hardware.arch_row(arch) if isinstance(arch, str) else arch
     name = row.get("arch", "?")
     max_warps = _int(row, "max_warps_per_sm")
     max_blocks = _int(row, "max_blocks_per_sm")

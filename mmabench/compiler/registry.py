@@ -16,7 +16,7 @@ FAMILIES = {
     "mma": "mmabench.mma.registry",
     "mma_fp8": "mmabench.mma.fp8_registry",
     "gemm": "mmabench.gemm.registry",
-    "attention": "mmabench.attention.variants",
+    "attention": "mmabench.attention.registry",
     "wgmma": "mmabench.wgmma.registry",
     "demo": "mmabench.compiler.demo_kernels",
 }
@@ -61,10 +61,3 @@ def all_kernels(families: list[str] | None = None) -> list[KernelSpec]:
     if dup:
         raise RuntimeError(f"duplicate kernel names in registry: {sorted(dup)}")
     return specs
-
-
-def by_name(name: str) -> KernelSpec:
-    for spec in all_kernels():
-        if spec.name == name:
-            return spec
-    raise KeyError(name)

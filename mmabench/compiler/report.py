@@ -17,17 +17,16 @@ import json
 import os
 import re
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mmabench import hardware
 from mmabench.compiler import registry, toolchain
 from mmabench.reporting.progress import Progress
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
-from mmabench.compiler.resources import Resources, parse_ptxas_log, register_cap_overridden
-from mmabench.compiler.sassinfo import Disassembler, key_counts, opcode_histogram
+from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden
+from mmabench.compiler.sassinfo import Disassembler, sass_columns
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
 
@@ -43,8 +42,6 @@ class Build:
     log: str = ""
     cubin: bytes = b""
     sass: str = ""
-    resources: Resources | None = None
-    histogram: Counter = field(default_factory=Counter)
 
 
 # ---------------------------------------------------------------- targets and tool versions
@@ -155,7 +152,6 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> 
         problem = _compile_problem(target, msg)
         row.update(status="tool" if problem else "error", message=problem or msg)
         return build
-    build.resources = res
     notes = list(res.notes)
     cap_note = register_cap_overridden(build.ptx, spec.entry, tuple(spec.ptxas_options))
     if cap_note:
@@ -178,9 +174,8 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> 
     if run.sass_ok:
         try:
             build.sass, row["sass_tool"] = run.disassemble(build.cubin, target)
-            hist, hfma2 = opcode_histogram(build.sass, spec.entry)
-            build.histogram = hist
-            row.update(key_counts(hist, hfma2))
+            hist, columns = sass_columns(build.sass, spec.entry)
+            row.update(columns)
             row["n_instructions"] = sum(hist.values())
             row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))
         except ToolMissing as exc:

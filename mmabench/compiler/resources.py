@@ -14,6 +14,12 @@ NVRTC's program log with `--ptxas-options=-v` (the property line has a 'ptxas  .
     ptxas info    : Function properties for k
     ptxas         .     144 bytes stack frame, 404 bytes spill stores, 408 bytes spill loads
 
+ptxas also prints coded performance advisories, as 'info' lines before the entry's block::
+
+    ptxas info    : (C7510) Potential Performance Loss: wgmma.mma_async instructions are serialized
+                    due to wgmma pipeline crossing function boundary at a function call in the function 'k' ...
+    ptxas info    : (C7508) Potential Performance Loss: 'setmaxnreg' ignored; unable to determine ...
+
 A log without the "Compiling entry function" block of the kernel asked for is an error, never
 "0 registers, 0 spills": a compile cache that lost the log must not read as a clean kernel.
 """
@@ -30,11 +36,19 @@ _COMPILING = re.compile(r"Compiling entry function '([^']+)' for '([^']+)'")
 _PROPS = re.compile(r"Function properties for (\S+)")
 _STACK = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
 _USED = re.compile(r"^Used (\d+) registers")
+_ADVISORY = re.compile(r"\((C\d{4})\)")
+_IN_FUNCTION = re.compile(r"in the function '([^']+)'")
 _FIELDS = {
     "barriers": re.compile(r"used (\d+) barriers"),
     "cumulative_stack_bytes": re.compile(r"(\d+) bytes cumulative stack size"),
     "static_smem_bytes": re.compile(r"(\d+) bytes smem"),
     "cmem0_bytes": re.compile(r"(\d+) bytes cmem\[0\]"),
+}
+
+# The advisories the suite acts on, by meaning (codes as ptxas 12.x-13.x prints them).
+ADVISORIES = {
+    "wgmma serialized": ("C7509", "C7510"),     # extern calls / the pipeline crosses a call
+    "setmaxnreg ignored": ("C7504", "C7508"),   # across compilation units / register count unknown
 }
 
 
@@ -56,6 +70,12 @@ class Resources:
     cmem0_bytes: int
     log_format: str                # 'ptxas' | 'nvrtc'
     notes: tuple[str, ...] = field(default=())   # ptxas warnings / overrides that concern the entry
+    advisories: tuple[str, ...] = field(default=())   # coded lines '(C7510) ...' about the entry
+
+    def advised(self, what: str) -> tuple[str, ...]:
+        """The advisories of one kind of ADVISORIES ('wgmma serialized', ...) about the entry."""
+        codes = ADVISORIES[what]
+        return tuple(a for a in self.advisories if _ADVISORY.match(a).group(1) in codes)
 
     @property
     def spills(self) -> bool:
@@ -130,12 +150,17 @@ def parse_ptxas_log(log: str, entry: str, arch: str | None = None) -> Resources:
         _clean(ln) for ln in lines
         if ("warning" in ln and (f"'{entry}'" in ln or "'" not in ln))
         or "Overriding global maxrregcount" in ln)
+    # A coded advisory names the function it concerns, or none (then it is the module's).
+    advisories = tuple(
+        text for text in map(_clean, lines)
+        if _ADVISORY.match(text)
+        and ((m := _IN_FUNCTION.search(text)) is None or m.group(1) == entry))
     return Resources(
         entry=entry, arch=log_arch, registers=int(_USED.search(used).group(1)),
         spill_store_bytes=stack[1], spill_load_bytes=stack[2], stack_frame_bytes=stack[0],
         cumulative_stack_bytes=values["cumulative_stack_bytes"] or stack[0],
         static_smem_bytes=values["static_smem_bytes"], barriers=values["barriers"],
-        cmem0_bytes=values["cmem0_bytes"], log_format=fmt, notes=notes)
+        cmem0_bytes=values["cmem0_bytes"], log_format=fmt, notes=notes, advisories=advisories)
 
 
 _DIRECTIVES = re.compile(r"^\s*\.(maxnreg|maxntid|minnctapersm|reqntid)\b", re.M)

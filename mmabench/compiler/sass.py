@@ -1,4 +1,4 @@
-"""Reading nvdisasm output: instructions, opcode histograms, and the body of each loop.
+"""Reading nvdisasm output: instructions, opcode histograms, tensor-core ops, and loop bodies.
 
 Instruction counts that figures are divided by come from here, not from the PTX: ptxas may
 unroll, split or drop instructions, so the suite counts what is actually in the loop.
@@ -16,6 +16,11 @@ _INSTR = re.compile(r"^\s*/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]
 _LABEL = re.compile(r"^(\.L_x_\d+|[A-Za-z_$][\w$.]*):\s*$")
 _SECTION = re.compile(r"^\s*\.section\s+\.text\.([^,\s]+)")
 _TARGET = re.compile(r"`\(([^)]+)\)")
+_ENTRY = re.compile(r'\.other\s+(\S+),@"STO_CUDA_ENTRY')
+
+# Tensor-core opcodes, Volta's HMMA to Blackwell's UTC*MMA (an opcode starting with one is one).
+TENSOR_PREFIXES = ("HMMA", "HGMMA", "IMMA", "IGMMA", "QMMA", "QGMMA", "OMMA", "UTCHMMA",
+                   "UTCQMMA", "UTCOMMA", "UTCIMMA", "BMMA")
 
 
 @dataclass(frozen=True)
@@ -69,19 +74,38 @@ def parse(sass: str) -> tuple[list[Instr], dict[tuple[str, str], int]]:
     return instrs, labels
 
 
-def histogram(sass: str, function: str | None = None, full: bool = True) -> Counter:
-    """Opcode counts (static, in the code) of one function or of the whole cubin."""
+def instructions(sass: str, entry: str | None = None) -> list[Instr]:
+    """The instructions of the whole cubin or, given `entry`, of that entry and the device
+    functions it may call (the module's other entries left out)."""
     instrs, _ = parse(sass)
-    return Counter(i.opcode if full else i.base for i in instrs
-                   if function is None or i.function == function)
+    if entry is None:
+        return instrs
+    others = set(_ENTRY.findall(sass)) - {entry}
+    return [i for i in instrs if i.function not in others]
 
 
-def loops(sass: str, function: str | None = None) -> list[Loop]:
+def histogram(sass: str, entry: str | None = None, full: bool = True) -> Counter:
+    """Opcode counts (static, in the code) of the whole cubin or of one entry (`instructions`);
+    full opcodes ('HMMA.16816.F32') or, with full=False, base ones ('HMMA')."""
+    return Counter(i.opcode if full else i.base for i in instructions(sass, entry))
+
+
+def tensor_ops(hist: Counter) -> dict[str, int]:
+    """The tensor-core opcodes of a histogram, by name: {'HMMA.16816.F32': 64, ...}."""
+    return {op: n for op, n in sorted(hist.items()) if op.startswith(TENSOR_PREFIXES)}
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """{'HMMA.16816.F32': 64, ...} as 'HMMA.16816.F32 x64, ...' (in the dict's order)."""
+    return ", ".join(f"{op} x{n}" for op, n in counts.items())
+
+
+def loops(sass: str) -> list[Loop]:
     """Every backward branch with a non-empty body, innermost (shortest) first."""
     instrs, labels = parse(sass)
     found = []
     for ins in instrs:
-        if ins.base not in ("BRA", "JMP") or (function and ins.function != function):
+        if ins.base not in ("BRA", "JMP"):
             continue
         m = _TARGET.search(ins.operands)
         if not m or (ins.function, m.group(1)) not in labels:
@@ -95,13 +119,13 @@ def loops(sass: str, function: str | None = None) -> list[Loop]:
     return sorted(found, key=lambda lp: lp.end - lp.start)
 
 
-def loop_count(sass: str, opcode: str, function: str | None = None) -> int:
+def loop_count(sass: str, opcode: str) -> int:
     """How many `opcode` instructions the one loop holding them executes per trip.
 
     Raises ValueError when no loop, or more than one disjoint loop, holds them: the caller
     would otherwise divide by a guess.
     """
-    holding = [lp for lp in loops(sass, function) if lp.count(opcode)]
+    holding = [lp for lp in loops(sass) if lp.count(opcode)]
     if not holding:
         raise ValueError(f"no loop contains {opcode}")
     inner = holding[0]

@@ -1,4 +1,4 @@
-"""SASS of a cubin for the report: disassembly de-duplicated across builds, and opcode counts.
+"""SASS of a cubin for the report: disassembly de-duplicated across builds, and the SASS columns.
 
 The disassembly itself is toolchain.disassemble_with_tool (the one path: nvdisasm -c -ndf,
 cached, cuobjdump as the fallback). nvdisasm costs 0.2-0.35 s per cubin whatever its size, more
@@ -19,9 +19,6 @@ from mmabench.compiler import sass, toolchain
 
 # Base opcodes counted in their own columns (the whole histogram goes to CSV/JSON).
 KEY_OPCODES = ("LDL", "STL", "LDS", "STS", "LDSM", "LDG", "STG", "MUFU", "FFMA", "HFMA2", "BAR")
-# Tensor-core opcodes, kept with their modifiers (shape and accumulator type).
-TENSOR_PREFIXES = ("HMMA", "HGMMA", "IMMA", "IGMMA", "QMMA", "QGMMA", "OMMA", "UTCHMMA",
-                   "UTCQMMA", "UTCOMMA", "UTCIMMA", "BMMA")
 # HFMA2 with a zero product (`HFMA2.MMA R3, -RZ, RZ, 0, c`) is how ptxas materialises a
 # constant: a move, not half-precision arithmetic. It stays in the histogram, not in the column.
 _HFMA2_MOVE = re.compile(r"^[^,]+,\s*-?RZ\s*,\s*-?RZ\s*,")
@@ -77,26 +74,16 @@ class Disassembler:
             return text, tool
 
 
-def opcode_histogram(sass_text: str, entry: str) -> tuple[Counter, int]:
-    """Full-opcode counts of the entry and the device functions it may call (other entries of
-    the same module are left out); also the number of HFMA2 that are real arithmetic."""
-    instrs, _ = sass.parse(sass_text)
-    entries = set(re.findall(r'\.other\s+(\S+),@"STO_CUDA_ENTRY', sass_text))
-    others = entries - {entry}
-    mine = [i for i in instrs if i.function not in others]
-    hfma2_arith = sum(1 for i in mine if i.base == "HFMA2" and not _HFMA2_MOVE.match(i.operands))
-    return Counter(i.opcode for i in mine), hfma2_arith
-
-
-def key_counts(hist: Counter, hfma2_arith: int | None = None) -> dict:
-    """The report's SASS columns: n_<OPCODE> per base opcode of KEY_OPCODES, and the tensor ops."""
-    base = Counter()
-    for op, n in hist.items():
-        base[op.split(".", 1)[0]] += n
+def sass_columns(sass_text: str, entry: str) -> tuple[Counter, dict]:
+    """The full-opcode histogram of the entry (and the device functions it may call) and the
+    report's SASS columns: n_<OPCODE> per base opcode of KEY_OPCODES (n_HFMA2: the arithmetic
+    ones only), and the tensor ops."""
+    mine = sass.instructions(sass_text, entry)
+    hist = Counter(i.opcode for i in mine)
+    base = Counter(i.base for i in mine)
     out = {f"n_{op}": base.get(op, 0) for op in KEY_OPCODES}
-    if hfma2_arith is not None:
-        out["n_HFMA2"] = hfma2_arith
-    tensor = {op: n for op, n in sorted(hist.items()) if op.startswith(TENSOR_PREFIXES)}
-    out["tensor_ops"] = ", ".join(f"{op} x{n}" for op, n in tensor.items())
+    out["n_HFMA2"] = sum(1 for i in mine if i.base == "HFMA2" and not _HFMA2_MOVE.match(i.operands))
+    tensor = sass.tensor_ops(hist)
+    out["tensor_ops"] = sass.counts_text(tensor)
     out["n_tensor"] = sum(tensor.values())
-    return out
+    return hist, out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -89,7 +88,9 @@ def _candidates(name: str) -> list[Path]:
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
+@functools.lru_cache(maxsize=None)
 def _release(path: Path) -> tuple[int, ...]:
+    """(13, 5) from a tool's `--version`; () if it does not say."""
     try:
         out = subprocess.run([str(path), "--version"], capture_output=True, text=True,
                              timeout=30).stdout
@@ -116,9 +117,7 @@ def find_tool(name: str) -> Path:
 @functools.lru_cache(maxsize=None)
 def tool_version(name: str) -> str:
     """'13.5' style release of a binary tool (empty string if it does not say)."""
-    out = subprocess.run([str(find_tool(name)), "--version"], capture_output=True, text=True).stdout
-    m = re.search(r"release (\d+\.\d+)", out)
-    return m.group(1) if m else ""
+    return ".".join(map(str, _release(find_tool(name))))
 
 
 def _nvrtc():
@@ -272,7 +271,3 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     ptx = ptx.rstrip("\0")
     path.write_text(ptx)
     return ptx
-
-
-def describe() -> str:
-    return json.dumps(toolchain_info(), indent=2)

@@ -12,12 +12,24 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from mmabench.core.errors import UserError
+
 PACKAGES = {"ptx": "mmabench.ptx", "kernels": "mmabench.kernels", "data": "mmabench.data"}
 
 
 def _folder(kind: str) -> Path:
+    try:
+        root = resources.files(PACKAGES[kind])
+    except ModuleNotFoundError:
+        # The package was imported from a source checkout that is not installed (python -m
+        # from the checkout's folder puts it first on sys.path): its ptx/ is not mmabench.ptx.
+        import mmabench
+
+        raise UserError(f"mmabench is imported from {Path(mmabench.__file__).parent}, which is "
+                        f"not installed, so {kind}/ cannot be found; install that checkout with "
+                        "`pip install -e .`, or run from another folder") from None
     # Installed as files on disk (wheel or editable), never zipped: a plain Path is safe.
-    return Path(str(resources.files(PACKAGES[kind])))
+    return Path(str(root))
 
 
 def ptx(name: str) -> Path:

@@ -1,18 +1,17 @@
 """The GPUs of this host (index, UUID, name) and the `--devices` value that picks some of them.
 
-Indices are nvidia-smi's (NVML order). A child process is pinned by the UUID, which means the
-same GPU whatever CUDA_DEVICE_ORDER says. If this process already runs under
+Indices are NVML's (those nvidia-smi shows). A child process is pinned by the UUID, which means
+the same GPU whatever CUDA_DEVICE_ORDER says. If this process already runs under
 CUDA_VISIBLE_DEVICES, only the GPUs it names are offered.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 
 from mmabench.core.errors import NoGPU, UserError
+from mmabench.measure import nvml
 
 
 @dataclass(frozen=True)
@@ -23,30 +22,13 @@ class Device:
     pci_bus_id: str = ""
 
 
-def parse_smi(text: str) -> list[Device]:
-    """Lines of `nvidia-smi --query-gpu=index,uuid,name,pci.bus_id --format=csv,noheader`."""
-    out = []
-    for line in text.splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) >= 3 and parts[0].isdigit():
-            out.append(Device(int(parts[0]), parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
-    return out
-
-
-def _from_smi() -> list[Device] | None:
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return None
-    try:
-        proc = subprocess.run([smi, "--query-gpu=index,uuid,name,pci.bus_id", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return parse_smi(proc.stdout) if proc.returncode == 0 else None
+def _from_nvml() -> list[Device] | None:
+    listed = nvml.gpus()
+    return None if listed is None else [Device(**gpu) for gpu in listed]
 
 
 def _from_cupy() -> list[Device]:
-    """Without nvidia-smi: CUDA's own order; UUIDs where CuPy gives them."""
+    """Without NVML: CUDA's own order; UUIDs where CuPy gives them."""
     try:
         import cupy
 
@@ -83,7 +65,7 @@ def visible(devices: list[Device], cuda_visible: str | None) -> list[Device]:
 
 
 def list_gpus() -> list[Device]:
-    devices = _from_smi()
+    devices = _from_nvml()
     if devices is None:
         devices = _from_cupy()
     return visible(devices, os.environ.get("CUDA_VISIBLE_DEVICES"))
@@ -114,7 +96,7 @@ def resolve(text: str, devices: list[Device]) -> list[Device]:
     """The devices `text` names, in the order given (checked against this host's GPUs)."""
     wanted = parse_spec(text)
     if not devices:
-        raise NoGPU("--devices: no GPU found (nvidia-smi lists none"
+        raise NoGPU("--devices: no GPU found (neither NVML nor CUDA lists one"
                     + (", or CUDA_VISIBLE_DEVICES hides them)" if "CUDA_VISIBLE_DEVICES" in os.environ else ")"))
     if wanted is None:
         return list(devices)

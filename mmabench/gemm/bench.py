@@ -63,13 +63,12 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
             try:
                 loaded = build.load(v)
                 _, res = build.assemble(v)
-                from mmabench.gemm.offline import hgmma_counts
-                from mmabench.compiler import toolchain
-                hg = hgmma_counts(toolchain.disassemble(loaded.cubin))
+                from mmabench.compiler import sass, toolchain
+                hg = sass.tensor_ops(sass.histogram(toolchain.disassemble(loaded.cubin)))
                 c.info = {"registers": loaded.registers, "spill_bytes": res.spill_stores + res.spill_loads,
                           "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
-                          "tensor_op": ", ".join(f"{op} x{cnt}" for op, cnt in sorted(hg.items())),
-                          "wgmma_serialized_C7510": res.serialized, "load": loaded.how,
+                          "tensor_op": sass.counts_text(hg),
+                          "wgmma_serialized_C7510": bool(res.advised("wgmma serialized")), "load": loaded.how,
                           "tile": f"{BM}x{BN}x64, 8 warps"}
                 if set(hg) != {v.wgmma_opcode}:
                     raise RuntimeError(f"SASS holds {sorted(hg)}, expected only {v.wgmma_opcode}")

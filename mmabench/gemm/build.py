@@ -9,11 +9,12 @@ own register count is read back too).
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass
 
+from mmabench import hardware
 from mmabench.core import resources
-from mmabench.compiler import toolchain
+from mmabench.compiler import cuda_source, loader, toolchain
+from mmabench.compiler.loader import Loaded
+from mmabench.compiler.resources import Resources, parse_ptxas_log
 from mmabench.core.errors import UserError
 from mmabench.gemm.variants import THREADS, Variant
 
@@ -25,90 +26,27 @@ NVRTC_OPTIONS = ("-default-device",)
 
 
 def render(v: Variant) -> str:
-    head = "".join(f"#define {k} {val}\n" for k, val in v.defines().items())
-    return f"// variant {v.name}\n{head}#line 1 \"wgmma_gemm.cu\"\n{SOURCE.read_text()}"
-
-
-def _lower_version(ptx: str) -> str:
-    return re.sub(r"^\.version\s+\d+\.\d+", f".version {PTX_VERSION}", ptx, count=1, flags=re.M)
+    return cuda_source.render(SOURCE, v.name, v.defines())
 
 
 def ptx_for(v: Variant, arch: str = ARCH) -> str:
     """PTX of a variant (target sm_90a; `arch` is accepted for the registry's API)."""
-    ptx = toolchain.nvrtc_to_ptx(render(v), VIRTUAL_ARCH, NVRTC_OPTIONS, name=f"{v.name}.cu")
-    if f".entry {v.entry}" not in ptx:
-        raise toolchain.CompileError(f"{v.name}: entry {v.entry} missing from the PTX")
-    return _lower_version(ptx)
-
-
-@dataclass(frozen=True)
-class Resources:
-    registers: int
-    spill_stores: int
-    spill_loads: int
-    stack: int
-    serialized: bool           # ptxas warning C7510: wgmma serialized (pipeline gone)
-    log: str
-
-
-_REGS = re.compile(r"Used (\d+) registers")
-_SPILL = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
-
-
-def parse_log(log: str) -> Resources:
-    regs, spill = _REGS.search(log), _SPILL.search(log)
-    if not regs or not spill:
-        raise toolchain.CompileError(f"unexpected ptxas log: {log[:200]}")
-    return Resources(int(regs.group(1)), int(spill.group(2)), int(spill.group(3)),
-                     int(spill.group(1)), "C7510" in log, log)
+    return cuda_source.to_ptx(render(v), v.name, v.entry, VIRTUAL_ARCH, NVRTC_OPTIONS, PTX_VERSION)
 
 
 def assemble(v: Variant) -> tuple[toolchain.Assembled, Resources]:
-    """Offline cubin and ptxas resources for sm_90a (cached)."""
+    """Offline cubin and ptxas resources for sm_90a (cached); whether ptxas serialized the
+    wgmma pipeline is `resources.advised("wgmma serialized")`."""
     asm = toolchain.assemble(ptx_for(v), ARCH)
-    return asm, parse_log(asm.log)
-
-
-@dataclass
-class Loaded:
-    variant: Variant
-    function: object           # cupy.cuda.function.Function
-    cubin: bytes
-    how: str
-    registers: int             # what the loaded function reports
-    local_bytes: int           # local memory per thread (spills + stack)
-    max_blocks_per_sm: int
-    module: object
+    return asm, parse_ptxas_log(asm.log, v.entry, ARCH)
 
 
 @functools.lru_cache(maxsize=None)
 def load(v: Variant) -> Loaded:
-    """JIT the variant's PTX with the driver (ptxas for sm_90a if the driver refuses) and enable
-    its dynamic shared memory. UserError off Hopper (wgmma is sm_90a only)."""
-    from cupy.cuda import function
-    from cupy_backends.cuda.api import driver
-
-    from mmabench.compiler import driver_jit
-    from mmabench import hardware
-
+    """The variant on the GPU at hand (compiler.loader: the driver's JIT, else ptxas for sm_90a),
+    its dynamic shared memory enabled. UserError off Hopper (wgmma is sm_90a only)."""
     hardware.require_gpu()
     arch = hardware.device_arch()
     if arch != "sm_90":
         raise UserError(f"the wgmma GEMM needs an sm_90 GPU (H100/H200); this one is {arch}")
-    ptx = ptx_for(v)
-    try:
-        jk = driver_jit.jit(ptx, v.entry)
-        func, cubin, how, module = jk.function, jk.cubin, "driver-jit", jk.module
-    except Exception as exc:
-        try:
-            asm = toolchain.assemble(ptx, ARCH)
-        except Exception:
-            raise toolchain.CompileError(f"{v.name}: driver JIT failed ({exc}) and ptxas too") from None
-        module = function.Module()
-        module.load(asm.cubin)
-        func, cubin, how = module.get_function(v.entry), asm.cubin, f"ptxas {toolchain.tool_version('ptxas')}"
-    driver.funcSetAttribute(func.ptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, v.smem_bytes)
-    regs = driver.funcGetAttribute(driver.CU_FUNC_ATTRIBUTE_NUM_REGS, func.ptr)
-    local = driver.funcGetAttribute(driver.CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, func.ptr)
-    blocks = driver.occupancyMaxActiveBlocksPerMultiprocessor(func.ptr, THREADS, v.smem_bytes)
-    return Loaded(v, func, cubin, how, regs, local, blocks, module)
+    return loader.load(ptx_for(v), v.entry, THREADS, v.smem_bytes, arch=ARCH, name=v.name, variant=v)

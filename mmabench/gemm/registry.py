@@ -5,12 +5,12 @@ naming the family includes them."""
 
 from __future__ import annotations
 
+from mmabench.compiler.registry import KernelSpec
+from mmabench.gemm.build import ptx_for
+from mmabench.gemm.variants import THREADS, all_variants
 
-def kernel_specs():
-    from mmabench.compiler.registry import KernelSpec
-    from mmabench.gemm.build import ptx_for
-    from mmabench.gemm.variants import THREADS, all_variants
 
+def kernel_specs() -> list[KernelSpec]:
     specs = []
     for v in all_variants():
         specs.append(KernelSpec(

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from mmabench.compiler import sass, toolchain
 from mmabench.instructions.form import Lowering
 
-TENSOR_PREFIXES = ("HMMA", "HGMMA", "QMMA", "QGMMA", "IMMA", "UTC")
-
 
 @dataclass
 class SassCheck:
@@ -32,13 +30,13 @@ class SassCheck:
 
     @property
     def opcodes(self) -> str:
-        return ", ".join(f"{op} x{n}" for op, n in sorted(self.tensor_ops.items()))
+        return sass.counts_text(self.tensor_ops)
 
 
 def check(ptx: str, arch: str, lowering: Lowering, expected_per_trip: int) -> SassCheck:
     asm = toolchain.assemble(ptx, arch)
     text = toolchain.disassemble(asm.cubin)
-    tensor = {op: n for op, n in sass.histogram(text).items() if op.startswith(TENSOR_PREFIXES)}
+    tensor = sass.tensor_ops(sass.histogram(text))
     per_trip, problem = lowering.loop_check(text, expected_per_trip)
     helpers = {}
     if lowering.helpers:

@@ -1,11 +1,11 @@
-"""The one measurement layer: every benchmark times through `measure` (one quantity) or
-`interleaved` (a comparison), and every row carries what `Measurement.fields()` gives:
+"""The one measurement layer: every benchmark times through `measure` (one quantity),
+`interleaved` (a comparison), `sustained` (one contender alone, for its power) or `latency` (one
+dependent chain, in cycles), and every row carries what `Measurement.fields()` gives:
 median/min/max, noise, sample count, mode, and the SM clock, power and throttle reasons during
-the timed region."""
+the timed region (NVML through nvidia-ml-py, `measure.nvml`)."""
 
-from mmabench.measure.conditions import Conditions, Sampler  # noqa: F401
+from mmabench.measure.chain import ChainLaunch, latency  # noqa: F401
+from mmabench.measure.conditions import Conditions  # noqa: F401
 from mmabench.measure.interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
-from mmabench.measure.chain import ChainLaunch  # noqa: F401
-from mmabench.measure.kernel_clock import CyclesTimer, KernelClock, calibrate_trips, stamps_mhz  # noqa: F401
-from mmabench.measure.loop import (DEFAULT, FULL, MODES, QUICK, EventTimer, Measurement, Policy, measure, sustained)  # noqa: F401
-from mmabench.measure.twins import POWER_S, compare_twins  # noqa: F401
+from mmabench.measure.loop import QUICK, Measurement, Policy, measure, sustained  # noqa: F401
+from mmabench.measure.twins import compare_twins  # noqa: F401

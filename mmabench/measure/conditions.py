@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mmabench.measure import nvml
 
@@ -35,7 +35,6 @@ class Conditions:
     wall_s: float = 0.0                        # host wall time of the timed region(s)
     temperature_c: float | None = None         # max reading
     reasons_mask: int = 0                      # OR of the event reasons seen
-    readings: dict = field(default_factory=dict, repr=False)
 
     @property
     def throttle(self) -> str:
@@ -86,7 +85,7 @@ class Sampler:
                 sink.append(value)
         reasons = d.event_reasons()
         if reasons is not None:
-            self.mask |= reasons & ~0x1   # "idle" between launches is not a condition of the work
+            self.mask |= reasons & ~nvml.IDLE   # idle between launches is not a condition of the work
         if self.energy_ok:
             e = d.energy_mj()
             if e is not None and (not self._steps or e != self._steps[-1][1]):

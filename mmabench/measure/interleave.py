@@ -72,24 +72,15 @@ class Interleaved:
         return Ratio([b / x for b, x in zip(self.by_round[baseline], self.by_round[contender])
                       if x > 0])
 
-    def __iter__(self):            # measurements, ratios = interleaved(...) against the first
-        first = next(iter(self.by_round))
-        yield self.measurements
-        yield {n: self.ratio(n, self.baseline or first) for n in self.by_round}
-
-    baseline: str | None = None
-
 
 def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DEFAULT, *,
-                baseline: str | None = None, timer=None, cuda_device: int = 0,
+                timer=None, cuda_device: int = 0,
                 clocks: dict[str, Callable[[], float | None]] | None = None,
                 ) -> Interleaved:
-    """Time every contender in `policy.rounds` interleaved rounds. The result unpacks as
-    (measurements, ratios against `baseline`, default the first contender) and gives any other
-    ratio with `.ratio(contender, baseline)`."""
+    """Time every contender in `policy.rounds` interleaved rounds; the result gives each one's
+    Measurement and any ratio with `.ratio(contender, baseline)`."""
     timer = timer or EventTimer()
     names = list(contenders)
-    baseline = baseline or names[0]
     per, samplers = {}, {}
     for name in names:
         est = warm_up(contenders[name], policy, timer)
@@ -117,4 +108,4 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
                        stats.rel_stderr(samples[n]) <= policy.rel_error, samplers[n].conditions(),
                        (clocks or {}).get(n, lambda: None)())
         for n in names}
-    return Interleaved(measurements, by_round, overall.conditions(), baseline)
+    return Interleaved(measurements, by_round, overall.conditions())

@@ -37,60 +37,25 @@ class KernelClock:
         return self._views[(self.next - 1) % self.slots]
 
     def __call__(self) -> float:
-        """MHz: per warp, total cycles / total ns over the launches since reset (the most recent
-        `slots`); the median over warps."""
+        """MHz over the launches since reset (the most recent `slots`)."""
         import cupy
 
         n = max(self.used, 1)
         idx = [(self.next - 1 - i) % self.slots for i in range(n)]
-        t = cupy.asnumpy(self.stamps[idx]).astype(np.float64)      # [n, warps, 4]
-        cycles = (t[..., 1] - t[..., 0]).sum(axis=0)
-        ns = (t[..., 3] - t[..., 2]).sum(axis=0)
-        ok = ns > 0
-        return float(np.median(cycles[ok] / ns[ok]) * 1e3) if ok.any() else float("nan")
+        return _mhz(cupy.asnumpy(self.stamps[idx]))
+
+    def last_launch_mhz(self) -> float:
+        """MHz of the last launch alone."""
+        import cupy
+
+        return _mhz(cupy.asnumpy(self.last())[None])
 
 
-def stamps_mhz(t: np.ndarray) -> float:
-    """One launch's stamps [warps, 4] (clock64 start/stop, globaltimer start/stop): the median
-    over warps of cycles / ns, in MHz."""
-    cycles = t[:, 1].astype(np.float64) - t[:, 0]
-    ns = t[:, 3].astype(np.float64) - t[:, 2]
+def _mhz(stamps: np.ndarray) -> float:
+    """Stamps [launches, warps, 4] (clock64 start/stop, globaltimer start/stop) -> MHz: per warp,
+    total cycles / total ns; the median over warps."""
+    t = stamps.astype(np.float64)
+    cycles = (t[..., 1] - t[..., 0]).sum(axis=0)
+    ns = (t[..., 3] - t[..., 2]).sum(axis=0)
     ok = ns > 0
     return float(np.median(cycles[ok] / ns[ok]) * 1e3) if ok.any() else float("nan")
-
-
-def calibrate_trips(launch, target_ms: float, start: int) -> int:
-    """Loop trips for about `target_ms` per launch of `launch(trips)`: a short probe, then one
-    run at its estimate (the probe's time is mostly fixed launch cost, so it overshoots)."""
-    import math
-
-    import cupy
-
-    trips = start
-    for _ in range(2):
-        begin, end = cupy.cuda.Event(), cupy.cuda.Event()
-        begin.record()
-        launch(trips)
-        end.record()
-        end.synchronize()
-        took = cupy.cuda.get_elapsed_time(begin, end)
-        trips = max(start, int(math.ceil(trips * target_ms / max(took, 1e-3))))
-    return trips
-
-
-class CyclesTimer:
-    """Stands in for the event timer when a sample is the kernel's own cycle count per
-    instruction (latency: one chain, the first warp's %clock64 stamps), so the layer's warm-up
-    and stopping rule apply to cycles."""
-
-    def __init__(self, stamps, per_instruction: int):
-        import cupy
-        self.cupy, self.stamps, self.per = cupy, stamps, per_instruction
-
-    def run(self, launch, groups, per_group, cold):
-        out = []
-        for _ in range(groups):
-            launch()
-            c0, c1, _, _ = (int(x) for x in self.cupy.asnumpy(self.stamps)[0])
-            out.append((c1 - c0) / self.per)
-        return out

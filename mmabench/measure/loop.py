@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from mmabench.core.errors import UserError
@@ -48,14 +48,9 @@ class Policy:
         if self.rounds < 1 or self.samples_per_round < 1:
             raise UserError("rounds and samples per round must be >= 1")
 
-    def scaled(self, factor: float) -> "Policy":
-        """The same policy with its time budget scaled (quick / full runs)."""
-        return replace(self, budget_s=self.budget_s * factor)
-
 
 QUICK = Policy(min_samples=3, max_samples=30, rel_error=0.01, budget_s=0.3, rounds=3)
 DEFAULT = Policy()
-FULL = Policy(min_samples=10, max_samples=1000, rel_error=0.002, budget_s=3.0, rounds=9)
 
 
 class EventTimer:
@@ -92,9 +87,6 @@ class EventTimer:
             pairs.append((start, stop))
         stream.synchronize()
         return [cupy.cuda.get_elapsed_time(a, b) / per_group for a, b in pairs]
-
-    def sync(self) -> None:
-        self.cupy.cuda.get_current_stream().synchronize()
 
 
 @dataclass

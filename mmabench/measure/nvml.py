@@ -1,32 +1,36 @@
-"""The few NVML calls the measurement layer needs, through ctypes (no extra dependency).
+"""NVML, the driver's management library, through NVIDIA's own bindings (nvidia-ml-py, module
+`pynvml`): SM clock, power, the energy counter, clock-event ("throttle") reasons, temperature,
+the driver version, the GPUs of the host, and a text snapshot of a GPU's state for a run folder.
 
-NVML is the driver's management library (libnvidia-ml.so.1): SM clock, power, the energy
-counter, throttle ("clock event") reasons, temperature. Every call degrades to None when the
-library or the call is missing, so a machine without a driver still runs the offline parts.
+Every reading degrades to None (the listing to None, the snapshot and driver version to '') when
+the library, the driver or the call is missing, so a machine without a GPU still runs the
+offline parts.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 
-NVML_CLOCK_SM = 1
-NVML_TEMPERATURE_GPU = 0
+import pynvml
 
-# nvmlClocksEventReasons bits (nvml.h); the ones that mean "slowed by power or heat" are THROTTLE.
+# Clock-event reason bits; those that mean "slowed by power or heat" make THROTTLE_MASK.
+IDLE = pynvml.nvmlClocksEventReasonGpuIdle
 REASONS = {
-    0x1: "gpu_idle",
-    0x2: "app_clocks",
-    0x4: "sw_power_cap",
-    0x8: "hw_slowdown",
-    0x10: "sync_boost",
-    0x20: "sw_thermal",
-    0x40: "hw_thermal",
-    0x80: "hw_power_brake",
-    0x100: "display_clocks",
+    IDLE: "gpu_idle",
+    pynvml.nvmlClocksEventReasonApplicationsClocksSetting: "app_clocks",
+    pynvml.nvmlClocksEventReasonSwPowerCap: "sw_power_cap",
+    pynvml.nvmlClocksEventReasonHwSlowdown: "hw_slowdown",
+    pynvml.nvmlClocksEventReasonSyncBoost: "sync_boost",
+    pynvml.nvmlClocksEventReasonSwThermalSlowdown: "sw_thermal",
+    pynvml.nvmlClocksEventReasonHwThermalSlowdown: "hw_thermal",
+    pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown: "hw_power_brake",
+    pynvml.nvmlClocksEventReasonDisplayClockSetting: "display_clocks",
 }
-THROTTLE_MASK = 0x4 | 0x8 | 0x20 | 0x40 | 0x80
+THROTTLE_MASK = (pynvml.nvmlClocksEventReasonSwPowerCap | pynvml.nvmlClocksEventReasonHwSlowdown
+                 | pynvml.nvmlClocksEventReasonSwThermalSlowdown
+                 | pynvml.nvmlClocksEventReasonHwThermalSlowdown
+                 | pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown)
 
 
 def reason_names(mask: int) -> str:
@@ -35,100 +39,154 @@ def reason_names(mask: int) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _lib():
+def _initialised() -> bool:
+    """nvmlInit, once per process; False without the library or a driver."""
     try:
-        lib = ctypes.CDLL("libnvidia-ml.so.1")
-    except OSError:
-        return None
-    try:
-        if lib.nvmlInit_v2() != 0:
-            return None
-    except AttributeError:
-        return None
-    return lib
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:        # LibraryNotFound, DriverNotLoaded, LibRmVersionMismatch, ...
+        return False
+    return True
 
 
-def available() -> bool:
-    return _lib() is not None
+def _ask(call, *args):
+    """call(*args), or None where NVML cannot answer (not supported, no permission, no library)."""
+    try:
+        return call(*args)
+    except pynvml.NVMLError:
+        return None
+
+
+def _watts(milliwatts: int | None) -> float | None:
+    return None if milliwatts is None else milliwatts / 1000.0
 
 
 class Device:
-    """One GPU as NVML sees it; every getter returns None when NVML cannot answer."""
+    """One GPU as NVML sees it; every reading is None where NVML cannot answer."""
 
-    def __init__(self, handle, lib):
-        self._h, self._lib = handle, lib
+    def __init__(self, handle):
+        self.handle = handle
 
-    def _uint(self, fn: str, *args) -> int | None:
-        value = ctypes.c_uint()
-        try:
-            ok = getattr(self._lib, fn)(self._h, *args, ctypes.byref(value)) == 0
-        except AttributeError:
-            return None
-        return int(value.value) if ok else None
-
-    def _ull(self, fn: str) -> int | None:
-        value = ctypes.c_ulonglong()
-        try:
-            ok = getattr(self._lib, fn)(self._h, ctypes.byref(value)) == 0
-        except AttributeError:
-            return None
-        return int(value.value) if ok else None
+    def _get(self, call, *args):
+        return _ask(call, self.handle, *args)
 
     def sm_clock_mhz(self) -> int | None:
-        return self._uint("nvmlDeviceGetClockInfo", ctypes.c_int(NVML_CLOCK_SM))
-
-    def max_sm_clock_mhz(self) -> int | None:
-        return self._uint("nvmlDeviceGetMaxClockInfo", ctypes.c_int(NVML_CLOCK_SM))
+        return self._get(pynvml.nvmlDeviceGetClockInfo, pynvml.NVML_CLOCK_SM)
 
     def power_w(self) -> float | None:
-        mw = self._uint("nvmlDeviceGetPowerUsage")
-        return None if mw is None else mw / 1000.0
+        return _watts(self._get(pynvml.nvmlDeviceGetPowerUsage))
 
     def power_limit_w(self) -> float | None:
-        mw = self._uint("nvmlDeviceGetEnforcedPowerLimit")
-        return None if mw is None else mw / 1000.0
+        return _watts(self._get(pynvml.nvmlDeviceGetEnforcedPowerLimit))
 
     def energy_mj(self) -> int | None:
         """Total energy since the driver loaded, in millijoules (Volta and newer)."""
-        return self._ull("nvmlDeviceGetTotalEnergyConsumption")
+        return self._get(pynvml.nvmlDeviceGetTotalEnergyConsumption)
 
     def event_reasons(self) -> int | None:
-        mask = self._ull("nvmlDeviceGetCurrentClocksEventReasons")
-        return mask if mask is not None else self._ull("nvmlDeviceGetCurrentClocksThrottleReasons")
+        mask = self._get(pynvml.nvmlDeviceGetCurrentClocksEventReasons)
+        # drivers before 535 know the same call only by its older name
+        return mask if mask is not None else self._get(pynvml.nvmlDeviceGetCurrentClocksThrottleReasons)
 
     def temperature_c(self) -> int | None:
-        return self._uint("nvmlDeviceGetTemperature", ctypes.c_int(NVML_TEMPERATURE_GPU))
-
-    def uuid(self) -> str | None:
-        buf = ctypes.create_string_buffer(96)
-        try:
-            ok = self._lib.nvmlDeviceGetUUID(self._h, buf, ctypes.c_uint(96)) == 0
-        except AttributeError:
-            return None
-        return buf.value.decode() if ok else None
+        return self._get(pynvml.nvmlDeviceGetTemperature, pynvml.NVML_TEMPERATURE_GPU)
 
 
 def _pci_bus_id(cuda_device: int) -> str | None:
     try:
         import cupy
         return cupy.cuda.runtime.deviceGetPCIBusId(cuda_device)
-    except Exception:
+    except (ImportError, RuntimeError):       # no CuPy, or CUDA cannot see that device
         return None
 
 
 @functools.lru_cache(maxsize=None)
 def device(cuda_device: int = 0) -> Device | None:
-    """The NVML handle of CUDA device `cuda_device` (matched by PCI bus id, so that
+    """CUDA device `cuda_device` as NVML sees it (matched by PCI bus id, so that
     CUDA_VISIBLE_DEVICES renumbering is respected); None without NVML."""
-    lib = _lib()
-    if lib is None:
+    if not _initialised():
         return None
-    handle = ctypes.c_void_p()
     bus = _pci_bus_id(cuda_device)
-    if bus and lib.nvmlDeviceGetHandleByPciBusId_v2(bus.encode(), ctypes.byref(handle)) == 0:
-        return Device(handle, lib)
-    if "CUDA_VISIBLE_DEVICES" in os.environ:   # an index would name the wrong GPU
+    handle = _ask(pynvml.nvmlDeviceGetHandleByPciBusId, bus) if bus else None
+    if handle is None and "CUDA_VISIBLE_DEVICES" not in os.environ:   # else an index names the wrong GPU
+        handle = _ask(pynvml.nvmlDeviceGetHandleByIndex, cuda_device)
+    return None if handle is None else Device(handle)
+
+
+def driver_version() -> str:
+    """The kernel driver's version ('580.65.06'); '' without NVML."""
+    return (_ask(pynvml.nvmlSystemGetDriverVersion) or "") if _initialised() else ""
+
+
+def gpus() -> list[dict] | None:
+    """Every GPU of the host in NVML's order (the indices nvidia-smi shows), each as
+    {index, uuid, name, pci_bus_id}; None without NVML."""
+    if not _initialised():
         return None
-    if lib.nvmlDeviceGetHandleByIndex_v2(ctypes.c_uint(cuda_device), ctypes.byref(handle)) == 0:
-        return Device(handle, lib)
-    return None
+    count = _ask(pynvml.nvmlDeviceGetCount)
+    if count is None:
+        return None
+    out = []
+    for index in range(count):
+        handle = _ask(pynvml.nvmlDeviceGetHandleByIndex, index)
+        if handle is None:           # e.g. no permission: it could not be pinned either
+            continue
+        pci = _ask(pynvml.nvmlDeviceGetPciInfo, handle)
+        out.append({"index": index, "uuid": _ask(pynvml.nvmlDeviceGetUUID, handle) or "",
+                    "name": _ask(pynvml.nvmlDeviceGetName, handle) or "",
+                    "pci_bus_id": pci.busId if pci is not None else ""})
+    return out
+
+
+def _on_off(state) -> str | None:
+    return None if state is None else "Enabled" if state == pynvml.NVML_FEATURE_ENABLED else "Disabled"
+
+
+def _na(value) -> str:
+    return "N/A" if value is None else str(value)
+
+
+def _unit(value, unit: str, spec: str = "") -> str | None:
+    return None if value is None else f"{value:{spec}} {unit}"
+
+
+def snapshot(cuda_device: int = 0) -> str:
+    """The GPU's state as readable text (identity, clocks, power, limits, temperatures, clock-event
+    reasons, ECC, persistence) for a run folder's audit trail; '' without NVML."""
+    dev = device(cuda_device)
+    if dev is None:
+        return ""
+    get = dev._get
+    clock = {name: (get(pynvml.nvmlDeviceGetClockInfo, kind), get(pynvml.nvmlDeviceGetMaxClockInfo, kind))
+             for name, kind in (("SM", pynvml.NVML_CLOCK_SM), ("Graphics", pynvml.NVML_CLOCK_GRAPHICS),
+                                ("Memory", pynvml.NVML_CLOCK_MEM), ("Video", pynvml.NVML_CLOCK_VIDEO))}
+    ecc = get(pynvml.nvmlDeviceGetEccMode)
+    pstate = get(pynvml.nvmlDeviceGetPerformanceState)
+    pci = get(pynvml.nvmlDeviceGetPciInfo)
+    energy = dev.energy_mj()
+    reasons = dev.event_reasons()
+    lines = [
+        ("NVML snapshot of CUDA device", cuda_device),
+        ("NVML version", _ask(pynvml.nvmlSystemGetNVMLVersion)),
+        ("Driver version", driver_version() or None),
+        ("Product name", get(pynvml.nvmlDeviceGetName)),
+        ("UUID", get(pynvml.nvmlDeviceGetUUID)),
+        ("PCI bus id", None if pci is None else pci.busId),
+        ("Persistence mode", _on_off(get(pynvml.nvmlDeviceGetPersistenceMode))),
+        ("ECC mode (current, pending)", None if ecc is None else f"{_on_off(ecc[0])}, {_on_off(ecc[1])}"),
+        ("Performance state", None if pstate is None else f"P{pstate}"),
+        *((f"{name} clock (current / max)", f"{_na(now)} / {_na(top)} MHz")
+          for name, (now, top) in clock.items()),
+        ("Power draw", _unit(dev.power_w(), "W", ".2f")),
+        ("Enforced power limit", _unit(dev.power_limit_w(), "W", ".2f")),
+        ("Power management limit", _unit(_watts(get(pynvml.nvmlDeviceGetPowerManagementLimit)), "W", ".2f")),
+        ("Energy since driver load", _unit(None if energy is None else energy / 1000, "J", ".3f")),
+        ("GPU temperature", _unit(dev.temperature_c(), "C")),
+        ("Slowdown temperature", _unit(get(pynvml.nvmlDeviceGetTemperatureThreshold,
+                                           pynvml.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN), "C")),
+        ("Shutdown temperature", _unit(get(pynvml.nvmlDeviceGetTemperatureThreshold,
+                                           pynvml.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN), "C")),
+        ("Clock event reasons", None if reasons is None
+         else f"0x{reasons:016x} ({reason_names(reasons) or 'none'})"),
+    ]
+    width = max(len(label) for label, _ in lines)
+    return "".join(f"{label:<{width}} : {_na(value)}\n" for label, value in lines)

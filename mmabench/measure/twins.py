@@ -22,7 +22,7 @@ def compare_twins(points: dict, policy: Policy, *, power_s: float = POWER_S,
     """Row columns of an f16-vs-f32 comparison: the rate in interleaved rounds (ratio f16/f32
     with its range), then each twin alone for `power_s` (one energy-counter region apiece) for
     power, energy per FLOP and the clock it settles at; both outputs checked afterwards."""
-    result = interleaved({"f32": points["f32"], "f16": points["f16"]}, policy, baseline="f32",
+    result = interleaved({"f32": points["f32"], "f16": points["f16"]}, policy,
                          clocks={k: p.clock for k, p in points.items()}, timer=timer)
     steady = {k: sustained(p, power_s, clock=p.clock, timer=timer) for k, p in points.items()}
     for p in points.values():

@@ -174,18 +174,12 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
     form = built.form
     inputs = make_inputs(form, 1, rng)
     d = cupy.full((1, 1, 32, form.c_regs), POISON, dtype=cupy.uint32)
-    t = cupy.zeros((1, 4), dtype=cupy.uint64)
-    args = (inputs.a, inputs.b, inputs.c, d, t, np.uint32(iters))
-    policy = policy or measure.Policy(warmup_ms=0, min_samples=5, max_samples=30,
-                                      rel_error=0.001, budget_s=0.5)
-    m = measure.measure(lambda: built.kernel.function((1,), (32,), args), policy,
-                        timer=measure.CyclesTimer(t, built.per_trip * iters))
-    err = check(form, cupy.asnumpy(d), inputs, steps=1 + iters * built.unroll)
-    return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
-            "latency_cycles_max": m.max_ms, "iters": iters, "samples": m.samples,
-            "noise_pct": 100 * m.noise, "converged": m.converged, "timing_mode": "in-kernel cycles",
-            **m.conditions.fields(), "sm_clock_mhz": measure.stamps_mhz(cupy.asnumpy(t)),
-            "sm_clock_source": "kernel clock64/globaltimer", "check_max_abs_err": err}
+    chain = measure.ChainLaunch(built.kernel.function, 1, 32, inputs, d, warps=1, poison=POISON,
+                                iters=iters)
+    row = measure.latency(chain, built.per_trip, policy or measure.Policy(
+        warmup_ms=0, min_samples=5, max_samples=30, rel_error=0.001, budget_s=0.5))
+    steps = 1 + iters * built.unroll
+    return {**row, "check_max_abs_err": check(form, cupy.asnumpy(d), inputs, steps)}
 
 
 class Point(base.Point):

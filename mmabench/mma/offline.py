@@ -7,6 +7,7 @@ so "native on this architecture" is read from the SASS, not assumed.
 
 from __future__ import annotations
 
+from mmabench.compiler import sass
 from mmabench.instructions import offline
 from mmabench.mma.catalogue import MmaForm
 from mmabench.mma.render import DEFAULT_UNROLL, render
@@ -20,4 +21,4 @@ def check_form(form: MmaForm, arch: str, ilp: int = 4) -> dict:
             "sass_per_mma": lowering.per_mma, "native": lowering.native,
             "sass_per_trip": c.per_trip, "expected_per_trip": c.expected_per_trip, "ok": c.ok,
             "mma_opcodes": c.opcodes,
-            "helpers_per_trip": ", ".join(f"{op} x{n}" for op, n in c.helpers.items())}
+            "helpers_per_trip": sass.counts_text(c.helpers)}

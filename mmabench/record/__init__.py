@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from mmabench import __version__
 from mmabench.core.errors import UserError
+from mmabench.measure import nvml
 
 # The source checkout this copy of the package runs from (an editable install), or None for an
 # installed wheel, whose commit is unknown unless $MMABENCH_GIT_COMMIT names it.
@@ -88,18 +88,9 @@ def gpu_context(device: int = 0) -> dict:
         "sm_count": int(props["multiProcessorCount"]),
         "driver_cuda_version": _cuda_version(rt.driverGetVersion()),
         "cuda_runtime_version": _cuda_version(rt.runtimeGetVersion()),
-        "driver_version": nvml_driver_version(),
+        "driver_version": nvml.driver_version(),
     }
     return ctx
-
-
-def nvml_driver_version() -> str:
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
-        return out.stdout.strip().splitlines()[0] if out.returncode == 0 else ""
-    except Exception:
-        return ""
 
 
 def offline_context() -> dict:
@@ -199,12 +190,12 @@ class RunFolder:
         return code / file
 
     def save_gpu_state(self, label: str) -> None:
-        """`nvidia-smi -q` snapshot (clocks, power, throttle reasons) for the audit trail."""
-        smi = shutil.which("nvidia-smi")
-        if not smi:
-            return
-        out = subprocess.run([smi, "-q"], capture_output=True, text=True, timeout=30)
-        self.save_text(f"nvidia-smi-{label}.txt", out.stdout)
+        """NVML snapshot of the GPU (clocks, power, limits, temperatures, throttle reasons) for the
+        audit trail, as nvml-<label>.txt; nothing without NVML. Older run folders hold
+        nvidia-smi-<label>.txt instead."""
+        text = nvml.snapshot()
+        if text:
+            self.save_text(f"nvml-{label}.txt", text)
 
     def save_context(self, context: dict) -> None:
         self.save_text("context.json", json.dumps(context, indent=2))

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "bundle", help="pack this machine's results into one file to send (no GPU needed)",
         description="Write one file (*.mmabench.json.gz) holding every result row and its context "
-                    "(context.json, nvidia-smi snapshots) from the run folders under ./results and "
+                    "(context.json, GPU state snapshots) from the run folders under ./results and "
                     "$MMABENCH_RESULTS, or the folders given. PTX/SASS copies only with "
                     "--with-code. `compare` and `report` accept the file.")
     p.add_argument("--results", action="append", metavar="DIR",

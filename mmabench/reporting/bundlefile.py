@@ -3,7 +3,7 @@ an owner of another GPU sends (gzip'd JSON, `*.mmabench.json.gz`).
 
     {"format": "mmabench-bundle", "version": 1, "created": ..., "mmabench_version": ...,
      "runs": [{"bench": "mma", "origin": "...", "context": {...}, "columns": [...],
-               "rows": [{...}, ...], "files": {"nvidia-smi-before.txt": "...", ...}}]}
+               "rows": [{...}, ...], "files": {"nvml-before.txt": "...", ...}}]}
 
 Missing values are null, infinities the strings "inf" / "-inf" (plain JSON has neither NaN
 nor Infinity). Reading checks the format, the version and each run's required columns, and

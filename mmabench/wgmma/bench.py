@@ -253,21 +253,12 @@ def measure_latency(built: Built, rng: np.random.Generator, iters: int = 256,
     form = built.form
     inputs = make_inputs(form, 1, rng)
     d = cupy.full((1, 1, 128, form.c_regs), POISON, dtype=cupy.uint32)
-    t = cupy.zeros((4, 4), dtype=cupy.uint64)
-    args = (inputs.a, inputs.b, inputs.c, d, t, np.uint32(iters))
-    policy = policy or measure.Policy(warmup_ms=0, min_samples=5, max_samples=30,
-                                      rel_error=0.002, budget_s=0.3)
-    m = measure.measure(lambda: built.kernel.function((1,), (128,), args), policy,
-                        timer=measure.CyclesTimer(t, built.per_trip * iters))
-    steps = 1 + iters * built.pipe.unroll
-    err = check(form, d, inputs, steps)
-    return {"latency_cycles": m.median_ms, "latency_cycles_min": m.min_ms,
-            "latency_cycles_max": m.max_ms, "iters": iters, "samples": m.samples,
-            "noise_pct": 100 * m.noise, "converged": m.converged,
-            "timing_mode": "in-kernel cycles", **m.conditions.fields(),
-            "sm_clock_mhz": measure.stamps_mhz(cupy.asnumpy(t)),
-            "sm_clock_source": "kernel clock64/globaltimer",
-            "check_max_abs_err": err, "registers": built.num_regs}
+    chain = measure.ChainLaunch(built.kernel.function, 1, 128, inputs, d, warps=4, poison=POISON,
+                                iters=iters)
+    row = measure.latency(chain, built.per_trip, policy or measure.Policy(
+        warmup_ms=0, min_samples=5, max_samples=30, rel_error=0.002, budget_s=0.3))
+    return {**row, "check_max_abs_err": check(form, d, inputs, 1 + iters * built.pipe.unroll),
+            "registers": built.num_regs}
 
 
 # ---------------------------------------------------------------- throughput

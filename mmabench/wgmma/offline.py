@@ -2,7 +2,7 @@
 
 Beyond the base check (the form's opcode, as many as rendered, no other tensor opcode), a
 pipelined loop must keep one WARPGROUP.DEPBAR (wait) per commit group, and ptxas must not have
-serialized the wgmma sequence (its warning C7510).
+serialized the wgmma sequence (its advisories C7509/C7510).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from mmabench.wgmma.catalogue import ARCH, WgmmaForm
 from mmabench.wgmma.render import ENTRY, Pipeline, pipeline, render
 
 THROUGHPUT = pipeline(2, 4, 1)   # the shape the offline check assembles besides the latency one
-SERIALIZED = ("C7510", "serialized")
 
 
 def waits_problem(form: WgmmaForm, pipe: Pipeline, text: str) -> str:
@@ -32,8 +31,8 @@ def waits_problem(form: WgmmaForm, pipe: Pipeline, text: str) -> str:
 
 
 def serialized(log: str) -> list[str]:
-    """The lines of a ptxas log saying it serialized the wgmma pipeline."""
-    return [ln.strip() for ln in log.splitlines() if any(key in ln for key in SERIALIZED)]
+    """The advisories of a ptxas log (sm_90a) saying it serialized the wgmma pipeline."""
+    return list(parse_ptxas_log(log, ENTRY, ARCH).advised("wgmma serialized"))
 
 
 def check_form(form: WgmmaForm, arch: str = "sm_90", pipe: Pipeline | None = None) -> dict:
