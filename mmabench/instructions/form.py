@@ -46,6 +46,8 @@ class Lowering:
 class Form(Protocol):
     """One instruction variant of a family (shape, types, accumulator, operand sources...)."""
     name: str          # unique in its family; kernel and row names are built from it
+    shape: str         # 'm16n8k16', 'm64n256k16'
+    ab_type: str       # A (and B) element type: 'f16', 'bf16', 'e4m3', ...
     acc: str           # accumulator type: 'f16' | 'f32'
     min_sm: int        # oldest architecture the kernel is built for (80 = sm_80)
     flops: int         # floating-point operations of one instruction (a multiply-add counts 2)

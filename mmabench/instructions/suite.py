@@ -38,7 +38,7 @@ class Family:
     name = ""                    # run folder and progress label: 'mma'
     latency_kernel = None        # what `build` takes for the latency chain
     latency_fields: dict = {}    # row columns of the latency launch
-    compare_keys = RATE_KEYS   # per-twin columns of a comparison row
+    compare_keys = RATE_KEYS     # per-twin columns of a comparison row
 
     def unsupported(self, form, arch: str) -> str:
         return f"not supported on this GPU ({form.name} needs sm_{form.min_sm}+); this GPU is {arch}"
@@ -185,12 +185,10 @@ def compare_accumulators(family: Family, forms: list, rows: list[dict], rng, sms
                 # the same trip count: equal work, so a time ratio is a rate ratio
                 points[f.acc] = family.launch(built, rng, shape, sms,
                                               iters=points["f32"].iters if points else None)
-            row = {**base, "status": "ok",
-                   **measure.compare_twins(points, policy, keys=family.compare_keys)}
+            out.append({**base, "status": "ok",
+                        **measure.compare_twins(points, policy, keys=family.compare_keys)})
         except MeasurementError as exc:
             out.append({**base, "status": "error", "error": str(exc)})
-            continue
-        out.append(row)
     return out
 
 
