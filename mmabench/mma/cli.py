@@ -161,9 +161,9 @@ def run(args) -> int:
           f"peak % at the measured SM clock vs datasheet ({ctx.get('datasheet_row') or 'no datasheet row'})")
     print(summary(rows, args.markdown))
     try:
-        from mmabench.reporting.sweep_plot import plot_mma
+        from mmabench.reporting.sweep_plot import sweep_figure
         import pandas as pd
-        print(f"plot: {plot_mma(pd.DataFrame(rows), folder.path / 'mma.png')}")
+        print(f"plot: {folder.save_figure('mma.png', sweep_figure(pd.DataFrame(rows)))}")
     except Exception as exc:  # plotting is optional (matplotlib may be absent)
         print(f"plot: skipped ({exc})")
     print(f"\nresults: {folder.path}")

@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def plot_mma(frame, output: Path) -> Path:
+def sweep_figure(frame):
+    """The figure of an mma result frame (matplotlib; saved by the caller)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -57,9 +58,7 @@ def plot_mma(frame, output: Path) -> Path:
     gpu = ok["gpu_name"].iloc[0] if "gpu_name" in ok else ""
     fig.suptitle(f"mma.sync throughput sweep, {gpu}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
-    return output
+    return fig
 
 
 def _writable(output: Path) -> Path:
@@ -81,6 +80,7 @@ def _writable(output: Path) -> Path:
 
 
 def run(args) -> int:
+    from mmabench import record
     from mmabench.reporting import schema
 
     path = Path(args.file)
@@ -91,7 +91,7 @@ def run(args) -> int:
     frame = schema.check(frame, "mma", str(path))
     output = _writable(Path(args.output) if args.output else path.with_suffix(".png"))
     try:
-        out = plot_mma(frame, output)
+        out = record.write_figure(sweep_figure(frame), output)
     except OSError as exc:
         raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote {out}")
