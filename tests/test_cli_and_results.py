@@ -103,6 +103,22 @@ def test_run_folder_writes_frames_documents_and_figures(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not plt.fignum_exists(fig.number)
 
 
+def test_output_files_are_checked_once_before_any_work(tmp_path):
+    from mmabench.core.errors import UserError
+    from mmabench.record.output import check_writable, write_text
+
+    new = tmp_path / "report.html"
+    assert check_writable(new) == new and not new.exists()           # the probe leaves nothing
+    kept = write_text(tmp_path / "old.txt", "kept")
+    assert check_writable(kept) == kept and kept.read_text() == "kept"
+    for target, why in ((tmp_path, "it is a folder"), (tmp_path / "no" / "x.gz", "does not exist"),
+                        (kept / "x.png", "does not exist")):
+        with pytest.raises(UserError, match=f"cannot write {target}: .*{why}"):
+            check_writable(target)
+    with pytest.raises(UserError, match="cannot write"):
+        write_text(tmp_path / "no" / "x.txt", "text")
+
+
 def _row(form, tflops, **kw):
     return {"kind": "throughput", "status": "ok", "form": form, "tflops": tflops,
             "warps_per_block": 4, "ilp": 4, "blocks_per_sm": 1, "flop_per_clk_per_sm": 1.0,
