@@ -157,9 +157,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.one:
         return run_one(args.one)
-    from mmabench.core.errors import UserError
+    from mmabench.core.errors import UserError, int_list
     try:
-        dims = tuple(int(x) for x in args.dim.split(",")) if args.dim else variants.DIMS
+        dims = int_list(args.dim, "--dim", 1, 1 << 20) or variants.DIMS
         return check(variants.all_variants(dims=dims), args.quick, args.sanitize, args.markdown,
                      json_path=args.json)
     except (UserError, ValueError) as exc:
