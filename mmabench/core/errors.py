@@ -1,5 +1,6 @@
 """Errors a user can cause or fix; the CLI prints them as one line, never a traceback.
-Also the parsers of comma-separated CLI lists, whose bad input is such an error."""
+Also the parsers of comma-separated CLI lists, whose bad input is such an error, and the error of
+a measurement that yields no figure (a row with its reason, not a stop)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ class ToolMissing(UserError):
 
 class NoGPU(UserError):
     """No usable CUDA GPU or driver on this machine."""
+
+
+class MeasurementError(Exception):
+    """The kernel ran but its output or its SASS is not what was meant: no figure."""
+
+
+class Infeasible(MeasurementError):
+    """The launch shape cannot be resident (registers, warps, shared memory): the point is skipped."""
 
 
 def choose(kind: str, given: str, accepted) -> str:

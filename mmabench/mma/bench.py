@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmabench import measure, hardware
+from mmabench.core.errors import Infeasible, MeasurementError
 from mmabench.compiler import driver_jit, toolchain
 from mmabench.mma import fragments as fr
 from mmabench.mma.catalogue import MmaForm
@@ -32,32 +33,10 @@ POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_
                               budget_s=0.25, rounds=5, samples_per_round=3)
 
 
-class MeasurementError(Exception):
-    """The kernel ran but its output or its SASS is not what was meant: no figure."""
-
-
-class Infeasible(MeasurementError):
-    """The launch shape cannot be resident (registers, warps): the point is skipped."""
-
-
 @dataclass
-class Built:
-    form: MmaForm
+class Built(driver_jit.Built):
     ilp: int
     unroll: int
-    ptx: str
-    kernel: driver_jit.JitKernel
-    sass: str
-    per_trip: int          # instructions of the form in one loop trip, read from SASS
-
-    @property
-    def num_regs(self) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.funcGetAttribute(4, self.kernel.function.ptr)  # CU_FUNC_ATTRIBUTE_NUM_REGS
-
-    def max_blocks_per_sm(self, threads: int) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.occupancyMaxActiveBlocksPerMultiprocessor(self.kernel.function.ptr, threads, 0)
 
 
 def build(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> Built:
@@ -74,7 +53,7 @@ def build(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> Built:
         raise MeasurementError(f"{form.name}: {per_trip * low.per_mma} {low.opcode} per loop trip "
                                f"in SASS, expected {ilp * unroll * low.per_mma} "
                                f"(ILP {ilp} x unroll {unroll} x {low.per_mma})")
-    return Built(form, ilp, unroll, ptx, kernel, text, per_trip)
+    return Built(form, ptx, kernel, text, per_trip, ilp=ilp, unroll=unroll)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmabench import measure
+from mmabench.core.errors import Infeasible, MeasurementError
 from mmabench.compiler import driver_jit, sass, toolchain
 from mmabench.compiler.resources import parse_ptxas_log
 from mmabench.wgmma import fragments as fr
@@ -38,32 +39,9 @@ UNIT_ROUNDOFF = {("f32", 2): 2.0 ** -24, ("f16", 2): 2.0 ** -11,
                  ("f32", 1): 2.0 ** -13, ("f16", 1): 2.0 ** -11}
 
 
-class MeasurementError(Exception):
-    """The kernel ran but its output or its SASS is not what was meant: no figure."""
-
-
-class Infeasible(MeasurementError):
-    """The launch shape cannot be resident (registers, shared memory): the point is skipped."""
-
-
 @dataclass
-class Built:
-    form: WgmmaForm
+class Built(driver_jit.Built):
     pipe: Pipeline
-    ptx: str
-    kernel: driver_jit.JitKernel
-    sass: str
-    per_trip: int          # wgmma of the form in one loop trip, read from the SASS
-    ptxas_log: str = ""
-
-    @property
-    def num_regs(self) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.funcGetAttribute(4, self.kernel.function.ptr)  # CU_FUNC_ATTRIBUTE_NUM_REGS
-
-    def max_blocks_per_sm(self, threads: int) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.occupancyMaxActiveBlocksPerMultiprocessor(self.kernel.function.ptr, threads, 0)
 
 
 def sass_check(form: WgmmaForm, pipe: Pipeline, text: str) -> int:
@@ -102,7 +80,7 @@ def build(form: WgmmaForm, pipe: Pipeline = LATENCY, throughput: bool = False) -
     kernel = driver_jit.jit(ptx, ENTRY)
     text = toolchain.disassemble(kernel.cubin)
     per_trip = sass_check(form, pipe, text)
-    return Built(form, pipe, ptx, kernel, text, per_trip)
+    return Built(form, ptx, kernel, text, per_trip, pipe=pipe)
 
 
 # ---------------------------------------------------------------- inputs and checks
