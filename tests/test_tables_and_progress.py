@@ -57,3 +57,15 @@ def test_progress_on_a_terminal_draws_a_bar_and_ends_it(monkeypatch):
     out = err.getvalue()
     assert "mma" in out and "3/3" in out and "a [x]" in out
     assert out.endswith("\x1b[?25h")          # the cursor is shown again at the end
+
+
+def test_cells_shared_by_the_summaries():
+    row = {"sm_clock_mhz": 1830.0, "power_w": float("nan"),
+           "f16_sm_clock_mhz": "1980.0", "f16_power_w": "512.4", "f16_throttled": "True",
+           "f16_throttle": "sw_power_cap", "f16_registers": 128, "f32_registers": None}
+    assert tables.conditions(row) == "1,830 MHz"                         # no power: no W
+    assert tables.conditions(row, "f16_") == "1,980 MHz 512 W THROTTLED (sw_power_cap)"
+    assert tables.conditions({}) == "- MHz"
+    assert tables.pair(row, "registers", 0) == "128 / -"
+    assert [tables.truthy(v) for v in (True, 1, "True", "true", "1", False, 0, "False", None,
+                                       float("nan"))] == [True] * 5 + [False] * 5

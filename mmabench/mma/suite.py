@@ -156,21 +156,11 @@ def compare_accumulators(forms, rows, rng, sms, policy, datasheet=None) -> list[
     return out
 
 
-def _conditions(row: dict) -> str:
-    """'1,830 MHz 512 W' plus a throttle flag, for a table cell."""
-    text = f"{tables.fmt(row.get('sm_clock_mhz'), 0)} MHz"
-    if row.get("power_w") == row.get("power_w"):
-        text += f" {tables.fmt(row.get('power_w'), 0)} W"
-    if row.get("throttled") in (True, "True", "true", 1):
-        text += f" THROTTLED ({row.get('throttle')})"
-    return text
-
-
 def summary(rows: list[dict], markdown: bool = False) -> str:
     """Per form: latency and the saturating point (best of the sweep); then f16 vs f32
     accumulation compared interleaved at the same launch shape."""
     lat = {r["form"]: r for r in rows if r.get("kind") == "latency" and r.get("status") == "ok"}
-    sat = {r["form"]: r for r in rows if r.get("saturating") in (True, "True", "true", 1)}
+    sat = {r["form"]: r for r in rows if tables.truthy(r.get("saturating"))}
     errors = [r for r in rows if r.get("status") == "error"]
     forms = list(dict.fromkeys(r["form"] for r in rows if r.get("kind") != "comparison"))
     body = []
@@ -182,7 +172,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                  if s else "-")
         body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
                      tables.fmt(s.get("flop_per_clk_per_sm"), 0),
-                     tables.fmt(s.get("pct_of_peak")), _conditions(s) if s else "-",
+                     tables.fmt(s.get("pct_of_peak")), tables.conditions(s) if s else "-",
                      noise, config])
     out = ["best point of the sweep per form (a best-of-N figure):",
            tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
@@ -197,9 +187,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         config = f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
         pairs.append([r["form"], config, tables.fmt(r.get("f16_tflops")),
                       tables.fmt(r.get("f32_tflops")), r.get("comparison", "-"),
-                      f"{tables.fmt(r.get('f16_sm_clock_mhz'), 0)} / {tables.fmt(r.get('f32_sm_clock_mhz'), 0)}",
-                      f"{tables.fmt(r.get('f16_power_w'), 0)} / {tables.fmt(r.get('f32_power_w'), 0)}",
-                      f"{tables.fmt(r.get('f16_pj_per_flop'), 3)} / {tables.fmt(r.get('f32_pj_per_flop'), 3)}",
+                      tables.pair(r, "sm_clock_mhz", 0), tables.pair(r, "power_w", 0),
+                      tables.pair(r, "pj_per_flop", 3),
                       tables.fmt(lat.get(r["form"] + ".acc_f16", {}).get("latency_cycles")),
                       tables.fmt(lat.get(r["form"] + ".acc_f32", {}).get("latency_cycles"))])
     if pairs:

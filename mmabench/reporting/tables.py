@@ -17,6 +17,34 @@ def fmt(value, digits: int = 1) -> str:
     return str(value)
 
 
+def truthy(value) -> bool:
+    """A flag as a row holds it, fresh (True, 1) or read back from a CSV ('True', 'true', '1')."""
+    return value is True or str(value).strip().lower() in ("true", "1", "1.0")
+
+
+def pair(row: dict, key: str, digits: int = 1) -> str:
+    """'f16 / f32' cell of a comparison row's f16_<key> and f32_<key>."""
+    return f"{fmt(row.get('f16_' + key), digits)} / {fmt(row.get('f32_' + key), digits)}"
+
+
+def conditions(row: dict, prefix: str = "") -> str:
+    """'1,830 MHz 512 W' cell of a row's SM clock and power (under `prefix`), flagged when the GPU
+    throttled; values may be numbers or the text of a CSV."""
+    def number(key):
+        try:
+            x = float(row.get(prefix + key))
+        except (TypeError, ValueError):
+            return None
+        return None if math.isnan(x) else x
+
+    text = f"{fmt(number('sm_clock_mhz'), 0)} MHz"
+    if number("power_w") is not None:
+        text += f" {fmt(number('power_w'), 0)} W"
+    if truthy(row.get(prefix + "throttled")):
+        text += f" THROTTLED ({row.get(prefix + 'throttle')})"
+    return text
+
+
 def table(headers: list[str], rows: list[list], markdown: bool = False) -> str:
     if markdown:
         return _markdown(headers, rows)

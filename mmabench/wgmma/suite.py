@@ -188,31 +188,13 @@ def compare_accumulators(forms, rows, rng, sms, policy: measure.Policy = COMPARE
     return out
 
 
-def _conditions(row: dict, prefix: str = "") -> str:
-    text = f"{tables.fmt(row.get(prefix + 'sm_clock_mhz'), 0)} MHz"
-    power = row.get(prefix + "power_w")
-    if power is not None and power == power:
-        text += f" {tables.fmt(power, 0)} W"
-    if row.get(prefix + "throttled") in (True, "True", "true", 1):
-        text += f" THROTTLED ({row.get(prefix + 'throttle')})"
-    return text
-
-
-def _pair(row: dict, key: str, digits: int) -> str:
-    return f"{tables.fmt(row.get('f16_' + key), digits)} / {tables.fmt(row.get('f32_' + key), digits)}"
-
-
-def _is_true(value) -> bool:
-    return value in (True, "True", "true", 1)
-
-
 def summary(rows: list[dict], markdown: bool = False) -> str:
     unsupported = [r for r in rows if r.get("status") == "unsupported"]
     if unsupported and len(unsupported) == len(rows):
         return (f"{len(rows)} wgmma forms: {UNSUPPORTED}. Offline: python -m mmabench wgmma "
                 "--offline (assembles for sm_90a and checks the SASS, no GPU needed)")
     lat = {r["form"]: r for r in rows if r.get("kind") == "latency" and r.get("status") == "ok"}
-    sat = {r["form"]: r for r in rows if _is_true(r.get("saturating"))}
+    sat = {r["form"]: r for r in rows if tables.truthy(r.get("saturating"))}
     errors = [r for r in rows if r.get("status") == "error"]
     forms = list(dict.fromkeys(r["form"] for r in rows if r.get("kind") not in ("comparison",)))
     body = []
@@ -223,7 +205,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
                      tables.fmt(s.get("flop_per_clk_per_sm"), 0),
                      tables.fmt(s.get("pct_of_datasheet_per_clk")),
-                     _conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
+                     tables.conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
                      tables.fmt(s.get("registers"), 0), config])
     out = ["best point of the sweep per form (a best-of-N figure); % of the datasheet dense rate "
            "per clock (4,096 FLOP/clk/SM f16/bf16, 8,192 FP8) at the clock measured in the kernel:",
@@ -238,9 +220,9 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                       f"{tables.fmt(r.get('f16_flop_per_clk_per_sm'), 0)} / "
                       f"{tables.fmt(r.get('f32_flop_per_clk_per_sm'), 0)}",
                       r.get("comparison", "-"),
-                      f"{_conditions(r, 'f16_')} / {_conditions(r, 'f32_')}",
-                      _pair(r, "pj_per_flop", 3), _pair(r, "registers", 0),
-                      _pair(r, "latency_cycles", 1)])
+                      f"{tables.conditions(r, 'f16_')} / {tables.conditions(r, 'f32_')}",
+                      tables.pair(r, "pj_per_flop", 3), tables.pair(r, "registers", 0),
+                      tables.pair(r, "latency_cycles", 1)])
     if pairs:
         out += ["", "f16 vs f32 accumulation, interleaved rounds at the same launch shape "
                 "(time ratio f32/f16: median and range over rounds):",
