@@ -90,7 +90,7 @@ def test_one_cuda_source_path(tmp_path, monkeypatch):
 def test_one_measurement_error_and_one_built_kernel_for_every_instruction_family():
     import dataclasses
 
-    from mmabench.compiler import driver_jit
+    from mmabench.compiler import loader
     from mmabench.core import errors
     from mmabench.mma import bench as mma_bench
     from mmabench.wgmma import bench as wgmma_bench
@@ -98,7 +98,7 @@ def test_one_measurement_error_and_one_built_kernel_for_every_instruction_family
     for bench in (mma_bench, wgmma_bench):
         assert bench.MeasurementError is errors.MeasurementError
         assert bench.Infeasible is errors.Infeasible and issubclass(bench.Infeasible, bench.MeasurementError)
-        assert issubclass(bench.Built, driver_jit.Built)
+        assert issubclass(bench.Built, loader.Built)
         assert "num_regs" not in vars(bench.Built) and "max_blocks_per_sm" not in vars(bench.Built)
         common = [f.name for f in dataclasses.fields(bench.Built)][:5]
         assert common == ["form", "ptx", "kernel", "sass", "per_trip"]

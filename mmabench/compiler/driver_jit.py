@@ -16,27 +16,6 @@ class JitKernel:
     module: object
 
 
-@dataclass
-class Built:
-    """Rendered PTX of one instruction form loaded through the driver, the SASS it became, and how
-    many of the form's instructions one loop trip holds (read from that SASS). Families add the
-    launch parameters they render with."""
-    form: object
-    ptx: str
-    kernel: JitKernel
-    sass: str
-    per_trip: int
-
-    @property
-    def num_regs(self) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.funcGetAttribute(4, self.kernel.function.ptr)  # CU_FUNC_ATTRIBUTE_NUM_REGS
-
-    def max_blocks_per_sm(self, threads: int) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.occupancyMaxActiveBlocksPerMultiprocessor(self.kernel.function.ptr, threads, 0)
-
-
 @functools.lru_cache(maxsize=256)
 def _jit(ptx: str, entry: str) -> JitKernel:
     import cupy  # noqa: F401  (initializes CuPy's CUDA modules in the right order)

@@ -20,7 +20,7 @@ import numpy as np
 
 from mmabench import measure, hardware
 from mmabench.core.errors import Infeasible, MeasurementError
-from mmabench.compiler import driver_jit, toolchain
+from mmabench.compiler import driver_jit, loader, toolchain
 from mmabench.mma import fragments as fr
 from mmabench.mma.catalogue import MmaForm
 from mmabench.mma.render import DEFAULT_UNROLL, render
@@ -34,7 +34,7 @@ POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_
 
 
 @dataclass
-class Built(driver_jit.Built):
+class Built(loader.Built):
     ilp: int
     unroll: int
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from mmabench import measure
 from mmabench.core.errors import Infeasible, MeasurementError
-from mmabench.compiler import driver_jit, sass, toolchain
+from mmabench.compiler import driver_jit, loader, sass, toolchain
 from mmabench.compiler.resources import parse_ptxas_log
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma.catalogue import ARCH, M, WgmmaForm
@@ -40,7 +40,7 @@ UNIT_ROUNDOFF = {("f32", 2): 2.0 ** -24, ("f16", 2): 2.0 ** -11,
 
 
 @dataclass
-class Built(driver_jit.Built):
+class Built(loader.Built):
     pipe: Pipeline
 
 
