@@ -83,6 +83,42 @@ def test_run_folder_keeps_the_gpu_state_from_nvml_and_nothing_without_it(tmp_pat
     assert "580.65.06" in text and "650.00 W" in text and "Clock event reasons" in text
 
 
+def test_run_folder_writes_frames_documents_and_figures(tmp_path):
+    folder = record.RunFolder("arith", "offline", tmp_path)
+    frame = pd.DataFrame([{"k": 1, "v": 1 / 3}, {"k": 2, "v": float("nan")}])
+    csv = folder.save_frame("table", frame)
+    assert csv == folder.path / "table.csv"
+    assert pd.read_csv(csv)["v"].iloc[0] == 1 / 3                  # the CSV keeps every digit
+    assert json.loads((folder.path / "table.json").read_text()) == [{"k": 1, "v": 0.333333},
+                                                                    {"k": 2, "v": None}]
+    folder.save_frame("only_csv", frame, with_json=False)
+    assert not (folder.path / "only_csv.json").exists()
+    doc = folder.save_json("sub/doc.json", {"path": tmp_path, "n": [1, 2]})
+    assert json.loads(doc.read_text()) == {"path": str(tmp_path), "n": [1, 2]}
+    folder.save_context({"gpu_name": "offline"})
+    assert json.loads((folder.path / "context.json").read_text()) == {"gpu_name": "offline"}
+    plt = pytest.importorskip("matplotlib.pyplot")
+    fig = plt.figure()
+    png = folder.save_figure("plot.png", fig)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not plt.fignum_exists(fig.number)
+
+
+def test_output_files_are_checked_once_before_any_work(tmp_path):
+    from mmabench.core.errors import UserError
+    from mmabench.record.output import check_writable, write_text
+
+    new = tmp_path / "report.html"
+    assert check_writable(new) == new and not new.exists()           # the probe leaves nothing
+    kept = write_text(tmp_path / "old.txt", "kept")
+    assert check_writable(kept) == kept and kept.read_text() == "kept"
+    for target, why in ((tmp_path, "it is a folder"), (tmp_path / "no" / "x.gz", "does not exist"),
+                        (kept / "x.png", "does not exist")):
+        with pytest.raises(UserError, match=f"cannot write {target}: .*{why}"):
+            check_writable(target)
+    with pytest.raises(UserError, match="cannot write"):
+        write_text(tmp_path / "no" / "x.txt", "text")
+
+
 def _row(form, tflops, **kw):
     return {"kind": "throughput", "status": "ok", "form": form, "tflops": tflops,
             "warps_per_block": 4, "ilp": 4, "blocks_per_sm": 1, "flop_per_clk_per_sm": 1.0,

@@ -116,6 +116,24 @@ def test_attention_flag_conflicts_and_bad_tokens_are_one_line(capsys, argv, word
     assert all(w in line for w in words), line
 
 
+@pytest.mark.parametrize("text", ["", ",", "4,x", "0", "33", "1.5"])
+def test_integer_lists_name_what_is_accepted(text):
+    from mmabench.core.errors import int_list
+
+    assert int_list(None, "--warps", 1, 32) is None
+    assert int_list(" 1, 8,32,", "--warps", 1, 32) == (1, 8, 32)
+    with pytest.raises(UserError) as exc:
+        int_list(text, "--warps", 1, 32)
+    assert str(exc.value) == f"bad --warps list {text!r}; accepted: integers 1..32, comma-separated"
+
+
+@pytest.mark.parametrize("argv", [["mma", "--warps", "0"], ["wgmma", "--ilp", "5"],
+                                  ["attention", "--seq", "x"]])
+def test_every_command_parses_integer_lists_alike(capsys, argv):
+    assert main(argv) == 2
+    assert f"bad {argv[1]} list {argv[2]!r}; accepted: integers" in one_line(capsys.readouterr().err)
+
+
 # ---------------------------------------------------------------- 3. small run folders, none in the repo
 
 def test_tests_write_results_under_a_temporary_folder(tmp_path):

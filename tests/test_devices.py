@@ -11,7 +11,7 @@ import types
 import pandas as pd
 import pytest
 
-from mmabench import cli, devices
+from mmabench import cli, devices, record
 from mmabench.devices import inventory, launch, merge, summary
 from mmabench.devices.inventory import Device
 from mmabench.core.errors import NoGPU, UserError
@@ -145,20 +145,22 @@ def _mma_rows(scale, throttle=None, clock=1980.0):
 
 
 def test_merge_tags_every_row_with_its_gpu_and_keeps_each_folder(tmp_path):
-    outcomes = [merge.Outcome(d, merge.device_folder(tmp_path, d), "ok") for d in GPUS[:2]]
+    multi = record.RunFolder("mma", "multi", tmp_path)
+    assert multi.path.name.endswith("_mma_multi")
+    outcomes = [merge.Outcome(d, merge.device_folder(multi.path, d), "ok") for d in GPUS[:2]]
     _fake_run(outcomes[0].folder, "mma", _mma_rows(1.0))
     _fake_run(outcomes[1].folder, "mma", _mma_rows(0.9))
     _fake_run(outcomes[1].folder, "attention", [{"variant": "v", "dim": 64, "seq": 1024,
                                                  "causal": False, "status": "ok", "tflops": 1.0}])
-    frames = merge.write_merged(tmp_path, outcomes)
-    mma = pd.read_csv(tmp_path / "mma.csv")
+    frames = merge.write_merged(multi, outcomes)
+    mma = pd.read_csv(multi.path / "mma.csv")
     assert list(mma.columns[:2]) == ["device_index", "device_uuid"]
     assert len(mma) == 12 and sorted(set(mma.device_index)) == [0, 1]
     assert set(mma[mma.device_index == 1].device_uuid) == {"GPU-bbbb1111"}
-    assert len(json.loads((tmp_path / "mma.json").read_text())) == 12
-    assert list(pd.read_csv(tmp_path / "attention.csv").device_index) == [1]
+    assert len(json.loads((multi.path / "mma.json").read_text())) == 12
+    assert list(pd.read_csv(multi.path / "attention.csv").device_index) == [1]
     assert set(frames) == {"mma", "attention"}
-    listed = json.loads((tmp_path / "devices.json").read_text())
+    listed = json.loads((multi.path / "devices.json").read_text())
     assert [(d["index"], d["uuid"], d["status"]) for d in listed] == [
         (0, "GPU-aaaa0000", "ok"), (1, "GPU-bbbb1111", "ok")]
     assert listed[1]["run_folders"] == ["device1/20250101-000000_attention_fake-h100",

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from mmabench import hardware, record
-from mmabench.core.errors import UserError
+from mmabench.compiler.loader import Built
+from mmabench.core.errors import Infeasible, MeasurementError, UserError
 from mmabench.instructions import bench, offline, suite
 from mmabench.instructions.form import Lowering, accumulator_pairs
 from mmabench.instructions.ptx import regs, thread_address
@@ -131,7 +132,7 @@ def test_offline_check_counts_the_opcode_and_refuses_any_other(form):
 # ---------------------------------------------------------------- the run, on a pretend GPU
 
 @dataclass
-class ToyBuilt(bench.Built):
+class ToyBuilt(Built):
     ilp: int
 
     @property
@@ -184,7 +185,7 @@ class Toy(suite.Family):
     def build(self, form, ilp, throughput):
         self.builds.append((form.acc, ilp, throughput))
         if ilp == self.broken_ilp:
-            raise bench.MeasurementError(f"{form.name}: 3 HMMA per loop trip in SASS, expected 8")
+            raise MeasurementError(f"{form.name}: 3 HMMA per loop trip in SASS, expected 8")
         return ToyBuilt(form, render(form, ilp), None, "SASS", ilp * UNROLL, ilp)
 
     def verify_exact(self, built, rng):
@@ -195,7 +196,7 @@ class Toy(suite.Family):
 
     def launch(self, built, rng, shape, sms, iters=None):
         if shape.blocks == 3:
-            raise bench.Infeasible("2 blocks of 64 threads fit on an SM, 3 wanted")
+            raise Infeasible("2 blocks of 64 threads fit on an SM, 3 wanted")
         return types.SimpleNamespace(built=built, shape=shape, iters=iters or 100)
 
     def shape_of(self, row):
@@ -292,7 +293,7 @@ class ResidentBuilt(ToyBuilt):
 
 def test_point_counts_its_work_and_refuses_a_shape_that_does_not_fit(numpy_as_cupy):
     built = ResidentBuilt(FORMS[1], "", types.SimpleNamespace(function=None), "", 2 * UNROLL, 2)
-    with pytest.raises(bench.Infeasible, match="16 blocks of 128 threads fit on an SM, 17 wanted"):
+    with pytest.raises(Infeasible, match="16 blocks of 128 threads fit on an SM, 17 wanted"):
         ToyPoint(built, None, units=4, unit_threads=32, blocks_per_sm=17, sms=10, iters=5)
     point = ToyPoint(built, None, units=4, unit_threads=32, blocks_per_sm=2, sms=10, iters=5)
     assert point.d.shape == (80, 2, 32, 4) and (point.d == bench.POISON).all()

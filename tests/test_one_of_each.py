@@ -85,3 +85,22 @@ def test_one_cuda_source_path(tmp_path, monkeypatch):
     assert re.search(r"^\.version 7\.0$", ptx, re.M) and ".entry tiny(" in ptx
     with pytest.raises(toolchain.CompileError, match="entry other missing"):
         cuda_source.to_ptx(text, "tiny_v", "other", "compute_80", (), "7.0")
+
+
+def test_one_measurement_error_and_one_built_kernel_for_every_instruction_family():
+    import dataclasses
+
+    from mmabench.compiler import loader
+    from mmabench.core import errors
+    from mmabench.instructions import bench as base
+    from mmabench.mma import bench as mma_bench
+    from mmabench.wgmma import bench as wgmma_bench
+
+    # the instruction base raises Infeasible (a launch shape that does not fit) for both
+    assert base.Infeasible is errors.Infeasible and issubclass(base.Infeasible, errors.MeasurementError)
+    for bench in (mma_bench, wgmma_bench):
+        assert bench.MeasurementError is errors.MeasurementError
+        assert issubclass(bench.Built, loader.Built)
+        assert "num_regs" not in vars(bench.Built) and "max_blocks_per_sm" not in vars(bench.Built)
+        common = [f.name for f in dataclasses.fields(bench.Built)][:5]
+        assert common == ["form", "ptx", "kernel", "sass", "per_trip"]

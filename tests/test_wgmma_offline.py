@@ -8,8 +8,9 @@ import pytest
 
 from mmabench.compiler import sass, toolchain
 from mmabench.core.errors import UserError
+from mmabench.arith import formats
 from mmabench.instructions.form import Lowering
-from mmabench.wgmma import catalogue, fp8
+from mmabench.wgmma import catalogue
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma import layout
 from mmabench.wgmma.bench import make_inputs, product
@@ -171,19 +172,46 @@ def test_a_register_fragment_packs_low_element_first():
     words = fr.a_fragment(form, a)
     assert words.shape == (128, 4)
     rows, cols = fr.a_coords(1)
-    assert words[0, 0] & 0xFF == fp8.encode(a[rows[0, 0], cols[0, 0]], "e4m3")
-    assert (words[0, 0] >> 24) & 0xFF == fp8.encode(a[rows[0, 3], cols[0, 3]], "e4m3")
+    assert words[0, 0] & 0xFF == formats.fp8_encode(a[rows[0, 0], cols[0, 0]], "e4m3")
+    assert (words[0, 0] >> 24) & 0xFF == formats.fp8_encode(a[rows[0, 3], cols[0, 3]], "e4m3")
 
 
 def test_fp8_codec():
-    assert fp8.table("e4m3")[0x7E] == 448 and np.isnan(fp8.table("e4m3")[0x7F])
-    assert fp8.table("e5m2")[0x7B] == 57344 and np.isinf(fp8.table("e5m2")[0x7C])
-    assert fp8.table("e4m3")[0x01] == 2.0 ** -9                        # smallest subnormal
-    assert list(fp8.encode(np.array([1.0, -3.0, 1.0625, 1.1875, 1e6]), "e4m3")) == [
+    table = {f: formats.fp8_decode(np.arange(256), f) for f in ("e4m3", "e5m2")}
+    assert table["e4m3"][0x7E] == 448 and np.isnan(table["e4m3"][0x7F])
+    assert table["e5m2"][0x7B] == 57344 and np.isinf(table["e5m2"][0x7C])
+    assert table["e4m3"][0x01] == 2.0 ** -9                             # smallest subnormal
+    assert list(fr.to_bits(np.array([1.0, -3.0, 1.0625, 1.1875, 1e6]), "e4m3")) == [
         0x38, 0xC4, 0x38, 0x3A, 0x7E]                                   # ties to even, saturate
     ints = np.arange(-3, 4, dtype=float)
     for f in ("e4m3", "e5m2"):
-        assert np.array_equal(fp8.quantize(ints, f), ints)              # exact-check data
+        assert np.array_equal(fr.quantize(ints, f), ints)               # exact-check data
+
+
+@pytest.mark.parametrize("type_", ["e4m3", "e5m2"])
+def test_one_fp8_codec_agrees_with_the_nearest_even_code_of_the_table(type_):
+    """The wgmma packer's codes are those its own table search gave before there was one codec:
+    the nearest finite code, ties to the even one, saturating; only a negative value that rounds
+    to zero now keeps its sign (0x80), as cvt.rn does."""
+    from mmabench.mma import fragments as mma_fr
+
+    assert fr.fp8_encode is mma_fr.fp8_encode is formats.fp8_encode
+    positive = formats.fp8_decode(np.arange(128), type_)
+    codes = np.arange(128)[np.isfinite(positive)]
+    mags = positive[np.isfinite(positive)]
+    rng = np.random.default_rng(7)
+    x = np.concatenate([mags, (mags[1:] + mags[:-1]) / 2, [mags[-1] * 4, 0.0],
+                        rng.uniform(-2 * mags[-1], 2 * mags[-1], 5000),
+                        rng.standard_normal(5000) * mags[1] * 4])
+    x = np.concatenate([x, -x])
+    dist = np.abs(np.minimum(np.abs(x), mags[-1])[:, None] - mags[None, :])
+    best = dist == dist.min(axis=1, keepdims=True)
+    pick = np.where(best.sum(axis=1) > 1, codes[np.argmax(best & (codes % 2 == 0), axis=1)],
+                    codes[np.argmax(best, axis=1)])
+    expected = np.where(np.signbit(x), pick | 0x80, pick)
+    np.testing.assert_array_equal(fr.to_bits(x, type_), expected)
+    values = formats.fp8_decode(expected, type_)
+    np.testing.assert_array_equal(fr.from_bits(fr.to_bits(values, type_), type_), values)
 
 
 @pytest.mark.parametrize("form", [WgmmaForm(64, "f16", "f16", "rs", "none"),

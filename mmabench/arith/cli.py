@@ -311,10 +311,10 @@ def run(args) -> int:
         for cls, n in val.classes.most_common(6):
             print(f"    mismatch  {n:7d}  {cls}")
         if val.examples:
-            folder.save_text(f"mismatches_{form.name}.json", json.dumps(val.examples, indent=1))
+            folder.save_json(f"mismatches_{form.name}.json", val.examples)
     import pandas as pd
-    pd.DataFrame(all_designed).to_csv(folder.path / "designed_vectors.csv", index=False)
-    folder.save_text("features.json", json.dumps(features, indent=1, default=str))
+    folder.save_frame("designed_vectors", pd.DataFrame(all_designed), with_json=False)
+    folder.save_json("features.json", features)
     print(f"\n{ctx['gpu_name']} ({arch}); published values: {key or 'no paper studied this GPU'}")
     print(feature_table(results, key, args.markdown))
     from mmabench.arith.published import reported_for
@@ -335,13 +335,13 @@ def run(args) -> int:
     if f16:
         rows, text = consequence_text(f16, f"model measured on {ctx['gpu_name']}", args.trials,
                                       args.max_k, args.markdown, rng)
-        pd.DataFrame(rows).to_csv(folder.path / "consequence.csv", index=False)
+        folder.save_frame("consequence", pd.DataFrame(rows), with_json=False)
         print(text)
     fp8_models = fp8_consequence_models(lambda name: results[name][1].model if name in results else None)
     if fp8_models:
         rows, text = consequence_text(fp8_models, f"models measured on {ctx['gpu_name']}",
                                       args.trials, args.max_k, args.markdown, rng, k_instr=_fp8_k())
-        pd.DataFrame(rows).to_csv(folder.path / "consequence_fp8.csv", index=False)
+        folder.save_frame("consequence_fp8", pd.DataFrame(rows), with_json=False)
         print(text)
     print(f"\n{time.time() - t0:.0f} s; results: {folder.path}")
     # a wrong layout that passes means the check is blind: that is a failure of this run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmabench import record, hardware
 from mmabench.core.options import reject_unused
-from mmabench.core.errors import UserError, split_list
+from mmabench.core.errors import UserError, int_list, split_list
 from mmabench.attention import variants
 from mmabench.attention.tables import (offline_table, overhead_table, summary)  # noqa: F401  (summary: also imported by selfcheck)
 
@@ -95,21 +95,9 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _ints(text, what, low, high):
-    if text is None:
-        return None
-    try:
-        vals = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        vals = []
-    if not vals or any(not low <= x <= high for x in vals):
-        raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, comma-separated")
-    return vals
-
-
 def selected_variants(args) -> list[variants.Variant]:
     exhaustive = getattr(args, "exhaustive", False)
-    dims = _ints(args.dim, "--dim", 1, 1 << 20)
+    dims = int_list(args.dim, "--dim", 1, 1 << 20)
     for d in dims or ():
         if d not in variants.DIMS:
             raise UserError(f"head dim {d} not supported; accepted: {','.join(map(str, variants.DIMS))}")
@@ -167,7 +155,7 @@ def run(args) -> int:
     if args.offline:
         return run_offline(var_list, hardware.parse_archs(args.arch, OFFLINE_ARCHS), args.markdown,
                            record.results_root(args.results))
-    seqs = _ints(args.seq, "--seq", 1, 1 << 24) or (
+    seqs = int_list(args.seq, "--seq", 1, 1 << 24) or (
         [4096] if args.tune else list(FULL_SEQS if args.exhaustive else DEFAULT_SEQS))
     policy = timing_policy(args)
     args.tokens = _at_least_one(args.tokens, "--tokens", DEFAULT_TOKENS)

@@ -54,7 +54,7 @@ def _cases(rows: list[dict]) -> dict[tuple, list[dict]]:
     for r in rows:
         if _ok(r):
             key = (r.get("gpu_name", ""), int(r["dim"]), int(r["seq"]),
-                   str(r["causal"]) in ("True", "true", "1"))
+                   tables.truthy(r["causal"]))
             cases.setdefault(key, []).append(r)
     return cases
 
@@ -79,13 +79,7 @@ def overview(rows: list[dict], markdown: bool = False) -> str:
         f16 = [r for r in ours if (r["acc_s"], r["acc_o"]) != ("f32", "f32")]
         best = max(f16, key=lambda r: float(r["tflops"])) if f16 else None
         lead = ([gpu_name] if several_gpus else []) + [dim, seq, "causal" if causal else "full"]
-        cond = "-"
-        if base and _num(base.get("sm_clock_mhz")) is not None:
-            cond = f"{tables.fmt(_num(base['sm_clock_mhz']), 0)} MHz"
-            if _num(base.get("power_w")) is not None:
-                cond += f" {tables.fmt(_num(base['power_w']), 0)} W"
-            if str(base.get("throttled")) in ("True", "true", "1"):
-                cond += " throttled"
+        cond = tables.conditions(base) if base and _num(base.get("sm_clock_mhz")) is not None else "-"
         body.append(lead + [
             tables.fmt(_num(flash["tflops"])) if flash else "-",
             tables.fmt(_num(lib["cuDNN"]["tflops"])) if "cuDNN" in lib else "-",

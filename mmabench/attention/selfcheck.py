@@ -124,7 +124,10 @@ def check(var_list=None, quick: bool = False, sanitize_too: bool = False, markdo
     """The correctness sweep (and the sanitizer) on `var_list` (default: every variant);
     prints a table and a summary line, returns the exit code (1 if anything failed)."""
     from mmabench import hardware
+    from mmabench.record.output import check_writable, write_text
 
+    if json_path:
+        check_writable(json_path)   # before the sweep, not after it
     hardware.require_gpu()
     var_list = var_list or variants.all_variants()
     rows = correctness(var_list, seqs=QUICK_SEQS if quick else SEQS, seed=seed, log=log)
@@ -138,8 +141,7 @@ def check(var_list=None, quick: bool = False, sanitize_too: bool = False, markdo
         log(f"sanitizer: {len(san) - bad}/{len(san)} clean ({', '.join(SANITIZER_TOOLS)})")
         failed += bad
     if json_path:
-        with open(json_path, "w") as fh:
-            json.dump({"correctness": rows, "sanitizer": san}, fh, indent=1, default=str)
+        write_text(json_path, json.dumps({"correctness": rows, "sanitizer": san}, indent=1, default=str))
     return 1 if failed else 0
 
 
@@ -155,9 +157,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.one:
         return run_one(args.one)
-    from mmabench.core.errors import UserError
+    from mmabench.core.errors import UserError, int_list
     try:
-        dims = tuple(int(x) for x in args.dim.split(",")) if args.dim else variants.DIMS
+        dims = int_list(args.dim, "--dim", 1, 1 << 20) or variants.DIMS
         return check(variants.all_variants(dims=dims), args.quick, args.sanitize, args.markdown,
                      json_path=args.json)
     except (UserError, ValueError) as exc:

@@ -162,17 +162,14 @@ def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
     from mmabench.record import RunFolder
 
     folder = RunFolder("regs", "offline", results_root)
-    for row in rows:
-        folder.rows.append(row)
-    folder.flush()
+    folder.save_frame("regs", pd.DataFrame(rows), with_json=False)
     # JSON with the histogram as an object rather than a string
     nested = [dict(r, sass_histogram=json.loads(r["sass_histogram"]))
               if r.get("sass_histogram") else r for r in rows]
-    (folder.path / "regs.json").write_text(json.dumps(nested, indent=1))
+    folder.save_json("regs.json", nested)
     if diffs is not None:
-        frame = pd.DataFrame(diffs)
-        frame.to_csv(folder.path / "regs_diff_acc.csv", index=False)
-        (folder.path / "regs_diff_acc.json").write_text(json.dumps(diffs, indent=1))
+        folder.save_frame("regs_diff_acc", pd.DataFrame(diffs), with_json=False)
+        folder.save_json("regs_diff_acc.json", diffs)
     for b in builds if keep_code else ():
         stem = f"{b.spec.name}.{b.target}"
         for kind, text in (("ptx", b.ptx), ("ptxas", b.log), ("sass", b.sass)):

@@ -41,6 +41,25 @@ class Loaded:
         return 100.0 * self.max_blocks_per_sm * -(-self.threads // WARP) / self.max_warps_per_sm
 
 
+@dataclass
+class Built:
+    """Rendered PTX of one instruction form JIT-compiled by the driver, the SASS it became, and
+    how many of the form's instructions one loop trip holds (read from that SASS). Families add
+    the launch parameters they render with."""
+    form: object
+    ptx: str
+    kernel: driver_jit.JitKernel
+    sass: str
+    per_trip: int
+
+    @property
+    def num_regs(self) -> int:
+        return function_attributes(self.kernel.function)["registers"]
+
+    def max_blocks_per_sm(self, threads: int) -> int:
+        return blocks_per_sm(self.kernel.function, threads)
+
+
 def smem_optin() -> int:
     """Shared memory one block may have on the current GPU (opt-in maximum), in bytes."""
     import cupy
@@ -68,6 +87,13 @@ def function_attributes(function) -> dict:
             "static_smem_bytes": get(driver.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES)}
 
 
+def blocks_per_sm(function, threads: int, dynamic_smem_bytes: int = 0) -> int:
+    """Resident blocks of `threads` threads per SM, as the driver computes it."""
+    from cupy_backends.cuda.api import driver
+
+    return driver.occupancyMaxActiveBlocksPerMultiprocessor(function.ptr, threads, dynamic_smem_bytes)
+
+
 def _module(cubin: bytes):
     import cupy
     from cupy.cuda import function
@@ -86,9 +112,9 @@ def _read_back(module, function, cubin: bytes, how: str, ptx: str, threads: int,
     if carveout is not None:
         driver.funcSetAttribute(function.ptr, driver.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
                                 carveout)
-    blocks = driver.occupancyMaxActiveBlocksPerMultiprocessor(function.ptr, threads, smem)
     return Loaded(function, module, cubin, how, ptx, threads, smem, **function_attributes(function),
-                  max_blocks_per_sm=blocks, max_warps_per_sm=max_warps_per_sm(), variant=variant)
+                  max_blocks_per_sm=blocks_per_sm(function, threads, smem),
+                  max_warps_per_sm=max_warps_per_sm(), variant=variant)
 
 
 def load(ptx: str, entry: str, threads: int, dynamic_smem_bytes: int = 0, *,

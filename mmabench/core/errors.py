@@ -1,4 +1,8 @@
-"""Errors a user can cause or fix; the CLI prints them as one line, never a traceback."""
+"""Errors a user can cause or fix; the CLI prints them as one line, never a traceback.
+Also the parsers of comma-separated CLI lists, whose bad input is such an error, and the error of
+a measurement that yields no figure (a row with its reason, not a stop)."""
+
+from __future__ import annotations
 
 
 class UserError(Exception):
@@ -11,6 +15,14 @@ class ToolMissing(UserError):
 
 class NoGPU(UserError):
     """No usable CUDA GPU or driver on this machine."""
+
+
+class MeasurementError(Exception):
+    """The kernel ran but its output or its SASS is not what was meant: no figure."""
+
+
+class Infeasible(MeasurementError):
+    """The launch shape cannot be resident (registers, warps, shared memory): the point is skipped."""
 
 
 def choose(kind: str, given: str, accepted) -> str:
@@ -29,3 +41,16 @@ def split_list(text: str | None, kind: str, accepted) -> list[str] | None:
     if not items:
         raise UserError(f"empty {kind} list; accepted: {', '.join(map(str, accepted))}")
     return [choose(kind, t, accepted) for t in items]
+
+
+def int_list(text: str | None, what: str, low: int, high: int) -> tuple[int, ...] | None:
+    """Parse a comma-separated CLI list of integers, each within low..high (None if not given)."""
+    if text is None:
+        return None
+    try:
+        values = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        values = ()
+    if not values or any(not low <= v <= high for v in values):
+        raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, comma-separated")
+    return values

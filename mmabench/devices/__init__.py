@@ -8,12 +8,10 @@ PCIe and the node's power and cooling, so a GPU's figure would depend on its nei
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
 import sys
-from pathlib import Path
 
 from mmabench.core.errors import UserError
+from mmabench.record import RunFolder
 from mmabench.devices.inventory import Device, list_gpus, resolve
 from mmabench.devices.launch import Launcher, base_command, child_argv, child_env, describe_status, run_child
 from mmabench.devices.merge import Outcome, device_folder, write_merged
@@ -32,10 +30,6 @@ def add_option(parser) -> None:
     parser.add_argument("--devices", metavar="all|0,2,...", help=HELP)
 
 
-def _results_root(args) -> Path:
-    return Path(getattr(args, "results", None) or os.environ.get("MMABENCH_RESULTS", "results"))
-
-
 def run(args, argv: list[str], *, devices: list[Device] | None = None,
         launcher: Launcher = run_child, command: list[str] | None = None,
         markdown: bool | None = None) -> int:
@@ -44,10 +38,8 @@ def run(args, argv: list[str], *, devices: list[Device] | None = None,
     if getattr(args, "offline", False):
         raise UserError("--devices measures on GPUs; --offline needs none (drop one of them)")
     chosen = resolve(args.devices, list_gpus() if devices is None else devices)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    multi = _results_root(args) / f"{stamp}_{args.command}_multi"
-    multi.mkdir(parents=True, exist_ok=True)
-    outcomes = [Outcome(d, device_folder(multi, d)) for d in chosen]
+    multi = RunFolder(args.command, "multi", getattr(args, "results", None))
+    outcomes = [Outcome(d, device_folder(multi.path, d)) for d in chosen]
     has_results_option = hasattr(args, "results")
     base = base_command() if command is None else list(command)
     interrupted = False
@@ -72,7 +64,7 @@ def run(args, argv: list[str], *, devices: list[Device] | None = None,
     text = "\n\n".join(t for t in (summarize(name, frame, outcomes, use_md)
                                    for name, frame in frames.items()) if t)
     if text:
-        (multi / "summary.txt").write_text(text + "\n")
+        multi.save_text("summary.txt", text + "\n")
         print(f"\n=== across {len(outcomes)} GPUs\n{text}")
     for o in outcomes:
         if o.status in ("failed", "interrupted"):
@@ -81,7 +73,7 @@ def run(args, argv: list[str], *, devices: list[Device] | None = None,
     skipped = [o.device.index for o in outcomes if o.status == "not run"]
     if skipped:
         print(f"mmabench: not run: GPU {','.join(map(str, skipped))}", file=sys.stderr)
-    print(f"\nresults: {multi}")
+    print(f"\nresults: {multi.path}")
     if interrupted:
         return 130
     return 0 if all(o.status == "ok" for o in outcomes) else 1

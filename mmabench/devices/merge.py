@@ -11,11 +11,11 @@ Layout of a multi-GPU run:
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmabench.devices.inventory import Device
+from mmabench.record import RunFolder
 
 
 @dataclass
@@ -52,7 +52,7 @@ def read_rows(outcome: Outcome) -> dict[str, "object"]:
     return {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
 
 
-def write_merged(multi: Path, outcomes: list[Outcome]) -> dict[str, "object"]:
+def write_merged(multi: RunFolder, outcomes: list[Outcome]) -> dict[str, "object"]:
     """Write the merged CSV/JSON per bench and devices.json; returns {bench: DataFrame}."""
     import pandas as pd
 
@@ -62,10 +62,8 @@ def write_merged(multi: Path, outcomes: list[Outcome]) -> dict[str, "object"]:
             per_bench.setdefault(name, []).append(frame)
     merged = {name: pd.concat(parts, ignore_index=True) for name, parts in per_bench.items()}
     for name, frame in merged.items():
-        frame.to_csv(multi / f"{name}.csv", index=False)
-        (multi / f"{name}.json").write_text(frame.to_json(orient="records", indent=1,
-                                                          double_precision=6))
-    (multi / "devices.json").write_text(json.dumps(
-        [{**asdict(o.device), "status": o.status, "detail": o.detail,
-          "folder": o.folder.name, "run_folders": o.run_folders} for o in outcomes], indent=2))
+        multi.save_frame(name, frame)
+    multi.save_json("devices.json", [{**asdict(o.device), "status": o.status, "detail": o.detail,
+                                      "folder": o.folder.name, "run_folders": o.run_folders}
+                                     for o in outcomes], indent=2)
     return merged

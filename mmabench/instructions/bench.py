@@ -1,52 +1,24 @@
 """Measuring a form on the GPU: what every family shares.
 
 A family's bench module renders its kernel, JITs it through `build` (which counts the form's
-instruction in the loop of the SASS the driver made, so no figure is divided by a guess), makes
-its inputs, checks its outputs and wraps a throughput launch in a `measure.ChainLaunch`;
-`measure_point` times such a launch and checks what it computed.
+instruction in the loop of the SASS the driver made, so no figure is divided by a guess) into a
+subclass of compiler.loader.Built that adds the chain shape (`ilp`, `unroll`, and `label` for
+file names), makes its inputs, checks its outputs and subclasses `Point` for a throughput
+launch; `measure_point` times such a launch and checks what it computed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mmabench import hardware, measure
 from mmabench.compiler import driver_jit, toolchain
+from mmabench.compiler.loader import Built
+from mmabench.core.errors import Infeasible, MeasurementError
 
 POISON = 0xFFFFFFFF  # NaN as f32 and as a pair of f16: an unwritten output cannot pass
 TARGET_MS = 2.0      # throughput launches are calibrated to about this long
 # Throughput points: a few ms each, and very steady; the default stops at 0.5 % standard error.
 POINT_POLICY = measure.Policy(warmup_ms=4.0, min_samples=5, max_samples=50, rel_error=0.005,
                               budget_s=0.25, rounds=5, samples_per_round=3)
-
-
-class MeasurementError(Exception):
-    """The kernel ran but its output or its SASS is not what was meant: no figure."""
-
-
-class Infeasible(MeasurementError):
-    """The launch shape cannot be resident (registers, warps, shared memory): the point is skipped."""
-
-
-@dataclass
-class Built:
-    """A form's kernel as the driver built it. A family's subclass adds the chain shape it was
-    rendered with: `ilp` (chains per warp or warpgroup), `unroll` (steps of each chain per loop
-    trip) and `label` (for file names: 'ilp4', 'ilp2.d4.w1')."""
-    form: object
-    ptx: str
-    kernel: driver_jit.JitKernel
-    sass: str
-    per_trip: int          # instructions of the form in one loop trip, read from the SASS
-
-    @property
-    def num_regs(self) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.funcGetAttribute(4, self.kernel.function.ptr)  # CU_FUNC_ATTRIBUTE_NUM_REGS
-
-    def max_blocks_per_sm(self, threads: int) -> int:
-        from cupy_backends.cuda.api import driver
-        return driver.occupancyMaxActiveBlocksPerMultiprocessor(self.kernel.function.ptr, threads, 0)
 
 
 def build(form, ptx: str, entry: str, expected_per_trip: int, what: str,

@@ -18,8 +18,9 @@ from typing import Hashable, Protocol
 import numpy as np
 
 from mmabench import hardware, measure, record
+from mmabench.compiler.loader import Built
+from mmabench.core.errors import Infeasible, MeasurementError
 from mmabench.instructions import bench
-from mmabench.instructions.bench import Built, Infeasible, MeasurementError
 from mmabench.instructions.form import accumulator_pairs
 from mmabench.measure.twins import RATE_KEYS
 from mmabench.reporting import tables
@@ -192,28 +193,12 @@ def compare_accumulators(family: Family, forms: list, rows: list[dict], rng, sms
     return out
 
 
-# ---------------------------------------------------------------- summary helpers
-
-def is_true(value) -> bool:
-    """A flag as it comes back from memory or from a CSV."""
-    return value in (True, "True", "true", 1)
-
-
-def conditions(row: dict, prefix: str = "") -> str:
-    """'1,830 MHz 512 W' plus a throttle flag, for a table cell."""
-    text = f"{tables.fmt(row.get(prefix + 'sm_clock_mhz'), 0)} MHz"
-    power = row.get(prefix + "power_w")
-    if power is not None and power == power:
-        text += f" {tables.fmt(power, 0)} W"
-    if is_true(row.get(prefix + "throttled")):
-        text += f" THROTTLED ({row.get(prefix + 'throttle')})"
-    return text
-
+# ---------------------------------------------------------------- summaries
 
 def best_points(rows: list[dict]) -> tuple[list[str], dict, dict, list[dict]]:
     """(form names in row order, latency row per form, saturating row per form, error rows)."""
     forms = list(dict.fromkeys(r["form"] for r in rows if r.get("kind") != "comparison"))
     lat = {r["form"]: r for r in rows if r.get("kind") == "latency" and r.get("status") == "ok"}
-    sat = {r["form"]: r for r in rows if is_true(r.get("saturating"))}
+    sat = {r["form"]: r for r in rows if tables.truthy(r.get("saturating"))}
     errors = [r for r in rows if r.get("status") == "error"]
     return forms, lat, sat, errors

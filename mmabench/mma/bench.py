@@ -19,8 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmabench import measure
+from mmabench.compiler import loader
+from mmabench.core.errors import MeasurementError
 from mmabench.instructions import bench as base
-from mmabench.instructions.bench import POISON, TARGET_MS, MeasurementError
+from mmabench.instructions.bench import POISON, TARGET_MS
 from mmabench.mma import fragments as fr
 from mmabench.mma.catalogue import MmaForm
 from mmabench.mma.render import DEFAULT_UNROLL, render
@@ -29,7 +31,7 @@ UNIT_ROUNDOFF = {"f32": 2.0 ** -24, "f16": 2.0 ** -11}
 
 
 @dataclass
-class Built(base.Built):
+class Built(loader.Built):
     ilp: int
     unroll: int
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from mmabench import record, hardware
 from mmabench.reporting import tables
 from mmabench.core.options import reject_unused
-from mmabench.core.errors import UserError, split_list
+from mmabench.core.errors import UserError, int_list, split_list
 from mmabench.mma import catalogue
 from mmabench.mma.render import MAX_ILP
 
@@ -71,18 +71,6 @@ def selected_forms(args) -> list[catalogue.MmaForm]:
                             split_list(getattr(args, "ab_type", None), "A/B type", catalogue.AB_TYPES))
 
 
-def _ints(text: str | None, what: str, low: int, high: int) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        values = ()
-    if not values or any(not low <= v <= high for v in values):
-        raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, comma-separated")
-    return values
-
-
 def sweep_from_args(args):
     """The default (or --quick) sweep, with any axis the user gave replacing its default."""
     from dataclasses import replace
@@ -93,12 +81,12 @@ def sweep_from_args(args):
         raise UserError("--quick and --full exclude each other")
     sweep = QUICK if args.quick else FULL if getattr(args, "full", False) else DEFAULT
     overrides = {
-        "warps": _ints(args.warps, "--warps", 1, 32),
-        "ilps": _ints(args.ilp, "--ilp", 1, MAX_ILP),
-        "blocks_per_sm": _ints(args.blocks_per_sm, "--blocks-per-sm", 1, 32),
+        "warps": int_list(args.warps, "--warps", 1, 32),
+        "ilps": int_list(args.ilp, "--ilp", 1, MAX_ILP),
+        "blocks_per_sm": int_list(args.blocks_per_sm, "--blocks-per-sm", 1, 32),
     }
     policy = sweep.policy
-    repeats = _ints(None if args.repeats is None else str(args.repeats), "--repeats", 1, 1000)
+    repeats = int_list(None if args.repeats is None else str(args.repeats), "--repeats", 1, 1000)
     if repeats:
         policy = replace(policy, min_samples=repeats[0], max_samples=repeats[0], rel_error=0.0)
     if getattr(args, "cold", False):
@@ -161,9 +149,9 @@ def run(args) -> int:
           f"peak % at the measured SM clock vs datasheet ({ctx.get('datasheet_row') or 'no datasheet row'})")
     print(summary(rows, args.markdown))
     try:
-        from mmabench.reporting.sweep_plot import plot_mma
+        from mmabench.reporting.sweep_plot import sweep_figure
         import pandas as pd
-        print(f"plot: {plot_mma(pd.DataFrame(rows), folder.path / 'mma.png')}")
+        print(f"plot: {folder.save_figure('mma.png', sweep_figure(pd.DataFrame(rows)))}")
     except Exception as exc:  # plotting is optional (matplotlib may be absent)
         print(f"plot: skipped ({exc})")
     print(f"\nresults: {folder.path}")

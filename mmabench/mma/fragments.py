@@ -15,18 +15,15 @@ each 32-bit register holds four elements, the lowest index in the lowest byte:
 The GPU test that runs one instruction on data with exactly representable results proves
 these tables against the hardware.
 
-FP8 values are encoded and decoded here exactly (no library needed): e4m3 is the "fn" variant
-(bias 7, no infinity, 448 the largest finite value, S.1111.111 NaN), e5m2 the IEEE-like one
-(bias 15, 57344 the largest finite value, infinities and NaNs). Encoding rounds to nearest
-even and, like PTX `cvt.rn.satfinite`, saturates finite values beyond the range to +-max.
+FP8 values are encoded and decoded by mmabench.arith.formats (one codec for every family).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
+from mmabench.arith.formats import FP8, fp8_decode, fp8_encode
 from mmabench.mma.catalogue import MmaForm
 
 LANES = 32
@@ -123,92 +120,3 @@ def quantize(values: np.ndarray, type_: str) -> np.ndarray:
     if type_ in FP8:
         return fp8_decode(fp8_encode(values, type_), type_)
     return from_bits16(to_bits16(values, type_), type_)
-
-
-# ---- FP8 ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Fp8Format:
-    exp_bits: int
-    man_bits: int
-    bias: int
-    max_finite: float
-    has_inf: bool          # e5m2: S.11111.00 is +-inf; e4m3 (fn) has no infinity
-
-    @property
-    def min_normal_exp(self) -> int:
-        return 1 - self.bias
-
-
-FP8 = {
-    "e4m3": Fp8Format(4, 3, 7, 448.0, False),
-    "e5m2": Fp8Format(5, 2, 15, 57344.0, True),
-}
-
-
-def _fp8_format(type_: str) -> Fp8Format:
-    try:
-        return FP8[type_]
-    except KeyError:
-        raise ValueError(f"not an FP8 type: {type_!r}; accepted: {', '.join(FP8)}") from None
-
-
-def _fp8_table(type_: str) -> np.ndarray:
-    """float64 value of each of the 256 codes."""
-    f = _fp8_format(type_)
-    code = np.arange(256)
-    sign = np.where(code & 0x80, -1.0, 1.0)
-    exp = (code >> f.man_bits) & ((1 << f.exp_bits) - 1)
-    man = code & ((1 << f.man_bits) - 1)
-    top = (1 << f.exp_bits) - 1
-    normal = (1 + man / (1 << f.man_bits)) * np.exp2(exp.astype(float) - f.bias)
-    subnormal = man * 2.0 ** (f.min_normal_exp - f.man_bits)
-    value = sign * np.where(exp == 0, subnormal, normal)
-    if f.has_inf:  # IEEE-like: top exponent is inf (mantissa 0) or NaN
-        value = np.where(exp == top, np.where(man == 0, sign * np.inf, np.nan), value)
-    else:          # fn: only S.1111.111 is NaN; the rest of the top binade is finite
-        value = np.where((exp == top) & (man == (1 << f.man_bits) - 1), np.nan, value)
-    return value
-
-
-def fp8_decode(codes: np.ndarray, type_: str) -> np.ndarray:
-    """uint8 codes -> float64 values."""
-    return _fp8_table(type_)[np.asarray(codes, dtype=np.uint8).astype(np.intp)]
-
-
-def fp8_encode(values: np.ndarray, type_: str, saturate: bool = True) -> np.ndarray:
-    """float values -> uint8 codes, round to nearest even. `saturate` (PTX .satfinite): finite
-    values beyond the range become +-max; otherwise they become inf (e5m2) or NaN (e4m3, which
-    has no inf). NaN -> NaN; +-inf -> +-max when saturating (as .satfinite does), else inf/NaN."""
-    f = _fp8_format(type_)
-    x = np.asarray(values, dtype=np.float64)
-    sign = np.signbit(x).astype(np.uint8) << 7
-    mag = np.abs(x)
-    finite = np.isfinite(mag)
-    safe = np.where(finite, mag, 0.0)
-    # quantum of the binade of each value (subnormals share the lowest normal binade's quantum)
-    _, e2 = np.frexp(safe)                          # safe = m * 2**e2, m in [0.5, 1)
-    exp = np.maximum(e2 - 1, f.min_normal_exp)      # floor(log2(safe)), clamped
-    quantum = np.ldexp(1.0, exp - f.man_bits)
-    q = np.rint(safe / quantum) * quantum           # exact: scaling by powers of two; rint = RNE
-    overflow = q > f.max_finite
-    q = np.where(overflow, f.max_finite, q)
-    # encode q (now exactly representable)
-    _, qe2 = np.frexp(q)
-    qexp = qe2 - 1
-    is_sub = q < 2.0 ** f.min_normal_exp
-    man_sub = np.rint(q / 2.0 ** (f.min_normal_exp - f.man_bits))
-    man_norm = np.rint((np.ldexp(q, -qexp) - 1.0) * (1 << f.man_bits))
-    exp_field = np.where(is_sub, 0, qexp + f.bias)
-    man = np.where(is_sub, man_sub, man_norm)
-    code = (exp_field.astype(np.int64) << f.man_bits) | man.astype(np.int64)
-    nan_code = 0x7F if not f.has_inf else 0x7E   # e5m2 NaN: S.11111.10 (any nonzero mantissa)
-    inf_code = 0x7C if f.has_inf else 0x7F
-    max_code = int(np.flatnonzero(_fp8_table(type_)[:128] == f.max_finite)[0])
-    if not saturate:
-        code = np.where(overflow, inf_code, code)
-        code = np.where(np.isinf(mag), inf_code, code)
-    else:
-        code = np.where(np.isinf(mag), max_code, code)
-    code = np.where(np.isnan(mag), nan_code, code)
-    return (code.astype(np.uint8) | sign).astype(np.uint8)

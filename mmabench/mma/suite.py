@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mmabench import hardware, measure, record
 from mmabench.instructions import suite
 from mmabench.instructions.bench import POINT_POLICY
-from mmabench.instructions.suite import best_points, conditions
+from mmabench.instructions.suite import best_points
 from mmabench.mma import bench
 from mmabench.mma.catalogue import MmaForm
 from mmabench.reporting import tables
@@ -125,7 +125,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                  if s else "-")
         body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
                      tables.fmt(s.get("flop_per_clk_per_sm"), 0),
-                     tables.fmt(s.get("pct_of_peak")), conditions(s) if s else "-",
+                     tables.fmt(s.get("pct_of_peak")), tables.conditions(s) if s else "-",
                      noise, config])
     out = ["best point of the sweep per form (a best-of-N figure):",
            tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
@@ -138,9 +138,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         config = f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
         pairs.append([r["form"], config, tables.fmt(r.get("f16_tflops")),
                       tables.fmt(r.get("f32_tflops")), r.get("comparison", "-"),
-                      f"{tables.fmt(r.get('f16_sm_clock_mhz'), 0)} / {tables.fmt(r.get('f32_sm_clock_mhz'), 0)}",
-                      f"{tables.fmt(r.get('f16_power_w'), 0)} / {tables.fmt(r.get('f32_power_w'), 0)}",
-                      f"{tables.fmt(r.get('f16_pj_per_flop'), 3)} / {tables.fmt(r.get('f32_pj_per_flop'), 3)}",
+                      tables.pair(r, "sm_clock_mhz", 0), tables.pair(r, "power_w", 0),
+                      tables.pair(r, "pj_per_flop", 3),
                       tables.fmt(lat.get(r["form"] + ".acc_f16", {}).get("latency_cycles")),
                       tables.fmt(lat.get(r["form"] + ".acc_f32", {}).get("latency_cycles"))])
     if pairs:

@@ -159,10 +159,25 @@ class RunFolder:
     def flush(self) -> None:
         import pandas as pd
 
-        frame = pd.DataFrame(self.rows)
-        frame.to_csv(self.path / f"{self.bench}.csv", index=False)
-        (self.path / f"{self.bench}.json").write_text(
-            frame.to_json(orient="records", indent=1, double_precision=6))
+        self.save_frame(self.bench, pd.DataFrame(self.rows))
+
+    def save_frame(self, name: str, frame, with_json: bool = True) -> Path:
+        """A table as <name>.csv and (with_json) <name>.json, one object per row; returns the CSV."""
+        target = self.path / f"{name}.csv"
+        frame.to_csv(target, index=False)
+        if with_json:
+            self.save_text(f"{name}.json", frame.to_json(orient="records", indent=1, double_precision=6))
+        return target
+
+    def save_json(self, name: str, data, indent: int = 1) -> Path:
+        """A document (not rows) as JSON; values JSON lacks are written as their str()."""
+        return self.save_text(name, json.dumps(data, indent=indent, default=str))
+
+    def save_figure(self, name: str, figure) -> Path:
+        """A matplotlib figure as a PNG (closed once written)."""
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return write_figure(figure, target)
 
     def save_text(self, name: str, text: str) -> Path:
         target = self.path / name
@@ -198,7 +213,18 @@ class RunFolder:
             self.save_text(f"nvml-{label}.txt", text)
 
     def save_context(self, context: dict) -> None:
-        self.save_text("context.json", json.dumps(context, indent=2))
+        self.save_json("context.json", context, indent=2)
+
+
+def write_figure(figure, path: Path) -> Path:
+    """Every PNG mmabench writes, at one resolution; the figure is closed afterwards."""
+    import matplotlib.pyplot as plt
+
+    try:
+        figure.savefig(path, dpi=110)
+    finally:
+        plt.close(figure)
+    return path
 
 
 def mark_saturating(rows: list[dict]) -> None:

@@ -5,11 +5,11 @@ read it like a run folder."""
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
 from pathlib import Path
 
 from mmabench.core.errors import UserError
+from mmabench.record.output import check_writable, writing
 from mmabench.reporting import bundlefile, runs, sources
 
 
@@ -43,19 +43,13 @@ def _default_name(found: list[runs.Run]) -> Path:
     return Path(f"mmabench-{gpu}-{_dt.date.today():%Y%m%d}{bundlefile.SUFFIX}")
 
 
-def _check_writable(path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write {path}: give a file in a folder that exists and is writable")
-
-
 def run(args) -> int:
     folders = [Path(p) for p in args.results] if args.results else runs.default_roots()
     if not folders:
         raise UserError("no results to bundle: neither ./results nor $MMABENCH_RESULTS exists; "
                         "run a benchmark first or pass --results DIR")
     if args.output:
-        _check_writable(Path(args.output))
+        check_writable(Path(args.output))
     found = []
     for folder in folders:
         if not folder.is_dir():
@@ -65,12 +59,10 @@ def run(args) -> int:
     if not found:
         raise UserError(f"no result files under {', '.join(map(str, folders))}")
     output = Path(args.output) if args.output else _default_name(found)
-    _check_writable(output)
+    check_writable(output)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
+    with writing(output):
         bundlefile.write(found, output, stamp)
-    except OSError as exc:
-        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
     rows = sum(len(r.rows) for r in found)
     benches = ", ".join(sorted({r.bench for r in found}))
     size = output.stat().st_size / 1024

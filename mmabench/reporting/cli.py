@@ -3,10 +3,10 @@ self-contained HTML file (and a Markdown version). No GPU, no network."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from mmabench.core.errors import UserError
+from mmabench.record.output import check_writable, write_text
 from mmabench.reporting import document, html, markdown, published, sources
 
 
@@ -27,29 +27,16 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _check_writable(path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write {path}: give a file in a folder that exists and is writable")
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def run(args) -> int:
     out = Path(args.output)
     md = Path(args.markdown) if args.markdown else None
     for target in filter(None, (out, md)):
-        _check_writable(target)
+        check_writable(target)
     results = sources.load(args.inputs)
     if not results.runs:
         raise UserError("no result files found: give result folders, CSV files or bundles")
     doc = document.build(results, published.load(Path(args.published) if args.published else None))
-    _write(out, html.render(doc))
+    write_text(out, html.render(doc))
     print(f"wrote {out} ({len(doc.answers)} GPUs, {len(doc.figures())} plots, "
           f"{sum(len(t.rows) for t in doc.tables())} table rows)")
     if md:
@@ -58,8 +45,8 @@ def run(args) -> int:
         if files:
             fig_dir.mkdir(exist_ok=True)
             for rel, svg in files.items():
-                _write(md.parent / rel, svg)
-        _write(md, text)
+                write_text(md.parent / rel, svg)
+        write_text(md, text)
         print(f"wrote {md}" + (f" and {len(files)} plots in {fig_dir}" if files else ""))
     for a in doc.answers:
         if any(p.kind == "measured" for p in a.provenance):

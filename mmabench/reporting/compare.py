@@ -10,11 +10,8 @@ figures are never mixed into measured columns.
 from __future__ import annotations
 
 from mmabench import hardware
-from mmabench.reporting import tables
 from mmabench.core.errors import UserError
-from mmabench.reporting import sources
-
-SHIPPED = sources.SHIPPED
+from mmabench.reporting import sources, tables
 
 
 def add_parser(subparsers) -> None:
@@ -34,16 +31,7 @@ def add_parser(subparsers) -> None:
 
 def load_all(paths: list[str]) -> sources.Results:
     """Run folders, result CSVs and bundles (default: the shipped results), merged."""
-    return sources.load(paths or [str(SHIPPED)])
-
-
-def load(paths: list[str]):
-    """Merged mma rows (or None), each checked against its schema."""
-    return load_all(paths).frame("mma")
-
-
-def load_attention(paths: list[str]):
-    return load_all(paths).frame("attention")
+    return sources.load(paths or [str(sources.SHIPPED)])
 
 
 def measured_table(frame, markdown=False) -> str:

@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def plot_mma(frame, output: Path) -> Path:
+def sweep_figure(frame):
+    """The figure of an mma result frame (matplotlib; saved by the caller)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -57,30 +58,12 @@ def plot_mma(frame, output: Path) -> Path:
     gpu = ok["gpu_name"].iloc[0] if "gpu_name" in ok else ""
     fig.suptitle(f"mma.sync throughput sweep, {gpu}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
-    return output
-
-
-def _writable(output: Path) -> Path:
-    """Refuse, before any work, an output that can't be written (no folder, no permission)."""
-    folder = output.parent if str(output.parent) else Path(".")
-    if output.is_dir():
-        raise UserError(f"cannot write {output}: it is a folder; give a .png file name")
-    if not folder.is_dir():
-        raise UserError(f"cannot write {output}: folder {folder} does not exist")
-    existed = output.exists()
-    try:
-        with open(output, "ab"):
-            pass
-    except OSError as exc:
-        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
-    if not existed:
-        output.unlink()
-    return output
+    return fig
 
 
 def run(args) -> int:
+    from mmabench import record
+    from mmabench.record.output import check_writable, writing
     from mmabench.reporting import schema
 
     path = Path(args.file)
@@ -89,10 +72,8 @@ def run(args) -> int:
         raise UserError(f"{path} is not an mma result file (needs columns "
                         f"{schema.describe('mma')}, ilp, warps_per_sm)")
     frame = schema.check(frame, "mma", str(path))
-    output = _writable(Path(args.output) if args.output else path.with_suffix(".png"))
-    try:
-        out = plot_mma(frame, output)
-    except OSError as exc:
-        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
-    print(f"wrote {out}")
+    output = check_writable(Path(args.output) if args.output else path.with_suffix(".png"))
+    with writing(output):
+        record.write_figure(sweep_figure(frame), output)
+    print(f"wrote {output}")
     return 0

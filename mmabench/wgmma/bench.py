@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmabench import measure
-from mmabench.compiler import toolchain
+from mmabench.compiler import loader, toolchain
+from mmabench.core.errors import MeasurementError
 from mmabench.instructions import bench as base
-from mmabench.instructions.bench import POISON, TARGET_MS, MeasurementError
+from mmabench.instructions.bench import POISON, TARGET_MS
 from mmabench.wgmma import fragments as fr
 from mmabench.wgmma.catalogue import ARCH, M, WgmmaForm
 from mmabench.wgmma.layout import SLICES, TileLayout
@@ -37,7 +38,7 @@ UNIT_ROUNDOFF = {("f32", 2): 2.0 ** -24, ("f16", 2): 2.0 ** -11,
 
 
 @dataclass
-class Built(base.Built):
+class Built(loader.Built):
     pipe: Pipeline
 
     @property

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from mmabench import hardware
 from mmabench.reporting import tables
-from mmabench.core.errors import UserError, split_list
+from mmabench.core.errors import UserError, int_list, split_list
 from mmabench.wgmma import catalogue
 
 
@@ -59,22 +59,9 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _ints(text: str | None, what: str, low: int, high: int) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        values = ()
-    if not values or any(not low <= v <= high for v in values):
-        raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, "
-                        "comma-separated")
-    return values
-
-
 def selected_forms(args) -> list[catalogue.WgmmaForm]:
     full = getattr(args, "full", False)
-    ns = _ints(args.n, "--n", 8, 256)
+    ns = int_list(args.n, "--n", 8, 256)
     if ns and any(n not in catalogue.NS for n in ns):
         raise UserError(f"bad --n {args.n!r}; accepted: {','.join(map(str, catalogue.NS))}")
     ns = ns or (catalogue.NS if full else catalogue.DEFAULT_NS)
@@ -94,9 +81,9 @@ def sweep_from_args(args):
         raise UserError("--quick and --full exclude each other")
     sweep = QUICK if args.quick else FULL if args.full else DEFAULT
     overrides = {
-        "warpgroups": _ints(args.warpgroups, "--warpgroups", 1, 8),
-        "ilps": _ints(args.ilp, "--ilp", 1, 4),
-        "depths": _ints(args.depth, "--depth", 1, 16),
+        "warpgroups": int_list(args.warpgroups, "--warpgroups", 1, 8),
+        "ilps": int_list(args.ilp, "--ilp", 1, 4),
+        "depths": int_list(args.depth, "--depth", 1, 16),
     }
     if args.pending is not None:
         if not 0 <= args.pending <= 7:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmabench.arith.formats import FP8, fp8_decode, fp8_encode
 from mmabench.mma.fragments import from_bits16, to_bits16
-from mmabench.wgmma import fp8
 from mmabench.wgmma.catalogue import M, WARPGROUP_THREADS, WgmmaForm
 
 
@@ -49,14 +49,14 @@ def a_coords(elem_bytes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def to_bits(values: np.ndarray, type_: str) -> np.ndarray:
     """float -> uint16 (f16/bf16) or uint8 (e4m3/e5m2) bit patterns, round to nearest even."""
-    if type_ in fp8.FORMATS:
-        return fp8.encode(values, type_)
+    if type_ in FP8:
+        return fp8_encode(values, type_)
     return to_bits16(np.asarray(values, dtype=np.float64), type_)
 
 
 def from_bits(bits: np.ndarray, type_: str) -> np.ndarray:
-    if type_ in fp8.FORMATS:
-        return fp8.decode(bits, type_)
+    if type_ in FP8:
+        return fp8_decode(bits, type_)
     return from_bits16(np.ascontiguousarray(bits, dtype=np.uint16), type_)
 
 

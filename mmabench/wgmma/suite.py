@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mmabench import measure, record
 from mmabench.instructions import suite
 from mmabench.instructions.bench import POINT_POLICY
-from mmabench.instructions.suite import best_points, conditions
+from mmabench.instructions.suite import best_points
 from mmabench.measure.twins import RATE_KEYS
 from mmabench.reporting import tables
 from mmabench.wgmma import bench
@@ -124,10 +124,6 @@ def run(forms: list[WgmmaForm], sweep: Sweep, seed: int | None = None, results_r
     return suite.run(Wgmma(), forms, sweep, seed, results_root, compare)
 
 
-def _pair(row: dict, key: str, digits: int) -> str:
-    return f"{tables.fmt(row.get('f16_' + key), digits)} / {tables.fmt(row.get('f32_' + key), digits)}"
-
-
 def summary(rows: list[dict], markdown: bool = False) -> str:
     unsupported = [r for r in rows if r.get("status") == "unsupported"]
     if unsupported and len(unsupported) == len(rows):
@@ -142,7 +138,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
                      tables.fmt(s.get("flop_per_clk_per_sm"), 0),
                      tables.fmt(s.get("pct_of_datasheet_per_clk")),
-                     conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
+                     tables.conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
                      tables.fmt(s.get("registers"), 0), config])
     out = ["best point of the sweep per form (a best-of-N figure); % of the datasheet dense rate "
            "per clock (4,096 FLOP/clk/SM f16/bf16, 8,192 FP8) at the clock measured in the kernel:",
@@ -157,9 +153,9 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                       f"{tables.fmt(r.get('f16_flop_per_clk_per_sm'), 0)} / "
                       f"{tables.fmt(r.get('f32_flop_per_clk_per_sm'), 0)}",
                       r.get("comparison", "-"),
-                      f"{conditions(r, 'f16_')} / {conditions(r, 'f32_')}",
-                      _pair(r, "pj_per_flop", 3), _pair(r, "registers", 0),
-                      _pair(r, "latency_cycles", 1)])
+                      f"{tables.conditions(r, 'f16_')} / {tables.conditions(r, 'f32_')}",
+                      tables.pair(r, "pj_per_flop", 3), tables.pair(r, "registers", 0),
+                      tables.pair(r, "latency_cycles", 1)])
     if pairs:
         out += ["", "f16 vs f32 accumulation, interleaved rounds at the same launch shape "
                 "(time ratio f32/f16: median and range over rounds):",

@@ -1,0 +1,71 @@
+"""Printed tables (rich, plain text; Markdown as before) and the progress bar."""
+
+import io
+import re
+import sys
+
+from mmabench.reporting import tables
+from mmabench.reporting.progress import Progress
+
+
+def test_plain_table_aligns_columns_and_keeps_cells_as_written():
+    text = tables.table(["form", "f16/f32", "n"], [["m16n8k16.f16", "1.00x [0.99, 1.01]", 3],
+                                                  ["x", "-", tables.fmt(1234.56)]])
+    head, rule, first, second = text.splitlines()
+    assert head.startswith("form ") and head.endswith(" n")
+    assert set(rule) == {"-", " "} and len(rule) == len(head)          # ASCII, no colour codes
+    assert first.split() == ["m16n8k16.f16", "1.00x", "[0.99,", "1.01]", "3"]   # no markup eaten
+    assert second.endswith("1,234.6") and second.split()[:2] == ["x", "-"]        # right-aligned
+    assert "\x1b" not in text and text == text.rstrip()
+
+
+def test_a_wide_table_is_never_wrapped():
+    headers = [f"column {i}" for i in range(20)]
+    text = tables.table(headers, [[f"value {i}" for i in range(20)]])
+    lines = text.splitlines()
+    assert len(lines) == 3 and max(map(len, lines)) > tables.WIDTH
+    assert lines[2].split("  ")[0] == "value 0" and lines[2].endswith("value 19")
+
+
+def test_markdown_table_escapes_pipes_and_marks_numeric_columns():
+    text = tables.table(["a|b", "c"], [["x|y", 1]], markdown=True)
+    assert text.splitlines() == ["| a\\|b | c |", "|------|--:|", "| x\\|y | 1 |"]
+
+
+def test_progress_off_a_terminal_is_a_line_every_10th_step(monkeypatch):
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    bar = Progress(12, "regs")
+    for i in range(12):
+        bar.step(f"kernel {i}")
+    lines = err.getvalue().splitlines()
+    assert [re.match(r"regs \[[#.]{24}\] (\d+)/12 ", line).group(1) for line in lines] == ["10", "12"]
+    assert lines[-1].endswith("kernel 11") and "[" + "#" * 24 + "]" in lines[-1]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_terminal_draws_a_bar_and_ends_it(monkeypatch):
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    bar = Progress(3, "mma")
+    for what in ("a [x]", "b", "c"):
+        bar.step(what)
+    out = err.getvalue()
+    assert "mma" in out and "3/3" in out and "a [x]" in out
+    assert out.endswith("\x1b[?25h")          # the cursor is shown again at the end
+
+
+def test_cells_shared_by_the_summaries():
+    row = {"sm_clock_mhz": 1830.0, "power_w": float("nan"),
+           "f16_sm_clock_mhz": "1980.0", "f16_power_w": "512.4", "f16_throttled": "True",
+           "f16_throttle": "sw_power_cap", "f16_registers": 128, "f32_registers": None}
+    assert tables.conditions(row) == "1,830 MHz"                         # no power: no W
+    assert tables.conditions(row, "f16_") == "1,980 MHz 512 W THROTTLED (sw_power_cap)"
+    assert tables.conditions({}) == "- MHz"
+    assert tables.pair(row, "registers", 0) == "128 / -"
+    assert [tables.truthy(v) for v in (True, 1, "True", "true", "1", False, 0, "False", None,
+                                       float("nan"))] == [True] * 5 + [False] * 5
