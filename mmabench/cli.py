@@ -12,9 +12,11 @@ import sys
 import textwrap
 
 from mmabench import __version__
+from mmabench.core import options
 from mmabench.core.errors import UserError
 
-# Sub-command modules, each with add_parser(subparsers); a missing one is simply not offered.
+# Sub-command modules, each with add_parser(subparsers) and OPTIONS (core.options.Modes: which
+# options each of its modes reads); a missing one is simply not offered.
 SUBCOMMANDS = ("mmabench.info", "mmabench.mma.cli", "mmabench.wgmma.cli", "mmabench.gemm.cli",
                "mmabench.arith.cli", "mmabench.compiler.cli", "mmabench.attention.cli",
                "mmabench.reporting.compare", "mmabench.reporting.sweep_plot", "mmabench.reporting.bundle", "mmabench.reporting.cli")
@@ -58,10 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _modules():
         before = set(sub.choices)
         module.add_parser(sub)
-        if getattr(module, "GPU_COMMAND", False):  # measures on a GPU: offer --devices
+        (name,) = set(sub.choices) - before
+        if module.OPTIONS.devices:  # a mode measures on a GPU: offer --devices
             from mmabench import devices
-            for name in set(sub.choices) - before:
-                devices.add_option(sub.choices[name])
+            devices.add_option(sub.choices[name])
+        options.bind(module.OPTIONS, sub.choices[name], name)
     return parser
 
 
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         # Building the parser imports every sub-command: a package run from a checkout that is
         # not installed cannot find its files, and says so in one line.
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = options.parse(parser, argv)  # an option the chosen mode does not read: refused
         if getattr(args, "devices", None) is not None:  # one child process per GPU
             from mmabench import devices
             return devices.run(args, argv)

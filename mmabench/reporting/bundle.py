@@ -9,8 +9,12 @@ import re
 from pathlib import Path
 
 from mmabench.core.errors import UserError
+from mmabench.core.options import Modes
 from mmabench.record.output import check_writable, writing
 from mmabench.reporting import bundlefile, runs, sources
+
+# one mode, which reads every option (mmabench.core.options)
+OPTIONS = Modes(common=("--results", "--output", "--with-code"))
 
 
 def add_parser(subparsers) -> None:

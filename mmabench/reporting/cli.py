@@ -6,8 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmabench.core.errors import UserError
+from mmabench.core.options import Modes
 from mmabench.record.output import check_writable, write_text
 from mmabench.reporting import document, html, markdown, published, sources
+
+# one mode, which reads every option (mmabench.core.options)
+OPTIONS = Modes(common=("--output", "--markdown", "--published"))
 
 
 def add_parser(subparsers) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmabench.core.errors import ToolMissing, UserError
+from mmabench.core.options import Modes
+
+OPTIONS = Modes(common=("--output",))  # one mode, which reads every option (mmabench.core.options)
 
 
 def add_parser(subparsers) -> None:
