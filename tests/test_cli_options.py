@@ -147,6 +147,29 @@ def test_an_option_the_mode_reads_is_accepted(parser, command, mode, flag):
     options.parse(parser, [command, *POSITIONAL.get(command, []), *argv, *value(command, flag)])
 
 
+@pytest.mark.parametrize("argv, flag", [
+    (["mma", "--results", ""], "--results"),
+    (["attention", "--offline", "--results", " "], "--results"),
+    (["regs", "--results", ""], "--results"),
+    (["plot", "results/mma.csv", "-o", ""], "-o/--output"),
+    (["bundle", "-o", ""], "-o/--output"),
+    (["bundle", "--results", "."], None),               # not empty: passes this check
+    (["bundle", "--results", ".", "--results", ""], "--results"),
+    (["report", "-o", ""], "-o/--output"),
+    (["report", "--markdown", ""], "--markdown"),
+    (["report", "--published", ""], "--published"),
+    (["wgmma", "--check-only", "--dump-layout", ""], "--dump-layout"),
+    (["compare", ""], "files"),
+])
+def test_an_empty_value_is_refused_in_one_line(parser, capsys, argv, flag):
+    if flag is None:
+        options.parse(parser, argv)
+        return
+    assert cli.main(argv) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "empty" in line and flag in line, line
+
+
 @pytest.mark.parametrize("argv, gets_results", [
     (["mma", "--quick"], True), (["wgmma", "--check-only"], False), (["attention", "--tune"], False),
 ])

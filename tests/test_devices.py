@@ -70,7 +70,7 @@ def test_nvml_listing_and_cuda_visible_devices(fake_nvml, monkeypatch):
 
 @pytest.mark.parametrize("argv, message", [
     (["mma", "--devices", "0,x"], "'x' is not a GPU index"),
-    (["attention", "--devices", ""], "empty entry"),
+    (["attention", "--devices", ""], "empty --devices"),
     (["mma", "--offline", "--devices", "0"], "--devices applies only to the measurements, not to --offline"),
 ])
 def test_cli_reports_bad_devices_in_one_line(argv, message, capsys):

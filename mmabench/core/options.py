@@ -15,8 +15,8 @@ every mode reads. `devices=True`: the mode measures on a GPU, so the CLI offers 
 `bind` checks a declaration against its parser when the CLI is built (every option declared;
 an option only some modes read defaults to None, or False for a switch, so that "given" means
 "not at its default") and keeps it in the parser's defaults; `parse` (called by the CLI for every
-command line) refuses, in one line, an option given to a mode that does not read it and two mode
-switches at once.
+command line) refuses, in one line, an option given to a mode that does not read it, two mode
+switches at once, and an empty value.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class _Option:
     dest: str
     default: object
     readers: tuple[str, ...] | None     # the modes that read it; None: every mode
+    takes: str = "a value"              # what to give it (its metavar)
 
     def given(self, args) -> bool:
         return getattr(args, self.dest, self.default) != self.default
@@ -86,6 +87,11 @@ class Declared:
         for o in self.options:
             if o.readers is not None and mode not in o.readers and o.given(args):
                 raise UserError(f"{o.flag} applies only to {_listed(o.readers)}, not to {mode}")
+        for o in self.options:
+            value = getattr(args, o.dest, None)
+            if any(isinstance(v, str) and not v.strip()
+                   for v in (value if isinstance(value, list) else [value])):
+                raise UserError(f"empty {o.flag}; give {o.takes}")
 
     def reads(self, args, flag: str) -> bool:
         mode = self.mode(args)
@@ -112,7 +118,8 @@ def _name(action: argparse.Action) -> str:
 
 
 def _option(action: argparse.Action, readers) -> _Option:
-    return _Option(_name(action), action.dest, action.default, readers)
+    return _Option(_name(action), action.dest, action.default, readers,
+                   action.metavar if isinstance(action.metavar, str) else "a value")
 
 
 def bind(declared: Modes, parser: argparse.ArgumentParser, command: str) -> Declared:
@@ -157,8 +164,8 @@ def bind(declared: Modes, parser: argparse.ArgumentParser, command: str) -> Decl
 
 
 def check(args: argparse.Namespace) -> None:
-    """Refuse, in one line (UserError), an option the mode that runs does not read or two mode
-    switches. A namespace from a parser nobody bound passes unchecked."""
+    """Refuse, in one line (UserError), an option the mode that runs does not read, two mode
+    switches, or an empty value. A namespace from a parser nobody bound passes unchecked."""
     declared = getattr(args, KEY, None)
     if declared is not None:
         declared.check(args)

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
                     "--with-code. `compare` and `report` accept the file.")
     p.add_argument("--results", action="append", metavar="DIR",
                    help="a results folder (repeatable; default: ./results and $MMABENCH_RESULTS)")
-    p.add_argument("-o", "--output", help="file to write (default: mmabench-<gpu>-<date>"
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: mmabench-<gpu>-<date>"
                                           f"{bundlefile.SUFFIX} in the current folder)")
     p.add_argument("--with-code", action="store_true",
                    help="also keep the PTX/SASS/ptxas-log copies of the kernels that ran")

@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
                     "numerics maps and plots, every figure labelled measured, published or "
                     "datasheet. No GPU and no network needed.")
     p.add_argument("inputs", nargs="*", help="result folders, CSV files or *.mmabench.json.gz bundles")
-    p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("-o", "--output", metavar="FILE", default="report.html", help="HTML file to write (default: report.html)")
     p.add_argument("--markdown", metavar="FILE", help="also write a Markdown version (plots as SVG "
                                                      "files in FILE's folder, <stem>-figures/)")
     p.add_argument("--published", metavar="CSV", help=f"published measurements (default: {published.DATA})")
