@@ -43,6 +43,10 @@ environment:
 The `mmabench` console script (installed with the package) is the same as python -m mmabench."""
 
 
+# The options of `python -m mmabench` itself, which no sub-command reads.
+TOP_LEVEL = options.Modes(common=("--full",))
+
+
 def build_parser() -> argparse.ArgumentParser:
     description = textwrap.fill(
         "Is fp16 accumulation worth it on this GPU? Tensor-core microbenchmarks in "
@@ -54,9 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mmabench", description=description, epilog=ENVIRONMENT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mmabench {__version__}")
-    parser.add_argument("--full", action="store_true",
+    parser.add_argument("--full", dest="everything_full", action="store_true",
                         help="with no sub-command: the exhaustive sweeps (several minutes)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    top = options.bind(TOP_LEVEL, parser, "python -m mmabench with no sub-command")
     for module in _modules():
         before = set(sub.choices)
         module.add_parser(sub)
@@ -64,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         if module.OPTIONS.devices:  # a mode measures on a GPU: offer --devices
             from mmabench import devices
             devices.add_option(sub.choices[name])
-        options.bind(module.OPTIONS, sub.choices[name], name)
+        options.bind(module.OPTIONS, sub.choices[name], name, outer=top)
     return parser
 
 
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             return devices.run(args, argv)
         if args.command is None:
             from mmabench.everything import run_everything
-            return run_everything(parser, full=args.full)
+            return run_everything(parser, full=args.everything_full)
         return args.func(args)
     except UserError as exc:
         print(f"mmabench: {exc}", file=sys.stderr)

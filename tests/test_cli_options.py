@@ -170,6 +170,15 @@ def test_an_empty_value_is_refused_in_one_line(parser, capsys, argv, flag):
     assert "empty" in line and flag in line, line
 
 
+def test_the_top_level_full_applies_with_no_sub_command_only(parser, capsys):
+    assert options.parse(parser, ["--full"]).everything_full      # not run here: minutes
+    assert cli.main(["--full", "info"]) == 2
+    assert "--full applies only to python -m mmabench with no sub-command, not to info" in \
+        one_line(capsys.readouterr().err)
+    assert cli.main(["--full", "mma", "--offline"]) == 2
+    assert "mma has its own --full" in one_line(capsys.readouterr().err)
+
+
 @pytest.mark.parametrize("argv, gets_results", [
     (["mma", "--quick"], True), (["wgmma", "--check-only"], False), (["attention", "--tune"], False),
 ])

@@ -62,6 +62,8 @@ class _Option:
     default: object
     readers: tuple[str, ...] | None     # the modes that read it; None: every mode
     takes: str = "a value"              # what to give it (its metavar)
+    outer: bool = False                 # an option of the parser above (python -m mmabench --full)
+    hint: str = ""                      # added to the message that refuses it
 
     def given(self, args) -> bool:
         return getattr(args, self.dest, self.default) != self.default
@@ -86,7 +88,9 @@ class Declared:
         mode = self.mode(args)
         for o in self.options:
             if o.readers is not None and mode not in o.readers and o.given(args):
-                raise UserError(f"{o.flag} applies only to {_listed(o.readers)}, not to {mode}")
+                where = self.command if o.outer else mode
+                raise UserError(f"{o.flag} applies only to {_listed(o.readers)}, not to {where}"
+                                + o.hint)
         for o in self.options:
             value = getattr(args, o.dest, None)
             if any(isinstance(v, str) and not v.strip()
@@ -122,10 +126,12 @@ def _option(action: argparse.Action, readers) -> _Option:
                    action.metavar if isinstance(action.metavar, str) else "a value")
 
 
-def bind(declared: Modes, parser: argparse.ArgumentParser, command: str) -> Declared:
+def bind(declared: Modes, parser: argparse.ArgumentParser, command: str,
+         outer: Declared | None = None) -> Declared:
     """Check `declared` against `parser` and keep it in the parser's defaults, where `check`
-    finds it. A mistake in a declaration is a ValueError when the CLI is built, so a test of any
-    command line finds it."""
+    finds it. `outer`: the options of the parser above, which this command does not read.
+    A mistake in a declaration is a ValueError when the CLI is built, so a test of any command
+    line finds it."""
     modes = declared.modes or (Mode(command),)
     defaults = [m.name for m in modes if not m.switch]
     if len(defaults) != 1:
@@ -158,6 +164,14 @@ def bind(declared: Modes, parser: argparse.ArgumentParser, command: str) -> Decl
             raise ValueError(f"{command}: {_name(action)} is read by some modes only, so its "
                              f"default must be None (False for a switch), not {action.default!r}")
         options.append(_option(action, None if common else readers))
+    if outer is not None:
+        shared = {o.dest for o in outer.options} & {o.dest for o in options}
+        if shared:
+            raise ValueError(f"{command}: {', '.join(sorted(shared))} also an option above it")
+        options += [_Option(o.flag, o.dest, o.default, (outer.default_mode,), o.takes, outer=True,
+                            hint=f"; {command} has its own {o.flag}: give it after {command}"
+                            if o.flag in by_flag else "")
+                    for o in outer.options]
     bound = Declared(command, tuple(options), switches, defaults[0])
     parser.set_defaults(**{KEY: bound})
     return bound
