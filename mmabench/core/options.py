@@ -128,10 +128,10 @@ def _option(action: argparse.Action, readers) -> _Option:
 
 def bind(declared: Modes, parser: argparse.ArgumentParser, command: str,
          outer: Declared | None = None) -> Declared:
-    """Check `declared` against `parser` and keep it in the parser's defaults, where `check`
-    finds it. `outer`: the options of the parser above, which this command does not read.
-    A mistake in a declaration is a ValueError when the CLI is built, so a test of any command
-    line finds it."""
+    """Check `declared` against `parser`, keep it in the parser's defaults (where `check` finds
+    it) and name the modes in the command's --help. `outer`: the options of the parser above,
+    which this command does not read. A mistake in a declaration is a ValueError when the CLI
+    is built, so a test of any command line finds it."""
     modes = declared.modes or (Mode(command),)
     defaults = [m.name for m in modes if not m.switch]
     if len(defaults) != 1:
@@ -174,7 +174,18 @@ def bind(declared: Modes, parser: argparse.ArgumentParser, command: str,
                     for o in outer.options]
     bound = Declared(command, tuple(options), switches, defaults[0])
     parser.set_defaults(**{KEY: bound})
+    if len(modes) > 1 and parser.epilog is None:
+        parser.epilog = _help(declared.common, modes)
     return bound
+
+
+def _help(common, modes) -> str:
+    parts = [f"{m.name}{' (the default)' if not m.switch else ''}"
+             + (f" reads {', '.join(m.options)}" if m.options else " reads no other option")
+             for m in modes]
+    every = f" Every mode reads {', '.join(common)}." if common else ""
+    return (f"Modes: {'; '.join(parts)}.{every} An option given to a mode that does not read it "
+            "is an error.")
 
 
 def check(args: argparse.Namespace) -> None:
