@@ -12,9 +12,11 @@ import sys
 import textwrap
 
 from mmabench import __version__
+from mmabench.core import options
 from mmabench.core.errors import UserError
 
-# Sub-command modules, each with add_parser(subparsers); a missing one is simply not offered.
+# Sub-command modules, each with add_parser(subparsers) and OPTIONS (core.options.Modes: which
+# options each of its modes reads); a missing one is simply not offered.
 SUBCOMMANDS = ("mmabench.info", "mmabench.mma.cli", "mmabench.wgmma.cli", "mmabench.gemm.cli",
                "mmabench.arith.cli", "mmabench.compiler.cli", "mmabench.attention.cli",
                "mmabench.reporting.compare", "mmabench.reporting.sweep_plot", "mmabench.reporting.bundle", "mmabench.reporting.cli")
@@ -41,6 +43,10 @@ environment:
 The `mmabench` console script (installed with the package) is the same as python -m mmabench."""
 
 
+# The options of `python -m mmabench` itself, which no sub-command reads.
+TOP_LEVEL = options.Modes(common=("--full",))
+
+
 def build_parser() -> argparse.ArgumentParser:
     description = textwrap.fill(
         "Is fp16 accumulation worth it on this GPU? Tensor-core microbenchmarks in "
@@ -52,16 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mmabench", description=description, epilog=ENVIRONMENT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mmabench {__version__}")
-    parser.add_argument("--full", action="store_true",
+    parser.add_argument("--full", dest="everything_full", action="store_true",
                         help="with no sub-command: the exhaustive sweeps (several minutes)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    top = options.bind(TOP_LEVEL, parser, "python -m mmabench with no sub-command")
     for module in _modules():
         before = set(sub.choices)
         module.add_parser(sub)
-        if getattr(module, "GPU_COMMAND", False):  # measures on a GPU: offer --devices
+        (name,) = set(sub.choices) - before
+        if module.OPTIONS.devices:  # a mode measures on a GPU: offer --devices
             from mmabench import devices
-            for name in set(sub.choices) - before:
-                devices.add_option(sub.choices[name])
+            devices.add_option(sub.choices[name])
+        options.bind(module.OPTIONS, sub.choices[name], name, outer=top)
     return parser
 
 
@@ -71,13 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         # Building the parser imports every sub-command: a package run from a checkout that is
         # not installed cannot find its files, and says so in one line.
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = options.parse(parser, argv)  # an option the chosen mode does not read: refused
         if getattr(args, "devices", None) is not None:  # one child process per GPU
             from mmabench import devices
             return devices.run(args, argv)
         if args.command is None:
             from mmabench.everything import run_everything
-            return run_everything(parser, full=args.full)
+            return run_everything(parser, full=args.everything_full)
         return args.func(args)
     except UserError as exc:
         print(f"mmabench: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ import argparse
 import time
 
 from mmabench import hardware
+from mmabench.core import options
 
 # (argv by default, argv with --full, needs a GPU). wgmma by default: the widest N of each input
 # and input width (f16, FP8: the rate and the f16/f32 question); --full: every N, type, A source
@@ -41,7 +42,7 @@ def run_everything(parser: argparse.ArgumentParser, full: bool = False) -> int:
             continue
         print(f"\n=== python -m mmabench {' '.join(argv)}", flush=True)
         t0 = time.monotonic()
-        args = parser.parse_args(argv)
+        args = options.parse(parser, argv)
         status = max(status, args.func(args) or 0)
         print(f"=== {argv[0]}: {time.monotonic() - t0:.1f} s", flush=True)
     return status

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from mmabench import record, hardware
 from mmabench.compiler import toolchain
+from mmabench.core.options import Modes
 from mmabench.measure import nvml
+
+OPTIONS = Modes()  # no options (mmabench.core.options)
 
 
 def add_parser(subparsers) -> None:

@@ -190,7 +190,6 @@ def _cli(argv):
     (["--acc-o", "bf16"], "O accumulator 'bf16'"),
     (["--norm", "never"], "normalization 'never'"),
     (["--seq", "0"], "--seq"),
-    (["--arch", "sm_90"], "--arch applies to --offline"),
 ])
 def test_cli_rejects_bad_choices_before_any_gpu_work(argv, match):
     from mmabench.attention import cli

@@ -15,6 +15,7 @@ from mmabench import cli, devices, record
 from mmabench.devices import inventory, launch, merge, summary
 from mmabench.devices.inventory import Device
 from mmabench.core.errors import NoGPU, UserError
+from mmabench.core.options import Mode, Modes
 
 GPUS = [Device(0, "GPU-aaaa0000", "Fake H100", "00000000:18:00.0"),
         Device(1, "GPU-bbbb1111", "Fake H100", "00000000:2A:00.0"),
@@ -69,8 +70,8 @@ def test_nvml_listing_and_cuda_visible_devices(fake_nvml, monkeypatch):
 
 @pytest.mark.parametrize("argv, message", [
     (["mma", "--devices", "0,x"], "'x' is not a GPU index"),
-    (["attention", "--devices", ""], "empty entry"),
-    (["mma", "--offline", "--devices", "0"], "--offline needs none"),
+    (["attention", "--devices", ""], "empty --devices"),
+    (["mma", "--offline", "--devices", "0"], "--devices applies only to the measurements, not to --offline"),
 ])
 def test_cli_reports_bad_devices_in_one_line(argv, message, capsys):
     assert cli.main(argv) == 2
@@ -80,7 +81,7 @@ def test_cli_reports_bad_devices_in_one_line(argv, message, capsys):
 
 def test_hook_adds_devices_to_gpu_commands_only(monkeypatch):
     fake = types.ModuleType("fake_gpu_command")
-    fake.GPU_COMMAND = True
+    fake.OPTIONS = Modes(modes=(Mode("the measurements", devices=True),))
     fake.add_parser = lambda sub: sub.add_parser("fakegpu").set_defaults(func=lambda a: 0)
     monkeypatch.setitem(sys.modules, "fake_gpu_command", fake)
     monkeypatch.setattr(cli, "SUBCOMMANDS", cli.SUBCOMMANDS + ("fake_gpu_command",))

@@ -17,9 +17,16 @@ import numpy as np
 
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError
+from mmabench.core.options import Mode, Modes
 
+DEFAULT_VECTORS = 100_000
 
-GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+# Which options each mode reads (mmabench.core.options): one given to a mode that does not read
+# it is refused, not ignored.
+OPTIONS = Modes(
+    common=("--form", "--trials", "--max-k", "--seed", "--markdown"),
+    modes=(Mode("the measurements", devices=True, reads=("--vectors", "--results")),
+           Mode("--offline", reads=("--fp8-consequence",))))
 
 
 def add_parser(subparsers) -> None:
@@ -32,8 +39,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--form", help="comma list of forms (names or parts, e.g. acc_f16); default: the f16/bf16 "
                         "mma.sync forms; 'fp8' (or e4m3, e5m2, m16n8k32) for the FP8 mma.sync m16n8k32 "
                         "forms; 'wgmma' for every wgmma type at N=256 (f16, bf16, e4m3, e5m2; sm_90a)")
-    p.add_argument("--vectors", type=int, default=100_000,
-                   help="random dot products per form for the model check (default 100000)")
+    p.add_argument("--vectors", type=int,
+                   help=f"random dot products per form for the model check (default {DEFAULT_VECTORS})")
     p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
     p.add_argument("--max-k", type=int, default=65536, help="largest K of the consequence table")
     p.add_argument("--seed", type=int, default=None)
@@ -248,10 +255,11 @@ class _NotRun:
 
 
 def run(args) -> int:
-    if args.vectors < 1:
-        raise UserError(f"--vectors {args.vectors}: must be >= 1")
     if args.offline:
         return run_offline(args)
+    n_vectors = DEFAULT_VECTORS if args.vectors is None else args.vectors
+    if n_vectors < 1:
+        raise UserError(f"--vectors {n_vectors}: must be >= 1")
     from mmabench import record, hardware
     from mmabench.hardware import arch_number as number
     from mmabench.arith.designed import FP8_TYPES, infer, pick, run as run_designed
@@ -283,9 +291,9 @@ def run(args) -> int:
         fi = infer(form, cs, d, device=dev, rng=rng)
         results[form.name] = (form, fi)
         all_designed += _designed_rows(form, cs, d, bits, fi)
-        val = validate(form, fi.model, dev, args.vectors, rng)
+        val = validate(form, fi.model, dev, n_vectors, rng)
         pub = published_model(form, key) if key else None
-        val_pub = validate(form, pub, dev, min(args.vectors, 20_000), rng) if pub else None
+        val_pub = validate(form, pub, dev, min(n_vectors, 20_000), rng) if pub else None
         plain = form.ab_type not in FP8_TYPES and getattr(form, "family", "mma") == "mma"
         chains = chain_check(form, fi.model, rng) if plain else {
             k: _NotRun("not run for FP8 or wgmma (the chain check is mma.sync's, 16-bit)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmabench import record, hardware
-from mmabench.core.options import reject_unused
+from mmabench.core.options import Mode, Modes
 from mmabench.core.errors import UserError, int_list, split_list
 from mmabench.attention import variants
 from mmabench.attention.tables import (offline_table, overhead_table, summary)  # noqa: F401  (summary: also imported by selfcheck)
@@ -19,25 +19,18 @@ DEFAULT_SCHEMES = (("f32", "f32", "delayed"), ("f32", "f32", "inloop"),
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
 DEFAULT_TOKENS = 16384
 
-# Options only some modes read (dest -> flag; each defaults to None/False), and which mode reads
-# which: one given to a mode that does not read it is refused, not ignored. The variant choice
-# (--dim, --acc-s, --acc-o, --norm, --full) applies to every mode. A new option goes in OPTIONS
-# and in the modes that read it.
-OPTIONS = {"seq": "--seq", "mask": "--mask", "causal": "--causal", "tokens": "--tokens",
-           "cold": "--cold", "rounds": "--rounds", "seed": "--seed", "no_torch": "--no-torch",
-           "results": "--results", "markdown": "--markdown", "numerics": "--numerics",
-           "tune": "--tune", "overhead": "--overhead", "offline": "--offline", "arch": "--arch"}
-MODES = {
-    "the benchmark": {"seq", "mask", "causal", "tokens", "cold", "rounds", "seed", "no_torch",
-                      "results", "markdown"},
-    "--numerics": {"numerics", "seed", "results", "markdown"},
-    "--tune": {"tune", "seq", "mask", "causal", "tokens", "seed"},
-    "--overhead": {"overhead", "results", "markdown"},
-    "--offline": {"offline", "arch", "results", "markdown"},
-}
-MODE_FLAGS = {m: m for m in MODES if m.startswith("--")}
-
-GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+# Which options each mode reads (mmabench.core.options): one given to a mode that does not read
+# it is refused, not ignored. --overhead times a fixed tiny shape: no variant choice.
+VARIANT = ("--dim", "--acc-s", "--acc-o", "--norm", "--full")
+CASES = ("--seq", "--mask", "--causal", "--tokens")
+OPTIONS = Modes(modes=(
+    Mode("the benchmark", devices=True,
+         reads=VARIANT + CASES + ("--cold", "--rounds", "--seed", "--no-torch", "--results",
+                                  "--markdown")),
+    Mode("--numerics", devices=True, reads=VARIANT + ("--seed", "--results", "--markdown")),
+    Mode("--tune", devices=True, reads=VARIANT + CASES + ("--seed",)),
+    Mode("--overhead", devices=True, reads=("--results", "--markdown")),
+    Mode("--offline", reads=VARIANT + ("--arch", "--results", "--markdown"))))
 
 
 def add_parser(subparsers) -> None:
@@ -128,18 +121,6 @@ def timing_policy(args):
     return policy
 
 
-def mode_of(args) -> str:
-    """The mode the flags ask for, in the order run() dispatches them."""
-    for flag in ("--offline", "--overhead", "--numerics", "--tune"):
-        if getattr(args, flag[2:]):
-            return flag
-    return "the benchmark"
-
-
-def _reject_unused(args, mode: str) -> None:
-    reject_unused(args, OPTIONS, MODES, mode, MODE_FLAGS)
-
-
 def _at_least_one(value, flag: str, default: int) -> int:
     if value is None:
         return default
@@ -150,8 +131,6 @@ def _at_least_one(value, flag: str, default: int) -> int:
 
 def run(args) -> int:
     var_list = selected_variants(args)
-    mode = mode_of(args)
-    _reject_unused(args, mode)
     if args.offline:
         return run_offline(var_list, hardware.parse_archs(args.arch, OFFLINE_ARCHS), args.markdown,
                            record.results_root(args.results))

@@ -11,7 +11,17 @@ from mmabench import record, hardware
 from mmabench.compiler import registry, toolchain
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError, split_list
+from mmabench.core.options import Mode, Modes
 from mmabench.compiler import report as creport
+
+# Which options each mode reads (mmabench.core.options): one given to a mode that does not read
+# it is refused, not ignored. --no-save prints the report that is otherwise also saved.
+REPORT = ("--arch", "--all", "--diff", "--wide")
+OPTIONS = Modes(
+    common=("--family", "--kernel", "--jobs", "--markdown"),
+    modes=(Mode("the saved report", reads=REPORT + ("--results", "--keep-code")),
+           Mode("--no-save", reads=REPORT),
+           Mode("--crosscheck")))
 
 
 def add_parser(subparsers) -> None:
@@ -182,7 +192,6 @@ def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
 # ---------------------------------------------------------------- the command
 
 def run(args) -> int:
-    arch_list = hardware.parse_archs(args.arch)
     families = split_list(args.family, "family", registry.FAMILIES)
     kernels = [k.strip() for k in args.kernel.split(",") if k.strip()] if args.kernel else None
     if args.kernel is not None and not kernels:
@@ -199,8 +208,7 @@ def run(args) -> int:
               + ("" if not bad else "; MISMATCH: " + ", ".join(c["kernel"] for c in bad)))
         return 1 if bad else 0
 
-    if args.no_save and args.keep_code:
-        raise UserError("--keep-code and --no-save contradict each other; give one")
+    arch_list = hardware.parse_archs(args.arch)
     if not args.no_save:
         args.results = record.results_root(args.results)  # before the compiles, not after them
     specs = creport.select_kernels(kernels, families, args.all)

@@ -1,7 +1,8 @@
 """`--devices all|0,2,...` on every GPU sub-command: one process per GPU, merged results.
 
-The CLI adds the option to each sub-command whose module says `GPU_COMMAND = True`
-(`add_option`), and hands a parsed command that has it to `run` before dispatch.
+The CLI adds the option to each sub-command with a mode declared `devices=True` (`add_option`;
+mmabench.core.options refuses it in the other modes), and hands a parsed command that has it to
+`run` before dispatch.
 Each GPU is measured alone, one after another: concurrent runs would share the host's CPUs,
 PCIe and the node's power and cooling, so a GPU's figure would depend on its neighbours.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from mmabench.core.errors import UserError
+from mmabench.core import options
 from mmabench.record import RunFolder
 from mmabench.devices.inventory import Device, list_gpus, resolve
 from mmabench.devices.launch import Launcher, base_command, child_argv, child_env, describe_status, run_child
@@ -35,12 +36,10 @@ def run(args, argv: list[str], *, devices: list[Device] | None = None,
         markdown: bool | None = None) -> int:
     """Run `argv` (a sub-command line with --devices) once per chosen GPU and merge the rows.
     Returns 0 if every GPU's run succeeded, 1 if one failed, 130 if interrupted."""
-    if getattr(args, "offline", False):
-        raise UserError("--devices measures on GPUs; --offline needs none (drop one of them)")
     chosen = resolve(args.devices, list_gpus() if devices is None else devices)
     multi = RunFolder(args.command, "multi", getattr(args, "results", None))
     outcomes = [Outcome(d, device_folder(multi.path, d)) for d in chosen]
-    has_results_option = hasattr(args, "results")
+    has_results_option = options.reads(args, "--results")  # in the mode that runs
     base = base_command() if command is None else list(command)
     interrupted = False
     for o in outcomes:

@@ -6,10 +6,18 @@ import argparse
 
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError, split_list
+from mmabench.core.options import Mode, Modes
 from mmabench.gemm.variants import ACCS, MODES
 
+DEFAULT_SIZE = 8192
 
-GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+# Which options each mode reads (mmabench.core.options): one given to a mode that does not read
+# it is refused, not ignored.
+OPTIONS = Modes(
+    common=("--acc", "--mode", "--markdown"),
+    modes=(Mode("the benchmark", devices=True,
+                reads=("--size", "--triton", "--cublas", "--quick", "--seed", "--results")),
+           Mode("--offline")))
 
 
 def add_parser(subparsers) -> None:
@@ -24,12 +32,12 @@ def add_parser(subparsers) -> None:
                     "interleaved rounds. Rows: TFLOP/s, clock, power, registers, spills, the "
                     "tensor instruction, the error, and each implementation's f16/f32 speed "
                     "ratio. With --offline: registers, spills and SASS of our kernels (no GPU).")
-    p.add_argument("--size", type=int, default=8192, help="M = N = K (multiple of 256; default 8192)")
+    p.add_argument("--size", type=int, help=f"M = N = K (multiple of 256; default {DEFAULT_SIZE})")
     p.add_argument("--acc", help=f"comma list of accumulators ({','.join(ACCS)}); default both")
     p.add_argument("--mode", help=f"comma list of wgmma kernel modes ({','.join(MODES)}); default both")
-    p.add_argument("--triton", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--triton", action=argparse.BooleanOptionalAction,
                    help="also time the Triton GEMM (default on; a clear 'unavailable' row without Triton)")
-    p.add_argument("--cublas", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--cublas", action=argparse.BooleanOptionalAction,
                    help="also time cuBLAS: gemmEx 16F/32F compute and torch.matmul (default on)")
     p.add_argument("--quick", action="store_true", help="fewer interleaved rounds")
     p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
@@ -59,17 +67,19 @@ def run_offline(accs, modes, markdown=False) -> int:
 def run(args) -> int:
     accs = split_list(args.acc, "accumulator", ACCS)
     modes = split_list(args.mode, "mode", MODES)
-    if args.size <= 0 or args.size % 256:
-        raise UserError(f"--size {args.size}: must be a positive multiple of 256 (the kernel's tile)")
     if args.offline:
         return run_offline(accs, modes, args.markdown)
+    size = DEFAULT_SIZE if args.size is None else args.size
+    if size <= 0 or size % 256:
+        raise UserError(f"--size {size}: must be a positive multiple of 256 (the kernel's tile)")
     from mmabench.gemm.bench import POLICY, QUICK_POLICY, run as run_bench, summary
 
-    folder, rows = run_bench(args.size, tuple(accs or ACCS), tuple(modes or MODES), args.triton,
-                             args.cublas, args.seed, QUICK_POLICY if args.quick else POLICY,
-                             args.results)
+    # --triton / --cublas: on unless --no-triton / --no-cublas
+    folder, rows = run_bench(size, tuple(accs or ACCS), tuple(modes or MODES),
+                             args.triton is not False, args.cublas is not False, args.seed,
+                             QUICK_POLICY if args.quick else POLICY, args.results)
     ctx = rows[0] if rows else {}
-    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={args.size}, fp16 in/out; figures at the NVML clock "
+    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={size}, fp16 in/out; figures at the NVML clock "
           f"during each contender's samples; ratios from interleaved rounds")
     print(summary(rows, args.markdown))
     print(f"\nresults: {folder.path}")

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from mmabench import record, hardware
 from mmabench.reporting import tables
-from mmabench.core.options import reject_unused
+from mmabench.core.options import Mode, Modes
 from mmabench.core.errors import UserError, int_list, split_list
 from mmabench.mma import catalogue
 from mmabench.mma.render import MAX_ILP
 
-GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+# Which options each mode reads (mmabench.core.options): one given to a mode that does not read
+# it is refused, not ignored.
+OPTIONS = Modes(
+    common=("--shape", "--acc", "--type", "--results", "--markdown"),
+    modes=(Mode("the measurements", devices=True,
+                reads=("--quick", "--full", "--cold", "--warps", "--ilp", "--blocks-per-sm",
+                       "--repeats", "--seed")),
+           Mode("--offline", reads=("--arch",))))
 
 
 def add_parser(subparsers) -> None:
@@ -45,24 +52,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--arch", help=f"with --offline: comma list ({','.join(hardware.known_archs())}); "
                                   f"default {','.join(hardware.DEFAULT_ARCHS)}")
     p.set_defaults(func=run)
-
-
-# Options only one mode reads (dest -> flag; each defaults to None/False), and which mode reads
-# which: one given to the other mode is refused, not ignored. A new option goes in both.
-OPTIONS = {"quick": "--quick", "full": "--full", "cold": "--cold", "warps": "--warps",
-           "ilp": "--ilp", "blocks_per_sm": "--blocks-per-sm", "repeats": "--repeats",
-           "seed": "--seed", "arch": "--arch"}
-MODES = {"the measurements": {"quick", "full", "cold", "warps", "ilp", "blocks_per_sm", "repeats",
-                              "seed"},
-         "--offline": {"arch"}}
-
-
-def mode_of(args) -> str:
-    return "--offline" if args.offline else "the measurements"
-
-
-def _reject_unused(args, mode: str) -> None:
-    reject_unused(args, OPTIONS, MODES, mode)
 
 
 def selected_forms(args) -> list[catalogue.MmaForm]:
@@ -127,8 +116,6 @@ def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
 
 def run(args) -> int:
     forms = selected_forms(args)
-    mode = mode_of(args)
-    _reject_unused(args, mode)
     if args.offline:
         arch_list = hardware.parse_archs(args.arch)
         return run_offline(forms, arch_list, args.markdown, record.results_root(args.results))

@@ -9,8 +9,12 @@ import re
 from pathlib import Path
 
 from mmabench.core.errors import UserError
+from mmabench.core.options import Modes
 from mmabench.record.output import check_writable, writing
 from mmabench.reporting import bundlefile, runs, sources
+
+# one mode, which reads every option (mmabench.core.options)
+OPTIONS = Modes(common=("--results", "--output", "--with-code"))
 
 
 def add_parser(subparsers) -> None:
@@ -22,7 +26,7 @@ def add_parser(subparsers) -> None:
                     "--with-code. `compare` and `report` accept the file.")
     p.add_argument("--results", action="append", metavar="DIR",
                    help="a results folder (repeatable; default: ./results and $MMABENCH_RESULTS)")
-    p.add_argument("-o", "--output", help="file to write (default: mmabench-<gpu>-<date>"
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: mmabench-<gpu>-<date>"
                                           f"{bundlefile.SUFFIX} in the current folder)")
     p.add_argument("--with-code", action="store_true",
                    help="also keep the PTX/SASS/ptxas-log copies of the kernels that ran")

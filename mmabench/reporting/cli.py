@@ -6,8 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmabench.core.errors import UserError
+from mmabench.core.options import Modes
 from mmabench.record.output import check_writable, write_text
 from mmabench.reporting import document, html, markdown, published, sources
+
+# one mode, which reads every option (mmabench.core.options)
+OPTIONS = Modes(common=("--output", "--markdown", "--published"))
 
 
 def add_parser(subparsers) -> None:
@@ -20,7 +24,7 @@ def add_parser(subparsers) -> None:
                     "numerics maps and plots, every figure labelled measured, published or "
                     "datasheet. No GPU and no network needed.")
     p.add_argument("inputs", nargs="*", help="result folders, CSV files or *.mmabench.json.gz bundles")
-    p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("-o", "--output", metavar="FILE", default="report.html", help="HTML file to write (default: report.html)")
     p.add_argument("--markdown", metavar="FILE", help="also write a Markdown version (plots as SVG "
                                                      "files in FILE's folder, <stem>-figures/)")
     p.add_argument("--published", metavar="CSV", help=f"published measurements (default: {published.DATA})")

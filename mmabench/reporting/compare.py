@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from mmabench import hardware
 from mmabench.core.errors import UserError
+from mmabench.core.options import Modes
 from mmabench.reporting import sources, tables
+
+OPTIONS = Modes(common=("--markdown",))  # one mode, which reads every option (mmabench.core.options)
 
 
 def add_parser(subparsers) -> None:

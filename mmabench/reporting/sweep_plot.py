@@ -10,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmabench.core.errors import ToolMissing, UserError
+from mmabench.core.options import Modes
+
+OPTIONS = Modes(common=("--output",))  # one mode, which reads every option (mmabench.core.options)
 
 
 def add_parser(subparsers) -> None:
@@ -17,7 +20,7 @@ def add_parser(subparsers) -> None:
                               description="Plot TFLOP/s vs warps per SM for each form and ILP "
                                           "from an mma.csv result file. No GPU needed.")
     p.add_argument("file", help="an mma.csv written by `python -m mmabench mma`")
-    p.add_argument("-o", "--output", help="PNG to write (default: beside the CSV)")
+    p.add_argument("-o", "--output", metavar="FILE", help="PNG to write (default: beside the CSV)")
     p.set_defaults(func=run)
 
 

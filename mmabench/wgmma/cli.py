@@ -8,10 +8,18 @@ from dataclasses import replace
 from mmabench import hardware
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError, int_list, split_list
+from mmabench.core.options import Mode, Modes
 from mmabench.wgmma import catalogue
 
-
-GPU_COMMAND = True  # measures on a GPU: the CLI offers --devices (mmabench.devices)
+# Which options each mode reads (mmabench.core.options): one given to a mode that does not read
+# it is refused, not ignored. --full chooses the forms (every N, A source, swizzle) in every mode.
+OPTIONS = Modes(
+    common=("--n", "--acc", "--type", "--a", "--swizzle", "--full"),
+    modes=(Mode("the measurements", devices=True,
+                reads=("--quick", "--warpgroups", "--ilp", "--depth", "--pending", "--no-compare",
+                       "--seed", "--results", "--markdown")),
+           Mode("--check-only", devices=True, reads=("--seed", "--dump-layout")),
+           Mode("--offline", reads=("--arch", "--markdown"))))
 
 
 def add_parser(subparsers) -> None:
@@ -148,10 +156,6 @@ def run(args) -> int:
     forms = selected_forms(args)
     if args.offline:
         return run_offline(forms, hardware.parse_archs(args.arch, default=("sm_90",)), args.markdown)
-    if args.arch:
-        raise UserError("--arch applies to --offline only; measurements use the GPU at hand")
-    if args.dump_layout and not args.check_only:
-        raise UserError("--dump-layout goes with --check-only")
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
     hardware.require_gpu()
     from mmabench.wgmma.suite import UNSUPPORTED, run as run_suite, summary
