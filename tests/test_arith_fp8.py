@@ -6,7 +6,7 @@ from the f16 model, the probe's 8-bit packing, and the probe PTX assembled by pt
 import numpy as np
 import pytest
 
-from mmabench.arith import designed, probe
+from mmabench.arith import batch, designed, inference, probe
 from mmabench.arith.device import Simulated, same
 from mmabench.arith.formats import from_bits, quantize, to_bits
 from mmabench.arith.forms import all_forms, by_names, fp8_forms
@@ -63,8 +63,8 @@ def test_inference_recovers_simulated_fp8_features(name, params):
     form = FP8[name]
     truth = Model(in_type=form.ab_type, acc=form.acc, **params,
                   **({"b_type": form.b_type} if form.b_type != form.ab_type else {}))
-    cs, d = designed.run(form, Simulated(truth))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(truth))
+    fi = inference.infer(form, cs, d)
     got = fi.model.features()
     assert got["b_type"] == truth.b_type
     for feat in _observable(form, params):
@@ -77,8 +77,8 @@ def test_inference_recovers_simulated_fp8_features(name, params):
 def test_a_wrong_width_is_not_read_as_the_truth():
     """14-bit hardware is read as 14 bits, and a 26-bit model misses designed cases."""
     form = FP8["m16n8k32.e4m3.acc_f32"]
-    cs, d = designed.run(form, Simulated(Model(in_type="e4m3", block=32, extra_bits=-10)))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(Model(in_type="e4m3", block=32, extra_bits=-10)))
+    fi = inference.infer(form, cs, d)
     assert fi.features["alignment_bits"] == 14
     wrong = Model(in_type="e4m3", block=32, extra_bits=2)
     assert not same(wrong.dot(*designed.vectors(cs)), d, "f32").all()

@@ -202,8 +202,8 @@ def _hex(bits) -> str:
 
 
 def _designed_rows(form, cs, d, bits, fi) -> list[dict]:
+    from mmabench.arith.designed import vectors
     from mmabench.arith.device import same
-    from mmabench.arith.designed import _exact_value, vectors
 
     with np.errstate(invalid="ignore"):
         model_d = fi.model.dot(*vectors(cs))
@@ -213,7 +213,7 @@ def _designed_rows(form, cs, d, bits, fi) -> list[dict]:
         nz = np.nonzero((c.a != 0) | (c.b != 0))[0]
         rows.append({"form": form.name, "family": c.family, "params": json.dumps(c.params),
                      "terms": ";".join(f"{i}:{c.a[i]!r}*{c.b[i]!r}" for i in nz), "c": repr(c.c),
-                     "exact": repr(_exact_value(c)), "hw": repr(float(v)), "hw_hex": _hex(bt),
+                     "exact": repr(c.exact()), "hw": repr(float(v)), "hw_hex": _hex(bt),
                      "model": repr(float(m)), "model_matches": bool(good)})
     return rows
 
@@ -254,8 +254,10 @@ def run(args) -> int:
         return run_offline(args)
     from mmabench import record, hardware
     from mmabench.hardware import arch_number as number
-    from mmabench.arith.designed import FP8_TYPES, infer, pick, run as run_designed
+    from mmabench.arith.batch import pick, run as run_designed
     from mmabench.arith.device import Gpu
+    from mmabench.arith.formats import FP8
+    from mmabench.arith.inference import infer
     from mmabench.arith.forms import by_names
     from mmabench.arith.published import gpu_key, published_model
     from mmabench.arith.validate import validate
@@ -286,7 +288,7 @@ def run(args) -> int:
         val = validate(form, fi.model, dev, args.vectors, rng)
         pub = published_model(form, key) if key else None
         val_pub = validate(form, pub, dev, min(args.vectors, 20_000), rng) if pub else None
-        plain = form.ab_type not in FP8_TYPES and getattr(form, "family", "mma") == "mma"
+        plain = form.ab_type not in FP8 and getattr(form, "family", "mma") == "mma"
         chains = chain_check(form, fi.model, rng) if plain else {
             k: _NotRun("not run for FP8 or wgmma (the chain check is mma.sync's, 16-bit)")
             for k in ("layout as in fragments.py", "A registers 0,1 swapped")}
@@ -319,7 +321,7 @@ def run(args) -> int:
     print(feature_table(results, key, args.markdown))
     from mmabench.arith.published import reported_for
     print(sources_text([r for f, _ in results.values() for r in reported_for(key, f)]))
-    fp8 = [(f, fi) for n, (f, fi) in results.items() if f.ab_type in FP8_TYPES]
+    fp8 = [(f, fi) for n, (f, fi) in results.items() if f.ab_type in FP8]
     if fp8:
         print("\nFP8 accumulation width (DeepSeek-V3 reports about 14 bits for FP8 GEMM on H800): "
               "bits a fused sum keeps below and at its largest term (alignment) and bits of the "

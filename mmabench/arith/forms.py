@@ -15,6 +15,11 @@ FP8_ALIAS = "fp8"
 WGMMA_ALIAS = "wgmma"
 
 
+def family_of(form) -> str:
+    """'mma' (mma.sync) or 'wgmma': which instruction family a form of `arith` belongs to."""
+    return getattr(form, "family", "mma")
+
+
 def all_forms() -> list[MmaForm]:
     """The default set: f16 and bf16 inputs."""
     forms = list(MMA_FORMS)

@@ -5,7 +5,7 @@ D = C + A_0 B_0).
 The kernel reads one (A, B, C) per launch (a single warpgroup), so a batch of problems is run
 one launch each; every launch gives 64 x N dot products (16,384 for N = 256), so the 100,000
 random vectors take 7 launches. Designed cases go 64 to a problem on the diagonal
-(`designed.per_problem`). A and B enter the K-slice 0 of the shared-memory tiles (the other
+(`batch.per_problem`). A and B enter the K-slice 0 of the shared-memory tiles (the other
 slices are zero), C and D the accumulator fragment, as in wgmma/bench.make_inputs.
 """
 
