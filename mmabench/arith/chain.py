@@ -7,8 +7,7 @@ instruction D = (+-A).B + D computed by the hardware's arithmetic (the model).
 
 `expected_chain` runs the model through all the steps (bit exact: no bound needed). With
 truncation the chain does not settle into a short cycle (it drifts by about an ulp per step), so
-every step is simulated, with the per-step work cut to the minimum (ChainSim); `chain_bound` is
-the fallback bound for callers that cannot afford the simulation (derivation in its docstring).
+every step is simulated, with the per-step work cut to the minimum (ChainSim).
 """
 
 from __future__ import annotations
@@ -32,14 +31,10 @@ def _signs(steps: int) -> np.ndarray:
 class ChainSim:
     """The chain of one (A, B, C) under a model, stepped with a lean version of Model.dot (the
     products, their exponents and each block's largest product exponent are computed once).
-    Bit-identical to stepping Model.mma (a CPU test checks it). States are kept at checkpoints,
-    so asking for several step counts (throughput points with different trip counts) continues
-    from the nearest earlier checkpoint instead of starting over."""
+    Bit-identical to stepping Model.mma (a CPU test checks it)."""
 
-    CHECKPOINT = 4096
-
-    def __init__(self, form, a, b, c, model):
-        self.form, self.model = form, model
+    def __init__(self, a, b, c, model):
+        self.model = model
         a = np.asarray(a, np.float64)
         b = np.asarray(b, np.float64)
         c = np.asarray(c, np.float64)
@@ -67,7 +62,6 @@ class ChainSim:
         self.pmax = [pexp[:, s:e].max(axis=1) for s, e in self.blocks]
         self.internal = FORMATS["f32"] if model.internal_bits == 24 else None
         self.c = c.reshape(-1)
-        self.states = {0: self.c.copy()}
 
     def _fused(self, run, prods, pmax, normalise=True):
         md = self.model
@@ -101,16 +95,14 @@ class ChainSim:
         return run
 
     def at(self, steps: int) -> np.ndarray:
-        done = max(s for s in self.states if s <= steps)
-        d = self.states[done]
+        """D after `steps` steps from C."""
+        d = self.c
         signs = _signs(steps)
         seen: dict[bytes, int] = {}
-        i = done
+        i = 0
         while i < steps:
             d = self.step(d, signs[i])
             i += 1
-            if i % self.CHECKPOINT == 0:
-                self.states[i] = d
             if i % 2 == 1:                      # after the prologue and whole (+A, -A) pairs
                 key = d.tobytes()
                 if key in seen:                 # periodic from here on: skip whole periods
@@ -122,55 +114,17 @@ class ChainSim:
         return d.reshape(self.shape)
 
 
-def _fast_ok(model) -> bool:
-    return model.c_join == "first"
-
-
-def expected_chain(form, a: np.ndarray, b: np.ndarray, c: np.ndarray, steps: int, model,
-                   sim: ChainSim | None = None) -> np.ndarray:
-    """Bit-exact D of the chain: a [m,k], b [k,n], c [..., m, n] (one chain per leading index).
-    Pass the same `sim` (ChainSim) for several step counts of the same inputs."""
+def expected_chain(a: np.ndarray, b: np.ndarray, c: np.ndarray, steps: int, model) -> np.ndarray:
+    """Bit-exact D of the chain: a [m,k], b [k,n], c [..., m, n] (one chain per leading index)."""
     if steps <= 0:
         return np.asarray(c, np.float64).copy()
-    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c)) and _fast_ok(model):
-        sim = sim or ChainSim(form, a, b, c, model)
-        return sim.at(steps)
+    # ChainSim covers finite inputs with C in the first block; anything else steps Model.mma
+    if all(np.isfinite(x).all() for x in (a, b, c)) and model.c_join == "first":
+        return ChainSim(a, b, c, model).at(steps)
     d = np.asarray(c, np.float64).copy()
     for s in _signs(steps):
         d = model.mma(s * np.asarray(a, np.float64), b, d)
     return d
-
-
-class ChainTooLong(Exception):
-    pass
-
-
-def chain_bound(form, a, b, c, steps: int, model) -> np.ndarray:
-    """Elementwise bound on |D_chain - (C + A.B)| from the model's features (fallback only).
-
-    Derivation: one step computes the block sums of T = block products plus the running value.
-    Each fused addition drops, per term, less than one unit of its grid 2^(Emax-(p-1)-x)
-    (p = internal_bits, x = extra_bits), so at most (block+1) units, and its normalisation adds at
-    most one unit in the last place of the result (rz; half for rn), which is at most 2^(Emax+c-(p-1))
-    with c = ceil(log2(block+1)) carry bits. With M = max(|C| + |A||B| over the chain) bounding every
-    term and every partial value, one step errs by at most
-        e = nblocks * ((block+1) * 2^-x + 2^c) * 2^-(p-1) * 2^ceil(log2 M)
-    plus, for an f16 accumulator, the final rounding to f16 (ulp_f16(M)). The exact chain returns
-    to C + A.B after the +A/-A pairs cancel, so the error after `steps` steps is at most steps * e
-    (each step's error is carried, not amplified: the map D -> D +- A.B is a translation).
-    """
-    a = np.abs(np.asarray(a, np.float64))
-    b = np.abs(np.asarray(b, np.float64))
-    m_ = np.abs(np.asarray(c, np.float64)) + 2 * (a @ b)          # |C| + 2|A||B| covers D's swing
-    k = a.shape[-1]
-    nblocks = -(-k // model.block)
-    carry = int(np.ceil(np.log2(model.block + 1)))
-    p, x = model.internal_bits, model.extra_bits
-    big = np.exp2(np.ceil(np.log2(np.maximum(m_.max(), 2.0 ** -126))))
-    e = nblocks * ((model.block + 1) * 2.0 ** -x + 2.0 ** carry) * 2.0 ** -(p - 1) * big
-    if form.acc == "f16":
-        e = e + 2.0 ** (np.ceil(np.log2(big)) - FORMATS["f16"].p + 1)
-    return np.full(m_.shape, steps * e)
 
 
 @dataclass
@@ -187,7 +141,7 @@ def check_chain(form, words: np.ndarray, a, b, c, steps: int, model) -> ChainChe
 
     a [m,k], b [k,n], c [ilp, m, n]: the values make_inputs drew (after quantisation)."""
     values = fr.from_fragments_batch(form, words)              # [warps, ilp, m, n]
-    expected = expected_chain(form, a, b, c, steps, model)     # [ilp, m, n]
+    expected = expected_chain(a, b, c, steps, model)           # [ilp, m, n]
     exp_b = np.broadcast_to(expected, values.shape)
     ok = same(values, exp_b, form.acc)
     bad = int((~ok).sum())
@@ -226,23 +180,6 @@ def swap_registers(words: np.ndarray, i: int = 0, j: int = 1) -> np.ndarray:
     w = np.array(words, dtype=np.uint32, copy=True)
     w[..., [i, j]] = w[..., [j, i]]
     return w
-
-
-def model_for(form, gpu_name: str, features_json: str | None = None):
-    """The model to check a chain with: the features measured by `python -m mmabench arith`
-    (its results folder's features.json) when given, else the published model of that GPU's
-    family (None if no paper covers it: then fall back to chain_bound)."""
-    import json
-
-    from mmabench.arith.model import Model
-    from mmabench.arith.published import gpu_key, published_model
-
-    if features_json:
-        data = json.loads(open(features_json).read())
-        if form.name in data:
-            return Model(**data[form.name]["model"])
-    key = gpu_key(gpu_name)
-    return published_model(form, key) if key else None
 
 
 def values_from_inputs(form, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
