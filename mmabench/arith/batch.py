@@ -43,9 +43,9 @@ def pick(form, out: np.ndarray, count: int) -> np.ndarray:
     return out[i // per, i % per, i % per]
 
 
-def run(form, device, cs: list[Case] | None = None) -> tuple[list[Case], np.ndarray]:
-    """Every designed case of `form` (or `cs`) run on `device`: (cases, outputs [N])."""
-    cs = cases(form) if cs is None else cs
+def run(form, device) -> tuple[list[Case], np.ndarray]:
+    """Every designed case of `form` run on `device`: (cases, outputs [N])."""
+    cs = cases(form)
     a, b, c = problems(form, cs)
     d = device(a, b, c)
     return cs, pick(form, d, len(cs))

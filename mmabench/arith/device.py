@@ -25,19 +25,21 @@ class Simulated:
 
 
 class Gpu:
-    """The probe kernel of one form on the GPU at hand (chunks of at most `chunk` warps)."""
+    """The probe kernel of one form on the GPU at hand, CHUNK problems per run at the most."""
 
-    def __init__(self, form, chunk: int = 1 << 16):
+    CHUNK = 1 << 16
+
+    def __init__(self, form):
         from mmabench.arith.probe import build
 
         self.form = form
         self.probe = build(form)
-        self.chunk = chunk
         self.last_bits = None
 
     def __call__(self, a, b, c):
-        parts = [self.probe.run(a[i:i + self.chunk], b[i:i + self.chunk], c[i:i + self.chunk])
-                 for i in range(0, len(a), self.chunk)]
+        step = self.CHUNK
+        parts = [self.probe.run(a[i:i + step], b[i:i + step], c[i:i + step])
+                 for i in range(0, len(a), step)]
         bits = np.concatenate(parts) if parts else np.zeros((0,) + c.shape[1:], np.uint32)
         self.last_bits = bits
         return formats.from_bits(bits, self.form.acc)

@@ -47,10 +47,6 @@ FORMATS = {
 }
 
 
-def fmt(name: str) -> Format:
-    return FORMATS[name]
-
-
 def exponent(x: np.ndarray) -> np.ndarray:
     """floor(log2|x|) for nonzero finite x (int64); 0 where x is 0 or not finite."""
     x = np.asarray(x, dtype=np.float64)

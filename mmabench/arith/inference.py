@@ -30,6 +30,7 @@ class Findings:
     designed_match: tuple[int, int] = (0, 0)           # (matching cases, cases) of the final model
 
 
+REFINE_OUTPUTS = 2048    # random dot products per regime that decide a tie (16 mma.sync problems)
 FIT_AXES = {"rounding": ("rz", "rn"), "c_join": ("first", "last"), "exponent": ("true", "raw"),
             "align": ("rz", "floor")}
 FIT_AXES_F16 = {"out_rounding": ("rn", "rz"), "inter": ("internal", "acc"),
@@ -56,13 +57,12 @@ def _model(base: dict, params: dict) -> Model:
     return Model(**base, **params)
 
 
-def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
-            outputs_per_regime: int = 2048) -> list[dict]:
+def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict) -> list[dict]:
     """Candidates the designed cases cannot tell apart, decided on random problems (the
     refinement step of Khattak & Mikaitis): returns those that match the most outputs.
-    About `outputs_per_regime` dot products per regime (16 mma.sync problems, one wgmma)."""
+    About REFINE_OUTPUTS dot products per regime (one problem of a wgmma)."""
     m, n, _ = form.mnk
-    per_regime = max(1, outputs_per_regime // (m * n))
+    per_regime = max(1, REFINE_OUTPUTS // (m * n))
 
     parts = [problems(form, r, per_regime, rng) for r in REGIMES]
     a = np.concatenate([p[0] for p in parts])

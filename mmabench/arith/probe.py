@@ -57,14 +57,8 @@ def render_mma_probe(form: MmaForm, target: str | None = None) -> str:
 
 # ---- packing batches of matrices into fragment words (pure numpy, testable on the CPU) -------
 def pack(form: MmaForm, kind: str, mats: np.ndarray) -> np.ndarray:
-    """[N, rows, cols] matrices -> uint32 [N, 32, regs] fragment words."""
-    mats = np.asarray(mats, dtype=np.float64)
-    return np.stack([fr.to_fragments(form, kind, m) for m in mats]) if len(mats) else \
-        np.zeros((0, 32, {"A": form.a_regs, "B": form.b_regs, "C": form.c_regs}[kind]), np.uint32)
-
-
-def pack_fast(form: MmaForm, kind: str, mats: np.ndarray) -> np.ndarray:
-    """Vectorised `pack` (same words): gather each lane's elements, then view as uint32."""
+    """[N, rows, cols] matrices -> uint32 [N, 32, regs] fragment words: fragments.to_fragments
+    of each matrix, vectorised (gather each lane's elements, then view as uint32)."""
     m, n, k = form.mnk
     count = {"A": m * k, "B": k * n, "C": m * n}[kind] // 32
     type_ = fr.operand_type(form, kind)
@@ -90,24 +84,18 @@ def unpack_bits(form: MmaForm, words: np.ndarray) -> np.ndarray:
     return out
 
 
-def bits_to_values(form: MmaForm, bits: np.ndarray) -> np.ndarray:
-    return formats.from_bits(bits, form.acc)
-
-
 @dataclass
 class Probe:
     form: MmaForm
     ptx: str
     kernel: object
 
-    def run(self, a: np.ndarray, b: np.ndarray, c: np.ndarray,
-            a_words: np.ndarray | None = None) -> np.ndarray:
-        """D bit patterns [N, m, n] for N problems. `a_words` overrides the packed A (tests)."""
+    def run(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """D bit patterns [N, m, n] for N problems."""
         import cupy
 
         n = len(a)
-        aw = pack_fast(self.form, "A", a) if a_words is None else a_words
-        bw, cw = pack_fast(self.form, "B", b), pack_fast(self.form, "C", c)
+        aw, bw, cw = (pack(self.form, kind, x) for kind, x in (("A", a), ("B", b), ("C", c)))
         d = cupy.full((n, 32, self.form.c_regs), POISON, dtype=cupy.uint32)
         blocks = (n + WARPS_PER_BLOCK - 1) // WARPS_PER_BLOCK
         self.kernel.function((blocks,), (32 * WARPS_PER_BLOCK,),
