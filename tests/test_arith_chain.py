@@ -5,7 +5,7 @@ PTX renders, assembles and holds exactly one tensor instruction of the right kin
 import numpy as np
 import pytest
 
-from mmabench.arith import chain, probe
+from mmabench.arith import chain, mma_probe
 from mmabench.arith.formats import from_bits
 from mmabench.arith.forms import all_forms
 from mmabench.arith.model import Model
@@ -86,7 +86,7 @@ def test_check_rejects_a_one_ulp_error():
 def test_probe_ptx_assembles_with_one_tensor_instruction(form):
     from mmabench.compiler import sass, toolchain
 
-    ptx = probe.render_mma_probe(form)
+    ptx = mma_probe.render(form)
     assert form.instruction in ptx and "${" not in ptx
     cubin = toolchain.assemble(ptx, "sm_90").cubin
     hist = sass.histogram(toolchain.disassemble(cubin))
@@ -99,7 +99,7 @@ def test_probe_packing_round_trips(form):
     rng = np.random.default_rng(2)
     m, n, k = form.mnk
     a = fr.quantize(rng.uniform(-4, 4, (5, m, k)), form.ab_type)
-    assert np.array_equal(probe.pack(form, "A", a), np.stack([fr.to_fragments(form, "A", x) for x in a]))
+    assert np.array_equal(mma_probe.pack(form, "A", a), np.stack([fr.to_fragments(form, "A", x) for x in a]))
     c = fr.quantize(rng.uniform(-4, 4, (5, m, n)), form.acc)
-    words = probe.pack(form, "C", c)
-    assert np.array_equal(from_bits(probe.unpack_bits(form, words), form.acc), c)
+    words = mma_probe.pack(form, "C", c)
+    assert np.array_equal(from_bits(mma_probe.unpack_bits(form, words), form.acc), c)

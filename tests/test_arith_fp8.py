@@ -6,7 +6,7 @@ from the f16 model, the probe's 8-bit packing, and the probe PTX assembled by pt
 import numpy as np
 import pytest
 
-from mmabench.arith import batch, designed, inference, probe
+from mmabench.arith import batch, designed, inference, mma_probe
 from mmabench.arith.device import Simulated, same
 from mmabench.arith.formats import from_bits, quantize, to_bits
 from mmabench.arith.forms import all_forms, by_names, fp8_forms
@@ -147,10 +147,10 @@ def test_add_model_is_two_chained_f16_mmas_and_one_ieee_add(acc):
 
 def _sass_of_probe(form, arch="sm_90"):
     from mmabench.compiler import toolchain
-    from mmabench.arith.probe import render_mma_probe
+    from mmabench.arith.mma_probe import render
 
     try:
-        cubin = toolchain.assemble(render_mma_probe(form, arch), arch).cubin
+        cubin = toolchain.assemble(render(form, arch), arch).cubin
         return toolchain.disassemble(cubin)
     except toolchain.ToolMissing as e:
         pytest.skip(str(e))
@@ -212,10 +212,10 @@ def test_fp8_probe_packing(form):
     a = quantize(rng.uniform(-4, 4, (3, m, k)), form.ab_type)
     b = quantize(rng.uniform(-4, 4, (3, k, n)), form.b_type)
     for kind, x in (("A", a), ("B", b)):
-        assert np.array_equal(probe.pack(form, kind, x), np.stack([fr.to_fragments(form, kind, mat) for mat in x]))
-    assert probe.pack(form, "A", a).shape == (3, 32, form.a_regs)
+        assert np.array_equal(mma_probe.pack(form, kind, x), np.stack([fr.to_fragments(form, kind, mat) for mat in x]))
+    assert mma_probe.pack(form, "A", a).shape == (3, 32, form.a_regs)
     # the words decode to the matrix through the 8-bit layout of fragments.py
-    words = probe.pack(form, "A", a)[0]
+    words = mma_probe.pack(form, "A", a)[0]
     rows, cols = fr._lane_coords("A", m * k // 32, 8)
     back = np.zeros((m, k))
     back[rows, cols] = fr.fp8_decode(words.view(np.uint8).reshape(32, -1), form.ab_type)
@@ -227,7 +227,7 @@ def test_fp8_probe_packing(form):
 def test_fp8_probe_ptx_assembles_with_the_expected_opcodes(form, arch):
     from mmabench.compiler import sass, toolchain
 
-    ptx = probe.render_mma_probe(form, target=arch)
+    ptx = mma_probe.render(form, target=arch)
     assert form.instruction in ptx and "${" not in ptx and f".target {arch}" in ptx
     hist = sass.histogram(toolchain.disassemble(toolchain.assemble(ptx, arch).cubin))
     low = form.sass_for(arch)

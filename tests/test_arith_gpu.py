@@ -7,7 +7,7 @@ import pytest
 from mmabench import hardware
 from mmabench.arith import batch, inference
 from mmabench.arith.device import Gpu, same
-from mmabench.arith.forms import all_forms, fp8_forms
+from mmabench.arith.forms import all_forms, fp8_forms, wgmma_forms
 from mmabench.arith.validate import validate
 
 pytestmark = pytest.mark.gpu
@@ -87,8 +87,6 @@ def test_fp8_answers_issue_10(inferred):
 def test_wgmma_one_instruction_per_launch():
     """Every wgmma type and accumulator (sm_90a): exact on integers, then designed features and
     the model bit for bit on 2 x 16,384 random dot products per regime."""
-    from mmabench.arith.wgmma_probe import wgmma_forms
-
     if hardware.device_arch() not in ("sm_90", "sm_90a"):
         pytest.skip("wgmma needs sm_90a")
     rng = np.random.default_rng()

@@ -6,9 +6,9 @@ import pytest
 
 from mmabench.arith import batch, designed, inference
 from mmabench.arith.device import Simulated
-from mmabench.arith.forms import all_forms, by_names
+from mmabench.arith.forms import all_forms, by_names, wgmma_forms
 from mmabench.arith.model import Model
-from mmabench.arith.wgmma_probe import pack, wgmma_forms
+from mmabench.arith.wgmma_probe import pack
 
 WG = {f.acc: f for f in wgmma_forms() if f.ab_type == "f16"}
 

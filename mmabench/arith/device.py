@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmabench.arith import formats
+from mmabench.arith.forms import family_of
 
 
 class Simulated:
@@ -30,10 +31,10 @@ class Gpu:
     CHUNK = 1 << 16
 
     def __init__(self, form):
-        from mmabench.arith.probe import build
+        from mmabench.arith import mma_probe, wgmma_probe
 
         self.form = form
-        self.probe = build(form)
+        self.probe = {"mma": mma_probe, "wgmma": wgmma_probe}[family_of(form)].build(form)
         self.last_bits = None
 
     def __call__(self, a, b, c):
