@@ -7,7 +7,7 @@ instruction D = (+-A).B + D computed by the hardware's arithmetic (the model).
 
 `expected_chain` runs the model through all the steps (bit exact: no bound needed). With
 truncation the chain does not settle into a short cycle (it drifts by about an ulp per step), so
-every step is simulated, with the per-step work cut to the minimum (ChainSim).
+every step is simulated, with the products computed once (ChainSim).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 
 from mmabench.mma import fragments as fr
 from mmabench.arith.device import same
-from mmabench.arith.formats import FORMATS, exponent, round_to
 
 
 def _signs(steps: int) -> np.ndarray:
@@ -29,70 +28,28 @@ def _signs(steps: int) -> np.ndarray:
 
 
 class ChainSim:
-    """The chain of one (A, B, C) under a model, stepped with a lean version of Model.dot (the
-    products, their exponents and each block's largest product exponent are computed once).
-    Bit-identical to stepping Model.mma (a CPU test checks it)."""
+    """The chain of one (A, B, C) under a model: the products and their exponents are computed
+    once (Model.products), then each step is the model's fused blocks on +-products
+    (Model.blocks), so it is Model.mma step by step (a CPU test checks it)."""
 
     def __init__(self, a, b, c, model):
         self.model = model
-        a = np.asarray(a, np.float64)
-        b = np.asarray(b, np.float64)
-        c = np.asarray(c, np.float64)
+        a, b, c = (np.asarray(x, np.float64) for x in (a, b, c))
         self.shape = c.shape
         m, n = c.shape[-2:]
         k = a.shape[-1]
-        prods = a[:, None, :] * b.T[None, :, :]                  # [m, n, k] exact
-        if not model.product_exact:
-            prods = round_to(prods, FORMATS[model.acc], "rn")
-        if model.exponent == "raw":
-            fin = FORMATS[model.core_type or model.in_type]
-            pexp = (np.maximum(exponent(a), fin.emin)[:, None, :]
-                    + np.maximum(exponent(b), fin.emin).T[None, :, :])
-        else:
-            pexp = exponent(prods)
-        if model.k_order != "natural":
-            from mmabench.arith.model import k_permutation
-            perm = k_permutation(model.k_order, k)
-            prods, pexp = prods[..., perm], pexp[..., perm]
-        lead = int(np.prod(self.shape[:-2], dtype=np.int64))
-        self.prods = np.broadcast_to(prods, (lead, m, n, k)).reshape(-1, k)
-        pexp = np.where(prods != 0, pexp, np.iinfo(np.int64).min // 2)
-        pexp = np.broadcast_to(pexp, (lead, m, n, k)).reshape(-1, k)
-        self.blocks = [(s, min(s + model.block, k)) for s in range(0, k, model.block)]
-        self.pmax = [pexp[:, s:e].max(axis=1) for s, e in self.blocks]
-        self.internal = FORMATS["f32"] if model.internal_bits == 24 else None
+        a, b, c = model.flushed(a, b, c)
+        rows = np.broadcast_to(a[:, None, :], (m, n, k)).reshape(-1, k)      # output (i, j): row i
+        cols = np.broadcast_to(b.T[None, :, :], (m, n, k)).reshape(-1, k)    # and column j
+        prods, pexp = model.products(rows, cols)
+        lead = int(np.prod(self.shape[:-2], dtype=np.int64))                 # one chain each
+        self.prods = np.tile(prods, (lead, 1))
+        self.pexp = np.tile(pexp, (lead, 1))
         self.c = c.reshape(-1)
 
-    def _fused(self, run, prods, pmax, normalise=True):
-        md = self.model
-        nz = run != 0
-        emax = np.maximum(np.where(nz, exponent(run), np.iinfo(np.int64).min // 2), pmax)
-        emax = np.where(emax < -10_000, 0, emax)
-        lsb = emax - (md.internal_bits - 1) - md.extra_bits
-        cut = np.trunc if md.align == "rz" else np.floor
-        total = cut(np.ldexp(prods, -lsb[:, None])).sum(axis=1) + cut(np.ldexp(run, -lsb))
-        value = np.ldexp(total, lsb)
-        value = np.where(value == 0, 0.0, value)
-        if not normalise:
-            return value
-        internal = self.internal
-        if internal is None:
-            from mmabench.arith.model import _internal
-            internal = _internal(md.internal_bits)
-        return round_to(value, internal, md.rounding, md.subnormals, md.overflow)
-
     def step(self, d, sign):
-        md = self.model
-        run = d
-        k = self.prods.shape[1]
-        for (s, e), pmax in zip(self.blocks, self.pmax):
-            run = self._fused(run, sign * self.prods[:, s:e], pmax,
-                              normalise=md.block_normalised(e >= k))
-            if md.acc == "f16" and md.inter == "acc" and e < k:
-                run = md._to_f16(run)
-        if md.acc == "f16":
-            run = md._to_f16(run)
-        return run
+        run = self.model.blocks(d, sign * self.prods, self.pexp)
+        return self.model._to_f16(run) if self.model.acc == "f16" else run
 
     def at(self, steps: int) -> np.ndarray:
         """D after `steps` steps from C."""
