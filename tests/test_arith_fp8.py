@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from mmabench.arith import batch, designed, inference, mma_probe
-from mmabench.arith.device import Simulated, same
-from mmabench.arith.formats import from_bits, quantize, to_bits
+from mmabench.arith.device import Simulated
+from mmabench.arith.formats import from_bits, quantize, same, to_bits
 from mmabench.arith.forms import all_forms, by_names, fp8_forms
 from mmabench.arith.model import Model
 from mmabench.arith.validate import REGIMES, problems

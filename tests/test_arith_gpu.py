@@ -6,7 +6,7 @@ import pytest
 
 from mmabench import hardware
 from mmabench.arith import batch, inference
-from mmabench.arith.device import Gpu, same
+from mmabench.arith.device import Gpu
 from mmabench.arith.forms import all_forms, fp8_forms, wgmma_forms
 from mmabench.arith.validate import validate
 

@@ -65,7 +65,7 @@ def test_inference_notices_a_wrong_hardware_claim():
     assert blocks == [8, 8] and consistent
     fi = inference.infer(form, cs, d)
     wrong = Model(block=16)
-    from mmabench.arith.device import same
+    from mmabench.arith.formats import same
     assert not same(wrong.dot(*designed.vectors(cs)), d, "f32").all()
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmabench.arith.formats import same
 from mmabench.mma import fragments as fr
-from mmabench.arith.device import same
 
 
 def _signs(steps: int) -> np.ndarray:

@@ -203,7 +203,7 @@ def _hex(bits) -> str:
 
 def _designed_rows(form, cs, d, bits, fi) -> list[dict]:
     from mmabench.arith.designed import vectors
-    from mmabench.arith.device import same
+    from mmabench.arith.formats import same
 
     with np.errstate(invalid="ignore"):
         model_d = fi.model.dot(*vectors(cs))

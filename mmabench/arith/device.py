@@ -45,11 +45,3 @@ class Gpu:
         self.last_bits = bits
         return formats.from_bits(bits, self.form.acc)
 
-
-def same(x: np.ndarray, y: np.ndarray, acc: str) -> np.ndarray:
-    """Bit equality of two arrays of accumulator values (any NaN equals any NaN)."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    both_nan = np.isnan(x) & np.isnan(y)
-    xs = np.where(np.isnan(x), 0.0, x)
-    ys = np.where(np.isnan(y), 0.0, y)
-    return both_nan | ((formats.to_bits(xs, acc) == formats.to_bits(ys, acc)) & ~np.isnan(x) & ~np.isnan(y))

@@ -55,6 +55,15 @@ def exponent(x: np.ndarray) -> np.ndarray:
     return (e - 1).astype(np.int64)
 
 
+def same(x: np.ndarray, y: np.ndarray, acc: str) -> np.ndarray:
+    """Bit equality of two arrays of accumulator values (any NaN equals any NaN)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    both_nan = np.isnan(x) & np.isnan(y)
+    xs = np.where(np.isnan(x), 0.0, x)
+    ys = np.where(np.isnan(y), 0.0, y)
+    return both_nan | ((to_bits(xs, acc) == to_bits(ys, acc)) & ~np.isnan(x) & ~np.isnan(y))
+
+
 def round_to(x: np.ndarray, f: Format, mode: str = "rn", subnormals: bool = True,
              overflow: str = "ieee") -> np.ndarray:
     """Round exact float64 values to format `f` (returned as float64 holding the rounded value).

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmabench.arith.designed import Case, vectors
-from mmabench.arith.device import same
-from mmabench.arith.formats import FP8
+from mmabench.arith.formats import FP8, same
 from mmabench.arith.model import Model
 from mmabench.arith.reads import read_features
 from mmabench.arith.validate import REGIMES, problems

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmabench.arith.device import same
-from mmabench.arith.formats import FORMATS, exponent, quantize
+from mmabench.arith.formats import FORMATS, exponent, quantize, same
 
 REGIMES = ("uniform", "wide_exponents", "cancellation", "one_large", "tiny")
 EXAMPLES = 20     # mismatches kept for the record
