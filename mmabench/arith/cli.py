@@ -257,8 +257,8 @@ def run(args) -> int:
     from mmabench.arith.batch import pick, run as run_designed
     from mmabench.arith.device import Gpu
     from mmabench.arith.formats import FP8
+    from mmabench.arith.forms import by_names, family_of
     from mmabench.arith.inference import infer
-    from mmabench.arith.forms import by_names
     from mmabench.arith.published import gpu_key, published_model
     from mmabench.arith.validate import validate
 
@@ -266,7 +266,7 @@ def run(args) -> int:
     hardware.require_gpu()
     arch = hardware.device_arch()
     forms = [f for f in forms if number(arch) >= f.min_sm
-             and (getattr(f, "family", "mma") != "wgmma" or number(arch) == 90)]  # sm_90a only
+             and (family_of(f) != "wgmma" or number(arch) == 90)]  # sm_90a only
     if not forms:
         raise UserError(f"none of the chosen forms runs on {arch}")
     ctx = record.gpu_context()
@@ -288,7 +288,7 @@ def run(args) -> int:
         val = validate(form, fi.model, dev, args.vectors, rng)
         pub = published_model(form, key) if key else None
         val_pub = validate(form, pub, dev, min(args.vectors, 20_000), rng) if pub else None
-        plain = form.ab_type not in FP8 and getattr(form, "family", "mma") == "mma"
+        plain = form.ab_type not in FP8 and family_of(form) == "mma"
         chains = chain_check(form, fi.model, rng) if plain else {
             k: _NotRun("not run for FP8 or wgmma (the chain check is mma.sync's, 16-bit)")
             for k in ("layout as in fragments.py", "A registers 0,1 swapped")}
