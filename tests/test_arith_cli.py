@@ -51,7 +51,7 @@ def fake_chain_check(form, model, rng, iters=64):
     for label, a_hw in (("layout as in fragments.py", a),
                         ("A registers 0,1 swapped",
                          chain.a_from_fragments(form, chain.swap_registers(fr.to_fragments(form, "A", a))))):
-        d = chain.expected_chain(form, a_hw, b, c, steps, hw)
+        d = chain.expected_chain(a_hw, b, c, steps, hw)
         words = np.stack([fr.to_fragments(form, "C", dj) for dj in d])[None]
         out[label] = chain.check_chain(form, words, a, b, c, steps, model)
     return out

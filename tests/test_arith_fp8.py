@@ -6,9 +6,9 @@ from the f16 model, the probe's 8-bit packing, and the probe PTX assembled by pt
 import numpy as np
 import pytest
 
-from mmabench.arith import designed, probe
-from mmabench.arith.device import Simulated, same
-from mmabench.arith.formats import from_bits, quantize, to_bits
+from mmabench.arith import batch, designed, inference, mma_probe
+from mmabench.arith.device import Simulated
+from mmabench.arith.formats import from_bits, quantize, same, to_bits
 from mmabench.arith.forms import all_forms, by_names, fp8_forms
 from mmabench.arith.model import Model
 from mmabench.arith.validate import REGIMES, problems
@@ -63,8 +63,8 @@ def test_inference_recovers_simulated_fp8_features(name, params):
     form = FP8[name]
     truth = Model(in_type=form.ab_type, acc=form.acc, **params,
                   **({"b_type": form.b_type} if form.b_type != form.ab_type else {}))
-    cs, d = designed.run(form, Simulated(truth))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(truth))
+    fi = inference.infer(form, cs, d)
     got = fi.model.features()
     assert got["b_type"] == truth.b_type
     for feat in _observable(form, params):
@@ -77,8 +77,8 @@ def test_inference_recovers_simulated_fp8_features(name, params):
 def test_a_wrong_width_is_not_read_as_the_truth():
     """14-bit hardware is read as 14 bits, and a 26-bit model misses designed cases."""
     form = FP8["m16n8k32.e4m3.acc_f32"]
-    cs, d = designed.run(form, Simulated(Model(in_type="e4m3", block=32, extra_bits=-10)))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(Model(in_type="e4m3", block=32, extra_bits=-10)))
+    fi = inference.infer(form, cs, d)
     assert fi.features["alignment_bits"] == 14
     wrong = Model(in_type="e4m3", block=32, extra_bits=2)
     assert not same(wrong.dot(*designed.vectors(cs)), d, "f32").all()
@@ -147,10 +147,10 @@ def test_add_model_is_two_chained_f16_mmas_and_one_ieee_add(acc):
 
 def _sass_of_probe(form, arch="sm_90"):
     from mmabench.compiler import toolchain
-    from mmabench.arith.probe import render_mma_probe
+    from mmabench.arith.mma_probe import render
 
     try:
-        cubin = toolchain.assemble(render_mma_probe(form, arch), arch).cubin
+        cubin = toolchain.assemble(render(form, arch), arch).cubin
         return toolchain.disassemble(cubin)
     except toolchain.ToolMissing as e:
         pytest.skip(str(e))
@@ -211,11 +211,11 @@ def test_fp8_probe_packing(form):
     m, n, k = form.mnk
     a = quantize(rng.uniform(-4, 4, (3, m, k)), form.ab_type)
     b = quantize(rng.uniform(-4, 4, (3, k, n)), form.b_type)
-    assert np.array_equal(probe.pack_fast(form, "A", a), probe.pack(form, "A", a))
-    assert np.array_equal(probe.pack_fast(form, "B", b), probe.pack(form, "B", b))
-    assert probe.pack_fast(form, "A", a).shape == (3, 32, form.a_regs)
+    for kind, x in (("A", a), ("B", b)):
+        assert np.array_equal(mma_probe.pack(form, kind, x), np.stack([fr.to_fragments(form, kind, mat) for mat in x]))
+    assert mma_probe.pack(form, "A", a).shape == (3, 32, form.a_regs)
     # the words decode to the matrix through the 8-bit layout of fragments.py
-    words = probe.pack_fast(form, "A", a)[0]
+    words = mma_probe.pack(form, "A", a)[0]
     rows, cols = fr._lane_coords("A", m * k // 32, 8)
     back = np.zeros((m, k))
     back[rows, cols] = fr.fp8_decode(words.view(np.uint8).reshape(32, -1), form.ab_type)
@@ -227,7 +227,7 @@ def test_fp8_probe_packing(form):
 def test_fp8_probe_ptx_assembles_with_the_expected_opcodes(form, arch):
     from mmabench.compiler import sass, toolchain
 
-    ptx = probe.render_mma_probe(form, target=arch)
+    ptx = mma_probe.render(form, target=arch)
     assert form.instruction in ptx and "${" not in ptx and f".target {arch}" in ptx
     hist = sass.histogram(toolchain.disassemble(toolchain.assemble(ptx, arch).cubin))
     low = form.sass_for(arch)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from mmabench import hardware
-from mmabench.arith import designed
-from mmabench.arith.device import Gpu, same
-from mmabench.arith.forms import all_forms, fp8_forms
+from mmabench.arith import batch, inference
+from mmabench.arith.device import Gpu
+from mmabench.arith.forms import all_forms, fp8_forms, wgmma_forms
 from mmabench.arith.validate import validate
 
 pytestmark = pytest.mark.gpu
@@ -27,8 +27,8 @@ def inferred():
     out = {}
     for form in _usable():
         dev = Gpu(form)
-        cs, d = designed.run(form, dev)
-        out[form.name] = (dev, designed.infer(form, cs, d, device=dev))
+        cs, d = batch.run(form, dev)
+        out[form.name] = (dev, inference.infer(form, cs, d, device=dev))
     return out
 
 
@@ -87,8 +87,6 @@ def test_fp8_answers_issue_10(inferred):
 def test_wgmma_one_instruction_per_launch():
     """Every wgmma type and accumulator (sm_90a): exact on integers, then designed features and
     the model bit for bit on 2 x 16,384 random dot products per regime."""
-    from mmabench.arith.wgmma_probe import wgmma_forms
-
     if hardware.device_arch() not in ("sm_90", "sm_90a"):
         pytest.skip("wgmma needs sm_90a")
     rng = np.random.default_rng()
@@ -99,8 +97,8 @@ def test_wgmma_one_instruction_per_launch():
         b = rng.integers(-3, 4, (2, k, n)).astype(float)
         c = rng.integers(-8, 9, (2, m, n)).astype(float)
         np.testing.assert_array_equal(dev(a, b, c), c + a @ b)
-        cs, d = designed.run(form, dev)
-        fi = designed.infer(form, cs, d, device=dev, rng=rng)
+        cs, d = batch.run(form, dev)
+        fi = inference.infer(form, cs, d, device=dev, rng=rng)
         v = validate(form, fi.model, dev, 5 * 2 * m * n, rng)
         print(form.name, fi.model, f"{v.matched}/{v.total}", v.classes.most_common(4))
         assert fi.designed_match[0] == fi.designed_match[1], (form.name, fi.evidence)

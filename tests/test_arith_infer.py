@@ -4,7 +4,7 @@ recover those parameters: the inference logic is proven before any GPU run."""
 import numpy as np
 import pytest
 
-from mmabench.arith import designed
+from mmabench.arith import batch, designed, inference, reads
 from mmabench.arith.device import Simulated
 from mmabench.arith.forms import all_forms
 from mmabench.arith.model import Model
@@ -47,8 +47,8 @@ def _observable(form, truth: dict) -> list[str]:
 def test_inference_recovers_simulated_features(name, params):
     form = FORMS[name]
     truth = Model(in_type=form.ab_type, acc=form.acc, **params)
-    cs, d = designed.run(form, Simulated(truth))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(truth))
+    fi = inference.infer(form, cs, d)
     got = fi.model.features()
     for feat in _observable(form, params):
         assert got[feat] == truth.features()[feat], (feat, got[feat], fi.evidence.get(feat))
@@ -59,13 +59,13 @@ def test_inference_recovers_simulated_features(name, params):
 def test_inference_notices_a_wrong_hardware_claim():
     """Outputs of block-8 hardware do not fit a block-16 model: the read says 8, not 16."""
     form = FORMS["m16n8k16.f16.acc_f32"]
-    cs, d = designed.run(form, Simulated(Model(block=8)))
-    blocks, order, consistent, _ = designed.read_blocks(cs, d, 16)
+    cs, d = batch.run(form, Simulated(Model(block=8)))
+    blocks, order, consistent, _ = reads.read_blocks(cs, d, 16)
     assert order == tuple(range(16))
     assert blocks == [8, 8] and consistent
-    fi = designed.infer(form, cs, d)
+    fi = inference.infer(form, cs, d)
     wrong = Model(block=16)
-    from mmabench.arith.device import same
+    from mmabench.arith.formats import same
     assert not same(wrong.dot(*designed.vectors(cs)), d, "f32").all()
 
 
@@ -73,13 +73,13 @@ def test_unseen_truncation_is_reported_not_invented():
     """Sequential hardware (block 1) never truncates the small term in the alignment family: the
     read says so instead of inventing a width, and the block read finds 8 blocks of 1."""
     form = FORMS["m16n8k8.f16.acc_f32"]
-    cs, d = designed.run(form, Simulated(Model(block=1, extra_bits=2)))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(Model(block=1, extra_bits=2)))
+    fi = inference.infer(form, cs, d)
     assert "no truncation seen" in fi.evidence["extra_bits"]
     assert fi.features["blocks"] == [1] * 8
     # and extra 20 (inside the sweep) is read exactly
-    cs, d = designed.run(form, Simulated(Model(block=8, extra_bits=20)))
-    assert designed.infer(form, cs, d).features["extra_bits"] == 20
+    cs, d = batch.run(form, Simulated(Model(block=8, extra_bits=20)))
+    assert inference.infer(form, cs, d).features["extra_bits"] == 20
 
 
 @pytest.mark.parametrize("form", list(FORMS.values()), ids=lambda f: f.name)

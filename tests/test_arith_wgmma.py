@@ -4,11 +4,11 @@ the inference against simulated hardware, the operand packing into the wgmma til
 import numpy as np
 import pytest
 
-from mmabench.arith import designed
+from mmabench.arith import batch, designed, inference
 from mmabench.arith.device import Simulated
-from mmabench.arith.forms import all_forms, by_names
+from mmabench.arith.forms import all_forms, by_names, wgmma_forms
 from mmabench.arith.model import Model
-from mmabench.arith.wgmma_probe import pack, wgmma_forms
+from mmabench.arith.wgmma_probe import pack
 
 WG = {f.acc: f for f in wgmma_forms() if f.ab_type == "f16"}
 
@@ -27,10 +27,10 @@ def test_wgmma_forms_selected_by_alias_only():
 def test_diagonal_batch_and_pick_round_trip():
     form = WG["f32"]
     cs = designed.cases(form)
-    a, b, c = designed.batch(form, cs)
+    a, b, c = batch.problems(form, cs)
     assert len(a) == -(-len(cs) // 64)
     d = Model(block=16).mma(a, b, c)
-    got = designed.pick(form, d, len(cs))
+    got = batch.pick(form, d, len(cs))
     with np.errstate(invalid="ignore"):
         want = Model(block=16).dot(*designed.vectors(cs))
     assert np.array_equal(np.nan_to_num(got, nan=7.0), np.nan_to_num(want, nan=7.0))
@@ -42,8 +42,8 @@ def test_diagonal_batch_and_pick_round_trip():
 def test_wgmma_inference_recovers_simulated_features(acc, params):
     form = WG[acc]
     truth = Model(in_type="f16", acc=acc, **params)
-    cs, d = designed.run(form, Simulated(truth))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(truth))
+    fi = inference.infer(form, cs, d)
     got = fi.model.features()
     for feat in ("block", "extra_bits", "exponent", "subnormals"):
         assert got[feat] == truth.features()[feat], (feat, fi.evidence.get(feat))
@@ -89,8 +89,8 @@ def test_every_wgmma_type_and_accumulator_is_a_form():
 def test_wgmma_fp8_inference_recovers_the_width(name, params):
     form = WG_ALL[name]
     truth = Model(in_type=form.ab_type, acc=form.acc, **params)
-    cs, d = designed.run(form, Simulated(truth))
-    fi = designed.infer(form, cs, d)
+    cs, d = batch.run(form, Simulated(truth))
+    fi = inference.infer(form, cs, d)
     got = fi.model
     assert fi.features["alignment_bits"] == truth.internal_bits + truth.extra_bits
     assert got.block == truth.block and got.exponent == truth.exponent

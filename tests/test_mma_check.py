@@ -28,7 +28,7 @@ def _chain(name, steps=1 + 2 * 1000, seed=0):
     a = fr.quantize(rng.uniform(-1, 1, (M, K)), f.ab_type)
     b = fr.quantize(rng.uniform(-1, 1, (K, N)), f.ab_type)
     c = fr.quantize(rng.uniform(-1, 1, (2, M, N)), f.acc)
-    d = expected_chain(f, a, b, c, steps, m)
+    d = expected_chain(a, b, c, steps, m)
     inputs = bench.Inputs(None, None, None, c + a @ b, np.abs(c) + np.abs(a) @ np.abs(b), (a, b, c))
     words = np.stack([np.stack([fr.to_fragments(f, "C", x) for x in d])])
     return f, inputs, words, steps

@@ -7,8 +7,7 @@ instruction D = (+-A).B + D computed by the hardware's arithmetic (the model).
 
 `expected_chain` runs the model through all the steps (bit exact: no bound needed). With
 truncation the chain does not settle into a short cycle (it drifts by about an ulp per step), so
-every step is simulated, with the per-step work cut to the minimum (ChainSim); `chain_bound` is
-the fallback bound for callers that cannot afford the simulation (derivation in its docstring).
+every step is simulated, with the products computed once (ChainSim).
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmabench.arith.formats import same
 from mmabench.mma import fragments as fr
-from mmabench.arith.device import same
-from mmabench.arith.formats import FORMATS, exponent, round_to
 
 
 def _signs(steps: int) -> np.ndarray:
@@ -30,87 +28,38 @@ def _signs(steps: int) -> np.ndarray:
 
 
 class ChainSim:
-    """The chain of one (A, B, C) under a model, stepped with a lean version of Model.dot (the
-    products, their exponents and each block's largest product exponent are computed once).
-    Bit-identical to stepping Model.mma (a CPU test checks it). States are kept at checkpoints,
-    so asking for several step counts (throughput points with different trip counts) continues
-    from the nearest earlier checkpoint instead of starting over."""
+    """The chain of one (A, B, C) under a model: the products and their exponents are computed
+    once (Model.products), then each step is the model's fused blocks on +-products
+    (Model.blocks), so it is Model.mma step by step (a CPU test checks it)."""
 
-    CHECKPOINT = 4096
-
-    def __init__(self, form, a, b, c, model):
-        self.form, self.model = form, model
-        a = np.asarray(a, np.float64)
-        b = np.asarray(b, np.float64)
-        c = np.asarray(c, np.float64)
+    def __init__(self, a, b, c, model):
+        self.model = model
+        a, b, c = (np.asarray(x, np.float64) for x in (a, b, c))
         self.shape = c.shape
         m, n = c.shape[-2:]
         k = a.shape[-1]
-        prods = a[:, None, :] * b.T[None, :, :]                  # [m, n, k] exact
-        if not model.product_exact:
-            prods = round_to(prods, FORMATS[model.acc], "rn")
-        if model.exponent == "raw":
-            fin = FORMATS[model.core_type or model.in_type]
-            pexp = (np.maximum(exponent(a), fin.emin)[:, None, :]
-                    + np.maximum(exponent(b), fin.emin).T[None, :, :])
-        else:
-            pexp = exponent(prods)
-        if model.k_order != "natural":
-            from mmabench.arith.model import k_permutation
-            perm = k_permutation(model.k_order, k)
-            prods, pexp = prods[..., perm], pexp[..., perm]
-        lead = int(np.prod(self.shape[:-2], dtype=np.int64))
-        self.prods = np.broadcast_to(prods, (lead, m, n, k)).reshape(-1, k)
-        pexp = np.where(prods != 0, pexp, np.iinfo(np.int64).min // 2)
-        pexp = np.broadcast_to(pexp, (lead, m, n, k)).reshape(-1, k)
-        self.blocks = [(s, min(s + model.block, k)) for s in range(0, k, model.block)]
-        self.pmax = [pexp[:, s:e].max(axis=1) for s, e in self.blocks]
-        self.internal = FORMATS["f32"] if model.internal_bits == 24 else None
+        a, b, c = model.flushed(a, b, c)
+        rows = np.broadcast_to(a[:, None, :], (m, n, k)).reshape(-1, k)      # output (i, j): row i
+        cols = np.broadcast_to(b.T[None, :, :], (m, n, k)).reshape(-1, k)    # and column j
+        prods, pexp = model.products(rows, cols)
+        lead = int(np.prod(self.shape[:-2], dtype=np.int64))                 # one chain each
+        self.prods = np.tile(prods, (lead, 1))
+        self.pexp = np.tile(pexp, (lead, 1))
         self.c = c.reshape(-1)
-        self.states = {0: self.c.copy()}
-
-    def _fused(self, run, prods, pmax, normalise=True):
-        md = self.model
-        nz = run != 0
-        emax = np.maximum(np.where(nz, exponent(run), np.iinfo(np.int64).min // 2), pmax)
-        emax = np.where(emax < -10_000, 0, emax)
-        lsb = emax - (md.internal_bits - 1) - md.extra_bits
-        cut = np.trunc if md.align == "rz" else np.floor
-        total = cut(np.ldexp(prods, -lsb[:, None])).sum(axis=1) + cut(np.ldexp(run, -lsb))
-        value = np.ldexp(total, lsb)
-        value = np.where(value == 0, 0.0, value)
-        if not normalise:
-            return value
-        internal = self.internal
-        if internal is None:
-            from mmabench.arith.model import _internal
-            internal = _internal(md.internal_bits)
-        return round_to(value, internal, md.rounding, md.subnormals, md.overflow)
 
     def step(self, d, sign):
-        md = self.model
-        run = d
-        k = self.prods.shape[1]
-        for (s, e), pmax in zip(self.blocks, self.pmax):
-            run = self._fused(run, sign * self.prods[:, s:e], pmax,
-                              normalise=md.block_normalised(e >= k))
-            if md.acc == "f16" and md.inter == "acc" and e < k:
-                run = md._to_f16(run)
-        if md.acc == "f16":
-            run = md._to_f16(run)
-        return run
+        run = self.model.blocks(d, sign * self.prods, self.pexp)
+        return self.model._to_f16(run) if self.model.acc == "f16" else run
 
     def at(self, steps: int) -> np.ndarray:
-        done = max(s for s in self.states if s <= steps)
-        d = self.states[done]
+        """D after `steps` steps from C."""
+        d = self.c
         signs = _signs(steps)
         seen: dict[bytes, int] = {}
-        i = done
+        i = 0
         while i < steps:
             d = self.step(d, signs[i])
             i += 1
-            if i % self.CHECKPOINT == 0:
-                self.states[i] = d
             if i % 2 == 1:                      # after the prologue and whole (+A, -A) pairs
                 key = d.tobytes()
                 if key in seen:                 # periodic from here on: skip whole periods
@@ -122,55 +71,17 @@ class ChainSim:
         return d.reshape(self.shape)
 
 
-def _fast_ok(model) -> bool:
-    return model.c_join == "first"
-
-
-def expected_chain(form, a: np.ndarray, b: np.ndarray, c: np.ndarray, steps: int, model,
-                   sim: ChainSim | None = None) -> np.ndarray:
-    """Bit-exact D of the chain: a [m,k], b [k,n], c [..., m, n] (one chain per leading index).
-    Pass the same `sim` (ChainSim) for several step counts of the same inputs."""
+def expected_chain(a: np.ndarray, b: np.ndarray, c: np.ndarray, steps: int, model) -> np.ndarray:
+    """Bit-exact D of the chain: a [m,k], b [k,n], c [..., m, n] (one chain per leading index)."""
     if steps <= 0:
         return np.asarray(c, np.float64).copy()
-    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c)) and _fast_ok(model):
-        sim = sim or ChainSim(form, a, b, c, model)
-        return sim.at(steps)
+    # ChainSim covers finite inputs with C in the first block; anything else steps Model.mma
+    if all(np.isfinite(x).all() for x in (a, b, c)) and model.c_join == "first":
+        return ChainSim(a, b, c, model).at(steps)
     d = np.asarray(c, np.float64).copy()
     for s in _signs(steps):
         d = model.mma(s * np.asarray(a, np.float64), b, d)
     return d
-
-
-class ChainTooLong(Exception):
-    pass
-
-
-def chain_bound(form, a, b, c, steps: int, model) -> np.ndarray:
-    """Elementwise bound on |D_chain - (C + A.B)| from the model's features (fallback only).
-
-    Derivation: one step computes the block sums of T = block products plus the running value.
-    Each fused addition drops, per term, less than one unit of its grid 2^(Emax-(p-1)-x)
-    (p = internal_bits, x = extra_bits), so at most (block+1) units, and its normalisation adds at
-    most one unit in the last place of the result (rz; half for rn), which is at most 2^(Emax+c-(p-1))
-    with c = ceil(log2(block+1)) carry bits. With M = max(|C| + |A||B| over the chain) bounding every
-    term and every partial value, one step errs by at most
-        e = nblocks * ((block+1) * 2^-x + 2^c) * 2^-(p-1) * 2^ceil(log2 M)
-    plus, for an f16 accumulator, the final rounding to f16 (ulp_f16(M)). The exact chain returns
-    to C + A.B after the +A/-A pairs cancel, so the error after `steps` steps is at most steps * e
-    (each step's error is carried, not amplified: the map D -> D +- A.B is a translation).
-    """
-    a = np.abs(np.asarray(a, np.float64))
-    b = np.abs(np.asarray(b, np.float64))
-    m_ = np.abs(np.asarray(c, np.float64)) + 2 * (a @ b)          # |C| + 2|A||B| covers D's swing
-    k = a.shape[-1]
-    nblocks = -(-k // model.block)
-    carry = int(np.ceil(np.log2(model.block + 1)))
-    p, x = model.internal_bits, model.extra_bits
-    big = np.exp2(np.ceil(np.log2(np.maximum(m_.max(), 2.0 ** -126))))
-    e = nblocks * ((model.block + 1) * 2.0 ** -x + 2.0 ** carry) * 2.0 ** -(p - 1) * big
-    if form.acc == "f16":
-        e = e + 2.0 ** (np.ceil(np.log2(big)) - FORMATS["f16"].p + 1)
-    return np.full(m_.shape, steps * e)
 
 
 @dataclass
@@ -187,7 +98,7 @@ def check_chain(form, words: np.ndarray, a, b, c, steps: int, model) -> ChainChe
 
     a [m,k], b [k,n], c [ilp, m, n]: the values make_inputs drew (after quantisation)."""
     values = fr.from_fragments_batch(form, words)              # [warps, ilp, m, n]
-    expected = expected_chain(form, a, b, c, steps, model)     # [ilp, m, n]
+    expected = expected_chain(a, b, c, steps, model)           # [ilp, m, n]
     exp_b = np.broadcast_to(expected, values.shape)
     ok = same(values, exp_b, form.acc)
     bad = int((~ok).sum())
@@ -226,23 +137,6 @@ def swap_registers(words: np.ndarray, i: int = 0, j: int = 1) -> np.ndarray:
     w = np.array(words, dtype=np.uint32, copy=True)
     w[..., [i, j]] = w[..., [j, i]]
     return w
-
-
-def model_for(form, gpu_name: str, features_json: str | None = None):
-    """The model to check a chain with: the features measured by `python -m mmabench arith`
-    (its results folder's features.json) when given, else the published model of that GPU's
-    family (None if no paper covers it: then fall back to chain_bound)."""
-    import json
-
-    from mmabench.arith.model import Model
-    from mmabench.arith.published import gpu_key, published_model
-
-    if features_json:
-        data = json.loads(open(features_json).read())
-        if form.name in data:
-            return Model(**data[form.name]["model"])
-    key = gpu_key(gpu_name)
-    return published_model(form, key) if key else None
 
 
 def values_from_inputs(form, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -209,8 +209,8 @@ def _hex(bits) -> str:
 
 
 def _designed_rows(form, cs, d, bits, fi) -> list[dict]:
-    from mmabench.arith.device import same
-    from mmabench.arith.designed import _exact_value, vectors
+    from mmabench.arith.designed import vectors
+    from mmabench.arith.formats import same
 
     with np.errstate(invalid="ignore"):
         model_d = fi.model.dot(*vectors(cs))
@@ -220,7 +220,7 @@ def _designed_rows(form, cs, d, bits, fi) -> list[dict]:
         nz = np.nonzero((c.a != 0) | (c.b != 0))[0]
         rows.append({"form": form.name, "family": c.family, "params": json.dumps(c.params),
                      "terms": ";".join(f"{i}:{c.a[i]!r}*{c.b[i]!r}" for i in nz), "c": repr(c.c),
-                     "exact": repr(_exact_value(c)), "hw": repr(float(v)), "hw_hex": _hex(bt),
+                     "exact": repr(c.exact()), "hw": repr(float(v)), "hw_hex": _hex(bt),
                      "model": repr(float(m)), "model_matches": bool(good)})
     return rows
 
@@ -262,9 +262,11 @@ def run(args) -> int:
         raise UserError(f"--vectors {n_vectors}: must be >= 1")
     from mmabench import record, hardware
     from mmabench.hardware import arch_number as number
-    from mmabench.arith.designed import FP8_TYPES, infer, pick, run as run_designed
+    from mmabench.arith.batch import pick, run as run_designed
     from mmabench.arith.device import Gpu
-    from mmabench.arith.forms import by_names
+    from mmabench.arith.formats import FP8
+    from mmabench.arith.forms import by_names, family_of
+    from mmabench.arith.inference import infer
     from mmabench.arith.published import gpu_key, published_model
     from mmabench.arith.validate import validate
 
@@ -272,7 +274,7 @@ def run(args) -> int:
     hardware.require_gpu()
     arch = hardware.device_arch()
     forms = [f for f in forms if number(arch) >= f.min_sm
-             and (getattr(f, "family", "mma") != "wgmma" or number(arch) == 90)]  # sm_90a only
+             and (family_of(f) != "wgmma" or number(arch) == 90)]  # sm_90a only
     if not forms:
         raise UserError(f"none of the chosen forms runs on {arch}")
     ctx = record.gpu_context()
@@ -294,7 +296,7 @@ def run(args) -> int:
         val = validate(form, fi.model, dev, n_vectors, rng)
         pub = published_model(form, key) if key else None
         val_pub = validate(form, pub, dev, min(n_vectors, 20_000), rng) if pub else None
-        plain = form.ab_type not in FP8_TYPES and getattr(form, "family", "mma") == "mma"
+        plain = form.ab_type not in FP8 and family_of(form) == "mma"
         chains = chain_check(form, fi.model, rng) if plain else {
             k: _NotRun("not run for FP8 or wgmma (the chain check is mma.sync's, 16-bit)")
             for k in ("layout as in fragments.py", "A registers 0,1 swapped")}
@@ -327,7 +329,7 @@ def run(args) -> int:
     print(feature_table(results, key, args.markdown))
     from mmabench.arith.published import reported_for
     print(sources_text([r for f, _ in results.values() for r in reported_for(key, f)]))
-    fp8 = [(f, fi) for n, (f, fi) in results.items() if f.ab_type in FP8_TYPES]
+    fp8 = [(f, fi) for n, (f, fi) in results.items() if f.ab_type in FP8]
     if fp8:
         print("\nFP8 accumulation width (DeepSeek-V3 reports about 14 bits for FP8 GEMM on H800): "
               "bits a fused sum keeps below and at its largest term (alignment) and bits of the "

@@ -1,27 +1,31 @@
-"""Designed test vectors (after Fasi et al. 2021 and Khattak & Mikaitis 2025) and the code that
-reads the hardware's features off their outputs.
+"""Designed test vectors (after Fasi et al. 2021 and Khattak & Mikaitis 2025): the cases whose
+outputs show each feature of the hardware's accumulation (reads.py reads them, inference.py fits
+what the reads leave open).
 
-Each case is one dot product d = c + sum_i a_i b_i placed at output (0,0) of its own problem
-(row 0 of A, column 0 of B, C[0,0]; everything else zero), so one launch runs every case.
-Inference never assumes what the papers found: each feature is read from the outputs, and the
-features the reads leave open are fitted by running the model with every candidate value on
-all designed cases (`fit`); ties are reported as ambiguous.
+Each case is one dot product d = c + sum_i a_i b_i; batch.py places it in a problem of its own
+(mma.sync) or on the diagonal of a shared one (wgmma). Families: exact, extra / extra_raw /
+extra_c (the alignment sweep), block / block_c, round / round_c, inter, out_from / zero_sign,
+width, subnormal, overflow, special. 16-bit inputs and FP8 inputs have a builder each: the same
+families on values each format holds.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from mmabench.arith.formats import FORMATS, round_to
-from mmabench.arith.model import K_ORDERS, MAX_EXTRA, MIN_EXTRA, Model, k_order_name
+from mmabench.arith.formats import FORMATS, FP8, from_bits, to_bits
+from mmabench.arith.forms import family_of
 
-EXTRA_SWEEP = 22          # j = 0 .. EXTRA_SWEEP-1 in the alignment family
-WGMMA_SWEEP_FROM = -8     # wgmma forms sweep from here (narrower accumulator: negative extra;
-                          # the small term 2^(7-j) stays below f16's 65504)
+# the alignment sweep: j = start .. EXTRA_SWEEP-1; below 0 it reads an alignment narrower than
+# f32's 24 bits (a negative extra_bits)
+EXTRA_SWEEP = 22
+WGMMA_SWEEP_FROM = -8     # 16-bit wgmma: its small term 2^(7-j) stays below f16's 65504
+# FP8: DeepSeek-V3 reports about 14 bits for FP8 wgmma on H800
+FP8_SWEEP_FROM = -12
 
 
 @dataclass
@@ -32,36 +36,41 @@ class Case:
     b: np.ndarray          # [k]
     c: float
 
+    def exact(self) -> float:
+        """c + sum a_i b_i exactly (fsum of exact products), rounded once to float64."""
+        with np.errstate(invalid="ignore"):
+            terms = [self.c] + list(self.a * self.b)
+            if all(np.isfinite(terms)):
+                return math.fsum(terms)
+            return float(np.sum(terms))
 
-@dataclass
-class Findings:
-    features: dict = field(default_factory=dict)       # name -> value (None: undetermined)
-    evidence: dict = field(default_factory=dict)       # name -> one line saying how it was read
-    ambiguous: dict = field(default_factory=dict)      # name -> values equally consistent
-    model: Model | None = None
-    designed_match: tuple[int, int] = (0, 0)           # (matching cases, cases) of the final model
+
+def vectors(cs: list[Case]):
+    """Cases -> (a [N,k], b [N,k], c [N]) for Model.dot."""
+    return (np.stack([c.a for c in cs]), np.stack([c.b for c in cs]), np.array([c.c for c in cs]))
 
 
-def _vec(k: int, entries: dict) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.zeros(k), np.zeros(k)
-    for pos, (x, y) in entries.items():
-        a[pos], b[pos] = x, y
-    return a, b
+def _collector(k: int):
+    """(cases, add): add(family, params, {index: (a_i, b_i)}, c) appends one case of length k."""
+    res: list[Case] = []
+
+    def add(family, params, entries, c=0.0):
+        a, b = np.zeros(k), np.zeros(k)
+        for pos, (x, y) in entries.items():
+            a[pos], b[pos] = x, y
+        res.append(Case(family, params, a, b, float(c)))
+    return res, add
 
 
 def cases(form) -> list[Case]:
     """Every designed case for `form` (f16/bf16/e4m3/e5m2 inputs, f16/f32 accumulator)."""
-    if form.ab_type in FP8_TYPES:
-        return fp8_cases(form)
+    if form.ab_type in FP8:
+        return _fp8_cases(form)
     k = form.mnk[2]
     out = form.acc
     inp = form.ab_type
     p_in = FORMATS[inp].p
-    res: list[Case] = []
-
-    def add(family, params, entries, c=0.0):
-        a, b = _vec(k, entries)
-        res.append(Case(family, params, a, b, float(c)))
+    res, add = _collector(k)
 
     # (1) products exact: one product needing 2*p_in bits
     x = 1 - 2.0 ** -p_in
@@ -73,7 +82,7 @@ def cases(form) -> list[Case]:
     # X = 2.25 * 2^28 (raw exponent 28, true 29); and with the small term in C (f32 only)
     big = 2.0 ** 15
     # wgmma: also below f32's 24 bits (j < 0), factors split to stay in range
-    start = WGMMA_SWEEP_FROM if getattr(form, "family", "mma") == "wgmma" else 0
+    start = WGMMA_SWEEP_FROM if family_of(form) == "wgmma" else 0
     for j in range(start, EXTRA_SWEEP):
         for s in (1.0, -1.0):
             t = 2.0 ** (7 - j)
@@ -153,13 +162,6 @@ def cases(form) -> list[Case]:
     return res
 
 
-# ---- FP8 inputs (e4m3, e5m2): the same families on values the 8-bit formats hold ------------
-FP8_TYPES = ("e4m3", "e5m2")
-# the FP8 alignment sweep starts below f32's 24 bits: a narrower accumulator (DeepSeek-V3 reports
-# about 14 bits for FP8 wgmma on H800) shows as a negative extra_bits
-FP8_SWEEP_FROM = -12
-
-
 def _f16_path_cases(add, s: float, slots, prod, scale: float = 1.0) -> None:
     """How an f16 result is rounded. 'out_from': 1 + 2^-11 + 2^-25 is above the f16 tie, but its
     24-bit truncation is the tie itself (-> 1 by nearest-even); rounded from the aligned sum
@@ -178,8 +180,8 @@ def _f16_path_cases(add, s: float, slots, prod, scale: float = 1.0) -> None:
         pass
 
 
+# ---- FP8 inputs (e4m3, e5m2): the same families on values the 8-bit formats hold ------------
 def _representable(x: float, type_: str) -> bool:
-    from mmabench.arith.formats import from_bits, to_bits
     with np.errstate(over="ignore", invalid="ignore"):   # out of range: not representable
         return bool(from_bits(to_bits(np.array([x]), type_), type_)[0] == x)
 
@@ -225,7 +227,7 @@ def _fp8_params(inp: str, out: str, inp_b: str | None = None) -> dict:
             "out_min": -14 if out == "f16" else -126}   # a normal result: flushing cannot hide it
 
 
-def fp8_block_triples(k: int):
+def _fp8_block_triples(k: int):
     """(p, p+1 mod k, r) for every p and r: every ordered pair appears as (p, r) or (q, r), which
     is all read_blocks needs, with k*(k-2) cases instead of k*(k-1)*(k-2)."""
     for p in range(k):
@@ -237,19 +239,15 @@ def fp8_block_triples(k: int):
 
 # Where the FP8 families put the terms that must share one fused block (alignment, rounding):
 # slots in the first block both for consecutive blocks of >= 6 and for sm_90's 'pairs' order
-# (k mod 4 in {0,1} first); infer() checks the block it reads holds them all.
+# (k mod 4 in {0,1} first); the block read (reads.py) checks that they share one.
 FP8_SLOTS = (0, 1, 4, 5)
 
 
-def fp8_cases(form) -> list[Case]:
+def _fp8_cases(form) -> list[Case]:
     k = form.mnk[2]
     out, inp, inp_b = form.acc, form.ab_type, form.b_type
     par = _fp8_params(inp, out, inp_b)
-    res: list[Case] = []
-
-    def add(family, params, entries, c=0.0):
-        a, b = _vec(k, entries)
-        res.append(Case(family, params, a, b, float(c)))
+    res, add = _collector(k)
 
     def prod(value):
         return split(value, inp, inp_b)
@@ -280,7 +278,7 @@ def fp8_cases(form) -> list[Case]:
     # (3) block structure (k*(k-2) triples) and where C joins
     tiny = prod(2.0 ** par["tiny"])
     big = 2.0 ** par["bb"]
-    for p, q, r in fp8_block_triples(k):
+    for p, q, r in _fp8_block_triples(k):
         add("block", {"p": p, "q": q, "r": r}, {p: (big, big), q: (big, -big), r: tiny})
     xc = (big, big) if out == "f32" else prod(2.0 ** 15)     # f16: C = -2^15, 29 binades over tiny
     for p, r in itertools.permutations(range(k), 2):
@@ -365,364 +363,3 @@ def fp8_cases(form) -> list[Case]:
     add("special", {"what": "C -inf + 1"}, {0: (1.0, 1.0)}, c=-inf)
     return res
 
-
-def per_problem(form) -> int:
-    """Designed cases per problem: 1 at output (0,0) for mma.sync (one warp each); for wgmma
-    (one launch per problem) min(m, n), case t at row t of A, column t of B, output (t,t)."""
-    m, n, _ = form.mnk
-    return min(m, n) if getattr(form, "family", "mma") == "wgmma" else 1
-
-
-def batch(form, cs: list[Case]):
-    """Cases -> (a [P,m,k], b [P,k,n], c [P,m,n]): case i in problem i // per, at output (t,t),
-    t = i % per (per = per_problem(form); 1: every case at (0,0) of its own problem)."""
-    m, n, k = form.mnk
-    per = per_problem(form)
-    count = -(-len(cs) // per)
-    a = np.zeros((count, m, k))
-    b = np.zeros((count, k, n))
-    c = np.zeros((count, m, n))
-    for i, cs_ in enumerate(cs):
-        p, t = divmod(i, per)
-        a[p, t] = cs_.a
-        b[p, :, t] = cs_.b
-        c[p, t, t] = cs_.c
-    return a, b, c
-
-
-def pick(form, out: np.ndarray, count: int) -> np.ndarray:
-    """The designed cases' outputs [count] from device outputs [P, m, n] laid out by `batch`."""
-    per = per_problem(form)
-    i = np.arange(count)
-    return out[i // per, i % per, i % per]
-
-
-def vectors(cs: list[Case]):
-    """Cases -> (a [N,k], b [N,k], c [N]) for Model.dot."""
-    return (np.stack([c.a for c in cs]), np.stack([c.b for c in cs]), np.array([c.c for c in cs]))
-
-
-def run(form, device, cs: list[Case] | None = None) -> tuple[list[Case], np.ndarray]:
-    cs = cases(form) if cs is None else cs
-    a, b, c = batch(form, cs)
-    d = device(a, b, c)
-    return cs, pick(form, d, len(cs))
-
-
-# ---- reading features off the outputs ---------------------------------------------------------
-def _family(cs, d, name):
-    idx = [i for i, c in enumerate(cs) if c.family == name]
-    return [cs[i] for i in idx], d[idx]
-
-
-def _exact_value(c: Case) -> float:
-    """c + sum a_i b_i exactly (fsum of exact products), rounded once to float64."""
-    with np.errstate(invalid="ignore"):
-        terms = [c.c] + list(c.a * c.b)
-        if all(np.isfinite(terms)):
-            return math.fsum(terms)
-        return float(np.sum(terms))
-
-
-def read_exact(cs, d, acc):
-    sub, vals = _family(cs, d, "exact")
-    c0 = sub[0]
-    prod = c0.a[0] * c0.b[0]
-    if acc == "f32":
-        ok = vals[0] == prod
-        return bool(ok), (f"({float(c0.a[0])!r})^2 = {float(prod)!r} returned {float(vals[0])!r}: "
-                          f"{'exact' if ok else 'rounded'} (a 2p-bit product fits f32, so "
-                          "'exact' here means: not rounded to the input format)")
-    return None, "f16 result: decided by the fit (product rounded to f16 or not)"
-
-
-def read_extra(cs, d, family="extra"):
-    """Largest j whose s*2^(E-23-j) survives next to +-X (E: aligning exponent of X), all smaller
-    j surviving too; None if the smallest j swept is lost already. The alignment then keeps
-    24 + j bits (negative j, swept for FP8: fewer bits than f32's 24)."""
-    sub, vals = _family(cs, d, family)
-    kept = {}
-    for c, v in zip(sub, vals):
-        if c.params["sign"] > 0:
-            kept[c.params["j"]] = v == _exact_value(c)
-    last = None
-    for j in sorted(kept):
-        if not kept[j]:
-            break
-        last = j
-    return last, kept
-
-
-def read_align(cs, d, extra):
-    """Negative small term below the grid: dropped (rz) or rounded down to -1 grid unit (floor)."""
-    if extra is None:
-        return None, "extra bits unknown"
-    sub, vals = _family(cs, d, "extra")
-    for c, v in zip(sub, vals):
-        if c.params["sign"] < 0 and c.params["j"] == extra + 2:
-            if v == 0:
-                return "rz", f"-2^{7 - c.params['j']} next to 2^30 -> 0 (dropped toward zero)"
-            if v < 0:
-                return "floor", f"-2^{7 - c.params['j']} next to 2^30 -> {v!r} (rounded toward -inf)"
-            return None, f"-2^{7 - c.params['j']} -> {v!r} (unexpected)"
-    return None, "no case below the grid"
-
-
-def read_blocks(cs, d, k):
-    """The fused blocks, from which small terms survive cancellations: (sizes, order, consistent,
-    c_first). Indices that no read puts after one another share a block (their sets of earlier
-    indices are the same); blocks are ordered by how many indices come before them, so blocks
-    need not be consecutive in k (sm_90's FP8 mma.sync: k mod 4 in {0,1}, then {2,3})."""
-    later = np.zeros((k, k), bool)   # later[p, r]: r's block comes after p's block
-    sub, vals = _family(cs, d, "block")
-    for c, v in zip(sub, vals):
-        if v == _exact_value(c) and v != 0:
-            later[c.params["p"], c.params["r"]] = True
-            later[c.params["q"], c.params["r"]] = True
-    subc, valsc = _family(cs, d, "block_c")
-    c_first = None
-    hits_c = 0
-    for c, v in zip(subc, valsc):
-        if v == _exact_value(c) and v != 0:
-            later[c.params["p"], c.params["r"]] = True
-            hits_c += 1
-    groups: dict[tuple, list[int]] = {}
-    for i in range(k):
-        groups.setdefault(tuple(np.flatnonzero(later[:, i])), []).append(i)
-    ordered = sorted(groups.items(), key=lambda kv: (len(kv[0]), kv[1][0]))
-    blocks = [len(g) for _, g in ordered]
-    order = tuple(i for _, g in ordered for i in g)
-    # consistent? every pair in different blocks must be ordered, and no pair in one block
-    blk = np.empty(k, dtype=np.int64)
-    for n, (_, g) in enumerate(ordered):
-        blk[g] = n
-    expect = blk[None, :] > blk[:, None]
-    consistent = bool((later == expect).all())
-    if len(blocks) > 1:
-        c_first = hits_c > 0
-    return blocks, order, consistent, c_first
-
-
-def read_rounding(cs, d, acc):
-    """Which rounding modes reproduce every 'round' case (given exact on-grid inputs)."""
-    sub, vals = _family(cs, d, "round")
-    f = FORMATS[acc]
-    modes = []
-    for mode in ("rz", "rn", "rd", "ru"):
-        if all(round_to(np.array([_exact_value(c)]), f, mode)[0] == v for c, v in zip(sub, vals)):
-            modes.append(mode)
-    return modes
-
-
-def read_list(cs, d, family):
-    sub, vals = _family(cs, d, family)
-    return [(c.params.get("what", str(c.params)), _exact_value(c), float(v)) for c, v in zip(sub, vals)]
-
-
-def read_subnormals(cs, d, acc):
-    rows = read_list(cs, d, "subnormal")
-    ieee = all(v == e for _, e, v in rows)
-    flushed = all(v == 0 for _, e, v in rows if abs(e) < FORMATS[acc].min_normal) and not ieee
-    return (True if ieee else False if flushed else None), rows
-
-
-def read_overflow(cs, d):
-    rows = read_list(cs, d, "overflow")
-    # past the largest finite by more than any rounding could explain (65520 = tie is a rounding probe)
-    big = [(w, e, v) for w, e, v in rows if 65536 <= abs(e) < 1e30 or abs(e) > 3.5e38]
-    if not big:
-        return None, rows
-    if all(np.isinf(v) for _, _, v in big):
-        return "inf", rows
-    if all(np.isfinite(v) for _, _, v in big):
-        return "saturate", rows
-    return None, rows
-
-
-def read_specials(cs, d):
-    rows = read_list(cs, d, "special")
-    expect = {"inf*1": np.inf, "inf*0": np.nan, "inf-inf": np.nan, "nan*1": np.nan,
-              "C nan": np.nan, "C inf + 1": np.inf, "C -inf + inf*1": np.nan, "C -inf + 1": -np.inf}
-    ok = all((np.isnan(v) and np.isnan(expect[w])) or v == expect[w] for w, _, v in rows)
-    return ok, rows
-
-
-# ---- putting it together -----------------------------------------------------------------------
-FIT_AXES = {"rounding": ("rz", "rn"), "c_join": ("first", "last"), "exponent": ("true", "raw"),
-            "align": ("rz", "floor")}
-FIT_AXES_F16 = {"out_rounding": ("rn", "rz"), "inter": ("internal", "acc"),
-                "product_exact": (True, False), "out_from": ("internal", "aligned"),
-                "zero_sign": ("ieee", "plus")}
-FIT_FAMILIES = ("exact", "extra", "extra_raw", "extra_c", "block", "block_c", "round", "round_c",
-                "inter", "width", "out_from", "zero_sign")
-# FP8 forms: C may also be added by a separate IEEE addition (sm_90 lowers an FP8 mma.sync to
-# two chained f16 HMMAs and an FADD/HADD2 with C, per its SASS; the designed cases decide), and
-# the multiplier may see the FP8 values as they are or unpacked to f16 (where an e4m3 subnormal
-# is normal: it matters to the raw exponent of the alignment)
-FIT_AXES_FP8 = {"c_join": ("first", "last", "add"), "core_type": ("", "f16")}
-
-
-def _model(base: dict, params: dict) -> Model:
-    """The model of fitted parameters; narrow_result=True: the block's result keeps only the
-    alignment's width (internal_bits = 24 + extra_bits, then no extra bits)."""
-    params = dict(params)
-    if params.pop("narrow_result", False):
-        merged = dict(base, **params)
-        merged["internal_bits"] = 24 + merged["extra_bits"]
-        merged["extra_bits"] = 0
-        return Model(**merged)
-    return Model(**base, **params)
-
-
-def _refine(form, base: dict, winners: list[dict], device, rng, ev: dict,
-            outputs_per_regime: int = 2048) -> list[dict]:
-    """Candidates the designed cases cannot tell apart, decided on random problems (the
-    refinement step of Khattak & Mikaitis): returns those that match the most outputs.
-    About `outputs_per_regime` dot products per regime (16 mma.sync problems, one wgmma)."""
-    from mmabench.arith.device import same
-    from mmabench.arith.validate import REGIMES, problems
-
-    m, n, _ = form.mnk
-    per_regime = max(1, outputs_per_regime // (m * n))
-
-    parts = [problems(form, r, per_regime, rng) for r in REGIMES]
-    a = np.concatenate([p[0] for p in parts])
-    b = np.concatenate([p[1] for p in parts])
-    c = np.concatenate([p[2] for p in parts])
-    hw = device(a, b, c)
-    scores = [int(same(_model(base, w).mma(a, b, c), hw, form.acc).sum()) for w in winners]
-    best = max(scores)
-    kept = [w for w, s in zip(winners, scores) if s == best]
-    varied = sorted({n for w in winners for n in w if len({str(x[n]) for x in winners}) > 1})
-    for name in varied:
-        ev[name] = (ev.get(name, "") + f" [designed cases could not tell {name} apart; "
-                    f"{hw.size} random outputs chose {sorted({str(w[name]) for w in kept})}]").strip()
-    return kept
-
-
-def infer(form, cs: list[Case], d: np.ndarray, device=None, rng=None) -> Findings:
-    """Features from the designed outputs `d`; with `device`, candidates the designed cases leave
-    tied are decided on random problems run on it."""
-    from mmabench.arith.device import same
-
-    k = form.mnk[2]
-    acc = form.acc
-    fi = Findings()
-    feats, ev = fi.features, fi.evidence
-
-    exact, ev["product_exact"] = read_exact(cs, d, acc)
-    feats["product_exact"] = exact
-
-    extra, kept = read_extra(cs, d)
-    ev["extra_bits"] = ("kept 2^(E-23-j) for j = " + ",".join(str(j) for j in sorted(kept) if kept[j])
-                        if extra is not None else "small term never kept")
-    if extra is not None and extra >= max(kept):
-        ev["extra_bits"] += f" (every j kept: >= {extra}; no truncation seen)"
-    if acc == "f16" and extra is not None:
-        ev["extra_bits"] += " (through an f16 result: bits below f16 show only via cancellation)"
-    feats["extra_bits"] = None if extra is None else max(min(extra, MAX_EXTRA), MIN_EXTRA)
-    feats["alignment_bits"] = None if extra is None else 24 + feats["extra_bits"]
-    ev["alignment_bits"] = ("bits of a fused sum kept below and at the largest term's leading bit "
-                            "(24 + extra_bits)")
-    raw_extra, _ = read_extra(cs, d, "extra_raw")
-    if extra is not None and raw_extra is not None:
-        feats["exponent"] = "raw" if raw_extra == extra else "true" if raw_extra == extra - 1 else None
-        ev["exponent"] = (f"2.25*2^28 - same + small: cut-off j={raw_extra} vs {extra} for 2^30 "
-                          "(equal: aligned on ea+eb; one less: on the product's true exponent)")
-    if acc == "f32":
-        c_extra, _ = read_extra(cs, d, "extra_c")
-        ev["c_alignment"] = (f"small term in C kept down to j={c_extra} "
-                             f"(products: j={extra}): " +
-                             ("C aligned with the products" if c_extra == extra
-                              else "C handled apart from the products"))
-    feats["align"], ev["align"] = read_align(cs, d, extra)
-
-    blocks, order, consistent, c_first = read_blocks(cs, d, k)
-    feats["blocks"] = blocks
-    order_name = k_order_name(order, k)
-    feats["k_order"] = order_name
-    feats["block"] = (blocks[0] if consistent and len(set(blocks)) == 1 and order_name else None)
-    ev["block"] = (f"fused blocks over k={k}: {blocks}" + ("" if consistent else " (INCONSISTENT reads)"))
-    ev["k_order"] = (f"products enter the blocks in order {order_name!r}" if order_name else
-                     f"block order {list(order)} is none of {list(K_ORDERS)}")
-    if form.ab_type in FP8_TYPES and not set(FP8_SLOTS) <= set(order[:blocks[0]]):
-        ev["block"] += (f" (the first block does not hold slots {FP8_SLOTS}: the alignment and "
-                        "rounding reads span blocks and cannot be trusted)")
-    if order_name not in (None, "natural"):
-        ev["block"] += " (" + "; ".join(
-            "{" + ",".join(map(str, sorted(order[s:s + n]))) + "}"
-            for s, n in zip(np.cumsum([0] + blocks[:-1]), blocks)) + ")"
-    if c_first is not None:
-        feats["c_join"] = "first" if c_first else "last"
-        ev["c_join"] = "C cancels inside the first block" if c_first else "C never cancels in a block"
-
-    modes = read_rounding(cs, d, acc)
-    if acc == "f32" and len([m for m in modes if m in ("rz", "rn")]) == 1:
-        feats["rounding"] = next(m for m in modes if m in ("rz", "rn"))
-    ev["rounding" if acc == "f32" else "out_rounding"] = (
-        "normalised sums L+f*ulp(L) round like: " if acc == "f32" else "1+f*2^-10 rounds to f16 like: "
-    ) + (", ".join(modes) or "no IEEE mode")
-    feats["subnormals"], sub_rows = read_subnormals(cs, d, acc)
-    ev["subnormals"] = "; ".join(f"{w}: {v!r} (IEEE {e!r})" for w, e, v in sub_rows)
-    feats["overflow"], ov_rows = read_overflow(cs, d)
-    if ov_rows:
-        ev["overflow"] = "; ".join(f"{w}: {v!r}" for w, e, v in ov_rows)
-    feats["specials_ieee"], sp_rows = read_specials(cs, d)
-    ev["specials_ieee"] = "; ".join(f"{w}: {v!r}" for w, _, v in sp_rows)
-
-    # fit what the reads left open (or could not see) on all designed cases
-    b_type = getattr(form, "b_type", form.ab_type)
-    base = dict(in_type=form.ab_type, acc=acc, block=feats["block"] or k,
-                k_order=feats["k_order"] if feats["block"] else "natural",
-                **({"b_type": b_type} if b_type != form.ab_type else {}),
-                **({"product_exact": bool(exact)} if exact is not None else {}),
-                extra_bits=feats["extra_bits"] if feats["extra_bits"] is not None else 0,
-                subnormals=feats["subnormals"] if feats["subnormals"] is not None else True,
-                overflow=feats["overflow"] or "inf")
-    axes = dict(FIT_AXES, **(FIT_AXES_F16 if acc == "f16" else {}),
-                **(FIT_AXES_FP8 if form.ab_type in FP8_TYPES else {}))
-    if base["block"] >= k:      # one block: nothing is rounded between blocks
-        axes.pop("inter", None)
-    if base["extra_bits"] < 0:  # an alignment narrower than f32: is the result cut to it too?
-        axes["narrow_result"] = (False, True)
-        # a result grid narrower than f32's also loses f32 subnormals: the subnormal read alone
-        # cannot say whether that is flushing or the grid
-        base.pop("subnormals")
-        axes["subnormals"] = (True, False)
-    fit_families = FIT_FAMILIES + (("subnormal",) if "subnormals" in axes else ())
-    idx = [i for i, c in enumerate(cs) if c.family in fit_families]
-    fit_cs = [cs[i] for i in idx]
-    a, b, c = vectors(fit_cs)
-    target = d[idx]
-    best, scores = -1, {}
-    for combo in itertools.product(*axes.values()):
-        params = dict(zip(axes, combo))
-        model = _model(base, params)
-        score = int(same(model.dot(a, b, c), target, acc).sum())
-        scores[combo] = score
-        best = max(best, score)
-    winners = [dict(zip(axes, combo)) for combo, s in scores.items() if s == best]
-    if device is not None and len(winners) > 1:
-        winners = _refine(form, base, winners, device, rng or np.random.default_rng(0), ev)
-    default = Model().features()
-    for name in axes:
-        values = sorted({w[name] for w in winners}, key=str)
-        if feats.get(name) is not None and feats[name] not in values:
-            ev[name] = ev.get(name, "") + f" [read {feats[name]!r} but fit prefers {values}]"
-        if len(values) == 1:
-            feats[name] = values[0]
-        else:
-            fi.ambiguous[name] = values
-            if feats.get(name) not in values:
-                feats[name] = default.get(name) if default.get(name) in values else values[0]
-    # the chosen values must be one of the winning combinations
-    if not any(all(w[n] == feats[n] for n in axes) for w in winners):
-        feats.update(winners[0])
-    final = {n: feats[n] for n in axes}
-    fi.model = _model(base, final)
-    feats["result_bits"] = fi.model.internal_bits
-    ev["result_bits"] = ("significant bits of a block's result (24 = f32's; fewer: the result is "
-                         "cut to the alignment width, the FP22 / e8m13 of Hopper's FP8 reports)")
-    with np.errstate(invalid="ignore"):
-        fi.designed_match = (int(same(fi.model.dot(*vectors(cs)), d, acc).sum()), len(cs))
-    return fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmabench.arith import formats
+from mmabench.arith.forms import family_of
 
 
 class Simulated:
@@ -25,28 +26,22 @@ class Simulated:
 
 
 class Gpu:
-    """The probe kernel of one form on the GPU at hand (chunks of at most `chunk` warps)."""
+    """The probe kernel of one form on the GPU at hand, CHUNK problems per run at the most."""
 
-    def __init__(self, form, chunk: int = 1 << 16):
-        from mmabench.arith.probe import build
+    CHUNK = 1 << 16
+
+    def __init__(self, form):
+        from mmabench.arith import mma_probe, wgmma_probe
 
         self.form = form
-        self.probe = build(form)
-        self.chunk = chunk
+        self.probe = {"mma": mma_probe, "wgmma": wgmma_probe}[family_of(form)].build(form)
         self.last_bits = None
 
     def __call__(self, a, b, c):
-        parts = [self.probe.run(a[i:i + self.chunk], b[i:i + self.chunk], c[i:i + self.chunk])
-                 for i in range(0, len(a), self.chunk)]
+        step = self.CHUNK
+        parts = [self.probe.run(a[i:i + step], b[i:i + step], c[i:i + step])
+                 for i in range(0, len(a), step)]
         bits = np.concatenate(parts) if parts else np.zeros((0,) + c.shape[1:], np.uint32)
         self.last_bits = bits
         return formats.from_bits(bits, self.form.acc)
 
-
-def same(x: np.ndarray, y: np.ndarray, acc: str) -> np.ndarray:
-    """Bit equality of two arrays of accumulator values (any NaN equals any NaN)."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    both_nan = np.isnan(x) & np.isnan(y)
-    xs = np.where(np.isnan(x), 0.0, x)
-    ys = np.where(np.isnan(y), 0.0, y)
-    return both_nan | ((formats.to_bits(xs, acc) == formats.to_bits(ys, acc)) & ~np.isnan(x) & ~np.isnan(y))

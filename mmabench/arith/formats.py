@@ -47,16 +47,21 @@ FORMATS = {
 }
 
 
-def fmt(name: str) -> Format:
-    return FORMATS[name]
-
-
 def exponent(x: np.ndarray) -> np.ndarray:
     """floor(log2|x|) for nonzero finite x (int64); 0 where x is 0 or not finite."""
     x = np.asarray(x, dtype=np.float64)
     safe = np.where(np.isfinite(x) & (x != 0), x, 1.0)
     _, e = np.frexp(safe)
     return (e - 1).astype(np.int64)
+
+
+def same(x: np.ndarray, y: np.ndarray, acc: str) -> np.ndarray:
+    """Bit equality of two arrays of accumulator values (any NaN equals any NaN)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    both_nan = np.isnan(x) & np.isnan(y)
+    xs = np.where(np.isnan(x), 0.0, x)
+    ys = np.where(np.isnan(y), 0.0, y)
+    return both_nan | ((to_bits(xs, acc) == to_bits(ys, acc)) & ~np.isnan(x) & ~np.isnan(y))
 
 
 def round_to(x: np.ndarray, f: Format, mode: str = "rn", subnormals: bool = True,

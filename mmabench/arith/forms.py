@@ -1,18 +1,73 @@
 """The forms whose arithmetic is studied: every mma.sync form of the catalogue, plus the bf16
 m16n8k8 form (PTX ISA 7.0, sm_80) that the timing catalogue does not run, plus the FP8 m16n8k32
-forms (e4m3/e5m2 A and B, f16 and f32 accumulators; sm_89+).
+forms (e4m3/e5m2 A and B, f16 and f32 accumulators; sm_89+), plus one wgmma form per input type
+and accumulator (sm_90a).
 
-The FP8 forms are not in the default run (`all_forms()`): they are chosen by name, by a part of
-it that no default form has (`e4m3`, `m16n8k32`) or all eight with `--form fp8`."""
+The FP8 and wgmma forms are not in the default run (`all_forms()`): they are chosen by name, by a
+part of it that no default form has (`e4m3`, `m16n8k32`), or all of a kind with `--form fp8` /
+`--form wgmma`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mmabench.core.errors import UserError
 from mmabench.mma.catalogue import FORMS as MMA_FORMS, FP8_FORMS, MmaForm
+from mmabench.wgmma.catalogue import M, TYPE_ACC, WgmmaForm
 
 BF16_K8 = MmaForm("m16n8k8", "bf16", "f32", "7.0", 80, 2, 1, 4, "HMMA.1688.F32.BF16")
 FP8_ALIAS = "fp8"
 WGMMA_ALIAS = "wgmma"
+
+
+@dataclass(frozen=True)
+class WgmmaArith:
+    """A wgmma form as `arith` sees it: the fields of an MmaForm that arith reads."""
+    wg: WgmmaForm
+    family: str = "wgmma"
+    min_sm: int = 90
+
+    @property
+    def ab_type(self) -> str:
+        return self.wg.ab_type
+
+    @property
+    def b_type(self) -> str:
+        return self.wg.ab_type
+
+    @property
+    def acc(self) -> str:
+        return self.wg.acc
+
+    @property
+    def mnk(self) -> tuple[int, int, int]:
+        return M, self.wg.n, self.wg.k
+
+    @property
+    def shape(self) -> str:
+        return self.wg.shape
+
+    @property
+    def instruction(self) -> str:
+        return self.wg.instruction
+
+    @property
+    def name(self) -> str:
+        return f"wgmma.{self.wg.base_name}"
+
+
+def wgmma_forms() -> list[WgmmaArith]:
+    """Every (input type, accumulator) pair wgmma has, at N = 256 (the most dot products per
+    launch; N only repeats the instruction's columns): f16 (f32/f16 accumulator), bf16 (f32),
+    e4m3 and e5m2 (f32/f16; m64n256k32). A and B in shared memory."""
+    order = {"f16": 0, "bf16": 1, "e4m3": 2, "e5m2": 3}
+    pairs = sorted(TYPE_ACC, key=lambda p: (order[p[0]], p[1] != "f32"))
+    return [WgmmaArith(WgmmaForm(256, ab, acc, "ss", "128b")) for ab, acc in pairs]
+
+
+def family_of(form) -> str:
+    """'mma' (mma.sync) or 'wgmma': which instruction family a form of `arith` belongs to."""
+    return getattr(form, "family", "mma")
 
 
 def all_forms() -> list[MmaForm]:
@@ -29,7 +84,6 @@ def fp8_forms() -> list[MmaForm]:
 
 
 def known_forms() -> list:
-    from mmabench.arith.wgmma_probe import wgmma_forms
     return all_forms() + fp8_forms() + wgmma_forms()
 
 
@@ -43,7 +97,6 @@ def by_names(text: str | None) -> list[MmaForm]:
         if name == FP8_ALIAS:
             match = fp8_forms()
         elif name == WGMMA_ALIAS:
-            from mmabench.arith.wgmma_probe import wgmma_forms
             match = wgmma_forms()
         else:  # a part of a name picks FP8 forms only where no default form has it
             match = ([f for f in forms if f.name == name]

@@ -136,33 +136,56 @@ class Model:
         a = a.reshape(-1, k)
         b = b.reshape(-1, k)
         c = c.reshape(-1)
-        fin = FORMATS[self.in_type]
-        fin_b = FORMATS[self.b_type or self.in_type]
-        acc = FORMATS[self.acc]
-        f32 = FORMATS["f32"]
-        if not self.subnormals:
-            a = np.where(np.abs(a) < fin.min_normal, np.copysign(0.0, a), a)
-            b = np.where(np.abs(b) < fin_b.min_normal, np.copysign(0.0, b), b)
-            c = np.where(np.abs(c) < acc.min_normal, np.copysign(0.0, c), c)
+        a, b, c = self.flushed(a, b, c)
         special = self._specials(a, b, c)
 
         fa, fb = np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(b), b, 0.0)
         fc = np.where(np.isfinite(c), c, 0.0)
-        prod = fa * fb                                       # exact in float64
+        prod, pexp = self.products(fa, fb)
+        run = self.blocks(fc if self.c_join == "first" else np.zeros_like(fc), prod, pexp)
+        if self.c_join == "last":
+            terms = np.stack([run, fc], axis=1)
+            run = self._fused(terms, exponent(terms), self._internal_format(),
+                              normalise=not (self.acc == "f16" and self.out_from == "aligned"))
+        elif self.c_join == "add":
+            run = self._ieee_add(run, fc, FORMATS[self.acc])
+        if self.acc == "f16":
+            run = self._to_f16(run)
+        out = np.where(np.isnan(special), special, run)
+        out = np.where(np.isinf(special), special, out)
+        return out.reshape(shape)
+
+    def flushed(self, a: np.ndarray, b: np.ndarray, c: np.ndarray):
+        """a, b, c with subnormals flushed to (signed) zero where the model flushes them."""
+        if self.subnormals:
+            return a, b, c
+        fin, fin_b, acc = (FORMATS[t] for t in (self.in_type, self.b_type or self.in_type, self.acc))
+        return (np.where(np.abs(a) < fin.min_normal, np.copysign(0.0, a), a),
+                np.where(np.abs(b) < fin_b.min_normal, np.copysign(0.0, b), b),
+                np.where(np.abs(c) < acc.min_normal, np.copysign(0.0, c), c))
+
+    def products(self, a: np.ndarray, b: np.ndarray):
+        """(products, exponents they align on) of finite a, b [N, k] (step 1), in k_order."""
+        prod = a * b                                         # exact in float64
         if not self.product_exact:  # rounded to the accumulator format (f32: no-op for 16-bit inputs)
-            prod = round_to(prod, acc, "rn")
-        if self.exponent == "raw":
-            core = FORMATS[self.core_type] if self.core_type else None
-            pexp = (np.maximum(exponent(fa), (core or fin).emin)
-                    + np.maximum(exponent(fb), (core or fin_b).emin))
+            prod = round_to(prod, FORMATS[self.acc], "rn")
+        if self.exponent == "raw":   # a subnormal factor counts as the core format's emin
+            type_a = self.core_type or self.in_type
+            type_b = self.core_type or self.b_type or self.in_type
+            pexp = (np.maximum(exponent(a), FORMATS[type_a].emin)
+                    + np.maximum(exponent(b), FORMATS[type_b].emin))
         else:
             pexp = exponent(prod)
         if self.k_order != "natural":
-            perm = k_permutation(self.k_order, k)
+            perm = k_permutation(self.k_order, a.shape[-1])
             prod, pexp = prod[:, perm], pexp[:, perm]
-        internal = f32 if self.internal_bits == 24 else _internal(self.internal_bits)
+        return prod, pexp
 
-        run = fc if self.c_join == "first" else np.zeros_like(fc)
+    def blocks(self, run: np.ndarray, prod: np.ndarray, pexp: np.ndarray) -> np.ndarray:
+        """The running value [N] through every fused block of `products` (steps 2 to 4; with
+        inter='acc', rounded to f16 between blocks)."""
+        internal = self._internal_format()
+        k = prod.shape[1]
         for start in range(0, k, self.block):
             last = start + self.block >= k
             terms = np.concatenate([run[:, None], prod[:, start:start + self.block]], axis=1)
@@ -170,17 +193,7 @@ class Model:
             run = self._fused(terms, texp, internal, normalise=self.block_normalised(last))
             if self.acc == "f16" and self.inter == "acc" and not last:
                 run = self._to_f16(run)
-        if self.c_join == "last":
-            terms = np.stack([run, fc], axis=1)
-            run = self._fused(terms, exponent(terms), internal,
-                              normalise=not (self.acc == "f16" and self.out_from == "aligned"))
-        elif self.c_join == "add":
-            run = self._ieee_add(run, fc, acc)
-        if self.acc == "f16":
-            run = self._to_f16(run)
-        out = np.where(np.isnan(special), special, run)
-        out = np.where(np.isinf(special), special, out)
-        return out.reshape(shape)
+        return run
 
     def block_normalised(self, last: bool) -> bool:
         """Whether a block's sum is normalised to internal_bits (step 4): not where an f16 result
@@ -192,6 +205,9 @@ class Model:
         return not to_f16
 
     # ---- internals ---------------------------------------------------------------------------
+    def _internal_format(self):
+        return FORMATS["f32"] if self.internal_bits == 24 else _internal(self.internal_bits)
+
     def _to_f16(self, run: np.ndarray) -> np.ndarray:
         """The f16 rounding of a result (out_rounding); zero_sign='plus': a nonzero value that
         rounds to zero gives +0 whatever its sign."""
@@ -219,9 +235,10 @@ class Model:
         kept = np.trunc(scaled) if self.align == "rz" else np.floor(scaled)
         total = kept.sum(axis=1)                             # integers < 2^53: exact
         value = np.ldexp(total, lsb)
-        # IEEE sign of an exact zero: -0 only if every term is -0
-        allneg0 = np.all((terms == 0) & np.signbit(terms), axis=1)
-        value = np.where(value == 0, np.where(allneg0, -0.0, 0.0), value)
+        zero = value == 0
+        if zero.any():   # IEEE sign of an exact zero: -0 only if every term is -0
+            allneg0 = np.all(~nz & np.signbit(terms), axis=1)
+            value = np.where(zero, np.where(allneg0, -0.0, 0.0), value)
         if normalise:
             value = round_to(value, internal, self.rounding, self.subnormals, self.overflow)
         if special is not None:

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, fields
 
 from mmabench.core import resources
+from mmabench.arith.forms import family_of
 from mmabench.arith.model import Model
 
 DATA = resources.data("arith_published.csv")
@@ -42,10 +43,6 @@ class Reported:
     status: str
     source: str       # key into the sources table
     where: str
-
-    @property
-    def citation(self) -> str:
-        return sources().get(self.source, self.source)
 
 
 @functools.lru_cache(maxsize=None)
@@ -84,18 +81,13 @@ def gpu_key(name: str) -> str | None:
     return None
 
 
-def instruction_of(form) -> str:
-    return getattr(form, "family", "mma")
-
-
 def reported_for(gpu: str | None, form) -> list[Reported]:
     """Rows about this form's chip, instruction, input types and accumulator."""
     if not gpu:
         return []
-    b_type = getattr(form, "b_type", form.ab_type) or form.ab_type
     return [r for r in reported()
-            if SAME_CHIP.get(r.gpu) == gpu and r.instruction == instruction_of(form)
-            and {form.ab_type, b_type} <= set(r.inputs.split("/")) and r.acc in (form.acc, "any")]
+            if SAME_CHIP.get(r.gpu) == gpu and r.instruction == family_of(form)
+            and {form.ab_type, form.b_type} <= set(r.inputs.split("/")) and r.acc in (form.acc, "any")]
 
 
 _MODEL_FIELDS = {f.name for f in fields(Model)}
@@ -125,6 +117,5 @@ def published_model(form, gpu: str | None = "H100") -> Model | None:
         return None
     if params.get("internal_bits", 24) < 24:   # the result cut to the alignment width
         params["extra_bits"] = params["extra_bits"] - (params["internal_bits"] - 24)
-    b_type = getattr(form, "b_type", form.ab_type)
     return Model(in_type=form.ab_type, acc=form.acc,
-                 **({"b_type": b_type} if b_type and b_type != form.ab_type else {}), **params)
+                 **({"b_type": form.b_type} if form.b_type != form.ab_type else {}), **params)

@@ -1,11 +1,11 @@
-"""wgmma in `arith`: one m64nNk16 (FP8: m64nNk32) instruction per launch through the wgmma
+"""The wgmma probe: one m64nNk16 (FP8: m64nNk32) instruction per launch through the wgmma
 suite's chain kernel (mmabench/wgmma, latency pipeline, iters=0: the prologue's single
 D = C + A_0 B_0).
 
 The kernel reads one (A, B, C) per launch (a single warpgroup), so a batch of problems is run
 one launch each; every launch gives 64 x N dot products (16,384 for N = 256), so the 100,000
 random vectors take 7 launches. Designed cases go 64 to a problem on the diagonal
-(`designed.per_problem`). A and B enter the K-slice 0 of the shared-memory tiles (the other
+(`batch.per_problem`). A and B enter the K-slice 0 of the shared-memory tiles (the other
 slices are zero), C and D the accumulator fragment, as in wgmma/bench.make_inputs.
 """
 
@@ -16,55 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmabench.arith import formats
-
-WGMMA_POISON = 0xFFFFFFFF
-
-
-@dataclass(frozen=True)
-class WgmmaArith:
-    """A wgmma form as `arith` sees it (the fields designed/model/validate use)."""
-    wg: object            # mmabench.wgmma.catalogue.WgmmaForm
-    family: str = "wgmma"
-    min_sm: int = 90
-
-    @property
-    def ab_type(self) -> str:
-        return self.wg.ab_type
-
-    @property
-    def b_type(self) -> str:
-        return self.wg.ab_type
-
-    @property
-    def acc(self) -> str:
-        return self.wg.acc
-
-    @property
-    def mnk(self) -> tuple[int, int, int]:
-        from mmabench.wgmma.catalogue import M
-        return M, self.wg.n, self.wg.k
-
-    @property
-    def shape(self) -> str:
-        return self.wg.shape
-
-    @property
-    def instruction(self) -> str:
-        return self.wg.instruction
-
-    @property
-    def name(self) -> str:
-        return f"wgmma.{self.wg.base_name}"
-
-
-def wgmma_forms() -> list[WgmmaArith]:
-    """Every (input type, accumulator) pair wgmma has, at N = 256 (the most dot products per
-    launch; N only repeats the instruction's columns): f16 (f32/f16 accumulator), bf16 (f32),
-    e4m3 and e5m2 (f32/f16; m64n256k32). A and B in shared memory."""
-    from mmabench.wgmma.catalogue import TYPE_ACC, WgmmaForm
-    order = {"f16": 0, "bf16": 1, "e4m3": 2, "e5m2": 3}
-    pairs = sorted(TYPE_ACC, key=lambda p: (order[p[0]], p[1] != "f32"))
-    return [WgmmaArith(WgmmaForm(256, ab, acc, "ss", "128b")) for ab, acc in pairs]
+from mmabench.arith.forms import WgmmaArith
 
 
 def _row_bytes(matrix: np.ndarray, type_: str) -> np.ndarray:
@@ -93,34 +45,36 @@ def pack(form: WgmmaArith, a: np.ndarray, b: np.ndarray, c: np.ndarray):
 
 
 @dataclass
-class WgmmaProbe:
+class Probe:
     form: WgmmaArith
     ptx: str
-    built: object
+    kernel: object
 
     def run(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         """D bit patterns [N, 64, N_cols] (uint32 for f32, uint16 for f16), one launch each."""
         import cupy
 
         from mmabench.wgmma import fragments as wfr
+        from mmabench.wgmma.bench import POISON
 
         wg = self.form.wg
         out = []
         t = cupy.zeros((4, 4), dtype=cupy.uint64)
         for i in range(len(a)):
             a_tile, b_tile, c_words = pack(self.form, a[i], b[i], c[i])
-            d = cupy.full((1, 1, 128, wg.c_regs), WGMMA_POISON, dtype=cupy.uint32)
-            self.built.kernel.function((1,), (128,), (cupy.asarray(a_tile), cupy.asarray(b_tile),
-                                                      cupy.asarray(c_words), d, t, np.uint32(0)))
+            d = cupy.full((1, 1, 128, wg.c_regs), POISON, dtype=cupy.uint32)
+            self.kernel.function((1,), (128,), (cupy.asarray(a_tile), cupy.asarray(b_tile),
+                                                cupy.asarray(c_words), d, t, np.uint32(0)))
             out.append(wfr.d_matrix(wg, cupy.asnumpy(d)[0])[0])
         cupy.cuda.get_current_stream().synchronize()
         values = np.stack(out) if out else np.zeros((0,) + c.shape[1:])
+        # decoded values back to bits: a NaN comes back as the canonical NaN, not the hardware's
         return formats.to_bits(np.where(np.isnan(values), np.nan, values), self.form.acc)
 
 
-def build_wgmma_probe(form: WgmmaArith) -> WgmmaProbe:
-    from mmabench.wgmma.bench import build
+def build(form: WgmmaArith) -> Probe:
+    from mmabench.wgmma import bench
     from mmabench.wgmma.render import LATENCY
 
-    built = build(form.wg, LATENCY)
-    return WgmmaProbe(form, built.ptx, built)
+    built = bench.build(form.wg, LATENCY)
+    return Probe(form, built.ptx, built.kernel)

@@ -19,6 +19,7 @@ TUNE_POLICY = measure.Policy(warmup_ms=10.0, min_samples=5, max_samples=30, rel_
                              budget_s=0.3, min_sample_ms=0.0)
 
 SPILL_LIMIT = 256        # bytes of spill stores+loads (sm_90) a candidate may have
+ARCH = "sm_90"           # the offline build that filters candidates
 WARPS = (4, 8)
 MTS = (1, 2)
 BCS = (32, 64, 128)
@@ -36,7 +37,7 @@ def tile_space(dim: int) -> list[Tiles]:
     return out
 
 
-def candidates(v: Variant, arch: str = "sm_90", spill_limit: int = SPILL_LIMIT) -> list[tuple[Variant, build.Resources | None]]:
+def candidates(v: Variant) -> list[tuple[Variant, build.Resources | None]]:
     """Buildable tile choices for `v` with their offline resources (None where no ptxas is
     installed: the tuner then filters on the loaded kernel's local memory instead)."""
     from mmabench.core.errors import ToolMissing
@@ -45,20 +46,19 @@ def candidates(v: Variant, arch: str = "sm_90", spill_limit: int = SPILL_LIMIT) 
     for t in tile_space(v.dim):
         cand = v.with_tiles(t)
         try:
-            _, res = build.assemble(cand, arch)
+            _, res = build.assemble(cand, ARCH)
         except ToolMissing:
             out.append((cand, None))
             continue
         except Exception:
             continue
-        if res.spill_stores + res.spill_loads > spill_limit:
+        if res.spill_stores + res.spill_loads > SPILL_LIMIT:
             continue
         out.append((cand, res))
     return out
 
 
-def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
-         cand_lists: dict | None = None) -> dict:
+def tune(var_list: list[Variant], case_list, rng) -> dict:
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
     import cupy
 
@@ -70,8 +70,7 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
     inputs = {}
     for v in var_list:
         rows = []
-        cands = cand_lists[v.base_name] if cand_lists else candidates(v)
-        for cand, res in cands:
+        for cand, res in candidates(v):
             total, ok = 0.0, True
             per_case = {}
             for case in case_list:
@@ -94,9 +93,9 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                     err = f"{type(exc).__name__}: {exc}"
                 if err:
                     ok = False
-                    log(f"  {cand.name}: {err}")
+                    print(f"  {cand.name}: {err}")
                     break
-                t = measure.measure(launcher, policy or TUNE_POLICY)
+                t = measure.measure(launcher, TUNE_POLICY)
                 tf = case.shape.flops(case.causal) / (t.median_ms * 1e-3) / 1e12
                 per_case[case.label] = tf
                 total += 1.0 / tf
@@ -107,26 +106,24 @@ def tune(var_list: list[Variant], case_list, rng, policy=None, log=print,
                          "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
                          "ptxas_spill": (res.spill_stores + res.spill_loads) if res else None,
                          "score": score, **per_case})
-            log(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.local_bytes:4d} "
-                f"blk/SM {loaded.max_blocks_per_sm} hmean {score:6.1f} TF/s  " +
-                " ".join(f"{x:6.1f}" for x in per_case.values()))
+            print(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.local_bytes:4d} "
+                  f"blk/SM {loaded.max_blocks_per_sm} hmean {score:6.1f} TF/s  " +
+                  " ".join(f"{x:6.1f}" for x in per_case.values()))
         if rows:
             best = max(rows, key=lambda r: r["score"])
             results[v.base_name] = (best["tiles"], rows)
-            log(f"BEST {v.base_name}: {best['tiles']} {best['score']:.1f}")
-    for entry in inputs.values():
-        del entry
+            print(f"BEST {v.base_name}: {best['tiles']} {best['score']:.1f}")
     return results
 
 
-def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases, path=None) -> None:
+def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) -> None:
     """Merge the winners into the user's tuned tiles (variants.user_tuned_file(), which
     variants.tuned() reads over the shipped ones), with their evidence."""
     import json
 
     from mmabench import record
 
-    path = path or variants.user_tuned_file()
+    path = variants.user_tuned_file()
     data = json.loads(path.read_text()) if path.exists() else {"entries": []}
     entries = {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): e for e in data["entries"]}
     for v in var_list:

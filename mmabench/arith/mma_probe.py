@@ -1,18 +1,14 @@
-"""Probe kernels: one instruction per warp on that warp's own operands (ptx/mma_probe.ptx).
-
-`PROBES` maps an instruction family to the builder of its probe; mma.sync forms (f16/bf16 now,
-FP8 m16n8k32 once its fragments land in the catalogue) use `mma_probe`; a wgmma probe (warpgroup,
-shared-memory descriptors) is a different kernel and registers its own builder here.
+"""The mma.sync probe: one instruction per warp on that warp's own operands (ptx/mma_probe.ptx),
+for every mma.sync form of `arith` (f16/bf16 and FP8 inputs).
 
 A built probe packs batches of matrices [N, m, k], [N, k, n], [N, m, n] into per-warp fragment
-words, runs N warps and unpacks D, returning both the float64 values and the raw bit patterns.
+words, runs N warps and returns D's raw bit patterns [N, m, n]. wgmma_probe.py is its wgmma twin.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from string import Template
-from typing import Callable
 
 import numpy as np
 
@@ -23,14 +19,13 @@ from mmabench.arith import formats
 
 TEMPLATE = resources.ptx("mma_probe.ptx")
 WARPS_PER_BLOCK = 4
-POISON = 0xFFFFFFFF
 
 
 def _regs(prefix: str, count: int) -> str:
     return ", ".join(f"%{prefix}{r}" for r in range(count))
 
 
-def render_mma_probe(form: MmaForm, target: str | None = None) -> str:
+def render(form: MmaForm, target: str | None = None) -> str:
     """The probe's PTX; `target` (e.g. 'sm_90') overrides the form's lowest architecture."""
     na, nb, nc = form.a_regs, form.b_regs, form.c_regs
     acc_type = ".f32" if form.acc == "f32" else ".b32"
@@ -57,14 +52,8 @@ def render_mma_probe(form: MmaForm, target: str | None = None) -> str:
 
 # ---- packing batches of matrices into fragment words (pure numpy, testable on the CPU) -------
 def pack(form: MmaForm, kind: str, mats: np.ndarray) -> np.ndarray:
-    """[N, rows, cols] matrices -> uint32 [N, 32, regs] fragment words."""
-    mats = np.asarray(mats, dtype=np.float64)
-    return np.stack([fr.to_fragments(form, kind, m) for m in mats]) if len(mats) else \
-        np.zeros((0, 32, {"A": form.a_regs, "B": form.b_regs, "C": form.c_regs}[kind]), np.uint32)
-
-
-def pack_fast(form: MmaForm, kind: str, mats: np.ndarray) -> np.ndarray:
-    """Vectorised `pack` (same words): gather each lane's elements, then view as uint32."""
+    """[N, rows, cols] matrices -> uint32 [N, 32, regs] fragment words: fragments.to_fragments
+    of each matrix, vectorised (gather each lane's elements, then view as uint32)."""
     m, n, k = form.mnk
     count = {"A": m * k, "B": k * n, "C": m * n}[kind] // 32
     type_ = fr.operand_type(form, kind)
@@ -90,24 +79,20 @@ def unpack_bits(form: MmaForm, words: np.ndarray) -> np.ndarray:
     return out
 
 
-def bits_to_values(form: MmaForm, bits: np.ndarray) -> np.ndarray:
-    return formats.from_bits(bits, form.acc)
-
-
 @dataclass
 class Probe:
     form: MmaForm
     ptx: str
     kernel: object
 
-    def run(self, a: np.ndarray, b: np.ndarray, c: np.ndarray,
-            a_words: np.ndarray | None = None) -> np.ndarray:
-        """D bit patterns [N, m, n] for N problems. `a_words` overrides the packed A (tests)."""
+    def run(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """D bit patterns [N, m, n] for N problems."""
         import cupy
 
+        from mmabench.mma.bench import POISON
+
         n = len(a)
-        aw = pack_fast(self.form, "A", a) if a_words is None else a_words
-        bw, cw = pack_fast(self.form, "B", b), pack_fast(self.form, "C", c)
+        aw, bw, cw = (pack(self.form, kind, x) for kind, x in (("A", a), ("B", b), ("C", c)))
         d = cupy.full((n, 32, self.form.c_regs), POISON, dtype=cupy.uint32)
         blocks = (n + WARPS_PER_BLOCK - 1) // WARPS_PER_BLOCK
         self.kernel.function((blocks,), (32 * WARPS_PER_BLOCK,),
@@ -116,26 +101,8 @@ class Probe:
         return unpack_bits(self.form, cupy.asnumpy(d))
 
 
-def build_mma_probe(form: MmaForm) -> Probe:
+def build(form: MmaForm) -> Probe:
     from mmabench.compiler import driver_jit
 
-    ptx = render_mma_probe(form)
+    ptx = render(form)
     return Probe(form, ptx, driver_jit.jit(ptx, "mma_probe"))
-
-
-# instruction family -> probe builder (FP8 mma.sync reuses build_mma_probe; wgmma adds its own)
-def _build_wgmma_probe(form):
-    from mmabench.arith.wgmma_probe import build_wgmma_probe
-    return build_wgmma_probe(form)
-
-
-PROBES: dict[str, Callable[[MmaForm], Probe]] = {"mma": build_mma_probe, "wgmma": _build_wgmma_probe}
-
-
-def register(family: str, builder: Callable) -> None:
-    PROBES[family] = builder
-
-
-def build(form) -> Probe:
-    family = getattr(form, "family", "mma")
-    return PROBES[family](form)
