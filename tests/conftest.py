@@ -1,10 +1,52 @@
+import secrets
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mmabench import hardware
 
 REPO = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
+SEED = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--seed", type=int, default=None, metavar="N",
+                     help="seed of the tests' random inputs (default: a fresh one for each session, "
+                          "shown in the header and in each failure of a test that draws from it)")
+
+
+def pytest_configure(config):
+    seed = config.getoption("--seed")
+    config.stash[SEED] = secrets.randbelow(2 ** 32) if seed is None else seed
+
+
+def pytest_report_header(config):
+    return f"random inputs: --seed {config.stash[SEED]}"
+
+
+@pytest.fixture
+def seed(request) -> int:
+    """The session's seed (--seed N): a test that draws from it draws the same inputs again
+    when run with the same --seed, alone or with others."""
+    return request.config.stash[SEED]
+
+
+@pytest.fixture
+def rng(seed) -> np.random.Generator:
+    """A generator of the test's own, from the session's seed."""
+    return np.random.default_rng(seed)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failure of a test that drew random inputs says how to draw them again."""
+    report = yield
+    if report.failed and "seed" in getattr(item, "fixturenames", ()):
+        seed = item.config.stash[SEED]
+        report.sections.append(("random inputs", f"drawn from --seed {seed}; again with: "
+                                                 f"pytest --seed {seed} '{item.nodeid}'"))
+    return report
 
 
 def pytest_collection_modifyitems(config, items):
