@@ -1,3 +1,4 @@
+import os
 import secrets
 from pathlib import Path
 
@@ -16,13 +17,22 @@ def pytest_addoption(parser):
                           "shown in the header and in each failure of a test that draws from it)")
 
 
+@pytest.hookimpl(trylast=True)    # after pytest's own tmp_path_factory is set up
 def pytest_configure(config):
     seed = config.getoption("--seed")
     config.stash[SEED] = secrets.randbelow(2 ** 32) if seed is None else seed
+    # The compile cache of this run is a folder of pytest's own, never ~/.cache/mmabench, and it
+    # is in the environment (subprocesses inherit it) before collection: test modules build
+    # attention variants at import, and those read the user's tuned tiles from the cache folder.
+    cache = config._tmp_path_factory.mktemp("compile-cache")   # what tmp_path_factory returns
+    mp = pytest.MonkeyPatch()
+    config.add_cleanup(mp.undo)
+    mp.setenv("MMABENCH_CACHE", str(cache))
 
 
 def pytest_report_header(config):
-    return f"random inputs: --seed {config.stash[SEED]}"
+    return [f"random inputs: --seed {config.stash[SEED]}",
+            f"compile cache: MMABENCH_CACHE={os.environ['MMABENCH_CACHE']}"]
 
 
 @pytest.fixture
