@@ -11,7 +11,7 @@ from mmabench.compiler import registry, toolchain
 from mmabench.compiler import compile_report, diff_acc, tool_messages
 from mmabench.compiler import report as creport
 from mmabench.compiler.demo_kernels import spill_ptx
-from mmabench.core.errors import ToolMissing
+from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler.registry import KernelSpec
 
 
@@ -175,9 +175,9 @@ def test_a_cached_cubin_without_its_log_is_an_error_not_zero_spills(monkeypatch,
 def test_kernel_selection_by_pattern_and_bad_names():
     specs = creport.select_kernels(["mma.*.thr"])
     assert specs and all(s.name.endswith(".thr") for s in specs)
-    with pytest.raises(Exception, match="accepted"):
+    with pytest.raises(UserError, match="accepted"):
         creport.select_kernels(["no.such.kernel"])
-    with pytest.raises(Exception, match="accepted"):
+    with pytest.raises(UserError, match="accepted"):
         creport.select_kernels(None, ["nofamily"])
 
 
