@@ -126,3 +126,18 @@ def fake_nvml(monkeypatch):
     yield install
     nvml._initialised.cache_clear()
     nvml.device.cache_clear()
+
+
+@pytest.fixture
+def no_nvdisasm(monkeypatch):
+    """The toolchain as on a machine without nvdisasm (the other tools as they are)."""
+    from mmabench.compiler import toolchain
+    from mmabench.core.errors import ToolMissing
+
+    real = toolchain.find_tool
+
+    def find_tool(name):
+        if name == "nvdisasm":
+            raise ToolMissing("nvdisasm missing; install it with: pip install nvidia-cuda-nvdisasm")
+        return real(name)
+    monkeypatch.setattr(toolchain, "find_tool", find_tool)

@@ -7,26 +7,14 @@ import sys
 from pathlib import Path
 
 from mmabench.compiler import toolchain
+from mmabench.compiler.demo_kernels import spill_ptx
 
-DEMO = """
-.version 7.0
-.target sm_80
-.address_size 64
-.visible .entry cached_twice(.param .u64 p) {
-    .reg .u64 %a; .reg .f32 %f;
-    ld.param.u64 %a, [p];
-    ld.global.f32 %f, [%a];
-    add.f32 %f, %f, %f;
-    st.global.f32 [%a], %f;
-    ret;
-}
-"""
 
 
 def test_a_test_run_compiles_into_pytests_temporary_folder(tmp_path_factory):
     cache = toolchain.cache_dir()
     assert cache.is_relative_to(tmp_path_factory.getbasetemp())
-    toolchain.assemble(DEMO, "sm_80")
+    toolchain.assemble(spill_ptx(), "sm_80")
     assert list(cache.glob("*.cubin")) and list(cache.glob("*.ptxas.log"))
     child = subprocess.run([sys.executable, "-c", "from mmabench.compiler import toolchain; "
                                                   "print(toolchain.cache_dir())"],
@@ -39,7 +27,7 @@ def test_a_removed_cache_folder_is_made_again(tmp_path, monkeypatch):
     first = toolchain.cache_dir()
     assert first == tmp_path / "cache" and first.is_dir()
     shutil.rmtree(first)
-    asm = toolchain.assemble(DEMO, "sm_80")                       # writes its cubin and log
+    asm = toolchain.assemble(spill_ptx(), "sm_80")                       # writes its cubin and log
     assert [p.read_bytes() for p in first.glob("*.cubin")] == [asm.cubin]
 
 
@@ -49,5 +37,5 @@ def test_a_relative_cache_folder_is_taken_from_the_current_folder(tmp_path, monk
         here.mkdir()
         monkeypatch.chdir(here)
         assert toolchain.cache_dir() == here / "cache" and (here / "cache").is_dir()
-        toolchain.assemble(DEMO, "sm_80")
+        toolchain.assemble(spill_ptx(), "sm_80")
         assert list((here / "cache").glob("*.cubin"))

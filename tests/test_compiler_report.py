@@ -145,15 +145,8 @@ def test_missing_ptxas_is_one_line_with_the_package(monkeypatch):
         compile_report(kernels=["demo.spill.cap32"], archs=["sm_80"])
 
 
-def test_missing_nvdisasm_falls_back_to_cuobjdump(monkeypatch, tmp_path):
+def test_missing_nvdisasm_falls_back_to_cuobjdump(monkeypatch, tmp_path, no_nvdisasm):
     monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
-    real = toolchain.find_tool
-
-    def no_nvdisasm(name):
-        if name == "nvdisasm":
-            raise ToolMissing("nvdisasm missing; install it with: pip install nvidia-cuda-nvdisasm")
-        return real(name)
-    monkeypatch.setattr(toolchain, "find_tool", no_nvdisasm)
     (row,) = compile_report(kernels=["mma.m16n8k16.f16.acc_f16.thr"], archs=["sm_90"])
     assert row["status"] == "ok" and row["sass_tool"].startswith("cuobjdump")
     assert row["tensor_ops"] == "HMMA.16816.F16 x68"

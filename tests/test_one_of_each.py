@@ -61,31 +61,22 @@ def test_gemm_reads_ptxas_through_the_compiler_parser():
     assert res.registers >= 128 and res.advised("wgmma serialized") == ()
 
 
-def _without_nvdisasm(monkeypatch):
-    real = toolchain.find_tool
-
-    def no_nvdisasm(name):
-        if name == "nvdisasm":
-            raise ToolMissing("nvdisasm missing; install it with: pip install nvidia-cuda-nvdisasm")
-        return real(name)
-    monkeypatch.setattr(toolchain, "find_tool", no_nvdisasm)
-
-
-def test_one_disassembler(monkeypatch):
+def test_one_disassembler():
     cubin = toolchain.assemble(DEMO, "sm_80").cubin
     text, tool = toolchain.disassemble_with_tool(cubin)
     assert toolchain.disassemble(cubin) == text and tool.startswith("nvdisasm")
     assert sassinfo.Disassembler()(cubin, "sm_80") == (text, tool)
-    # the report's disassembler is the toolchain's: without nvdisasm it falls back as that does
-    _without_nvdisasm(monkeypatch)
+
+
+def test_the_reports_disassembler_falls_back_as_the_toolchain_does(no_nvdisasm):
+    cubin = toolchain.assemble(DEMO, "sm_80").cubin
     fallback = toolchain.disassemble_with_tool(cubin)
     assert fallback[1].startswith("cuobjdump")
     assert sassinfo.Disassembler()(cubin, "sm_80") == fallback
 
 
-def test_plain_disassembly_falls_back_to_cuobjdump(monkeypatch, tmp_path):
+def test_plain_disassembly_falls_back_to_cuobjdump(monkeypatch, tmp_path, no_nvdisasm):
     monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
-    _without_nvdisasm(monkeypatch)
     cubin = toolchain.assemble(DEMO, "sm_80").cubin
     text = toolchain.disassemble(cubin)
     instrs, _ = sass.parse(text)
