@@ -1,10 +1,62 @@
+import os
+import secrets
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mmabench import hardware
 
 REPO = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
+SEED = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--seed", type=int, default=None, metavar="N",
+                     help="seed of the tests' random inputs (default: a fresh one for each session, "
+                          "shown in the header and in each failure of a test that draws from it)")
+
+
+@pytest.hookimpl(trylast=True)    # after pytest's own tmp_path_factory is set up
+def pytest_configure(config):
+    seed = config.getoption("--seed")
+    config.stash[SEED] = secrets.randbelow(2 ** 32) if seed is None else seed
+    # The compile cache of this run is a folder of pytest's own, never ~/.cache/mmabench, and it
+    # is in the environment (subprocesses inherit it) before collection: test modules build
+    # attention variants at import, and those read the user's tuned tiles from the cache folder.
+    cache = config._tmp_path_factory.mktemp("compile-cache")   # what tmp_path_factory returns
+    mp = pytest.MonkeyPatch()
+    config.add_cleanup(mp.undo)
+    mp.setenv("MMABENCH_CACHE", str(cache))
+
+
+def pytest_report_header(config):
+    return [f"random inputs: --seed {config.stash[SEED]}",
+            f"compile cache: MMABENCH_CACHE={os.environ['MMABENCH_CACHE']}"]
+
+
+@pytest.fixture
+def seed(request) -> int:
+    """The session's seed (--seed N): a test that draws from it draws the same inputs again
+    when run with the same --seed, alone or with others."""
+    return request.config.stash[SEED]
+
+
+@pytest.fixture
+def rng(seed) -> np.random.Generator:
+    """A generator of the test's own, from the session's seed."""
+    return np.random.default_rng(seed)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failure of a test that drew random inputs says how to draw them again."""
+    report = yield
+    if report.failed and "seed" in getattr(item, "fixturenames", ()):
+        seed = item.config.stash[SEED]
+        report.sections.append(("random inputs", f"drawn from --seed {seed}; again with: "
+                                                 f"pytest --seed {seed} '{item.nodeid}'"))
+    return report
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,3 +126,18 @@ def fake_nvml(monkeypatch):
     yield install
     nvml._initialised.cache_clear()
     nvml.device.cache_clear()
+
+
+@pytest.fixture
+def no_nvdisasm(monkeypatch):
+    """The toolchain as on a machine without nvdisasm (the other tools as they are)."""
+    from mmabench.compiler import toolchain
+    from mmabench.core.errors import ToolMissing
+
+    real = toolchain.find_tool
+
+    def find_tool(name):
+        if name == "nvdisasm":
+            raise ToolMissing("nvdisasm missing; install it with: pip install nvidia-cuda-nvdisasm")
+        return real(name)
+    monkeypatch.setattr(toolchain, "find_tool", find_tool)

@@ -33,10 +33,9 @@ def inferred():
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
-def test_probe_layout_exact_on_integers(form):
+def test_probe_layout_exact_on_integers(form, rng):
     if form not in _usable():
         pytest.skip("form not on this GPU")
-    rng = np.random.default_rng()
     m, n, k = form.mnk
     a = rng.integers(-3, 4, (64, m, k)).astype(float)
     b = rng.integers(-3, 4, (64, k, n)).astype(float)
@@ -46,17 +45,17 @@ def test_probe_layout_exact_on_integers(form):
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
-def test_model_matches_hardware_bit_for_bit(form, inferred):
+def test_model_matches_hardware_bit_for_bit(form, inferred, rng):
     if form.name not in inferred:
         pytest.skip("form not on this GPU")
     dev, fi = inferred[form.name]
     assert fi.designed_match[0] == fi.designed_match[1], fi.evidence
-    v = validate(form, fi.model, dev, 4096, np.random.default_rng())
+    v = validate(form, fi.model, dev, 4096, rng)
     assert v.matched == v.total, (fi.model, v.classes.most_common(8), v.examples[:3])
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
-def test_chain_exact_and_wrong_layout_rejected(form, inferred):
+def test_chain_exact_and_wrong_layout_rejected(form, inferred, rng):
     if form.name not in inferred:
         pytest.skip("form not on this GPU")
     from mmabench.arith.cli import chain_check
@@ -64,7 +63,7 @@ def test_chain_exact_and_wrong_layout_rejected(form, inferred):
     if form in fp8_forms():
         pytest.skip("the chain check reads 16-bit fragments")
     _, fi = inferred[form.name]
-    res = chain_check(form, fi.model, np.random.default_rng(), iters=256)
+    res = chain_check(form, fi.model, rng, iters=256)
     assert res["layout as in fragments.py"].ok, res["layout as in fragments.py"].detail
     assert not res["A registers 0,1 swapped"].ok
 
@@ -84,12 +83,11 @@ def test_fp8_answers_issue_10(inferred):
         print(name, fi.features["alignment_bits"], "bits;", fi.model)
 
 
-def test_wgmma_one_instruction_per_launch():
+def test_wgmma_one_instruction_per_launch(rng):
     """Every wgmma type and accumulator (sm_90a): exact on integers, then designed features and
     the model bit for bit on 2 x 16,384 random dot products per regime."""
     if hardware.device_arch() not in ("sm_90", "sm_90a"):
         pytest.skip("wgmma needs sm_90a")
-    rng = np.random.default_rng()
     for form in wgmma_forms():
         dev = Gpu(form)
         m, n, k = form.mnk

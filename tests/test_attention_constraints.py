@@ -1,6 +1,7 @@
 """The tile constraints live in one place (variants.TILE_CONSTRAINTS): Python checks them before a
 build, and the kernel's static_asserts are generated from the same table (ATTN_TILE_ASSERTS)."""
 
+import json
 import re
 
 import pytest
@@ -16,14 +17,21 @@ def _compile(v: Variant) -> str:
                                   name=f"{v.name}.cu")
 
 
-def test_the_kernel_states_no_tile_constraint_of_its_own():
-    src = build.source_text()
-    assert "ATTN_TILE_ASSERTS" in src
-    asserts = re.findall(r"static_assert\(([^;]*)\);", src)
-    # the shared-memory cross-check, and load_tile's contract (implied by the table)
-    assert len(asserts) == 2, asserts
+def test_the_rendered_kernel_asserts_the_tables_constraints():
+    text = build.render(variants.variant(64, "f32", "f32"))
     for expr, why in variants.TILE_CONSTRAINTS:
-        assert f"static_assert({expr}, " in build.render(variants.variant(64, "f32", "f32"))
+        assert f"static_assert({expr}, {json.dumps(why)});" in text
+
+
+@pytest.mark.parametrize("dim, tiles", [(64, Tiles(1, 1, 16)), (128, Tiles(2, 3, 48)),
+                                        (256, Tiles(8, 1, 32)), (64, Tiles(4, 2, 80, q_regs=True))],
+                         ids=["d64-w1m1c16", "d128-w2m3c48", "d256-w8m1c32", "d64-w4m2c80r"])
+def test_the_kernel_refuses_no_tiles_the_table_accepts(dim, tiles):
+    """Odd tiles, none of them a tuned variant's: the table accepts them, so the kernel builds
+    (a tile constraint of the kernel's own, not in the table, would refuse one of them)."""
+    assert tiles.broken_constraint(dim) is None
+    v = Variant(dim, "f32", "f16", "delayed", tiles)
+    assert f".entry {v.entry}" in _compile(v)
 
 
 @pytest.mark.parametrize("dim, tiles, index", [

@@ -11,16 +11,17 @@ pytestmark = pytest.mark.gpu
 SEQS = [1, 17, 128, 1000, 4096]
 
 
-def _rng():
-    return np.random.default_rng()          # fresh inputs every run
+def _normal_f16(rng, shape):
+    """Standard normal fp16 values from the test's generator (host memory)."""
+    return rng.standard_normal(shape, dtype=np.float32).astype(np.float16)
 
 
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 @pytest.mark.parametrize("dim", [64, 128, 256])
-def test_f32_variants_meet_flashattention_rule(dim, causal):
+def test_f32_variants_meet_flashattention_rule(dim, causal, seed):
     from mmabench.attention import selfcheck, variants
     vs = [v for v in variants.all_variants(dims=(dim,)) if v.is_reference_acc]
-    rows = selfcheck.correctness(vs, seqs=SEQS, causal_modes=(causal,), seed=int(_rng().integers(1 << 30)))
+    rows = selfcheck.correctness(vs, seqs=SEQS, causal_modes=(causal,), seed=seed)
     bad = [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
     assert not bad
     for r in rows:   # the rule, restated: <= 2 x PyTorch fp16's error + 1e-4
@@ -28,17 +29,17 @@ def test_f32_variants_meet_flashattention_rule(dim, causal):
 
 
 @pytest.mark.parametrize("dim", [64, 128, 256])
-def test_f16_variants_are_finite_within_the_documented_bound(dim):
+def test_f16_variants_are_finite_within_the_documented_bound(dim, seed):
     from mmabench.attention import selfcheck, variants
     vs = [v for v in variants.all_variants(dims=(dim,)) if not v.is_reference_acc]
-    rows = selfcheck.correctness(vs, seqs=[17, 1000, 4096], seed=int(_rng().integers(1 << 30)))
+    rows = selfcheck.correctness(vs, seqs=[17, 1000, 4096], seed=seed)
     bad = [(r["variant"], r["seq"], r["causal"], r["error"]) for r in rows if r["status"] != "ok"]
     assert not bad
     assert all(r["nonfinite_all"] == 0 for r in rows)
 
 
 @pytest.mark.parametrize("smem_kib", [163, 99], ids=["sm80-limit", "sm86-89-limit"])
-def test_tiles_cut_for_smaller_gpus_are_correct(smem_kib):
+def test_tiles_cut_for_smaller_gpus_are_correct(smem_kib, seed):
     """The tiles a GPU with less shared memory per block runs (A100: 163 KiB, Ada/Ampere
     consumer: 99 KiB) are checked here, on the GPU at hand, with the same rule."""
     from mmabench.attention import selfcheck, variants
@@ -48,7 +49,7 @@ def test_tiles_cut_for_smaller_gpus_are_correct(smem_kib):
         if f is not v:
             cut.setdefault((f.dim, f.acc_s, f.acc_o, f.tiles), f)
     assert cut
-    rows = selfcheck.correctness(list(cut.values()), seqs=[17, 1000], seed=int(_rng().integers(1 << 30)))
+    rows = selfcheck.correctness(list(cut.values()), seqs=[17, 1000], seed=seed)
     bad = [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
     assert not bad
     for r in rows:
@@ -56,7 +57,7 @@ def test_tiles_cut_for_smaller_gpus_are_correct(smem_kib):
             assert r["max_abs_err"] <= 2 * r["yard_max_abs_err"] + 1e-4
 
 
-def test_unwritten_output_cannot_pass():
+def test_unwritten_output_cannot_pass(rng):
     """The check poisons the output: a launcher that writes nothing fails it."""
     import cupy
     from mmabench.attention import bench, build, variants
@@ -64,8 +65,8 @@ def test_unwritten_output_cannot_pass():
     from mmabench.attention.reference import default_scale
 
     case = bench.Case(64, 100, False, 1, 2)
-    q, k, v = bench.random_inputs(case.shape, _rng())
-    ref = bench.Reference(q, k, v, False, default_scale(64), 2, _rng())
+    q, k, v = bench.random_inputs(case.shape, rng)
+    ref = bench.Reference(q, k, v, False, default_scale(64), 2, rng)
     out = cupy.empty_like(q)
     real = Launcher(build.load(variants.variant(64, "f32", "f32")), q, k, v, out, False)
     m, err = bench.check_variant(real, ref, real.loaded.variant)
@@ -82,7 +83,7 @@ def test_unwritten_output_cannot_pass():
     assert err and "inf/NaN" in err
 
 
-def test_wrong_answer_is_caught():
+def test_wrong_answer_is_caught(rng):
     """Inputs swapped after the reference was taken: the check must fail, not pass."""
     import cupy
     from mmabench.attention import bench, build, variants
@@ -90,20 +91,20 @@ def test_wrong_answer_is_caught():
     from mmabench.attention.reference import default_scale
 
     case = bench.Case(128, 300, True, 1, 2)
-    q, k, v = bench.random_inputs(case.shape, _rng())
-    ref = bench.Reference(q, k, v, True, default_scale(128), 2, _rng())
+    q, k, v = bench.random_inputs(case.shape, rng)
+    ref = bench.Reference(q, k, v, True, default_scale(128), 2, rng)
     out = cupy.empty_like(q)
     wrong = Launcher(build.load(variants.variant(128, "f32", "f32")), q, k, v, out, False)  # not causal
     _, err = bench.check_variant(wrong, ref, wrong.loaded.variant)
     assert err and "max abs error" in err
 
 
-def test_public_entry_takes_torch_and_cupy_and_refuses_bad_input():
+def test_public_entry_takes_torch_and_cupy_and_refuses_bad_input(rng):
     import cupy
     from mmabench.attention import attention
     from mmabench.attention.reference import attention_f64
 
-    q, k, v = (cupy.random.standard_normal((1, 2, 33, 64)).astype(cupy.float16) for _ in range(3))
+    q, k, v = (cupy.asarray(_normal_f16(rng, (1, 2, 33, 64))) for _ in range(3))
     out = attention(q, k, v, causal=True)
     ref = attention_f64(q, k, v, causal=True)
     assert float(cupy.abs(out.astype(cupy.float64) - ref).max()) < 5e-3
@@ -118,18 +119,18 @@ def test_public_entry_takes_torch_and_cupy_and_refuses_bad_input():
         h = np.zeros((1, 1, 8, 64), np.float16)
         attention(h, h, h)
     torch = pytest.importorskip("torch")
-    tq, tk, tv = (torch.randn(1, 2, 33, 128, device="cuda", dtype=torch.float16) for _ in range(3))
+    tq, tk, tv = (torch.from_numpy(_normal_f16(rng, (1, 2, 33, 128))).cuda() for _ in range(3))
     to = attention(tq, tk, tv)
     expect = torch.nn.functional.scaled_dot_product_attention(tq.double(), tk.double(), tv.double())
     assert isinstance(to, torch.Tensor) and float((to.double() - expect).abs().max()) < 5e-3
 
 
-def test_benchmark_rows_carry_context_and_figures(tmp_path):
+def test_benchmark_rows_carry_context_and_figures(tmp_path, seed):
     from mmabench.attention import bench, variants
     vs = [variants.variant(64, "f32", "f32"), variants.variant(64, "f16q", "f16")]
     from mmabench.measure import QUICK
-    folder, rows = bench.run(vs, bench.cases([64], [512], [True], tokens=1024), results_root=tmp_path,
-                             policy=QUICK, save_code=False)
+    folder, rows = bench.run(vs, bench.cases([64], [512], [True], tokens=1024), seed=seed,
+                             results_root=tmp_path, policy=QUICK, save_code=False)
     ours = [r for r in rows if r["impl"] == "mmabench"]
     # the two variants, plus the f16 one at the f32/f32 tiles when its tuned tiles differ
     assert len(ours) in (2, 3) and all(r["status"] == "ok" and r["tflops"] > 0 for r in ours)
@@ -144,7 +145,7 @@ def test_benchmark_rows_carry_context_and_figures(tmp_path):
     assert (folder.path / "attention.csv").exists()
 
 
-def test_misaligned_view_is_refused_and_the_context_survives():
+def test_misaligned_view_is_refused_and_the_context_survives(rng):
     """A contiguous view 2 bytes past a 16-byte boundary used to fault ('misaligned address')
     and take the process's CUDA context with it; it must be refused before the launch, and
     the GPU must still work afterwards."""
@@ -155,10 +156,10 @@ def test_misaligned_view_is_refused_and_the_context_survives():
 
     shape = (1, 2, 64, 64)
     n = int(np.prod(shape))
-    base = cupy.random.standard_normal(n + 8, dtype=cupy.float32).astype(cupy.float16)
+    base = cupy.asarray(_normal_f16(rng, n + 8))
     bad = base[1:1 + n].reshape(shape)
     assert bad.flags.c_contiguous and bad.data.ptr % 16 == 2
-    good = [cupy.random.standard_normal(shape, dtype=cupy.float32).astype(cupy.float16) for _ in range(3)]
+    good = [cupy.asarray(_normal_f16(rng, shape)) for _ in range(3)]
     for i in range(3):
         args = list(good)
         args[i] = bad
@@ -175,7 +176,7 @@ def test_misaligned_view_is_refused_and_the_context_survives():
     aligned = bad.copy()                           # the remedy the message names
     assert aligned.data.ptr % 16 == 0 and attention(aligned, good[1], good[2]).shape == shape
     torch = pytest.importorskip("torch")
-    tb = torch.randn(n + 8, device="cuda", dtype=torch.float16)
+    tb = torch.from_numpy(_normal_f16(rng, n + 8)).cuda()
     tview = tb[1:1 + n].view(*shape)
     assert tview.is_contiguous() and tview.data_ptr() % 16 == 2
     with pytest.raises(UserError, match="2 bytes past"):

@@ -130,7 +130,9 @@ def test_render_puts_the_variant_in_front_of_the_source():
     src = build.render(v)
     for key, val in v.defines().items():
         assert f"#define {key} {val}\n" in src
-    assert "#include" not in build.source_text()     # header-free: NVRTC needs no CUDA headers
+    # header-free: NVRTC, given no include path, compiles it
+    assert not any(o.startswith(("-I", "--include-path")) for o in build.NVRTC_OPTIONS)
+    assert f".entry {v.entry}(" in build.ptx_for(v)
 
 
 # ---- reference ----------------------------------------------------------------------------

@@ -233,10 +233,9 @@ def _usable_fp8():
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("form", FP8, ids=lambda f: f.name)
-def test_gpu_one_fp8_instruction_is_exact_on_integer_data(form):
+def test_gpu_one_fp8_instruction_is_exact_on_integer_data(form, rng):
     if form not in _usable_fp8():
         pytest.skip("form not on this GPU")
-    rng = np.random.default_rng()
     m, n, k = form.mnk
     a = rng.integers(-3, 4, (m, k)).astype(float)       # exact in e4m3 and e5m2
     b = rng.integers(-3, 4, (k, n)).astype(float)
@@ -250,10 +249,9 @@ def test_gpu_one_fp8_instruction_is_exact_on_integer_data(form):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("form", FP8, ids=lambda f: f.name)
-def test_gpu_one_fp8_instruction_on_random_data(form):
+def test_gpu_one_fp8_instruction_on_random_data(form, rng):
     if form not in _usable_fp8():
         pytest.skip("form not on this GPU")
-    rng = np.random.default_rng()
     m, n, k = form.mnk
     a = fr.quantize_operand(form, "A", rng.uniform(-2, 2, (m, k)))
     b = fr.quantize_operand(form, "B", rng.uniform(-2, 2, (k, n)))

@@ -28,20 +28,18 @@ def _one_instruction(form, inputs, ilp=1):
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
-def test_one_instruction_is_exact_on_integer_data(form):
+def test_one_instruction_is_exact_on_integer_data(form, rng):
     if form not in _usable():
         pytest.skip("form not on this GPU")
-    rng = np.random.default_rng()
     inputs = make_inputs(form, 2, rng, exact=True)
     out = _one_instruction(form, inputs, ilp=2)
     np.testing.assert_array_equal(out, inputs.expected)
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
-def test_one_instruction_on_random_data_is_within_one_rounding(form):
+def test_one_instruction_on_random_data_is_within_one_rounding(form, rng):
     if form not in _usable():
         pytest.skip("form not on this GPU")
-    rng = np.random.default_rng()
     inputs = make_inputs(form, 1, rng)
     out = _one_instruction(form, inputs)[0]
     # f32: the hardware sums 16 exact products with f32-ish internal precision;
@@ -50,10 +48,9 @@ def test_one_instruction_on_random_data_is_within_one_rounding(form):
     assert np.all(np.abs(out - inputs.expected[0]) <= u * inputs.scale[0])
 
 
-def test_a_wrong_reference_is_caught():
+def test_a_wrong_reference_is_caught(rng):
     """The output check must reject a result that is not C + A.B."""
     form = _usable()[0]
-    rng = np.random.default_rng()
     inputs = make_inputs(form, 1, rng, exact=True)
     import cupy
 
@@ -67,8 +64,7 @@ def test_a_wrong_reference_is_caught():
 
 
 @pytest.mark.parametrize("form", FORMS[:2], ids=lambda f: f.name)
-def test_latency_and_throughput_smoke(form):
-    rng = np.random.default_rng()
+def test_latency_and_throughput_smoke(form, rng):
     lat = build(form, 1)
     verify_exact(lat, rng)
     m = measure_latency(lat, rng, iters=256)
@@ -85,14 +81,14 @@ def test_latency_and_throughput_smoke(form):
     assert r["instructions"] == r["grid_blocks"] * 4 * (thr.per_trip * r["iters"] + 4)
 
 
-def test_suite_rows_carry_their_context_and_files(tmp_path):
+def test_suite_rows_carry_their_context_and_files(tmp_path, seed):
     import pandas as pd
 
     from mmabench.record import CONTEXT_COLUMNS
     from mmabench.mma.suite import Sweep, run
 
     form = _usable()[0]
-    folder, rows = run([form], Sweep(warps=(4,), ilps=(2,), blocks_per_sm=(1,)),
+    folder, rows = run([form], Sweep(warps=(4,), ilps=(2,), blocks_per_sm=(1,)), seed=seed,
                        results_root=tmp_path)
     frame = pd.read_csv(folder.path / "mma.csv")
     assert len(frame) == 2 and set(frame["kind"]) == {"latency", "throughput"}
@@ -104,14 +100,14 @@ def test_suite_rows_carry_their_context_and_files(tmp_path):
     assert (folder.path / "context.json").exists()
 
 
-def test_f16_and_f32_accumulators_are_compared_interleaved(tmp_path):
+def test_f16_and_f32_accumulators_are_compared_interleaved(tmp_path, seed):
     import pandas as pd
 
     from mmabench.mma.catalogue import select
     from mmabench.mma.suite import QUICK, run
 
     forms = select(["m16n8k16"], ["f16", "f32"], ["f16"])
-    folder, rows = run(forms, QUICK, results_root=tmp_path)
+    folder, rows = run(forms, QUICK, seed=seed, results_root=tmp_path)
     frame = pd.read_csv(folder.path / "mma.csv")
     comp = frame[frame["kind"] == "comparison"]
     assert len(comp) == 1 and comp.iloc[0]["status"] == "ok"

@@ -35,16 +35,16 @@ class CompileError(UserError):
     """ptxas or NVRTC rejected a source; the message carries the first lines of its log."""
 
 
-_CACHE_CHECKED: dict[str, Path] = {}   # asked-for root -> the folder used (probed once)
+_CACHE_CHECKED: dict[str, Path] = {}   # asked-for folder (absolute) -> the folder used
 
 
 def cache_dir() -> Path:
     """$MMABENCH_CACHE, else $XDG_CACHE_HOME/mmabench (~/.cache/mmabench). Probed for writing
-    once; if it cannot be written, a per-user temporary folder is used instead, with a one-line
-    warning on stderr (the cache only saves time, so the run goes on)."""
-    root = os.environ.get("MMABENCH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mmabench")
-    if root in _CACHE_CHECKED:
+    once while it exists; if it cannot be written, a per-user temporary folder is used instead,
+    with a one-line warning on stderr (the cache only saves time, so the run goes on)."""
+    root = os.path.abspath(os.environ.get("MMABENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mmabench"))
+    if root in _CACHE_CHECKED and _CACHE_CHECKED[root].is_dir():
         return _CACHE_CHECKED[root]
 
     def usable(path: Path) -> bool:
