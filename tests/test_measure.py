@@ -7,7 +7,7 @@ import random
 import pytest
 
 from mmabench.core.errors import UserError
-from mmabench.measure import Measurement, Policy, interleaved, measure, orders
+from mmabench.measure import Policy, interleaved, measure, orders
 from mmabench.measure import conditions, nvml, stats
 
 

@@ -1,7 +1,5 @@
 """The instruction kernels without a GPU: rendering, assembly for every target, SASS content."""
 
-import re
-
 import pytest
 
 from mmabench import hardware

@@ -107,7 +107,7 @@ def check_tensors(q, k, v, out=None, dims=DIMS) -> Shape:
     shapes = {name: tuple(int(s) for s in x.shape) for name, x in named}
     if len(set(shapes.values())) != 1:
         raise UserError("q, k, v" + (", out" if out is not None else "") +
-                        f" must have the same shape [batch, heads, seq, dim]; got "
+                        " must have the same shape [batch, heads, seq, dim]; got "
                         + ", ".join(f"{n}={s}" for n, s in shapes.items()))
     for name, x in named:
         if not _is_contiguous(x):
