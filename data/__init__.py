@@ -1,2 +1,2 @@
 """Package marker: the wheel carries data/ as the resource package mmabench.data (see
-mmabench/core/resources.py); a regular package, so that editable installs map it too."""
+mmabench/core/project_files.py); a regular package, so that editable installs map it too."""

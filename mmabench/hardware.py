@@ -11,11 +11,11 @@ import csv
 import functools
 import re
 
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.core.errors import NoGPU, UserError
 
-ARCHS_CSV = resources.data("archs.csv")
-GPUS_CSV = resources.data("gpus.csv")
+ARCHS_CSV = project_files.data("archs.csv")
+GPUS_CSV = project_files.data("gpus.csv")
 
 # The default set for offline reports: Ampere to Blackwell.
 DEFAULT_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90", "sm_100", "sm_120")

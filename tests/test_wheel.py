@@ -86,7 +86,7 @@ def test_the_wheel_carries_the_project_files(wheel):
 
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
-    proc = _run(installed, "-c", "import mmabench, mmabench.core.resources as r; "
+    proc = _run(installed, "-c", "import mmabench, mmabench.core.project_files as r; "
                                  "print(mmabench.__file__); print(r.ptx('mma_chain.ptx'))")
     assert proc.returncode == 0, proc.stderr
     site = installed[3]

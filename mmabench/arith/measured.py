@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import json
 
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.arith.model import Model
 
-RESULTS = resources.data("results")
+RESULTS = project_files.data("results")
 
 
 @functools.lru_cache(maxsize=None)

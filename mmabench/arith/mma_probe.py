@@ -12,12 +12,12 @@ from string import Template
 
 import numpy as np
 
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.mma import fragments as fr
 from mmabench.mma.catalogue import MmaForm
 from mmabench.arith import formats
 
-TEMPLATE = resources.ptx("mma_probe.ptx")
+TEMPLATE = project_files.ptx("mma_probe.ptx")
 WARPS_PER_BLOCK = 4
 
 

@@ -19,12 +19,12 @@ import functools
 import json
 from dataclasses import dataclass, fields
 
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.arith.forms import family_of
 from mmabench.arith.model import Model
 
-DATA = resources.data("arith_published.csv")
-SOURCES = resources.data("arith_published_sources.csv")
+DATA = project_files.data("arith_published.csv")
+SOURCES = project_files.data("arith_published_sources.csv")
 STATUSES = ("code", "text", "suite", "secondary")
 
 # chips with the same tensor cores: their rows stand for each other

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.compiler import cuda_source, loader, toolchain
 from mmabench.compiler.loader import Loaded
 from mmabench.compiler.resources import Resources, parse_ptxas_log
 from mmabench.attention.variants import Variant, fit, tile_asserts_cpp
 
-SOURCE = resources.kernel("attention.cu")
+SOURCE = project_files.kernel("attention.cu")
 PTX_VERSION = "7.8"          # CUDA 11.8's ISA: everything the kernel uses, any driver >= 520 JITs it
 NVRTC_OPTIONS = ("--use_fast_math", "-default-device", "--extra-device-vectorization")
 

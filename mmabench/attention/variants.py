@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mmabench import hardware
 from mmabench.compiler import toolchain
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.core.errors import UserError
 
 DIMS = (64, 128, 256)
@@ -183,7 +183,7 @@ FA2_TILES = {64: Tiles(4, 2, 128), 128: Tiles(4, 2, 64), 256: Tiles(4, 1, 64)}
 # mmabench attention --tune` writes the user's own into the compile cache folder, and those win.
 # In-loop normalization takes the delayed variant's tiles unless tuned itself, and S=f16 those
 # of S=f16q (same registers; the pre-scale is one pass over Q).
-SHIPPED_TUNED_FILE = resources.data("attention_tuned.json")
+SHIPPED_TUNED_FILE = project_files.data("attention_tuned.json")
 
 
 def user_tuned_file() -> Path:

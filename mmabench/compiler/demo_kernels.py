@@ -9,9 +9,9 @@ is the same text without the cap, the control that must not spill. The PTX carri
 from __future__ import annotations
 
 
-from mmabench.core import resources
+from mmabench.core import project_files
 
-SPILL_PTX = resources.ptx("spill_demo.ptx")
+SPILL_PTX = project_files.ptx("spill_demo.ptx")
 SPILL_CAP = 32
 
 

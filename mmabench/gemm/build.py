@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 
 from mmabench import hardware
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.compiler import cuda_source, loader, toolchain
 from mmabench.compiler.loader import Loaded
 from mmabench.compiler.resources import Resources, parse_ptxas_log
 from mmabench.core.errors import UserError
 from mmabench.gemm.variants import THREADS, Variant
 
-SOURCE = resources.kernel("wgmma_gemm.cu")
+SOURCE = project_files.kernel("wgmma_gemm.cu")
 ARCH = "sm_90a"                    # wgmma exists on sm_90a only
 VIRTUAL_ARCH = "compute_90a"
 PTX_VERSION = "8.0"                # wgmma, fence.proxy.async, sm_90a: PTX ISA 8.0 (CUDA 12.0)

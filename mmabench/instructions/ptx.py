@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 from string import Template
 
-from mmabench.core import resources
+from mmabench.core import project_files
 
 
 @functools.lru_cache(maxsize=None)
 def _template(name: str) -> Template:
-    return Template(resources.ptx(name).read_text())
+    return Template(project_files.ptx(name).read_text())
 
 
 def fill(name: str, **fields) -> str:

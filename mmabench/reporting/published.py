@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.core.errors import UserError
 
-DATA = resources.data("published.csv")
+DATA = project_files.data("published.csv")
 COLUMNS = ("gpu", "level", "form", "acc", "metric", "value", "unit", "citation", "from_chart")
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmabench.core import resources
+from mmabench.core import project_files
 from mmabench.core.errors import UserError
 from mmabench.reporting import bundlefile, runs as runs_mod
 from mmabench.reporting.runs import Run
 
-SHIPPED = resources.data("results")
+SHIPPED = project_files.data("results")
 
 
 @dataclass
