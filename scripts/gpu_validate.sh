@@ -5,11 +5,12 @@
 # Every step runs even when an earlier one fails; each step's exit code is recorded, a summary
 # is printed at the end, and the script exits 1 if any step failed.
 # Result folders and every step's log are packed into $OUT/results.tgz.
-# PYTHON picks the interpreter (default python3). Stages (default: all, in this order) can be
-# named to fit a time limit: tests, runs (python -m mmabench five times, timed), instr and attn
-# (every benchmark the README quotes), extra (register cross-check, attention correctness on
-# every variant + compute-sanitizer, SELFCHECK_ARGS=--quick for fewer shapes; the nvbench
-# comparison when its wheels are carried in .whl/).
+# PYTHON picks the interpreter (default python3), which must have this checkout installed.
+# Stages (default: all, in this order) can be named to fit a time limit: tests, runs (python -m
+# mmabench five times, timed), instr and attn (every benchmark the README quotes), extra
+# (register cross-check, attention correctness on every variant + compute-sanitizer,
+# SELFCHECK_ARGS=--quick for fewer shapes; the nvbench comparison when its wheels are carried
+# in .whl/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/mmabench-validate}
@@ -32,6 +33,13 @@ step() {  # step NAME COMMAND...: run, keep the log, print its last lines, recor
     SUMMARY+=("$(printf '%-24s rc=%-3s %4d s' "$name" "$rc" $((SECONDS - t0)))")
     [ "$rc" -eq 0 ] || FAILED+=("$name (rc=$rc)")
 }
+
+# The checkout must be installed in that interpreter (pip install -e .): ptx/, kernels/ and data/
+# are found as the packages mmabench.ptx, .kernels and .data, which a bare checkout is not.
+if ! "$PY" -c "import mmabench.ptx" > /dev/null 2>&1; then
+    echo "$PY does not have this checkout installed; run: $PY -m pip install -e ." >&2
+    exit 2
+fi
 
 STAGES=${*:-tests runs instr attn extra}
 for stage in $STAGES; do
