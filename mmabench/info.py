@@ -18,6 +18,13 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _stated(value, unit: str = "") -> str:
+    """A datasheet cell as printed: an empty one (the datasheet does not give it) says so."""
+    if value is None or value != value:      # NaN: pandas' empty cell
+        return "not stated"
+    return f"{value:g} {unit}".strip() if isinstance(value, float) else f"{value} {unit}".strip()
+
+
 def run(args=None) -> int:
     reason = hardware.unavailable_reason()
     if reason:
@@ -29,9 +36,9 @@ def run(args=None) -> int:
               f"runtime {ctx['cuda_runtime_version']}")
         row = hardware.datasheet_row(ctx["gpu_name"], ctx["sm_count"])
         if row:
-            print(f"datasheet: {row['name']}: boost {row['boost_mhz']} MHz, dense fp16 "
-                  f"{row['fp16_f16acc_dense_tflops']} (f16 acc) / {row['fp16_f32acc_dense_tflops']} "
-                  f"(f32 acc) TFLOP/s  [{row['source']}]")
+            print(f"datasheet: {row['name']}: boost {_stated(row['boost_mhz'], 'MHz')}, dense fp16 "
+                  f"{_stated(row['fp16_f16acc_dense_tflops'])} (f16 acc) / "
+                  f"{_stated(row['fp16_f32acc_dense_tflops'])} (f32 acc) TFLOP/s  [{row['source']}]")
         else:
             print("datasheet: no row in data/gpus.csv for this GPU (peak columns stay empty)")
         state = nvml.snapshot()      # clocks, power and limits now (the run folders keep the same)

@@ -154,6 +154,16 @@ def test_datasheet_rows_match_by_name_and_sm_count():
     assert table["key"].is_unique
 
 
+def test_info_says_a_datasheet_gap_is_not_stated_rather_than_nan():
+    from mmabench.info import _stated
+
+    h200 = hardware.datasheet_row("NVIDIA H200", 132)     # its datasheet gives no boost clock
+    assert h200 is not None and h200["boost_mhz"] != h200["boost_mhz"]
+    assert _stated(h200["boost_mhz"], "MHz") == "not stated"
+    assert _stated(h200["fp16_f32acc_dense_tflops"]) == "989.5"
+    assert _stated(1755, "MHz") == "1755 MHz"
+
+
 def test_compare_puts_measured_and_datasheet_rows_apart(tmp_path, capsys):
     rows = [dict(_row("m16n8k16.f16.acc_f16", 600.0), gpu_name="NVIDIA H100 80GB HBM3", sm_count=132),
             dict(_row("m16n8k16.f16.acc_f32", 300.0), gpu_name="NVIDIA H100 80GB HBM3", sm_count=132)]
