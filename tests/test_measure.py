@@ -31,6 +31,31 @@ class FakeTimer:
         return out
 
 
+class FakeDevice:
+    """An NVML device the Sampler can poll; subclasses say what each reading is."""
+
+    def sm_clock_mhz(self):
+        return 1500
+
+    def power_w(self):
+        return 400.0
+
+    def power_instant_w(self):
+        return None
+
+    def power_limit_w(self):
+        return 700.0
+
+    def temperature_c(self):
+        return 60
+
+    def event_reasons(self):
+        return 0
+
+    def energy_mj(self):
+        return None
+
+
 class NoSampler:
     def start(self):
         return self
@@ -162,15 +187,9 @@ def test_sampler_takes_power_from_the_energy_counter_steps(monkeypatch):
     inside the region is right, where (end - start) / wall would carry a partial step."""
     import time as _time
 
-    class Dev:
-        def sm_clock_mhz(self):
-            return 1500
-
+    class Dev(FakeDevice):
         def power_w(self):
             return 999.0
-
-        def temperature_c(self):
-            return 60
 
         def event_reasons(self):
             return 0x4 | 0x1
@@ -191,20 +210,8 @@ def test_sampler_takes_power_from_the_energy_counter_steps(monkeypatch):
 def test_short_interleaved_regions_never_use_the_energy_counter(monkeypatch):
     """Blocks of a few ms would catch the counter's steps at random: power then comes from the
     readings, labelled as such, however long the regions add up to."""
-    class Dev:
+    class Dev(FakeDevice):
         e = 0
-
-        def sm_clock_mhz(self):
-            return 1500
-
-        def power_w(self):
-            return 400.0
-
-        def temperature_c(self):
-            return 60
-
-        def event_reasons(self):
-            return 0
 
         def energy_mj(self):
             Dev.e += 50_000
@@ -218,6 +225,89 @@ def test_short_interleaved_regions_never_use_the_energy_counter(monkeypatch):
     s.wall += 10.0
     c = s.conditions()
     assert c.power_source.startswith("power readings") and c.power_w == 400.0 and c.energy_j is None
+
+
+def test_short_regions_take_power_from_instant_samples_of_their_own_work(monkeypatch):
+    """With NVML_FI_DEV_POWER_INSTANT, a burst block's power is the mean of the samples taken
+    while it ran, not the driver's one-second average (which holds the neighbours' draw)."""
+    class Dev(FakeDevice):
+        def power_instant_w(self):
+            return 612.0
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: Dev())
+    s = conditions.Sampler(0, poll_s=0.001)
+    for _ in range(3):
+        s.start()
+        s.stop()
+    c = s.conditions()
+    assert c.power_w == 612.0 and c.power_source.startswith("instant power samples")
+    assert c.power_w_instant == 612.0 and c.power_limit_w == 700.0 and not c.power_above_limit
+
+
+def test_a_power_above_the_board_limit_is_flagged_not_taken_as_fact(monkeypatch):
+    class Dev(FakeDevice):
+        def power_instant_w(self):
+            return 760.0      # what the energy slope of short blocks read on a 700 W H200
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: Dev())
+    with conditions.Sampler(0, poll_s=0.001) as s:
+        pass
+    c = s.conditions()
+    assert c.power_above_limit and c.fields()["power_above_limit"] is True
+    assert not conditions.Conditions(power_w=730.0, power_limit_w=700.0).power_above_limit
+
+
+def test_sustained_regime_times_one_long_block_per_contender_and_round_after_a_settle():
+    timer = FakeTimer(lambda name, i: 2.0)          # 2 ms per launch
+    policy = Policy(regime="sustained", rounds=5, warmup_ms=0, settle_ms=1000, block_ms=200)
+    result = interleaved({"a": lambda: "a", "b": lambda: "b", "c": lambda: "c"}, policy,
+                         timer=timer, cuda_device=0)
+    for name, m in result.measurements.items():
+        assert m.samples == 5 and m.launches_per_sample == 100      # 5 blocks of 200 ms
+        f = m.fields()
+        assert f["regime"] == "sustained" and f["sample_ms"] == 200.0
+        assert "100 back-to-back launches" in f["regime_detail"] and "settle" in f["regime_detail"]
+    # before the timed blocks: 2 warm-up launches and 1000 ms / 3 of settle launches apiece
+    assert len(timer.log) == 3 * (2 + 167) + 15 * 100
+    blocks = timer.log[-1500::100]                    # the contender of each timed block
+    rounds = [blocks[i:i + 3] for i in range(0, 15, 3)]
+    assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
+    assert all(r != q for r, q in zip(rounds, rounds[1:]))    # the order changes every round
+
+
+def test_each_contender_reports_the_conditions_of_its_own_blocks(monkeypatch):
+    """The device draws 300 W while 'a' runs and 650 W while 'b' runs: each row shows its own."""
+    running = {"now": None}
+
+    class Dev(FakeDevice):
+        def power_instant_w(self):
+            return {"a": 300.0, "b": 650.0}.get(running["now"], 100.0)
+
+    monkeypatch.setattr(nvml, "device", lambda i=0: Dev())
+
+    class Timer(FakeTimer):
+        def run(self, launch, groups, per_group, cold):
+            running["now"] = launch()
+            import time as _time
+            _time.sleep(0.003)         # the sampler thread reads at least once per block
+            return super().run(launch, groups, per_group, cold)
+
+    policy = Policy(rounds=4, warmup_ms=0, samples_per_round=2)
+    result = interleaved({"a": lambda: "a", "b": lambda: "b"}, policy,
+                         timer=Timer(lambda n, i: 1.0), cuda_device=0)
+    assert result.measurements["a"].power_w == pytest.approx(300.0)
+    assert result.measurements["b"].power_w == pytest.approx(650.0)
+    assert result.measurements["a"].fields()["regime"] == "burst"
+    assert "the GPU idles between blocks" in result.measurements["a"].regime_detail
+
+
+def test_regimes_refuse_what_they_cannot_measure():
+    with pytest.raises(UserError, match="sustained, burst"):
+        Policy(regime="steady")
+    with pytest.raises(UserError, match="burst"):
+        Policy(regime="sustained", mode="cold")
+    with pytest.raises(UserError, match=">= 5 rounds"):
+        Policy(regime="sustained", rounds=3)
 
 
 def test_twins_are_compared_interleaved_then_alone_and_both_checked(monkeypatch):

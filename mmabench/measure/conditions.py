@@ -19,6 +19,9 @@ POLL_S = 0.005  # NVML's clock and event-reason readings change on a ~ms scale
 # The energy counter advances in steps (tens of ms on recent drivers): shorter regions fall back
 # to the mean of the power readings, which the driver itself averages over its own window.
 MIN_ENERGY_S = 0.2
+# A power above the board limit by more than this is a measuring artefact (the energy counter's
+# slope over short regions read 700-810 W on a 700 W H200), flagged rather than printed as fact.
+ABOVE_LIMIT = 1.05
 
 
 @dataclass
@@ -30,7 +33,9 @@ class Conditions:
     sm_clock_mhz_max: float | None = None
     power_w: float | None = None               # energy / wall time, else mean of readings
     power_w_max: float | None = None
-    power_source: str = ""                     # 'energy counter' | 'power readings' | ''
+    power_source: str = ""                     # 'energy counter' | 'instant power samples' | ...
+    power_w_instant: float | None = None       # mean of NVML_FI_DEV_POWER_INSTANT samples
+    power_limit_w: float | None = None         # the enforced board limit
     energy_j: float | None = None              # over the timed region(s)
     wall_s: float = 0.0                        # host wall time of the timed region(s)
     temperature_c: float | None = None         # max reading
@@ -42,6 +47,12 @@ class Conditions:
         return nvml.reason_names(self.reasons_mask)
 
     @property
+    def power_above_limit(self) -> bool:
+        """The power reads above the board's limit by more than 5%: not physical, a flag."""
+        return bool(self.power_w and self.power_limit_w
+                    and self.power_w > ABOVE_LIMIT * self.power_limit_w)
+
+    @property
     def throttled(self) -> bool:
         """True if a power or thermal limit slowed the clock while the region ran."""
         return bool(self.reasons_mask & nvml.THROTTLE_MASK)
@@ -51,6 +62,8 @@ class Conditions:
             "sm_clock_mhz_nvml": self.sm_clock_mhz, "sm_clock_mhz_nvml_min": self.sm_clock_mhz_min,
             "sm_clock_mhz_nvml_max": self.sm_clock_mhz_max, "power_w": self.power_w,
             "power_w_max": self.power_w_max, "power_source": self.power_source,
+            "power_w_instant": self.power_w_instant, "power_limit_w": self.power_limit_w,
+            "power_above_limit": self.power_above_limit,
             "energy_j": self.energy_j,
             "temperature_c": self.temperature_c, "throttle": self.throttle,
             "throttled": self.throttled, "nvml_samples": self.nvml_samples,
@@ -67,6 +80,8 @@ class Sampler:
         self.poll_s = poll_s
         self.clocks: list[int] = []
         self.powers: list[float] = []
+        self.instants: list[float] = []
+        self.limit = self.dev.power_limit_w() if self.dev is not None else None
         self.temps: list[int] = []
         self.mask = 0
         self.energy_mj = 0
@@ -80,7 +95,7 @@ class Sampler:
     def _read(self) -> None:
         d = self.dev
         for value, sink in ((d.sm_clock_mhz(), self.clocks), (d.power_w(), self.powers),
-                            (d.temperature_c(), self.temps)):
+                            (d.power_instant_w(), self.instants), (d.temperature_c(), self.temps)):
             if value is not None:
                 sink.append(value)
         reasons = d.event_reasons()
@@ -137,7 +152,8 @@ class Sampler:
         self.stop()
 
     def conditions(self) -> Conditions:
-        c = Conditions(nvml_samples=len(self.clocks), wall_s=self.wall, reasons_mask=self.mask)
+        c = Conditions(nvml_samples=len(self.clocks), wall_s=self.wall, reasons_mask=self.mask,
+                       power_limit_w=self.limit)
         if self.clocks:
             c.sm_clock_mhz = float(statistics.median(self.clocks))
             c.sm_clock_mhz_min, c.sm_clock_mhz_max = float(min(self.clocks)), float(max(self.clocks))
@@ -152,9 +168,14 @@ class Sampler:
             c.power_w = sum(j for j, _ in self.slopes) / span
             c.energy_j = c.power_w * self.wall
             c.power_source = "energy counter"
+        elif self.instants:  # samples taken while this region's work ran, none from outside it
+            c.power_w = float(statistics.fmean(self.instants))
+            c.power_source = f"instant power samples (n={len(self.instants)})"
         elif self.powers:   # the driver's own running average (up to ~1 s): only indicative
             c.power_w = float(statistics.fmean(self.powers))
-            c.power_source = "power readings (driver average)"
-        if self.powers:
-            c.power_w_max = float(max(self.powers))
+            c.power_source = "power readings (driver average, ~1 s window)"
+        if self.instants:
+            c.power_w_instant = float(statistics.fmean(self.instants))
+        if self.instants or self.powers:
+            c.power_w_max = float(max(self.instants or self.powers))
         return c

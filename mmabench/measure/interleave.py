@@ -9,6 +9,7 @@ over the rounds are reported. A range that includes 1.0 is "within noise".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -77,15 +78,25 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
                 timer=None, cuda_device: int = 0,
                 clocks: dict[str, Callable[[], float | None]] | None = None,
                 ) -> Interleaved:
-    """Time every contender in `policy.rounds` interleaved rounds; the result gives each one's
-    Measurement and any ratio with `.ratio(contender, baseline)`."""
+    """Time every contender in `policy.rounds` interleaved rounds, in `policy.regime`; the result
+    gives each one's Measurement (its own blocks, its own NVML conditions) and any ratio with
+    `.ratio(contender, baseline)`."""
     timer = timer or EventTimer()
     names = list(contenders)
-    per, samplers = {}, {}
-    for name in names:
-        est = warm_up(contenders[name], policy, timer)
-        per[name] = launches_per_sample(policy, est)
-        samplers[name] = Sampler(cuda_device)
+    est = {name: warm_up(contenders[name], policy, timer) for name in names}
+    if policy.regime == "sustained":
+        # one block of >= block_ms per contender and round: a single event pair around it, so
+        # the block's launches run back to back, and an energy-counter region long enough to
+        # belong to this contender alone
+        per = {n: max(1, math.ceil(policy.block_ms / max(est[n], 1e-3))) for n in names}
+        samples_per_block = 1
+        for name in names:    # settle: the clock and power reach this load; not timed
+            timer.run(contenders[name], 1,
+                      max(1, math.ceil(policy.settle_ms / len(names) / max(est[name], 1e-3))), False)
+    else:
+        per = {n: launches_per_sample(policy, est[n]) for n in names}
+        samples_per_block = policy.samples_per_round
+    samplers = {n: Sampler(cuda_device) for n in names}
     samples: dict[str, list[float]] = {n: [] for n in names}
     by_round: dict[str, list[float]] = {n: [] for n in names}
     for name in names:
@@ -95,10 +106,10 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
     overall.start()
     for order in orders(names, policy.rounds):
         for name in order:
-            timer.run(contenders[name], 1, 1, False)     # switch-over launch, not counted
+            if policy.regime == "burst":
+                timer.run(contenders[name], 1, 1, False)     # switch-over launch, not counted
             samplers[name].start()
-            got = timer.run(contenders[name], policy.samples_per_round, per[name],
-                            policy.mode == "cold")
+            got = timer.run(contenders[name], samples_per_block, per[name], policy.mode == "cold")
             samplers[name].stop()
             samples[name] += got
             by_round[name].append(stats.median(got))
@@ -106,6 +117,21 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
     measurements = {
         n: Measurement(samples[n], policy.mode, per[n],
                        stats.rel_stderr(samples[n]) <= policy.rel_error, samplers[n].conditions(),
-                       (clocks or {}).get(n, lambda: None)())
+                       (clocks or {}).get(n, lambda: None)(), policy.regime,
+                       regime_detail(policy, samples_per_block, per[n], stats.median(samples[n])))
         for n in names}
     return Interleaved(measurements, by_round, overall.conditions())
+
+
+def regime_detail(policy: Policy, samples_per_block: int, launches_per_sample: int,
+                  ms_per_launch: float) -> str:
+    """How the blocks of one contender were timed, in words, for its rows."""
+    block_ms = samples_per_block * launches_per_sample * ms_per_launch
+    rounds = f"{policy.rounds} rounds, order rotating"
+    if policy.regime == "sustained":
+        return (f"sustained: blocks of {launches_per_sample} back-to-back launches "
+                f"({block_ms:.0f} ms), {rounds}, after {policy.settle_ms:.0f} ms of settle launches")
+    flush = "; L2 flushed before each sample" if policy.mode == "cold" else ""
+    return (f"burst: blocks of {samples_per_block} x {launches_per_sample} launch"
+            f"{'es' if launches_per_sample > 1 else ''} ({block_ms:.2g} ms), {rounds}; "
+            f"the GPU idles between blocks while the host switches contender{flush}")

@@ -7,6 +7,13 @@ Modes (named in every row):
   cold   the L2 cache is flushed (a memset of twice its size) before every sample, one launch
          per sample; the flush is outside the timed events.
 
+Regimes of a comparison (measure.interleaved; named in every row, `regime` and `regime_detail`):
+  sustained  each contender runs as one block of back-to-back launches lasting >= block_ms per
+             round, after a settle period whose launches are discarded, so the clock and power
+             are those of that kernel under continuous load (a training loop's view);
+  burst      short blocks of a few samples per contender and round, the GPU idle between blocks
+             while the host switches contender (the cost of one call from a rested GPU).
+
 Stopping rule: at least `min_samples`, then stop as soon as the relative standard error of the
 mean is <= `rel_error`, or when `max_samples` or `budget_s` is reached (the row then says
 converged = False). The figure is the median; min, max, noise (stdev/mean) and the sample count
@@ -26,6 +33,7 @@ from mmabench.measure import stats
 from mmabench.measure.conditions import Conditions, Sampler
 
 MODES = ("batch", "cold")
+REGIMES = ("sustained", "burst")
 
 
 @dataclass(frozen=True)
@@ -38,11 +46,21 @@ class Policy:
     budget_s: float = 1.0          # wall-clock budget of the timed samples
     min_sample_ms: float = 0.2     # batch mode: launches grouped so a sample lasts this long
     rounds: int = 5                # interleaved comparisons: rounds, order alternating
-    samples_per_round: int = 3
+    samples_per_round: int = 3     # burst: samples per contender and round
+    regime: str = "burst"          # interleaved comparisons: "sustained" or "burst"
+    block_ms: float = 200.0        # sustained: one block of back-to-back launches per round
+    settle_ms: float = 1000.0      # sustained: launches before the rounds, discarded
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise UserError(f"unknown timing mode {self.mode!r}; accepted: {', '.join(MODES)}")
+        if self.regime not in REGIMES:
+            raise UserError(f"unknown regime {self.regime!r}; accepted: {', '.join(REGIMES)}")
+        if self.regime == "sustained" and self.mode == "cold":
+            raise UserError("cold timing (L2 flushed before each launch) is a burst measurement; "
+                            "accepted: cold with the burst regime, or sustained without cold")
+        if self.regime == "sustained" and (self.rounds < 5 or self.block_ms < 200):
+            raise UserError("the sustained regime needs >= 5 rounds of blocks >= 200 ms")
         if self.min_samples < 1 or self.max_samples < self.min_samples:
             raise UserError("samples: need 1 <= min_samples <= max_samples")
         if self.rounds < 1 or self.samples_per_round < 1:
@@ -98,6 +116,8 @@ class Measurement:
     converged: bool
     conditions: Conditions = field(default_factory=Conditions)
     kernel_clock_mhz: float | None = None     # read inside the kernel, when it can
+    regime: str = ""                          # of a comparison: "sustained" or "burst"
+    regime_detail: str = ""                   # its blocks, settle and gaps, in words
 
     @property
     def median_ms(self) -> float:
@@ -160,6 +180,8 @@ class Measurement:
             "noise_pct": 100 * self.noise, "spread_pct": 100 * self.rel_spread,
             "samples": self.samples, "launches_per_sample": self.launches_per_sample,
             "converged": self.converged, "timing_mode": self.mode,
+            "regime": self.regime, "regime_detail": self.regime_detail,
+            "sample_ms": self.median_ms * self.launches_per_sample,   # a sustained block, or a burst sample
             "sm_clock_mhz": self.sm_clock_mhz, "sm_clock_source": self.sm_clock_source,
             "energy_j_per_launch": self.energy_j_per_launch,
             **self.conditions.fields(),

@@ -60,6 +60,18 @@ def _watts(milliwatts: int | None) -> float | None:
     return None if milliwatts is None else milliwatts / 1000.0
 
 
+# nvmlValue_t's member for each nvmlValueType_t
+_VALUE_MEMBERS = {pynvml.NVML_VALUE_TYPE_DOUBLE: "dVal", pynvml.NVML_VALUE_TYPE_UNSIGNED_INT: "uiVal",
+                  pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG: "ulVal",
+                  pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: "ullVal",
+                  pynvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG: "sllVal"}
+
+
+def _field_value(field) -> float | None:
+    member = _VALUE_MEMBERS.get(field.valueType)
+    return None if member is None else getattr(field.value, member)
+
+
 class Device:
     """One GPU as NVML sees it; every reading is None where NVML cannot answer."""
 
@@ -74,6 +86,14 @@ class Device:
 
     def power_w(self) -> float | None:
         return _watts(self._get(pynvml.nvmlDeviceGetPowerUsage))
+
+    def power_instant_w(self) -> float | None:
+        """The board's power now (NVML_FI_DEV_POWER_INSTANT), where nvmlDeviceGetPowerUsage is
+        an average over the driver's window (about one second on Hopper)."""
+        values = self._get(pynvml.nvmlDeviceGetFieldValues, [pynvml.NVML_FI_DEV_POWER_INSTANT])
+        if not values or values[0].nvmlReturn != pynvml.NVML_SUCCESS:
+            return None
+        return _watts(_field_value(values[0]))
 
     def power_limit_w(self) -> float | None:
         return _watts(self._get(pynvml.nvmlDeviceGetEnforcedPowerLimit))
