@@ -274,3 +274,22 @@ def test_misaligned_numpy_view_is_refused():
     assert view.flags["C_CONTIGUOUS"]
     with pytest.raises(UserError, match="2 bytes past a 16-byte boundary"):
         checks.check_tensors(view, view, view)
+
+
+def test_attention_compares_in_the_sustained_regime_unless_asked_for_burst():
+    import argparse
+
+    from mmabench.attention.cli import timing_policy
+
+    def policy(**given):
+        return timing_policy(argparse.Namespace(**{"regime": None, "cold": False, "rounds": None,
+                                                   "exhaustive": False, **given}))
+
+    assert (policy().regime, policy().rounds, policy().block_ms) == ("sustained", 5, 200.0)
+    assert (policy(cold=True).regime, policy(cold=True).mode) == ("burst", "cold")
+    assert policy(regime="burst").regime == "burst"
+    for bad, accepted in ((dict(regime="fast"), "sustained, burst"),
+                          (dict(regime="sustained", cold=True), "burst"),
+                          (dict(rounds=3), ">= 5 rounds")):
+        with pytest.raises(UserError, match=accepted):
+            policy(**bad)

@@ -57,7 +57,8 @@ READS = {
     },
     "attention": {
         "the benchmark": ((), ATTENTION_VARIANT | ATTENTION_CASES | {
-            "--cold", "--rounds", "--seed", "--no-torch", "--results", "--markdown", "--devices"}),
+            "--regime", "--cold", "--rounds", "--seed", "--no-torch", "--results", "--markdown",
+            "--devices"}),
         "--numerics": (("--numerics",), ATTENTION_VARIANT | {"--seed", "--results", "--markdown",
                                                              "--devices"}),
         "--tune": (("--tune",), ATTENTION_VARIANT | ATTENTION_CASES | {"--seed", "--devices"}),

@@ -11,8 +11,9 @@ For each case (head dim, N, causal) fresh random normal inputs are made once; th
     normalization at its tuned tiles, and vs f32/f32 at the *same* tiles) is taken within each
     round and reported as its median and range over the rounds,
   * after timing, every output must equal its checked copy bit for bit.
-Rows carry the SM clock and power during the timed blocks (NVML), so TFLOP/s comes with
-FLOP/clk/SM at the measured clock.
+Rows name their regime (sustained by default: >= 200 ms blocks after a settle; burst: short
+blocks) and carry the SM clock, power and throttle reasons read during that contender's own
+timed blocks (NVML), so TFLOP/s comes with FLOP/clk/SM at its own measured clock.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from mmabench.attention.validate import Reference, check_variant, random_inputs
 TOKENS = 16384        # batch * seq, as FlashAttention's benchmark
 HIDDEN = 2048         # heads * dim
 SAME_TILES = "@f32tiles"   # suffix of an f16 variant run at the f32/f32 variant's tiles
-# Attention launches are ms-long and steady; samples of single launches, 5 interleaved rounds.
-POLICY = measure.Policy(warmup_ms=10.0, min_sample_ms=0.0, rounds=5, samples_per_round=3)
+# Attention launches are ms-long and steady; 5 interleaved rounds, sustained blocks by default
+# (burst: 3 samples of single launches per block).
+POLICY = measure.Policy(warmup_ms=10.0, min_sample_ms=0.0, rounds=5, samples_per_round=3,
+                        regime="sustained")
 
 
 @dataclass(frozen=True)
@@ -236,12 +239,6 @@ def _timed_fields(c: Contender, result, ready, var_list, dim: int, flops: float,
     clock = m.sm_clock_mhz         # NVML readings taken while this contender's blocks ran
     f = {"status": "ok", **m.fields(), "tflops": flops / seconds / 1e12,
          "flop_per_clk_per_sm": flops / (seconds * clock * 1e6 * sms) if clock else None}
-    # Blocks of a few ms are too short to attribute energy to one contender: the power is the
-    # case's, over all its interleaved rounds (one energy-counter region).
-    if result.overall is not None:
-        f.update(power_w=result.overall.power_w, power_w_max=result.overall.power_w_max,
-                 energy_j=None, energy_j_per_launch=None,
-                 power_source=f"{result.overall.power_source}, whole case (all contenders)")
     for key, base in _baselines(c, ready, var_list, dim).items():
         f.update(result.ratio(c.name, base).fields(key))
     if c.out is not None and not bool((c.out.view(cupy.uint16) == c.checked.view(cupy.uint16)).all()):

@@ -25,8 +25,8 @@ VARIANT = ("--dim", "--acc-s", "--acc-o", "--norm", "--full")
 CASES = ("--seq", "--mask", "--causal", "--tokens")
 OPTIONS = Modes(modes=(
     Mode("the benchmark", devices=True,
-         reads=VARIANT + CASES + ("--cold", "--rounds", "--seed", "--no-torch", "--results",
-                                  "--markdown")),
+         reads=VARIANT + CASES + ("--regime", "--cold", "--rounds", "--seed", "--no-torch",
+                                  "--results", "--markdown")),
     Mode("--numerics", devices=True, reads=VARIANT + ("--seed", "--results", "--markdown")),
     Mode("--tune", devices=True, reads=VARIANT + CASES + ("--seed",)),
     Mode("--overhead", devices=True, reads=("--results", "--markdown")),
@@ -61,9 +61,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--full", dest="exhaustive", action="store_true",
                    help="the exhaustive sweep: every head dim, N and accumulator scheme, with "
                         "more interleaved rounds")
+    p.add_argument("--regime", metavar="R",
+                   help="sustained (default): per round, each contender as one block of >= 200 ms "
+                        "of back-to-back launches, after 1 s of discarded settle launches; burst: "
+                        "3 single launches per contender and round, the GPU idle between blocks")
     p.add_argument("--cold", action="store_true",
-                   help="flush the L2 cache before every timed sample (default: batch)")
-    p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9)")
+                   help="flush the L2 cache before every timed sample (burst regime only)")
+    p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9; "
+                                              "sustained: at least 5)")
     p.add_argument("--tokens", type=int, help=f"batch * seq per case (default {DEFAULT_TOKENS}; "
                                               "batch = max(1, tokens // seq))")
     p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
@@ -108,6 +113,7 @@ def timing_policy(args):
     """The measurement policy the flags ask for."""
     from dataclasses import replace
 
+    from mmabench import measure
     from mmabench.attention.bench import POLICY
 
     policy = replace(POLICY, rounds=9) if getattr(args, "exhaustive", False) else POLICY
@@ -116,9 +122,7 @@ def timing_policy(args):
         if not 1 <= rounds <= 100:
             raise UserError(f"--rounds must be 1..100, got {rounds}")
         policy = replace(policy, rounds=rounds)
-    if getattr(args, "cold", False):
-        policy = replace(policy, mode="cold")
-    return policy
+    return measure.in_regime(policy, getattr(args, "regime", None), getattr(args, "cold", False))
 
 
 def _at_least_one(value, flag: str, default: int) -> int:

@@ -24,7 +24,9 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     for d, n, c, b, h in keys:
         sel = [r for r in rows if (r["dim"], r["seq"], r["causal"]) == (d, n, c)]
         y = sel[0].get("yard_max_abs_err")
+        regime = next((r["regime"] for r in sel if r.get("regime")), "")
         out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
+                   f"{regime + ' regime   ' if regime else ''}"
                    f"(PyTorch fp16 yardstick max abs err {tables.fmt(y, 5) if y == y else '-'})")
         body = []
         for r in sel:
@@ -36,6 +38,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 tables.fmt(r.get("tflops")) if ok else r.get("status", "?"),
                 tables.fmt(r.get("flop_per_clk_per_sm"), 0) if ok else "-",
                 (f"{tables.fmt(r.get('sm_clock_mhz'), 0)}/{tables.fmt(r.get('power_w'), 0)}"
+                 + ("?" if r.get("power_above_limit") is True else "")
                  + ("!" if r.get("throttled") is True else "")) if ok else "-",
                 f"{tables.fmt(r.get('noise_pct'), 1)}%" if ok else "-",
                 _ratio_cell(r, "x_vs_f32f32") if ok else "-",
@@ -47,7 +50,11 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
                                  "FLOP/clk/SM", "MHz/W", "noise", "x f32/f32", "x same tiles",
                                  "x FLASH", "max abs err", "inf/NaN", "note"], body, markdown))
-    out.append("MHz/W: SM clock and power during the timed blocks (NVML; '!' throttled). "
+    details = list(dict.fromkeys(r["regime_detail"] for r in rows if r.get("regime_detail")))
+    if details:
+        out.append("timing: " + "; ".join(details))
+    out.append("MHz/W: SM clock and power during that contender's own timed blocks (NVML; "
+               "'!' throttled, '?' power above the board limit +5%, not physical). "
                "Ratios: median (min-max) over interleaved rounds; '~' = range includes 1.0 "
                "(within noise).")
     return "\n".join(out)

@@ -117,21 +117,20 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
     measurements = {
         n: Measurement(samples[n], policy.mode, per[n],
                        stats.rel_stderr(samples[n]) <= policy.rel_error, samplers[n].conditions(),
-                       (clocks or {}).get(n, lambda: None)(), policy.regime,
-                       regime_detail(policy, samples_per_block, per[n], stats.median(samples[n])))
+                       (clocks or {}).get(n, lambda: None)(), policy.regime, regime_detail(policy))
         for n in names}
     return Interleaved(measurements, by_round, overall.conditions())
 
 
-def regime_detail(policy: Policy, samples_per_block: int, launches_per_sample: int,
-                  ms_per_launch: float) -> str:
-    """How the blocks of one contender were timed, in words, for its rows."""
-    block_ms = samples_per_block * launches_per_sample * ms_per_launch
-    rounds = f"{policy.rounds} rounds, order rotating"
+def regime_detail(policy: Policy) -> str:
+    """How a comparison's blocks were timed, in words, for its rows and tables (each row's own
+    launches per block and block length are in launches_per_sample and sample_ms)."""
+    rounds = f"{policy.rounds} rounds in rotating order"
     if policy.regime == "sustained":
-        return (f"sustained: blocks of {launches_per_sample} back-to-back launches "
-                f"({block_ms:.0f} ms), {rounds}, after {policy.settle_ms:.0f} ms of settle launches")
+        return (f"sustained: per round, each contender as one block of >= {policy.block_ms:.0f} ms "
+                f"of back-to-back launches; {rounds}; after {policy.settle_ms:.0f} ms of "
+                "discarded settle launches")
     flush = "; L2 flushed before each sample" if policy.mode == "cold" else ""
-    return (f"burst: blocks of {samples_per_block} x {launches_per_sample} launch"
-            f"{'es' if launches_per_sample > 1 else ''} ({block_ms:.2g} ms), {rounds}; "
-            f"the GPU idles between blocks while the host switches contender{flush}")
+    return (f"burst: per round, each contender as {policy.samples_per_round} samples of "
+            f"launches_per_sample launches; {rounds}; the GPU idles between blocks while the "
+            f"host switches contender{flush}")

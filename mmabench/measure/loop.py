@@ -188,6 +188,17 @@ class Measurement:
         }
 
 
+def in_regime(policy: Policy, regime: str | None, cold: bool = False) -> Policy:
+    """`policy` for a comparison a user asked for: `regime` ('sustained' by default, 'burst' when
+    the L2 is flushed before each sample, which only burst timing can do)."""
+    from dataclasses import replace
+
+    regime = regime or ("burst" if cold else "sustained")
+    if regime not in REGIMES:
+        raise UserError(f"--regime {regime!r}; accepted: {', '.join(REGIMES)}")
+    return replace(policy, regime=regime, mode="cold" if cold else policy.mode)
+
+
 def warm_up(launch, policy: Policy, timer) -> float:
     """Run launches for about `warmup_ms` (at least two); returns the estimated ms per launch."""
     timer.run(launch, 1, 1, False)              # module load, JIT, first-touch: not counted
