@@ -4,8 +4,8 @@ The default answers the question quickly (about a minute on an H100): the instru
 small sweep, the attention kernel on four shapes with the schemes that matter, the Hopper
 instruction where the GPU has it, and the offline register report. `--full` passes --full to
 every measuring step (exhaustive sweeps, more interleaved rounds). To fit its time budget the
-default times attention in the burst regime, and says so in its header, tables and rows; the
-sustained regime (attention's own default) gives the headline ratios.
+default times its comparisons (mma, wgmma, attention) in the burst regime, and says so in its header, tables and rows; the
+sustained regime (each sub-command's own default) gives the headline ratios.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from mmabench.core import options
 # and swizzle.
 JOBS = (
     (["info"], ["info"], False),
-    (["mma"], ["mma", "--full"], True),
-    (["wgmma", "--n", "256", "--type", "f16,e4m3"], ["wgmma", "--full"], True),
+    (["mma", "--regime", "burst"], ["mma", "--full"], True),
+    (["wgmma", "--n", "256", "--type", "f16,e4m3", "--regime", "burst"], ["wgmma", "--full"], True),
     (["attention", "--regime", "burst"], ["attention", "--full"], True),
     (["regs"], ["regs"], False),
 )

@@ -288,8 +288,10 @@ def test_attention_compares_in_the_sustained_regime_unless_asked_for_burst():
     assert (policy().regime, policy().rounds, policy().block_ms) == ("sustained", 5, 200.0)
     assert (policy(cold=True).regime, policy(cold=True).mode) == ("burst", "cold")
     assert policy(regime="burst").regime == "burst"
+    assert policy(regime="burst", rounds=3).rounds == 3
     for bad, accepted in ((dict(regime="fast"), "sustained, burst"),
                           (dict(regime="sustained", cold=True), "burst"),
-                          (dict(rounds=3), ">= 5 rounds")):
+                          (dict(rounds=3), "5..100 in the sustained regime"),
+                          (dict(regime="burst", rounds=0), "1..100")):
         with pytest.raises(UserError, match=accepted):
             policy(**bad)

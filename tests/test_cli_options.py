@@ -26,13 +26,14 @@ READS = {
     "info": {"info": ((), set())},
     "mma": {
         "the measurements": ((), MMA_SELECT | {"--results", "--markdown", "--quick", "--full",
-                                               "--cold", "--warps", "--ilp", "--blocks-per-sm",
+                                               "--cold", "--regime", "--warps", "--ilp",
+                                               "--blocks-per-sm",
                                                "--repeats", "--seed", "--devices"}),
         "--offline": (("--offline",), MMA_SELECT | {"--results", "--markdown", "--arch"}),
     },
     "wgmma": {
         "the measurements": ((), WGMMA_SELECT | {"--quick", "--warpgroups", "--ilp", "--depth",
-                                                 "--pending", "--no-compare", "--seed",
+                                                 "--pending", "--no-compare", "--regime", "--seed",
                                                  "--results", "--markdown", "--devices"}),
         "--check-only": (("--check-only",), WGMMA_SELECT | {"--seed", "--dump-layout",
                                                              "--devices"}),
@@ -40,7 +41,7 @@ READS = {
     },
     "gemm": {
         "the benchmark": ((), {"--acc", "--mode", "--markdown", "--size", "--triton",
-                               "--no-triton", "--cublas", "--no-cublas", "--quick", "--seed",
+                               "--no-triton", "--cublas", "--no-cublas", "--quick", "--regime", "--seed",
                                "--results", "--devices"}),
         "--offline": (("--offline",), {"--acc", "--mode", "--markdown"}),
     },

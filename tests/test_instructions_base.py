@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from mmabench import hardware, record
+from mmabench import hardware, measure, record
 from mmabench.compiler.loader import Built
 from mmabench.core.errors import Infeasible, MeasurementError, UserError
 from mmabench.instructions import bench, offline, suite
@@ -164,7 +164,7 @@ class Shape:
 
 @dataclass(frozen=True)
 class Sweep:
-    policy: object = None
+    policy: measure.Policy = measure.Policy(rounds=3)
 
     def points(self, form):
         return [Shape(ilp, blocks) for ilp in (1, 2) for blocks in (1, 2, 3)]
@@ -203,6 +203,9 @@ class Toy(suite.Family):
         return Shape(int(row["ilp"]), int(row["blocks_per_sm"]))
 
 
+points_policies: list = []      # the policy of each comparison pretend_gpu's run made
+
+
 @pytest.fixture
 def pretend_gpu(monkeypatch):
     monkeypatch.setattr(hardware, "require_gpu", lambda: None)
@@ -217,9 +220,11 @@ def pretend_gpu(monkeypatch):
 
     monkeypatch.setattr(bench, "measure_point", measure_point)
     compared = []
+    points_policies.clear()
 
     def compare_twins(points, policy, keys):
         compared.append(points)
+        points_policies.append(policy)
         return {"ratio_f16_over_f32": 2.0, "comparison": "2.00x"}
 
     monkeypatch.setattr(suite.measure, "compare_twins", compare_twins)
@@ -251,6 +256,10 @@ def test_run_builds_each_kernel_once_and_compares_the_twins_at_the_f32_best_shap
     assert comp["acc"] == "f16 vs f32" and comp["ratio_f16_over_f32"] == 2.0
     (points,) = pretend_gpu
     assert points["f16"].iters == points["f32"].iters and points["f32"].shape == Shape(2, 2)
+    # compared in the sustained regime by default (at least 5 rounds), burst on request
+    assert (points_policies[0].regime, points_policies[0].rounds) == ("sustained", 5)
+    suite.run(family, FORMS, Sweep(), seed=0, results_root=tmp_path, regime="burst")
+    assert (points_policies[-1].regime, points_policies[-1].rounds) == ("burst", 3)
     assert (folder.path / "ptx" / "toy.m16n8k8.acc_f32.lat.ptx").read_text() == render(FORMS[1], 1)
     assert (folder.path / "sass" / "toy.m16n8k8.acc_f32.ilp2.sass").read_text() == "SASS"
     assert (folder.path / "toy.csv").exists()

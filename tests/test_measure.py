@@ -302,6 +302,14 @@ def test_each_contender_reports_the_conditions_of_its_own_blocks(monkeypatch):
     assert "the GPU idles between blocks" in result.measurements["a"].regime_detail
 
 
+def test_a_quick_policy_in_the_sustained_regime_runs_five_rounds():
+    from mmabench.measure import in_regime
+
+    quick = Policy(rounds=3)
+    assert in_regime(quick, None).rounds == 5 and in_regime(quick, "burst").rounds == 3
+    assert in_regime(quick, None, cold=True).regime == "burst"
+
+
 def test_regimes_refuse_what_they_cannot_measure():
     with pytest.raises(UserError, match="sustained, burst"):
         Policy(regime="steady")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mmabench import record, hardware
+from mmabench import measure
 from mmabench.core.options import Mode, Modes
 from mmabench.core.errors import UserError, int_list, split_list
 from mmabench.attention import variants
@@ -61,10 +62,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--full", dest="exhaustive", action="store_true",
                    help="the exhaustive sweep: every head dim, N and accumulator scheme, with "
                         "more interleaved rounds")
-    p.add_argument("--regime", metavar="R",
-                   help="sustained (default): per round, each contender as one block of >= 200 ms "
-                        "of back-to-back launches, after 1 s of discarded settle launches; burst: "
-                        "3 single launches per contender and round, the GPU idle between blocks")
+    p.add_argument("--regime", metavar="R", help=measure.REGIME_HELP)
     p.add_argument("--cold", action="store_true",
                    help="flush the L2 cache before every timed sample (burst regime only)")
     p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9; "
@@ -117,12 +115,15 @@ def timing_policy(args):
     from mmabench.attention.bench import POLICY
 
     policy = replace(POLICY, rounds=9) if getattr(args, "exhaustive", False) else POLICY
+    policy = measure.in_regime(policy, getattr(args, "regime", None), getattr(args, "cold", False))
     rounds = getattr(args, "rounds", None)
     if rounds is not None:
-        if not 1 <= rounds <= 100:
-            raise UserError(f"--rounds must be 1..100, got {rounds}")
+        least = 5 if policy.regime == "sustained" else 1
+        if not least <= rounds <= 100:
+            raise UserError(f"--rounds {rounds}; accepted: {least}..100"
+                            + (" in the sustained regime (or --regime burst)" if least > 1 else ""))
         policy = replace(policy, rounds=rounds)
-    return measure.in_regime(policy, getattr(args, "regime", None), getattr(args, "cold", False))
+    return policy
 
 
 def _at_least_one(value, flag: str, default: int) -> int:

@@ -50,9 +50,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
                                  "FLOP/clk/SM", "MHz/W", "noise", "x f32/f32", "x same tiles",
                                  "x FLASH", "max abs err", "inf/NaN", "note"], body, markdown))
-    details = list(dict.fromkeys(r["regime_detail"] for r in rows if r.get("regime_detail")))
-    if details:
-        out.append("timing: " + "; ".join(details))
+    if tables.timing_note(rows):
+        out.append(tables.timing_note(rows))
     out.append("MHz/W: SM clock and power during that contender's own timed blocks (NVML; "
                "'!' throttled, '?' power above the board limit +5%, not physical). "
                "Ratios: median (min-max) over interleaved rounds; '~' = range includes 1.0 "

@@ -20,7 +20,7 @@ from mmabench.gemm import validate
 from mmabench.gemm.variants import BM, BN, Variant, check_shape
 
 POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=60, rel_error=0.005,
-                        budget_s=0.5, rounds=5, samples_per_round=3)
+                        budget_s=0.5, rounds=5, samples_per_round=3, regime="sustained")
 QUICK_POLICY = measure.Policy(warmup_ms=10.0, min_samples=3, max_samples=20, rel_error=0.01,
                               budget_s=0.2, rounds=3, samples_per_round=2)
 NOT_SUPPORTED = "not supported on this GPU"
@@ -240,7 +240,10 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
             acc = f"f32, fp16 reduction {'on' if r['key'].endswith('_on') else 'off'}"
         body.append([r["impl"], acc,
                      tables.fmt(r.get("tflops")) if r["status"] == "ok" else r["status"],
-                     tables.fmt(r.get("sm_clock_mhz"), 0), tables.fmt(r.get("power_w"), 0),
+                     tables.fmt(r.get("sm_clock_mhz"), 0),
+                     tables.fmt(r.get("power_w"), 0) + ("?" if r.get("power_above_limit") is True
+                                                        else "") + ("!" if r.get("throttled") is True
+                                                                    else ""),
                      r.get("registers", "-") if r.get("registers") is not None else "-",
                      r.get("spill_bytes", "-") if r.get("spill_bytes") is not None else "-",
                      r.get("tensor_op") or r.get("ptx_wgmma") or "-",
@@ -248,6 +251,10 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                      ratio or "-"])
     out = [tables.table(["implementation", "acc", "TFLOP/s", "SM MHz", "W", "regs", "spill B",
                          "tensor instruction", "rel RMS err", "f16/f32 speed [range]"], body, markdown)]
+    if tables.timing_note(rows):
+        out.append(tables.timing_note(rows))
+    out.append("W: power during that contender's own blocks ('!' throttled, '?' above the board "
+               "limit +5%, not physical)")
     for r in rows:
         if r.get("kernels"):
             out.append(f"{r['key']}: kernels {r['kernels']}")

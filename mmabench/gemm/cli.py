@@ -6,6 +6,7 @@ import argparse
 
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError, split_list
+from mmabench import measure
 from mmabench.core.options import Mode, Modes
 from mmabench.gemm.variants import ACCS, MODES
 
@@ -16,7 +17,8 @@ DEFAULT_SIZE = 8192
 OPTIONS = Modes(
     common=("--acc", "--mode", "--markdown"),
     modes=(Mode("the benchmark", devices=True,
-                reads=("--size", "--triton", "--cublas", "--quick", "--seed", "--results")),
+                reads=("--size", "--triton", "--cublas", "--quick", "--regime", "--seed",
+                       "--results")),
            Mode("--offline")))
 
 
@@ -39,7 +41,9 @@ def add_parser(subparsers) -> None:
                    help="also time the Triton GEMM (default on; a clear 'unavailable' row without Triton)")
     p.add_argument("--cublas", action=argparse.BooleanOptionalAction,
                    help="also time cuBLAS: gemmEx 16F/32F compute and torch.matmul (default on)")
-    p.add_argument("--quick", action="store_true", help="fewer interleaved rounds")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer, shorter interleaved rounds (the burst regime unless --regime)")
+    p.add_argument("--regime", metavar="R", help=measure.REGIME_HELP)
     p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
@@ -72,15 +76,19 @@ def run(args) -> int:
     size = DEFAULT_SIZE if args.size is None else args.size
     if size <= 0 or size % 256:
         raise UserError(f"--size {size}: must be a positive multiple of 256 (the kernel's tile)")
+    from mmabench import measure
     from mmabench.gemm.bench import POLICY, QUICK_POLICY, run as run_bench, summary
 
+    policy = measure.in_regime(QUICK_POLICY if args.quick else POLICY,
+                               args.regime or ("burst" if args.quick else None))
     # --triton / --cublas: on unless --no-triton / --no-cublas
     folder, rows = run_bench(size, tuple(accs or ACCS), tuple(modes or MODES),
                              args.triton is not False, args.cublas is not False, args.seed,
-                             QUICK_POLICY if args.quick else POLICY, args.results)
+                             policy, args.results)
     ctx = rows[0] if rows else {}
-    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={size}, fp16 in/out; figures at the NVML clock "
-          f"during each contender's samples; ratios from interleaved rounds")
+    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={size}, fp16 in/out; {policy.regime} regime; "
+          f"figures at the NVML clock during each contender's own blocks; ratios from "
+          f"interleaved rounds")
     print(summary(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") != "error" for r in rows) else 1

@@ -84,8 +84,11 @@ class Family:
 
 
 def run(family: Family, forms: list, sweep, seed: int | None = None, results_root=None,
-        compare: bool = True) -> tuple[record.RunFolder, list[dict]]:
-    """Measure `forms` on the current GPU; returns the run folder and its rows."""
+        compare: bool = True, regime: str | None = None) -> tuple[record.RunFolder, list[dict]]:
+    """Measure `forms` on the current GPU; returns the run folder and its rows. The f16 vs f32
+    comparison runs in `regime` (measure.in_regime: sustained unless burst or cold timing)."""
+    base_policy = family.compare_policy(sweep)
+    compare_policy = measure.in_regime(base_policy, regime, cold=base_policy.mode == "cold")
     hardware.require_gpu()
     ctx = {**record.gpu_context(), **record.software_context()}
     ctx.update(family.context(ctx))
@@ -153,8 +156,7 @@ def run(family: Family, forms: list, sweep, seed: int | None = None, results_roo
     record.mark_saturating(folder.rows)
     folder.flush()
     if compare:
-        for row in compare_accumulators(family, forms, folder.rows, rng, sms,
-                                        family.compare_policy(sweep)):
+        for row in compare_accumulators(family, forms, folder.rows, rng, sms, compare_policy):
             emit(row)
     folder.save_gpu_state("after")
     return folder, folder.rows

@@ -7,6 +7,6 @@ the timed region (NVML through nvidia-ml-py, `measure.nvml`)."""
 from mmabench.measure.chain import ChainLaunch, latency  # noqa: F401
 from mmabench.measure.conditions import Conditions  # noqa: F401
 from mmabench.measure.interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
-from mmabench.measure.loop import (QUICK, REGIMES, Measurement, Policy, in_regime,  # noqa: F401
+from mmabench.measure.loop import (QUICK, REGIME_HELP, REGIMES, Measurement, Policy, in_regime,  # noqa: F401
                                    measure, sustained)
 from mmabench.measure.twins import compare_twins  # noqa: F401

@@ -188,15 +188,22 @@ class Measurement:
         }
 
 
+REGIME_HELP = ("sustained (default): per round, each contender as one block of >= 200 ms of "
+               "back-to-back launches, after 1 s of discarded settle launches; burst: a few short "
+               "samples per contender and round, the GPU idle between blocks")
+
+
 def in_regime(policy: Policy, regime: str | None, cold: bool = False) -> Policy:
     """`policy` for a comparison a user asked for: `regime` ('sustained' by default, 'burst' when
-    the L2 is flushed before each sample, which only burst timing can do)."""
+    the L2 is flushed before each sample, which only burst timing can do). Sustained runs at
+    least 5 rounds (a quick policy's fewer rounds are raised to 5)."""
     from dataclasses import replace
 
     regime = regime or ("burst" if cold else "sustained")
     if regime not in REGIMES:
         raise UserError(f"--regime {regime!r}; accepted: {', '.join(REGIMES)}")
-    return replace(policy, regime=regime, mode="cold" if cold else policy.mode)
+    rounds = max(policy.rounds, 5) if regime == "sustained" else policy.rounds
+    return replace(policy, regime=regime, mode="cold" if cold else policy.mode, rounds=rounds)
 
 
 def warm_up(launch, policy: Policy, timer) -> float:

@@ -28,7 +28,9 @@ def compare_twins(points: dict, policy: Policy, *, power_s: float = POWER_S,
     for p in points.values():
         p.check()
     ratio = result.ratio("f16", "f32")
-    row = {**ratio.fields("ratio_f16_over_f32"), "comparison": ratio.describe()}
+    timed = result.measurements["f16"]
+    row = {**ratio.fields("ratio_f16_over_f32"), "comparison": ratio.describe(),
+           "regime": timed.regime, "regime_detail": timed.regime_detail}
     for acc, p in points.items():
         f = p.fields(result.measurements[acc])
         row.update({f"{acc}_{k}": f.get(k) for k in keys if k in f})

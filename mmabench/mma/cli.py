@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mmabench import record, hardware
 from mmabench.reporting import tables
+from mmabench import measure
 from mmabench.core.options import Mode, Modes
 from mmabench.core.errors import UserError, int_list, split_list
 from mmabench.mma import catalogue
@@ -15,8 +16,8 @@ from mmabench.mma.render import MAX_ILP
 OPTIONS = Modes(
     common=("--shape", "--acc", "--type", "--results", "--markdown"),
     modes=(Mode("the measurements", devices=True,
-                reads=("--quick", "--full", "--cold", "--warps", "--ilp", "--blocks-per-sm",
-                       "--repeats", "--seed")),
+                reads=("--quick", "--full", "--cold", "--regime", "--warps", "--ilp",
+                       "--blocks-per-sm", "--repeats", "--seed")),
            Mode("--offline", reads=("--arch",))))
 
 
@@ -37,6 +38,7 @@ def add_parser(subparsers) -> None:
                         "tighter stopping rules; default: warps 4,8 x ILP 4,8 x blocks 1,2")
     p.add_argument("--cold", action="store_true",
                    help="flush the L2 cache before every timed sample (default: batch, back to back)")
+    p.add_argument("--regime", metavar="R", help="of the f16 vs f32 comparison: " + measure.REGIME_HELP)
     p.add_argument("--warps", help="comma list of warps per block to sweep (default 1,2,4,8)")
     p.add_argument("--ilp", help=f"comma list of independent chains per warp (1..{MAX_ILP}; "
                                  "default 1,2,4,8)")
@@ -129,7 +131,7 @@ def run(args) -> int:
                         + ", ".join(f"{f.name} needs sm_{f.min_sm}+" for f in forms))
     from mmabench.mma.suite import run as run_suite, summary
 
-    folder, rows = run_suite(usable, sweep, args.seed, args.results)
+    folder, rows = run_suite(usable, sweep, args.seed, args.results, regime=args.regime)
     ctx = rows[0] if rows else {}
     print(f"\n{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
           f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}; "

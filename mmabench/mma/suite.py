@@ -107,9 +107,9 @@ class Mma(suite.Family):
 
 
 def run(forms: list[MmaForm], sweep: Sweep, seed: int | None = None,
-        results_root=None) -> tuple[record.RunFolder, list[dict]]:
+        results_root=None, regime: str | None = None) -> tuple[record.RunFolder, list[dict]]:
     """Measure `forms` on the current GPU; returns the run folder and its rows."""
-    return suite.run(Mma(), forms, sweep, seed, results_root)
+    return suite.run(Mma(), forms, sweep, seed, results_root, regime=regime)
 
 
 def summary(rows: list[dict], markdown: bool = False) -> str:
@@ -149,6 +149,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append(tables.table(["instruction", "shape", "f16 acc TFLOP/s", "f32 acc TFLOP/s",
                                  "f16/f32", "MHz f16/f32", "W f16/f32", "pJ/FLOP f16/f32", "f16 acc lat",
                                  "f32 acc lat"], pairs, markdown))
+        if tables.timing_note(rows):
+            out.append(tables.timing_note(rows))
     if errors:
         out.append("")
         out += [f"error: {r['form']} {r['kind']} "

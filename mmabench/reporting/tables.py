@@ -81,3 +81,9 @@ def _markdown(headers: list[str], rows: list[list]) -> str:
 
     rule = "|" + "|".join(("-" * (w + 1) + ":") if i else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
     return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
+
+
+def timing_note(rows: list[dict]) -> str:
+    """'timing: <regime detail>' of the rows' comparisons ('' when none names a regime)."""
+    details = list(dict.fromkeys(r["regime_detail"] for r in rows if r.get("regime_detail")))
+    return "timing: " + "; ".join(details) if details else ""

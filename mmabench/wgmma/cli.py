@@ -8,6 +8,7 @@ from dataclasses import replace
 from mmabench import hardware
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError, int_list, split_list
+from mmabench import measure
 from mmabench.core.options import Mode, Modes
 from mmabench.wgmma import catalogue
 
@@ -17,7 +18,7 @@ OPTIONS = Modes(
     common=("--n", "--acc", "--type", "--a", "--swizzle", "--full"),
     modes=(Mode("the measurements", devices=True,
                 reads=("--quick", "--warpgroups", "--ilp", "--depth", "--pending", "--no-compare",
-                       "--seed", "--results", "--markdown")),
+                       "--regime", "--seed", "--results", "--markdown")),
            Mode("--check-only", devices=True, reads=("--seed", "--dump-layout")),
            Mode("--offline", reads=("--arch", "--markdown"))))
 
@@ -51,6 +52,7 @@ def add_parser(subparsers) -> None:
                                                "wait_group (default 1)")
     p.add_argument("--no-compare", action="store_true",
                    help="skip the interleaved f16 vs f32 comparison")
+    p.add_argument("--regime", metavar="R", help="of the f16 vs f32 comparison: " + measure.REGIME_HELP)
     p.add_argument("--check-only", action="store_true",
                    help="only the exact small-integer checks of every selected form (no timing); "
                         "prints where a result differs")
@@ -166,7 +168,8 @@ def run(args) -> int:
             print(f"{len(forms)} wgmma forms: {UNSUPPORTED}; this GPU is {arch}")
             return 0
         return run_checks(forms, args.seed, args.dump_layout)
-    folder, rows = run_suite(forms, sweep, args.seed, args.results, compare=not args.no_compare)
+    folder, rows = run_suite(forms, sweep, args.seed, args.results, compare=not args.no_compare,
+                             regime=args.regime)
     ctx = rows[0] if rows else {}
     print(f"\n{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
           f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}")

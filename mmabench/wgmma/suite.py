@@ -119,9 +119,9 @@ class Wgmma(suite.Family):
 
 
 def run(forms: list[WgmmaForm], sweep: Sweep, seed: int | None = None, results_root=None,
-        compare: bool = True) -> tuple[record.RunFolder, list[dict]]:
+        compare: bool = True, regime: str | None = None) -> tuple[record.RunFolder, list[dict]]:
     """Measure `forms` on the current GPU; returns the run folder and its rows."""
-    return suite.run(Wgmma(), forms, sweep, seed, results_root, compare)
+    return suite.run(Wgmma(), forms, sweep, seed, results_root, compare, regime)
 
 
 def summary(rows: list[dict], markdown: bool = False) -> str:
@@ -162,6 +162,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 tables.table(["instruction", "shape", "FLOP/clk/SM f16/f32", "f16 speed-up",
                               "clock, power f16 / f32", "pJ/FLOP f16/f32", "regs f16/f32",
                               "latency f16/f32"], pairs, markdown)]
+        if tables.timing_note(rows):
+            out.append(tables.timing_note(rows))
     if errors:
         out.append("")
         out += [f"error: {r['form']} {r['kind']} wg{r.get('warpgroups_per_sm')} "
