@@ -145,6 +145,27 @@ def test_benchmark_rows_carry_context_and_figures(tmp_path, seed):
     assert (folder.path / "attention.csv").exists()
 
 
+def test_sustained_rows_each_carry_their_own_contenders_conditions(tmp_path, seed):
+    """Sustained: every contender's row has its own energy-counter power over its own >= 200 ms
+    blocks (no row shows another row's reading), cross-checked against NVML's instant power
+    samples taken during the same blocks, and the regime in words."""
+    from mmabench import measure
+    from mmabench.attention import bench, variants
+    vs = [variants.variant(64, "f32", "f32"), variants.variant(64, "f16q", "f16")]
+    policy = measure.in_regime(measure.QUICK, "sustained")
+    _, rows = bench.run(vs, bench.cases([64], [2048], [False], tokens=8192), seed=seed,
+                        results_root=tmp_path, policy=policy, save_code=False)
+    timed = [r for r in rows if r.get("status") == "ok"]
+    assert len(timed) >= 2
+    for r in timed:
+        assert r["regime"] == "sustained" and r["samples"] == 5 and r["sample_ms"] >= 190
+        assert "settle" in r["regime_detail"] and r["temperature_c"] > 0
+        assert r["power_source"] == "energy counter" and not r["power_above_limit"]
+        if r["power_w_instant"]:      # NVML_FI_DEV_POWER_INSTANT where the driver has it
+            assert abs(r["power_w"] - r["power_w_instant"]) < 0.15 * r["power_w_instant"] + 20
+    assert len({r["power_w"] for r in timed}) == len(timed)
+
+
 def test_misaligned_view_is_refused_and_the_context_survives(rng):
     """A contiguous view 2 bytes past a 16-byte boundary used to fault ('misaligned address')
     and take the process's CUDA context with it; it must be refused before the launch, and
