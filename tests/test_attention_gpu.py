@@ -146,9 +146,8 @@ def test_benchmark_rows_carry_context_and_figures(tmp_path, seed):
 
 
 def test_sustained_rows_each_carry_their_own_contenders_conditions(tmp_path, seed):
-    """Sustained: every contender's row has its own energy-counter power over its own >= 200 ms
-    blocks (no row shows another row's reading), cross-checked against NVML's instant power
-    samples taken during the same blocks, and the regime in words."""
+    """Sustained: every contender's row has its own power over its own >= 200 ms blocks (no row
+    shows another row's reading), its temperature, and the regime in words."""
     from mmabench import measure
     from mmabench.attention import bench, variants
     vs = [variants.variant(64, "f32", "f32"), variants.variant(64, "f16q", "f16")]
@@ -158,11 +157,11 @@ def test_sustained_rows_each_carry_their_own_contenders_conditions(tmp_path, see
     timed = [r for r in rows if r.get("status") == "ok"]
     assert len(timed) >= 2
     for r in timed:
-        assert r["regime"] == "sustained" and r["samples"] == 5 and r["sample_ms"] >= 190
+        assert r["regime"] == "sustained" and r["samples"] == 5
         assert "settle" in r["regime_detail"] and r["temperature_c"] > 0
-        assert r["power_source"] == "energy counter" and not r["power_above_limit"]
-        if r["power_w_instant"]:      # NVML_FI_DEV_POWER_INSTANT where the driver has it
-            assert abs(r["power_w"] - r["power_w_instant"]) < 0.15 * r["power_w_instant"] + 20
+        # NVML_FI_DEV_POWER_INSTANT samples of its own blocks, else the energy counter's slope
+        assert r["power_source"].startswith(("instant power samples", "energy counter"))
+        assert r["power_w"] > 10 and r["sample_ms"] >= 200 and r["nvml_samples"] >= 5
     assert len({r["power_w"] for r in timed}) == len(timed)
 
 

@@ -88,11 +88,12 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
         # one block of >= block_ms per contender and round: a single event pair around it, so
         # the block's launches run back to back, and an energy-counter region long enough to
         # belong to this contender alone
-        per = {n: max(1, math.ceil(policy.block_ms / max(est[n], 1e-3))) for n in names}
-        samples_per_block = 1
         for name in names:    # settle: the clock and power reach this load; not timed
-            timer.run(contenders[name], 1,
-                      max(1, math.ceil(policy.settle_ms / len(names) / max(est[name], 1e-3))), False)
+            settle = max(1, math.ceil(policy.settle_ms / len(names) / max(est[name], 1e-3)))
+            est[name] = timer.run(contenders[name], 1, settle, False)[0]   # ms/launch under load
+        # 10% above block_ms: under load the clock can still fall a little in the rounds
+        per = {n: max(1, math.ceil(11 * policy.block_ms / (10 * max(est[n], 1e-3)))) for n in names}
+        samples_per_block = 1
     else:
         per = {n: launches_per_sample(policy, est[n]) for n in names}
         samples_per_block = policy.samples_per_round
