@@ -8,12 +8,15 @@ because a cached result without its log would read as "0 spills".
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,34 +42,85 @@ _CACHE_CHECKED: dict[str, Path] = {}   # asked-for folder (absolute) -> the fold
 
 
 def cache_dir() -> Path:
-    """$MMABENCH_CACHE, else $XDG_CACHE_HOME/mmabench (~/.cache/mmabench). Probed for writing
-    once while it exists; if it cannot be written, a per-user temporary folder is used instead,
-    with a one-line warning on stderr (the cache only saves time, so the run goes on)."""
+    """The compile cache: $MMABENCH_CACHE, else $XDG_CACHE_HOME/mmabench (~/.cache/mmabench).
+
+    Cubins from it are loaded and run on the GPU, so it must be this user's own folder: owned by
+    this user and writable by nobody else (one we create is 0700). That is checked at every call,
+    so before any cached file is read. The full check (created, probed for writing) runs once per
+    folder asked for.
+
+    A folder that fails it is replaced, for this process only, by a private temporary folder
+    (tempfile.mkdtemp: 0700, a name nobody can guess), with a one-line warning, rather than
+    stopping: the cache only saves time, nothing in a brand-new private folder came from anyone
+    else, and offline reports keep working on a read-only home. The warning names the folder and
+    the fix.
+    """
     root = os.path.abspath(os.environ.get("MMABENCH_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mmabench"))
-    if root in _CACHE_CHECKED and _CACHE_CHECKED[root].is_dir():
-        return _CACHE_CHECKED[root]
-
-    def usable(path: Path) -> bool:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
-                return True
-        except OSError:
-            return False
-
+    used = _CACHE_CHECKED.get(root)
+    if used is not None and not _unsafe_reason(used):
+        return used
     path = Path(root)
-    if not usable(path):
-        user = getattr(os, "getuid", lambda: "user")()
-        fallback = Path(tempfile.gettempdir()) / f"mmabench-cache-{user}"
-        if not usable(fallback):
-            fallback = Path(tempfile.mkdtemp(prefix="mmabench-cache-"))
-        import sys
-        print(f"mmabench: warning: cache folder {path} cannot be written; using the temporary "
-              f"folder {fallback} instead (set MMABENCH_CACHE to a writable folder)", file=sys.stderr)
-        path = fallback
+    why = _unusable_reason(path)
+    if why:
+        path = _private_temporary_cache(path, why)
     _CACHE_CHECKED[root] = path
     return path
+
+
+def _unsafe_reason(folder: Path) -> str:
+    """Why files in `folder` could have been put there by someone else ('' if they could not).
+    A symlink is followed: what counts is the folder the files are in."""
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        return f"cannot be used ({exc.strerror})"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder"
+    if st.st_uid != os.getuid():
+        return f"belongs to another user (uid {st.st_uid})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return ""
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) if missing; the folder itself is made 0700."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        return        # not ours to change: _unsafe_reason judges it as it is
+    os.chmod(folder, 0o700)   # the umask may have taken bits away that the owner needs
+
+
+def _unusable_reason(folder: Path) -> str:
+    """Why `folder` cannot be the cache ('' once it exists, is safe and can be written)."""
+    try:
+        _make_private_folder(folder)
+    except OSError as exc:
+        return f"cannot be created ({exc.strerror})"
+    why = _unsafe_reason(folder)
+    if why:
+        return why
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".probe-"):
+            return ""
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror})"
+
+
+def _private_temporary_cache(refused: Path, why: str) -> Path:
+    """A new 0700 folder of this process's own, removed when it exits; one warning line."""
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="mmabench-cache-"))
+    except OSError as exc:
+        raise UserError(f"cache folder {refused} {why}, and no private temporary folder could be "
+                        f"made ({exc.strerror}); set MMABENCH_CACHE to a folder of your own") from None
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    print(f"mmabench: warning: cache folder {refused} {why}; using the private temporary folder "
+          f"{folder} for this run (set MMABENCH_CACHE to a folder of your own, not writable by "
+          f"others)", file=sys.stderr)
+    return folder
 
 
 def _candidates(name: str) -> list[Path]:
