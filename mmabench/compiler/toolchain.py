@@ -123,6 +123,19 @@ def _private_temporary_cache(refused: Path, why: str) -> Path:
     return folder
 
 
+def write_cached(path: Path, data: bytes | str) -> None:
+    """Write a file of the cache so that a concurrent run reads the old file, none, or the whole
+    new one, never half a cubin: a temporary name in the same folder, then os.replace."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _candidates(name: str) -> list[Path]:
     found = []
     if shutil.which(name):
@@ -224,8 +237,8 @@ def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
     key = _key("ptxas", tool_version("ptxas"), " ".join(opts), ptx)
     cubin_path = cache_dir() / f"{key}.cubin"
     log_path = cache_dir() / f"{key}.ptxas.log"
-    if cubin_path.exists() and log_path.exists():
-        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text())
+    if cubin_path.exists() and log_path.exists():     # the log is written last
+        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "k.ptx", Path(tmp) / "k.cubin"
         src.write_text(ptx)
@@ -237,8 +250,8 @@ def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
         if "Compiling entry function" not in log:
             raise CompileError(f"ptxas {arch} gave no resource log; refusing to report it as empty")
         cubin = out.read_bytes()
-    cubin_path.write_bytes(cubin)
-    log_path.write_text(log)
+    write_cached(cubin_path, cubin)
+    write_cached(log_path, log)
     return Assembled(arch, cubin, log)
 
 
@@ -258,9 +271,9 @@ def _run_on_cubin(args: list[str], cubin: bytes, what: str) -> str:
 def _cached_sass(kind: str, cubin: bytes, make) -> str:
     path = cache_dir() / f"{_key(kind, hashlib.sha256(cubin).hexdigest())}.sass"
     if path.exists():
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     text = make()
-    path.write_text(text)
+    write_cached(path, text)
     return text
 
 
@@ -307,7 +320,7 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     key = _key("nvrtc", nvrtc_version(), " ".join(opts), source)
     path = cache_dir() / f"{key}.ptx"
     if path.exists():
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     nvrtc = _nvrtc()
     prog = nvrtc.createProgram(source, name, [], [])
     try:
@@ -323,5 +336,5 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     if isinstance(ptx, bytes):
         ptx = ptx.decode()
     ptx = ptx.rstrip("\0")
-    path.write_text(ptx)
+    write_cached(path, ptx)
     return ptx
