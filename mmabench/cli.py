@@ -35,8 +35,9 @@ def _modules():
 ENVIRONMENT = """\
 environment:
   MMABENCH_RESULTS     where run folders go (default ./results; --results overrides it)
-  MMABENCH_CACHE       compile cache (default $XDG_CACHE_HOME/mmabench or ~/.cache/mmabench;
-                       if it cannot be written, a temporary folder is used, with a warning)
+  MMABENCH_CACHE       compile cache (default $XDG_CACHE_HOME/mmabench or ~/.cache/mmabench);
+                       must be yours and not group/other-writable, else a private temporary
+                       folder is used for the run, with a warning
   CUDA_HOME, PATH      a ptxas/nvdisasm found there is used before the NVIDIA wheels' one
   MMABENCH_GIT_COMMIT  the commit recorded in rows when the tree has no .git
 

@@ -1,5 +1,7 @@
 """Tuned attention tiles: shipped as data, the user's own written to the cache, never into the package."""
 
+import pytest
+
 from mmabench.attention import tune, variants
 from mmabench.compiler import toolchain
 
@@ -32,3 +34,23 @@ def test_tune_writes_the_users_file_and_it_overrides_the_shipped_tiles(tmp_path,
         monkeypatch.delenv("MMABENCH_CACHE")
         variants.tuned.cache_clear()
     assert variants.variant(64, "f32", "f32").tiles == v.tiles
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o757], ids=lambda mode: f"mode{mode:04o}")
+def test_tuned_tiles_are_not_read_from_a_cache_folder_others_can_write(tmp_path, monkeypatch,
+                                                                       capsys, mode):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MMABENCH_CACHE", str(cache))
+    variants.tuned.cache_clear()
+    v = variants.variant(64, "f32", "f32")
+    planted = variants.Tiles(4, 1, 64)
+    assert planted != v.tiles
+    try:
+        tune.write_tuned({v.base_name: (planted, [{"score": 1.0, "registers": 99}])}, [v],
+                         "Test GPU", cases=[])
+        cache.chmod(mode)
+        variants.tuned.cache_clear()
+        assert variants.variant(64, "f32", "f32").tiles == v.tiles
+        assert f"cache folder {cache} is writable by group or others" in capsys.readouterr().err
+    finally:
+        variants.tuned.cache_clear()

@@ -8,12 +8,15 @@ because a cached result without its log would read as "0 spills".
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,34 +42,98 @@ _CACHE_CHECKED: dict[str, Path] = {}   # asked-for folder (absolute) -> the fold
 
 
 def cache_dir() -> Path:
-    """$MMABENCH_CACHE, else $XDG_CACHE_HOME/mmabench (~/.cache/mmabench). Probed for writing
-    once while it exists; if it cannot be written, a per-user temporary folder is used instead,
-    with a one-line warning on stderr (the cache only saves time, so the run goes on)."""
+    """The compile cache: $MMABENCH_CACHE, else $XDG_CACHE_HOME/mmabench (~/.cache/mmabench).
+
+    Cubins from it are loaded and run on the GPU, so it must be this user's own folder: owned by
+    this user and writable by nobody else (one we create is 0700). That is checked at every call,
+    so before any cached file is read. The full check (created, probed for writing) runs once per
+    folder asked for.
+
+    A folder that fails it is replaced, for this process only, by a private temporary folder
+    (tempfile.mkdtemp: 0700, a name nobody can guess), with a one-line warning, rather than
+    stopping: the cache only saves time, nothing in a brand-new private folder came from anyone
+    else, and offline reports keep working on a read-only home. The warning names the folder and
+    the fix.
+    """
     root = os.path.abspath(os.environ.get("MMABENCH_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mmabench"))
-    if root in _CACHE_CHECKED and _CACHE_CHECKED[root].is_dir():
-        return _CACHE_CHECKED[root]
-
-    def usable(path: Path) -> bool:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
-                return True
-        except OSError:
-            return False
-
+    used = _CACHE_CHECKED.get(root)
+    if used is not None and not _unsafe_reason(used):
+        return used
     path = Path(root)
-    if not usable(path):
-        user = getattr(os, "getuid", lambda: "user")()
-        fallback = Path(tempfile.gettempdir()) / f"mmabench-cache-{user}"
-        if not usable(fallback):
-            fallback = Path(tempfile.mkdtemp(prefix="mmabench-cache-"))
-        import sys
-        print(f"mmabench: warning: cache folder {path} cannot be written; using the temporary "
-              f"folder {fallback} instead (set MMABENCH_CACHE to a writable folder)", file=sys.stderr)
-        path = fallback
+    why = _unusable_reason(path)
+    if why:
+        path = _private_temporary_cache(path, why)
     _CACHE_CHECKED[root] = path
     return path
+
+
+def _unsafe_reason(folder: Path) -> str:
+    """Why files in `folder` could have been put there by someone else ('' if they could not).
+    A symlink is followed: what counts is the folder the files are in."""
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        return f"cannot be used ({exc.strerror})"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder"
+    if st.st_uid != os.getuid():
+        return f"belongs to another user (uid {st.st_uid})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return ""
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) if missing; the folder itself is made 0700."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        return        # not ours to change: _unsafe_reason judges it as it is
+    os.chmod(folder, 0o700)   # the umask may have taken bits away that the owner needs
+
+
+def _unusable_reason(folder: Path) -> str:
+    """Why `folder` cannot be the cache ('' once it exists, is safe and can be written)."""
+    try:
+        _make_private_folder(folder)
+    except OSError as exc:
+        return f"cannot be created ({exc.strerror})"
+    why = _unsafe_reason(folder)
+    if why:
+        return why
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".probe-"):
+            return ""
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror})"
+
+
+def _private_temporary_cache(refused: Path, why: str) -> Path:
+    """A new 0700 folder of this process's own, removed when it exits; one warning line."""
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="mmabench-cache-"))
+    except OSError as exc:
+        raise UserError(f"cache folder {refused} {why}, and no private temporary folder could be "
+                        f"made ({exc.strerror}); set MMABENCH_CACHE to a folder of your own") from None
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    print(f"mmabench: warning: cache folder {refused} {why}; using the private temporary folder "
+          f"{folder} for this run (set MMABENCH_CACHE to a folder of your own, not writable by "
+          f"others)", file=sys.stderr)
+    return folder
+
+
+def write_cached(path: Path, data: bytes | str) -> None:
+    """Write a file of the cache so that a concurrent run reads the old file, none, or the whole
+    new one, never half a cubin: a temporary name in the same folder, then os.replace."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _candidates(name: str) -> list[Path]:
@@ -170,8 +237,8 @@ def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
     key = _key("ptxas", tool_version("ptxas"), " ".join(opts), ptx)
     cubin_path = cache_dir() / f"{key}.cubin"
     log_path = cache_dir() / f"{key}.ptxas.log"
-    if cubin_path.exists() and log_path.exists():
-        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text())
+    if cubin_path.exists() and log_path.exists():     # the log is written last
+        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "k.ptx", Path(tmp) / "k.cubin"
         src.write_text(ptx)
@@ -183,8 +250,8 @@ def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
         if "Compiling entry function" not in log:
             raise CompileError(f"ptxas {arch} gave no resource log; refusing to report it as empty")
         cubin = out.read_bytes()
-    cubin_path.write_bytes(cubin)
-    log_path.write_text(log)
+    write_cached(cubin_path, cubin)
+    write_cached(log_path, log)
     return Assembled(arch, cubin, log)
 
 
@@ -204,9 +271,9 @@ def _run_on_cubin(args: list[str], cubin: bytes, what: str) -> str:
 def _cached_sass(kind: str, cubin: bytes, make) -> str:
     path = cache_dir() / f"{_key(kind, hashlib.sha256(cubin).hexdigest())}.sass"
     if path.exists():
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     text = make()
-    path.write_text(text)
+    write_cached(path, text)
     return text
 
 
@@ -253,7 +320,7 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     key = _key("nvrtc", nvrtc_version(), " ".join(opts), source)
     path = cache_dir() / f"{key}.ptx"
     if path.exists():
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     nvrtc = _nvrtc()
     prog = nvrtc.createProgram(source, name, [], [])
     try:
@@ -269,5 +336,5 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     if isinstance(ptx, bytes):
         ptx = ptx.decode()
     ptx = ptx.rstrip("\0")
-    path.write_text(ptx)
+    write_cached(path, ptx)
     return ptx
