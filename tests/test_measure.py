@@ -351,10 +351,11 @@ def test_twins_are_compared_interleaved_then_alone_and_both_checked(monkeypatch)
 
     timer = FakeTimer(lambda name, i: 1.0 if name == "f16" else 1.05)
     twins = {"f32": Twin("f32"), "f16": Twin("f16")}
-    row = compare_twins(twins, Policy(rounds=4, warmup_ms=0), power_s=0.01, timer=timer)
+    row = compare_twins(twins, Policy(rounds=4, warmup_ms=0), timer=timer)
     assert row["ratio_f16_over_f32"] == pytest.approx(1.05) and row["ratio_f16_over_f32_rounds"] == 4
     assert not row["ratio_f16_over_f32_within_noise"]
-    assert row["f16_tflops"] > row["f32_tflops"] and row["f16_sustained_sm_clock_mhz"] == 1500.0
+    assert row["f16_tflops"] > row["f32_tflops"] and row["f16_sm_clock_mhz"] == 1500.0
+    assert row["regime"] == "burst" and "f16_power_w" in row and "f32_pj_per_flop" in row
     assert all(t.checked == 1 for t in twins.values())
     assert "f16" in timer.log and "f32" in timer.log
 

@@ -262,27 +262,3 @@ def measure(launch: Callable[[], object], policy: Policy = DEFAULT, *,
         sampler.stop()
     kclock = clock() if clock else None
     return Measurement(samples, policy.mode, per, converged, sampler.conditions(), kclock)
-
-
-def sustained(launch: Callable[[], object], seconds: float = 0.5, settle_s: float = 0.2, *,
-              clock=None, timer=None, cuda_device: int = 0) -> Measurement:
-    """`launch` back to back for `settle_s` (unsampled: the clock and the driver's power
-    average settle), then for `seconds` as ONE sampled region, so that the energy counter
-    integrates this contender alone. For power and energy per FLOP of one kernel; interleaved
-    comparisons alternate blocks too short for the counter's steps."""
-    timer = timer or EventTimer()
-    est = timer.run(launch, 1, 1, False)[0]
-    per = max(1, math.ceil(settle_s * 1e3 / max(est, 1e-3)))
-    timer.run(launch, 1, per, False)
-    groups = 10
-    per = max(1, math.ceil(seconds * 1e3 / max(est, 1e-3) / groups))
-    if hasattr(clock, "reset"):
-        clock.reset()
-    sampler = Sampler(cuda_device)
-    sampler.start()
-    try:
-        samples = timer.run(launch, groups, per, False)
-    finally:
-        sampler.stop()
-    kclock = clock() if clock else None
-    return Measurement(samples, "sustained", per, True, sampler.conditions(), kclock)

@@ -73,8 +73,9 @@ QUICK = Sweep(warpgroups=(2,), ilps=(2,), depths=(4,),
               compare_policy=measure.Policy(warmup_ms=5.0, min_samples=3, max_samples=100,
                                             rel_error=0.005, budget_s=0.5, rounds=3,
                                             samples_per_round=5))
-# The f16 vs f32 comparison: 6 interleaved rounds of 5 samples (~2 ms each) for the rate; power
-# and energy come from a separate POWER_S block per accumulator (measure.sustained).
+# The f16 vs f32 comparison: 6 interleaved rounds, in the regime asked for (sustained: one block
+# of >= 200 ms per twin and round; burst: 5 samples of ~2 ms); power and energy per FLOP come
+# from each twin's own blocks.
 COMPARE_POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=400, rel_error=0.002,
                                 budget_s=1.0, rounds=6, samples_per_round=5)
 
