@@ -116,7 +116,7 @@ def test_kept_message_with_no_folder_says_nothing_was_saved():
 def test_kept_message_names_the_folder_and_its_row_count(tmp_path):
     folder = record.RunFolder("attention", "Some GPU", tmp_path)
     for i in range(3):
-        folder.add({"variant": i})
+        folder.add({"variant": i, "message": "a log's first line\nand its second"})  # 3 rows, 7 lines
     folder.save_frame("overview", pd.DataFrame([{"a": 1}]), with_json=False)
     message = record.kept_message([folder])
     assert message == f"4 rows (attention.csv, overview.csv) kept in {folder.path}"

@@ -173,13 +173,21 @@ class RunFolder:
         self.path = new_folder(root, f"{stamp}_{bench}_{_slug(gpu_name)}")
         self.bench = bench
         self.rows: list[dict] = []
-        self.saved_rows: dict[str, int] = {}   # table name -> rows its CSV holds now
+        self.tables: list[str] = []            # names of the row tables (CSV) written
         _OPENED.append(self)
 
     def rows_kept(self) -> dict[str, int]:
-        """{table: rows} of the row tables on disk now (empty if the folder is gone)."""
-        return {name: n for name, n in self.saved_rows.items()
-                if n and (self.path / f"{name}.csv").is_file()}
+        """{table: rows} of the row tables that hold rows on disk now, counted in the files."""
+        kept = {}
+        for name in self.tables:
+            try:
+                with (self.path / f"{name}.csv").open(newline="") as f:
+                    rows = sum(1 for _ in csv.reader(f)) - 1      # the header is no row
+            except OSError:
+                continue
+            if rows > 0:
+                kept[name] = rows
+        return kept
 
     def add(self, row: dict) -> None:
         """Append one row and rewrite the files at once, so nothing measured is lost."""
@@ -194,7 +202,8 @@ class RunFolder:
     def save_frame(self, name: str, frame, with_json: bool = True) -> Path:
         """A table as <name>.csv and (with_json) <name>.json, one object per row; returns the CSV."""
         target = atomic_file.write(self.path / f"{name}.csv", frame.to_csv(index=False))
-        self.saved_rows[name] = len(frame)
+        if name not in self.tables:
+            self.tables.append(name)
         if with_json:
             self.save_text(f"{name}.json", frame.to_json(orient="records", indent=1, double_precision=6))
         return target
