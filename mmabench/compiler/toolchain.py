@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmabench.core import atomic_file, workers
 from mmabench.core.errors import ToolMissing, UserError
 
 # Which PyPI wheel provides each tool (for the install hint).
@@ -175,16 +176,16 @@ def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "k.ptx", Path(tmp) / "k.cubin"
         src.write_text(ptx)
-        proc = subprocess.run([str(ptxas), *opts, "-o", str(out), str(src)],
-                              capture_output=True, text=True)
+        proc = workers.run([str(ptxas), *opts, "-o", str(out), str(src)])
         log = proc.stdout + proc.stderr
         if proc.returncode != 0:
             raise CompileError(f"ptxas {arch} failed: " + " | ".join(log.strip().splitlines()[:4]))
         if "Compiling entry function" not in log:
             raise CompileError(f"ptxas {arch} gave no resource log; refusing to report it as empty")
         cubin = out.read_bytes()
-    cubin_path.write_bytes(cubin)
-    log_path.write_text(log)
+    # whole files: a run killed mid-write, or another run reading now, never sees half of one
+    atomic_file.write(cubin_path, cubin)
+    atomic_file.write(log_path, log)
     return Assembled(arch, cubin, log)
 
 
@@ -195,7 +196,7 @@ def _run_on_cubin(args: list[str], cubin: bytes, what: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "k.cubin"
         src.write_bytes(cubin)
-        proc = subprocess.run([*args, str(src)], capture_output=True, text=True)
+        proc = workers.run([*args, str(src)])
     if proc.returncode != 0:
         raise CompileError(f"{what} failed: " + (proc.stderr.strip() or "?").splitlines()[0][:300])
     return proc.stdout
@@ -206,7 +207,7 @@ def _cached_sass(kind: str, cubin: bytes, make) -> str:
     if path.exists():
         return path.read_text()
     text = make()
-    path.write_text(text)
+    atomic_file.write(path, text)
     return text
 
 
@@ -269,5 +270,5 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     if isinstance(ptx, bytes):
         ptx = ptx.decode()
     ptx = ptx.rstrip("\0")
-    path.write_text(ptx)
+    atomic_file.write(path, ptx)
     return ptx
