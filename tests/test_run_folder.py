@@ -65,8 +65,8 @@ def test_processes_started_in_the_same_second_keep_all_their_rows(tmp_path):
         when = int(time.time()) + 2.05
         paths = pool.map(_writer, [(tmp_path, when, w, 15) for w in range(6)])
     assert len(set(paths)) == 6                                     # one folder per run
-    stamps = {p.split("/")[-1].split("_")[0] for p in paths}
-    assert len(stamps) == 1, f"not started in the same second: {stamps}"
+    stamps = [p.split("/")[-1].split("_")[0] for p in paths]
+    assert len(set(stamps)) < len(stamps), f"no two started in the same second: {stamps}"
     for path in paths:
         rows = pd.read_csv(f"{path}/mma.csv")
         assert len(set(rows.writer)) == 1 and list(rows.i) == list(range(15))
