@@ -11,8 +11,8 @@ import importlib
 import sys
 import textwrap
 
-from mmabench import __version__
-from mmabench.core import options
+from mmabench import __version__, record
+from mmabench.core import options, workers
 from mmabench.core.errors import UserError
 
 # Sub-command modules, each with add_parser(subparsers) and OPTIONS (core.options.Modes: which
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    opened_before = len(record.folders_opened())   # this command's run folders come after these
     try:
         # Building the parser imports every sub-command: a package run from a checkout that is
         # not installed cannot find its files, and says so in one line.
@@ -92,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mmabench: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("mmabench: interrupted; rows measured so far are in the results folder",
-              file=sys.stderr)
+        # what was kept, as the run folders hold it now (rows are written as they are measured)
+        kept = record.kept_message(record.folders_opened()[opened_before:])
+        print(f"mmabench: interrupted; {kept}", file=sys.stderr)
+        workers.leave_if_stuck(130)     # a compile stuck in native code is not waited for
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr.close()

@@ -282,9 +282,8 @@ def run(var_list, case_list, seed=None, results_root=None, policy: measure.Polic
 def save_provenance(folder, var_list) -> None:
     """PTX and SASS of each variant that ran (the cubin the driver made), stored once by content.
     nvdisasm runs in threads (a subprocess each)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from mmabench.compiler import toolchain
+    from mmabench.core import workers
 
     loaded = []
     for v in {v.name: v for v in var_list}.values():
@@ -299,7 +298,7 @@ def save_provenance(folder, var_list) -> None:
         except Exception:
             return None
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with workers.pool(8) as pool:       # Ctrl-C: queued jobs cancelled, nvdisasm killed
         texts = list(pool.map(sass, loaded))
     for x, text in zip(loaded, texts):
         folder.save_code("ptx", x.variant.name, x.ptx)
@@ -313,7 +312,8 @@ def precompile(var_list) -> None:
     caches build.load reads, so a cold run compiles in parallel; a failure here is ignored and
     surfaces, with its row, when the variant is loaded."""
     import cupy
-    from concurrent.futures import ThreadPoolExecutor
+
+    from mmabench.core import workers
 
     device = cupy.cuda.Device().id
 
@@ -323,7 +323,7 @@ def precompile(var_list) -> None:
         if ptx is not None:
             _quietly(driver_jit.jit, ptx, v.entry)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with workers.pool(8) as pool:       # Ctrl-C: queued compiles cancelled
         list(pool.map(one, var_list))
 
 

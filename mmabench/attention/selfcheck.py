@@ -18,12 +18,12 @@ import json
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from mmabench.reporting import tables
 from mmabench.compiler import toolchain
+from mmabench.core import workers
 from mmabench.attention import bench, build, validate, variants
 from mmabench.attention.launch import Launcher
 from mmabench.attention.reference import default_scale
@@ -94,7 +94,7 @@ def run_one(name: str, seq: int = 77, causal: bool = True) -> int:
     return 0 if ok else 1
 
 
-def sanitize(names, tools=SANITIZER_TOOLS, timeout=SANITIZER_TIMEOUT_S, workers=8,
+def sanitize(names, tools=SANITIZER_TOOLS, timeout=SANITIZER_TIMEOUT_S, n_workers=8,
              log=print) -> list[dict]:
     """compute-sanitizer on each variant (a child process per variant and tool)."""
     sanitizer = toolchain.find_tool("compute-sanitizer")
@@ -105,7 +105,7 @@ def sanitize(names, tools=SANITIZER_TOOLS, timeout=SANITIZER_TIMEOUT_S, workers=
         cmd = [str(sanitizer), "--tool", tool, "--error-exitcode", "9",
                sys.executable, "-m", "mmabench.attention.selfcheck", "--one", name]
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            p = workers.run(cmd, timeout=timeout)    # Ctrl-C kills it and the kernel it checks
             rc, tail = p.returncode, (p.stdout + p.stderr).strip().splitlines()[-2:]
         except subprocess.TimeoutExpired:
             rc, tail = None, [f"timed out after {timeout} s"]
@@ -115,7 +115,7 @@ def sanitize(names, tools=SANITIZER_TOOLS, timeout=SANITIZER_TIMEOUT_S, workers=
         return row
 
     jobs = [(n, t) for n in names for t in tools]
-    with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as ex:
+    with workers.pool(max(1, min(n_workers, len(jobs)))) as ex:
         return list(ex.map(one, jobs))
 
 

@@ -13,7 +13,7 @@ import itertools
 from mmabench import measure
 from mmabench.attention import build, variants
 from mmabench.attention.variants import Tiles, Variant
-from mmabench.compiler import toolchain
+from mmabench.core import atomic_file
 
 # Many candidates: a short budget each; the winner is re-measured interleaved by the benchmark.
 TUNE_POLICY = measure.Policy(warmup_ms=10.0, min_samples=5, max_samples=30, rel_error=0.005,
@@ -142,5 +142,5 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
                  "cases": [c.label for c in cases],
                  "score": "harmonic mean TFLOP/s over the cases",
                  "entries": sorted(entries.values(), key=lambda e: (e["dim"], e["acc_s"], e["acc_o"], e["norm"]))})
-    toolchain.write_cached(path, json.dumps(data, indent=1))
+    atomic_file.write(path, json.dumps(data, indent=1))
     variants.tuned.cache_clear()

@@ -17,12 +17,13 @@ import json
 import os
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 from mmabench import hardware
 from mmabench.compiler import registry, toolchain
 from mmabench.reporting.progress import Progress
+from mmabench.core import workers
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
 from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden
@@ -284,7 +285,7 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
     if jobs <= 1 or len(pairs) <= 1:
         built = [done(build_one(s, a, run)) for s, a in pairs]
     else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with workers.pool(jobs) as pool:     # Ctrl-C: queued compiles cancelled, ptxas killed
             futures = [pool.submit(build_one, s, a, run) for s, a in pairs]
             built = [done(f.result()) for f in as_completed(futures)]
     order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}

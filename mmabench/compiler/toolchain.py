@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmabench.core import atomic_file, workers
 from mmabench.core.errors import ToolMissing, UserError
 
 # Which PyPI wheel provides each tool (for the install hint).
@@ -121,19 +122,6 @@ def _private_temporary_cache(refused: Path, why: str) -> Path:
           f"{folder} for this run (set MMABENCH_CACHE to a folder of your own, not writable by "
           f"others)", file=sys.stderr)
     return folder
-
-
-def write_cached(path: Path, data: bytes | str) -> None:
-    """Write a file of the cache so that a concurrent run reads the old file, none, or the whole
-    new one, never half a cubin: a temporary name in the same folder, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _candidates(name: str) -> list[Path]:
@@ -242,16 +230,16 @@ def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "k.ptx", Path(tmp) / "k.cubin"
         src.write_text(ptx)
-        proc = subprocess.run([str(ptxas), *opts, "-o", str(out), str(src)],
-                              capture_output=True, text=True)
+        proc = workers.run([str(ptxas), *opts, "-o", str(out), str(src)])
         log = proc.stdout + proc.stderr
         if proc.returncode != 0:
             raise CompileError(f"ptxas {arch} failed: " + " | ".join(log.strip().splitlines()[:4]))
         if "Compiling entry function" not in log:
             raise CompileError(f"ptxas {arch} gave no resource log; refusing to report it as empty")
         cubin = out.read_bytes()
-    write_cached(cubin_path, cubin)
-    write_cached(log_path, log)
+    # whole files: a run killed mid-write, or another run reading now, never sees half of one
+    atomic_file.write(cubin_path, cubin)
+    atomic_file.write(log_path, log)
     return Assembled(arch, cubin, log)
 
 
@@ -262,7 +250,7 @@ def _run_on_cubin(args: list[str], cubin: bytes, what: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "k.cubin"
         src.write_bytes(cubin)
-        proc = subprocess.run([*args, str(src)], capture_output=True, text=True)
+        proc = workers.run([*args, str(src)])
     if proc.returncode != 0:
         raise CompileError(f"{what} failed: " + (proc.stderr.strip() or "?").splitlines()[0][:300])
     return proc.stdout
@@ -273,7 +261,7 @@ def _cached_sass(kind: str, cubin: bytes, make) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8")
     text = make()
-    write_cached(path, text)
+    atomic_file.write(path, text)
     return text
 
 
@@ -336,5 +324,5 @@ def nvrtc_to_ptx(source: str, virtual_arch: str, options: tuple[str, ...] = (),
     if isinstance(ptx, bytes):
         ptx = ptx.decode()
     ptx = ptx.rstrip("\0")
-    write_cached(path, ptx)
+    atomic_file.write(path, ptx)
     return ptx

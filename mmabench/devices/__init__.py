@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from mmabench.core import options
-from mmabench.record import RunFolder
+from mmabench.record import RunFolder, kept_message
 from mmabench.devices.inventory import Device, list_gpus, resolve
 from mmabench.devices.launch import Launcher, base_command, child_argv, child_env, describe_status, run_child
 from mmabench.devices.merge import Outcome, device_folder, write_merged
@@ -67,12 +67,15 @@ def run(args, argv: list[str], *, devices: list[Device] | None = None,
         print(f"\n=== across {len(outcomes)} GPUs\n{text}")
     for o in outcomes:
         if o.status in ("failed", "interrupted"):
+            n = sum(int((frame["device_index"] == o.device.index).sum()) for frame in frames.values())
             print(f"mmabench: GPU {o.device.index} ({o.device.uuid or '?'}) {o.status}: {o.detail}; "
-                  f"its rows so far are kept (log: {o.folder / 'log.txt'})", file=sys.stderr)
+                  f"{n} row{'s' * (n != 1)} of its run kept (log: {o.folder / 'log.txt'})",
+                  file=sys.stderr)
     skipped = [o.device.index for o in outcomes if o.status == "not run"]
     if skipped:
         print(f"mmabench: not run: GPU {','.join(map(str, skipped))}", file=sys.stderr)
     print(f"\nresults: {multi.path}")
     if interrupted:
+        print(f"mmabench: interrupted; {kept_message([multi])}", file=sys.stderr)
         return 130
     return 0 if all(o.status == "ok" for o in outcomes) else 1

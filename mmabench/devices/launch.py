@@ -73,28 +73,40 @@ def _copy(stream, log) -> None:
         sys.stdout.flush()
 
 
+# After Ctrl-C, how long the child gets to stop on its own (it writes its rows as it measures them,
+# whole, and stops in well under a second) before it is killed.
+CHILD_STOP_S = 1.5
+
+
 def run_child(command: list, env: dict, log_path: Path) -> int:
     """Run the child with its output shown here and kept in `log_path`; its exit status
-    (negative: killed by that signal). Ctrl-C: the child (which got the signal too) is given
-    time to write its rows, then the interrupt goes on."""
+    (negative: killed by that signal). Ctrl-C: the child gets one SIGINT from here and
+    CHILD_STOP_S to end, then it is killed; the interrupt goes on."""
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Its own process group: a terminal's Ctrl-C reaches this process only, and the child gets
+        # exactly one SIGINT (from _stop) whether the terminal or a `kill` sent it.
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         reader = threading.Thread(target=_copy, args=(proc.stdout, log), daemon=True)
         reader.start()
         try:
             status = proc.wait()
         except KeyboardInterrupt:
             _stop(proc)
-            reader.join(timeout=5)
+            reader.join(timeout=1)
             raise
         reader.join()
         return status
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    for sig, grace in ((None, 5), (signal.SIGINT, 20), (signal.SIGKILL, 5)):
-        if sig is not None and proc.poll() is None:
-            proc.send_signal(sig)
+    for sig, grace in ((signal.SIGINT, CHILD_STOP_S), (signal.SIGKILL, 1)):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)     # the child and whatever it started
+        except ProcessLookupError:
+            return
         try:
             proc.wait(timeout=grace)
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from mmabench import __version__
+from mmabench.core import atomic_file
 from mmabench.core.errors import UserError
 from mmabench.measure import nvml
 
@@ -140,16 +142,52 @@ def results_root(root: str | os.PathLike | None = None) -> Path:
     return path
 
 
+def new_folder(root: Path, name: str) -> Path:
+    """root/name, or root/name_2, name_3, ... if taken: made by one mkdir that fails when the
+    folder exists, so two runs started in the same second (other processes, other threads) never
+    share a folder and overwrite each other's rows; names still sort by time."""
+    for n in itertools.count(1):
+        path = root / (name if n == 1 else f"{name}_{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+# Every run folder this process opened, in order: an interrupted command says what they kept.
+_OPENED: list["RunFolder"] = []
+
+
+def folders_opened() -> list["RunFolder"]:
+    return list(_OPENED)
+
+
 class RunFolder:
-    """results/<time>_<bench>_<gpu>/ holding rows (CSV + JSON) and provenance files."""
+    """results/<time>_<bench>_<gpu>/ holding rows (CSV + JSON) and provenance files; a run that
+    starts in the same second as another with the same name gets <time>_<bench>_<gpu>_2/, _3/, ..."""
 
     def __init__(self, bench: str, gpu_name: str, root: str | os.PathLike | None = None):
         root = results_root(root)
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.path = root / f"{stamp}_{bench}_{_slug(gpu_name)}"
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path = new_folder(root, f"{stamp}_{bench}_{_slug(gpu_name)}")
         self.bench = bench
         self.rows: list[dict] = []
+        self.tables: list[str] = []            # names of the row tables (CSV) written
+        _OPENED.append(self)
+
+    def rows_kept(self) -> dict[str, int]:
+        """{table: rows} of the row tables that hold rows on disk now, counted in the files."""
+        kept = {}
+        for name in self.tables:
+            try:
+                with (self.path / f"{name}.csv").open(newline="") as f:
+                    rows = sum(1 for _ in csv.reader(f)) - 1      # the header is no row
+            except OSError:
+                continue
+            if rows > 0:
+                kept[name] = rows
+        return kept
 
     def add(self, row: dict) -> None:
         """Append one row and rewrite the files at once, so nothing measured is lost."""
@@ -163,8 +201,9 @@ class RunFolder:
 
     def save_frame(self, name: str, frame, with_json: bool = True) -> Path:
         """A table as <name>.csv and (with_json) <name>.json, one object per row; returns the CSV."""
-        target = self.path / f"{name}.csv"
-        frame.to_csv(target, index=False)
+        target = atomic_file.write(self.path / f"{name}.csv", frame.to_csv(index=False))
+        if name not in self.tables:
+            self.tables.append(name)
         if with_json:
             self.save_text(f"{name}.json", frame.to_json(orient="records", indent=1, double_precision=6))
         return target
@@ -182,8 +221,7 @@ class RunFolder:
     def save_text(self, name: str, text: str) -> Path:
         target = self.path / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        return target
+        return atomic_file.write(target, text)
 
     def save_code(self, kind: str, name: str, text: str) -> Path:
         """Keep one piece of code evidence (kind: 'ptx', 'sass', 'ptxas' log, ...) for `name`,
@@ -214,6 +252,27 @@ class RunFolder:
 
     def save_context(self, context: dict) -> None:
         self.save_json("context.json", context, indent=2)
+
+
+def kept_message(folders: list[RunFolder]) -> str:
+    """What an interrupted command kept, read from its run folders as they are on disk: each
+    folder with rows and their count, or that nothing was saved."""
+    kept, empty = [], []
+    for folder in folders:
+        if not folder.path.is_dir():
+            continue
+        tables = folder.rows_kept()
+        if tables:
+            total = sum(tables.values())
+            names = ", ".join(f"{name}.csv" for name in tables)
+            kept.append(f"{total} row{'s' * (total != 1)} ({names}) kept in {folder.path}")
+        else:
+            empty.append(str(folder.path))
+    if kept:
+        return "; ".join(kept)
+    if empty:
+        return f"no rows were saved ({', '.join(empty)} holds no rows)"
+    return "nothing was saved"
 
 
 def write_figure(figure, path: Path) -> Path:
