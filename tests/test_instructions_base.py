@@ -213,6 +213,7 @@ def pretend_gpu(monkeypatch):
     monkeypatch.setattr(record, "gpu_context", lambda: {"gpu_name": "Toy GPU", "sm_count": 4})
     monkeypatch.setattr(record, "software_context", lambda: {"mmabench_version": "toy"})
     monkeypatch.setattr(record.RunFolder, "save_gpu_state", lambda self, label: None)
+    monkeypatch.setattr(suite, "precompile", lambda family, plan: None)   # threads on a GPU
 
     def measure_point(point, policy):
         tflops = 10.0 * point.shape.ilp * point.shape.blocks * (2 if point.built.form.acc == "f16" else 1)
@@ -263,6 +264,16 @@ def test_run_builds_each_kernel_once_and_compares_the_twins_at_the_f32_best_shap
     assert (folder.path / "ptx" / "toy.m16n8k8.acc_f32.lat.ptx").read_text() == render(FORMS[1], 1)
     assert (folder.path / "sass" / "toy.m16n8k8.acc_f32.ilp2.sass").read_text() == "SASS"
     assert (folder.path / "toy.csv").exists()
+
+
+def test_the_precompile_pass_builds_each_kernel_of_the_run_once():
+    family = Toy()
+    plan = {form: Sweep().points(form) for form in FORMS}
+    jobs = suite.builds_of(family, plan)
+    # per form: the latency chain, and one build per ILP (its three block counts share it)
+    assert [(form.acc, kernel, throughput) for form, kernel, throughput in jobs] == [
+        (acc, kernel, throughput) for acc in ("f16", "f32")
+        for kernel, throughput in ((1, False), (1, True), (2, True))]
 
 
 def test_a_kernel_that_fails_its_check_gives_an_error_row_per_shape(pretend_gpu, tmp_path):

@@ -109,6 +109,7 @@ def run(family: Family, forms: list, sweep, seed: int | None = None, results_roo
     rng = np.random.default_rng(seed)
     sms = ctx["sm_count"]
     plan = {form: sweep.points(form) for form in forms}
+    precompile(family, plan)
     progress = Progress(sum(1 + len(shapes) for shapes in plan.values()), family.name)
 
     def build(form, kernel, throughput: bool) -> Built:
@@ -160,6 +161,37 @@ def run(family: Family, forms: list, sweep, seed: int | None = None, results_roo
             emit(row)
     folder.save_gpu_state("after")
     return folder, folder.rows
+
+
+def precompile(family: Family, plan: dict) -> None:
+    """Every kernel of the run built at once, in threads: the driver's JIT and nvdisasm run
+    outside the GIL, and the caches they fill (driver_jit, the disassembly cache) make the run's
+    own builds, one at a time and in order, instant. A failure is ignored here: it surfaces
+    again, with its row, when the run builds that kernel."""
+    import cupy
+    from concurrent.futures import ThreadPoolExecutor
+
+    device = cupy.cuda.Device().id
+
+    def build(job):
+        cupy.cuda.Device(device).use()       # each worker thread binds the run's GPU
+        try:
+            family.build(*job)
+        except Exception:       # noqa: BLE001 - reported by the run's own build of it
+            pass
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(build, builds_of(family, plan)))
+
+
+def builds_of(family: Family, plan: dict) -> list[tuple]:
+    """(form, kernel, throughput) of every build a run of `plan` makes, each once."""
+    jobs = {}
+    for form, shapes in plan.items():
+        jobs[(form.name, None, False)] = (form, family.latency_kernel, False)
+        for shape in shapes:
+            jobs[(form.name, shape.kernel, True)] = (form, shape.kernel, True)
+    return list(jobs.values())
 
 
 def unsupported_rows(family: Family, forms: list, arch: str) -> list[dict]:
