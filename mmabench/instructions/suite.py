@@ -169,7 +169,8 @@ def precompile(family: Family, plan: dict) -> None:
     own builds, one at a time and in order, instant. A failure is ignored here: it surfaces
     again, with its row, when the run builds that kernel."""
     import cupy
-    from concurrent.futures import ThreadPoolExecutor
+
+    from mmabench.core import workers
 
     device = cupy.cuda.Device().id
 
@@ -180,7 +181,7 @@ def precompile(family: Family, plan: dict) -> None:
         except Exception:       # noqa: BLE001 - reported by the run's own build of it
             pass
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with workers.pool(8) as pool:        # Ctrl-C: queued builds cancelled, nvdisasm killed
         list(pool.map(build, builds_of(family, plan)))
 
 
