@@ -95,3 +95,14 @@ def test_a_default_table_wider_than_it_was_laid_out_for_raises_under_the_tests(m
 def test_notes_under_tables_wrap_to_the_table_width():
     lines = tables.note("word " * 60).splitlines()
     assert len(lines) > 1 and max(map(len, lines)) <= tables.WIDTH and lines[1].startswith("  ")
+
+
+def test_a_table_with_a_column_per_point_splits_into_tables_that_fit():
+    headers = ["scheme"] + [f"N={2 ** i} V~16" for i in range(10, 20)]
+    rows = [[f"scheme {k}"] + [f"{k}.0e-04*" for _ in range(10)] for k in range(3)]
+    text = tables.split_table(headers, rows)
+    heads = [line for line in text.splitlines() if line.startswith("scheme ") and "N=" in line]
+    assert len(heads) == 2 and max(map(len, text.splitlines())) <= tables.WIDTH
+    assert sum(h.count("N=") for h in heads) == 10     # every point, in order
+    assert heads[0].split()[1] == "N=1024" and heads[1].split()[-2:] == ["N=524288", "V~16"]
+    assert tables.split_table(headers, rows, markdown=True).count("\n") == 4   # Markdown: one table

@@ -115,6 +115,23 @@ def table(headers: list[str], rows: list[list], markdown: bool = False,
     return "\n".join(lines)
 
 
+def split_table(headers: list[str], rows: list[list], markdown: bool = False, keep: int = 1) -> str:
+    """A table with more columns than WIDTH holds (a column per sweep point) as several tables
+    one above the other, each repeating the first `keep` columns; Markdown stays one table."""
+    if markdown:
+        return table(headers, rows, True)
+    widths = [max(len(str(c)) for c in [h, *(row[i] for row in rows)]) + 2
+              for i, h in enumerate(headers)]
+    rest = list(range(keep, len(headers)))
+    for n in range(1, len(rest) + 1):       # the fewest tables of near-equal column counts that fit
+        groups = [rest[i * len(rest) // n:(i + 1) * len(rest) // n] for i in range(n)]
+        if all(sum(widths[:keep]) + sum(widths[i] for i in g) <= WIDTH + 2 for g in groups):
+            break
+    return "\n".join(table([headers[i] for i in [*range(keep), *g]],
+                            [[row[i] for i in [*range(keep), *g]] for row in rows])
+                      for g in groups)
+
+
 def _markdown(headers: list[str], rows: list[list]) -> str:
     # a literal '|' (as in "max|q.k|") would split the cell
     cells = [[str(h).replace("|", "\\|") for h in headers]]
