@@ -81,11 +81,13 @@ def overhead_table(rows: list[dict], markdown: bool = False) -> str:
 
 def offline_table(rows: list[dict], markdown: bool = False) -> str:
     """One line per variant x architecture from offline.run(): the tiles it gets there, its
-    resources, occupancy and the SASS check."""
-    body = [[r["tuned_variant"], r["arch"], r["tiles"], r["registers"],
+    resources, occupancy and the SASS check (what failed in a note under the table)."""
+    body = [[str(r["tuned_variant"]).removeprefix("attn_"), r["arch"], r["tiles"], r["registers"],
              r["spill_stores"] + r["spill_loads"], r["smem_bytes"] // 1024, r["blocks_per_sm"],
-             f"{r['occupancy_pct']:.0f}", r["hmma_f32"], r["hmma_f16"],
-             "ok" if r["ok"] else r["problems"][:70]] for r in rows]
-    return tables.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B",
-                         "smem KiB", "blk/SM", "occ %", "HMMA.F32/tile", "HMMA.F16/tile",
-                         "SASS check"], body, markdown)
+             f"{r['occupancy_pct']:.0f}", f"{r['hmma_f32']}/{r['hmma_f16']}",
+             "ok" if r["ok"] else "FAIL"] for r in rows]
+    text = tables.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B",
+                         "smem KiB", "blk/SM", "occ %", "HMMA F32/F16", "SASS"], body, markdown)
+    notes = ["HMMA F32/F16: HMMA instructions per tile in the SASS, by accumulator type"]
+    notes += [f"{r['tuned_variant']} {r['arch']}: {r['problems']}" for r in rows if not r["ok"]]
+    return "\n".join([text] + [tables.note(n) for n in notes])
