@@ -123,3 +123,14 @@ def test_crosscheck_table_fits_and_names_a_mismatch_under_it():
     text = _drawn(crosscheck_table, [ok, bad, dict(kernel="demo.spill.cap32", arch="sm_90",
                                                    message="offline build failed: " + "y" * 150)])
     assert "154/168" in text and "MISMATCH" in text and "offline build failed" in text
+
+
+def test_selfcheck_table_fits_with_the_longest_variant_names():
+    from mmabench.attention import variants
+    from mmabench.attention.selfcheck import correctness_table
+
+    names = sorted((v.name for v in variants.all_variants()), key=len)[-3:]
+    rows = [dict(variant=n, seq=16384, causal=True, status="ok", err_vs_yardstick=12.34,
+                 max_abs_err=1.2e-3, nonfinite_all=1024) for n in names]
+    text = _drawn(correctness_table, rows)
+    assert all(n in text for n in names) and "N=16384 causal" in text
