@@ -28,6 +28,8 @@ def pytest_configure(config):
     mp = pytest.MonkeyPatch()
     config.add_cleanup(mp.undo)
     mp.setenv("MMABENCH_CACHE", str(cache))
+    # a default table wider than 120 columns fails the test that draws it (subprocesses too)
+    mp.setenv("MMABENCH_STRICT_TABLES", "1")
 
 
 def pytest_report_header(config):

@@ -139,8 +139,15 @@ def test_saturating_point_is_the_best_row_of_each_form_and_the_ratio_is_printed(
     rows.append({"kind": "comparison", "status": "ok", "form": "m16n8k16.f16", "warps_per_block": 4,
                  "ilp": 4, "blocks_per_sm": 1, "f16_tflops": 30.0, "f32_tflops": 30.1,
                  "comparison": "1.00x (0.99-1.01), within noise"})
+    text = suite.summary(rows)     # a row read back from an older CSV: only the described ratio
+    assert "f16/f32" in text and "1.00x (0.99-1.01)~" in text and "within noise" in text
+    rows[-1].update(ratio_f16_over_f32=1.031, ratio_f16_over_f32_lo=1.02, ratio_f16_over_f32_hi=1.04,
+                    f16_sm_clock_mhz=1755.0, f16_power_w=731.0, f16_throttled=True,
+                    f16_throttle="sw_power_cap", f32_sm_clock_mhz=1650.0, f32_power_w=790.0,
+                    f32_power_above_limit=True, f32_throttled=True)
     text = suite.summary(rows)
-    assert "f16/f32" in text and "1.00x (0.99-1.01), within noise" in text
+    assert "1.03x (1.02-1.04)" in text and "1,755/731!" in text and "1,650/790?!" in text
+    assert "'!' throttled (sw_power_cap)" in text and max(map(len, text.splitlines())) <= 120
 
 
 def test_datasheet_rows_match_by_name_and_sm_count():
@@ -193,12 +200,14 @@ def test_compare_summarises_attention_against_flash_and_f32(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "attention.csv")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     first = next(l for l in lines if l.startswith("128 ")).split()
-    # f32/f32 delayed (the first, 400) = 1.25x FLASH, from two medians ('~': no interleaved
-    # range in these rows); a wrong (unchecked) row never wins; 440 / 400 = 1.10x, best of 1
+    # f32/f32 delayed (the first, 400) = 1.25x FLASH, from two medians (no interleaved range in
+    # these rows); a wrong (unchecked) row never wins; 440 / 400 = 1.10x, best of 1
     assert first[:6] == ["128", "4096", "full", "320.0", "640.0", "400.0"]
-    assert "~1.25x" in first and "~1.10x" in first and "1)" in first[-1]
+    line = next(l for l in lines if l.startswith("128 "))
+    assert "1.25x (medians)" in line and "sf32_of16_delayed  1.10x (medians)" in line
+    assert any("fastest f16 (of 1)" in l for l in lines)
     scheme = [l for l in lines if l.startswith("128 ")][-1]
-    assert "S f32, O f16, delayed" in scheme and "~1.10x" in scheme
+    assert "sf32_of16_delayed" in scheme and "1.10x (medians)" in scheme
     assert main(["compare", str(tmp_path / "nothing-here")]) == 2
 
 

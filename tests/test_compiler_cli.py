@@ -33,13 +33,26 @@ def test_regs_table_and_results_files(capsys, tmp_path):
     assert json.loads((folder / "context.json").read_text())["gpu_name"] == "offline"
 
 
+def test_diff_acc_table_names_each_twin_once_and_fits_120_columns():
+    from mmabench.compiler.cli import diff_table
+
+    row = dict(kernel="attn_d256_sf16q_of16f32_delayed_w8m1c64", twin="attn_d256_sf32_of32_delayed_w8m1c64",
+               status="ok", regs_f16=255, regs_f32=255, regs_delta=0, spill_store_bytes_f16=1424,
+               spill_load_bytes_f16=1240, spill_store_bytes_f32=1424, spill_load_bytes_f32=1240,
+               warps_per_sm_f16=8, warps_per_sm_f32=8, occupancy_f16=0.125, occupancy_f32=0.125)
+    text = diff_table([dict(row, arch=a) for a in ("sm_80", "sm_90", "sm_100", "sm_120")])
+    assert max(map(len, text.splitlines())) <= 120 and "1424/1240" in text
+    assert text.count(row["twin"]) == 1 and f"{row['kernel']} vs {row['twin']}" in text
+
+
 def test_diff_acc_table(capsys, tmp_path):
     rc = main(["regs", "--kernel", "mma.m16n8k16.f16.acc_f16.*", "--diff", "acc", "--arch", "sm_86",
                "--markdown", "--results", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "| mma.m16n8k16.f16.acc_f16.thr | mma.m16n8k16.f16.acc_f32.thr |" in out
-    assert "regs f16/f32" in out
+    assert "| mma.m16n8k16.f16.acc_f16.thr | sm_86 |" in out and "| Δregs |" in out
+    assert "mma.m16n8k16.f16.acc_f16.thr vs mma.m16n8k16.f16.acc_f32.thr" in out   # its twin, once
+    assert out.count("acc_f32.thr") == 1
     (folder,) = list(tmp_path.iterdir())
     diffs = json.loads((folder / "regs_diff_acc.json").read_text())
     assert {d["kernel"] for d in diffs} == {"mma.m16n8k16.f16.acc_f16.lat",

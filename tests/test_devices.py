@@ -193,6 +193,25 @@ def test_summary_spread_ratio_and_throttled_flag():
     assert "480.0*" in text and "0.800" in text and "GPU-bbbb1111" in text
 
 
+def test_summary_of_eight_gpus_fits_120_columns_with_every_gpu_and_uuid():
+    gpus = [Device(i, f"GPU-e61d089d-d2ae-0f5a-3541-0771e82c63{i:02d}", "NVIDIA H100 80GB HBM3",
+                   f"00000000:{i:02d}:00.0") for i in range(8)]
+    parts = []
+    for d in gpus:
+        f = pd.DataFrame(_mma_rows(1.0 - d.index / 100, {"throttled": d.index % 2 == 1,
+                                                          "throttle": "sw_power_cap"}))
+        f.insert(0, "device_uuid", d.uuid)
+        f.insert(0, "device_index", d.index)
+        parts.append(f)
+    outcomes = [merge.Outcome(d, None, "failed" if d.index == 7 else "ok",
+                              "exit 3: CUDA_ERROR_ECC_UNCORRECTABLE" if d.index == 7 else "")
+                for d in gpus]
+    text = summary.summarize("mma", pd.concat(parts, ignore_index=True), outcomes)
+    assert max(map(len, text.splitlines())) <= 120
+    assert all(f"GPU {i}" in text and gpus[i].uuid in text for i in range(8))
+    assert "CUDA_ERROR_ECC_UNCORRECTABLE" in text and "slowest/fastest" in text
+
+
 def test_summary_reads_throttle_reasons_and_does_without_condition_columns():
     frame = _frame({0: _mma_rows(1.0, {"throttle": "none"}), 1: _mma_rows(1.0, {"throttle": "hw_slowdown"})})
     stats = summary.form_stats(frame, summary.spec_for("mma", frame.columns))

@@ -84,14 +84,15 @@ def feature_table(rows_by_form: dict, gpu: str, markdown: bool) -> str:
             amb = fi.ambiguous.get(feat)
             lines.append([feat, _value(fi.features[feat]) + (f" (or {amb})" if amb else ""),
                           " / ".join(_published(r, form) for r in rs),
-                          " / ".join(f"{r.source} ({r.status})" for r in rs),
-                          fi.evidence.get(feat, "")[:90]])
+                          " / ".join(f"{r.source} ({r.status})" for r in rs)])
         from mmabench.arith.chain import describe
         out.append(f"\n{name}  (designed cases reproduced by the model: "
                    f"{fi.designed_match[0]}/{fi.designed_match[1]})\n  one instruction: "
                    f"{describe(fi.model)}")
-        out.append(tables.table(["feature", "measured", "published", "source", "how it was read"],
-                                lines, markdown))
+        out.append(tables.table(["feature", "measured", "published", "source"], lines, markdown))
+        # how each was read: free text, under the table rather than as its widest column
+        out += [tables.note(f"  {line[0]}: {fi.evidence[line[0]]}") for line in lines
+                if fi.evidence.get(line[0])]
     return "\n".join(out)
 
 

@@ -170,12 +170,12 @@ def table(rows: list[dict], markdown: bool = False) -> str:
             facts.append([p, f"{r['max_abs_qk']:.3g}", f"{r['max_abs_qk_prescaled']:.3g}",
                           f"{r['max_abs_v']:.3g}", f"{r['max_abs_ref']:.3g}"])
         out.append(f"series {series}: relative L2 error vs float64")
-        out.append(tables.table(["scheme"] + points, body, markdown))
+        out.append(tables.split_table(["scheme"] + points, body, markdown))
         out.append(tables.table(["point", "max|q.k| raw", "max|S| pre-scaled", "max|V|", "max|O|"],
                                 facts, markdown))
         out.append("")
-    out.append(f"'*': more than {LOSS_FACTOR}x the {BASE_SCHEME} variant's error at the same point; "
-               "inf/NaN: the output holds inf or NaN (overflow).")
+    out.append(tables.note(f"'*': more than {LOSS_FACTOR}x the {BASE_SCHEME} variant's error at the "
+                           "same point; inf/NaN: the output holds inf or NaN (overflow)."))
     return "\n".join(out)
 
 
@@ -195,8 +195,7 @@ def limits(rows: list[dict], markdown: bool = False) -> str:
     schemes = list(dict.fromkeys(r["scheme"] for r in rows))
     by = {(r["scheme"], r["series"], r["point"]): r for r in rows}
     body = []
-    for scheme in schemes:
-        line = [scheme]
+    for scheme in schemes:   # a line per scheme and series: two columns, however many series
         for series in series_list:
             points = list(dict.fromkeys(r["point"] for r in rows if r["series"] == series))
             lossy = overflow = "-"
@@ -210,9 +209,7 @@ def limits(rows: list[dict], markdown: bool = False) -> str:
                     break
                 if st == "lossy" and lossy == "-":
                     lossy = _where(r)
-            line += [lossy, overflow]
-        body.append(line)
-    head = ["scheme"] + [f"{s}: {what}" for s in series_list
-                         for what in (f"> {LOSS_FACTOR}x error from", "inf/NaN from")]
+            body.append([scheme, series, lossy, overflow])
+    head = ["scheme", "series", f"> {LOSS_FACTOR}x error from", "inf/NaN from"]
     return ("where each scheme breaks (first point of each series; '-': held to the end)\n"
             + tables.table(head, body, markdown))

@@ -9,13 +9,12 @@ attention.csv read back), so the attention command and `compare` print the same 
    tiles, and at the *same* tiles (only the accumulator differs), each ratio with its range;
    a range that includes 1.0 reads "within noise".
 Rows without the ratio columns (results from before interleaving) show the plain quotient of
-two medians, marked '~'.
+two medians, marked '(medians)'. Several GPUs: one pair of tables per GPU, each fitting 120 columns.
 """
 
 from __future__ import annotations
 
 from mmabench.reporting import tables
-from mmabench.measure.stats import describe_ratio
 
 TORCH = {"sdpa_flash_attention": "FLASH", "sdpa_cudnn_attention": "cuDNN"}
 SAME_TILES = "@f32tiles"
@@ -34,18 +33,19 @@ def _ok(row: dict) -> bool:
 
 
 def _scheme(row: dict) -> str:
-    return f"S {row['acc_s']}, O {row['acc_o']}, {row['norm']}"
+    """'sf32_of16_delayed', as the per-case tables name the variant."""
+    return f"s{row['acc_s']}_o{row['acc_o']}_{row['norm']}"
 
 
 def _ratio(row: dict | None, key: str, base: dict | None = None) -> str:
-    """'1.07x (1.05-1.09)' from the interleaved columns, else '~1.07x' from two medians."""
+    """'1.07x (1.05-1.09)' from the interleaved columns ('~' appended within noise), else
+    '1.07x?' from two medians."""
     if row is None:
         return "-"
-    r, lo, hi = (_num(row.get(k)) for k in (key, key + "_lo", key + "_hi"))
-    if r is not None and lo is not None and hi is not None:
-        return describe_ratio(r, lo, hi)
+    if _num(row.get(key + "_lo")) is not None:
+        return tables.ratio(row.get(key), row.get(key + "_lo"), row.get(key + "_hi"))
     if base is not None and _ok(base):
-        return f"~{float(row['tflops']) / float(base['tflops']):.2f}x"
+        return f"{float(row['tflops']) / float(base['tflops']):.2f}x (medians)"
     return "-"
 
 
@@ -69,24 +69,36 @@ def _find(sel, acc_s, acc_o, norm, same_tiles=False) -> dict | None:
 
 def overview(rows: list[dict], markdown: bool = False) -> str:
     cases = _cases(rows)
-    several_gpus = len({c[0] for c in cases}) > 1
-    body, schemes = [], []
-    for (gpu_name, dim, seq, causal), sel in cases.items():
+    gpus = list(dict.fromkeys(c[0] for c in cases))
+    out = []
+    for gpu in gpus:
+        mine = {k: v for k, v in cases.items() if k[0] == gpu}
+        out += ([f"{gpu}:"] if len(gpus) > 1 else []) + _gpu_overview(mine, markdown) + [""]
+    if cases:
+        bases = [_find(sel, "f32", "f32", "delayed") for sel in cases.values()]
+        out.append(tables.clock_power_note([b for b in bases if b]))
+        out.append(tables.RATIO_NOTE)
+    return "\n".join(out).strip("\n")
+
+
+def _gpu_overview(cases: dict[tuple, list[dict]], markdown: bool) -> list[str]:
+    body, schemes, counts = [], [], set()
+    for (_, dim, seq, causal), sel in cases.items():
         lib = {TORCH[r["variant"]]: r for r in sel if r.get("variant") in TORCH}
         flash = lib.get("FLASH")
         base = _find(sel, "f32", "f32", "delayed")
         ours = [r for r in sel if r.get("impl") == "mmabench" and not str(r["variant"]).endswith(SAME_TILES)]
         f16 = [r for r in ours if (r["acc_s"], r["acc_o"]) != ("f32", "f32")]
         best = max(f16, key=lambda r: float(r["tflops"])) if f16 else None
-        lead = ([gpu_name] if several_gpus else []) + [dim, seq, "causal" if causal else "full"]
-        cond = tables.conditions(base) if base and _num(base.get("sm_clock_mhz")) is not None else "-"
+        counts.add(len(f16))
+        lead = [dim, seq, "causal" if causal else "full"]
+        cond = tables.clock_power(base) if base and _num(base.get("sm_clock_mhz")) is not None else "-"
         body.append(lead + [
             tables.fmt(_num(flash["tflops"])) if flash else "-",
             tables.fmt(_num(lib["cuDNN"]["tflops"])) if "cuDNN" in lib else "-",
             tables.fmt(_num(base["tflops"])) if base else "-",
-            tables.fmt(_num(base.get("flop_per_clk_per_sm")), 0) if base else "-",
             cond, _ratio(base, "x_vs_flash", flash),
-            f"{_scheme(best)}: {_ratio(best, 'x_vs_f32f32', base)} (best of {len(f16)})" if best else "-",
+            _scheme(best) if best else "-", _ratio(best, "x_vs_f32f32", base) if best else "-",
         ])
         for r in f16:
             same = _find(sel, r["acc_s"], r["acc_o"], r["norm"], same_tiles=True)
@@ -96,15 +108,17 @@ def overview(rows: list[dict], markdown: bool = False) -> str:
             schemes.append(lead + [_scheme(r), r.get("tiles", ""), tables.fmt(_num(r["tflops"])),
                                    _ratio(r, "x_vs_f32f32", ref),
                                    _ratio(same, "x_vs_f32f32_same_tiles") if same else "-"])
-    head = (["GPU"] if several_gpus else []) + ["d", "N", "mask"]
-    out = ["PyTorch back ends and the f32/f32 kernel (delayed normalization, FlashAttention-2's "
-           "scheme); ratios: median (range) over interleaved rounds",
-           tables.table(head + ["FLASH TFLOP/s", "cuDNN TFLOP/s", "f32/f32 TFLOP/s", "FLOP/clk/SM",
-                                "clock, power", "f32/f32 vs FLASH", "fastest f16 scheme vs f32/f32"],
-                        body, markdown)]
+    head = ["d", "N", "mask"]
+    of = f" (of {counts.pop()})" if len(counts) == 1 else ""
+    out = [tables.note("TFLOP/s of PyTorch's back ends and of the f32/f32 kernel (delayed normalization, "
+                       "FlashAttention-2's scheme), the f32/f32 kernel's MHz/W, and the fastest "
+                       "f16-accumulator scheme (a best-of-N figure):"),
+           tables.table(head + ["FLASH", "cuDNN", "f32/f32", "MHz/W", "f32/f32 vs FLASH",
+                                f"fastest f16{of}", "vs f32/f32"], body, markdown)]
     if schemes:
-        out += ["", "each f16-accumulator scheme vs f32/f32 with the same normalization: at its "
-                    "tuned tiles, and at the f32/f32 tiles (only the accumulator differs)",
+        out += ["", tables.note("each f16-accumulator scheme vs f32/f32 with the same normalization: "
+                                "at its tuned tiles, and at the f32/f32 tiles (only the accumulator "
+                                "differs)"),
                 tables.table(head + ["scheme", "tuned tiles", "TFLOP/s", "vs f32/f32 (tuned tiles)",
                                      "vs f32/f32 (same tiles)"], schemes, markdown)]
-    return "\n".join(out)
+    return out

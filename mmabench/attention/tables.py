@@ -5,57 +5,68 @@ from __future__ import annotations
 from mmabench.reporting import tables
 
 
-def _ratio_cell(r: dict, key: str) -> str:
-    from mmabench.measure.stats import describe_ratio
-    x, lo, hi = r.get(key), r.get(key + "_lo"), r.get(key + "_hi")
-    if x is None or x != x:
-        return "-"
-    if lo is None or lo != lo:
-        return f"{x:.2f}x"
-    return describe_ratio(x, lo, hi).replace(", within noise", " ~")
+SAME_TILES = "@f32tiles"   # bench.SAME_TILES: an f16 variant run at the f32/f32 variant's tiles
+
+
+def _scheme(r: dict) -> str:
+    """'sf32_of16_delayed': the variant without its dimension (in the heading) and its tile tag
+    (the tiles column shows the tiles)."""
+    if r.get("impl") != "mmabench" or not r.get("acc_s"):
+        return str(r["variant"]).removesuffix("_attention")   # sdpa_flash_attention -> sdpa_flash
+    return f"s{r['acc_s']}_o{r['acc_o']}_{r['norm']}"
+
+
+def _vs_f32f32(r: dict) -> str:
+    """One cell for the two exclusive ratios: vs f32/f32 at the row's tuned tiles, or ('=') at the
+    f32/f32 kernel's own tiles for a variant@f32tiles row."""
+    if str(r["variant"]).endswith(SAME_TILES):
+        cell = tables.ratio(*(r.get("x_vs_f32f32_same_tiles" + k) for k in ("", "_lo", "_hi")))
+        return cell + "=" if cell != "-" else cell
+    return tables.ratio(*(r.get("x_vs_f32f32" + k) for k in ("", "_lo", "_hi")))
+
+
+def _speed_row(r: dict) -> list:
+    if r.get("status") != "ok":
+        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 5
+    return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("tflops")),
+            tables.fmt(r.get("flop_per_clk_per_sm"), 0), tables.clock_power(r),
+            f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
+            tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi")))]
+
+
+def _kernel_row(r: dict) -> list:
+    err = tables.number(r.get("max_abs_err"))
+    return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("registers"), 0),
+            tables.fmt(r.get("local_bytes"), 0), tables.fmt(r.get("blocks_per_sm"), 0),
+            f"{err:.2e}" if err is not None else "-",
+            tables.fmt(r.get("nonfinite_all", r.get("nonfinite")), 0)]
 
 
 def summary(rows: list[dict], markdown: bool = False) -> str:
-    """One table per case: every contender's tiles, resources, speed (with the clock and power
-    while it ran, and its ratios over interleaved rounds; '~' marks a range that includes 1.0)
-    and accuracy."""
+    """Two tables per case: speed (with the clock and power while each contender ran, and its
+    ratios over interleaved rounds), then each kernel's resources and accuracy; every column of
+    the rows stays in the CSV."""
     out = []
     keys = list(dict.fromkeys((r["dim"], r["seq"], r["causal"], r["batch"], r["heads"]) for r in rows))
     for d, n, c, b, h in keys:
         sel = [r for r in rows if (r["dim"], r["seq"], r["causal"]) == (d, n, c)]
-        y = sel[0].get("yard_max_abs_err")
+        y = tables.number(sel[0].get("yard_max_abs_err"))
         regime = next((r["regime"] for r in sel if r.get("regime")), "")
         out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
-                   f"{regime + ' regime   ' if regime else ''}"
-                   f"(PyTorch fp16 yardstick max abs err {tables.fmt(y, 5) if y == y else '-'})")
-        body = []
-        for r in sel:
-            ok = r.get("status") == "ok"
-            body.append([
-                r["variant"].replace(f"attn_d{d}_", ""), r.get("tiles", ""),
-                tables.fmt(r.get("registers")), tables.fmt(r.get("local_bytes")),
-                tables.fmt(r.get("blocks_per_sm")),
-                tables.fmt(r.get("tflops")) if ok else r.get("status", "?"),
-                tables.fmt(r.get("flop_per_clk_per_sm"), 0) if ok else "-",
-                (f"{tables.fmt(r.get('sm_clock_mhz'), 0)}/{tables.fmt(r.get('power_w'), 0)}"
-                 + ("?" if r.get("power_above_limit") is True else "")
-                 + ("!" if r.get("throttled") is True else "")) if ok else "-",
-                f"{tables.fmt(r.get('noise_pct'), 1)}%" if ok else "-",
-                _ratio_cell(r, "x_vs_f32f32") if ok else "-",
-                _ratio_cell(r, "x_vs_f32f32_same_tiles") if ok else "-",
-                _ratio_cell(r, "x_vs_flash") if ok else "-",
-                f"{r['max_abs_err']:.2e}" if "max_abs_err" in r and r["max_abs_err"] == r["max_abs_err"] else "-",
-                tables.fmt(r.get("nonfinite_all", r.get("nonfinite"))),
-                (r.get("error") or "")[:60]])
-        out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "TFLOP/s",
-                                 "FLOP/clk/SM", "MHz/W", "noise", "x f32/f32", "x same tiles",
-                                 "x FLASH", "max abs err", "inf/NaN", "note"], body, markdown))
+                   f"{regime + ' regime' if regime else ''}")
+        out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "noise",
+                                 "x f32/f32", "x FLASH"], [_speed_row(r) for r in sel], markdown))
+        out.append(f"resources and accuracy (PyTorch fp16 yardstick max abs err "
+                   f"{tables.fmt(y, 5)}):")
+        out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "max abs err",
+                                 "inf/NaN"], [_kernel_row(r) for r in sel], markdown))
+        out += [tables.note(f"{_scheme(r)} {r.get('tiles', '')}: {r['error']}")
+                for r in sel if isinstance(r.get("error"), str) and r["error"]]
     if tables.timing_note(rows):
         out.append(tables.timing_note(rows))
-    out.append("MHz/W: SM clock and power during that contender's own timed blocks (NVML; "
-               "'!' throttled, '?' power above the board limit +5%, not physical). "
-               "Ratios: median (min-max) over interleaved rounds; '~' = range includes 1.0 "
-               "(within noise).")
+    out.append(tables.clock_power_note(rows))
+    out.append(tables.note(tables.RATIO_NOTE[:-1] + "; '=' vs f32/f32 at the f32/f32 kernel's "
+                           "tiles (only the accumulator differs; variant@f32tiles in the CSV)."))
     return "\n".join(out)
 
 
@@ -70,11 +81,13 @@ def overhead_table(rows: list[dict], markdown: bool = False) -> str:
 
 def offline_table(rows: list[dict], markdown: bool = False) -> str:
     """One line per variant x architecture from offline.run(): the tiles it gets there, its
-    resources, occupancy and the SASS check."""
-    body = [[r["tuned_variant"], r["arch"], r["tiles"], r["registers"],
+    resources, occupancy and the SASS check (what failed in a note under the table)."""
+    body = [[str(r["tuned_variant"]).removeprefix("attn_"), r["arch"], r["tiles"], r["registers"],
              r["spill_stores"] + r["spill_loads"], r["smem_bytes"] // 1024, r["blocks_per_sm"],
-             f"{r['occupancy_pct']:.0f}", r["hmma_f32"], r["hmma_f16"],
-             "ok" if r["ok"] else r["problems"][:70]] for r in rows]
-    return tables.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B",
-                         "smem KiB", "blk/SM", "occ %", "HMMA.F32/tile", "HMMA.F16/tile",
-                         "SASS check"], body, markdown)
+             f"{r['occupancy_pct']:.0f}", f"{r['hmma_f32']}/{r['hmma_f16']}",
+             "ok" if r["ok"] else "FAIL"] for r in rows]
+    text = tables.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B",
+                         "smem KiB", "blk/SM", "occ %", "HMMA F32/F16", "SASS"], body, markdown)
+    notes = ["HMMA F32/F16: HMMA instructions per tile in the SASS, by accumulator type"]
+    notes += [f"{r['tuned_variant']} {r['arch']}: {r['problems']}" for r in rows if not r["ok"]]
+    return "\n".join([text] + [tables.note(n) for n in notes])

@@ -74,12 +74,14 @@ def crosscheck(kernels=None, families=None, jobs: int | None = None,
 
 
 def crosscheck_table(checks: list[dict], markdown: bool = False) -> str:
-    headers = ["kernel", "arch", "regs ptxas/driver", "local B ptxas/driver",
-               "smem B ptxas/driver", "blocks/SM model/driver", "driver JIT regs/local B", "check"]
-    body = []
+    """A line per kernel x arch, each pair 'offline / driver' (the note under the table says so);
+    a mismatch's message in a note, so that the table fits 120 columns."""
+    headers = ["kernel", "arch", "regs", "local B", "smem B", "blocks/SM", "JIT regs/local B", "check"]
+    body, notes = [], []
     for c in checks:
         if "regs_offline" not in c:
-            body.append([c["kernel"], c["arch"]] + ["-"] * 5 + [c["message"]])
+            body.append([c["kernel"], c["arch"]] + ["-"] * 5 + ["FAIL"])
+            notes.append(f"{c['kernel']} {c['arch']}: {c['message']}")
             continue
         body.append([
             c["kernel"], c["arch"], f"{c['regs_offline']}/{c['regs_driver']}",
@@ -87,6 +89,10 @@ def crosscheck_table(checks: list[dict], markdown: bool = False) -> str:
             f"{c['static_smem_offline']}/{c['static_smem_driver']}",
             f"{c['blocks_per_sm_offline']}/{c['blocks_per_sm_driver']}",
             f"{c.get('jit_regs', '-')}/{c.get('jit_local_bytes', '-')}",
-            "ok" if c["status"] == "ok" else "MISMATCH: " + c["message"],
+            "ok" if c["status"] == "ok" else "MISMATCH",
         ])
-    return tables.table(headers, body, markdown)
+        if c["status"] != "ok":
+            notes.append(f"{c['kernel']} {c['arch']}: MISMATCH: {c['message']}")
+    legend = ("regs, local B, smem B: ptxas (offline) / driver; blocks/SM: occupancy model / driver; "
+              "JIT: the driver's own JIT of the same PTX, for information")
+    return "\n".join([tables.table(headers, body, markdown)] + [tables.note(n) for n in [legend, *notes]])

@@ -131,8 +131,9 @@ def summarize(bench: str, frame, outcomes, markdown: bool = False) -> str:
         body.append([*map(str, s.key), *cells, tables.fmt(s.spread_pct), f"{s.ratio:.3f}",
                      ",".join(map(str, sorted(s.throttled))) or "-"])
     out = [f"{bench}: {spec.label} per GPU (* = throttled while measured)",
-           tables.table([*keys, *[f"GPU {d.index}" for d in devices], "spread %",
-                         "slowest/fastest", "throttled GPUs"], body, markdown)]
+           # a column per GPU: eight GPUs split into tables that each fit 120 columns
+           tables.split_table([*keys, *[f"GPU {d.index}" for d in devices], "spread %",
+                               "slowest/fastest", "throttled GPUs"], body, markdown, keep=len(keys))]
 
     per_gpu = []
     records = frame.to_dict("records")
@@ -141,11 +142,14 @@ def summarize(bench: str, frame, outcomes, markdown: bool = False) -> str:
         mine = [r for r in records if int(r["device_index"]) == d.index]
         rel = [s.values[d.index] / s.fastest for s in stats if d.index in s.values and s.fastest > 0]
         slowest_in = sum(1 for s in stats if len(s.values) > 1 and s.values.get(d.index) == s.slowest)
-        per_gpu.append([d.index, d.name or "?", d.uuid or "?", o.status + (f" ({o.detail})" if o.detail else ""),
+        per_gpu.append([d.index, d.name or "?", o.status,
                         len(mine), tables.fmt(_median(rel), 3), slowest_in,
                         tables.fmt(_median(r.get("sm_clock_mhz") for r in mine), 0),
                         tables.fmt(_median(r.get("power_w") for r in mine), 0),
                         sum(1 for s in stats if d.index in s.throttled)])
-    out += ["", tables.table(["GPU", "name", "uuid", "run", "rows", "median vs fastest",
+    out += ["", tables.table(["GPU", "name", "run", "rows", "median vs fastest",
                               "slowest in", "SM MHz", "power W", "throttled forms"], per_gpu, markdown)]
+    # the uuid and a failed run's detail are long: a line per GPU under the table
+    out += [tables.note(f"GPU {o.device.index}: {o.device.uuid or '?'}"
+                        + (f"; {o.status}: {o.detail}" if o.detail else "")) for o in outcomes]
     return "\n".join(out)

@@ -227,40 +227,41 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
     return folder, folder.rows
 
 
-def summary(rows: list[dict], markdown: bool = False) -> str:
+def _summary_row(r: dict) -> list:
     from mmabench.reporting import tables
 
-    body = []
-    for r in rows:
-        ratio = ""
-        if r.get("f16_over_f32") is not None and r.get("f16_over_f32") == r.get("f16_over_f32"):
-            ratio = f"{r['f16_over_f32']:.3f} [{r['f16_over_f32_lo']:.3f}, {r['f16_over_f32_hi']:.3f}]"
-        acc = r["acc"]
-        if r["impl"] == "torch.matmul":   # same f32 main loop; the flag allows f16 split-K sums
-            acc = f"f32, fp16 reduction {'on' if r['key'].endswith('_on') else 'off'}"
-        body.append([r["impl"], acc,
-                     tables.fmt(r.get("tflops")) if r["status"] == "ok" else r["status"],
-                     tables.fmt(r.get("sm_clock_mhz"), 0),
-                     tables.fmt(r.get("power_w"), 0) + ("?" if r.get("power_above_limit") is True
-                                                        else "") + ("!" if r.get("throttled") is True
-                                                                    else ""),
-                     r.get("registers", "-") if r.get("registers") is not None else "-",
-                     r.get("spill_bytes", "-") if r.get("spill_bytes") is not None else "-",
-                     r.get("tensor_op") or r.get("ptx_wgmma") or "-",
-                     tables.fmt(r.get("rel_rms_err"), 5) if r.get("rel_rms_err") is not None else "-",
-                     ratio or "-"])
-    out = [tables.table(["implementation", "acc", "TFLOP/s", "SM MHz", "W", "regs", "spill B",
-                         "tensor instruction", "rel RMS err", "f16/f32 speed [range]"], body, markdown)]
+    acc = r["acc"]
+    if r["impl"] == "torch.matmul" and str(r["key"]).endswith("_on"):
+        acc += " rpr"   # same f32 main loop; the flag allows f16 split-K sums (see the note)
+    ok = r["status"] == "ok"
+    return [r["impl"], acc, tables.fmt(tables.number(r.get("tflops"))) if ok else r["status"],
+            tables.clock_power(r) if ok else "-", tables.fmt(tables.number(r.get("registers")), 0),
+            _text(r.get("tensor_op")) or _text(r.get("ptx_wgmma")) or "-",
+            tables.fmt(tables.number(r.get("rel_rms_err")), 5),
+            tables.ratio(r.get("f16_over_f32"), r.get("f16_over_f32_lo"), r.get("f16_over_f32_hi"))]
+
+
+def _text(value) -> str:
+    """A cell's text, '' for a value the row lacks (None, or NaN read back from a CSV)."""
+    return "" if value is None or value != value else str(value)
+
+
+def summary(rows: list[dict], markdown: bool = False) -> str:
+    """One line per implementation and accumulator; spills, library kernels and errors in notes
+    under the table (every column stays in gemm.csv)."""
+    from mmabench.reporting import tables
+
+    out = [tables.table(["implementation", "acc", "TFLOP/s", "MHz/W", "regs", "tensor instruction",
+                         "rel RMS err", "f16/f32 speed"], [_summary_row(r) for r in rows], markdown)]
     if tables.timing_note(rows):
         out.append(tables.timing_note(rows))
-    out.append("W: power during that contender's own blocks ('!' throttled, '?' above the board "
-               "limit +5%, not physical)")
-    for r in rows:
-        if r.get("kernels"):
-            out.append(f"{r['key']}: kernels {r['kernels']}")
-    for r in rows:
-        if r["status"] not in ("ok",):
-            out.append(f"{r['key']}: {r['status']}: {r['error']}")
+    out.append(tables.clock_power_note(rows))
+    out.append(tables.note(tables.RATIO_NOTE[:-1] + "; 'rpr': torch.matmul with "
+                           "allow_fp16_reduced_precision_reduction (f16 split-K sums)."))
+    out += [tables.note(f"{r['key']}: spills {tables.fmt(tables.number(r['spill_bytes']), 0)} B")
+            for r in rows if (tables.number(r.get("spill_bytes")) or 0) > 0]
+    out += [tables.note(f"{r['key']}: kernels {r['kernels']}") for r in rows if _text(r.get("kernels"))]
+    out += [tables.note(f"{r['key']}: {r['status']}: {r['error']}") for r in rows if r["status"] != "ok"]
     return "\n".join(out)
 
 

@@ -86,9 +86,8 @@ def run(args) -> int:
                              args.triton is not False, args.cublas is not False, args.seed,
                              policy, args.results)
     ctx = rows[0] if rows else {}
-    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={size}, fp16 in/out; {policy.regime} regime; "
-          f"figures at the NVML clock during each contender's own blocks; ratios from "
-          f"interleaved rounds")
+    # the clock and power of each row, and what a ratio is, are in the notes under the table
+    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={size}, fp16 in/out; {policy.regime} regime")
     print(summary(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") != "error" for r in rows) else 1

@@ -230,6 +230,14 @@ def compare_accumulators(family: Family, forms: list, rows: list[dict], rng, sms
 
 # ---------------------------------------------------------------- summaries
 
+def comparison_cell(row: dict) -> str:
+    """The f16/f32 ratio of a comparison row as the tables' compact cell; a row with only the
+    described text (an older CSV) has it compacted the same way."""
+    if tables.number(row.get("ratio_f16_over_f32")) is not None:
+        return tables.ratio(*(row.get("ratio_f16_over_f32" + k) for k in ("", "_lo", "_hi")))
+    return str(row.get("comparison") or "-").replace(", within noise", "~")
+
+
 def best_points(rows: list[dict]) -> tuple[list[str], dict, dict, list[dict]]:
     """(form names in row order, latency row per form, saturating row per form, error rows)."""
     forms = list(dict.fromkeys(r["form"] for r in rows if r.get("kind") != "comparison"))

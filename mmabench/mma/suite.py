@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mmabench import hardware, measure, record
 from mmabench.instructions import suite
 from mmabench.instructions.bench import POINT_POLICY
-from mmabench.instructions.suite import best_points
+from mmabench.instructions.suite import best_points, comparison_cell
 from mmabench.mma import bench
 from mmabench.mma.catalogue import MmaForm
 from mmabench.reporting import tables
@@ -121,36 +121,39 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         l, s = lat.get(name, {}), sat.get(name, {})
         config = (f"{int(s['warps_per_block'])}w x {int(s['ilp'])} ILP x {int(s['blocks_per_sm'])} blk/SM"
                   if s else "-")
-        noise = (f"{tables.fmt(s.get('noise_pct'), 2)}% n={tables.fmt(s.get('samples'))}"
+        noise = (f"{tables.fmt(s.get('noise_pct'), 2)}% n={tables.fmt(tables.number(s.get('samples')), 0)}"
                  if s else "-")
         body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
                      tables.fmt(s.get("flop_per_clk_per_sm"), 0),
-                     tables.fmt(s.get("pct_of_peak")), tables.conditions(s) if s else "-",
+                     tables.fmt(s.get("pct_of_peak")), tables.clock_power(s) if s else "-",
                      noise, config])
     out = ["best point of the sweep per form (a best-of-N figure):",
            tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
-                         "SM clock, power", "noise", "saturating config"], body, markdown)]
+                         "MHz/W", "noise", "saturating config"], body, markdown)]
 
     pairs = []
     for r in rows:
         if r.get("kind") != "comparison" or r.get("status") != "ok":
             continue
         config = f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
-        pairs.append([r["form"], config, tables.fmt(r.get("f16_tflops")),
-                      tables.fmt(r.get("f32_tflops")), r.get("comparison", "-"),
-                      tables.pair(r, "sm_clock_mhz", 0), tables.pair(r, "power_w", 0),
+        pairs.append([r["form"], config, tables.pair(r, "tflops"),
+                      comparison_cell(r),
+                      tables.clock_power(r, "f16_"), tables.clock_power(r, "f32_"),
                       tables.pair(r, "pj_per_flop", 3),
-                      tables.fmt(lat.get(r["form"] + ".acc_f16", {}).get("latency_cycles")),
-                      tables.fmt(lat.get(r["form"] + ".acc_f32", {}).get("latency_cycles"))])
+                      f"{tables.fmt(lat.get(r['form'] + '.acc_f16', {}).get('latency_cycles'))} / "
+                      f"{tables.fmt(lat.get(r['form'] + '.acc_f32', {}).get('latency_cycles'))}"])
     if pairs:
         out.append("")
         out.append("f16 vs f32 accumulation, interleaved rounds at the same launch shape "
                    "(ratio of rates: median and range over rounds):")
-        out.append(tables.table(["instruction", "shape", "f16 acc TFLOP/s", "f32 acc TFLOP/s",
-                                 "f16/f32", "MHz f16/f32", "W f16/f32", "pJ/FLOP f16/f32", "f16 acc lat",
-                                 "f32 acc lat"], pairs, markdown))
+        out.append(tables.table(["instruction", "shape", "TFLOP/s f16/f32", "f16/f32",
+                                 "MHz/W f16", "MHz/W f32", "pJ/FLOP f16/f32", "lat f16/f32"],
+                                pairs, markdown))
         if tables.timing_note(rows):
             out.append(tables.timing_note(rows))
+    out.append(tables.clock_power_note(rows, ("", "f16_", "f32_")))
+    if pairs:
+        out.append(tables.RATIO_NOTE)
     if errors:
         out.append("")
         out += [f"error: {r['form']} {r['kind']} "

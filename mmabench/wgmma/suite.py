@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mmabench import measure, record
 from mmabench.instructions import suite
 from mmabench.instructions.bench import POINT_POLICY
-from mmabench.instructions.suite import best_points
+from mmabench.instructions.suite import best_points, comparison_cell
 from mmabench.measure.twins import RATE_KEYS
 from mmabench.reporting import tables
 from mmabench.wgmma import bench
@@ -134,37 +134,40 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     body = []
     for name in forms:
         l, s = lat.get(name, {}), sat.get(name, {})
-        config = (f"{int(s['warpgroups_per_sm'])} wg x {int(s['ilp'])} acc x {int(s['depth'])}/group"
-                  if s else "-")
+        config = f"{int(s['warpgroups_per_sm'])}x{int(s['ilp'])}x{int(s['depth'])}" if s else "-"
         body.append([name, tables.fmt(l.get("latency_cycles")), tables.fmt(s.get("tflops")),
                      tables.fmt(s.get("flop_per_clk_per_sm"), 0),
                      tables.fmt(s.get("pct_of_datasheet_per_clk")),
-                     tables.conditions(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
+                     tables.clock_power(s) if s else "-", tables.fmt(s.get("pj_per_flop"), 3),
                      tables.fmt(s.get("registers"), 0), config])
-    out = ["best point of the sweep per form (a best-of-N figure); % of the datasheet dense rate "
-           "per clock (4,096 FLOP/clk/SM f16/bf16, 8,192 FP8) at the clock measured in the kernel:",
-           tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of datasheet",
-                         "SM clock, power", "pJ/FLOP", "regs", "saturating config"], body, markdown)]
+    out = [tables.note("best point of the sweep per form (a best-of-N figure); % of peak: of the "
+                       "datasheet dense rate per clock (4,096 FLOP/clk/SM f16/bf16, 8,192 FP8) at the "
+                       "clock measured in the kernel; config: warpgroups/SM x accumulators x "
+                       "wgmma per group:"),
+           tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
+                         "MHz/W", "pJ/FLOP", "regs", "config"], body, markdown)]
     pairs = []
     for r in rows:
         if r.get("kind") != "comparison" or r.get("status") != "ok":
             continue
-        config = f"{int(r['warpgroups_per_sm'])} wg x {int(r['ilp'])} x {int(r['depth'])}"
-        pairs.append([r["form"], config,
-                      f"{tables.fmt(r.get('f16_flop_per_clk_per_sm'), 0)} / "
-                      f"{tables.fmt(r.get('f32_flop_per_clk_per_sm'), 0)}",
-                      r.get("comparison", "-"),
-                      f"{tables.conditions(r, 'f16_')} / {tables.conditions(r, 'f32_')}",
-                      tables.pair(r, "pj_per_flop", 3), tables.pair(r, "registers", 0),
-                      tables.pair(r, "latency_cycles", 1)])
+        config = f"{int(r['warpgroups_per_sm'])}x{int(r['ilp'])}x{int(r['depth'])}"
+        pairs.append([r["form"], config, tables.pair(r, "flop_per_clk_per_sm", 0),
+                      comparison_cell(r),
+                      tables.clock_power(r, "f16_"), tables.clock_power(r, "f32_"),
+                      tables.pair(r, "pj_per_flop", 3), tables.pair(r, "registers", 0)])
     if pairs:
-        out += ["", "f16 vs f32 accumulation, interleaved rounds at the same launch shape "
-                "(time ratio f32/f16: median and range over rounds):",
-                tables.table(["instruction", "shape", "FLOP/clk/SM f16/f32", "f16 speed-up",
-                              "clock, power f16 / f32", "pJ/FLOP f16/f32", "regs f16/f32",
-                              "latency f16/f32"], pairs, markdown)]
+        # latency is in the table above, one line per form
+        out += ["", tables.note("f16 vs f32 accumulation, interleaved rounds at the same launch shape "
+                                "(warpgroups/SM x accumulators x wgmma per group); speed-up: time "
+                                "ratio f32/f16, median and range over rounds; pairs: f16 / f32:"),
+                tables.table(["instruction", "shape", "FLOP/clk/SM", "f16 speed-up",
+                              "MHz/W f16", "MHz/W f32", "pJ/FLOP", "regs"],
+                             pairs, markdown)]
         if tables.timing_note(rows):
             out.append(tables.timing_note(rows))
+    out.append(tables.clock_power_note(rows, ("", "f16_", "f32_")))
+    if pairs:
+        out.append(tables.RATIO_NOTE)
     if errors:
         out.append("")
         out += [f"error: {r['form']} {r['kind']} wg{r.get('warpgroups_per_sm')} "
