@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 
 from mmabench.reporting import tables
-from mmabench.core.errors import UserError
+from mmabench.core.errors import UserError, at_least
 from mmabench.core.options import Mode, Modes
 
 DEFAULT_VECTORS = 100_000
@@ -42,7 +42,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--vectors", type=int,
                    help=f"random dot products per form for the model check (default {DEFAULT_VECTORS})")
     p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
-    p.add_argument("--max-k", type=int, default=65536, help="largest K of the consequence table")
+    p.add_argument("--max-k", type=int, default=65536,
+                   help="largest K of the consequence table (at least 16, its smallest K)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true")
@@ -254,12 +255,19 @@ class _NotRun:
         self.detail = detail
 
 
+def check_counts(args) -> None:
+    """The consequence table's sizes, before any work: no trials or no K is no table."""
+    from mmabench.arith.consequence import KS
+
+    at_least(args.trials, "--trials")
+    at_least(args.max_k, "--max-k", KS[0])
+
+
 def run(args) -> int:
+    check_counts(args)
     if args.offline:
         return run_offline(args)
-    n_vectors = DEFAULT_VECTORS if args.vectors is None else args.vectors
-    if n_vectors < 1:
-        raise UserError(f"--vectors {n_vectors}: must be >= 1")
+    n_vectors = at_least(DEFAULT_VECTORS if args.vectors is None else args.vectors, "--vectors")
     from mmabench import record, hardware
     from mmabench.hardware import arch_number as number
     from mmabench.arith.batch import pick, run as run_designed

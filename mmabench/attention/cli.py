@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmabench import record, hardware
 from mmabench.core.options import Mode, Modes
-from mmabench.core.errors import UserError, int_list, split_list
+from mmabench.core.errors import UserError, at_least, int_list, split_list
 from mmabench.attention import variants
 from mmabench.attention.tables import (offline_table, overhead_table, summary)  # noqa: F401  (summary: also imported by selfcheck)
 
@@ -122,11 +122,7 @@ def timing_policy(args):
 
 
 def _at_least_one(value, flag: str, default: int) -> int:
-    if value is None:
-        return default
-    if value < 1:
-        raise UserError(f"bad {flag} {value}; accepted: an integer >= 1")
-    return value
+    return default if value is None else at_least(value, flag)
 
 
 def run(args) -> int:
