@@ -24,3 +24,112 @@ def test_arith_counts_are_checked_before_any_work(capsys, argv, named, mode):
     assert main(["arith", *mode, *argv]) == 2
     line = one_line(capsys.readouterr().err)
     assert named in line and "accepted: an integer >=" in line
+
+
+# ---------------------------------------------------------------- 2. plot's file type
+
+def _shipped_mma_csv():
+    from mmabench.core import project_files
+
+    return project_files.data("results", "h100-sxm5", "mma", "mma.csv")
+
+
+@pytest.mark.parametrize("name", ["x.txt", "x.html", "x"])
+def test_plot_refuses_a_file_type_it_cannot_write_before_reading_anything(
+        tmp_path, monkeypatch, capsys, name):
+    from mmabench.reporting import schema
+
+    def no_work(*a, **k):
+        raise AssertionError("the CSV was read before the output was checked")
+
+    monkeypatch.setattr(schema, "read_csv", no_work)
+    assert main(["plot", str(_shipped_mma_csv()), "-o", str(tmp_path / name)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert name in line and ".png" in line and ".svg" in line and ".pdf" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_plot_writes_the_file_type_its_suffix_names(tmp_path, capsys):
+    assert main(["plot", str(_shipped_mma_csv()), "-o", str(tmp_path / "sweep.svg")]) == 0
+    assert (tmp_path / "sweep.svg").read_text().lstrip().startswith("<?xml")
+
+
+# ---------------------------------------------------------------- 5. nothing written into the package
+
+def _snapshot(folder):
+    return {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def test_plotting_a_shipped_csv_writes_only_into_the_results_folder(tmp_path, monkeypatch, capsys):
+    from mmabench.core import project_files
+
+    results, elsewhere = tmp_path / "results", tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("MMABENCH_RESULTS", str(results))
+    before = _snapshot(project_files.data())
+    assert main(["plot", str(_shipped_mma_csv())]) == 0
+    assert _snapshot(project_files.data()) == before
+    (png,) = results.iterdir()
+    assert png.name == "h100-sxm5-mma.png" and png.stat().st_size > 0
+    assert f"wrote {png}" in capsys.readouterr().out
+    assert not list(elsewhere.iterdir())
+
+
+def test_plotting_a_csv_of_ones_own_writes_beside_it(tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(_shipped_mma_csv(), run / "mma.csv")
+    assert main(["plot", str(run / "mma.csv")]) == 0
+    assert (run / "mma.png").stat().st_size > 0
+
+
+def _tracked_file():
+    from mmabench import record
+
+    if record.SOURCE_CHECKOUT is None or not (record.SOURCE_CHECKOUT / ".git").exists():
+        pytest.skip("mmabench runs from an installed copy, not from a git checkout")
+    return record.SOURCE_CHECKOUT / "README.md"
+
+
+def _forbidden(target: str, suffix: str):
+    """A file mmabench must not write: new in its shipped data or package, or a tracked one."""
+    import mmabench
+
+    if target == "shipped":
+        return _shipped_mma_csv().with_name("out" + suffix)
+    if target == "package":
+        from pathlib import Path
+
+        return Path(mmabench.__file__).parent / ("out" + suffix)
+    return _tracked_file()
+
+
+@pytest.mark.parametrize("target", ["shipped", "package", "tracked"])
+@pytest.mark.parametrize("command, suffix", [(["plot", "CSV"], ".svg"), (["report"], ".html"),
+                                             (["report", "--markdown"], ".md"),
+                                             (["bundle", "--results", "TMP"], ".json.gz")])
+def test_a_named_output_inside_the_package_or_over_a_tracked_file_is_refused(
+        tmp_path, monkeypatch, capsys, target, command, suffix):
+    monkeypatch.chdir(tmp_path)   # report's default -o report.html is probed there
+    if target == "tracked" and command[0] == "plot":
+        pytest.skip("no tracked figure outside the shipped data; plot's suffix check comes first")
+    path = _forbidden(target, suffix)
+    before = path.stat().st_mtime_ns if path.exists() else None
+    argv = [{"CSV": str(_shipped_mma_csv()), "TMP": str(tmp_path)}.get(a, a) for a in command]
+    if argv[-1] != "--markdown":
+        argv.append("-o")
+    assert main(argv + [str(path)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"cannot write {path}" in line and ("shipped files" in line or "tracked by git" in line)
+    assert (path.stat().st_mtime_ns if path.exists() else None) == before
+
+
+def test_results_are_never_written_into_the_shipped_data(capsys):
+    from mmabench.core import project_files
+
+    assert main(["mma", "--offline", "--arch", "sm_90", "--results", str(project_files.data())]) == 2
+    assert "inside mmabench's shipped files" in one_line(capsys.readouterr().err)
+

@@ -129,6 +129,11 @@ def results_root(root: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("MMABENCH_RESULTS")
     path = Path(root or env or "results")
     where = "--results" if root else "MMABENCH_RESULTS" if env else "the default ./results"
+    from mmabench.record.output import shipped
+
+    if reason := shipped(path):
+        raise UserError(f"cannot write results to {path} (from {where}): {reason}; give another "
+                        "folder with --results DIR or MMABENCH_RESULTS")
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path, prefix=".mmabench-probe-"):
@@ -214,6 +219,10 @@ class RunFolder:
 
     def save_context(self, context: dict) -> None:
         self.save_json("context.json", context, indent=2)
+
+
+# The file types every PNG-writing command can also write (matplotlib with Pillow, nothing else).
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps", ".ps")
 
 
 def write_figure(figure, path: Path) -> Path:
