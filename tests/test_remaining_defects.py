@@ -133,3 +133,71 @@ def test_results_are_never_written_into_the_shipped_data(capsys):
     assert main(["mma", "--offline", "--arch", "sm_90", "--results", str(project_files.data())]) == 2
     assert "inside mmabench's shipped files" in one_line(capsys.readouterr().err)
 
+
+# ---------------------------------------------------------------- 3. report --published
+
+PUBLISHED_HEADER = "gpu,level,form,acc,metric,value,unit,citation,from_chart\n"
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "no such file"), ("", "is empty"), ("# only a comment\n", "is empty"),
+    ("gpu,level,form,value\nH100,instr,x,1\n", "missing columns acc, metric, unit, citation, from_chart"),
+    (PUBLISHED_HEADER + "H100,instr,x,f16,tflops,fast,TFLOP/s,paper,no\n", "not a number")])
+def test_report_published_that_is_missing_empty_or_malformed_is_one_line(
+        tmp_path, monkeypatch, capsys, content, words):
+    from mmabench.reporting import sources
+
+    def no_work(*a, **k):
+        raise AssertionError("results were loaded before --published was checked")
+
+    monkeypatch.setattr(sources, "load", no_work)
+    published = tmp_path / "published.csv"
+    if content is not None:
+        published.write_text(content)
+    out = tmp_path / "report.html"
+    assert main(["report", "--published", str(published), "-o", str(out)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert str(published) in line and words in line
+    assert not out.exists()
+
+
+def test_report_reads_a_published_csv_with_only_its_header(tmp_path, capsys):
+    published = tmp_path / "published.csv"
+    published.write_text(PUBLISHED_HEADER)
+    assert main(["report", str(_shipped_mma_csv()), "--published", str(published),
+                 "-o", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").stat().st_size > 0
+
+
+# ---------------------------------------------------------------- 4. one command, one file each
+
+@pytest.mark.parametrize("markdown", ["same", "same-by-another-path", "a-figure-of-it"])
+def test_report_never_writes_two_outputs_into_one_file(tmp_path, monkeypatch, capsys, markdown):
+    from mmabench.reporting import sources
+
+    out = tmp_path / "r.html"
+    if markdown == "same":
+        md = out
+    elif markdown == "same-by-another-path":
+        (tmp_path / "sub").mkdir()
+        md = tmp_path / "sub" / ".." / "r.html"
+    else:   # -o names the file where --markdown puts one of its plots
+        md = tmp_path / "r.md"
+        (tmp_path / "r-figures").mkdir()
+        out = tmp_path / "r-figures" / "PLOT.svg"
+    if markdown != "a-figure-of-it":
+        monkeypatch.setattr(sources, "load", lambda *a, **k: pytest.fail("work before the check"))
+    else:
+        from mmabench.reporting import markdown as md_render
+
+        real = md_render.render
+
+        def render(doc, fig_dir, base):
+            text, files = real(doc, fig_dir, base)
+            return text, {f"{base}PLOT.svg": "<svg/>", **files}
+
+        monkeypatch.setattr(md_render, "render", render)
+    assert main(["report", str(_shipped_mma_csv()), "-o", str(out), "--markdown", str(md)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "same file as -o" in line
+    assert not out.exists() and not (tmp_path / "r.md").exists()
