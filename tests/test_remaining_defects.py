@@ -201,3 +201,56 @@ def test_report_never_writes_two_outputs_into_one_file(tmp_path, monkeypatch, ca
     line = one_line(capsys.readouterr().err)
     assert "same file as -o" in line
     assert not out.exists() and not (tmp_path / "r.md").exists()
+
+
+# ---------------------------------------------------------------- 6. offline runs: progress and a run folder
+
+def test_wgmma_offline_shows_progress_and_writes_a_run_folder(tmp_path, capsys):
+    import pandas as pd
+
+    assert main(["wgmma", "--offline", "--arch", "sm_80,sm_90", "--n", "16", "--type", "f16",
+                 "--results", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert f"wgmma [{'#' * 24}] 4/4 " in captured.err
+    (folder,) = tmp_path.iterdir()
+    assert folder.name.endswith("_wgmma-offline_offline")
+    assert f"results: {folder}" in captured.out
+    rows = pd.read_csv(folder / "wgmma-offline.csv", keep_default_na=False)  # status 'n/a', as regs
+    assert len(rows) == 2 * 2 and set(rows["arch"]) == {"sm_80", "sm_90"}
+    assert list(rows.loc[rows["arch"] == "sm_80", "status"]) == ["n/a"] * 2
+    hopper = rows[rows["arch"] == "sm_90"]
+    assert (hopper["status"] == "ok").all() and (hopper["sass_per_trip"] == hopper["expected_per_trip"]).all()
+    assert rows["git_commit"].notna().all() and rows["ptxas_version"].notna().all()
+    assert (folder / "wgmma-offline.json").exists() and (folder / "context.json").exists()
+
+
+def _fake_gemm_report(v):
+    return {"kernel": v.name, "arch": "sm_90a", "acc": v.acc, "mode": v.mode, "registers": 168,
+            "spill_store_bytes": 0, "spill_load_bytes": 0, "stack_bytes": 0, "smem_bytes": 1024,
+            "wgmma_serialized_C7510": False, "hgmma": v.wgmma_opcode, "expected_hgmma": v.wgmma_opcode,
+            "ok": True, "n_arrive": 1, "n_depbar": 1, "n_ldgsts": 0, "n_f2fp_pack": 0, "n_bar_sync": 1}
+
+
+def test_gemm_offline_shows_progress_and_writes_a_run_folder(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    from mmabench.gemm import offline as goff
+
+    monkeypatch.setattr(goff, "report", _fake_gemm_report)
+    assert main(["gemm", "--offline", "--results", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert f"gemm [{'#' * 24}] 4/4 " in captured.err
+    (folder,) = tmp_path.iterdir()
+    assert folder.name.endswith("_gemm-offline_offline")
+    assert f"results: {folder}" in captured.out
+    rows = pd.read_csv(folder / "gemm-offline.csv")
+    assert len(rows) == 4 and set(rows["status"]) == {"ok"} and "timestamp" in rows
+    assert (folder / "context.json").exists()
+
+
+@pytest.mark.parametrize("argv", [["wgmma", "--offline"], ["gemm", "--offline"]])
+def test_wgmma_and_gemm_offline_check_the_results_folder_before_compiling(tmp_path, capsys, argv):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(argv + ["--results", str(blocker / "results")]) == 2
+    assert "cannot write results" in one_line(capsys.readouterr().err)

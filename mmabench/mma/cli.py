@@ -89,10 +89,7 @@ def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
     from mmabench.reporting.progress import Progress
     from mmabench.mma.offline import check_form
 
-    folder = record.RunFolder("mma-offline", "offline", results_root)
-    ctx = record.offline_context()
-    folder.save_context(ctx)
-    common = record.offline_row_context(ctx)
+    folder, common = record.offline_run("mma-offline", results_root)
     body, bad = [], 0
     bar = Progress(len(forms) * len(arch_list), "mma")
     for form in forms:

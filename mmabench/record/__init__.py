@@ -114,6 +114,15 @@ def offline_row_context(ctx: dict) -> dict:
             "git_commit": ctx.get("git_commit", ""), "timestamp": ctx["timestamp"]}
 
 
+def offline_run(bench: str, root=None) -> tuple["RunFolder", dict]:
+    """The run folder of an offline check (<time>_<bench>_offline, with context.json) and the
+    columns each of its rows carries."""
+    folder = RunFolder(bench, "offline", root)
+    ctx = offline_context()
+    folder.save_context(ctx)
+    return folder, offline_row_context(ctx)
+
+
 def timestamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
