@@ -107,15 +107,17 @@ def _forbidden(target: str, suffix: str):
     return _tracked_file()
 
 
-@pytest.mark.parametrize("target", ["shipped", "package", "tracked"])
-@pytest.mark.parametrize("command, suffix", [(["plot", "CSV"], ".svg"), (["report"], ".html"),
-                                             (["report", "--markdown"], ".md"),
-                                             (["bundle", "--results", "TMP"], ".json.gz")])
+OUTPUTS = [(["plot", "CSV"], ".svg"), (["report"], ".html"), (["report", "--markdown"], ".md"),
+           (["bundle", "--results", "TMP"], ".json.gz")]
+
+
+# (no tracked figure lies outside the shipped data, and plot checks its suffix first)
+@pytest.mark.parametrize("target, command, suffix", [
+    (target, command, suffix) for target in ("shipped", "package", "tracked")
+    for command, suffix in OUTPUTS if (target, command[0]) != ("tracked", "plot")])
 def test_a_named_output_inside_the_package_or_over_a_tracked_file_is_refused(
         tmp_path, monkeypatch, capsys, target, command, suffix):
     monkeypatch.chdir(tmp_path)   # report's default -o report.html is probed there
-    if target == "tracked" and command[0] == "plot":
-        pytest.skip("no tracked figure outside the shipped data; plot's suffix check comes first")
     path = _forbidden(target, suffix)
     before = path.stat().st_mtime_ns if path.exists() else None
     argv = [{"CSV": str(_shipped_mma_csv()), "TMP": str(tmp_path)}.get(a, a) for a in command]
@@ -254,3 +256,21 @@ def test_wgmma_and_gemm_offline_check_the_results_folder_before_compiling(tmp_pa
     blocker.write_text("not a folder")
     assert main(argv + ["--results", str(blocker / "results")]) == 2
     assert "cannot write results" in one_line(capsys.readouterr().err)
+
+
+# ---------------------------------------------------------------- 7. seeds
+
+@pytest.mark.parametrize("seed", ["-1", str(2 ** 32)])
+def test_a_seed_numpy_cannot_take_is_one_line(capsys, seed):
+    assert main(["arith", "--offline", "--trials", "2", "--max-k", "16", "--seed", seed]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"--seed {seed}" in line and "accepted: an integer 0..4294967295" in line
+
+
+def test_a_fresh_seed_is_drawn_each_time_it_is_not_given():
+    from mmabench.core.seed import chosen
+
+    said = []
+    seeds = {chosen(None, say=said.append) for _ in range(8)}
+    assert len(seeds) > 1 and all(0 <= s < 2 ** 32 for s in seeds)
+    assert said[0].startswith("seed ") and said[0].endswith(f"rerun with --seed {said[0].split()[1][:-1]}")

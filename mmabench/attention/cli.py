@@ -66,7 +66,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9)")
     p.add_argument("--tokens", type=int, help=f"batch * seq per case (default {DEFAULT_TOKENS}; "
                                               "batch = max(1, tokens // seq))")
-    p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the inputs (default: a fresh one, printed and recorded in the rows)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
@@ -158,7 +159,8 @@ def run(args) -> int:
     if args.tune:
         import numpy as np
         from mmabench.attention import tune
-        res = tune.tune(var_list, case_list, np.random.default_rng(args.seed))
+        from mmabench.core.seed import chosen
+        res = tune.tune(var_list, case_list, np.random.default_rng(chosen(args.seed)))
         tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
         print(f"tuned tiles written to {variants.user_tuned_file()}")
         return 0
