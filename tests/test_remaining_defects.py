@@ -274,3 +274,18 @@ def test_a_fresh_seed_is_drawn_each_time_it_is_not_given():
     seeds = {chosen(None, say=said.append) for _ in range(8)}
     assert len(seeds) > 1 and all(0 <= s < 2 ** 32 for s in seeds)
     assert said[0].startswith("seed ") and said[0].endswith(f"rerun with --seed {said[0].split()[1][:-1]}")
+
+
+# ---------------------------------------------------------------- 8. the README says what the code does
+
+def test_readme_and_help_say_where_plots_go_what_offline_runs_write_and_how_seeds_work(capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for said in ("`wgmma-offline.csv`", "`gemm-offline.csv`", "seed N; rerun with --seed N",
+                 "`gemm --offline`", "[--published CSV]", "whose plot goes to the results folder"):
+        assert said in readme, said
+    with pytest.raises(SystemExit):
+        main(["plot", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "never written" in text and "results folder" in text and ".svg" in text
