@@ -58,7 +58,8 @@ def add_parser(subparsers) -> None:
                    help="with --check-only: write got/expected D matrices of failing forms "
                         "(.npy) to DIR")
     p.add_argument("--seed", type=int, default=None,
-                   help="random seed for the input data (default: a fresh one, printed and recorded in the rows)")
+                   help="random seed for the input data (default: a fresh one, printed and recorded "
+                        "in the rows)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.add_argument("--offline", action="store_true",
