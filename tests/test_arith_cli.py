@@ -118,3 +118,30 @@ def test_gpu_flow_wgmma_on_simulated_hardware(simulated_h100, tmp_path, capsys):
     assert feats["wgmma.m64n256k16.f16.acc_f32"]["model"]["block"] == TRUTH["block"]
     designed = pd.read_csv(folder / "designed_vectors.csv")
     assert designed["model_matches"].all()
+
+
+def _seed_said(out: str) -> int:
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("seed ")]
+    seed = int(line.split()[1].rstrip(";"))
+    assert line == f"seed {seed}; rerun with --seed {seed}"
+    return seed
+
+
+def test_offline_draws_a_seed_says_it_and_draws_the_same_table_again_with_it(capsys):
+    argv = ["arith", "--offline", "--trials", "2", "--max-k", "64"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    seed = _seed_said(first)
+    assert main(argv + ["--seed", str(seed)]) == 0
+    assert capsys.readouterr().out == first
+
+
+def test_gpu_flow_records_the_seed_it_drew(simulated_h100, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(arith_cli, "chain_check", fake_chain_check)
+    assert main(["arith", "--form", "m16n8k16.f16.acc_f32", "--vectors", "300", "--trials", "2",
+                 "--max-k", "64", "--results", str(tmp_path)]) == 0
+    seed = _seed_said(capsys.readouterr().out)
+    folder = next(tmp_path.iterdir())
+    assert set(pd.read_csv(folder / "arith.csv")["seed"]) == {seed}
+    assert set(pd.read_csv(folder / "consequence.csv")["seed"]) == {seed}
+    assert json.loads((folder / "context.json").read_text())["seed"] == seed

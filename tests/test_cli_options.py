@@ -37,13 +37,13 @@ READS = {
                                                  "--results", "--markdown", "--devices"}),
         "--check-only": (("--check-only",), WGMMA_SELECT | {"--seed", "--dump-layout",
                                                              "--devices"}),
-        "--offline": (("--offline",), WGMMA_SELECT | {"--arch", "--markdown"}),
+        "--offline": (("--offline",), WGMMA_SELECT | {"--arch", "--results", "--markdown"}),
     },
     "gemm": {
         "the benchmark": ((), {"--acc", "--mode", "--markdown", "--size", "--triton",
                                "--no-triton", "--cublas", "--no-cublas", "--quick", "--regime", "--seed",
                                "--results", "--devices"}),
-        "--offline": (("--offline",), {"--acc", "--mode", "--markdown"}),
+        "--offline": (("--offline",), {"--acc", "--mode", "--results", "--markdown"}),
     },
     "arith": {
         "the measurements": ((), {"--form", "--trials", "--max-k", "--seed", "--markdown",

@@ -267,6 +267,8 @@ def test_a_failing_gpu_is_reported_and_the_others_rows_are_kept(tmp_path, capsys
     status = devices.run(_args(argv), argv, devices=GPUS, command=[sys.executable, "-c", FAKE_CHILD])
     assert status == 1
     out, err = capsys.readouterr()
+    (said,) = [line for line in out.splitlines() if line.startswith("seed ")]
+    drawn = said.split()[1].rstrip(";")   # drawn once by the parent: the same inputs on every GPU
     assert "GPU 1 (GPU-bbbb1111) failed: exit status 3" in err
     assert "GPU 2 (GPU-cccc2222) failed: killed by SIGKILL" in err
     assert "fake child on GPU 0" in out
@@ -276,8 +278,8 @@ def test_a_failing_gpu_is_reported_and_the_others_rows_are_kept(tmp_path, capsys
     assert "fake child on GPU 1" in (multi / "device1" / "log.txt").read_text()
     for d in GPUS:
         seen = json.loads((multi / f"device{d.index}" / "argv.json").read_text())
-        assert seen == {"argv": ["mma", "--quick", "--results", str(multi / f"device{d.index}")],
-                        "cuda": d.uuid}
+        assert seen == {"argv": ["mma", "--quick", "--seed", drawn,
+                                 "--results", str(multi / f"device{d.index}")], "cuda": d.uuid}
     statuses = [(x["status"], x["detail"]) for x in json.loads((multi / "devices.json").read_text())]
     assert statuses == [("ok", ""), ("failed", "exit status 3"), ("failed", "killed by SIGKILL")]
     assert "0.800" in (multi / "summary.txt").read_text()      # 80 vs 100 TFLOP/s

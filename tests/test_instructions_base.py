@@ -325,3 +325,16 @@ def test_point_counts_its_work_and_refuses_a_shape_that_does_not_fit(numpy_as_cu
     assert row["blocks_per_sm"] == 2 and row["registers"] == 40 and row["samples"] == 9
     assert row["tflops"] == pytest.approx(point.flops / 2e-3 / 1e12)
     assert row["flop_per_clk_per_sm"] == pytest.approx(point.flops / (2e-3 * 1e9 * 10))
+
+
+@pytest.mark.parametrize("given", [None, 12345])
+def test_every_row_records_the_seed_of_its_inputs_and_the_run_says_it(pretend_gpu, tmp_path,
+                                                                      capsys, given):
+    import json
+
+    folder, rows = suite.run(Toy(), FORMS, Sweep(), seed=given, results_root=tmp_path)
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("seed ")]
+    seed = int(line.split()[1].rstrip(";"))
+    assert line == f"seed {seed}; rerun with --seed {seed}" and (given is None or seed == given)
+    assert {r["seed"] for r in rows} == {seed}
+    assert json.loads((folder.path / "context.json").read_text())["seed"] == seed

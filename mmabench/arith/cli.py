@@ -16,7 +16,8 @@ from collections import Counter
 import numpy as np
 
 from mmabench.reporting import tables
-from mmabench.core.errors import UserError
+from mmabench.core import seed
+from mmabench.core.errors import UserError, at_least
 from mmabench.core.options import Mode, Modes
 
 DEFAULT_VECTORS = 100_000
@@ -42,8 +43,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--vectors", type=int,
                    help=f"random dot products per form for the model check (default {DEFAULT_VECTORS})")
     p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
-    p.add_argument("--max-k", type=int, default=65536, help="largest K of the consequence table")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--max-k", type=int, default=65536,
+                   help="largest K of the consequence table (at least 16, its smallest K)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the random vectors (default: a fresh one, printed and recorded)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--offline", action="store_true", help="no GPU: published features only")
@@ -177,6 +180,7 @@ def run_offline(args) -> int:
     from mmabench.arith.published import reported
 
     forms = by_names(args.form)
+    rng = np.random.default_rng(seed.chosen(args.seed))   # a bad seed: before any output
     rows = [[r.gpu, r.instruction, r.inputs, r.acc, r.feature, _value(r.value), r.source, r.status]
             for r in reported()]
     print("Published features (labelled 'published'; data/arith_published.csv, where each was "
@@ -190,7 +194,6 @@ def run_offline(args) -> int:
     f16in = [f for f in forms if f.ab_type == "f16" and f.shape == "m16n8k16"]
     h100 = "NVIDIA H100 80GB HBM3"
     models = {f.acc: m for f in f16in if (m := measured.model(f.name, h100)) is not None}
-    rng = np.random.default_rng(args.seed)
     if models:
         _, text = consequence_text(models, "the H100 model\nshipped in "
                                            "data/results/h100-sxm5/arith",
@@ -255,12 +258,19 @@ class _NotRun:
         self.detail = detail
 
 
+def check_counts(args) -> None:
+    """The consequence table's sizes, before any work: no trials or no K is no table."""
+    from mmabench.arith.consequence import KS
+
+    at_least(args.trials, "--trials")
+    at_least(args.max_k, "--max-k", KS[0])
+
+
 def run(args) -> int:
+    check_counts(args)
     if args.offline:
         return run_offline(args)
-    n_vectors = DEFAULT_VECTORS if args.vectors is None else args.vectors
-    if n_vectors < 1:
-        raise UserError(f"--vectors {n_vectors}: must be >= 1")
+    n_vectors = at_least(DEFAULT_VECTORS if args.vectors is None else args.vectors, "--vectors")
     from mmabench import record, hardware
     from mmabench.hardware import arch_number as number
     from mmabench.arith.batch import pick, run as run_designed
@@ -273,13 +283,14 @@ def run(args) -> int:
 
     forms = by_names(args.form)
     hardware.require_gpu()
+    args.seed = seed.chosen(args.seed)   # said, and recorded in the rows and the context
     arch = hardware.device_arch()
     forms = [f for f in forms if number(arch) >= f.min_sm
              and (family_of(f) != "wgmma" or number(arch) == 90)]  # sm_90a only
     if not forms:
         raise UserError(f"none of the chosen forms runs on {arch}")
     ctx = record.gpu_context()
-    ctx.update(record.software_context())
+    ctx.update(record.software_context(), seed=args.seed)
     key = gpu_key(ctx["gpu_name"])
     folder = record.RunFolder("arith", ctx["gpu_name"], args.results)
     folder.save_context(ctx)
@@ -346,13 +357,13 @@ def run(args) -> int:
     if f16:
         rows, text = consequence_text(f16, f"model measured on {ctx['gpu_name']}", args.trials,
                                       args.max_k, args.markdown, rng)
-        folder.save_frame("consequence", pd.DataFrame(rows), with_json=False)
+        folder.save_frame("consequence", pd.DataFrame(rows).assign(seed=args.seed), with_json=False)
         print(text)
     fp8_models = fp8_consequence_models(lambda name: results[name][1].model if name in results else None)
     if fp8_models:
         rows, text = consequence_text(fp8_models, f"models measured on {ctx['gpu_name']}",
                                       args.trials, args.max_k, args.markdown, rng, k_instr=_fp8_k())
-        folder.save_frame("consequence_fp8", pd.DataFrame(rows), with_json=False)
+        folder.save_frame("consequence_fp8", pd.DataFrame(rows).assign(seed=args.seed), with_json=False)
         print(text)
     print(f"\n{time.time() - t0:.0f} s; results: {folder.path}")
     # a wrong layout that passes means the check is blind: that is a failure of this run

@@ -251,9 +251,12 @@ def run(var_list, case_list, seed=None, results_root=None, policy: measure.Polic
     """The whole benchmark: returns (run folder, rows)."""
     from mmabench.reporting.progress import Progress
 
+    from mmabench.core.seed import chosen
+
     hardware.require_gpu()
     torch_ref.torch_module()   # imported first so its version lands in the context
-    ctx = {**record.gpu_context(), **record.software_context()}
+    seed = chosen(seed)        # said, and recorded in the context of every row
+    ctx = {**record.gpu_context(), **record.software_context(), "seed": seed}
     folder = record.RunFolder("attention", ctx["gpu_name"], results_root)
     folder.save_context(ctx)
     folder.save_gpu_state("before")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mmabench import record, hardware
 from mmabench import measure
 from mmabench.core.options import Mode, Modes
-from mmabench.core.errors import UserError, int_list, split_list
+from mmabench.core.errors import UserError, at_least, int_list, split_list
 from mmabench.attention import variants
 from mmabench.attention.tables import (offline_table, overhead_table, summary)  # noqa: F401  (summary: also imported by selfcheck)
 
@@ -69,7 +69,8 @@ def add_parser(subparsers) -> None:
                                               "sustained: at least 5)")
     p.add_argument("--tokens", type=int, help=f"batch * seq per case (default {DEFAULT_TOKENS}; "
                                               "batch = max(1, tokens // seq))")
-    p.add_argument("--seed", type=int, default=None, help="random seed for the inputs")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the inputs (default: a fresh one, printed and recorded in the rows)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
@@ -127,11 +128,7 @@ def timing_policy(args):
 
 
 def _at_least_one(value, flag: str, default: int) -> int:
-    if value is None:
-        return default
-    if value < 1:
-        raise UserError(f"bad {flag} {value}; accepted: an integer >= 1")
-    return value
+    return default if value is None else at_least(value, flag)
 
 
 def run(args) -> int:
@@ -167,7 +164,8 @@ def run(args) -> int:
     if args.tune:
         import numpy as np
         from mmabench.attention import tune
-        res = tune.tune(var_list, case_list, np.random.default_rng(args.seed))
+        from mmabench.core.seed import chosen
+        res = tune.tune(var_list, case_list, np.random.default_rng(chosen(args.seed)))
         tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
         print(f"tuned tiles written to {variants.user_tuned_file()}")
         return 0

@@ -54,9 +54,12 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
     """The sweep; returns (folder, rows, table text)."""
     import cupy
 
+    from mmabench.core.seed import chosen
+
     hardware.require_gpu()
     torch = torch_ref.torch_module()
-    ctx = {**record.gpu_context(), **record.software_context()}
+    seed = chosen(seed, say=log)   # said, and recorded in the context of every row
+    ctx = {**record.gpu_context(), **record.software_context(), "seed": seed}
     folder = record.RunFolder("attention-numerics", ctx["gpu_name"], results_root)
     folder.save_context(ctx)
     rng = np.random.default_rng(seed)

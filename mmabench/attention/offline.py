@@ -70,10 +70,7 @@ def run(var_list: list[Variant], arch_list: list[str], results_root=None):
     they come. Returns (folder, rows)."""
     from mmabench.reporting.progress import Progress
 
-    folder = record.RunFolder("attention-offline", "offline", results_root)
-    ctx = record.offline_context()
-    folder.save_context(ctx)
-    common = record.offline_row_context(ctx)
+    folder, common = record.offline_run("attention-offline", results_root)
     bar = Progress(len(var_list) * len(arch_list), "attention")
     for v in var_list:
         for arch in arch_list:

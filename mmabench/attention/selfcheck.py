@@ -129,7 +129,10 @@ def check(var_list=None, quick: bool = False, sanitize_too: bool = False, markdo
 
     if json_path:
         check_writable(json_path)   # before the sweep, not after it
+    from mmabench.core.seed import chosen
+
     hardware.require_gpu()
+    seed = chosen(seed, say=log)   # said, and kept in the JSON
     var_list = var_list or variants.all_variants()
     rows = correctness(var_list, seqs=QUICK_SEQS if quick else SEQS, seed=seed, log=log)
     log(correctness_table(rows, markdown))
@@ -142,7 +145,8 @@ def check(var_list=None, quick: bool = False, sanitize_too: bool = False, markdo
         log(f"sanitizer: {len(san) - bad}/{len(san)} clean ({', '.join(SANITIZER_TOOLS)})")
         failed += bad
     if json_path:
-        write_text(json_path, json.dumps({"correctness": rows, "sanitizer": san}, indent=1, default=str))
+        write_text(json_path, json.dumps({"seed": seed, "correctness": rows, "sanitizer": san},
+                                         indent=1, default=str))
     return 1 if failed else 0
 
 
@@ -154,6 +158,7 @@ def main(argv=None) -> int:
                     help="also run compute-sanitizer (memcheck, racecheck) on every variant")
     ap.add_argument("--json", metavar="FILE", help="write the rows to FILE")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--seed", type=int, help="seed of the random inputs (default: a fresh one, printed)")
     ap.add_argument("--one", metavar="VARIANT", help=argparse.SUPPRESS)   # the sanitizer's child
     args = ap.parse_args(argv)
     if args.one:
@@ -162,7 +167,7 @@ def main(argv=None) -> int:
     try:
         dims = int_list(args.dim, "--dim", 1, 1 << 20) or variants.DIMS
         return check(variants.all_variants(dims=dims), args.quick, args.sanitize, args.markdown,
-                     json_path=args.json)
+                     seed=args.seed, json_path=args.json)
     except (UserError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -54,3 +54,10 @@ def int_list(text: str | None, what: str, low: int, high: int) -> tuple[int, ...
     if not values or any(not low <= v <= high for v in values):
         raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, comma-separated")
     return values
+
+
+def at_least(value: int, flag: str, low: int = 1) -> int:
+    """`value` of an integer option if it is at least `low`, else a one-line UserError."""
+    if value < low:
+        raise UserError(f"bad {flag} {value}; accepted: an integer >= {low}")
+    return value

@@ -32,6 +32,14 @@ def _folder(kind: str) -> Path:
     return Path(str(root))
 
 
+def shipped_folders() -> list[Path]:
+    """The package and its ptx/, kernels/ and data/ (under an editable install, the checkout's
+    folders): nothing is ever written inside them."""
+    import mmabench
+
+    return [Path(mmabench.__file__).parent] + [_folder(kind) for kind in PACKAGES]
+
+
 def ptx(name: str) -> Path:
     """A hand-written PTX template under ptx/ ('mma_chain.ptx')."""
     return _folder("ptx") / name

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from mmabench.core import options
+from mmabench.core import options, seed
 from mmabench.record import RunFolder, kept_message
 from mmabench.devices.inventory import Device, list_gpus, resolve
 from mmabench.devices.launch import Launcher, base_command, child_argv, child_env, describe_status, run_child
@@ -40,6 +40,8 @@ def run(args, argv: list[str], *, devices: list[Device] | None = None,
     multi = RunFolder(args.command, "multi", getattr(args, "results", None))
     outcomes = [Outcome(d, device_folder(multi.path, d)) for d in chosen]
     has_results_option = options.reads(args, "--results")  # in the mode that runs
+    if options.reads(args, "--seed") and args.seed is None:   # one seed, said once: every GPU
+        argv = list(argv) + ["--seed", str(seed.chosen(None))]  # draws the same inputs
     base = base_command() if command is None else list(command)
     interrupted = False
     for o in outcomes:

@@ -168,10 +168,13 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
         with_triton: bool = True, with_cublas: bool = True, seed: int | None = None,
         policy: measure.Policy = POLICY, results_root=None, profile_cublas: bool = True):
     """Measure every contender on one M = N = K = size problem; returns (folder, rows)."""
+    from mmabench.core.seed import chosen
+
     hardware.require_gpu()
     m = n = k = size
     check_shape(m, n, k)
-    ctx = {**record.gpu_context(), **record.software_context()}
+    seed = chosen(seed)   # said, and recorded in the context of every row
+    ctx = {**record.gpu_context(), **record.software_context(), "seed": seed}
     folder = record.RunFolder("gemm", ctx["gpu_name"], results_root)
     folder.save_context(ctx)
     inputs = validate.make_inputs(m, n, k, seed)

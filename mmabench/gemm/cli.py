@@ -15,10 +15,9 @@ DEFAULT_SIZE = 8192
 # Which options each mode reads (mmabench.core.options): one given to a mode that does not read
 # it is refused, not ignored.
 OPTIONS = Modes(
-    common=("--acc", "--mode", "--markdown"),
+    common=("--acc", "--mode", "--results", "--markdown"),
     modes=(Mode("the benchmark", devices=True,
-                reads=("--size", "--triton", "--cublas", "--quick", "--regime", "--seed",
-                       "--results")),
+                reads=("--size", "--triton", "--cublas", "--quick", "--regime", "--seed")),
            Mode("--offline")))
 
 
@@ -44,7 +43,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--quick", action="store_true",
                    help="fewer, shorter interleaved rounds (the burst regime unless --regime)")
     p.add_argument("--regime", metavar="R", help=measure.REGIME_HELP)
-    p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the input data (default: a fresh one, printed and recorded "
+                        "in the rows)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.add_argument("--offline", action="store_true",
@@ -52,19 +53,29 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run_offline(accs, modes, markdown=False) -> int:
+def run_offline(accs, modes, markdown=False, results_root=None) -> int:
+    """Compile each of our GEMM kernels for sm_90a, print registers, spills and SASS, and write
+    the rows to a run folder (gemm-offline)."""
+    from mmabench import record
     from mmabench.gemm.offline import report as kernel_report
     from mmabench.gemm.variants import select
+    from mmabench.reporting.progress import Progress
 
+    folder, common = record.offline_run("gemm-offline", results_root)
+    chosen = select(accs, modes)
     rows, bad = [], 0
-    for v in select(accs, modes):
+    bar = Progress(len(chosen), "gemm")
+    for v in chosen:
         r = kernel_report(v)
         bad += not r["ok"]
         rows.append([r["kernel"], r["arch"], r["registers"], r["spill_store_bytes"] + r["spill_load_bytes"],
                      r["smem_bytes"], r["hgmma"], "yes" if r["wgmma_serialized_C7510"] else "no",
                      r["n_f2fp_pack"], "ok" if r["ok"] else "MISMATCH"])
+        folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
+        bar.step(v.name)
     print(tables.table(["kernel", "arch", "regs", "spill B", "smem B", "HGMMA in SASS",
                         "C7510 serialized", "F2FP pack", "check"], rows, markdown))
+    print(f"\nresults: {folder.path}")
     return 1 if bad else 0
 
 
@@ -72,7 +83,9 @@ def run(args) -> int:
     accs = split_list(args.acc, "accumulator", ACCS)
     modes = split_list(args.mode, "mode", MODES)
     if args.offline:
-        return run_offline(accs, modes, args.markdown)
+        from mmabench import record
+
+        return run_offline(accs, modes, args.markdown, record.results_root(args.results))
     size = DEFAULT_SIZE if args.size is None else args.size
     if size <= 0 or size % 256:
         raise UserError(f"--size {size}: must be a positive multiple of 256 (the kernel's tile)")

@@ -20,6 +20,7 @@ import numpy as np
 from mmabench import hardware, measure, record
 from mmabench.compiler.loader import Built
 from mmabench.core.errors import Infeasible, MeasurementError
+from mmabench.core.seed import chosen
 from mmabench.instructions import bench
 from mmabench.instructions.form import accumulator_pairs
 from mmabench.measure.twins import RATE_KEYS
@@ -90,7 +91,8 @@ def run(family: Family, forms: list, sweep, seed: int | None = None, results_roo
     base_policy = family.compare_policy(sweep)
     compare_policy = measure.in_regime(base_policy, regime, cold=base_policy.mode == "cold")
     hardware.require_gpu()
-    ctx = {**record.gpu_context(), **record.software_context()}
+    seed = chosen(seed)   # said, and recorded in the context of every row
+    ctx = {**record.gpu_context(), **record.software_context(), "seed": seed}
     ctx.update(family.context(ctx))
     folder = record.RunFolder(family.name, ctx["gpu_name"], results_root)
     folder.save_context(ctx)

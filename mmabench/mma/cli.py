@@ -46,7 +46,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--repeats", type=int,
                    help="fixed number of timed launches per point (default: repeat until the "
                         "standard error is under 0.5 %% or 0.25 s per point)")
-    p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the input data (default: a fresh one, printed and recorded "
+                        "in the rows)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.add_argument("--offline", action="store_true",
@@ -91,10 +93,7 @@ def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
     from mmabench.reporting.progress import Progress
     from mmabench.mma.offline import check_form
 
-    folder = record.RunFolder("mma-offline", "offline", results_root)
-    ctx = record.offline_context()
-    folder.save_context(ctx)
-    common = record.offline_row_context(ctx)
+    folder, common = record.offline_run("mma-offline", results_root)
     body, bad = [], 0
     bar = Progress(len(forms) * len(arch_list), "mma")
     for form in forms:

@@ -116,6 +116,15 @@ def offline_row_context(ctx: dict) -> dict:
             "git_commit": ctx.get("git_commit", ""), "timestamp": ctx["timestamp"]}
 
 
+def offline_run(bench: str, root=None) -> tuple["RunFolder", dict]:
+    """The run folder of an offline check (<time>_<bench>_offline, with context.json) and the
+    columns each of its rows carries."""
+    folder = RunFolder(bench, "offline", root)
+    ctx = offline_context()
+    folder.save_context(ctx)
+    return folder, offline_row_context(ctx)
+
+
 def timestamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -131,6 +140,11 @@ def results_root(root: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("MMABENCH_RESULTS")
     path = Path(root or env or "results")
     where = "--results" if root else "MMABENCH_RESULTS" if env else "the default ./results"
+    from mmabench.record.output import shipped
+
+    if reason := shipped(path):
+        raise UserError(f"cannot write results to {path} (from {where}): {reason}; give another "
+                        "folder with --results DIR or MMABENCH_RESULTS")
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path, prefix=".mmabench-probe-"):
@@ -273,6 +287,10 @@ def kept_message(folders: list[RunFolder]) -> str:
     if empty:
         return f"no rows were saved ({', '.join(empty)} holds no rows)"
     return "nothing was saved"
+
+
+# The file types every PNG-writing command can also write (matplotlib with Pillow, nothing else).
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps", ".ps")
 
 
 def write_figure(figure, path: Path) -> Path:

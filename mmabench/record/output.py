@@ -1,25 +1,61 @@
 """Files a user names on the command line (a report, a bundle, a plot, a self-check's JSON).
 
 They are not results, so they live outside run folders; a path that cannot be written is refused
-in one line before any work, and a write that fails is one line too, never a traceback.
+in one line before any work, and a write that fails is one line too, never a traceback. Nothing
+is written into mmabench's own files (the package, its shipped data) or over a file git tracks
+in its checkout, and no command writes one file twice (two of its outputs naming the same file).
 """
 
 from __future__ import annotations
 
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
 from mmabench.core.errors import UserError
 
 
-def check_writable(path: Path) -> Path:
-    """`path` if a file can be written there now (nothing is left behind by the probe)."""
+def shipped(path: Path) -> str:
+    """Why `path` lies among mmabench's shipped files ('' if it does not)."""
+    from mmabench.core import project_files
+
+    target = Path(path).resolve()
+    for folder in project_files.shipped_folders():
+        if target.is_relative_to(folder.resolve()):
+            return f"it is inside mmabench's shipped files ({folder})"
+    return ""
+
+
+def protected(path: Path) -> str:
+    """Why mmabench must not write the file `path` ('' if it may): shipped, or tracked by git
+    in the checkout mmabench runs from (a tracked file is the project's, not a run's)."""
+    from mmabench.record import SOURCE_CHECKOUT
+
+    reason = shipped(path)
+    target = Path(path).resolve()
+    if reason or SOURCE_CHECKOUT is None or not target.is_relative_to(SOURCE_CHECKOUT):
+        return reason
+    try:
+        tracked = subprocess.run(["git", "-C", str(SOURCE_CHECKOUT), "ls-files", "--error-unmatch",
+                                  "--", str(target)], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):  # no git: nothing is known to be tracked
+        tracked = False
+    return f"it is tracked by git in mmabench's checkout ({SOURCE_CHECKOUT})" if tracked else ""
+
+
+def check_writable(path: Path, suffixes: tuple[str, ...] = ()) -> Path:
+    """`path` if a file can be written there now (nothing is left behind by the probe);
+    `suffixes`: the file types the writer can produce, one of which `path` must end in."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise UserError(f"cannot write {path}: accepted suffixes {', '.join(suffixes)}")
     if path.is_dir():
         raise UserError(f"cannot write {path}: it is a folder; give a file name")
     if not folder.is_dir():
         raise UserError(f"cannot write {path}: folder {folder} does not exist")
+    if reason := protected(path):
+        raise UserError(f"cannot write {path}: {reason}; give a path outside it")
     existed = path.exists()
     with writing(path):
         with open(path, "ab"):
@@ -27,6 +63,23 @@ def check_writable(path: Path) -> Path:
     if not existed:
         path.unlink()
     return path
+
+
+class Outputs:
+    """The files one command writes, each claimed (checked) before it is written: a file
+    claimed twice would overwrite what the same command has just written, so it is refused."""
+
+    def __init__(self):
+        self._claimed: dict[Path, str] = {}
+
+    def claim(self, path: Path, what: str, suffixes: tuple[str, ...] = ()) -> Path:
+        path = check_writable(path, suffixes)
+        key = path.resolve()
+        if key in self._claimed:
+            raise UserError(f"{what} {path} is the same file as {self._claimed[key]}; give "
+                            "each output its own file")
+        self._claimed[key] = f"{what} {path}"
+        return path
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mmabench.core.errors import UserError
 from mmabench.core.options import Modes
-from mmabench.record.output import check_writable, write_text
+from mmabench.record.output import Outputs, write_text, writing
 from mmabench.reporting import document, html, markdown, published, sources
 
 # one mode, which reads every option (mmabench.core.options)
@@ -32,24 +32,29 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    out = Path(args.output)
-    md = Path(args.markdown) if args.markdown else None
-    for target in filter(None, (out, md)):
-        check_writable(target)
+    outputs = Outputs()   # each output checked before any work, and never two on one file
+    out = outputs.claim(Path(args.output), "-o")
+    md = outputs.claim(Path(args.markdown), "--markdown") if args.markdown else None
+    published_rows = published.load(Path(args.published) if args.published else None)
     results = sources.load(args.inputs)
     if not results.runs:
         raise UserError("no result files found: give result folders, CSV files or bundles")
-    doc = document.build(results, published.load(Path(args.published) if args.published else None))
-    write_text(out, html.render(doc))
-    print(f"wrote {out} ({len(doc.answers)} GPUs, {len(doc.figures())} plots, "
-          f"{sum(len(t.rows) for t in doc.tables())} table rows)")
+    doc = document.build(results, published_rows)
+    figures = {}
     if md:
         fig_dir = md.parent / f"{md.stem}-figures"
         text, files = markdown.render(doc, fig_dir, f"{md.stem}-figures/")
         if files:
-            fig_dir.mkdir(exist_ok=True)
-            for rel, svg in files.items():
-                write_text(md.parent / rel, svg)
+            with writing(fig_dir):
+                fig_dir.mkdir(exist_ok=True)
+            figures = {outputs.claim(md.parent / rel, "a plot of --markdown"): svg
+                       for rel, svg in files.items()}
+    write_text(out, html.render(doc))
+    print(f"wrote {out} ({len(doc.answers)} GPUs, {len(doc.figures())} plots, "
+          f"{sum(len(t.rows) for t in doc.tables())} table rows)")
+    if md:
+        for path, svg in figures.items():
+            write_text(path, svg)
         write_text(md, text)
         print(f"wrote {md}" + (f" and {len(files)} plots in {fig_dir}" if files else ""))
     for a in doc.answers:

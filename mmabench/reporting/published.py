@@ -14,16 +14,18 @@ COLUMNS = ("gpu", "level", "form", "acc", "metric", "value", "unit", "citation",
 
 
 def load(path: Path | None = None) -> list[dict]:
-    """The rows of the published table (empty if the file is absent); a malformed file is an error."""
-    import pandas as pd
+    """The rows of the published table: `path` (given by the user: it must exist), else the
+    shipped one (none if absent); a malformed or empty file is a one-line error."""
+    from mmabench.reporting.schema import read_csv
 
-    path = Path(path or DATA)
-    if not path.is_file():
+    if path is None and not DATA.is_file():
         return []
-    frame = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    path = Path(path or DATA)
+    what = f"a published-measurements CSV with columns {', '.join(COLUMNS)}"
+    frame = read_csv(path, what, comment="#", dtype=str, keep_default_na=False)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
-        raise UserError(f"{path}: missing columns {', '.join(missing)}")
+        raise UserError(f"{path}: missing columns {', '.join(missing)} (expected {what})")
     rows = frame.to_dict("records")
     for i, r in enumerate(rows):
         if not r["citation"].strip():

@@ -59,19 +59,20 @@ def describe(bench: str) -> str:
     return ", ".join(SCHEMAS[bench].required)
 
 
-def read_csv(path: Path):
-    """A CSV file as a DataFrame, or a one-line UserError (missing, empty, not UTF-8, not CSV)."""
+def read_csv(path: Path, what: str = "a CSV result file", **options):
+    """A CSV file as a DataFrame, or a one-line UserError (missing, empty, not UTF-8, not CSV)
+    saying it was to be `what`; `options` go to pandas.read_csv."""
     import pandas as pd
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"no such result file: {path}")
+        raise UserError(f"no such file: {path} (expected {what})")
     try:
-        return pd.read_csv(path, encoding="utf-8")
+        return pd.read_csv(path, encoding="utf-8", **options)
     except pd.errors.EmptyDataError:
-        raise UserError(f"{path} is empty: expected a CSV result file") from None
+        raise UserError(f"{path} is empty: expected {what}") from None
     except UnicodeDecodeError:
-        raise UserError(f"{path} is not a UTF-8 text file: expected a CSV result file") from None
+        raise UserError(f"{path} is not a UTF-8 text file: expected {what}") from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise UserError(f"{path} is not a readable CSV file ({str(exc).splitlines()[0]})") from None
     except OSError as exc:

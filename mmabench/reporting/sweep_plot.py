@@ -20,7 +20,11 @@ def add_parser(subparsers) -> None:
                               description="Plot TFLOP/s vs warps per SM for each form and ILP "
                                           "from an mma.csv result file. No GPU needed.")
     p.add_argument("file", help="an mma.csv written by `python -m mmabench mma`")
-    p.add_argument("-o", "--output", metavar="FILE", help="PNG to write (default: beside the CSV)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="figure to write: .png, .svg, .pdf, .jpg, .tif, .webp, .eps or .ps "
+                        "(default: the CSV's name as .png beside it; for mmabench's shipped "
+                        "results, which are never written, <gpu>-<bench>.png in the results "
+                        "folder, $MMABENCH_RESULTS or ./results)")
     p.set_defaults(func=run)
 
 
@@ -64,18 +68,36 @@ def sweep_figure(frame):
     return fig
 
 
+def default_output(csv: Path) -> Path:
+    """Where the plot of `csv` goes without -o: beside it (a run folder of the user's), unless
+    mmabench must not write there (its shipped results, a tracked file); then in the results
+    folder, named after the CSV's folders (data/results/h100-sxm5/mma/mma.csv: h100-sxm5-mma.png)."""
+    from mmabench import record
+    from mmabench.record.output import protected
+
+    beside = csv.with_suffix(".png")
+    if not protected(beside):
+        return beside
+    parts = [p for p in (csv.resolve().parent.parent.name, csv.resolve().parent.name, csv.stem) if p]
+    name = "-".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
+    return record.results_root() / f"{name}.png"
+
+
 def run(args) -> int:
     from mmabench import record
     from mmabench.record.output import check_writable, writing
     from mmabench.reporting import schema
 
     path = Path(args.file)
+    if args.output:  # a type matplotlib cannot write, or an unwritable path: before any work
+        check_writable(Path(args.output), record.FIGURE_SUFFIXES)
     frame = schema.read_csv(path)
     if not {"ilp", "warps_per_sm"} <= set(frame.columns):
         raise UserError(f"{path} is not an mma result file (needs columns "
                         f"{schema.describe('mma')}, ilp, warps_per_sm)")
     frame = schema.check(frame, "mma", str(path))
-    output = check_writable(Path(args.output) if args.output else path.with_suffix(".png"))
+    output = check_writable(Path(args.output) if args.output else default_output(path),
+                            record.FIGURE_SUFFIXES)
     with writing(output):
         record.write_figure(sweep_figure(frame), output)
     print(f"wrote {output}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mmabench import hardware
+from mmabench import hardware, record
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError, int_list, split_list
 from mmabench import measure
@@ -20,7 +20,7 @@ OPTIONS = Modes(
                 reads=("--quick", "--warpgroups", "--ilp", "--depth", "--pending", "--no-compare",
                        "--regime", "--seed", "--results", "--markdown")),
            Mode("--check-only", devices=True, reads=("--seed", "--dump-layout")),
-           Mode("--offline", reads=("--arch", "--markdown"))))
+           Mode("--offline", reads=("--arch", "--results", "--markdown"))))
 
 
 def add_parser(subparsers) -> None:
@@ -59,7 +59,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--dump-layout", metavar="DIR",
                    help="with --check-only: write got/expected D matrices of failing forms "
                         "(.npy) to DIR")
-    p.add_argument("--seed", type=int, default=None, help="random seed for the input data")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the input data (default: a fresh one, printed and recorded "
+                        "in the rows)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.add_argument("--offline", action="store_true",
@@ -102,23 +104,34 @@ def sweep_from_args(args):
     return replace(sweep, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def run_offline(forms, arch_list, markdown=False) -> int:
+def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
+    """Assemble each form for each target, check its SASS, print the table and write the rows
+    to a run folder (wgmma-offline)."""
+    from mmabench import record
+    from mmabench.reporting.progress import Progress
     from mmabench.wgmma.offline import check_form
 
+    folder, common = record.offline_run("wgmma-offline", results_root)
     rows, bad = [], 0
+    bar = Progress(len(forms) * len(arch_list), "wgmma")
     for form in forms:
         for arch in arch_list:
             if not form.runs_on(arch):
-                rows.append([form.name, arch, "-", "-", "not on this arch (wgmma needs sm_90a)", "-"])
-                continue
-            r = check_form(form, arch)
-            bad += not r["ok"]
-            rows.append([form.name, f"{arch} ({r['target']})",
-                         f"{r['sass_per_trip']}/{r['expected_per_trip']}",
-                         "ok" if r["ok"] else f"MISMATCH {r['problem']}", r["gmma_opcodes"],
-                         r["registers"]])
+                note = "not on this arch (wgmma needs sm_90a)"
+                rows.append([form.name, arch, "-", "-", note, "-"])
+                folder.add({"form": form.name, "arch": arch, "status": "n/a", "message": note, **common})
+            else:
+                r = check_form(form, arch)
+                bad += not r["ok"]
+                rows.append([form.name, f"{arch} ({r['target']})",
+                             f"{r['sass_per_trip']}/{r['expected_per_trip']}",
+                             "ok" if r["ok"] else f"MISMATCH {r['problem']}", r["gmma_opcodes"],
+                             r["registers"]])
+                folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
+            bar.step(f"{form.name} {arch}")
     print(tables.table(["form", "arch", "per loop trip", "check", "GMMA opcodes in SASS", "regs"],
                        rows, markdown))
+    print(f"\nresults: {folder.path}")
     return 1 if bad else 0
 
 
@@ -130,7 +143,9 @@ def run_checks(forms, seed=None, dump_dir=None) -> int:
     from mmabench.wgmma.bench import MeasurementError, build, run_exact
     from mmabench.wgmma.render import LATENCY
 
-    rng = np.random.default_rng(seed)
+    from mmabench.core.seed import chosen
+
+    rng = np.random.default_rng(chosen(seed))   # said: the checks print, they keep no rows
     failed = 0
     for form in forms:
         try:
@@ -157,7 +172,8 @@ def run_checks(forms, seed=None, dump_dir=None) -> int:
 def run(args) -> int:
     forms = selected_forms(args)
     if args.offline:
-        return run_offline(forms, hardware.parse_archs(args.arch, default=("sm_90",)), args.markdown)
+        return run_offline(forms, hardware.parse_archs(args.arch, default=("sm_90",)), args.markdown,
+                           record.results_root(args.results))
     sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
     hardware.require_gpu()
     from mmabench.wgmma.suite import UNSUPPORTED, run as run_suite, summary
