@@ -2,8 +2,10 @@
 
 For each pair: ptxas -v (registers, spills, stack, static shared memory, barriers), nvdisasm
 (the SASS opcode histogram) and the theoretical occupancy of the kernel's launch shape. Compiles
-run in parallel threads (ptxas and nvdisasm are subprocesses) and are cached by the toolchain
-module (source, options, tool version; the ptxas log is cached with its cubin).
+run in parallel threads (ptxas and nvdisasm are subprocesses, NVRTC releases the GIL) and are
+cached by the toolchain module (source, options, tool version; the ptxas log is cached with its
+cubin). The SASS columns are added once every cubin is built, a few nvdisasm calls for all of
+them (sassinfo.raw_summaries), because each nvdisasm start costs more than most compiles.
 
 A row's `status` is 'ok', 'n/a' (the kernel does not exist on that architecture), 'tool' (the
 installed ptxas is too old for it; `message` says what to install) or 'error' (the compile

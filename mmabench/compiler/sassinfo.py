@@ -1,9 +1,13 @@
 """SASS of a cubin for the report: disassembly de-duplicated across builds, and the SASS columns.
 
-The disassembly itself is toolchain.disassemble_with_tool (the one path: nvdisasm -c -ndf,
-cached, cuobjdump as the fallback). nvdisasm costs 0.2-0.35 s per cubin whatever its size, more
-than ptxas for most kernels, so builds whose code sections are byte-identical (sm_86 and sm_89
-usually are) are disassembled once; the second copy says so in its first line.
+The whole disassembly of a cubin is toolchain.disassemble_with_tool (nvdisasm -c -ndf, cached,
+cuobjdump as the fallback); builds whose code sections are byte-identical (sm_86 and sm_89
+usually are) are disassembled once, and the second copy says so in its first line.
+
+Each nvdisasm start costs ~0.35 s of CPU whatever its input, more than ptxas for most kernels, so
+the report's columns (opcode counts, which need no labels or symbols) come from raw_summaries:
+the code sections of many cubins decoded in one raw-mode call (`nvdisasm -b`), split back by
+address and cached by code. The columns are the same either way (tests/test_regs_parallel.py).
 """
 
 from __future__ import annotations
