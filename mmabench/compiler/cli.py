@@ -249,5 +249,7 @@ def run(args) -> int:
     print(f"\n{ok} kernel x arch builds in {elapsed:.1f} s; ptxas {toolchain.tool_version('ptxas')}"
           " (theoretical occupancy: data/archs.csv limits, NVIDIA's occupancy model)")
     if not args.no_save:
+        if args.keep_code:
+            creport.attach_sass_text(builds, args.jobs)
         print(f"results: {_save(builds, rows, diffs, args.results, ctx, args.keep_code)}")
     return 1 if any(r["status"] == "error" for r in rows) else 0

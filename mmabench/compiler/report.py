@@ -2,8 +2,10 @@
 
 For each pair: ptxas -v (registers, spills, stack, static shared memory, barriers), nvdisasm
 (the SASS opcode histogram) and the theoretical occupancy of the kernel's launch shape. Compiles
-run in parallel threads (ptxas and nvdisasm are subprocesses) and are cached by the toolchain
-module (source, options, tool version; the ptxas log is cached with its cubin).
+run in parallel threads (ptxas and nvdisasm are subprocesses, NVRTC releases the GIL) and are
+cached by the toolchain module (source, options, tool version; the ptxas log is cached with its
+cubin). The SASS columns are added once every cubin is built, a few nvdisasm calls for all of
+them (sassinfo.raw_summaries), because each nvdisasm start costs more than most compiles.
 
 A row's `status` is 'ok', 'n/a' (the kernel does not exist on that architecture), 'tool' (the
 installed ptxas is too old for it; `message` says what to install) or 'error' (the compile
@@ -17,6 +19,7 @@ import json
 import os
 import re
 import threading
+from collections import Counter
 from concurrent.futures import as_completed
 from dataclasses import dataclass
 
@@ -27,7 +30,7 @@ from mmabench.core import workers
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
 from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden
-from mmabench.compiler.sassinfo import Disassembler, sass_columns
+from mmabench.compiler.sassinfo import Disassembler, columns_of, raw_summaries, sass_columns
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
 
@@ -117,9 +120,11 @@ class _Run:
             return spec.ptx(target)
 
 
-def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> Build:
+def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
+              with_sass: bool = True) -> Build:
     """Compile one kernel for one architecture and fill its row (never raises for the kernel's
-    own failure: the row says 'error'; a missing ptxas does raise ToolMissing)."""
+    own failure: the row says 'error'; a missing ptxas does raise ToolMissing). with_sass=False
+    leaves the SASS columns to add_sass_batched."""
     run = run or _Run()
     target = target_for(spec, arch)
     row = _base_row(spec, arch, target)
@@ -172,18 +177,62 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None) -> 
         "occupancy_limiter": occ.limiter,
         **{f"blocks_limit_{k}": v for k, v in occ.limits.items()},
     })
-    if run.sass_ok:
-        try:
-            build.sass, row["sass_tool"] = run.disassemble(build.cubin, target)
-            hist, columns = sass_columns(build.sass, spec.entry)
-            row.update(columns)
-            row["n_instructions"] = sum(hist.values())
-            row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))
-        except ToolMissing as exc:
-            row["message"] = str(exc)
-        except UserError as exc:
-            row.update(status="error", message=str(exc))
+    if with_sass and run.sass_ok:
+        add_sass(build, run)
     return build
+
+
+def add_sass(build: Build, run: _Run) -> None:
+    """Disassemble one build's cubin (whole, as ELF) and fill its SASS columns."""
+    try:
+        build.sass, build.row["sass_tool"] = run.disassemble(build.cubin, build.target)
+        hist, columns = sass_columns(build.sass, build.spec.entry)
+        _fill_sass_columns(build.row, hist, columns)
+    except ToolMissing as exc:
+        build.row["message"] = str(exc)
+    except UserError as exc:
+        build.row.update(status="error", message=str(exc))
+
+
+def _fill_sass_columns(row: dict, hist, columns: dict) -> None:
+    row.update(columns)
+    row["n_instructions"] = sum(hist.values())
+    row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))
+
+
+def add_sass_batched(builds: list[Build], run: _Run, map_fn=map) -> None:
+    """The SASS columns of many builds with few nvdisasm starts (sassinfo.raw_summaries); a build
+    whose cubin is not one plain code section is disassembled whole (add_sass). `builds` in the
+    report's architecture order (which target decodes code shared within a major architecture)."""
+    todo = [b for b in builds if b.row["status"] == "ok" and b.cubin]
+    try:
+        tool = f"nvdisasm {toolchain.tool_version('nvdisasm')}"
+        summaries = raw_summaries([(b.cubin, b.target) for b in todo], map_fn)
+    except ToolMissing:               # cuobjdump only: the per-cubin path
+        summaries = [None] * len(todo)
+    whole = []
+    for build, summary in zip(todo, summaries):
+        if summary is None:
+            whole.append(build)
+            continue
+        hist = Counter(summary["hist"])
+        build.row["sass_tool"] = tool
+        _fill_sass_columns(build.row, hist, columns_of(hist, summary["hfma2"]))
+    list(map_fn(lambda b: add_sass(b, run), whole))
+
+
+def attach_sass_text(builds: list[Build], jobs: int | None = None) -> None:
+    """The whole SASS text of each built cubin (for --keep-code; the columns do not need it)."""
+    run = _Run()
+    todo = [b for b in builds if b.cubin and not b.sass]
+
+    def text(b: Build) -> None:
+        try:
+            b.sass = run.disassemble(b.cubin, b.target)[0]
+        except UserError:             # ToolMissing included: the row already says so
+            pass
+    with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+        list(pool.map(text, todo))
 
 
 # ---------------------------------------------------------------- the report
@@ -273,6 +322,7 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
     # Architecture-major order: parallel workers start on different kernels, so a kernel's PTX
     # (an NVRTC compile for CUDA C++ families) is made once, before its other targets need it.
     pairs = [(s, a) for a in arch_list for s in specs]
+    arch_order = {(s.name, a): i for i, (s, a) in enumerate(pairs)}
     run = _Run(sass_ok)
     jobs = jobs or default_jobs()
     bar = Progress(len(pairs), progress) if progress else None
@@ -283,11 +333,16 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
         return build
 
     if jobs <= 1 or len(pairs) <= 1:
-        built = [done(build_one(s, a, run)) for s, a in pairs]
+        built = [done(build_one(s, a, run, with_sass=False)) for s, a in pairs]
+        if sass_ok:
+            add_sass_batched(built, run)
     else:
         with workers.pool(jobs) as pool:     # Ctrl-C: queued compiles cancelled, ptxas killed
-            futures = [pool.submit(build_one, s, a, run) for s, a in pairs]
+            futures = [pool.submit(build_one, s, a, run, False) for s, a in pairs]
             built = [done(f.result()) for f in as_completed(futures)]
+            if sass_ok:
+                built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
+                add_sass_batched(built, run, pool.map)
     order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
     return sorted(built, key=lambda b: order[(b.spec.name, b.arch)])
 

@@ -1,14 +1,19 @@
 """SASS of a cubin for the report: disassembly de-duplicated across builds, and the SASS columns.
 
-The disassembly itself is toolchain.disassemble_with_tool (the one path: nvdisasm -c -ndf,
-cached, cuobjdump as the fallback). nvdisasm costs 0.2-0.35 s per cubin whatever its size, more
-than ptxas for most kernels, so builds whose code sections are byte-identical (sm_86 and sm_89
-usually are) are disassembled once; the second copy says so in its first line.
+The whole disassembly of a cubin is toolchain.disassemble_with_tool (nvdisasm -c -ndf, cached,
+cuobjdump as the fallback); builds whose code sections are byte-identical (sm_86 and sm_89
+usually are) are disassembled once, and the second copy says so in its first line.
+
+Each nvdisasm start costs ~0.35 s of CPU whatever its input, more than ptxas for most kernels, so
+the report's columns (opcode counts, which need no labels or symbols) come from raw_summaries:
+the code sections of many cubins decoded in one raw-mode call (`nvdisasm -b`), split back by
+address and cached by code. The columns are the same either way (tests/test_regs_parallel.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import struct
 import threading
@@ -24,8 +29,9 @@ KEY_OPCODES = ("LDL", "STL", "LDS", "STS", "LDSM", "LDG", "STG", "MUFU", "FFMA",
 _HFMA2_MOVE = re.compile(r"^[^,]+,\s*-?RZ\s*,\s*-?RZ\s*,")
 
 
-def text_digest(cubin: bytes) -> str | None:
-    """Hash of the cubin's code sections (.text.*), None if it is not an ELF64 we can read."""
+def code_sections(cubin: bytes) -> list[tuple[bytes, bytes]] | None:
+    """(name, bytes) of each code section (.text.*) of the cubin, in file order; None if it is not
+    an ELF64 we can read."""
     try:
         if cubin[:4] != b"\x7fELF" or cubin[4] != 2:
             return None
@@ -33,17 +39,26 @@ def text_digest(cubin: bytes) -> str | None:
         shentsize, shnum, shstrndx = struct.unpack_from("<HHH", cubin, 0x3A)
         heads = [struct.unpack_from("<IIQQQQ", cubin, shoff + i * shentsize) for i in range(shnum)]
         names_at = heads[shstrndx][4]
-        digest = hashlib.sha256()
-        found = False
+        found = []
         for name_off, _type, _flags, _addr, offset, size in heads:
             start = names_at + name_off
             name = cubin[start:cubin.index(b"\0", start)]
             if name.startswith(b".text."):
-                digest.update(name + b"\0" + cubin[offset:offset + size])
-                found = True
-        return digest.hexdigest()[:24] if found else None
+                found.append((name, cubin[offset:offset + size]))
+        return found
     except (struct.error, ValueError, IndexError):
         return None
+
+
+def text_digest(cubin: bytes) -> str | None:
+    """Hash of the cubin's code sections (.text.*), None if it is not an ELF64 we can read."""
+    sections = code_sections(cubin)
+    if not sections:
+        return None
+    digest = hashlib.sha256()
+    for name, code in sections:
+        digest.update(name + b"\0" + code)
+    return digest.hexdigest()[:24]
 
 
 class Disassembler:
@@ -78,12 +93,108 @@ def sass_columns(sass_text: str, entry: str) -> tuple[Counter, dict]:
     """The full-opcode histogram of the entry (and the device functions it may call) and the
     report's SASS columns: n_<OPCODE> per base opcode of KEY_OPCODES (n_HFMA2: the arithmetic
     ones only), and the tensor ops."""
-    mine = sass.instructions(sass_text, entry)
+    return instruction_columns(sass.instructions(sass_text, entry))
+
+
+def instruction_columns(mine: list[sass.Instr]) -> tuple[Counter, dict]:
+    """sass_columns of an instruction list."""
     hist = Counter(i.opcode for i in mine)
-    base = Counter(i.base for i in mine)
+    arithmetic_hfma2 = sum(1 for i in mine if i.base == "HFMA2" and not _HFMA2_MOVE.match(i.operands))
+    return hist, columns_of(hist, arithmetic_hfma2)
+
+
+def columns_of(hist: Counter, arithmetic_hfma2: int) -> dict:
+    """The report's SASS columns from a full-opcode histogram and the count of HFMA2 that are not
+    constant moves."""
+    base = Counter()
+    for opcode, n in hist.items():
+        base[opcode.split(".", 1)[0]] += n
     out = {f"n_{op}": base.get(op, 0) for op in KEY_OPCODES}
-    out["n_HFMA2"] = sum(1 for i in mine if i.base == "HFMA2" and not _HFMA2_MOVE.match(i.operands))
+    out["n_HFMA2"] = arithmetic_hfma2
     tensor = sass.tensor_ops(hist)
     out["tensor_ops"] = sass.counts_text(tensor)
     out["n_tensor"] = sum(tensor.values())
-    return hist, out
+    return out
+
+
+# ---------------------------------------------------------------- many cubins, few nvdisasm starts
+
+RAW_CHUNK_BYTES = 1 << 20    # code per nvdisasm call: a few calls per architecture, spread over workers
+
+
+def _raw_key(decoder: str, digest: str) -> str:
+    return toolchain._key("nvdisasm-raw-summary", toolchain.tool_version("nvdisasm"), decoder, digest)
+
+
+def _summary_from(mine: list[sass.Instr]) -> dict:
+    hist, columns = instruction_columns(mine)
+    return {"hist": dict(hist), "hfma2": columns["n_HFMA2"]}
+
+
+def _decode_chunk(decoder: str, codes: list[bytes]) -> list[dict] | None:
+    """One nvdisasm start for the code of several kernels, split back by address; None if the
+    call fails (each cubin then goes the per-cubin way, which reports the error)."""
+    try:
+        text = toolchain.disassemble_raw(b"".join(codes), decoder)
+    except toolchain.CompileError:
+        return None
+    instrs, _ = sass.parse(text)
+    out, start, i = [], 0, 0
+    for code in codes:
+        end, mine = start + len(code), []
+        while i < len(instrs) and instrs[i].addr < end:
+            mine.append(instrs[i])
+            i += 1
+        out.append(_summary_from(mine))
+        start = end
+    return out
+
+
+def raw_summaries(items: list[tuple[bytes, str]], map_fn=map) -> list[dict | None]:
+    """For each (cubin, target): {'hist': full-opcode counts, 'hfma2': arithmetic HFMA2} of its
+    one code section, decoded with nvdisasm's raw mode (`-b`) in a few calls, cached by code.
+    None where the cubin is not one readable code section (the caller disassembles it whole).
+
+    Code byte-identical within one major architecture is decoded once, by the first `items`
+    target that has it (as Disassembler does): pass `items` in the report's architecture order,
+    so the rows do not depend on which worker got there first."""
+    decoder_of: dict[tuple, tuple[str, str]] = {}     # (major, digest) -> (decoder, digest)
+    code_of: dict[tuple, bytes] = {}
+    keys: list[tuple | None] = []
+    for cubin, target in items:
+        sections = code_sections(cubin)
+        if not sections or len(sections) != 1 or len(sections[0][1]) % 16:
+            keys.append(None)
+            continue
+        key = (hardware.arch_number(target) // 10, text_digest(cubin))
+        decoder_of.setdefault(key, (target, key[1]))
+        code_of.setdefault(key, sections[0][1])
+        keys.append(key)
+    summaries: dict[tuple, dict | None] = {}
+    missing: dict[str, list[tuple]] = {}
+    for key, (decoder, digest) in decoder_of.items():
+        path = toolchain.cache_dir() / f"{_raw_key(decoder, digest)}.json"
+        if path.exists():
+            summaries[key] = json.loads(path.read_text())
+        else:
+            missing.setdefault(decoder, []).append(key)
+    chunks = [(decoder, chunk) for decoder, ks in missing.items() for chunk in _chunks(ks, code_of)]
+    for (decoder, chunk), decoded in zip(chunks, map_fn(
+            lambda job: _decode_chunk(job[0], [code_of[k] for k in job[1]]), chunks)):
+        for key, summary in zip(chunk, decoded or [None] * len(chunk)):
+            summaries[key] = summary
+            if summary is not None:
+                path = toolchain.cache_dir() / f"{_raw_key(decoder, key[1])}.json"
+                path.write_text(json.dumps(summary, sort_keys=True))
+    return [summaries.get(k) if k else None for k in keys]
+
+
+def _chunks(keys: list[tuple], code_of: dict) -> list[list[tuple]]:
+    chunks, size = [[]], 0
+    for k in keys:
+        if chunks[-1] and size + len(code_of[k]) > RAW_CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(k)
+        size += len(code_of[k])
+    return chunks if chunks[0] else []

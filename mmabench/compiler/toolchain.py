@@ -292,6 +292,15 @@ def disassemble_with_tool(cubin: bytes) -> tuple[str, str]:
     return text, f"nvdisasm {version}"
 
 
+def disassemble_raw(code: bytes, arch: str) -> str:
+    """nvdisasm on raw instruction bytes (`-b`, no ELF) for `arch` ('sm_90a'): one call for the code
+    of many kernels, because each nvdisasm start costs ~0.35 s of CPU whatever its input. Not
+    cached; addresses (and branch targets) are offsets into `code`."""
+    tool = find_tool("nvdisasm")
+    decoder = "SM" + arch.split("_", 1)[1]
+    return _run_on_cubin([str(tool), "-b", decoder, "-ndf"], code, "nvdisasm -b " + decoder)
+
+
 def disassemble(cubin: bytes) -> str:
     """SASS text of a cubin (disassemble_with_tool without the tool's name)."""
     return disassemble_with_tool(cubin)[0]
