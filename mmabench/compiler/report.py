@@ -231,7 +231,7 @@ def attach_sass_text(builds: list[Build], jobs: int | None = None) -> None:
             b.sass = run.disassemble(b.cubin, b.target)[0]
         except UserError:             # ToolMissing included: the row already says so
             pass
-    with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+    with workers.pool(jobs or default_jobs()) as pool:     # Ctrl-C: nvdisasm killed
         list(pool.map(text, todo))
 
 
