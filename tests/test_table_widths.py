@@ -46,12 +46,12 @@ def test_attention_summary_of_h200_rows_fits_and_keeps_every_figure(csv):
     assert "sustained regime" in text and "timing: sustained" in text
     assert "'!' throttled (sw_power_cap)" in text and "resources and accuracy" in text
     lines = [line for line in text.splitlines() if line.strip()]
-    assert not any(line.split()[0].endswith("@f32tiles") for line in lines)   # '=' marks them
+    assert not any(line.split()[0].endswith("@f32tiles") for line in lines)   # '@f32' marks them
     assert sum(bool(re.search(r"\)~?= ", line)) for line in lines) == 3
     base = next(r for r in rows if str(r["variant"]).endswith("r@f32tiles"))
     line = next(x for x in text.splitlines() if f"{base['tflops']:.1f}" in x)
     assert f"{base['x_vs_f32f32_same_tiles']:.2f}x (" in line and line.split()[0] == (
-        f"s{base['acc_s']}_o{base['acc_o']}_{base['norm']}")
+        f"s{base['acc_s']}_o{base['acc_o']}_{base['norm']}@f32")
 
 
 def test_attention_summary_with_flags_raised_and_an_error_row_fits():

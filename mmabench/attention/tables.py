@@ -10,10 +10,11 @@ SAME_TILES = "@f32tiles"   # bench.SAME_TILES: an f16 variant run at the f32/f32
 
 def _scheme(r: dict) -> str:
     """'sf32_of16_delayed': the variant without its dimension (in the heading) and its tile tag
-    (the tiles column shows the tiles)."""
+    (the tiles column shows the tiles); '@f32' when it ran at the f32/f32 variant's tiles."""
     if r.get("impl") != "mmabench" or not r.get("acc_s"):
         return str(r["variant"]).removesuffix("_attention")   # sdpa_flash_attention -> sdpa_flash
-    return f"s{r['acc_s']}_o{r['acc_o']}_{r['norm']}"
+    at_f32_tiles = "@f32" if str(r["variant"]).endswith(SAME_TILES) else ""
+    return f"s{r['acc_s']}_o{r['acc_o']}_{r['norm']}{at_f32_tiles}"
 
 
 def _vs_f32f32(r: dict) -> str:
@@ -65,8 +66,9 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     if tables.timing_note(rows):
         out.append(tables.timing_note(rows))
     out.append(tables.clock_power_note(rows))
-    out.append(tables.note(tables.RATIO_NOTE[:-1] + "; '=' vs f32/f32 at the f32/f32 kernel's "
-                           "tiles (only the accumulator differs; variant@f32tiles in the CSV)."))
+    out.append(tables.note(tables.RATIO_NOTE[:-1] + "; '@f32' and '=': the variant run at the "
+                           "f32/f32 kernel's tiles and compared with it (only the accumulator "
+                           "differs; variant@f32tiles in the CSV)."))
     return "\n".join(out)
 
 
