@@ -63,8 +63,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                                  "inf/NaN"], [_kernel_row(r) for r in sel], markdown))
         out += [tables.note(f"{_scheme(r)} {r.get('tiles', '')}: {r['error']}")
                 for r in sel if isinstance(r.get("error"), str) and r["error"]]
-    if tables.timing_note(rows):
-        out.append(tables.timing_note(rows))
+    out += tables.timing_note(rows)
     out.append(tables.clock_power_note(rows))
     out.append(tables.note(tables.RATIO_NOTE[:-1] + "; '@f32' and '=': the variant run at the "
                            "f32/f32 kernel's tiles and compared with it (only the accumulator "

@@ -256,8 +256,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
 
     out = [tables.table(["implementation", "acc", "TFLOP/s", "MHz/W", "regs", "tensor instruction",
                          "rel RMS err", "f16/f32 speed"], [_summary_row(r) for r in rows], markdown)]
-    if tables.timing_note(rows):
-        out.append(tables.timing_note(rows))
+    out += tables.timing_note(rows)
     out.append(tables.clock_power_note(rows))
     out.append(tables.note(tables.RATIO_NOTE[:-1] + "; 'rpr': torch.matmul with "
                            "allow_fp16_reduced_precision_reduction (f16 split-K sums)."))

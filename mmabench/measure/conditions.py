@@ -179,10 +179,10 @@ class Sampler:
         elif c.power_w_energy is not None:
             c.power_w = c.power_w_energy
             c.power_source = "energy counter"
-        elif self.powers:
+        elif self.powers:    # not the region's own: no energy is derived from it
             c.power_w = float(statistics.fmean(self.powers))
             c.power_source = "power readings (driver average, ~1 s window)"
-        if c.power_w is not None and c.power_source != "power readings (driver average, ~1 s window)":
+        if c.power_w_instant is not None or c.power_w_energy is not None:
             c.energy_j = c.power_w * self.wall
         if self.instants or self.powers:
             c.power_w_max = float(max(self.instants or self.powers))

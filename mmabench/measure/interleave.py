@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from mmabench.measure import stats
-from mmabench.measure.conditions import Conditions, Sampler
+from mmabench.measure.conditions import Sampler
 from mmabench.measure.loop import DEFAULT, EventTimer, Measurement, Policy, launches_per_sample, warm_up
 
 
@@ -66,7 +66,6 @@ class Interleaved:
     NVML conditions) and its median time in each round, from which any ratio is taken."""
     measurements: dict[str, Measurement]
     by_round: dict[str, list[float]]
-    overall: Conditions | None = None     # the whole run, all contenders (one energy region)
 
     def ratio(self, contender: str, baseline: str) -> Ratio:
         """time(baseline) / time(contender), round by round."""
@@ -103,8 +102,6 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
     for name in names:
         if hasattr((clocks or {}).get(name), "reset"):
             clocks[name].reset()
-    overall = Sampler(cuda_device)
-    overall.start()
     for order in orders(names, policy.rounds):
         for name in order:
             if policy.regime == "burst":
@@ -117,13 +114,12 @@ def interleaved(contenders: dict[str, Callable[[], object]], policy: Policy = DE
             if policy.regime == "sustained" and got[0] * per[name] < policy.block_ms:
                 # faster than in its settle launches: the next blocks get more launches
                 per[name] = math.ceil(11 * policy.block_ms / (10 * max(got[0], 1e-3)))
-    overall.stop()
     measurements = {
         n: Measurement(samples[n], policy.mode, per[n],
                        stats.rel_stderr(samples[n]) <= policy.rel_error, samplers[n].conditions(),
                        (clocks or {}).get(n, lambda: None)(), policy.regime, regime_detail(policy))
         for n in names}
-    return Interleaved(measurements, by_round, overall.conditions())
+    return Interleaved(measurements, by_round)
 
 
 def regime_detail(policy: Policy) -> str:

@@ -149,8 +149,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append(tables.table(["instruction", "shape", "TFLOP/s f16/f32", "f16/f32",
                                  "MHz/W f16", "MHz/W f32", "pJ/FLOP f16/f32", "lat f16/f32"],
                                 pairs, markdown))
-        if tables.timing_note(rows):
-            out.append(tables.timing_note(rows))
+        out += tables.timing_note(rows)
     out.append(tables.clock_power_note(rows, ("", "f16_", "f32_")))
     if pairs:
         out.append(tables.RATIO_NOTE)

@@ -146,7 +146,8 @@ def _markdown(headers: list[str], rows: list[list]) -> str:
     return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
 
 
-def timing_note(rows: list[dict]) -> str:
-    """'timing: <regime detail>' of the rows' comparisons ('' when none names a regime)."""
+def timing_note(rows: list[dict]) -> list[str]:
+    """['timing: <regime detail>'] of the rows' comparisons ([] when none names a regime), for
+    `lines += timing_note(rows)` under a table."""
     details = list(dict.fromkeys(r["regime_detail"] for r in rows if r.get("regime_detail")))
-    return note("timing: " + "; ".join(details)) if details else ""
+    return [note("timing: " + "; ".join(details))] if details else []

@@ -163,8 +163,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 tables.table(["instruction", "shape", "FLOP/clk/SM", "f16 speed-up",
                               "MHz/W f16", "MHz/W f32", "pJ/FLOP", "regs"],
                              pairs, markdown)]
-        if tables.timing_note(rows):
-            out.append(tables.timing_note(rows))
+        out += tables.timing_note(rows)
     out.append(tables.clock_power_note(rows, ("", "f16_", "f32_")))
     if pairs:
         out.append(tables.RATIO_NOTE)
