@@ -310,28 +310,7 @@ def save_provenance(folder, var_list) -> None:
 
 
 def precompile(var_list) -> None:
-    """NVRTC and the driver's JIT for every variant at once, in threads (NVRTC and cuLink release
-    the GIL; each worker binds the current device's context first). The results land in the
-    caches build.load reads, so a cold run compiles in parallel; a failure here is ignored and
-    surfaces, with its row, when the variant is loaded."""
-    import cupy
+    """NVRTC and the driver's JIT for every variant at once (driver_jit.warm), so that a cold
+    run compiles in parallel before build.load reads the caches."""
+    driver_jit.warm(lambda v: driver_jit.jit(build.ptx_for(v), v.entry), var_list)
 
-    from mmabench.core import workers
-
-    device = cupy.cuda.Device().id
-
-    def one(v):
-        cupy.cuda.Device(device).use()
-        ptx = _quietly(build.ptx_for, v)
-        if ptx is not None:
-            _quietly(driver_jit.jit, ptx, v.entry)
-
-    with workers.pool(8) as pool:       # Ctrl-C: queued compiles cancelled
-        list(pool.map(one, var_list))
-
-
-def _quietly(fn, *args):
-    try:
-        return fn(*args)
-    except Exception:    # the error surfaces again, with its row, when the variant is loaded
-        return None

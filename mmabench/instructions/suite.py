@@ -18,6 +18,7 @@ from typing import Hashable, Protocol
 import numpy as np
 
 from mmabench import hardware, measure, record
+from mmabench.compiler import driver_jit
 from mmabench.compiler.loader import Built
 from mmabench.core.errors import Infeasible, MeasurementError
 from mmabench.core.seed import chosen
@@ -166,25 +167,9 @@ def run(family: Family, forms: list, sweep, seed: int | None = None, results_roo
 
 
 def precompile(family: Family, plan: dict) -> None:
-    """Every kernel of the run built at once, in threads: the driver's JIT and nvdisasm run
-    outside the GIL, and the caches they fill (driver_jit, the disassembly cache) make the run's
-    own builds, one at a time and in order, instant. A failure is ignored here: it surfaces
-    again, with its row, when the run builds that kernel."""
-    import cupy
-
-    from mmabench.core import workers
-
-    device = cupy.cuda.Device().id
-
-    def build(job):
-        cupy.cuda.Device(device).use()       # each worker thread binds the run's GPU
-        try:
-            family.build(*job)
-        except Exception:       # noqa: BLE001 - reported by the run's own build of it
-            pass
-
-    with workers.pool(8) as pool:        # Ctrl-C: queued builds cancelled, nvdisasm killed
-        list(pool.map(build, builds_of(family, plan)))
+    """Every kernel of the run built at once (driver_jit.warm: the driver's JIT and nvdisasm in
+    threads), so that the run's own builds, one at a time and in order, find them cached."""
+    driver_jit.warm(lambda job: family.build(*job), builds_of(family, plan))
 
 
 def builds_of(family: Family, plan: dict) -> list[tuple]:
