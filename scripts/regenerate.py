@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import os
 import shlex
 import shutil
@@ -38,6 +39,9 @@ TABLE_START = "<!-- files: written by scripts/regenerate.py from provenance.csv 
 TABLE_END = "<!-- end of files -->"
 # A run folder's copies of generated code are large and are rebuilt from the commit.
 LEFT_OUT = {"ptx", "sass", "ptxas", "code"}
+# Larger files (arith's designed vectors: megabytes of hex) are shipped gzipped, as name.gz;
+# a result reader then also never takes them for a result table.
+GZIP_ABOVE_BYTES = 1 << 20
 
 
 class RegenerateError(Exception):
@@ -227,14 +231,24 @@ def replace_family(family, runs, into: Path, made: dict[str, Path], dates: dict[
         commands.update({name: run.command for name in made if name.startswith(run.folder + "/")})
     kept = [r for r in rows if r["family"] != family and r["file"] not in made]
     for name, path in made.items():
-        target = into / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-        kept.append({"file": name, "family": family, "command": commands[name],
+        shipped_name = ship(path, into / name).relative_to(into).as_posix()
+        kept.append({"file": shipped_name, "family": family, "command": commands[name],
                      "commit": source["commit"], "date": dates[name],
                      "driver": source["driver"], "card": source["card"]})
     write_provenance(into, kept)
     return len(made)
+
+
+def ship(path: Path, target: Path) -> Path:
+    """Copy `path` to `target`, gzipped (target.gz) when it is large; returns what was written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_size <= GZIP_ABOVE_BYTES or path.suffix == ".gz":
+        shutil.copyfile(path, target)
+        return target
+    target = target.with_name(target.name + ".gz")
+    with open(path, "rb") as src, gzip.GzipFile(target, "wb", mtime=0) as dst:
+        shutil.copyfileobj(src, dst)
+    return target
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,7 @@
 """scripts/regenerate.py (one family of a GPU's shipped results per call) and the shipped sets it
 keeps: one provenance row per file, each family from one commit."""
 
-import csv
+import gzip
 import importlib.util
 import json
 import subprocess
@@ -68,12 +68,15 @@ def _runs(family="fam", folders=("one", "two")):
 
 def test_a_family_replaces_its_files_and_rows_and_no_other(tmp_path):
     runs = _runs()
-    first = {"one": {"one.csv": "a", "context.json": "{}", "ptx/k.ptx": "code"},
+    first = {"one": {"one.csv": "a", "context.json": "{}", "ptx/k.ptx": "code",
+                     "vectors.csv": "x" * (regenerate.GZIP_ABOVE_BYTES + 1)},
              "two": {"two.csv": "b", "stale.txt": "old"}}
-    assert regenerate.regenerate("fam", runs, tmp_path, SOURCE, _fake_runner(first)) == 6
+    assert regenerate.regenerate("fam", runs, tmp_path, SOURCE, _fake_runner(first)) == 7
     other = _runs("other", ("three",))
     regenerate.regenerate("other", other, tmp_path, SOURCE, _fake_runner({"three": {"x.csv": "c"}}))
     assert not (tmp_path / "one" / "ptx").exists(), "generated code copies are left out"
+    with gzip.open(tmp_path / "one" / "vectors.csv.gz", "rt") as f:
+        assert len(f.read()) == regenerate.GZIP_ABOVE_BYTES + 1, "large files go gzipped"
 
     again = {"one": {"one.csv": "a2", "context.json": "{}"}, "two": {"two.csv": "b2"}}
     later = dict(SOURCE, commit="def5678")
