@@ -1,10 +1,10 @@
 """`python -m mmabench compare`: measured results of several GPUs side by side.
 
-Reads result files (default: the ones shipped under data/results/), takes each GPU's
-saturating point per mma form, and shows the f16/f32 accumulation ratio; attention results
-found beside them are summarised per GPU and shape (mmabench.attention.overview). GPUs in the
-datasheet table that were never measured appear in a separate, labelled section: datasheet
-figures are never mixed into measured columns.
+Reads result files (default: the ones shipped under data/results/) and sets the GPUs side by
+side, one column group per GPU and timing regime (mmabench.reporting.generations): each GPU's
+saturating point per mma/wgmma form with the f16/f32 accumulation ratio, the GEMMs, and the
+attention cases. GPUs in the datasheet table that were never measured appear in a separate,
+labelled section: datasheet figures are never mixed into measured columns.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from mmabench import hardware
 from mmabench.core.errors import UserError
 from mmabench.core.options import Modes
-from mmabench.reporting import sources, tables
+from mmabench.reporting import generations, sources, tables
 
 OPTIONS = Modes(common=("--markdown",))  # one mode, which reads every option (mmabench.core.options)
 
@@ -37,23 +37,6 @@ def load_all(paths: list[str]) -> sources.Results:
     return sources.load(paths or [str(sources.SHIPPED)])
 
 
-def measured_table(frame, markdown=False) -> str:
-    ok = frame[(frame["kind"] == "throughput") & (frame["status"] == "ok") & frame["tflops"].notna()]
-    rows = []
-    for (gpu, form), group in ok.groupby(["gpu_name", "form"], sort=False):
-        best = group.loc[group["tflops"].idxmax()]
-        twin = form.replace(".acc_f16", ".acc_f32")
-        ratio = "-"
-        if twin != form:
-            other = ok[(ok["gpu_name"] == gpu) & (ok["form"] == twin)]
-            if len(other):
-                ratio = f"{best['tflops'] / other['tflops'].max():.2f}x"
-        rows.append([gpu, form, tables.fmt(best["tflops"]), tables.fmt(best["flop_per_clk_per_sm"], 0),
-                     tables.fmt(best.get("pct_of_peak")), tables.fmt(best["sm_clock_mhz"], 0), ratio])
-    return tables.table(["GPU (measured)", "form", "TFLOP/s", "FLOP/clk/SM", "% of peak",
-                         "SM MHz", "f16/f32 acc"], rows, markdown)
-
-
 def datasheet_table(measured_names: set[str], markdown=False) -> str:
     rows = []
     for row in hardware.datasheet_table().to_dict("records"):
@@ -68,22 +51,19 @@ def datasheet_table(measured_names: set[str], markdown=False) -> str:
 
 def run(args) -> int:
     results = load_all(args.files)
-    frame, attention = results.frame("mma"), results.frame("attention")
-    if frame is None and attention is None:
-        raise UserError("no mma.csv or attention.csv result files found; "
-                        "run `python -m mmabench mma` or `python -m mmabench attention` first")
+    frames = {bench: results.frame(bench) for bench in ("mma", "wgmma", "gemm", "attention")}
+    if all(frame is None for frame in frames.values()):
+        raise UserError("no mma, wgmma, gemm or attention result files found; run "
+                        "`python -m mmabench mma` (or wgmma, gemm, attention) first")
+    for side_by_side in generations.every(frames):
+        print(f"{side_by_side.title} (measured)\n{side_by_side.text(args.markdown)}\n")
     measured = set()
-    if frame is not None:
-        print(measured_table(frame, args.markdown))
+    for frame in frames.values():
+        if frame is None or "gpu_name" not in frame:
+            continue
         for name, sms in frame[["gpu_name", "sm_count"]].drop_duplicates().itertuples(index=False):
             row = hardware.datasheet_row(name, None if sms != sms else sms)
             if row:
                 measured.add(row["name"])
-        print()
     print(datasheet_table(measured, args.markdown))
-    if attention is not None:
-        from mmabench.attention.overview import overview
-        print("\nattention forward (measured): PyTorch back ends, best f32/f32 variant, "
-              "best variant with an f16 accumulator")
-        print(overview(attention.to_dict("records"), args.markdown))
     return 0

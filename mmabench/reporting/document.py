@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from mmabench import __version__, hardware
 from mmabench.reporting import tables as fmt_mod
-from mmabench.reporting import answers as answers_mod, facts, plots, provenance as prov
+from mmabench.reporting import answers as answers_mod, facts, generations, plots, provenance as prov
 
 fmt = fmt_mod.fmt
 
@@ -240,6 +240,21 @@ def published_section(published_rows: list[dict]) -> Section:
     return sec
 
 
+def generations_section(results) -> Section:
+    """The GPUs side by side, one column group per GPU and timing regime (letters in the note)."""
+    frames = {bench: results.frame(bench) for bench in ("mma", "wgmma", "gemm", "attention")}
+    sec = Section("generations", "GPUs side by side",
+                  "Each GPU's figures in a column group of their own, one group per GPU and timing "
+                  "regime (sustained or burst), so that no figure is set beside another of a "
+                  "different regime unnamed.")
+    for side in generations.every(frames):
+        sec.blocks.append(Table(side.title, side.headers, [[str(c) for c in row] for row in side.rows],
+                                [prov.runs(recs) for recs in side.row_records],
+                                note=" ".join([side.intro, *(f"{line}." for line in side.legend),
+                                               fmt_mod.RATIO_NOTE])))
+    return sec
+
+
 def runs_section(results) -> Section:
     rows, sources = [], []
     for run in results.runs:
@@ -260,5 +275,6 @@ def build(results, published_rows: list[dict]) -> Document:
         title="Is fp16 accumulation worth it? mmabench report",
         generated=f"generated {stamp} by mmabench {__version__}",
         answers=answers_mod.answers(results, published_rows),
-        sections=[instruction_section(results), attention_section(results), numerics_section(results),
+        sections=[generations_section(results), instruction_section(results),
+                  attention_section(results), numerics_section(results),
                   datasheet_section(), published_section(published_rows), runs_section(results)])

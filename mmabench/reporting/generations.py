@@ -1,0 +1,271 @@
+"""GPUs side by side (`compare`, `report`): one column group per GPU and timing regime.
+
+A group is one GPU's rows in one regime, named by a letter with a legend line that gives the GPU,
+the regime and the commits. Rows from before the `regime` column are burst: mmabench timed
+nothing else then. A GPU measured in both regimes gets two groups, so a figure is never set
+beside another of a different regime without the table saying so. Where several runs give the
+same case for one group, the latest row (by timestamp) stands.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from mmabench import hardware
+from mmabench.reporting import tables
+
+OLDER_RULE = "burst"   # what a row without a regime column was timed in
+
+
+@dataclass
+class SideBySide:
+    """One side-by-side table as data: `compare` prints it, `report` lays it out with each row's
+    provenance (the measured rows behind it)."""
+    title: str
+    intro: str
+    legend: list[str]
+    headers: list[str]
+    rows: list[list]
+    row_records: list[list[dict]]     # the measured rows behind each table row
+    keep: int = 1                     # leading columns (the case), repeated in each part
+    per_group: int = 3                # columns of each GPU group after them
+
+    def text(self, markdown: bool = False) -> str:
+        return "\n".join([tables.note(self.intro), *self.legend, self._grid(markdown),
+                          tables.RATIO_NOTE])
+
+    def _grid(self, markdown: bool) -> str:
+        """One table, or as few parts as fit tables.WIDTH, each holding whole GPU groups."""
+        count = (len(self.headers) - self.keep) // self.per_group
+        if markdown:
+            return tables.table(self.headers, self.rows, True)
+        for per_part in range(count, 0, -1):
+            parts = []
+            for first in range(0, count, per_part):
+                cols = [*range(self.keep), *range(self.keep + first * self.per_group,
+                                                  self.keep + min(count, first + per_part)
+                                                  * self.per_group)]
+                parts.append(tables.table([self.headers[i] for i in cols],
+                                          [[row[i] for i in cols] for row in self.rows],
+                                          max_width=None))
+            if per_part == 1 or all(len(line) <= tables.WIDTH
+                                    for part in parts for line in part.splitlines()):
+                return "\n\n".join(parts)
+        return ""
+
+
+@dataclass(frozen=True)
+class Group:
+    gpu: str
+    regime: str
+
+    @property
+    def short(self) -> str:
+        row = hardware.datasheet_row(self.gpu)
+        return row["name"] if row else self.gpu
+
+
+def _named_regime(row: dict) -> str:
+    """The regime a row names ('' for none: NaN where a merged frame lacks it)."""
+    regime = row.get("regime")
+    return regime if isinstance(regime, str) else ""
+
+
+def regime_of(row: dict) -> str:
+    return _named_regime(row) or OLDER_RULE
+
+
+def _groups(records: list[dict]) -> dict[Group, list[dict]]:
+    groups: dict[Group, list[dict]] = {}
+    for r in sorted(records, key=lambda r: str(r.get("timestamp", ""))):
+        groups.setdefault(Group(str(r.get("gpu_name", "?")), regime_of(r)), []).append(r)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0].short, kv[0].regime)))
+
+
+def _legend(groups: dict[Group, list[dict]]) -> list[str]:
+    lines = []
+    for letter, (group, rows) in zip(string.ascii_uppercase, groups.items()):
+        commits = ", ".join(sorted({str(r.get("git_commit")) for r in rows
+                                    if r.get("git_commit") == r.get("git_commit")
+                                    and r.get("git_commit")})) or "commit not recorded"
+        older = "" if any(map(_named_regime, rows)) else " (rows from before the regime column)"
+        lines.append(f"{letter} = {group.short} ({group.gpu}), {group.regime} regime{older}, "
+                     f"at {commits}")
+    return lines
+
+
+def _records(frame) -> list[dict]:
+    return [] if frame is None else frame.to_dict("records")
+
+
+def _ok(row: dict) -> bool:
+    return row.get("status") == "ok" and tables.number(row.get("tflops")) is not None
+
+
+# ---------------------------------------------------------------- instructions
+
+def _form_base(form: str) -> tuple[str, str]:
+    """('m16n8k16.f16', 'f16') from the sweep's 'm16n8k16.f16.acc_f16'."""
+    parts = str(form).split(".")
+    acc = next((p[4:] for p in parts if p.startswith("acc_")), "")
+    return ".".join(p for p in parts if not p.startswith("acc_")), acc
+
+
+def _twins_from_sweep(rows: list[dict], bench: str) -> list[dict]:
+    """Comparison-like rows from a sweep's throughput rows (results without the interleaved
+    twins): each form's best point with either accumulator, their quotient without a range."""
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        if r.get("kind") == "throughput" and _ok(r):
+            base, acc = _form_base(r["form"])
+            key = (str(r.get("gpu_name")), regime_of(r), base)
+            twin = best.setdefault(key, {**r, "kind": "comparison", "form": base})
+            if acc in ("f16", "f32") and float(r["tflops"]) > twin.get(f"{acc}_tflops", 0.0):
+                twin[f"{acc}_tflops"] = float(r["tflops"])
+    for twin in best.values():
+        if twin.get("f16_tflops") and twin.get("f32_tflops"):
+            twin["ratio_f16_over_f32"] = twin["f16_tflops"] / twin["f32_tflops"]
+    return list(best.values())
+
+
+def instructions(frames: dict) -> SideBySide | None:
+    """Per instruction form, each group's f16/f32-accumulator twins as the suite compared them
+    (kind 'comparison': the twins interleaved at the form's saturating point, with the ratio's
+    range over rounds); for a GPU without such rows, its sweep's best points."""
+    records = []
+    for bench, frame in frames.items():
+        rows = _records(frame)
+        twins = [r for r in rows if r.get("kind") == "comparison" and r.get("status") == "ok"]
+        compared = {str(r.get("gpu_name")) for r in twins}    # GPUs whose runs have twins
+        twins += [t for t in _twins_from_sweep(rows, bench)
+                  if str(t.get("gpu_name")) not in compared]
+        records += [{**r, "form": r["form"] if bench == "mma" else f"{bench} {r['form']}"}
+                    for r in twins]
+    groups = _groups(records)
+    if not groups:
+        return None
+    latest = {(g, r["form"]): r for g, rows in groups.items() for r in rows}
+    forms = list(dict.fromkeys(k[1] for k in latest))
+    letters = dict(zip(groups, string.ascii_uppercase))
+    headers = ["form"] + [f"{letters[g]} {h}" for g in groups
+                          for h in ("f16 acc", "f32 acc", "f16/f32")]
+    body, behind = [], []
+    for form in forms:
+        row = [form]
+        behind.append([latest[(g, form)] for g in groups if (g, form) in latest])
+        for g in groups:
+            r = latest.get((g, form))
+            row += ([tables.fmt(tables.number(r.get("f16_tflops"))),
+                     tables.fmt(tables.number(r.get("f32_tflops"))),
+                     tables.ratio(r.get("ratio_f16_over_f32"), r.get("ratio_f16_over_f32_lo"),
+                                  r.get("ratio_f16_over_f32_hi"))] if r else ["-"] * 3)
+        body.append(row)
+    return SideBySide("Instruction forms, GPUs side by side",
+                      "TFLOP/s of each instruction form's f16- and f32-accumulator twins, "
+                      "interleaved at the form's saturating point, and their ratio (a ratio "
+                      "without a range: the quotient of the two best sweep points of a run "
+                      "without interleaved twins):",
+                      _legend(groups), headers, body, behind)
+
+
+# ---------------------------------------------------------------- GEMM
+
+def gemm(frame) -> SideBySide | None:
+    """Per implementation of the GEMM, each group's TFLOP/s with either accumulator and the
+    f16/f32 ratio over interleaved rounds (its range; '~' within noise)."""
+    groups = _groups([r for r in _records(frame) if _ok(r)])
+    if not groups:
+        return None
+    latest: dict[tuple, dict] = {}
+    for g, rows in groups.items():
+        for r in rows:
+            if str(r.get("impl")) != "torch.matmul":   # its two settings both accumulate in f32
+                latest[(g, r["impl"], int(r["m"]), r["acc"])] = r
+    cases = list(dict.fromkeys((k[1], k[2]) for k in latest))
+    letters = dict(zip(groups, string.ascii_uppercase))
+    headers = ["implementation", "M=N=K"] + [f"{letters[g]} {h}" for g in groups
+                                             for h in ("f16 acc", "f32 acc", "f16/f32")]
+    body, behind = [], []
+    for impl, size in cases:
+        row = [impl, size]
+        behind.append([r for k, r in latest.items() if k[1:3] == (impl, size)])
+        for g in groups:
+            f16, f32 = latest.get((g, impl, size, "f16")), latest.get((g, impl, size, "f32"))
+            ratio = "-"
+            if f16 and tables.number(f16.get("f16_over_f32")) is not None:
+                ratio = tables.ratio(f16["f16_over_f32"], f16.get("f16_over_f32_lo"),
+                                     f16.get("f16_over_f32_hi"))
+            elif f16 and f32:
+                ratio = f"{float(f16['tflops']) / float(f32['tflops']):.2f}x"
+            row += [tables.fmt(tables.number(f16["tflops"])) if f16 else "-",
+                    tables.fmt(tables.number(f32["tflops"])) if f32 else "-", ratio]
+        body.append(row)
+    return SideBySide("GEMM, GPUs side by side",
+                      "GEMM, fp16 inputs and outputs, TFLOP/s with either accumulator, and the "
+                      "f16/f32 ratio over interleaved rounds:",
+                      _legend(groups), headers, body, behind, keep=2)
+
+
+# ---------------------------------------------------------------- attention
+
+TORCH = {"sdpa_flash_attention": "FLASH", "sdpa_cudnn_attention": "cuDNN"}
+
+
+def _attention_cells(sel: list[dict]) -> list[str]:
+    """cuDNN, FLASH, ours f32/f32 (delayed normalization) and the best f16-accumulator scheme
+    against it, for one case of one group."""
+    lib = {TORCH[r["variant"]]: r for r in sel if r.get("variant") in TORCH}
+    ours = [r for r in sel if r.get("impl") == "mmabench" and "@" not in str(r.get("variant"))]
+    base = next((r for r in ours if (r.get("acc_s"), r.get("acc_o"), r.get("norm"))
+                 == ("f32", "f32", "delayed")), None)
+    f16 = [r for r in ours if (r.get("acc_s"), r.get("acc_o")) != ("f32", "f32")]
+    best = max(f16, key=lambda r: float(r["tflops"])) if f16 else None
+    gain = "-"
+    if best is not None:
+        gain = tables.ratio(best.get("x_vs_f32f32"), best.get("x_vs_f32f32_lo"),
+                            best.get("x_vs_f32f32_hi"))
+        if gain == "-" and base is not None:
+            gain = f"{float(best['tflops']) / float(base['tflops']):.2f}x"
+
+    def cell(r):
+        return tables.fmt(tables.number(r["tflops"])) if r else "-"
+
+    return [cell(lib.get("cuDNN")), cell(lib.get("FLASH")), cell(base), gain]
+
+
+def attention(frame) -> SideBySide | None:
+    """Per attention case, each group's cuDNN, FLASH (FA2), ours f32/f32 and its best
+    f16-accumulator scheme against ours f32/f32."""
+    groups = _groups([r for r in _records(frame) if _ok(r)])
+    if not groups:
+        return None
+    cases: dict[tuple, dict[Group, dict[str, dict]]] = {}
+    for g, rows in groups.items():
+        for r in rows:
+            key = (int(r["dim"]), int(r["seq"]), "causal" if tables.truthy(r["causal"]) else "full")
+            cases.setdefault(key, {}).setdefault(g, {})[str(r["variant"])] = r   # latest stands
+    letters = dict(zip(groups, string.ascii_uppercase))
+    headers = ["d", "N", "mask"] + [f"{letters[g]} {h}" for g in groups
+                                    for h in ("cuDNN", "FLASH", "f32/f32", "best f16")]
+    body, behind = [], []
+    for key in sorted(cases):
+        row = list(key)
+        behind.append([r for per_group in cases[key].values() for r in per_group.values()])
+        for g in groups:
+            row += (_attention_cells(list(cases[key][g].values())) if g in cases[key]
+                    else ["-"] * 4)
+        body.append(row)
+    return SideBySide("Attention forward, GPUs side by side",
+                      "Attention forward, fp16, TFLOP/s: PyTorch's cuDNN and FLASH "
+                      "(FlashAttention-2) back ends, mmabench's f32/f32 kernel (delayed "
+                      "normalization), and its fastest f16-accumulator scheme against that f32/f32 "
+                      "kernel (a best-of-N figure):", _legend(groups), headers, body, behind,
+                      keep=3, per_group=4)
+
+
+def every(frames: dict) -> list[SideBySide]:
+    """The side-by-side tables that `frames` ({bench: rows or None}) give."""
+    made = [instructions({b: frames.get(b) for b in ("mma", "wgmma")}), gemm(frames.get("gemm")),
+            attention(frames.get("attention"))]
+    return [m for m in made if m is not None]

@@ -1,0 +1,82 @@
+"""GPUs side by side (compare, report): one column group per GPU and regime, never merged."""
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from mmabench.reporting import generations, sources, tables
+
+
+def _comparison(gpu, regime, form, f16, f32, commit="c1"):
+    row = {"kind": "comparison", "status": "ok", "gpu_name": gpu, "form": form,
+           "f16_tflops": f16, "f32_tflops": f32, "ratio_f16_over_f32": f16 / f32,
+           "ratio_f16_over_f32_lo": f16 / f32 - 0.01, "ratio_f16_over_f32_hi": f16 / f32 + 0.01,
+           "git_commit": commit, "timestamp": "2026-12-04T10:00:00Z"}
+    if regime:
+        row["regime"] = regime
+    return row
+
+
+def test_each_gpu_and_regime_is_its_own_group_and_old_rows_read_as_burst():
+    frame = pd.DataFrame([
+        _comparison("NVIDIA H100 80GB HBM3", None, "m16n8k16.f16", 656.0, 655.0, "old"),
+        _comparison("NVIDIA H200", "sustained", "m16n8k16.f16", 640.0, 630.0, "new"),
+        _comparison("NVIDIA H200", "burst", "m16n8k16.f16", 650.0, 649.0, "new"),
+    ])
+    side = generations.instructions({"mma": frame})
+    assert [h for h in side.headers if h.endswith("f16 acc")] == ["A f16 acc", "B f16 acc",
+                                                                "C f16 acc"]
+    legend = "\n".join(side.legend)
+    assert "A = H100 SXM5 (NVIDIA H100 80GB HBM3), burst regime (rows from before" in legend
+    assert "B = H200 SXM (NVIDIA H200), burst regime, at new" in legend
+    assert "C = H200 SXM (NVIDIA H200), sustained regime, at new" in legend
+    assert side.rows == [["m16n8k16.f16", "656.0", "655.0", "1.00x (0.99-1.01)~",
+                          "650.0", "649.0", "1.00x (0.99-1.01)~", "640.0", "630.0",
+                          "1.02x (1.01-1.03)"]]
+    assert len(side.row_records[0]) == 3
+
+
+def test_a_later_run_of_the_same_group_stands():
+    older = _comparison("NVIDIA H200", "sustained", "m16n8k16.f16", 600.0, 600.0)
+    newer = dict(_comparison("NVIDIA H200", "sustained", "m16n8k16.f16", 640.0, 630.0),
+                 timestamp="2026-12-05T10:00:00Z")
+    side = generations.instructions({"mma": pd.DataFrame([newer, older])})
+    assert side.rows[0][1:3] == ["640.0", "630.0"]
+
+
+def test_many_groups_split_into_parts_of_whole_groups_that_fit_120_columns():
+    rows = [_comparison(f"GPU number {i}", "sustained", "m16n8k16.f16", 600.0 + i, 600.0)
+            for i in range(6)]
+    text = generations.instructions({"mma": pd.DataFrame(rows)}).text()
+    assert max(map(len, text.splitlines())) <= tables.WIDTH
+    for part in text.split("\n\n"):
+        heads = [h for h in part.splitlines() if h.startswith("form")]
+        for head in heads:    # a group's three columns stay together
+            letters = [w for w in head.split() if len(w) == 1]
+            assert all(letters.count(x) == 3 for x in letters)
+
+
+def test_compare_sets_the_shipped_h100_and_h200_side_by_side():
+    proc = subprocess.run([sys.executable, "-m", "mmabench", "compare"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for title in ("Instruction forms, GPUs side by side", "GEMM, GPUs side by side",
+                  "Attention forward, GPUs side by side"):
+        assert title in out
+    assert "H100 SXM5 (NVIDIA H100 80GB HBM3), burst regime" in out
+    assert "H200 SXM (NVIDIA H200), sustained regime" in out
+    assert max(map(len, out.splitlines())) <= tables.WIDTH
+
+
+def test_the_report_has_the_side_by_side_section_with_each_rows_sources():
+    from mmabench.reporting import document
+
+    doc = document.build(sources.load(None), [])
+    section = next(s for s in doc.sections if s.key == "generations")
+    assert {t.title for t in section.blocks} >= {"Instruction forms, GPUs side by side",
+                                                "Attention forward, GPUs side by side"}
+    for t in section.blocks:
+        assert len(t.sources) == len(t.rows)
+        assert all(s.kind == "measured" for s in t.sources)
