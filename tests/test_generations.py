@@ -80,3 +80,22 @@ def test_the_report_has_the_side_by_side_section_with_each_rows_sources():
     for t in section.blocks:
         assert len(t.sources) == len(t.rows)
         assert all(s.kind == "measured" for s in t.sources)
+
+
+def test_an_attention_case_never_mixes_regimes_and_the_answer_takes_the_sustained_one():
+    from mmabench.reporting import answers, facts
+    from mmabench.reporting.runs import Run
+
+    def row(regime, acc_o, tflops):
+        return {"gpu_name": "NVIDIA H200", "dim": 64, "seq": 4096, "causal": False,
+                "status": "ok", "impl": "mmabench", "variant": f"v_{acc_o}", "acc_s": "f32",
+                "acc_o": acc_o, "norm": "delayed", "tflops": tflops, "regime": regime,
+                "x_vs_f32f32": 1.1 if acc_o == "f16" else None}
+
+    frame = pd.DataFrame([row("burst", "f32", 346.0), row("burst", "f16", 380.0),
+                          row("sustained", "f32", 305.0), row("sustained", "f16", 330.0)])
+    results = sources.Results([Run("attention", frame)])
+    cases = facts.attention_cases(results)
+    assert sorted((c.regime, c.base["tflops"], c.low["tflops"]) for c in cases) == [
+        ("burst", 346.0, 380.0), ("sustained", 305.0, 330.0)]
+    assert [c.regime for c in answers._headline_cases(cases)] == ["sustained"]

@@ -89,7 +89,8 @@ def _attention_clause(cases: list[facts.AttentionCase], maps) -> str:
     schemes = [c.scheme for c in rated]
     scheme = max(set(schemes), key=schemes.count)
     span = _pct(lo) if f"{lo:.3f}" == f"{hi:.3f}" else f"{_pct(lo)} to {_pct(hi)}"
-    shapes = f"{len(rated)} shape" + ("s" if len(rated) > 1 else "")
+    shapes = (f"{len(rated)} shape" + ("s" if len(rated) > 1 else "")
+              + f" ({' and '.join(sorted({c.regime for c in rated}))} regime)")
     text = (f"in attention the best f16-accumulator variant gives {span} over the best f32/f32 one "
             f"across {shapes}")
     if noise:
@@ -168,12 +169,19 @@ def answers(results, published_rows: list[dict]) -> list[Answer]:
         if sheet:
             measured_rows.add(sheet["key"])
         out.append(measured_answer(gpu, [p for p in pairs if p.f16.gpu == gpu],
-                                   [c for c in cases if c.gpu == gpu], maps,
+                                   _headline_cases([c for c in cases if c.gpu == gpu]), maps,
                                    facts.sm_name(row.get("compute_capability"))))
     for sheet in hardware.datasheet_table().to_dict("records"):
         if sheet["key"] not in measured_rows:
             out.append(datasheet_answer(sheet, published_rows))
     return out
+
+
+def _headline_cases(cases: list) -> list:
+    """One GPU's attention cases of one regime: the sustained ones where it has them (headline
+    figures are sustained), else the rest."""
+    sustained = [c for c in cases if c.regime == "sustained"]
+    return sustained or cases
 
 
 def _context_row(results, gpu: str) -> dict:

@@ -129,7 +129,7 @@ def attention_section(results) -> Section:
         spread = (f"{c.ratio_lo:.2f}-{c.ratio_hi:.2f}" if c.ratio_lo is not None and c.ratio_hi is not None
                   else "-")
         noise = {True: "within noise", False: "outside noise", None: "-"}[c.within_noise]
-        rows.append([c.gpu, str(c.dim), str(c.seq), "causal" if c.causal else "full", fmt(c.flash),
+        rows.append([c.gpu, c.regime, str(c.dim), str(c.seq), "causal" if c.causal else "full", fmt(c.flash),
                      fmt(c.cudnn), fmt(c.base["tflops"]) if c.base else "-",
                      f"{c.base['tflops'] / c.flash:.2f}x" if c.base and c.flash else "-",
                      c.scheme or "-", fmt(c.low["tflops"]) if c.low else "-",
@@ -139,7 +139,7 @@ def attention_section(results) -> Section:
         sources.append(c.provenance)
     after = any(c.clock_note for c in cases)
     sec.blocks.append(Table("Attention forward per shape", [
-        "GPU", "d", "N", "mask", "FLASH TFLOP/s", "cuDNN TFLOP/s", "best f32/f32", "vs FLASH",
+        "GPU", "regime", "d", "N", "mask", "FLASH TFLOP/s", "cuDNN TFLOP/s", "best f32/f32", "vs FLASH",
         "best with an f16 accumulator", "TFLOP/s", "f16/f32", "spread", "noise", "selection",
         "spread from", "SM MHz", "power W"], rows, sources,
         ("* SM clock read after the run (idle), not during it: these rows predate the measurement "

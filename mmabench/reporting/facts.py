@@ -14,7 +14,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from mmabench.reporting import provenance as prov
+from mmabench.reporting import generations, provenance as prov
 
 ACC_RE = re.compile(r"\.?acc_(f16|f32|s32)")
 
@@ -207,6 +207,7 @@ class AttentionCase:
     clock_mhz: float | None
     clock_note: str
     power_w: float | None
+    regime: str = "burst"      # a case's contenders all come from one regime, never mixed
 
     @property
     def scheme(self) -> str:
@@ -240,10 +241,10 @@ def attention_cases(results) -> list[AttentionCase]:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         key = (str(r.get("gpu_name", "")), int(_num(r["dim"])), int(_num(r["seq"])),
-               str(r["causal"]).lower() in ("true", "1", "1.0"))
+               str(r["causal"]).lower() in ("true", "1", "1.0"), generations.regime_of(r))
         groups.setdefault(key, []).append(r)
     out = []
-    for (gpu, dim, seq, causal), sel in groups.items():
+    for (gpu, dim, seq, causal, regime), sel in groups.items():
         ours = [r for r in sel if r.get("impl") == "mmabench"]
         lib = {TORCH[r["variant"]]: _num(r["tflops"]) for r in sel if r.get("variant") in TORCH}
         f32s = [r for r in ours if (r.get("acc_s"), r.get("acc_o")) == ("f32", "f32")]
@@ -273,7 +274,7 @@ def attention_cases(results) -> list[AttentionCase]:
             clock, note = _num(ref["sm_clock_mhz_after"]), " read after the run, not during it"
         out.append(AttentionCase(gpu, dim, seq, causal, lib.get("FLASH"), lib.get("cuDNN"), base, low,
                                  len(f32s), len(f16s), ratio, lo, hi, noise, spread_from, clock, note,
-                                 _num(ref.get("power_w"))))
+                                 _num(ref.get("power_w")), regime))
     return out
 
 

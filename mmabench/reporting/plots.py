@@ -87,10 +87,10 @@ def instruction_rate(forms: list[facts.FormFacts]) -> str:
 def attention_speed(cases: list[facts.AttentionCase]) -> str:
     """TFLOP/s per shape: PyTorch FLASH and cuDNN, best f32/f32, best f16-accumulator variant."""
     plt = _plt()
-    gpus_ = list(dict.fromkeys(c.gpu for c in cases))
-    fig, axes = plt.subplots(len(gpus_), 1, figsize=(10, 3.4 * len(gpus_)), squeeze=False)
-    for ax, gpu in zip(axes[:, 0], gpus_):
-        sel = [c for c in cases if c.gpu == gpu]
+    groups = list(dict.fromkeys((c.gpu, c.regime) for c in cases))   # regimes never share a plot
+    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 3.4 * len(groups)), squeeze=False)
+    for ax, (gpu, regime) in zip(axes[:, 0], groups):
+        sel = [c for c in cases if (c.gpu, c.regime) == (gpu, regime)]
         labels = [f"d{c.dim} N{c.seq}{' c' if c.causal else ''}" for c in sel]
         series = [("FLASH", [c.flash for c in sel], "#999999"),
                   ("cuDNN", [c.cudnn for c in sel], "#555555"),
@@ -102,7 +102,7 @@ def attention_speed(cases: list[facts.AttentionCase]) -> str:
                    [v if v is not None else math.nan for v in vals], width, label=name, color=color)
         ax.set_xticks(range(len(sel)), labels, rotation=45, ha="right", fontsize=7)
         ax.set_ylabel("TFLOP/s (measured)")
-        ax.set_title(f"attention forward: {gpu} ('c': causal)", fontsize=9)
+        ax.set_title(f"attention forward: {gpu}, {regime} regime ('c': causal)", fontsize=9)
         ax.legend(fontsize=7, ncol=4)
         ax.grid(axis="y", alpha=0.3)
     return _svg(fig)
@@ -113,9 +113,9 @@ def attention_ratio(cases: list[facts.AttentionCase]) -> str:
     plt = _plt()
     sel = [c for c in cases if c.ratio is not None]
     fig, ax = plt.subplots(figsize=(10, 3.2))
-    several = len({c.gpu for c in sel}) > 1
-    labels = [f"{facts.re.sub('^NVIDIA ', '', c.gpu) + ' ' if several else ''}d{c.dim} N{c.seq}"
-              f"{' c' if c.causal else ''}" for c in sel]
+    several = len({(c.gpu, c.regime) for c in sel}) > 1
+    labels = [(f"{facts.re.sub('^NVIDIA ', '', c.gpu)} {c.regime} " if several else "")
+              + f"d{c.dim} N{c.seq}{' c' if c.causal else ''}" for c in sel]
     lo = [c.ratio - c.ratio_lo if c.ratio_lo is not None else 0 for c in sel]
     hi = [c.ratio_hi - c.ratio if c.ratio_hi is not None else 0 for c in sel]
     ax.errorbar(range(len(sel)), [c.ratio for c in sel], yerr=[lo, hi], fmt="o", color=COLORS["f16"],
