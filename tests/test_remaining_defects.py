@@ -229,7 +229,8 @@ def test_wgmma_offline_shows_progress_and_writes_a_run_folder(tmp_path, capsys):
 def _fake_gemm_report(v):
     return {"kernel": v.name, "arch": "sm_90a", "acc": v.acc, "mode": v.mode, "registers": 168,
             "spill_store_bytes": 0, "spill_load_bytes": 0, "stack_bytes": 0, "smem_bytes": 1024,
-            "wgmma_serialized_C7510": False, "hgmma": v.wgmma_opcode, "expected_hgmma": v.wgmma_opcode,
+            "wgmma_serialized_C7510": False, "setmaxnreg_ignored_C7508": False, "setmaxnreg": "",
+            "hgmma": v.wgmma_opcode, "expected_hgmma": v.wgmma_opcode,
             "ok": True, "n_arrive": 1, "n_depbar": 1, "n_ldgsts": 0, "n_f2fp_pack": 0, "n_bar_sync": 1}
 
 
@@ -237,16 +238,18 @@ def test_gemm_offline_shows_progress_and_writes_a_run_folder(tmp_path, monkeypat
     import pandas as pd
 
     from mmabench.gemm import offline as goff
+    from mmabench.gemm.variants import all_variants
 
     monkeypatch.setattr(goff, "report", _fake_gemm_report)
     assert main(["gemm", "--offline", "--results", str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    assert f"gemm [{'#' * 24}] 4/4 " in captured.err
+    n = len(all_variants())
+    assert f"gemm [{'#' * 24}] {n}/{n} " in captured.err
     (folder,) = tmp_path.iterdir()
     assert folder.name.endswith("_gemm-offline_offline")
     assert f"results: {folder}" in captured.out
     rows = pd.read_csv(folder / "gemm-offline.csv")
-    assert len(rows) == 4 and set(rows["status"]) == {"ok"} and "timestamp" in rows
+    assert len(rows) == n and set(rows["status"]) == {"ok"} and "timestamp" in rows
     assert (folder / "context.json").exists()
 
 

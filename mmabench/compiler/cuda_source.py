@@ -17,10 +17,28 @@ from mmabench.compiler import toolchain
 _VERSION = re.compile(r"^\.version\s+\d+\.\d+", re.M)
 
 
+_LOCAL_INCLUDE = re.compile(r'^#include "([^"]+)"\s*$', re.M)
+
+
 def render(source: Path, name: str, defines: dict) -> str:
-    """The source with `defines` in front; #line keeps compiler messages on the file's lines."""
+    """The source with `defines` in front; #line keeps compiler messages on the file's lines.
+    A `#include "file"` of a file beside the source (kernels/hopper.cuh) is written in place:
+    NVRTC then needs no include path, and the cache key covers the header's text too."""
     head = "".join(f"#define {k} {val}\n" for k, val in defines.items())
-    return f"// variant {name}\n{head}#line 1 \"{source.name}\"\n{source.read_text()}"
+    return f"// variant {name}\n{head}{_inlined(source)}"
+
+
+def _inlined(source: Path) -> str:
+    text = source.read_text()
+
+    def header(match: re.Match) -> str:
+        path = source.parent / match.group(1)
+        if not path.is_file():
+            return match.group(0)
+        after = text.count("\n", 0, match.end()) + 2      # the line after the #include
+        return f"{_inlined(path)}\n#line {after} \"{source.name}\""
+
+    return f"#line 1 \"{source.name}\"\n" + _LOCAL_INCLUDE.sub(header, text)
 
 
 def to_ptx(text: str, name: str, entry: str, virtual_arch: str, options: tuple[str, ...],

@@ -1,5 +1,5 @@
-"""The GEMM bridge: on the same fp16 tensors, our wgmma GEMM (f16 vs f32 accumulator; smem-resident
-and pipelined), Triton (tl.dot out_dtype f16 vs f32, same tiles) and cuBLAS (gemmEx COMPUTE_16F vs
+"""The GEMM bridge: on the same fp16 tensors, our wgmma GEMMs (f16 vs f32 accumulator; smem-resident,
+cp.async-pipelined, and TMA warp-specialized), Triton (tl.dot out_dtype f16 vs f32, same tiles) and cuBLAS (gemmEx COMPUTE_16F vs
 32F; PyTorch matmul with the fp16 reduced-precision reduction flag off and on).
 
 Every contender writes its own poisoned output and is checked against the float64 reference
@@ -40,6 +40,8 @@ class Contender:
     info: dict = field(default_factory=dict)
     status: str = "ok"
     error: str = ""
+    twin_key: str = ""              # the f32 contender its f16/f32 ratio is taken against
+                                    # ('': the f32 one of the same implementation)
 
 
 def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
@@ -51,6 +53,8 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
     m, n, k = inputs.shape
     arch = hardware.device_arch()
     for mode in modes:
+        if mode == "tma":
+            continue
         for acc in accs:
             v = Variant(acc, mode)
             c = Contender(f"wgmma.{mode}.{acc}", f"wgmma {mode}", acc, acc,
@@ -62,16 +66,7 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
                 continue
             try:
                 loaded = build.load(v)
-                _, res = build.assemble(v)
-                from mmabench.compiler import sass, toolchain
-                hg = sass.tensor_ops(sass.histogram(toolchain.disassemble(loaded.cubin)))
-                c.info = {"registers": loaded.registers, "spill_bytes": res.spill_stores + res.spill_loads,
-                          "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
-                          "tensor_op": sass.counts_text(hg),
-                          "wgmma_serialized_C7510": bool(res.advised("wgmma serialized")), "load": loaded.how,
-                          "tile": f"{BM}x{BN}x64, 8 warps"}
-                if set(hg) != {v.wgmma_opcode}:
-                    raise RuntimeError(f"SASS holds {sorted(hg)}, expected only {v.wgmma_opcode}")
+                c.info = _kernel_info(v, loaded)
                 c.out = validate.poisoned_output(m, n)
                 grid = ((m // BM) * (n // BN),)
                 args = (inputs.a, inputs.b, c.out, np.int32(m), np.int32(n), np.int32(k))
@@ -80,6 +75,61 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
             except Exception as exc:
                 c.status, c.error = "error", f"{type(exc).__name__}: {exc}"
             out.append(c)
+    return out
+
+
+def _kernel_info(v: Variant, loaded) -> dict:
+    """Registers, spills and the tensor instruction in the SASS that runs of one of our kernels;
+    an error if the SASS is not the accumulator asked for or ptxas serialized the wgmma pipeline
+    or ignored setmaxnreg."""
+    from mmabench.compiler import sass, toolchain
+    from mmabench.gemm import build
+
+    _, res = build.assemble(v)
+    build.require_clean(res, v.name)
+    hg = sass.tensor_ops(sass.histogram(toolchain.disassemble(loaded.cubin)))
+    if set(hg) != {v.wgmma_opcode}:
+        raise RuntimeError(f"SASS holds {sorted(hg)}, expected only {v.wgmma_opcode}")
+    return {"registers": loaded.registers, "spill_bytes": res.spill_stores + res.spill_loads,
+            "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
+            "tensor_op": sass.counts_text(hg),
+            "wgmma_serialized_C7510": bool(res.advised("wgmma serialized")),
+            "setmaxnreg_ignored_C7508": bool(res.advised("setmaxnreg ignored")),
+            "load": loaded.how, "tile": f"{v.tile}, {v.threads // 32} warps"}
+
+
+def _tma_contenders(inputs, accs) -> list[Contender]:
+    """The TMA warp-specialized kernel: f32 and f16 at 128 x 256 (only the accumulator differs,
+    impl 'tma'), and f16 at its own 256 x 256 tile ('tma 256-row'), whose ratio is taken
+    against the f32 128 x 256 kernel (the largest f32 tile)."""
+    from mmabench.gemm import build
+    from mmabench.gemm.tma import TmaLaunch
+    from mmabench.gemm.variants import TMA_RUNS
+
+    out = []
+    m, n, _ = inputs.shape
+    arch = hardware.device_arch()
+    f32_key = f"tma.{BM}.f32"
+    for acc, bm, stages in TMA_RUNS:
+        if acc not in accs:
+            continue
+        v = Variant(acc, "tma", stages, bm)
+        impl = "tma" if bm == BM else f"tma {bm}-row"
+        c = Contender(f"tma.{bm}.{acc}", impl, acc, acc,
+                      f"{v.name} (TMA + mbarriers, {stages} stages, producer + 2 consumer warpgroups)",
+                      None, None, twin_key=f32_key if acc == "f16" else "")
+        if arch != "sm_90":
+            c.status, c.error = "unsupported", f"{NOT_SUPPORTED} ({arch}; wgmma is sm_90a only)"
+            out.append(c)
+            continue
+        try:
+            loaded = build.load(v)
+            c.info = _kernel_info(v, loaded)
+            c.out = validate.poisoned_output(m, n)
+            c.launch = TmaLaunch(loaded, v, inputs.a, inputs.b, c.out)
+        except Exception as exc:
+            c.status, c.error = "error", f"{type(exc).__name__}: {exc}"
+        out.append(c)
     return out
 
 
@@ -164,7 +214,7 @@ def _sync_torch():
         pass
 
 
-def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
+def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined", "tma"),
         with_triton: bool = True, with_cublas: bool = True, seed: int | None = None,
         policy: measure.Policy = POLICY, results_root=None, profile_cublas: bool = True):
     """Measure every contender on one M = N = K = size problem; returns (folder, rows)."""
@@ -187,6 +237,8 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
         pass
 
     contenders = _wgmma_contenders(inputs, modes, accs)
+    if "tma" in modes:
+        contenders += _tma_contenders(inputs, accs)
     if with_triton:
         contenders += _triton_contenders(inputs, a_t, b_t, accs)
     if with_cublas:
@@ -211,6 +263,7 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
     by_impl: dict[str, dict[str, Contender]] = {}
     for c in contenders:
         by_impl.setdefault(c.impl, {})[c.pair_role] = c
+    by_key = {c.key: c for c in contenders}
 
     for c in contenders:
         row = {"impl": c.impl, "key": c.key, "acc": c.acc, "setting": c.setting, "m": m, "n": n,
@@ -222,7 +275,7 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined"),
             row.update(meas.fields())
             row["tflops"] = flops / t / 1e12
             row["flop_per_clk_per_sm"] = flops / (t * clock * 1e6 * sms) if clock else None
-            twin = by_impl[c.impl].get("f32")
+            twin = by_key.get(c.twin_key) if c.twin_key else by_impl[c.impl].get("f32")
             if c.pair_role == "f16" and twin is not None and twin.status == "ok":
                 row.update(result.ratio(c.key, twin.key).fields("f16_over_f32"))
         folder.add({**row, **ctx, "timestamp": record.timestamp()})
@@ -268,12 +321,15 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
 
 
 def wgmma_once(v: Variant, a, b):
-    """C = our kernel's product of CuPy fp16 a [M, K] and b [N, K], into a poisoned output."""
+    """C = our kernel's product of CuPy fp16 a [M, K] and b [N, K], into a poisoned output (the
+    TMA kernel through tma_once)."""
     import cupy
     import numpy as np
 
     from mmabench.gemm import build
 
+    if v.tma:
+        return tma_once(v, a, b)
     m, k = a.shape
     n = b.shape[0]
     check_shape(m, n, k)
@@ -281,5 +337,19 @@ def wgmma_once(v: Variant, a, b):
     c = validate.poisoned_output(m, n)
     loaded.function(((m // BM) * (n // BN),), (256,),
                     (a, b, c, np.int32(m), np.int32(n), np.int32(k)), shared_mem=v.smem_bytes)
+    cupy.cuda.get_current_stream().synchronize()
+    return c
+
+
+def tma_once(v: Variant, a, b):
+    """C = the TMA kernel's product of CuPy fp16 a [M, K] and b [N, K] (any M, N, K the kernel
+    takes: variants.check_tma_shape), into a poisoned output."""
+    import cupy
+
+    from mmabench.gemm import build
+    from mmabench.gemm.tma import TmaLaunch
+
+    c = validate.poisoned_output(a.shape[0], b.shape[0])
+    TmaLaunch(build.load(v), v, a, b, c)()
     cupy.cuda.get_current_stream().synchronize()
     return c

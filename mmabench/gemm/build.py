@@ -1,5 +1,6 @@
-"""Render kernels/wgmma_gemm.cu for one variant, compile it (NVRTC -> PTX for compute_90a,
-offline, cached), assemble it (ptxas -arch=sm_90a, offline) or load it on the GPU at hand.
+"""Render kernels/wgmma_gemm.cu or kernels/tma_gemm.cu for one variant, compile it (NVRTC ->
+PTX for compute_90a, offline, cached), assemble it (ptxas -arch=sm_90a, offline) or load it on
+the GPU at hand.
 
 The same PTX is what the offline report assembles and what the driver JITs on an H100, so the
 registers and SASS reported offline are those of the kernel that runs (the loaded function's
@@ -16,9 +17,8 @@ from mmabench.compiler import cuda_source, loader, toolchain
 from mmabench.compiler.loader import Loaded
 from mmabench.compiler.resources import Resources, parse_ptxas_log
 from mmabench.core.errors import UserError
-from mmabench.gemm.variants import THREADS, Variant
+from mmabench.gemm.variants import Variant
 
-SOURCE = project_files.kernel("wgmma_gemm.cu")
 ARCH = "sm_90a"                    # wgmma exists on sm_90a only
 VIRTUAL_ARCH = "compute_90a"
 PTX_VERSION = "8.0"                # wgmma, fence.proxy.async, sm_90a: PTX ISA 8.0 (CUDA 12.0)
@@ -26,7 +26,7 @@ NVRTC_OPTIONS = ("-default-device",)
 
 
 def render(v: Variant) -> str:
-    return cuda_source.render(SOURCE, v.name, v.defines())
+    return cuda_source.render(project_files.kernel(v.source), v.name, v.defines())
 
 
 def ptx_for(v: Variant, arch: str = ARCH) -> str:
@@ -36,9 +36,23 @@ def ptx_for(v: Variant, arch: str = ARCH) -> str:
 
 def assemble(v: Variant) -> tuple[toolchain.Assembled, Resources]:
     """Offline cubin and ptxas resources for sm_90a (cached); whether ptxas serialized the
-    wgmma pipeline is `resources.advised("wgmma serialized")`."""
+    wgmma pipeline is `resources.advised("wgmma serialized")`, whether it ignored setmaxnreg
+    `resources.advised("setmaxnreg ignored")`."""
     asm = toolchain.assemble(ptx_for(v), ARCH)
     return asm, parse_ptxas_log(asm.log, v.entry, ARCH)
+
+
+# ptxas advisories that undo what a kernel is built for: a failed build, not a slow figure
+FATAL_ADVISORIES = ("wgmma serialized", "setmaxnreg ignored")
+
+
+def require_clean(res: Resources, name: str) -> Resources:
+    """`res` unless ptxas serialized the wgmma pipeline (C7509/C7510) or ignored setmaxnreg
+    (C7504/C7508); then a CompileError quoting it."""
+    bad = [line for what in FATAL_ADVISORIES for line in res.advised(what)]
+    if bad:
+        raise toolchain.CompileError(f"{name}: ptxas {bad[0]}")
+    return res
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,4 +63,4 @@ def load(v: Variant) -> Loaded:
     arch = hardware.device_arch()
     if arch != "sm_90":
         raise UserError(f"the wgmma GEMM needs an sm_90 GPU (H100/H200); this one is {arch}")
-    return loader.load(ptx_for(v), v.entry, THREADS, v.smem_bytes, arch=ARCH, name=v.name, variant=v)
+    return loader.load(ptx_for(v), v.entry, v.threads, v.smem_bytes, arch=ARCH, name=v.name, variant=v)

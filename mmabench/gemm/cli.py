@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
                     "ratio. With --offline: registers, spills and SASS of our kernels (no GPU).")
     p.add_argument("--size", type=int, help=f"M = N = K (multiple of 256; default {DEFAULT_SIZE})")
     p.add_argument("--acc", help=f"comma list of accumulators ({','.join(ACCS)}); default both")
-    p.add_argument("--mode", help=f"comma list of wgmma kernel modes ({','.join(MODES)}); default both")
+    p.add_argument("--mode", help=f"comma list of our kernels' modes ({','.join(MODES)}); default all")
     p.add_argument("--triton", action=argparse.BooleanOptionalAction,
                    help="also time the Triton GEMM (default on; a clear 'unavailable' row without Triton)")
     p.add_argument("--cublas", action=argparse.BooleanOptionalAction,
@@ -68,13 +68,15 @@ def run_offline(accs, modes, markdown=False, results_root=None) -> int:
     for v in chosen:
         r = kernel_report(v)
         bad += not r["ok"]
-        rows.append([r["kernel"], r["arch"], r["registers"], r["spill_store_bytes"] + r["spill_load_bytes"],
-                     r["smem_bytes"], r["hgmma"], "yes" if r["wgmma_serialized_C7510"] else "no",
-                     r["n_f2fp_pack"], "ok" if r["ok"] else "MISMATCH"])
+        flagged = [code for code, hit in (("C7510", r["wgmma_serialized_C7510"]),
+                                          ("C7508", r["setmaxnreg_ignored_C7508"])) if hit]
+        rows.append([r["kernel"], r["registers"], r["spill_store_bytes"] + r["spill_load_bytes"],
+                     r["smem_bytes"], r["hgmma"], r["setmaxnreg"] or "-", " ".join(flagged) or "none",
+                     "ok" if r["ok"] else "MISMATCH"])
         folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
         bar.step(v.name)
-    print(tables.table(["kernel", "arch", "regs", "spill B", "smem B", "HGMMA in SASS",
-                        "C7510 serialized", "F2FP pack", "check"], rows, markdown))
+    print(tables.table(["kernel (sm_90a)", "regs", "spill B", "smem B", "HGMMA in SASS",
+                        "setmaxnreg", "C7510/C7508", "check"], rows, markdown))
     print(f"\nresults: {folder.path}")
     return 1 if bad else 0
 

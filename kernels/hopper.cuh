@@ -1,0 +1,143 @@
+// Hopper (sm_90a) pipeline building blocks, one inline PTX line each, header-free for NVRTC.
+// Kernels include this file (mmabench/compiler/cuda_source.py inlines it); the GEMM
+// (tma_gemm.cu) uses them, and the Hopper attention kernel is to use the same ones.
+//
+//   TMA          cp.async.bulk.tensor.2d (global -> shared, completing on an mbarrier), with the
+//                tensor map a __grid_constant__ kernel parameter made on the host
+//                (mmabench/hopper/tensor_map.py: 128-byte-swizzled boxes)
+//   mbarrier     init, arrive, arrive.expect_tx, try_wait.parity (the phase bit flips on each
+//                reuse of a ring slot)
+//   registers    setmaxnreg.dec / .inc per warpgroup (needs __launch_bounds__(threads, 1): a
+//                register count fixed at entry; ptxas C7508 otherwise, which fails the build)
+//   wgmma        fence / commit_group / wait_group and the shared-memory matrix descriptor of a
+//                K-major 128B-swizzled tile
+//   fences       fence.proxy.async (generic-proxy writes -> async proxy), fence.mbarrier_init
+
+#ifndef MMABENCH_HOPPER_CUH
+#define MMABENCH_HOPPER_CUH
+
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned long long u64;
+
+#define DEV static __device__ __forceinline__
+
+// A CUtensorMap: opaque, 128 bytes, 64-byte aligned; passed by value as a __grid_constant__
+// parameter so that its address is a generic address in the kernel parameter space.
+struct __align__(64) TensorMap { u64 opaque[16]; };
+
+DEV u32 smem_addr(const void* p) {
+    u32 a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+// ---------------------------------------------------------------- mbarriers
+
+DEV void mbar_init(u32 bar, u32 arrivals) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(arrivals) : "memory");
+}
+// the barrier inits visible to the async proxy (TMA) and to the other threads after a CTA barrier
+DEV void fence_mbar_init() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+DEV void mbar_arrive(u32 bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory");
+}
+// one arrival that also announces `bytes` of transactions (the TMA loads that complete it)
+DEV void mbar_arrive_expect_tx(u32 bar, u32 bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n"
+                 :: "r"(bar), "r"(bytes) : "memory");
+}
+// spin until the phase of parity `parity` has completed (a fresh barrier's phase "1" counts as
+// completed, so a producer's first wait on an empty slot passes at once)
+DEV void mbar_wait(u32 bar, u32 parity) {
+    asm volatile("{\n.reg .pred done;\nWAIT:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra WAIT;\n}\n" :: "r"(bar), "r"(parity) : "memory");
+}
+
+// ---------------------------------------------------------------- TMA
+
+DEV void prefetch_tensor_map(const TensorMap* map) {
+    asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory");
+}
+// the box at (c0 innermost, c1) of `map` into shared memory at `dst`; completes on `bar`.
+// Coordinates past the tensor's end are filled with zeros (and still count as bytes).
+DEV void tma_load_2d(u32 dst, const TensorMap* map, u32 bar, int c0, int c1) {
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4}], [%2];\n"
+                 :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+
+// ---------------------------------------------------------------- warp specialization
+
+template <int N> DEV void setmaxnreg_dec() {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N));
+}
+template <int N> DEV void setmaxnreg_inc() {
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N));
+}
+DEV void named_barrier_sync(u32 id, u32 threads) {
+    asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(threads) : "memory");
+}
+
+// ---------------------------------------------------------------- wgmma
+
+DEV void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+DEV void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> DEV void wgmma_wait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory");
+}
+DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// Shared-memory matrix descriptor of a K-major tile with the 128B swizzle (rows of 128 bytes,
+// 8-row groups 1024 B apart, 1024-byte aligned base): start >> 4 in bits 0-13, leading offset
+// unused for swizzled K-major (1), stride offset 1024 >> 4 in bits 32-45, swizzle mode 1 (128B)
+// in bits 62-63. A k16 step of fp16 (32 bytes) within the row adds 2 to the descriptor.
+DEV u64 desc_k_major_sw128(u32 addr) {
+    const u64 start = (addr & 0x3FFFF) >> 4;
+    return start | (1ull << 16) | ((u64)(1024 >> 4) << 32) | (1ull << 62);
+}
+
+DEV u32 pack_f16x2(float lo, float hi) {
+    u32 y;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(y) : "f"(hi), "f"(lo));  // first source -> upper half
+    return y;
+}
+
+// D (+)= A . B for one k16 step, m64n256k16, both operands from shared memory (descriptors),
+// K-major: 128 f32 accumulators per thread, or 64 registers of packed f16x2.
+#define MMABENCH_F4(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
+#define MMABENCH_F16(i) MMABENCH_F4(i), MMABENCH_F4(i + 4), MMABENCH_F4(i + 8), MMABENCH_F4(i + 12)
+#define MMABENCH_R4(i) "+r"(d[i]), "+r"(d[i + 1]), "+r"(d[i + 2]), "+r"(d[i + 3])
+#define MMABENCH_R16(i) MMABENCH_R4(i), MMABENCH_R4(i + 4), MMABENCH_R4(i + 8), MMABENCH_R4(i + 12)
+
+DEV void wgmma_m64n256k16_f32(float* d, u64 da, u64 db) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "
+        "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "
+        "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "
+        "%56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, "
+        "%74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, "
+        "%92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, "
+        "%108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, "
+        "%123, %124, %125, %126, %127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
+        : MMABENCH_F16(0), MMABENCH_F16(16), MMABENCH_F16(32), MMABENCH_F16(48),
+          MMABENCH_F16(64), MMABENCH_F16(80), MMABENCH_F16(96), MMABENCH_F16(112)
+        : "l"(da), "l"(db));
+}
+
+DEV void wgmma_m64n256k16_f16(u32* d, u64 da, u64 db) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n256k16.f16.f16.f16 {"
+        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "
+        "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "
+        "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "
+        "%56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+        : MMABENCH_R16(0), MMABENCH_R16(16), MMABENCH_R16(32), MMABENCH_R16(48)
+        : "l"(da), "l"(db));
+}
+
+#endif

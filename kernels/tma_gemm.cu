@@ -1,0 +1,159 @@
+// A warp-specialized Hopper GEMM: TMA loads completing on mbarriers, wgmma from shared memory,
+// with the accumulator chosen at compile time.
+//
+//     C[M, N] (fp16, row-major) = A[M, K] (fp16, row-major) . B[N, K]^T (fp16, row-major)
+//
+// Both operands K-major (torch: a @ b.T). Any M, N, K with K % 8 == 0 (TMA: 16-byte row strides)
+// and N even (C is stored in f16 pairs): TMA fills the part of a box past the tensor's end with
+// zeros, and the epilogue stores only the elements inside C.
+//
+// One variant per compilation: mmabench/gemm/build.py prepends
+//   GEMM_ACC_F16   0: f32 accumulators (128 registers per m64n256 tile), 1: f16 (64)
+//   TMA_BM         CTA tile rows: 128 (one m64 slab per consumer warpgroup) or 256 (two)
+//   TMA_STAGES     shared-memory stages of the ring
+//
+// CTA: 3 warpgroups, 384 threads. Warpgroup 0 is the producer: it gives registers away
+// (setmaxnreg.dec to 40) and one of its threads issues the TMA loads of each K tile (A: BM x 64,
+// B: 256 x 64 fp16, 128B-swizzled) into the next free stage, announcing the bytes on that
+// stage's "full" barrier. Warpgroups 1 and 2 are the consumers (setmaxnreg.inc to 232): each
+// waits on "full", issues 4 k16 steps of m64n256k16 per m64 slab, keeps one wgmma group in
+// flight (wait_group 1), and then releases the stage read in the previous iteration on its
+// "empty" barrier (one arrival per consumer warpgroup). 128*40 + 256*232 = 64,512 registers.
+//
+// Tile order: grouped rasterization (GROUP_M M tiles share the sweep over N), so tiles that run
+// at the same time share their A and B panels in L2.
+
+#include "hopper.cuh"
+
+#ifndef GEMM_ACC_F16
+#error "GEMM_ACC_F16 (and TMA_BM, TMA_STAGES) come from mmabench/gemm/build.py"
+#endif
+
+struct Traits {
+    static constexpr bool ACC_F16 = GEMM_ACC_F16;
+    static constexpr int BM = TMA_BM, BN = 256, BK = 64;     // BK * 2 B = one 128 B swizzle row
+    static constexpr int STAGES = TMA_STAGES;
+    static constexpr int CONSUMERS = 2;                      // consumer warpgroups
+    static constexpr int THREADS = 128 * (1 + CONSUMERS);
+    static constexpr int SLABS = BM / (64 * CONSUMERS);      // m64 slabs per consumer
+    static constexpr int GROUP_M = 16;
+    static constexpr int A_BYTES = BM * BK * 2;
+    static constexpr int B_BYTES = BN * BK * 2;
+    static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
+    static constexpr int ACC_REGS = ACC_F16 ? BN / 4 : BN / 2;      // per slab and thread
+    static constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
+    static_assert(SLABS == 1 || SLABS == 2, "TMA_BM is 128 or 256");
+    static_assert(STAGES >= 2, "the ring needs >= 2 stages");
+    static_assert(STAGE_BYTES % 1024 == 0, "each tile starts 1024-byte aligned (128B swizzle)");
+};
+using T = Traits;
+
+#if GEMM_ACC_F16
+typedef u32 Acc;
+DEV void mma_k16(Acc* d, u64 da, u64 db) { wgmma_m64n256k16_f16(d, da, db); }
+#else
+typedef float Acc;
+DEV void mma_k16(Acc* d, u64 da, u64 db) { wgmma_m64n256k16_f32(d, da, db); }
+#endif
+
+DEV int imin(int a, int b) { return a < b ? a : b; }
+
+DEV void st_global_b32(void* p, u32 v) {
+    asm volatile("st.global.b32 [%0], %1;" :: "l"(p), "r"(v) : "memory");
+}
+
+extern "C" __global__ void __launch_bounds__(T::THREADS, 1)
+tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ TensorMap map_b,
+         u16* __restrict__ C, int M, int N, int K) {
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    const u32 base = (smem_addr(smem_raw) + 1023) & ~1023u;
+    const u32 full = base + T::STAGES * T::STAGE_BYTES;      // STAGES barriers of 8 bytes
+    const u32 empty = full + 8 * T::STAGES;
+    const int tid = threadIdx.x, wg = tid >> 7;
+
+    const int tiles_m = (M + T::BM - 1) / T::BM, tiles_n = (N + T::BN - 1) / T::BN;
+    const int pid = blockIdx.x;
+    const int group = pid / (T::GROUP_M * tiles_n);
+    const int first_m = group * T::GROUP_M;
+    const int group_m = imin(tiles_m - first_m, T::GROUP_M);
+    const int tile_m = first_m + (pid % (T::GROUP_M * tiles_n)) % group_m;
+    const int tile_n = (pid % (T::GROUP_M * tiles_n)) / group_m;
+    const int KT = (K + T::BK - 1) / T::BK;
+
+    if (tid == 0) {
+        prefetch_tensor_map(&map_a);
+        prefetch_tensor_map(&map_b);
+        for (int s = 0; s < T::STAGES; ++s) {
+            mbar_init(full + 8 * s, 1);                      // the producer's expect_tx arrival
+            mbar_init(empty + 8 * s, T::CONSUMERS);          // one arrival per consumer
+        }
+        fence_mbar_init();
+    }
+    __syncthreads();
+
+    if (wg == 0) {                                           // producer warpgroup
+        setmaxnreg_dec<T::PRODUCER_REGS>();
+        if (tid == 0) {
+            for (int t = 0; t < KT; ++t) {
+                const int s = t % T::STAGES;
+                mbar_wait(empty + 8 * s, ((t / T::STAGES) & 1) ^ 1);   // the slot is free
+                const u32 stage = base + s * T::STAGE_BYTES;
+                mbar_arrive_expect_tx(full + 8 * s, T::STAGE_BYTES);
+                tma_load_2d(stage, &map_a, full + 8 * s, t * T::BK, tile_m * T::BM);
+                tma_load_2d(stage + T::A_BYTES, &map_b, full + 8 * s, t * T::BK, tile_n * T::BN);
+            }
+        }
+        return;
+    }
+
+    setmaxnreg_inc<T::CONSUMER_REGS>();
+    const int cw = wg - 1;                                   // consumer index
+    Acc d[T::SLABS][T::ACC_REGS];
+#pragma unroll
+    for (int j = 0; j < T::SLABS; ++j)
+#pragma unroll
+        for (int i = 0; i < T::ACC_REGS; ++i) d[j][i] = 0;
+
+    for (int t = 0; t < KT; ++t) {
+        const int s = t % T::STAGES;
+        mbar_wait(full + 8 * s, (t / T::STAGES) & 1);
+        const u32 stage = base + s * T::STAGE_BYTES;
+        const u64 db = desc_k_major_sw128(stage + T::A_BYTES);
+        wgmma_fence();
+#pragma unroll
+        for (int j = 0; j < T::SLABS; ++j) {
+            const u64 da = desc_k_major_sw128(stage + (cw * T::SLABS + j) * 64 * 128);
+#pragma unroll
+            for (int kk = 0; kk < T::BK / 16; ++kk)
+                mma_k16(d[j], da + 2 * kk, db + 2 * kk);     // +32 B = +2 in the >>4 field
+        }
+        wgmma_commit();
+        wgmma_wait<1>();                                     // iteration t-1's group is done
+        if (t > 0 && (tid & 127) == 0)
+            mbar_arrive(empty + 8 * ((t - 1) % T::STAGES));
+    }
+    wgmma_wait<0>();
+
+    // epilogue: fp16 C straight from the accumulator fragments, inside C only
+    const int warp = (tid & 127) >> 5, lane = tid & 31;
+#pragma unroll
+    for (int j = 0; j < T::SLABS; ++j) {
+        const int row0 = tile_m * T::BM + (cw * T::SLABS + j) * 64 + warp * 16 + (lane >> 2);
+#pragma unroll
+        for (int n8 = 0; n8 < T::BN / 8; ++n8) {
+            const int col = tile_n * T::BN + 8 * n8 + 2 * (lane & 3);
+            if (col >= N) continue;
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {                    // rows row0 and row0 + 8
+                const int row = row0 + 8 * h;
+                if (row >= M) continue;
+#if GEMM_ACC_F16
+                const u32 v = d[j][2 * n8 + h];
+#else
+                const u32 v = pack_f16x2(d[j][4 * n8 + 2 * h], d[j][4 * n8 + 2 * h + 1]);
+#endif
+                st_global_b32(C + (long long)row * N + col, v);
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+"""Launching the TMA GEMM (kernels/tma_gemm.cu): its two tensor maps are made once per problem
+(mmabench.hopper.tensor_map) and passed by value, so the launch goes through cuLaunchKernel with
+a parameter array rather than CuPy's argument packing, which knows no 128-byte structs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from mmabench.gemm.variants import BK, BN, Variant, check_tma_shape
+from mmabench.hopper.tensor_map import Tile2D, encode
+
+
+def grid_size(v: Variant, m: int, n: int) -> int:
+    return -(-m // v.bm) * -(-n // BN)
+
+
+class TmaLaunch:
+    """C = A . B^T with the TMA kernel, for CuPy fp16 a [M, K], b [N, K], c [M, N] (all
+    contiguous); calling it issues one launch on CuPy's current stream."""
+
+    def __init__(self, loaded, v: Variant, a, b, c):
+        m, k = a.shape
+        n = b.shape[0]
+        check_tma_shape(m, n, k)
+        self.maps = (encode(Tile2D("f16", m, k, k, v.bm, BK), a.data.ptr),
+                     encode(Tile2D("f16", n, k, k, BN, BK), b.data.ptr))
+        self.values = [ctypes.c_uint64(c.data.ptr), ctypes.c_int32(m), ctypes.c_int32(n),
+                       ctypes.c_int32(k)]
+        pointers = [tm.address for tm in self.maps] + [ctypes.addressof(x) for x in self.values]
+        self.params = (ctypes.c_void_p * len(pointers))(*pointers)
+        self.fn, self.grid, self.threads, self.smem = (loaded.function.ptr, grid_size(v, m, n),
+                                                      v.threads, v.smem_bytes)
+        self._keep = (a, b, c)        # the maps point into these
+
+    def __call__(self):
+        import cupy
+        from cupy_backends.cuda.api import driver
+
+        driver.launchKernel(self.fn, self.grid, 1, 1, self.threads, 1, 1, self.smem,
+                            cupy.cuda.get_current_stream().ptr, ctypes.addressof(self.params), 0)

@@ -1,0 +1,84 @@
+"""The TMA warp-specialized GEMM and its Hopper building blocks without a GPU: the tensor maps'
+encoder arguments and the shapes they refuse, the kernel's SASS (TMA loads, mbarriers,
+setmaxnreg), and the ptxas advisories that fail its build."""
+
+import pytest
+
+from mmabench.compiler import toolchain
+from mmabench.compiler.resources import parse_ptxas_log
+from mmabench.core.errors import UserError
+from mmabench.gemm import build, offline, variants
+from mmabench.gemm.tma import grid_size
+from mmabench.hopper.tensor_map import Tile2D, encode
+
+TMA = [v for v in variants.all_variants() if v.tma]
+
+
+def test_an_operand_tile_gives_the_encoder_innermost_first_arguments():
+    args = Tile2D("f16", rows=8192, cols=4096, row_stride=4096, box_rows=128, box_cols=64).encoder_args()
+    assert args["dtype"] == "CU_TENSOR_MAP_DATA_TYPE_FLOAT16" and args["rank"] == 2
+    assert args["global_dims"] == (4096, 8192)               # innermost (K) first
+    assert args["global_strides_bytes"] == (8192,)           # the innermost stride is implied
+    assert args["box_dims"] == (64, 128) and args["element_strides"] == (1, 1)
+    assert args["swizzle"] == "CU_TENSOR_MAP_SWIZZLE_128B"
+    assert args["oob_fill"] == "CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE"   # zeros past the end
+
+
+@pytest.mark.parametrize("tile, says", [
+    (Tile2D("f16", 100, 1001, 1001, 128, 64), "multiple of 16 bytes (8 f16"),
+    (Tile2D("e4m3", 100, 1000, 1000, 128, 64), "multiple of 16 bytes (16 e4m3"),
+    (Tile2D("f16", 100, 1024, 1024, 300, 64), "each side 1..256"),
+    (Tile2D("f16", 100, 1024, 1024, 128, 128), "exceed the 128b swizzle's 128 bytes"),
+    (Tile2D("f32", 100, 1024, 1024, 128, 32), "accepted f16, bf16, e4m3, e5m2"),
+    (Tile2D("f16", 100, 1024, 512, 128, 64), "stride >= the columns"),
+])
+def test_a_shape_tma_cannot_read_is_a_one_line_error(tile, says):
+    with pytest.raises(UserError, match=says.replace("(", r"\(").replace(".", r"\.")):
+        tile.encoder_args()
+
+
+def test_a_misaligned_tensor_is_refused_before_the_driver_is_asked():
+    with pytest.raises(UserError, match="16-byte-aligned"):
+        encode(Tile2D("f16", 64, 64, 64, 64, 64), 0x1008)
+
+
+@pytest.mark.parametrize("shape, says", [((128, 255, 64), "N=255 .even"),
+                                         ((128, 256, 100), "K=100 .a multiple of 8"),
+                                         ((0, 256, 64), "M=0")])
+def test_the_tma_gemm_names_the_shapes_it_takes(shape, says):
+    with pytest.raises(UserError, match=says):
+        variants.check_tma_shape(*shape)
+
+
+def test_tiles_cover_shapes_that_are_not_tile_multiples():
+    v = variants.Variant("f32", "tma", 4, 128)
+    assert grid_size(v, 1000, 1000) == 8 * 4
+    assert grid_size(variants.Variant("f16", "tma", 3, 256), 8192, 8192) == 32 * 32
+
+
+@pytest.mark.parametrize("v", TMA, ids=lambda v: v.name)
+def test_tma_kernel_builds_warp_specialized_with_no_spill_and_no_fatal_advisory(v):
+    r = offline.report(v)
+    assert r["ok"], r
+    assert r["spill_store_bytes"] == r["spill_load_bytes"] == 0
+    assert not r["wgmma_serialized_C7510"] and not r["setmaxnreg_ignored_C7508"]
+    assert r["setmaxnreg"] == "inc 232, dec 40"
+    assert r["n_tma_load"] > 0 and r["n_setmaxreg"] == 2        # UTMALDG; one dec, one inc
+    assert r["hgmma"].startswith(v.wgmma_opcode)
+    assert (r["n_f2fp_pack"] > 0) == (v.acc == "f32")
+    # the 256-row tile holds two m64 slabs per consumer: twice the wgmma per K tile
+    assert r["smem_bytes"] <= 227 * 1024
+    ptx = build.ptx_for(v)
+    assert ".maxntid 384, 1, 1" in ptx and "cp.async.bulk.tensor.2d" in ptx
+    assert "mbarrier.try_wait.parity" in ptx and "mbarrier.arrive.expect_tx" in ptx
+    build.require_clean(build.assemble(v)[1], v.name)
+
+
+def test_setmaxnreg_without_a_register_cap_fails_the_build():
+    ptx = (".version 8.0\n.target sm_90a\n.address_size 64\n.visible .entry k(.param .u64 p)\n"
+           "{\n.reg .b32 r<2>;\n.reg .b64 rd<2>;\nsetmaxnreg.inc.sync.aligned.u32 232;\n"
+           "ld.param.u64 rd1, [p];\nmov.u32 r1, %tid.x;\nst.global.u32 [rd1], r1;\nret;\n}\n")
+    res = parse_ptxas_log(toolchain.assemble(ptx, "sm_90a").log, "k", "sm_90a")
+    assert res.advised("setmaxnreg ignored")
+    with pytest.raises(toolchain.CompileError, match="C7508"):
+        build.require_clean(res, "k")
