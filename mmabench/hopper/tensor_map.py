@@ -114,10 +114,12 @@ def encode(tile: Tile2D, address: int) -> EncodedMap:
         raise UserError(f"TMA needs a 16-byte-aligned tensor; this one starts at {address:#x}")
     args = tile.encoder_args()
     drv = _driver()
+    u64, u32 = drv.cuuint64_t, drv.cuuint32_t    # some releases take no plain ints here
     err, tmap = drv.cuTensorMapEncodeTiled(
         getattr(drv.CUtensorMapDataType, args["dtype"]), args["rank"], address,
-        list(args["global_dims"]), list(args["global_strides_bytes"]), list(args["box_dims"]),
-        list(args["element_strides"]), getattr(drv.CUtensorMapInterleave, args["interleave"]),
+        [u64(x) for x in args["global_dims"]], [u64(x) for x in args["global_strides_bytes"]],
+        [u32(x) for x in args["box_dims"]], [u32(x) for x in args["element_strides"]],
+        getattr(drv.CUtensorMapInterleave, args["interleave"]),
         getattr(drv.CUtensorMapSwizzle, args["swizzle"]),
         getattr(drv.CUtensorMapL2promotion, args["l2_promotion"]),
         getattr(drv.CUtensorMapFloatOOBfill, args["oob_fill"]))
