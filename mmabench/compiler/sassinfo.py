@@ -98,9 +98,17 @@ def sass_columns(sass_text: str, entry: str) -> tuple[Counter, dict]:
 
 def instruction_columns(mine: list[sass.Instr]) -> tuple[Counter, dict]:
     """sass_columns of an instruction list."""
-    hist = Counter(i.opcode for i in mine)
-    arithmetic_hfma2 = sum(1 for i in mine if i.base == "HFMA2" and not _HFMA2_MOVE.match(i.operands))
+    hist, arithmetic_hfma2 = opcode_counts([(i.opcode, i.operands) for i in mine])
     return hist, columns_of(hist, arithmetic_hfma2)
+
+
+def opcode_counts(pairs: list[tuple[str, str]]) -> tuple[Counter, int]:
+    """The full-opcode histogram of (opcode, operands) pairs, and how many are HFMA2 arithmetic
+    (not a constant move)."""
+    hist = Counter(opcode for opcode, _ in pairs)
+    arithmetic_hfma2 = sum(1 for opcode, operands in pairs
+                           if opcode.split(".", 1)[0] == "HFMA2" and not _HFMA2_MOVE.match(operands))
+    return hist, arithmetic_hfma2
 
 
 def columns_of(hist: Counter, arithmetic_hfma2: int) -> dict:
@@ -126,9 +134,9 @@ def _raw_key(decoder: str, digest: str) -> str:
     return toolchain._key("nvdisasm-raw-summary", toolchain.tool_version("nvdisasm"), decoder, digest)
 
 
-def _summary_from(mine: list[sass.Instr]) -> dict:
-    hist, columns = instruction_columns(mine)
-    return {"hist": dict(hist), "hfma2": columns["n_HFMA2"]}
+def _summary_from(pairs: list[tuple[str, str]]) -> dict:
+    hist, arithmetic_hfma2 = opcode_counts(pairs)
+    return {"hist": dict(hist), "hfma2": arithmetic_hfma2}
 
 
 def _decode_chunk(decoder: str, codes: list[bytes]) -> list[dict] | None:
@@ -138,12 +146,12 @@ def _decode_chunk(decoder: str, codes: list[bytes]) -> list[dict] | None:
         text = toolchain.disassemble_raw(b"".join(codes), decoder)
     except toolchain.CompileError:
         return None
-    instrs, _ = sass.parse(text)
+    instrs = sass.fields(text)
     out, start, i = [], 0, 0
     for code in codes:
         end, mine = start + len(code), []
-        while i < len(instrs) and instrs[i].addr < end:
-            mine.append(instrs[i])
+        while i < len(instrs) and instrs[i][0] < end:
+            mine.append(instrs[i][1:])
             i += 1
         out.append(_summary_from(mine))
         start = end
