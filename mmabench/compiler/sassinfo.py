@@ -20,6 +20,7 @@ import threading
 from collections import Counter
 
 from mmabench import hardware
+from mmabench.core import atomic_file
 from mmabench.compiler import sass, toolchain
 
 # Base opcodes counted in their own columns (the whole histogram goes to CSV/JSON).
@@ -208,7 +209,7 @@ def raw_summaries(items: list[tuple[bytes, str]], map_fn=map, workers: int = 1) 
             summaries[key] = summary
             if summary is not None:
                 path = toolchain.cache_dir() / f"{_raw_key(decoder, key[1])}.json"
-                path.write_text(json.dumps(summary, sort_keys=True))
+                atomic_file.write(path, json.dumps(summary, sort_keys=True))   # another run may read it now
     return [summaries.get(k) if k else None for k in keys]
 
 
