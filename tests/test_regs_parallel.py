@@ -70,10 +70,21 @@ def test_no_kernel_is_compiled_for_an_architecture_it_does_not_exist_on(monkeypa
                          *{("wgmma.m64n8k16.f16.acc_f16.ss.nosw.lat", a) for a in ARCHS if a != "sm_90"}}
 
 
-@pytest.mark.parametrize("sizes, expected", [([10, 10, 10], 1), ([600_000, 600_000, 10], 2)])
-def test_raw_disassembly_chunks_hold_every_kernel_once(sizes, expected):
+@pytest.mark.parametrize("sizes, limit, expected", [
+    ([10, 10, 10], 1 << 20, [3]), ([600_000, 600_000, 10], 1 << 20, [1, 2]),
+    ([300] * 10, 1000, [3, 3, 3, 1]), ([400] * 6, 1000, [2, 2, 2]), ([5000, 10], 1000, [1, 1])])
+def test_raw_disassembly_chunks_hold_every_kernel_once(sizes, limit, expected):
     from mmabench.compiler import sassinfo
 
     code_of = {i: b"\0" * n for i, n in enumerate(sizes)}
-    chunks = sassinfo._chunks(list(code_of), code_of)
-    assert len(chunks) == expected and [k for c in chunks for k in c] == list(code_of)
+    chunks = sassinfo._chunks(list(code_of), code_of, limit)
+    assert [len(c) for c in chunks] == expected and [k for c in chunks for k in c] == list(code_of)
+
+
+def test_raw_disassembly_calls_are_few_but_several_per_worker():
+    from mmabench.compiler import sassinfo
+
+    mb = 1 << 20
+    assert sassinfo.chunk_limit(16 * mb, 2) == 16 * mb // 6 + 1          # ~3 calls per worker
+    assert sassinfo.chunk_limit(16 * mb, 1) == sassinfo.RAW_CHUNK_MAX_BYTES
+    assert sassinfo.chunk_limit(mb, 64) == sassinfo.RAW_CHUNK_MIN_BYTES

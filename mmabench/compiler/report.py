@@ -200,14 +200,15 @@ def _fill_sass_columns(row: dict, hist, columns: dict) -> None:
     row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))
 
 
-def add_sass_batched(builds: list[Build], run: _Run, map_fn=map) -> None:
+def add_sass_batched(builds: list[Build], run: _Run, map_fn=map, workers: int = 1) -> None:
     """The SASS columns of many builds with few nvdisasm starts (sassinfo.raw_summaries); a build
     whose cubin is not one plain code section is disassembled whole (add_sass). `builds` in the
-    report's architecture order (which target decodes code shared within a major architecture)."""
+    report's architecture order (which target decodes code shared within a major architecture);
+    `workers`: how many calls map_fn runs at once."""
     todo = [b for b in builds if b.row["status"] == "ok" and b.cubin]
     try:
         tool = f"nvdisasm {toolchain.tool_version('nvdisasm')}"
-        summaries = raw_summaries([(b.cubin, b.target) for b in todo], map_fn)
+        summaries = raw_summaries([(b.cubin, b.target) for b in todo], map_fn, workers)
     except ToolMissing:               # cuobjdump only: the per-cubin path
         summaries = [None] * len(todo)
     whole = []
@@ -342,7 +343,7 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
             built = [done(f.result()) for f in as_completed(futures)]
             if sass_ok:
                 built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
-                add_sass_batched(built, run, pool.map)
+                add_sass_batched(built, run, pool.map, jobs)
     order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
     return sorted(built, key=lambda b: order[(b.spec.name, b.arch)])
 

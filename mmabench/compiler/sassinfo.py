@@ -20,6 +20,7 @@ import threading
 from collections import Counter
 
 from mmabench import hardware
+from mmabench.core import atomic_file
 from mmabench.compiler import sass, toolchain
 
 # Base opcodes counted in their own columns (the whole histogram goes to CSV/JSON).
@@ -98,9 +99,17 @@ def sass_columns(sass_text: str, entry: str) -> tuple[Counter, dict]:
 
 def instruction_columns(mine: list[sass.Instr]) -> tuple[Counter, dict]:
     """sass_columns of an instruction list."""
-    hist = Counter(i.opcode for i in mine)
-    arithmetic_hfma2 = sum(1 for i in mine if i.base == "HFMA2" and not _HFMA2_MOVE.match(i.operands))
+    hist, arithmetic_hfma2 = opcode_counts([(i.opcode, i.operands) for i in mine])
     return hist, columns_of(hist, arithmetic_hfma2)
+
+
+def opcode_counts(pairs: list[tuple[str, str]]) -> tuple[Counter, int]:
+    """The full-opcode histogram of (opcode, operands) pairs, and how many are HFMA2 arithmetic
+    (not a constant move)."""
+    hist = Counter(opcode for opcode, _ in pairs)
+    arithmetic_hfma2 = sum(1 for opcode, operands in pairs
+                           if opcode.split(".", 1)[0] == "HFMA2" and not _HFMA2_MOVE.match(operands))
+    return hist, arithmetic_hfma2
 
 
 def columns_of(hist: Counter, arithmetic_hfma2: int) -> dict:
@@ -119,16 +128,27 @@ def columns_of(hist: Counter, arithmetic_hfma2: int) -> dict:
 
 # ---------------------------------------------------------------- many cubins, few nvdisasm starts
 
-RAW_CHUNK_BYTES = 1 << 20    # code per nvdisasm call: a few calls per architecture, spread over workers
+# Code per nvdisasm call. Each start costs ~0.25 s of CPU, so calls are few and large, yet about
+# CHUNKS_PER_WORKER per worker, of near-equal size and largest first, so that the workers end
+# together; the upper bound keeps one call's text (~4.5 bytes per byte of code) modest.
+RAW_CHUNK_MIN_BYTES = 1 << 18
+RAW_CHUNK_MAX_BYTES = 1 << 22
+CHUNKS_PER_WORKER = 3
+
+
+def chunk_limit(total_bytes: int, workers: int) -> int:
+    """The most code one nvdisasm call gets, for `total_bytes` of code shared by `workers`."""
+    share = total_bytes // (CHUNKS_PER_WORKER * max(1, workers)) + 1
+    return max(RAW_CHUNK_MIN_BYTES, min(RAW_CHUNK_MAX_BYTES, share))
 
 
 def _raw_key(decoder: str, digest: str) -> str:
     return toolchain._key("nvdisasm-raw-summary", toolchain.tool_version("nvdisasm"), decoder, digest)
 
 
-def _summary_from(mine: list[sass.Instr]) -> dict:
-    hist, columns = instruction_columns(mine)
-    return {"hist": dict(hist), "hfma2": columns["n_HFMA2"]}
+def _summary_from(pairs: list[tuple[str, str]]) -> dict:
+    hist, arithmetic_hfma2 = opcode_counts(pairs)
+    return {"hist": dict(hist), "hfma2": arithmetic_hfma2}
 
 
 def _decode_chunk(decoder: str, codes: list[bytes]) -> list[dict] | None:
@@ -138,26 +158,27 @@ def _decode_chunk(decoder: str, codes: list[bytes]) -> list[dict] | None:
         text = toolchain.disassemble_raw(b"".join(codes), decoder)
     except toolchain.CompileError:
         return None
-    instrs, _ = sass.parse(text)
+    instrs = sass.fields(text)
     out, start, i = [], 0, 0
     for code in codes:
         end, mine = start + len(code), []
-        while i < len(instrs) and instrs[i].addr < end:
-            mine.append(instrs[i])
+        while i < len(instrs) and instrs[i][0] < end:
+            mine.append(instrs[i][1:])
             i += 1
         out.append(_summary_from(mine))
         start = end
     return out
 
 
-def raw_summaries(items: list[tuple[bytes, str]], map_fn=map) -> list[dict | None]:
+def raw_summaries(items: list[tuple[bytes, str]], map_fn=map, workers: int = 1) -> list[dict | None]:
     """For each (cubin, target): {'hist': full-opcode counts, 'hfma2': arithmetic HFMA2} of its
     one code section, decoded with nvdisasm's raw mode (`-b`) in a few calls, cached by code.
     None where the cubin is not one readable code section (the caller disassembles it whole).
 
     Code byte-identical within one major architecture is decoded once, by the first `items`
     target that has it (as Disassembler does): pass `items` in the report's architecture order,
-    so the rows do not depend on which worker got there first."""
+    so the rows do not depend on which worker got there first. `workers`: how many calls
+    `map_fn` runs at once (it sizes the calls)."""
     decoder_of: dict[tuple, tuple[str, str]] = {}     # (major, digest) -> (decoder, digest)
     code_of: dict[tuple, bytes] = {}
     keys: list[tuple | None] = []
@@ -178,23 +199,31 @@ def raw_summaries(items: list[tuple[bytes, str]], map_fn=map) -> list[dict | Non
             summaries[key] = json.loads(path.read_text())
         else:
             missing.setdefault(decoder, []).append(key)
-    chunks = [(decoder, chunk) for decoder, ks in missing.items() for chunk in _chunks(ks, code_of)]
+    limit = chunk_limit(sum(len(code_of[k]) for ks in missing.values() for k in ks), workers)
+    chunks = [(decoder, chunk) for decoder, ks in missing.items()
+              for chunk in _chunks(ks, code_of, limit)]
+    chunks.sort(key=lambda job: -sum(len(code_of[k]) for k in job[1]))    # longest first
     for (decoder, chunk), decoded in zip(chunks, map_fn(
             lambda job: _decode_chunk(job[0], [code_of[k] for k in job[1]]), chunks)):
         for key, summary in zip(chunk, decoded or [None] * len(chunk)):
             summaries[key] = summary
             if summary is not None:
                 path = toolchain.cache_dir() / f"{_raw_key(decoder, key[1])}.json"
-                path.write_text(json.dumps(summary, sort_keys=True))
+                atomic_file.write(path, json.dumps(summary, sort_keys=True))   # another run may read it now
     return [summaries.get(k) if k else None for k in keys]
 
 
-def _chunks(keys: list[tuple], code_of: dict) -> list[list[tuple]]:
+def _chunks(keys: list[tuple], code_of: dict, limit: int) -> list[list[tuple]]:
+    """`keys` in order, cut into the fewest chunks of at most `limit` bytes of code (one kernel
+    larger than that alone), of near-equal size."""
+    total = sum(len(code_of[k]) for k in keys)
+    even = -(-total // max(1, -(-total // limit)))
     chunks, size = [[]], 0
     for k in keys:
-        if chunks[-1] and size + len(code_of[k]) > RAW_CHUNK_BYTES:
+        n = len(code_of[k])
+        if chunks[-1] and (size + n > limit or size >= even):
             chunks.append([])
             size = 0
         chunks[-1].append(k)
-        size += len(code_of[k])
+        size += n
     return chunks if chunks[0] else []
