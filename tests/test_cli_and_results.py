@@ -200,14 +200,10 @@ def test_compare_summarises_attention_against_flash_and_f32(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "attention.csv")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     first = next(l for l in lines if l.startswith("128 ")).split()
-    # f32/f32 delayed (the first, 400) = 1.25x FLASH, from two medians (no interleaved range in
-    # these rows); a wrong (unchecked) row never wins; 440 / 400 = 1.10x, best of 1
-    assert first[:6] == ["128", "4096", "full", "320.0", "640.0", "400.0"]
-    line = next(l for l in lines if l.startswith("128 "))
-    assert "1.25x (medians)" in line and "sf32_of16_delayed  1.10x (medians)" in line
-    assert any("fastest f16 (of 1)" in l for l in lines)
-    scheme = [l for l in lines if l.startswith("128 ")][-1]
-    assert "sf32_of16_delayed" in scheme and "1.10x (medians)" in scheme
+    # cuDNN, FLASH, f32/f32 delayed (the first, 400) = 1.25x FLASH, from two medians (no
+    # interleaved range in these rows); a wrong (unchecked) row never wins: 440 / 400 = 1.10x
+    assert first == ["128", "4096", "full", "640.0", "320.0", "400.0", "1.25x", "1.10x"]
+    assert any(l.startswith("A = ") and "burst regime" in l for l in lines)
     assert main(["compare", str(tmp_path / "nothing-here")]) == 2
 
 

@@ -212,9 +212,20 @@ def gemm(frame) -> SideBySide | None:
 TORCH = {"sdpa_flash_attention": "FLASH", "sdpa_cudnn_attention": "cuDNN"}
 
 
+def _compact_ratio(value, lo=None, hi=None) -> str:
+    """'1.18x', or '1.00x~' when its range over rounds includes 1.0: attention puts five columns
+    per GPU side by side, so the ranges stay in each run's own table."""
+    from mmabench.measure.stats import within_noise
+
+    x, lo, hi = tables.number(value), tables.number(lo), tables.number(hi)
+    if x is None:
+        return "-"
+    return f"{x:.2f}x" + ("~" if lo is not None and hi is not None and within_noise(lo, hi) else "")
+
+
 def _attention_cells(sel: list[dict]) -> list[str]:
-    """cuDNN, FLASH, ours f32/f32 (delayed normalization) and the best f16-accumulator scheme
-    against it, for one case of one group."""
+    """cuDNN, FLASH, ours f32/f32 (delayed normalization), ours against FLASH, and the best
+    f16-accumulator scheme against ours f32/f32, for one case of one group."""
     lib = {TORCH[r["variant"]]: r for r in sel if r.get("variant") in TORCH}
     ours = [r for r in sel if r.get("impl") == "mmabench" and "@" not in str(r.get("variant"))]
     base = next((r for r in ours if (r.get("acc_s"), r.get("acc_o"), r.get("norm"))
@@ -223,15 +234,23 @@ def _attention_cells(sel: list[dict]) -> list[str]:
     best = max(f16, key=lambda r: float(r["tflops"])) if f16 else None
     gain = "-"
     if best is not None:
-        gain = tables.ratio(best.get("x_vs_f32f32"), best.get("x_vs_f32f32_lo"),
-                            best.get("x_vs_f32f32_hi"))
+        gain = _compact_ratio(best.get("x_vs_f32f32"), best.get("x_vs_f32f32_lo"),
+                              best.get("x_vs_f32f32_hi"))
         if gain == "-" and base is not None:
             gain = f"{float(best['tflops']) / float(base['tflops']):.2f}x"
+
+    flash = lib.get("FLASH")
+    lead = "-"
+    if base is not None:
+        lead = _compact_ratio(base.get("x_vs_flash"), base.get("x_vs_flash_lo"),
+                              base.get("x_vs_flash_hi"))
+        if lead == "-" and flash is not None:
+            lead = f"{float(base['tflops']) / float(flash['tflops']):.2f}x"
 
     def cell(r):
         return tables.fmt(tables.number(r["tflops"])) if r else "-"
 
-    return [cell(lib.get("cuDNN")), cell(lib.get("FLASH")), cell(base), gain]
+    return [cell(lib.get("cuDNN")), cell(flash), cell(base), lead, gain]
 
 
 def attention(frame) -> SideBySide | None:
@@ -247,21 +266,24 @@ def attention(frame) -> SideBySide | None:
             cases.setdefault(key, {}).setdefault(g, {})[str(r["variant"])] = r   # latest stands
     letters = dict(zip(groups, string.ascii_uppercase))
     headers = ["d", "N", "mask"] + [f"{letters[g]} {h}" for g in groups
-                                    for h in ("cuDNN", "FLASH", "f32/f32", "best f16")]
+                                    for h in ("cuDNN", "FLASH", "f32/f32", "/FLASH", "f16/f32")]
     body, behind = [], []
     for key in sorted(cases):
         row = list(key)
         behind.append([r for per_group in cases[key].values() for r in per_group.values()])
         for g in groups:
             row += (_attention_cells(list(cases[key][g].values())) if g in cases[key]
-                    else ["-"] * 4)
+                    else ["-"] * 5)
         body.append(row)
     return SideBySide("Attention forward, GPUs side by side",
                       "Attention forward, fp16, TFLOP/s: PyTorch's cuDNN and FLASH "
                       "(FlashAttention-2) back ends, mmabench's f32/f32 kernel (delayed "
-                      "normalization), and its fastest f16-accumulator scheme against that f32/f32 "
-                      "kernel (a best-of-N figure):", _legend(groups), headers, body, behind,
-                      keep=3, per_group=4)
+                      "normalization) and its ratio to FLASH (/FLASH), and its fastest "
+                      "f16-accumulator scheme against that f32/f32 kernel (f16/f32, a best-of-N "
+                      "figure). Ratios: medians "
+                      "over interleaved rounds, '~' where their range includes 1.0 (the ranges "
+                      "are in each run's own table), or the quotient of two medians:", _legend(groups), headers, body, behind,
+                      keep=3, per_group=5)
 
 
 def every(frames: dict) -> list[SideBySide]:
