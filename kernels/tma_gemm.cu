@@ -11,6 +11,9 @@
 //   GEMM_ACC_F16   0: f32 accumulators (128 registers per m64n256 tile), 1: f16 (64)
 //   TMA_BM         CTA tile rows: 128 (one m64 slab per consumer warpgroup) or 256 (two)
 //   TMA_STAGES     shared-memory stages of the ring
+//   TMA_PERSISTENT 0: one CTA per output tile; 1: one CTA per SM looping over tiles (the host
+//                  launches min(SMs, tiles)), the stage ring and its phases running on across
+//                  tiles, so the producer loads the next tile while the consumers store this one
 //
 // CTA: 3 warpgroups, 384 threads. Warpgroup 0 is the producer: it gives registers away
 // (setmaxnreg.dec to 40) and one of its threads issues the TMA loads of each K tile (A: BM x 64,
@@ -26,13 +29,14 @@
 #include "hopper.cuh"
 
 #ifndef GEMM_ACC_F16
-#error "GEMM_ACC_F16 (and TMA_BM, TMA_STAGES) come from mmabench/gemm/build.py"
+#error "GEMM_ACC_F16 (and TMA_BM, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
 #endif
 
 struct Traits {
     static constexpr bool ACC_F16 = GEMM_ACC_F16;
     static constexpr int BM = TMA_BM, BN = 256, BK = 64;     // BK * 2 B = one 128 B swizzle row
     static constexpr int STAGES = TMA_STAGES;
+    static constexpr bool PERSISTENT = TMA_PERSISTENT;
     static constexpr int CONSUMERS = 2;                      // consumer warpgroups
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
     static constexpr int SLABS = BM / (64 * CONSUMERS);      // m64 slabs per consumer
@@ -62,6 +66,35 @@ DEV void st_global_b32(void* p, u32 v) {
     asm volatile("st.global.b32 [%0], %1;" :: "l"(p), "r"(v) : "memory");
 }
 
+// Output tile `tile` of the grouped order: GROUP_M M tiles share the sweep over N.
+DEV void tile_coords(int tile, int tiles_m, int tiles_n, int& tile_m, int& tile_n) {
+    const int per_group = T::GROUP_M * tiles_n;
+    const int first_m = (tile / per_group) * T::GROUP_M;
+    const int group_m = imin(tiles_m - first_m, T::GROUP_M);
+    tile_m = first_m + (tile % per_group) % group_m;
+    tile_n = (tile % per_group) / group_m;
+}
+
+// fp16 C straight from one slab's accumulator fragments, inside C only
+DEV void store_slab(const Acc* d, u16* C, int M, int N, int row0, int col0, int lane) {
+#pragma unroll
+    for (int n8 = 0; n8 < T::BN / 8; ++n8) {
+        const int col = col0 + 8 * n8 + 2 * (lane & 3);
+        if (col >= N) continue;
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {                        // rows row0 and row0 + 8
+            const int row = row0 + 8 * h;
+            if (row >= M) continue;
+#if GEMM_ACC_F16
+            const u32 v = d[2 * n8 + h];
+#else
+            const u32 v = pack_f16x2(d[4 * n8 + 2 * h], d[4 * n8 + 2 * h + 1]);
+#endif
+            st_global_b32(C + (long long)row * N + col, v);
+        }
+    }
+}
+
 extern "C" __global__ void __launch_bounds__(T::THREADS, 1)
 tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ TensorMap map_b,
          u16* __restrict__ C, int M, int N, int K) {
@@ -72,12 +105,8 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
     const int tid = threadIdx.x, wg = tid >> 7;
 
     const int tiles_m = (M + T::BM - 1) / T::BM, tiles_n = (N + T::BN - 1) / T::BN;
-    const int pid = blockIdx.x;
-    const int group = pid / (T::GROUP_M * tiles_n);
-    const int first_m = group * T::GROUP_M;
-    const int group_m = imin(tiles_m - first_m, T::GROUP_M);
-    const int tile_m = first_m + (pid % (T::GROUP_M * tiles_n)) % group_m;
-    const int tile_n = (pid % (T::GROUP_M * tiles_n)) / group_m;
+    const int tiles = tiles_m * tiles_n;
+    const int step = T::PERSISTENT ? gridDim.x : tiles;     // one tile per CTA unless persistent
     const int KT = (K + T::BK - 1) / T::BK;
 
     if (tid == 0) {
@@ -91,16 +120,23 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
     }
     __syncthreads();
 
+    // `it` counts K tiles over all of this CTA's output tiles: stage it % STAGES, phase
+    // (it / STAGES) & 1, on the producer's side and the consumers' alike
     if (wg == 0) {                                           // producer warpgroup
         setmaxnreg_dec<T::PRODUCER_REGS>();
         if (tid == 0) {
-            for (int t = 0; t < KT; ++t) {
-                const int s = t % T::STAGES;
-                mbar_wait(empty + 8 * s, ((t / T::STAGES) & 1) ^ 1);   // the slot is free
-                const u32 stage = base + s * T::STAGE_BYTES;
-                mbar_arrive_expect_tx(full + 8 * s, T::STAGE_BYTES);
-                tma_load_2d(stage, &map_a, full + 8 * s, t * T::BK, tile_m * T::BM);
-                tma_load_2d(stage + T::A_BYTES, &map_b, full + 8 * s, t * T::BK, tile_n * T::BN);
+            int it = 0;
+            for (int tile = blockIdx.x; tile < tiles; tile += step) {
+                int tile_m, tile_n;
+                tile_coords(tile, tiles_m, tiles_n, tile_m, tile_n);
+                for (int t = 0; t < KT; ++t, ++it) {
+                    const int s = it % T::STAGES;
+                    mbar_wait(empty + 8 * s, ((it / T::STAGES) & 1) ^ 1);   // the slot is free
+                    const u32 stage = base + s * T::STAGE_BYTES;
+                    mbar_arrive_expect_tx(full + 8 * s, T::STAGE_BYTES);
+                    tma_load_2d(stage, &map_a, full + 8 * s, t * T::BK, tile_m * T::BM);
+                    tma_load_2d(stage + T::A_BYTES, &map_b, full + 8 * s, t * T::BK, tile_n * T::BN);
+                }
             }
         }
         return;
@@ -108,52 +144,43 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
 
     setmaxnreg_inc<T::CONSUMER_REGS>();
     const int cw = wg - 1;                                   // consumer index
-    Acc d[T::SLABS][T::ACC_REGS];
-#pragma unroll
-    for (int j = 0; j < T::SLABS; ++j)
-#pragma unroll
-        for (int i = 0; i < T::ACC_REGS; ++i) d[j][i] = 0;
-
-    for (int t = 0; t < KT; ++t) {
-        const int s = t % T::STAGES;
-        mbar_wait(full + 8 * s, (t / T::STAGES) & 1);
-        const u32 stage = base + s * T::STAGE_BYTES;
-        const u64 db = desc_k_major_sw128(stage + T::A_BYTES);
-        wgmma_fence();
-#pragma unroll
-        for (int j = 0; j < T::SLABS; ++j) {
-            const u64 da = desc_k_major_sw128(stage + (cw * T::SLABS + j) * 64 * 128);
-#pragma unroll
-            for (int kk = 0; kk < T::BK / 16; ++kk)
-                mma_k16(d[j], da + 2 * kk, db + 2 * kk);     // +32 B = +2 in the >>4 field
-        }
-        wgmma_commit();
-        wgmma_wait<1>();                                     // iteration t-1's group is done
-        if (t > 0 && (tid & 127) == 0)
-            mbar_arrive(empty + 8 * ((t - 1) % T::STAGES));
-    }
-    wgmma_wait<0>();
-
-    // epilogue: fp16 C straight from the accumulator fragments, inside C only
     const int warp = (tid & 127) >> 5, lane = tid & 31;
+    const bool releaser = (tid & 127) == 0;                  // one arrival per warpgroup
+    int it = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += step) {
+        int tile_m, tile_n;
+        tile_coords(tile, tiles_m, tiles_n, tile_m, tile_n);
+        Acc d[T::SLABS][T::ACC_REGS];
 #pragma unroll
-    for (int j = 0; j < T::SLABS; ++j) {
-        const int row0 = tile_m * T::BM + (cw * T::SLABS + j) * 64 + warp * 16 + (lane >> 2);
+        for (int j = 0; j < T::SLABS; ++j)
 #pragma unroll
-        for (int n8 = 0; n8 < T::BN / 8; ++n8) {
-            const int col = tile_n * T::BN + 8 * n8 + 2 * (lane & 3);
-            if (col >= N) continue;
+            for (int i = 0; i < T::ACC_REGS; ++i) d[j][i] = 0;
+
+        for (int t = 0; t < KT; ++t, ++it) {
+            const int s = it % T::STAGES;
+            mbar_wait(full + 8 * s, (it / T::STAGES) & 1);
+            const u32 stage = base + s * T::STAGE_BYTES;
+            const u64 db = desc_k_major_sw128(stage + T::A_BYTES);
+            wgmma_fence();
 #pragma unroll
-            for (int h = 0; h < 2; ++h) {                    // rows row0 and row0 + 8
-                const int row = row0 + 8 * h;
-                if (row >= M) continue;
-#if GEMM_ACC_F16
-                const u32 v = d[j][2 * n8 + h];
-#else
-                const u32 v = pack_f16x2(d[j][4 * n8 + 2 * h], d[j][4 * n8 + 2 * h + 1]);
-#endif
-                st_global_b32(C + (long long)row * N + col, v);
+            for (int j = 0; j < T::SLABS; ++j) {
+                const u64 da = desc_k_major_sw128(stage + (cw * T::SLABS + j) * 64 * 128);
+#pragma unroll
+                for (int kk = 0; kk < T::BK / 16; ++kk)
+                    mma_k16(d[j], da + 2 * kk, db + 2 * kk); // +32 B = +2 in the >>4 field
             }
+            wgmma_commit();
+            wgmma_wait<1>();                                 // the previous K tile's group is done
+            if (t > 0 && releaser)
+                mbar_arrive(empty + 8 * ((it - 1) % T::STAGES));
         }
+        wgmma_wait<0>();
+        if (releaser)                                        // the tile's last stage: the producer
+            mbar_arrive(empty + 8 * ((it - 1) % T::STAGES)); // refills it during the stores
+#pragma unroll
+        for (int j = 0; j < T::SLABS; ++j)
+            store_slab(d[j], C, M, N,
+                       tile_m * T::BM + (cw * T::SLABS + j) * 64 + warp * 16 + (lane >> 2),
+                       tile_n * T::BN, lane);
     }
 }

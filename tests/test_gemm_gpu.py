@@ -53,7 +53,8 @@ TMA = [v for v in variants.all_variants() if v.tma]
 
 
 @pytest.mark.parametrize("v", TMA, ids=lambda v: v.name)
-@pytest.mark.parametrize("shape", [(1000, 1000, 1000), (77, 514, 72), (300, 2050, 8)])
+@pytest.mark.parametrize("shape", [(1000, 1000, 1000), (77, 514, 72), (300, 2050, 8),
+                                   (4000, 4352, 200)])   # more tiles than SMs: persistent loops
 def test_tma_kernel_is_exact_on_shapes_that_are_not_tile_multiples(v, shape):
     """TMA zero-fills the boxes past M, N and K; the epilogue stores only inside C (the poison
     around it would show any stray store as a wrong or NaN element)."""
@@ -95,10 +96,12 @@ def test_comparison_smoke(tmp_path):
         assert r16["tensor_op"].startswith("HGMMA.64x256x16.F16") and r32["tensor_op"].startswith("HGMMA.64x256x16.F32")
         assert r16["registers"] < r32["registers"]
         assert r16["f16_over_f32_lo"] <= r16["f16_over_f32"] <= r16["f16_over_f32_hi"]
-        for key in ("tma.128.f32", "tma.128.f16", "tma.256.f16"):
-            assert by[key]["status"] == "ok" and by[key]["tflops"] > 0, by[key]
-            assert not by[key]["setmaxnreg_ignored_C7508"]
+        for tag in ("128", "128.persistent"):
+            for key in (f"tma.{tag}.f32", f"tma.{tag}.f16"):
+                assert by[key]["status"] == "ok" and by[key]["tflops"] > 0, by[key]
+                assert not by[key]["setmaxnreg_ignored_C7508"]
         assert by["tma.256.f16"]["f16_over_f32"] > 0       # against the f32 128-row tile
+        assert by["tma.256.persistent.f16"]["f16_over_f32"] > 0
     if by["triton.f16"]["status"] == "ok":
         assert ".f16.f16.f16" in by["triton.f16"]["ptx_wgmma"] or "no wgmma" in by["triton.f16"]["ptx_wgmma"]
         assert by["triton.f16"]["registers"] and by["triton.f32"]["registers"]

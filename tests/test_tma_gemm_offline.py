@@ -50,10 +50,14 @@ def test_the_tma_gemm_names_the_shapes_it_takes(shape, says):
         variants.check_tma_shape(*shape)
 
 
-def test_tiles_cover_shapes_that_are_not_tile_multiples():
+def test_tiles_cover_shapes_that_are_not_tile_multiples_and_persistent_ctas_fill_the_sms():
     v = variants.Variant("f32", "tma", 4, 128)
     assert grid_size(v, 1000, 1000) == 8 * 4
     assert grid_size(variants.Variant("f16", "tma", 3, 256), 8192, 8192) == 32 * 32
+    persistent = variants.Variant("f32", "tma", 4, 128, persistent=True)
+    assert grid_size(persistent, 8192, 8192, sms=132) == 132
+    assert grid_size(persistent, 1000, 1000, sms=132) == 32      # fewer tiles than SMs
+    assert persistent.defines()["TMA_PERSISTENT"] == 1 and "persistent" in persistent.name
 
 
 @pytest.mark.parametrize("v", TMA, ids=lambda v: v.name)

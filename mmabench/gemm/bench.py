@@ -101,7 +101,7 @@ def _kernel_info(v: Variant, loaded) -> dict:
 def _tma_contenders(inputs, accs) -> list[Contender]:
     """The TMA warp-specialized kernel: f32 and f16 at 128 x 256 (only the accumulator differs,
     impl 'tma'), and f16 at its own 256 x 256 tile ('tma 256-row'), whose ratio is taken
-    against the f32 128 x 256 kernel (the largest f32 tile)."""
+    against the f32 128 x 256 kernel (the largest f32 tile); each also persistent."""
     from mmabench.gemm import build
     from mmabench.gemm.tma import TmaLaunch
     from mmabench.gemm.variants import TMA_RUNS
@@ -109,15 +109,18 @@ def _tma_contenders(inputs, accs) -> list[Contender]:
     out = []
     m, n, _ = inputs.shape
     arch = hardware.device_arch()
-    f32_key = f"tma.{BM}.f32"
-    for acc, bm, stages in TMA_RUNS:
+    for acc, bm, stages, persistent in TMA_RUNS:
         if acc not in accs:
             continue
-        v = Variant(acc, "tma", stages, bm)
-        impl = "tma" if bm == BM else f"tma {bm}-row"
-        c = Contender(f"tma.{bm}.{acc}", impl, acc, acc,
-                      f"{v.name} (TMA + mbarriers, {stages} stages, producer + 2 consumer warpgroups)",
-                      None, None, twin_key=f32_key if acc == "f16" else "")
+        v = Variant(acc, "tma", stages, bm, persistent)
+        how = " persistent" if persistent else ""
+        tag = f"{bm}{'.persistent' if persistent else ''}"
+        impl = ("tma" if bm == BM else f"tma {bm}-row") + how
+        c = Contender(f"tma.{tag}.{acc}", impl, acc, acc,
+                      f"{v.name} (TMA + mbarriers, {stages} stages, producer + 2 consumer "
+                      f"warpgroups{', one CTA per SM' if persistent else ''})", None, None,
+                      twin_key=f"tma.{BM}{'.persistent' if persistent else ''}.f32"
+                      if acc == "f16" else "")
         if arch != "sm_90":
             c.status, c.error = "unsupported", f"{NOT_SUPPORTED} ({arch}; wgmma is sm_90a only)"
             out.append(c)

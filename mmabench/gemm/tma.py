@@ -11,8 +11,11 @@ from mmabench.gemm.variants import BK, BN, Variant, check_tma_shape
 from mmabench.hopper.tensor_map import Tile2D, encode
 
 
-def grid_size(v: Variant, m: int, n: int) -> int:
-    return -(-m // v.bm) * -(-n // BN)
+def grid_size(v: Variant, m: int, n: int, sms: int | None = None) -> int:
+    """CTAs to launch: one per output tile, or for the persistent kernel one per SM (`sms`, the
+    GPU's count) at most."""
+    tiles = -(-m // v.bm) * -(-n // BN)
+    return min(tiles, sms) if v.persistent and sms else tiles
 
 
 class TmaLaunch:
@@ -29,8 +32,10 @@ class TmaLaunch:
                        ctypes.c_int32(k)]
         pointers = [tm.address for tm in self.maps] + [ctypes.addressof(x) for x in self.values]
         self.params = (ctypes.c_void_p * len(pointers))(*pointers)
-        self.fn, self.grid, self.threads, self.smem = (loaded.function.ptr, grid_size(v, m, n),
-                                                      v.threads, v.smem_bytes)
+        from mmabench import hardware
+
+        self.fn, self.threads, self.smem = loaded.function.ptr, v.threads, v.smem_bytes
+        self.grid = grid_size(v, m, n, hardware.sm_count() if v.persistent else None)
         self._keep = (a, b, c)        # the maps point into these
 
     def __call__(self):

@@ -18,9 +18,11 @@ MODES = ("resident", "pipelined", "tma")
 BM, BN, BK = 128, 256, 64          # CTA tile of every mode but a 256-row TMA tile
 STAGES = 4                         # shared-memory stages of the pipelined and TMA 128-row modes
 GROUP_M = 16                       # tile order: M tiles per group (Triton's GROUP_SIZE_M idea)
-# The TMA runs: (accumulator, tile rows, stages). 128 x 256 at 4 stages is the largest f32 tile
-# that fits (128 f32 accumulators per thread); f16 also runs 256 x 256 at 3 stages (192 KiB).
-TMA_RUNS = (("f32", 128, 4), ("f16", 128, 4), ("f16", 256, 3))
+# The TMA runs: (accumulator, tile rows, stages, persistent). 128 x 256 at 4 stages is the
+# largest f32 tile that fits (128 f32 accumulators per thread); f16 also runs 256 x 256 at 3
+# stages (192 KiB). Each one-CTA-per-tile and persistent (one CTA per SM looping over tiles).
+TMA_RUNS = tuple((acc, bm, stages, persistent) for persistent in (False, True)
+                 for acc, bm, stages in (("f32", 128, 4), ("f16", 128, 4), ("f16", 256, 3)))
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,13 @@ class Variant:
     mode: str                      # 'resident' | 'pipelined' | 'tma'
     stages: int = STAGES
     bm: int = BM                   # tile rows (the TMA kernel: 128 or 256)
+    persistent: bool = False       # the TMA kernel: one CTA per SM looping over output tiles
 
     @property
     def name(self) -> str:
         if self.tma:
-            return f"gemm.tma.{self.bm}x{BN}.s{self.stages}.acc_{self.acc}"
+            return (f"gemm.tma.{self.bm}x{BN}.s{self.stages}"
+                    f"{'.persistent' if self.persistent else ''}.acc_{self.acc}")
         return f"gemm.wgmma.{self.mode}.acc_{self.acc}"
 
     @property
@@ -63,7 +67,7 @@ class Variant:
     def defines(self) -> dict[str, int]:
         if self.tma:
             return {"GEMM_ACC_F16": int(self.acc == "f16"), "TMA_BM": self.bm,
-                    "TMA_STAGES": self.stages}
+                    "TMA_STAGES": self.stages, "TMA_PERSISTENT": int(self.persistent)}
         return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_RESIDENT": int(self.resident),
                 "GEMM_STAGES": self.stages}
 
@@ -83,13 +87,15 @@ class Variant:
         """The other accumulator at the same tile (the TMA f16 256-row tile: the f32 128-row one,
         the largest f32 tile)."""
         if self.tma and self.bm != BM:
-            return Variant("f32", "tma", STAGES, BM)
-        return Variant("f32" if self.acc == "f16" else "f16", self.mode, self.stages, self.bm)
+            return Variant("f32", "tma", STAGES, BM, self.persistent)
+        return Variant("f32" if self.acc == "f16" else "f16", self.mode, self.stages, self.bm,
+                       self.persistent)
 
 
 def all_variants() -> list[Variant]:
     return ([Variant(acc, mode) for mode in MODES if mode != "tma" for acc in ACCS]
-            + [Variant(acc, "tma", stages, bm) for acc, bm, stages in TMA_RUNS])
+            + [Variant(acc, "tma", stages, bm, persistent)
+               for acc, bm, stages, persistent in TMA_RUNS])
 
 
 def select(accs=None, modes=None) -> list[Variant]:
