@@ -62,8 +62,9 @@ class Run:
         return " ".join(["python -m mmabench", *self.arguments])
 
 
-def catalogue(path: Path = CATALOGUE) -> dict[str, list[Run]]:
+def catalogue(path: Path | None = None) -> dict[str, list[Run]]:
     """The families of scripts/families.csv, each with its runs in order."""
+    path = path or CATALOGUE
     families: dict[str, list[Run]] = {}
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -252,7 +253,11 @@ def ship(path: Path, target: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    families = catalogue()
+    try:
+        families = catalogue()
+    except (RegenerateError, KeyError, OSError, csv.Error) as exc:
+        print(f"regenerate: {CATALOGUE} cannot be read: {exc}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("family", nargs="+", metavar="FAMILY",
                         help=f"one or more of: {', '.join(families)}")

@@ -99,3 +99,74 @@ def test_an_attention_case_never_mixes_regimes_and_the_answer_takes_the_sustaine
     assert sorted((c.regime, c.base["tflops"], c.low["tflops"]) for c in cases) == [
         ("burst", 346.0, 380.0), ("sustained", 305.0, 330.0)]
     assert [c.regime for c in answers._headline_cases(cases)] == ["sustained"]
+
+
+def _sweep(gpu, form, tflops, regime=None):
+    row = {"kind": "throughput", "status": "ok", "gpu_name": gpu, "form": form, "tflops": tflops,
+           "git_commit": "c", "timestamp": "2026-11-25T10:00:00Z"}
+    if regime:
+        row["regime"] = regime
+    return row
+
+
+def test_a_gpu_with_sweep_rows_only_keeps_its_figures_beside_one_with_twins():
+    frame = pd.DataFrame([
+        _comparison("NVIDIA H200", "sustained", "m16n8k16.f16", 640.0, 630.0),
+        _sweep("NVIDIA H100 80GB HBM3", "m16n8k16.f16.acc_f16", 650.0),
+        _sweep("NVIDIA H100 80GB HBM3", "m16n8k16.f16.acc_f32", 600.0)])
+    side = generations.instructions({"mma": frame})
+    assert side.rows[0][1:4] == ["650.0", "600.0", "1.08x"], side.rows    # H100 first, sorted
+
+
+def test_sweep_rows_of_another_regime_of_the_same_gpu_are_a_group_of_their_own():
+    frame = pd.DataFrame([
+        _comparison("NVIDIA H200", "sustained", "m16n8k16.f16", 640.0, 630.0),
+        _sweep("NVIDIA H200", "m16n8k16.f16.acc_f16", 650.0),
+        _sweep("NVIDIA H200", "m16n8k16.f16.acc_f32", 600.0)])
+    side = generations.instructions({"mma": frame})
+    assert len(side.legend) == 2 and "burst" in side.legend[0] and "sustained" in side.legend[1]
+
+
+def test_an_undated_row_never_stands_for_the_latest():
+    dated = _comparison("NVIDIA H200", "sustained", "m16n8k16.f16", 640.0, 630.0)
+    undated = dict(_comparison("NVIDIA H200", "sustained", "m16n8k16.f16", 500.0, 500.0),
+                   timestamp=float("nan"))
+    side = generations.instructions({"mma": pd.DataFrame([dated, undated])})
+    assert side.rows[0][1] == "640.0"
+
+
+def _attention(variant, acc_s, acc_o, norm, tflops, **extra):
+    return {"gpu_name": "NVIDIA H200", "dim": 128, "seq": 4096, "causal": True, "status": "ok",
+            "impl": "mmabench", "variant": variant, "acc_s": acc_s, "acc_o": acc_o, "norm": norm,
+            "tflops": tflops, "regime": "sustained", **extra}
+
+
+def test_the_best_f16_scheme_is_set_against_the_f32_kernel_shown_beside_it():
+    """An in-loop f16 winner's interleaved ratio is against the in-loop f32/f32 kernel: beside the
+    delayed f32/f32 column it is the quotient of the two medians instead."""
+    from mmabench.attention.overview import _best_vs_base
+    from mmabench.reporting import facts
+    from mmabench.reporting.runs import Run
+
+    rows = [_attention("d", "f32", "f32", "delayed", 349.4),
+            _attention("i", "f32", "f32", "inloop", 337.7),
+            _attention("o", "f32", "f16", "inloop", 360.3, x_vs_f32f32=1.068,
+                       x_vs_f32f32_lo=1.04, x_vs_f32f32_hi=1.10)]
+    side = generations.attention(pd.DataFrame(rows))
+    assert side.rows[0][-3:] == ["349.4", "-", "1.03x"]
+    assert _best_vs_base(rows[2], rows[0]) == "1.03x (medians)"
+    (case,) = facts.attention_cases(sources.Results([Run("attention", pd.DataFrame(rows))]))
+    assert round(case.ratio, 2) == 1.03 and case.spread_from == "min/max of separate timings"
+
+
+def test_compare_refuses_a_gemm_file_without_its_columns_in_one_line(tmp_path, capsys):
+    from mmabench.cli import main
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "context.json").write_text("{}")
+    pd.DataFrame([{"gpu_name": "G", "impl": "tma", "acc": "f16", "status": "ok",
+                   "tflops": 1.0}]).to_csv(folder / "gemm.csv", index=False)
+    assert main(["compare", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m" in err and "Traceback" not in err

@@ -169,3 +169,12 @@ def test_each_family_comes_from_one_commit_which_its_rows_record(gpu):
     for r in rows:
         recorded = _recorded_commits(gpu / r["file"])
         assert recorded <= {r["commit"]}, f"{gpu.name}/{r['file']}: rows say {recorded}"
+
+
+def test_a_malformed_catalogue_is_one_line(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "families.csv"
+    bad.write_text("family,folder\nmma,mma\n")              # columns missing
+    monkeypatch.setattr(regenerate, "CATALOGUE", bad)
+    assert regenerate.main(["mma"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot be read" in err

@@ -86,3 +86,41 @@ def test_setmaxnreg_without_a_register_cap_fails_the_build():
     assert res.advised("setmaxnreg ignored")
     with pytest.raises(toolchain.CompileError, match="C7508"):
         build.require_clean(res, "k")
+
+
+def test_the_256_row_tile_issues_two_slabs_of_wgmma_per_k_tile():
+    small = offline.report(variants.Variant("f16", "tma", 4, 128))
+    large = offline.report(variants.Variant("f16", "tma", 3, 256))
+    count = lambda r: int(r["hgmma"].rsplit("x", 1)[1])      # 'HGMMA.64x256x16.F16 x12'
+    assert count(large) == 2 * count(small)
+
+
+@pytest.mark.parametrize("shapes, says", [
+    (((128, 64), (256, 72), (128, 256)), "b .256, 72."),
+    (((128, 64), (256, 64), (128, 128)), "c .128, 128."),
+])
+def test_operands_that_do_not_fit_the_tensor_maps_are_refused(shapes, says):
+    import numpy as np
+
+    from mmabench.gemm.tma import check_operands
+
+    a, b, c = (np.zeros(s, np.float16) for s in shapes)
+    with pytest.raises(UserError, match=says):
+        check_operands(a, b, c)
+    with pytest.raises(UserError, match="not contiguous"):
+        check_operands(np.zeros((64, 128), np.float16).T, np.zeros((256, 64), np.float16),
+                       np.zeros((128, 256), np.float16))
+    with pytest.raises(UserError, match="float32"):
+        check_operands(np.zeros((128, 64), np.float32), b, c)
+
+
+def test_a_local_include_is_inlined_with_a_trailing_comment_and_a_cycle_is_an_error(tmp_path):
+    from mmabench.compiler import cuda_source
+
+    (tmp_path / "h.cuh").write_text("int from_header;\n")
+    (tmp_path / "k.cu").write_text('#include "h.cuh"  // the building blocks\nint after;\n')
+    text = cuda_source.render(tmp_path / "k.cu", "k", {})
+    assert "int from_header;" in text and '#line 2 "k.cu"' in text
+    (tmp_path / "loop.cuh").write_text('#include "loop.cuh"\n')
+    with pytest.raises(toolchain.CompileError, match="includes itself"):
+        cuda_source.render(tmp_path / "loop.cuh", "loop", {})

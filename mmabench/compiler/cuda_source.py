@@ -17,7 +17,7 @@ from mmabench.compiler import toolchain
 _VERSION = re.compile(r"^\.version\s+\d+\.\d+", re.M)
 
 
-_LOCAL_INCLUDE = re.compile(r'^#include "([^"]+)"\s*$', re.M)
+_LOCAL_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"[ \t]*(?://.*)?$', re.M)
 
 
 def render(source: Path, name: str, defines: dict) -> str:
@@ -28,15 +28,18 @@ def render(source: Path, name: str, defines: dict) -> str:
     return f"// variant {name}\n{head}{_inlined(source)}"
 
 
-def _inlined(source: Path) -> str:
+def _inlined(source: Path, seen: tuple[Path, ...] = ()) -> str:
     text = source.read_text()
+    if source in seen:
+        raise toolchain.CompileError(f"{source.name} includes itself (through "
+                                     f"{' -> '.join(p.name for p in seen)})")
 
     def header(match: re.Match) -> str:
         path = source.parent / match.group(1)
         if not path.is_file():
             return match.group(0)
         after = text.count("\n", 0, match.end()) + 2      # the line after the #include
-        return f"{_inlined(path)}\n#line {after} \"{source.name}\""
+        return f"{_inlined(path, (*seen, source))}\n#line {after} \"{source.name}\""
 
     return f"#line 1 \"{source.name}\"\n" + _LOCAL_INCLUDE.sub(header, text)
 

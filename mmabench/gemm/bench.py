@@ -80,8 +80,8 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
 
 def _kernel_info(v: Variant, loaded) -> dict:
     """Registers, spills and the tensor instruction in the SASS that runs of one of our kernels;
-    an error if the SASS is not the accumulator asked for or ptxas serialized the wgmma pipeline
-    or ignored setmaxnreg."""
+    an error (so an error row, no figure) if the SASS is not the accumulator asked for, or ptxas
+    serialized the wgmma pipeline or ignored setmaxnreg (build.require_clean)."""
     from mmabench.compiler import sass, toolchain
     from mmabench.gemm import build
 
@@ -92,10 +92,8 @@ def _kernel_info(v: Variant, loaded) -> dict:
         raise RuntimeError(f"SASS holds {sorted(hg)}, expected only {v.wgmma_opcode}")
     return {"registers": loaded.registers, "spill_bytes": res.spill_stores + res.spill_loads,
             "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
-            "tensor_op": sass.counts_text(hg),
-            "wgmma_serialized_C7510": bool(res.advised("wgmma serialized")),
-            "setmaxnreg_ignored_C7508": bool(res.advised("setmaxnreg ignored")),
-            "load": loaded.how, "tile": f"{v.tile}, {v.threads // 32} warps"}
+            "tensor_op": sass.counts_text(hg), "load": loaded.how,
+            "tile": f"{v.tile}, {v.threads // 32} warps"}
 
 
 def _tma_contenders(inputs, accs) -> list[Contender]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 
+from mmabench.core.errors import UserError
 from mmabench.gemm.variants import BK, BN, Variant, check_tma_shape
 from mmabench.hopper.tensor_map import Tile2D, encode
 
@@ -18,11 +19,27 @@ def grid_size(v: Variant, m: int, n: int, sms: int | None = None) -> int:
     return min(tiles, sms) if v.persistent and sms else tiles
 
 
+def check_operands(a, b, c) -> None:
+    """UserError unless a [M, K], b [N, K] and c [M, N] are C-contiguous fp16 2-D arrays: the
+    tensor maps describe exactly that, and TMA would read anything else wrongly, or past b."""
+    import numpy as np
+
+    for name, x in (("a", a), ("b", b), ("c", c)):
+        if x.ndim != 2 or x.dtype != np.float16 or not x.flags.c_contiguous:
+            raise UserError(f"the TMA GEMM takes C-contiguous 2-D fp16 arrays; {name} is "
+                            f"{x.dtype} {tuple(x.shape)}"
+                            f"{'' if x.flags.c_contiguous else ', not contiguous'}")
+    if b.shape[1] != a.shape[1] or c.shape != (a.shape[0], b.shape[0]):
+        raise UserError(f"shapes a {tuple(a.shape)}, b {tuple(b.shape)}, c {tuple(c.shape)}: "
+                        "the TMA GEMM takes a [M, K], b [N, K] and c [M, N]")
+
+
 class TmaLaunch:
     """C = A . B^T with the TMA kernel, for CuPy fp16 a [M, K], b [N, K], c [M, N] (all
     contiguous); calling it issues one launch on CuPy's current stream."""
 
     def __init__(self, loaded, v: Variant, a, b, c):
+        check_operands(a, b, c)
         m, k = a.shape
         n = b.shape[0]
         check_tma_shape(m, n, k)

@@ -61,6 +61,8 @@ def run(args) -> int:
     for frame in frames.values():
         if frame is None or "gpu_name" not in frame:
             continue
+        if "sm_count" not in frame:
+            frame = frame.assign(sm_count=None)
         for name, sms in frame[["gpu_name", "sm_count"]].drop_duplicates().itertuples(index=False):
             row = hardware.datasheet_row(name, None if sms != sms else sms)
             if row:

@@ -255,8 +255,12 @@ def attention_cases(results) -> list[AttentionCase]:
         noise = None
         spread_from = ""
         if base and low:
-            prefix = next((p for p in INTERLEAVED if _num(low.get(p + "_lo")) is not None
-                           or (p == "ratio" and _num(low.get(p)) is not None)), None)
+            # the interleaved columns compare with the f32/f32 kernel of low's own normalization:
+            # they are this ratio's only when base has that normalization too
+            same_norm = low.get("norm") == base.get("norm")
+            prefix = next((p for p in INTERLEAVED if same_norm and (
+                _num(low.get(p + "_lo")) is not None
+                or (p == "ratio" and _num(low.get(p)) is not None))), None)
             if prefix:
                 ratio, lo, hi = _num(low[prefix]), _num(low.get(prefix + "_lo")), \
                     _num(low.get(prefix + "_hi"))

@@ -78,7 +78,11 @@ def regime_of(row: dict) -> str:
 
 def _groups(records: list[dict]) -> dict[Group, list[dict]]:
     groups: dict[Group, list[dict]] = {}
-    for r in sorted(records, key=lambda r: str(r.get("timestamp", ""))):
+    def stamp(r):   # an undated row (NaN in a merged frame) counts as the oldest, never the latest
+        ts = r.get("timestamp")
+        return ts if isinstance(ts, str) else ""
+
+    for r in sorted(records, key=stamp):
         groups.setdefault(Group(str(r.get("gpu_name", "?")), regime_of(r)), []).append(r)
     return dict(sorted(groups.items(), key=lambda kv: (kv[0].short, kv[0].regime)))
 
@@ -120,7 +124,11 @@ def _twins_from_sweep(rows: list[dict], bench: str) -> list[dict]:
         if r.get("kind") == "throughput" and _ok(r):
             base, acc = _form_base(r["form"])
             key = (str(r.get("gpu_name")), regime_of(r), base)
-            twin = best.setdefault(key, {**r, "kind": "comparison", "form": base})
+            if key not in best:     # the row's context; its (NaN) twin columns not carried over
+                best[key] = {k: v for k, v in r.items()
+                             if not k.startswith(("f16_", "f32_", "ratio_f16_over_f32"))}
+                best[key].update(kind="comparison", form=base)
+            twin = best[key]
             if acc in ("f16", "f32") and float(r["tflops"]) > twin.get(f"{acc}_tflops", 0.0):
                 twin[f"{acc}_tflops"] = float(r["tflops"])
     for twin in best.values():
@@ -132,14 +140,14 @@ def _twins_from_sweep(rows: list[dict], bench: str) -> list[dict]:
 def instructions(frames: dict) -> SideBySide | None:
     """Per instruction form, each group's f16/f32-accumulator twins as the suite compared them
     (kind 'comparison': the twins interleaved at the form's saturating point, with the ratio's
-    range over rounds); for a GPU without such rows, its sweep's best points."""
+    range over rounds); for a group (GPU and regime) without such rows, its sweep's best points."""
     records = []
     for bench, frame in frames.items():
         rows = _records(frame)
         twins = [r for r in rows if r.get("kind") == "comparison" and r.get("status") == "ok"]
-        compared = {str(r.get("gpu_name")) for r in twins}    # GPUs whose runs have twins
+        compared = {(str(r.get("gpu_name")), regime_of(r)) for r in twins}   # groups with twins
         twins += [t for t in _twins_from_sweep(rows, bench)
-                  if str(t.get("gpu_name")) not in compared]
+                  if (str(t.get("gpu_name")), regime_of(t)) not in compared]
         records += [{**r, "form": r["form"] if bench == "mma" else f"{bench} {r['form']}"}
                     for r in twins]
     groups = _groups(records)
@@ -203,7 +211,8 @@ def gemm(frame) -> SideBySide | None:
         body.append(row)
     return SideBySide("GEMM, GPUs side by side",
                       "GEMM, fp16 inputs and outputs, TFLOP/s with either accumulator, and the "
-                      "f16/f32 ratio over interleaved rounds:",
+                      "f16/f32 ratio over interleaved rounds (an f16-only kernel, such as the TMA "
+                      "256-row tile, against the f32 kernel of its family):",
                       _legend(groups), headers, body, behind, keep=2)
 
 
@@ -233,10 +242,13 @@ def _attention_cells(sel: list[dict]) -> list[str]:
     f16 = [r for r in ours if (r.get("acc_s"), r.get("acc_o")) != ("f32", "f32")]
     best = max(f16, key=lambda r: float(r["tflops"])) if f16 else None
     gain = "-"
-    if best is not None:
-        gain = _compact_ratio(best.get("x_vs_f32f32"), best.get("x_vs_f32f32_lo"),
-                              best.get("x_vs_f32f32_hi"))
-        if gain == "-" and base is not None:
+    if best is not None and base is not None:
+        # the interleaved ratio is against the f32/f32 kernel of the row's own normalization:
+        # it is this column's only when that is the delayed one shown beside it
+        if best.get("norm") == base.get("norm"):
+            gain = _compact_ratio(best.get("x_vs_f32f32"), best.get("x_vs_f32f32_lo"),
+                                  best.get("x_vs_f32f32_hi"))
+        if gain == "-":
             gain = f"{float(best['tflops']) / float(base['tflops']):.2f}x"
 
     flash = lib.get("FLASH")

@@ -47,6 +47,19 @@ SCHEMAS = {
                             "x_vs_f32f32", "x_vs_f32f32_lo", "x_vs_f32f32_hi",
                             "x_vs_f32f32_same_tiles", "x_vs_f32f32_same_tiles_lo",
                             "x_vs_f32f32_same_tiles_hi", "x_vs_flash")),
+    # the wgmma suite's rows: the mma columns (its twins are 'comparison' rows as mma's are)
+    "wgmma": Schema(
+        required=("gpu_name", "form", "kind", "status", "tflops"),
+        optional=CONTEXT + ("regime", "f16_tflops", "f32_tflops", "ratio_f16_over_f32",
+                            "ratio_f16_over_f32_lo", "ratio_f16_over_f32_hi"),
+        numeric=_MEASURE + ("tflops", "latency_cycles", "flop_per_clk_per_sm", "f16_tflops",
+                            "f32_tflops", "ratio_f16_over_f32", "ratio_f16_over_f32_lo",
+                            "ratio_f16_over_f32_hi")),
+    "gemm": Schema(
+        required=("gpu_name", "impl", "acc", "m", "status", "tflops"),
+        optional=CONTEXT + ("regime", "f16_over_f32", "f16_over_f32_lo", "f16_over_f32_hi"),
+        numeric=_MEASURE + ("m", "n", "k", "tflops", "flop_per_clk_per_sm", "f16_over_f32",
+                            "f16_over_f32_lo", "f16_over_f32_hi")),
     "attention-numerics": Schema(
         required=("gpu_name", "series", "point", "scheme", "rel_l2_err"),
         optional=CONTEXT + ("nonfinite", "nonfinite_all", "max_abs_qk", "max_abs_ref"),
