@@ -124,3 +124,16 @@ def test_a_local_include_is_inlined_with_a_trailing_comment_and_a_cycle_is_an_er
     (tmp_path / "loop.cuh").write_text('#include "loop.cuh"\n')
     with pytest.raises(toolchain.CompileError, match="includes itself"):
         cuda_source.render(tmp_path / "loop.cuh", "loop", {})
+
+
+def test_regs_reports_the_setmaxnreg_values_of_the_warp_specialized_kernels(tmp_path, capsys):
+    from mmabench.cli import main
+    from mmabench.compiler import report
+
+    rows = report.compile_report(["gemm.tma.128x256.s4.acc_f32", "gemm.wgmma.pipelined.acc_f32"],
+                                 ["sm_90a"], all_kernels=True)
+    values = {r["kernel"]: r["setmaxnreg"] for r in rows}
+    assert values == {"gemm.tma.128x256.s4.acc_f32": "inc 232, dec 40",
+                      "gemm.wgmma.pipelined.acc_f32": ""}
+    assert main(["regs", "--family", "gemm", "--results", str(tmp_path)]) == 0
+    assert "setmaxnreg (regs is the count at entry" in capsys.readouterr().out

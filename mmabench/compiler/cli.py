@@ -165,6 +165,15 @@ def _footnotes(rows: list[dict]) -> list[str]:
             lines.append(f"error: {r['kernel']} on {r['target'] or r['arch']}: {r['message']}")
     notes = sorted({f"{r['kernel']}: {r['notes']}" for r in rows if r.get("notes")})
     lines += [f"note: {n}" for n in notes]
+    # warp-specialized kernels: 'regs' is the entry count; each warpgroup role then asks for its own
+    moved = {}
+    for r in rows:
+        if r.get("setmaxnreg"):
+            moved.setdefault(r["setmaxnreg"], []).append(r["kernel"])
+    lines += textwrap.wrap(
+        "setmaxnreg (regs is the count at entry; the warpgroups then run at these): " + "; ".join(
+            f"{', '.join(dict.fromkeys(kernels))}: {values}" for values, kernels in moved.items()),
+        width=120, subsequent_indent="  ", break_on_hyphens=False) if moved else []
     return lines
 
 

@@ -29,7 +29,7 @@ from mmabench.reporting.progress import Progress
 from mmabench.core import workers
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
-from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden
+from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden, setmaxnreg_values
 from mmabench.compiler.sassinfo import Disassembler, columns_of, raw_summaries, sass_columns
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
@@ -168,6 +168,7 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
         "cumulative_stack_bytes": res.cumulative_stack_bytes,
         "static_smem_bytes": res.static_smem_bytes, "barriers": res.barriers,
         "cmem0_bytes": res.cmem0_bytes, "notes": "; ".join(notes),
+        "setmaxnreg": setmaxnreg_values(build.ptx),
     })
     occ = occ_mod.theoretical(target, res.registers, spec.threads_per_block,
                               res.static_smem_bytes, spec.dynamic_smem_bytes, res.barriers)

@@ -164,6 +164,13 @@ def parse_ptxas_log(log: str, entry: str, arch: str | None = None) -> Resources:
 
 
 _DIRECTIVES = re.compile(r"^\s*\.(maxnreg|maxntid|minnctapersm|reqntid)\b", re.M)
+_SETMAXNREG = re.compile(r"setmaxnreg\.(inc|dec)\.sync\.aligned\.u32\s+(\d+)")
+
+
+def setmaxnreg_values(ptx: str) -> str:
+    """'inc 232, dec 40': the register counts a warp-specialized kernel's PTX asks its warpgroup
+    roles for, in the order they appear ('' for none). ptxas's own figure is the entry count."""
+    return ", ".join(dict.fromkeys(f"{op} {n}" for op, n in _SETMAXNREG.findall(ptx)))
 
 
 def register_cap_overridden(ptx: str, entry: str, options: tuple[str, ...]) -> str | None:

@@ -8,9 +8,8 @@ the warp-specialized kernel honestly (they are figures, not assumptions).
 
 from __future__ import annotations
 
-import re
-
 from mmabench.compiler import sass, toolchain
+from mmabench.compiler.resources import setmaxnreg_values
 from mmabench.gemm import build
 from mmabench.gemm.variants import Variant
 
@@ -18,12 +17,7 @@ from mmabench.gemm.variants import Variant
 _OTHER = {"n_arrive": "WARPGROUP.ARRIVE", "n_depbar": "WARPGROUP.DEPBAR", "n_ldgsts": "LDGSTS",
           "n_f2fp_pack": "F2FP.F16.F32.PACK_AB", "n_bar_sync": "BAR.SYNC", "n_tma_load": "UTMALDG",
           "n_setmaxreg": "USETMAXREG"}
-_SETMAXNREG = re.compile(r"setmaxnreg\.(inc|dec)\.sync\.aligned\.u32\s+(\d+)")
 
-
-def setmaxnreg_values(ptx: str) -> str:
-    """'dec 40, inc 232': the register counts the PTX asks each warpgroup role for ('' none)."""
-    return ", ".join(dict.fromkeys(f"{op} {n}" for op, n in _SETMAXNREG.findall(ptx)))
 
 
 def report(v: Variant) -> dict:
