@@ -31,13 +31,25 @@ def hardware_dot(model, a, b, k_instr: int) -> np.ndarray:
     return acc
 
 
+def promoted_dot(model, a, b, k_instr: int, every: int) -> np.ndarray:
+    """Dot products as chains of `every` elements in the instruction's accumulator, each chain's
+    result then added into an f32 register with IEEE round-to-nearest and the accumulator
+    restarted from zero: the promotion DeepSeek-V3 applies to FP8 GEMMs (every 128 elements)."""
+    total = np.zeros(a.shape[0], dtype=np.float32)
+    for s in range(0, a.shape[1], every):
+        part = hardware_dot(model, a[:, s:s + every], b[:, s:s + every], k_instr)
+        total = (total + part.astype(np.float32)).astype(np.float32)   # one RN f32 add
+    return total.astype(np.float64)
+
+
 def table(models: dict, k_instr=16, trials: int = 64, ks=KS, rng=None,
-          dists=("uniform(0,1)", "uniform(-1,1)")) -> list[dict]:
+          dists=("uniform(0,1)", "uniform(-1,1)"), promote_every: int | None = None) -> list[dict]:
     """Rows: K, distribution, accumulator, method, median and max relative error over `trials`
     dot products. `models`: key -> Model; a key that is an accumulator name ('f16', 'f32') is
     labelled 'hardware model', any other key is the method's label (e.g. one per instruction).
     `k_instr`: the instruction's k, one int or per key. IEEE RN recursive summation is added once
-    per accumulator. The inputs are the first model's input format."""
+    per accumulator. `promote_every`: each instruction's chain also promoted to f32 every that
+    many elements (promoted_dot). The inputs are the first model's input format."""
     rng = rng or np.random.default_rng(0)
     rows = []
     in_type = next(iter(models.values())).in_type
@@ -53,6 +65,12 @@ def table(models: dict, k_instr=16, trials: int = 64, ks=KS, rng=None,
                      lambda m=model, key=key: hardware_dot(
                          m, a, b, k_instr[key] if isinstance(k_instr, dict) else k_instr))
                     for key, model in models.items()]
+            if promote_every:
+                runs += [(f"{key}, promoted to f32 every {promote_every}", model.acc,
+                          lambda m=model, key=key: promoted_dot(
+                              m, a, b, k_instr[key] if isinstance(k_instr, dict) else k_instr,
+                              promote_every))
+                         for key, model in models.items()]
             runs += [("IEEE RN recursive", acc, lambda acc=acc: ieee_dot(a, b, np.zeros(trials), acc))
                      for acc in accs]
             runs.sort(key=lambda run: accs.index(run[1]))     # each accumulator's rows together
