@@ -26,6 +26,12 @@ typedef unsigned long long u64;
 // parameter so that its address is a generic address in the kernel parameter space.
 struct __align__(64) TensorMap { u64 opaque[16]; };
 
+DEV int imin(int a, int b) { return a < b ? a : b; }
+
+DEV void st_global_b32(void* p, u32 v) {
+    asm volatile("st.global.b32 [%0], %1;" :: "l"(p), "r"(v) : "memory");
+}
+
 DEV u32 smem_addr(const void* p) {
     u32 a;
     asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
@@ -75,9 +81,6 @@ template <int N> DEV void setmaxnreg_dec() {
 }
 template <int N> DEV void setmaxnreg_inc() {
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N));
-}
-DEV void named_barrier_sync(u32 id, u32 threads) {
-    asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(threads) : "memory");
 }
 
 // ---------------------------------------------------------------- wgmma
@@ -139,5 +142,21 @@ DEV void wgmma_m64n256k16_f16(u32* d, u64 da, u64 db) {
         : MMABENCH_R16(0), MMABENCH_R16(16), MMABENCH_R16(32), MMABENCH_R16(48)
         : "l"(da), "l"(db));
 }
+
+// The accumulator of one m64n256k16 step, chosen at compile time: Acc (packed f16x2 registers or
+// f32) and step(d, a_desc, b_desc).
+template <bool F16> struct M64N256K16;
+template <> struct M64N256K16<true> {
+    typedef u32 Acc;
+    static __device__ __forceinline__ void step(u32* d, u64 da, u64 db) {
+        wgmma_m64n256k16_f16(d, da, db);
+    }
+};
+template <> struct M64N256K16<false> {
+    typedef float Acc;
+    static __device__ __forceinline__ void step(float* d, u64 da, u64 db) {
+        wgmma_m64n256k16_f32(d, da, db);
+    }
+};
 
 #endif

@@ -52,19 +52,9 @@ struct Traits {
 };
 using T = Traits;
 
-#if GEMM_ACC_F16
-typedef u32 Acc;
-DEV void mma_k16(Acc* d, u64 da, u64 db) { wgmma_m64n256k16_f16(d, da, db); }
-#else
-typedef float Acc;
-DEV void mma_k16(Acc* d, u64 da, u64 db) { wgmma_m64n256k16_f32(d, da, db); }
-#endif
+typedef M64N256K16<GEMM_ACC_F16>::Acc Acc;
+DEV void mma_k16(Acc* d, u64 da, u64 db) { M64N256K16<GEMM_ACC_F16>::step(d, da, db); }
 
-DEV int imin(int a, int b) { return a < b ? a : b; }
-
-DEV void st_global_b32(void* p, u32 v) {
-    asm volatile("st.global.b32 [%0], %1;" :: "l"(p), "r"(v) : "memory");
-}
 
 // Output tile `tile` of the grouped order: GROUP_M M tiles share the sweep over N.
 DEV void tile_coords(int tile, int tiles_m, int tiles_n, int& tile_m, int& tile_n) {

@@ -4,10 +4,11 @@
 //
 // i.e. both operands K-major (what wgmma reads without transposes; torch: a @ b.T).
 //
-// Header-free, like kernels/attention.cu: NVRTC compiles it for compute_90a with no CUDA
-// headers; every tensor-core, copy, fence and conversion operation is an inline PTX line:
+// No CUDA headers: NVRTC compiles it for compute_90a; every tensor-core, copy, fence and
+// conversion operation is an inline PTX line, the Hopper ones from kernels/hopper.cuh (shared
+// with tma_gemm.cu):
 //   wgmma.mma_async.sync.aligned.m64n256k16.{f32|f16}.f16.f16 (descriptors for A and B, SS)
-//   wgmma.fence / commit_group / wait_group, cp.async.cg.shared.global (+ groups),
+//   wgmma.fence / commit_group / wait_group, cp.async.cg.shared.global (+ groups, here),
 //   fence.proxy.async.shared::cta, bar.sync, cvt.rn.f16x2.f32 (f32 epilogue only).
 //
 // One variant per compilation: mmabench/gemm/build.py prepends
@@ -45,9 +46,7 @@
 // lane l: element i (0 .. N/2-1) is at row 16w + l/4 + 8*((i/2) % 2), column
 // 8*(i/4) + 2*(l%4) + (i%2); f16 packs elements 2r, 2r+1 into register r.
 
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned long long u64;
+#include "hopper.cuh"
 
 #ifndef GEMM_ACC_F16
 #error "GEMM_ACC_F16 (and GEMM_RESIDENT, GEMM_STAGES) come from mmabench/gemm/build.py"
@@ -70,43 +69,12 @@ struct Traits {
 };
 using T = Traits;
 
-#define DEV static __device__ __forceinline__
-
-DEV int imin(int a, int b) { return a < b ? a : b; }
-
-DEV u32 smem_addr(const void* p) {
-    u32 a;
-    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
-    return a;
-}
 DEV void cp_async16(u32 dst, const void* src) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(dst), "l"(src) : "memory");
 }
 DEV void cp_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int N> DEV void cp_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N) : "memory"); }
 DEV void block_sync() { asm volatile("bar.sync 0;\n" ::: "memory"); }
-DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-DEV void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-DEV void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N> DEV void wgmma_wait() {
-    asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory");
-}
-DEV u32 pack_f16x2(float lo, float hi) {
-    u32 y;
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(y) : "f"(hi), "f"(lo));  // first source -> upper half
-    return y;
-}
-DEV void st_global_b32(void* p, u32 v) {
-    asm volatile("st.global.b32 [%0], %1;" :: "l"(p), "r"(v) : "memory");
-}
-
-// Shared-memory matrix descriptor of a K-major, 128B-swizzled tile starting at `addr`.
-DEV u64 make_desc(u32 addr) {
-    const u64 start = (addr & 0x3FFFF) >> 4;
-    const u64 lbo = 1;                 // unused for swizzled K-major layouts ("assumed 1")
-    const u64 sbo = 1024 >> 4;         // 8 rows x 128 B between 8-row groups
-    return start | (lbo << 16) | (sbo << 32) | (1ull << 62);   // base offset 0, 128B swizzle
-}
 
 // Copy a rows x 64 fp16 tile (global row stride ld elements) into swizzled shared memory.
 template <int ROWS>
@@ -119,52 +87,13 @@ DEV void load_tile(u32 dst, const u16* src, int ld, int tid) {
     }
 }
 
-#define F4(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
-#define F16(i) F4(i), F4(i + 4), F4(i + 8), F4(i + 12)
-#define R4(i) "+r"(d[i]), "+r"(d[i + 1]), "+r"(d[i + 2]), "+r"(d[i + 3])
-#define R16(i) R4(i), R4(i + 4), R4(i + 8), R4(i + 12)
-
-// D (+)= A . B for one k16 step: m64n256k16, both operands from shared memory, K-major.
-DEV void wgmma_f32(float* d, u64 da, u64 db) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {"
-        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "
-        "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "
-        "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "
-        "%56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, "
-        "%74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, "
-        "%92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, "
-        "%108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, "
-        "%123, %124, %125, %126, %127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
-        : F16(0), F16(16), F16(32), F16(48), F16(64), F16(80), F16(96), F16(112)
-        : "l"(da), "l"(db));
-}
-
-DEV void wgmma_f16(u32* d, u64 da, u64 db) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f16.f16.f16 {"
-        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "
-        "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "
-        "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "
-        "%56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-        : R16(0), R16(16), R16(32), R16(48)
-        : "l"(da), "l"(db));
-}
-
-#if GEMM_ACC_F16
-typedef u32 Acc;
-DEV void mma_k16(Acc* d, u64 da, u64 db) { wgmma_f16(d, da, db); }
-#else
-typedef float Acc;
-DEV void mma_k16(Acc* d, u64 da, u64 db) { wgmma_f32(d, da, db); }
-#endif
+typedef M64N256K16<GEMM_ACC_F16>::Acc Acc;
+DEV void mma_k16(Acc* d, u64 da, u64 db) { M64N256K16<GEMM_ACC_F16>::step(d, da, db); }
 
 // The 4 k16 steps of one K tile held at stage address `stage`, for warpgroup `wg`.
 DEV void mma_tile(Acc* d, u32 stage, int wg) {
-    const u64 da = make_desc(stage + wg * 64 * 128);     // rows 64 wg .. 64 wg + 63 of A
-    const u64 db = make_desc(stage + T::A_BYTES);        // all 256 rows of B
+    const u64 da = desc_k_major_sw128(stage + wg * 64 * 128);     // rows 64 wg .. 64 wg + 63 of A
+    const u64 db = desc_k_major_sw128(stage + T::A_BYTES);        // all 256 rows of B
 #pragma unroll
     for (int kk = 0; kk < T::BK / 16; ++kk)
         mma_k16(d, da + 2 * kk, db + 2 * kk);            // +32 B = +2 in the >>4 address field
