@@ -44,13 +44,45 @@ class Contender:
                                     # ('': the f32 one of the same implementation)
 
 
-def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
+def _cp_async_launch(loaded, v: Variant, a, b, c):
+    """One launch of the cp.async kernel (whole tiles: variants.check_shape) on the current stream."""
     import numpy as np
 
+    m, k = a.shape
+    n = b.shape[0]
+    check_shape(m, n, k)
+    args = (a, b, c, np.int32(m), np.int32(n), np.int32(k))
+    grid = ((m // BM) * (n // BN),)
+    return lambda: loaded.function(grid, (v.threads,), args, shared_mem=v.smem_bytes)
+
+
+def _launcher(v: Variant):
+    """(loaded, v, a, b, c) -> a callable that launches the variant once."""
+    from mmabench.gemm.tma import TmaLaunch
+
+    return TmaLaunch if v.tma else _cp_async_launch
+
+
+def _ready(c: Contender, v: Variant, inputs, arch: str) -> Contender:
+    """`c` with its kernel built and checked (SASS, ptxas advisories), its output poisoned and
+    its launch bound; an 'unsupported' or 'error' row instead where that fails."""
     from mmabench.gemm import build
 
+    if arch != "sm_90":
+        c.status, c.error = "unsupported", f"{NOT_SUPPORTED} ({arch}; wgmma is sm_90a only)"
+        return c
+    try:
+        loaded = build.load(v)
+        c.info = _kernel_info(v, loaded)
+        c.out = validate.poisoned_output(*inputs.shape[:2])
+        c.launch = _launcher(v)(loaded, v, inputs.a, inputs.b, c.out)
+    except Exception as exc:
+        c.status, c.error = "error", f"{type(exc).__name__}: {exc}"
+    return c
+
+
+def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
     out = []
-    m, n, k = inputs.shape
     arch = hardware.device_arch()
     for mode in modes:
         if mode == "tma":
@@ -60,21 +92,7 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
             c = Contender(f"wgmma.{mode}.{acc}", f"wgmma {mode}", acc, acc,
                           f"{v.name} ({'K loop re-reads one smem tile' if v.resident else 'cp.async, 4 stages'})",
                           None, None, resident=v.resident)
-            if arch != "sm_90":
-                c.status, c.error = "unsupported", f"{NOT_SUPPORTED} ({arch}; wgmma is sm_90a only)"
-                out.append(c)
-                continue
-            try:
-                loaded = build.load(v)
-                c.info = _kernel_info(v, loaded)
-                c.out = validate.poisoned_output(m, n)
-                grid = ((m // BM) * (n // BN),)
-                args = (inputs.a, inputs.b, c.out, np.int32(m), np.int32(n), np.int32(k))
-                c.launch = (lambda f=loaded.function, g=grid, a=args, s=v.smem_bytes:
-                            f(g, (256,), a, shared_mem=s))
-            except Exception as exc:
-                c.status, c.error = "error", f"{type(exc).__name__}: {exc}"
-            out.append(c)
+            out.append(_ready(c, v, inputs, arch))
     return out
 
 
@@ -100,12 +118,9 @@ def _tma_contenders(inputs, accs) -> list[Contender]:
     """The TMA warp-specialized kernel: f32 and f16 at 128 x 256 (only the accumulator differs,
     impl 'tma'), and f16 at its own 256 x 256 tile ('tma 256-row'), whose ratio is taken
     against the f32 128 x 256 kernel (the largest f32 tile); each also persistent."""
-    from mmabench.gemm import build
-    from mmabench.gemm.tma import TmaLaunch
     from mmabench.gemm.variants import TMA_RUNS
 
     out = []
-    m, n, _ = inputs.shape
     arch = hardware.device_arch()
     for acc, bm, stages, persistent in TMA_RUNS:
         if acc not in accs:
@@ -119,18 +134,7 @@ def _tma_contenders(inputs, accs) -> list[Contender]:
                       f"warpgroups{', one CTA per SM' if persistent else ''})", None, None,
                       twin_key=f"tma.{BM}{'.persistent' if persistent else ''}.f32"
                       if acc == "f16" else "")
-        if arch != "sm_90":
-            c.status, c.error = "unsupported", f"{NOT_SUPPORTED} ({arch}; wgmma is sm_90a only)"
-            out.append(c)
-            continue
-        try:
-            loaded = build.load(v)
-            c.info = _kernel_info(v, loaded)
-            c.out = validate.poisoned_output(m, n)
-            c.launch = TmaLaunch(loaded, v, inputs.a, inputs.b, c.out)
-        except Exception as exc:
-            c.status, c.error = "error", f"{type(exc).__name__}: {exc}"
-        out.append(c)
+        out.append(_ready(c, v, inputs, arch))
     return out
 
 
@@ -322,35 +326,14 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
 
 
 def wgmma_once(v: Variant, a, b):
-    """C = our kernel's product of CuPy fp16 a [M, K] and b [N, K], into a poisoned output (the
-    TMA kernel through tma_once)."""
-    import cupy
-    import numpy as np
-
-    from mmabench.gemm import build
-
-    if v.tma:
-        return tma_once(v, a, b)
-    m, k = a.shape
-    n = b.shape[0]
-    check_shape(m, n, k)
-    loaded = build.load(v)
-    c = validate.poisoned_output(m, n)
-    loaded.function(((m // BM) * (n // BN),), (256,),
-                    (a, b, c, np.int32(m), np.int32(n), np.int32(k)), shared_mem=v.smem_bytes)
-    cupy.cuda.get_current_stream().synchronize()
-    return c
-
-
-def tma_once(v: Variant, a, b):
-    """C = the TMA kernel's product of CuPy fp16 a [M, K] and b [N, K] (any M, N, K the kernel
-    takes: variants.check_tma_shape), into a poisoned output."""
+    """C = our kernel's product of CuPy fp16 a [M, K] and b [N, K], into a poisoned output
+    (cp.async kernels: whole tiles; the TMA kernel: any M, N, K it takes,
+    variants.check_tma_shape)."""
     import cupy
 
     from mmabench.gemm import build
-    from mmabench.gemm.tma import TmaLaunch
 
     c = validate.poisoned_output(a.shape[0], b.shape[0])
-    TmaLaunch(build.load(v), v, a, b, c)()
+    _launcher(v)(build.load(v), v, a, b, c)()
     cupy.cuda.get_current_stream().synchronize()
     return c

@@ -17,8 +17,7 @@ def kernel_specs() -> list[KernelSpec]:
             name=v.name, family="gemm", entry=v.entry,
             ptx=lambda arch, v=v: ptx_for(v, arch), threads_per_block=v.threads,
             dynamic_smem_bytes=v.smem_bytes, min_sm=90, arch_suffix_needed="a", acc=v.acc,
-            # a twin differs in the accumulator only: the 256-row f16 tile has none
-            twin=v.twin.name if v.acc == "f16" and v.twin.bm == v.bm else None,
+            twin=v.twin.name if v.acc == "f16" and v.twin else None,
             tags={"mode": v.mode, "sass": v.wgmma_opcode, "stages": 1 if v.resident else v.stages,
                   "tile": v.tile, "report_default": False}))
     return specs

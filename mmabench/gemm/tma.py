@@ -39,6 +39,11 @@ class TmaLaunch:
     contiguous); calling it issues one launch on CuPy's current stream."""
 
     def __init__(self, loaded, v: Variant, a, b, c):
+        import cupy
+        from cupy_backends.cuda.api import driver
+
+        from mmabench import hardware
+
         check_operands(a, b, c)
         m, k = a.shape
         n = b.shape[0]
@@ -49,15 +54,13 @@ class TmaLaunch:
                        ctypes.c_int32(k)]
         pointers = [tm.address for tm in self.maps] + [ctypes.addressof(x) for x in self.values]
         self.params = (ctypes.c_void_p * len(pointers))(*pointers)
-        from mmabench import hardware
-
         self.fn, self.threads, self.smem = loaded.function.ptr, v.threads, v.smem_bytes
         self.grid = grid_size(v, m, n, hardware.sm_count() if v.persistent else None)
         self._keep = (a, b, c)        # the maps point into these
+        # bound once: a call is on the timed path
+        self._launch, self._stream = driver.launchKernel, cupy.cuda.get_current_stream
+        self._params = ctypes.addressof(self.params)
 
     def __call__(self):
-        import cupy
-        from cupy_backends.cuda.api import driver
-
-        driver.launchKernel(self.fn, self.grid, 1, 1, self.threads, 1, 1, self.smem,
-                            cupy.cuda.get_current_stream().ptr, ctypes.addressof(self.params), 0)
+        self._launch(self.fn, self.grid, 1, 1, self.threads, 1, 1, self.smem,
+                     self._stream().ptr, self._params, 0)

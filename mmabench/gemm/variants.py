@@ -83,11 +83,11 @@ class Variant:
         return f"HGMMA.64x{BN}x16.{self.acc.upper()}"
 
     @property
-    def twin(self) -> "Variant":
-        """The other accumulator at the same tile (the TMA f16 256-row tile: the f32 128-row one,
-        the largest f32 tile)."""
+    def twin(self) -> "Variant | None":
+        """The same kernel with the other accumulator (None for the TMA 256-row tile, which only
+        the f16 accumulator's registers allow)."""
         if self.tma and self.bm != BM:
-            return Variant("f32", "tma", STAGES, BM, self.persistent)
+            return None
         return Variant("f32" if self.acc == "f16" else "f16", self.mode, self.stages, self.bm,
                        self.persistent)
 
