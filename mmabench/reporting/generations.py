@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from mmabench import hardware
 from mmabench.reporting import tables
 
-OLDER_RULE = "burst"   # what a row without a regime column was timed in
+REGIME_BEFORE_THE_COLUMN = "burst"   # what a row without a regime column was timed in
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _named_regime(row: dict) -> str:
 
 
 def regime_of(row: dict) -> str:
-    return _named_regime(row) or OLDER_RULE
+    return _named_regime(row) or REGIME_BEFORE_THE_COLUMN
 
 
 def _groups(records: list[dict]) -> dict[Group, list[dict]]:
@@ -99,6 +99,12 @@ def _legend(groups: dict[Group, list[dict]]) -> list[str]:
     return lines
 
 
+def _group_headers(lead: list[str], groups, columns: tuple[str, ...]) -> list[str]:
+    """`lead`, then each group's `columns` under its letter ('A f16 acc', ...), as _legend names them."""
+    return lead + [f"{letter} {column}" for letter, _ in zip(string.ascii_uppercase, groups)
+                   for column in columns]
+
+
 def _records(frame) -> list[dict]:
     return [] if frame is None else frame.to_dict("records")
 
@@ -116,7 +122,7 @@ def _form_base(form: str) -> tuple[str, str]:
     return ".".join(p for p in parts if not p.startswith("acc_")), acc
 
 
-def _twins_from_sweep(rows: list[dict], bench: str) -> list[dict]:
+def _twins_from_sweep(rows: list[dict]) -> list[dict]:
     """Comparison-like rows from a sweep's throughput rows (results without the interleaved
     twins): each form's best point with either accumulator, their quotient without a range."""
     best: dict[tuple, dict] = {}
@@ -146,7 +152,7 @@ def instructions(frames: dict) -> SideBySide | None:
         rows = _records(frame)
         twins = [r for r in rows if r.get("kind") == "comparison" and r.get("status") == "ok"]
         compared = {(str(r.get("gpu_name")), regime_of(r)) for r in twins}   # groups with twins
-        twins += [t for t in _twins_from_sweep(rows, bench)
+        twins += [t for t in _twins_from_sweep(rows)
                   if (str(t.get("gpu_name")), regime_of(t)) not in compared]
         records += [{**r, "form": r["form"] if bench == "mma" else f"{bench} {r['form']}"}
                     for r in twins]
@@ -155,9 +161,7 @@ def instructions(frames: dict) -> SideBySide | None:
         return None
     latest = {(g, r["form"]): r for g, rows in groups.items() for r in rows}
     forms = list(dict.fromkeys(k[1] for k in latest))
-    letters = dict(zip(groups, string.ascii_uppercase))
-    headers = ["form"] + [f"{letters[g]} {h}" for g in groups
-                          for h in ("f16 acc", "f32 acc", "f16/f32")]
+    headers = _group_headers(["form"], groups, ("f16 acc", "f32 acc", "f16/f32"))
     body, behind = [], []
     for form in forms:
         row = [form]
@@ -191,9 +195,7 @@ def gemm(frame) -> SideBySide | None:
             if str(r.get("impl")) != "torch.matmul":   # its two settings both accumulate in f32
                 latest[(g, r["impl"], int(r["m"]), r["acc"])] = r
     cases = list(dict.fromkeys((k[1], k[2]) for k in latest))
-    letters = dict(zip(groups, string.ascii_uppercase))
-    headers = ["implementation", "M=N=K"] + [f"{letters[g]} {h}" for g in groups
-                                             for h in ("f16 acc", "f32 acc", "f16/f32")]
+    headers = _group_headers(["implementation", "M=N=K"], groups, ("f16 acc", "f32 acc", "f16/f32"))
     body, behind = [], []
     for impl, size in cases:
         row = [impl, size]
@@ -276,9 +278,8 @@ def attention(frame) -> SideBySide | None:
         for r in rows:
             key = (int(r["dim"]), int(r["seq"]), "causal" if tables.truthy(r["causal"]) else "full")
             cases.setdefault(key, {}).setdefault(g, {})[str(r["variant"])] = r   # latest stands
-    letters = dict(zip(groups, string.ascii_uppercase))
-    headers = ["d", "N", "mask"] + [f"{letters[g]} {h}" for g in groups
-                                    for h in ("cuDNN", "FLASH", "f32/f32", "/FLASH", "f16/f32")]
+    headers = _group_headers(["d", "N", "mask"], groups,
+                             ("cuDNN", "FLASH", "f32/f32", "/FLASH", "f16/f32"))
     body, behind = [], []
     for key in sorted(cases):
         row = list(key)
