@@ -100,7 +100,8 @@ def _legend(groups: dict[Group, list[dict]]) -> list[str]:
 
 
 def _group_headers(lead: list[str], groups, columns: tuple[str, ...]) -> list[str]:
-    """`lead`, then each group's `columns` under its letter ('A f16 acc', ...), as _legend names them."""
+    """`lead`, then each group's `columns` under its letter ('A f16 acc', ...), as _legend names
+    the groups."""
     return lead + [f"{letter} {column}" for letter, _ in zip(string.ascii_uppercase, groups)
                    for column in columns]
 
@@ -195,7 +196,8 @@ def gemm(frame) -> SideBySide | None:
             if str(r.get("impl")) != "torch.matmul":   # its two settings both accumulate in f32
                 latest[(g, r["impl"], int(r["m"]), r["acc"])] = r
     cases = list(dict.fromkeys((k[1], k[2]) for k in latest))
-    headers = _group_headers(["implementation", "M=N=K"], groups, ("f16 acc", "f32 acc", "f16/f32"))
+    headers = _group_headers(["implementation", "M=N=K"], groups,
+                             ("f16 acc", "f32 acc", "f16/f32"))
     body, behind = [], []
     for impl, size in cases:
         row = [impl, size]
@@ -295,7 +297,8 @@ def attention(frame) -> SideBySide | None:
                       "f16-accumulator scheme against that f32/f32 kernel (f16/f32, a best-of-N "
                       "figure). Ratios: medians "
                       "over interleaved rounds, '~' where their range includes 1.0 (the ranges "
-                      "are in each run's own table), or the quotient of two medians:", _legend(groups), headers, body, behind,
+                      "are in each run's own table), or the quotient of two medians:",
+                      _legend(groups), headers, body, behind,
                       keep=3, per_group=5)
 
 
