@@ -167,3 +167,18 @@ def test_advisories_of_the_real_ptxas_are_read_as_data(tmp_path, monkeypatch):
     assert parse_ptxas_log(other, "k", "sm_90a").advised("wgmma serialized") == ()
     # a clean kernel has none
     assert parse_ptxas_log(toolchain.assemble(spill_ptx(), "sm_90a").log, "spill_demo").advisories == ()
+
+
+def test_every_serialization_cause_counts_whatever_its_code():
+    """ptxas gives each cause of a serialized wgmma pipeline its own code; C7515 (a non-wgmma
+    instruction writing the accumulator, as Triton 3.6's NT f32 GEMM triggers) is one of them."""
+    log = ("ptxas info    : (C7515) Potential Performance Loss: wgmma.mma_async instructions are "
+           "serialized due to non wgmma instructions defining accumulator registers of a wgmma between "
+           "start and end of the pipeline stage in the function 'k'\n"
+           "ptxas info    : Compiling entry function 'k' for 'sm_90a'\n"
+           "ptxas info    : Function properties for k\n"
+           "    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n"
+           "ptxas info    : Used 175 registers, used 1 barriers\n")
+    r = parse_ptxas_log(log, "k", "sm_90a")
+    assert r.advised("wgmma serialized")[0].startswith("(C7515)")
+    assert r.advised("setmaxnreg ignored") == ()

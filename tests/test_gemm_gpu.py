@@ -101,7 +101,19 @@ def test_comparison_smoke(tmp_path):
                 assert by[key]["status"] == "ok" and by[key]["tflops"] > 0, by[key]
         assert by["tma.256.f16"]["f16_over_f32"] > 0       # against the f32 128-row tile
         assert by["tma.256.persistent.f16"]["f16_over_f32"] > 0
-    if by["triton.f16"]["status"] == "ok":
-        assert ".f16.f16.f16" in by["triton.f16"]["ptx_wgmma"] or "no wgmma" in by["triton.f16"]["ptx_wgmma"]
-        assert by["triton.f16"]["registers"] and by["triton.f32"]["registers"]
+    first = "triton-nn.128x256x64.w8s3"
+    if f"{first}.f16" in by:
+        for layout in ("nn", "nt"):
+            r16, r32 = by[f"triton-{layout}.128x256x64.w8s3.f16"], by[f"triton-{layout}.128x256x64.w8s3.f32"]
+            assert r16["status"] == r32["status"] == "ok", (r16["error"], r32["error"])
+            assert ".f16.f16.f16" in r16["ptx_wgmma"] and r16["registers"] < r32["registers"]
+            # what Triton built: the f16 accumulator's wgmma is waited for in every K step
+            assert r16["pipeline"] == "drained" and r16["ttgir_dot_wait_pendings"] == "0"
+    else:
+        assert {by[f"triton-{lay}.{acc}"]["status"] for lay in ("nn", "nt") for acc in ("f16", "f32")} == {"unavailable"}
+    fp8 = [by["cublaslt.fp8.promoted"], by["cublaslt.fp8.fast"]]
+    if hardware.device_arch() in ("sm_89", "sm_90"):
+        for r in fp8:
+            assert r["status"] == "ok" and r["tflops"] > 0, r["error"]
+        assert fp8[0]["rel_rms_err"] <= fp8[1]["rel_rms_err"] * 1.5   # promotion is not less accurate
     assert (folder.path / "gemm.csv").exists()

@@ -229,7 +229,7 @@ def test_wgmma_offline_shows_progress_and_writes_a_run_folder(tmp_path, capsys):
 def _fake_gemm_report(v):
     return {"kernel": v.name, "arch": "sm_90a", "acc": v.acc, "mode": v.mode, "registers": 168,
             "spill_store_bytes": 0, "spill_load_bytes": 0, "stack_bytes": 0, "smem_bytes": 1024,
-            "wgmma_serialized_C7510": False, "setmaxnreg_ignored_C7508": False, "setmaxnreg": "",
+            "wgmma_serialized": False, "setmaxnreg_ignored": False, "setmaxnreg": "",
             "hgmma": v.wgmma_opcode, "expected_hgmma": v.wgmma_opcode,
             "ok": True, "n_arrive": 1, "n_depbar": 1, "n_ldgsts": 0, "n_f2fp_pack": 0, "n_bar_sync": 1}
 

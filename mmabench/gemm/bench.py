@@ -1,17 +1,21 @@
 """The GEMM bridge: on the same fp16 tensors, our wgmma GEMMs (f16 vs f32 accumulator; smem-resident,
-cp.async-pipelined, and TMA warp-specialized), Triton (tl.dot out_dtype f16 vs f32, same tiles) and cuBLAS (gemmEx COMPUTE_16F vs
-32F; PyTorch matmul with the fp16 reduced-precision reduction flag off and on).
+cp.async-pipelined, and TMA warp-specialized), Triton (tl.dot out_dtype f16 vs f32; B as [K, N]
+and as [N, K]; four tile configurations), cuBLAS (gemmEx COMPUTE_16F vs 32F; PyTorch matmul with
+the fp16 reduced-precision reduction flag off and on) and cuBLASLt's FP8 GEMM on the same values
+rounded to e4m3 (torch._scaled_mm, partial sums promoted to f32 or not).
 
 Every contender writes its own poisoned output and is checked against the float64 reference
 (validate.py) before it is timed; one that fails gives an error row and no figure. The passing
 ones are timed in interleaved rounds (measure.interleaved), so the f16 / f32 ratio of each
 implementation is taken within rounds on the same clock and temperature, with its range.
-Registers, spills and the tensor instruction each one runs go in the rows: the issue's puzzle
-is why f16 accumulation is slower in Triton and cuBLAS on H100 while the instruction is not.
+Registers, spills and the tensor instruction each one runs go in the rows; the Triton rows also
+carry what Triton built around the wgmma (triton_evidence), which is why its f16 accumulator is
+slower while the instruction is not.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,7 +39,9 @@ class Contender:
     setting: str                    # what distinguishes it, in words
     launch: Callable[[], object] | None
     out: object | None              # cupy float16 [M, N]
-    resident: bool = False          # checked against the smem-resident reference
+    reference: str = "fp16"         # its float64 reference: 'fp16' (the inputs), 'resident' (the
+                                    # smem-resident kernel's product), 'fp8' (inputs rounded to e4m3)
+    bound: str = ""                 # validate.U_ACC model its error bound uses ('': acc)
     slack: float = 2.0
     info: dict = field(default_factory=dict)
     status: str = "ok"
@@ -91,7 +97,7 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
             v = Variant(acc, mode)
             c = Contender(f"wgmma.{mode}.{acc}", f"wgmma {mode}", acc, acc,
                           f"{v.name} ({'K loop re-reads one smem tile' if v.resident else 'cp.async, 4 stages'})",
-                          None, None, resident=v.resident)
+                          None, None, reference="resident" if v.resident else "fp16")
             out.append(_ready(c, v, inputs, arch))
     return out
 
@@ -139,27 +145,44 @@ def _tma_contenders(inputs, accs) -> list[Contender]:
 
 
 def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
-    from mmabench.gemm import triton_gemm
+    """Triton with B in both layouts ('nn': [K, N], as `a @ b`; 'nt': [N, K]) at each of the
+    puzzle's tile configurations, both accumulators; each row carries what the compiler built
+    (triton_evidence: the dot waits in TTGIR, the waits in the SASS loop, ptxas advisories)."""
+    from mmabench.gemm import triton_evidence, triton_gemm
 
     out = []
-    why = triton_gemm.unavailable()
-    for acc in accs:
-        c = Contender(f"triton.{acc}", "triton", acc, acc,
-                      "tl.dot(..., out_dtype=tl.float16)" if acc == "f16" else "tl.dot (f32 default)",
-                      None, None, slack=4.0)
-        if why or a_t is None:
-            c.status, c.error = "unavailable", why or "torch unavailable (Triton takes torch tensors)"
-            out.append(c)
-            continue
-        try:
-            import torch
+    why = triton_gemm.unavailable() or (None if a_t is not None else
+                                         "torch unavailable (Triton takes torch tensors)")
+    b_by_layout = {}
+    if why is None:
+        import cupy
+        import torch
 
-            c.out = validate.poisoned_output(*inputs.shape[:2])
-            tg = triton_gemm.TritonGemm(acc, a_t, b_t, torch.from_dlpack(c.out))
-            c.launch, c.info = tg, tg.info()
-        except Exception as exc:
-            c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
-        out.append(c)
+        # the same values for both layouts; the [K, N] copy is made once, outside the timing
+        b_by_layout = {"nt": b_t, "nn": torch.from_dlpack(cupy.ascontiguousarray(inputs.b.T))}
+    for layout in triton_gemm.LAYOUTS:
+        for config in triton_gemm.CONFIGS:
+            for acc in accs:
+                c = Contender(f"triton-{layout}.{config.key}.{acc}", f"triton-{layout} {config.name}",
+                              acc, acc, ("tl.dot(..., out_dtype=tl.float16)" if acc == "f16"
+                                         else "tl.dot (f32 default)") + f"; {triton_gemm.LAYOUTS[layout]}",
+                              None, None, slack=4.0)
+                if why:
+                    break
+                try:
+                    import torch
+
+                    c.out = validate.poisoned_output(*inputs.shape[:2])
+                    tg = triton_gemm.TritonGemm(acc, layout, config, a_t, b_by_layout[layout],
+                                                torch.from_dlpack(c.out))
+                    c.launch, c.info = tg, {**tg.info(), **triton_evidence.facts(tg.compiled.asm)}
+                except Exception as exc:
+                    c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
+                out.append(c)
+    if why:   # one row per layout and accumulator says why, not one per configuration
+        out = [Contender(f"triton-{layout}.{acc}", f"triton-{layout}", acc, acc, "", None, None,
+                         status="unavailable", error=why)
+               for layout in triton_gemm.LAYOUTS for acc in accs]
     return out
 
 
@@ -181,7 +204,8 @@ def _cublas_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
     for flag in (True, False):
         role = "f16" if flag else "f32"
         c = Contender(f"torch.matmul.rpr_{'on' if flag else 'off'}", "torch.matmul", "f32", role,
-                      f"allow_fp16_reduced_precision_reduction={flag}", None, None, slack=4.0)
+                      f"allow_fp16_reduced_precision_reduction={flag}", None, None, slack=4.0,
+                      bound="f32")
         if why or a_t is None:
             c.status, c.error = "unavailable", why or "torch unavailable"
             out.append(c)
@@ -194,6 +218,41 @@ def _cublas_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
     return out
 
 
+def _fp8_contenders(inputs, a_t, b_t) -> tuple[list[Contender], object]:
+    """cuBLASLt's FP8 GEMM ('cublasLt fp8': torch._scaled_mm, e4m3 in, fp16 out) with its partial sums promoted
+    to f32 (PyTorch's default) and with fast accumulation (the tensor core's 14-bit accumulator
+    over all of K); both checked against the float64 product of the e4m3-rounded inputs, which is
+    returned for the check (None when there is none)."""
+    from mmabench.gemm import cublas
+
+    m, n, _ = inputs.shape
+    rows = [Contender(f"cublaslt.fp8.{'fast' if fast else 'promoted'}",
+                      f"cublasLt fp8{' fast-accum' if fast else ''}", "f32", "f32",
+                      "torch._scaled_mm, use_fast_accum=" + str(fast) +
+                      ("" if fast else " (partial sums promoted to f32)"), None, None, slack=4.0,
+                      reference="fp8", bound="fp8") for fast in (False, True)]
+    why = cublas.torch_unavailable() if a_t is not None else "torch unavailable"
+    if why:
+        for c in rows:
+            c.status, c.error = "unavailable", why
+        return rows, None
+    try:
+        import cupy
+        import torch
+
+        a8, b8, a_rounded, b_rounded = cublas.fp8_operands(a_t, b_t)
+        ref = validate.reference(validate.Inputs(cupy.from_dlpack(a_rounded), cupy.from_dlpack(b_rounded),
+                                                 inputs.rows))
+        for c, fast in zip(rows, (False, True)):
+            c.out = validate.poisoned_output(m, n)
+            c.launch = cublas.scaled_mm_fp8(a8, b8, torch.from_dlpack(c.out), fast)
+        return rows, ref
+    except Exception as exc:   # no FP8 GEMM on this GPU or build (sm_89+ only)
+        for c in rows:
+            c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
+        return rows, None
+
+
 def _check(c: Contender, inputs, refs) -> None:
     """Run once into the poisoned output and compare; failures become error rows."""
     import cupy
@@ -202,8 +261,7 @@ def _check(c: Contender, inputs, refs) -> None:
         c.launch()
         cupy.cuda.get_current_stream().synchronize()
         _sync_torch()
-        c.info.update(validate.check(c.out, inputs, refs[c.resident], c.acc if c.impl != "torch.matmul"
-                                     else "f32", c.slack))
+        c.info.update(validate.check(c.out, inputs, refs[c.reference], c.bound or c.acc, c.slack))
     except validate.CheckFailed as exc:
         c.status, c.error = "error", f"wrong result: {exc}"
     except Exception as exc:
@@ -246,18 +304,24 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined", "
         contenders += _tma_contenders(inputs, accs)
     if with_triton:
         contenders += _triton_contenders(inputs, a_t, b_t, accs)
+    fp8_ref = None
     if with_cublas:
         contenders += _cublas_contenders(inputs, a_t, b_t, accs)
+        fp8, fp8_ref = _fp8_contenders(inputs, a_t, b_t)
+        contenders += fp8
 
-    refs = {False: validate.reference(inputs)}
+    refs = {"fp16": validate.reference(inputs)}
     if "resident" in modes:
-        refs[True] = validate.reference(inputs, resident=True)
+        refs["resident"] = validate.reference(inputs, resident=True)
+    if fp8_ref is not None:
+        refs["fp8"] = fp8_ref
     for c in contenders:
         if c.status == "ok":
             _check(c, inputs, refs)
     if profile_cublas:
         from mmabench.gemm.cublas import kernel_names
-        cub = [c for c in contenders if c.status == "ok" and c.impl in ("cublas gemmEx", "torch.matmul")]
+        cub = [c for c in contenders if c.status == "ok"
+               and c.impl.startswith(("cublas gemmEx", "torch.matmul", "cublasLt"))]
         for c, names in zip(cub, kernel_names({c.key: c.launch for c in cub}).values()):
             c.info["kernels"] = names
 
@@ -297,9 +361,14 @@ def _summary_row(r: dict) -> list:
     ok = r["status"] == "ok"
     return [r["impl"], acc, tables.fmt(tables.number(r.get("tflops"))) if ok else r["status"],
             tables.clock_power(r) if ok else "-", tables.fmt(tables.number(r.get("registers")), 0),
-            _text(r.get("tensor_op")) or _text(r.get("ptx_wgmma")) or "-",
+            _text(r.get("tensor_op")) or _F16_INPUTS.sub("", _text(r.get("ptx_wgmma"))) or "-",
             tables.fmt(tables.number(r.get("rel_rms_err")), 5),
             tables.ratio(r.get("f16_over_f32"), r.get("f16_over_f32_lo"), r.get("f16_over_f32_hi"))]
+
+
+# Every input here is fp16: a PTX form's input types ('.f16.f16' of 'wgmma m64n256k16.f32.f16.f16')
+# say nothing in the table (the row keeps the whole form).
+_F16_INPUTS = re.compile(r"(?<=\.f16|\.f32)\.f16\.f16\b")
 
 
 def _text(value) -> str:
@@ -309,7 +378,7 @@ def _text(value) -> str:
 
 def summary(rows: list[dict], markdown: bool = False) -> str:
     """One line per implementation and accumulator; spills, library kernels and errors in notes
-    under the table (every column stays in gemm.csv)."""
+    under the table (every column stays in gemm.csv); then what Triton built (triton_summary)."""
     from mmabench.reporting import tables
 
     out = [tables.table(["implementation", "acc", "TFLOP/s", "MHz/W", "regs", "tensor instruction",
@@ -322,7 +391,42 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
             for r in rows if (tables.number(r.get("spill_bytes")) or 0) > 0]
     out += [tables.note(f"{r['key']}: kernels {r['kernels']}") for r in rows if _text(r.get("kernels"))]
     out += [tables.note(f"{r['key']}: {r['status']}: {r['error']}") for r in rows if r["status"] != "ok"]
-    return "\n".join(out)
+    triton = triton_summary(rows, markdown)
+    return "\n".join(out + ([triton] if triton else []))
+
+
+def triton_summary(rows: list[dict], markdown: bool = False) -> str:
+    """The Triton rows beside what the compiler built around the wgmma: the dot waits Triton put
+    in TTGIR, the HGMMAs and wgmma waits (with their depth) per trip of the SASS main loop, and
+    ptxas's serialization advisory; '' when no Triton row has them."""
+    from mmabench.reporting import tables
+
+    have = [r for r in rows if str(r.get("impl", "")).startswith("triton") and _text(r.get("pipeline"))]
+    if not have:
+        return ""
+    body = [[str(r["impl"]).replace("triton-", "", 1), r["acc"],
+             tables.fmt(tables.number(r.get("tflops"))) if r["status"] == "ok" else
+             ("-" if r["status"] == "offline" else r["status"]),
+             tables.ratio(r.get("f16_over_f32"), r.get("f16_over_f32_lo"), r.get("f16_over_f32_hi")),
+             tables.fmt(tables.number(r.get("registers")) or tables.number(r.get("ptxas_registers")), 0),
+             _text(r.get("ttgir_dot_wait_pendings")),
+             f"{_int_text(r.get('loop_hgmma'))} / {_text(r.get('loop_wait_depths'))}",
+             _text(r.get("pipeline")), _text(r.get("ptxas_advisory")).split(" ")[0] or "-"]
+            for r in have]
+    return "\n".join([
+        "", "Triton: what the compiler built around the wgmma (B as [K, N]: nn; as [N, K]: nt)",
+        tables.table(["Triton layout, tile", "acc", "TFLOP/s", "f16/f32 speed", "regs", "TTGIR waits",
+                      "HGMMA / waits", "pipeline", "ptxas"], body, markdown),
+        tables.note("TTGIR waits: the pendings of each warp_group_dot_wait (0 right after the dot: Triton's "
+                    "wgmma pipeliner, pass triton-wgmma-pipeline, did not make the dot async). HGMMA / waits: "
+                    "per trip of the SASS main loop, the HGMMAs and the depth of each WARPGROUP.DEPBAR wait. "
+                    "pipeline: 'N in flight' keeps N K steps of wgmma running across the loop; 'drained' waits "
+                    "for each step's wgmma; 'serialized' waits after every HGMMA (ptxas: its advisory code).")])
+
+
+def _int_text(value) -> str:
+    number = value if isinstance(value, (int, float)) and value == value else None
+    return str(int(number)) if number is not None else "-"
 
 
 def wgmma_once(v: Variant, a, b):

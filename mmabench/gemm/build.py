@@ -47,8 +47,8 @@ FATAL_ADVISORIES = ("wgmma serialized", "setmaxnreg ignored")
 
 
 def require_clean(res: Resources, name: str) -> Resources:
-    """`res` unless ptxas serialized the wgmma pipeline (C7509/C7510) or ignored setmaxnreg
-    (C7504/C7508); then a CompileError quoting it."""
+    """`res` unless ptxas serialized the wgmma pipeline (C7509, C7510, C7515, ...) or ignored
+    setmaxnreg (C7504, C7508, ...); then a CompileError quoting it."""
     bad = [line for what in FATAL_ADVISORIES for line in res.advised(what)]
     if bad:
         raise toolchain.CompileError(f"{name}: ptxas {bad[0]}")

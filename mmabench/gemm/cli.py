@@ -18,7 +18,7 @@ OPTIONS = Modes(
     common=("--acc", "--mode", "--results", "--markdown"),
     modes=(Mode("the benchmark", devices=True,
                 reads=("--size", "--triton", "--cublas", "--quick", "--regime", "--seed")),
-           Mode("--offline")))
+           Mode("--offline", reads=("--triton", "--size"))))
 
 
 def add_parser(subparsers) -> None:
@@ -37,7 +37,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--acc", help=f"comma list of accumulators ({','.join(ACCS)}); default both")
     p.add_argument("--mode", help=f"comma list of our kernels' modes ({','.join(MODES)}); default all")
     p.add_argument("--triton", action=argparse.BooleanOptionalAction,
-                   help="also time the Triton GEMM (default on; a clear 'unavailable' row without Triton)")
+                   help="also time Triton GEMMs, B as [K, N] (nn) and [N, K] (nt), at four tile "
+                        "configurations (default on; a clear 'unavailable' row without Triton). "
+                        "With --offline: compile them for sm_90 and show what Triton built around "
+                        "the wgmma (needs Triton, not a GPU)")
     p.add_argument("--cublas", action=argparse.BooleanOptionalAction,
                    help="also time cuBLAS: gemmEx 16F/32F compute and torch.matmul (default on)")
     p.add_argument("--quick", action="store_true",
@@ -68,17 +71,58 @@ def run_offline(accs, modes, markdown=False, results_root=None) -> int:
     for v in chosen:
         r = kernel_report(v)
         bad += not r["ok"]
-        flagged = [code for code, hit in (("C7510", r["wgmma_serialized_C7510"]),
-                                          ("C7508", r["setmaxnreg_ignored_C7508"])) if hit]
+        flagged = [what for what, hit in (("wgmma serialized", r["wgmma_serialized"]),
+                                          ("setmaxnreg ignored", r["setmaxnreg_ignored"])) if hit]
         rows.append([r["kernel"], r["registers"], r["spill_store_bytes"] + r["spill_load_bytes"],
                      r["smem_bytes"], r["hgmma"], r["setmaxnreg"] or "-", " ".join(flagged) or "none",
                      "ok" if r["ok"] else "MISMATCH"])
         folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
         bar.step(v.name)
     print(tables.table(["kernel (sm_90a)", "regs", "spill B", "smem B", "HGMMA in SASS",
-                        "setmaxnreg", "C7510/C7508", "check"], rows, markdown))
+                        "setmaxnreg", "ptxas advisory", "check"], rows, markdown))
     print(f"\nresults: {folder.path}")
     return 1 if bad else 0
+
+
+def run_triton_offline(accs, size: int, markdown=False, results_root=None) -> int:
+    """Compile the Triton GEMMs for sm_90 (no GPU) and print what Triton built around the wgmma
+    (gemm.triton_evidence); rows to a run folder (gemm-triton-offline)."""
+    from mmabench import record
+    from mmabench.gemm import triton_evidence, triton_gemm
+    from mmabench.gemm.bench import triton_summary
+    from mmabench.reporting.progress import Progress
+
+    why = triton_gemm.unavailable()
+    if why:
+        print(f"gemm --offline --triton needs Triton: {why}")
+        return 1
+    folder, common = record.offline_run("gemm-triton-offline", results_root)
+    cases = [(layout, config, acc) for layout in triton_gemm.LAYOUTS for config in triton_gemm.CONFIGS
+             for acc in accs]
+    rows = []
+    bar = Progress(len(cases), "triton")
+    for layout, config, acc in cases:
+        row = {"impl": f"triton-{layout} {config.name}", "key": f"triton-{layout}.{config.key}.{acc}",
+               "acc": acc, "m": size, "n": size, "k": size, "arch": "sm_90a", "status": "offline"}
+        try:
+            compiled = triton_gemm.compile_offline(acc, layout, config, size)
+            row.update(triton_gemm.kernel_info(compiled.asm, compiled, config))
+            row.update(triton_evidence.facts(compiled.asm))
+        except Exception as exc:   # a configuration Triton cannot build is a row, not a crash
+            row.update(status="error", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        rows.append(row)
+        folder.add({**row, **common})
+        bar.step(row["key"])
+    print(triton_summary(rows, markdown).lstrip("\n"))
+    print(f"\nresults: {folder.path}")
+    return 0 if all(r["status"] != "error" for r in rows) else 1
+
+
+def _size(args) -> int:
+    size = DEFAULT_SIZE if args.size is None else args.size
+    if size <= 0 or size % 256:
+        raise UserError(f"--size {size}: must be a positive multiple of 256 (the kernel's tile)")
+    return size
 
 
 def run(args) -> int:
@@ -87,10 +131,11 @@ def run(args) -> int:
     if args.offline:
         from mmabench import record
 
-        return run_offline(accs, modes, args.markdown, record.results_root(args.results))
-    size = DEFAULT_SIZE if args.size is None else args.size
-    if size <= 0 or size % 256:
-        raise UserError(f"--size {size}: must be a positive multiple of 256 (the kernel's tile)")
+        root = record.results_root(args.results)
+        if args.triton:
+            return run_triton_offline(tuple(accs or ACCS), _size(args), args.markdown, root)
+        return run_offline(accs, modes, args.markdown, root)
+    size = _size(args)
     from mmabench import measure
     from mmabench.gemm.bench import POLICY, QUICK_POLICY, run as run_bench, summary
 

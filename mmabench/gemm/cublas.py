@@ -85,3 +85,28 @@ def kernel_names(launches: dict[str, object]) -> dict[str, str]:
         except Exception as exc:  # profiler busy or unsupported: say so, do not fail the run
             out[name] = f"(profiler: {type(exc).__name__})"
     return out
+
+
+def fp8_operands(a, b):
+    """a, b (torch fp16) rounded to e4m3 (torch.float8_e4m3fn), and the same values back in fp16
+    (exact: every e4m3 value is an fp16 value) for the float64 reference."""
+    import torch
+
+    a8, b8 = a.to(torch.float8_e4m3fn), b.to(torch.float8_e4m3fn)
+    return a8, b8, a8.to(torch.float16), b8.to(torch.float16)
+
+
+def scaled_mm_fp8(a8, b8, c, fast_accum: bool):
+    """A launch closure: c = a8 . b8^T through torch._scaled_mm (cuBLASLt's FP8 GEMM, scales 1,
+    fp16 out). b8 is [N, K] row-major, so b8.t() is the column-major [K, N] that cuBLASLt's FP8
+    path wants: no transpose is timed. `fast_accum` off (PyTorch's default): cuBLASLt promotes the
+    FP8 tensor-core partial sums into f32 registers; on: it keeps the tensor core's own
+    accumulator (14 bits per instruction, arith's FP8 model) over all of K."""
+    import torch
+
+    one = torch.ones((), device=a8.device, dtype=torch.float32)
+
+    def launch():
+        torch._scaled_mm(a8, b8.t(), scale_a=one, scale_b=one, out_dtype=torch.float16,
+                         use_fast_accum=fast_accum, out=c)
+    return launch

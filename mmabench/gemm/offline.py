@@ -1,8 +1,8 @@
 """The GEMM kernels without a GPU: ptxas resources and the SASS of each variant for sm_90a.
 
 Checks that the accumulator is what was meant (HGMMA.64x256x16.F16 vs .F32, no other tensor op),
-that ptxas did not serialize the wgmma pipeline (advisory C7509/C7510) nor ignore setmaxnreg
-(C7504/C7508), and that nothing spills; reports registers, spills and the setmaxnreg values of
+that ptxas did not serialize the wgmma pipeline (any of its 'serialized' advisories: C7509,
+C7510, C7515, ...) nor ignore setmaxnreg (C7504, C7508, ...), and that nothing spills; reports registers, spills and the setmaxnreg values of
 the warp-specialized kernel honestly (they are figures, not assumptions).
 """
 
@@ -33,7 +33,7 @@ def report(v: Variant) -> dict:
             "registers": res.registers, "spill_store_bytes": res.spill_stores,
             "spill_load_bytes": res.spill_loads, "stack_bytes": res.stack,
             "smem_bytes": v.smem_bytes, "tile": v.tile, "stages": 1 if v.resident else v.stages,
-            "threads": v.threads, "wgmma_serialized_C7510": serialized,
-            "setmaxnreg_ignored_C7508": ignored, "setmaxnreg": setmaxnreg_values(build.ptx_for(v)),
+            "threads": v.threads, "wgmma_serialized": serialized,
+            "setmaxnreg_ignored": ignored, "setmaxnreg": setmaxnreg_values(build.ptx_for(v)),
             "hgmma": sass.counts_text(hgmma),
             "expected_hgmma": v.wgmma_opcode, "ok": ok, **others}

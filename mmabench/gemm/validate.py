@@ -26,7 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 POISON_F16 = 0x7E00                 # fp16 NaN
-U_ACC = {"f16": 2.0 ** -11, "f32": 2.0 ** -22}
+# fp8: Hopper's FP8 wgmma (QGMMA) aligns its 32 products and C keeping 14 bits and truncates (arith's
+# model), so a K-chunk may lose 2^-13 of its largest term; taken as 2^-12 per 16-wide chunk.
+U_ACC = {"f16": 2.0 ** -11, "f32": 2.0 ** -22, "fp8": 2.0 ** -12}
 U_OUT = 2.0 ** -11
 CHUNK = 16                          # K per rounding of the accumulator (one k16 wgmma)
 SAMPLE_ROWS = 32

@@ -2,7 +2,7 @@
 
 Beyond the base check (the form's opcode, as many as rendered, no other tensor opcode), a
 pipelined loop must keep one WARPGROUP.DEPBAR (wait) per commit group, and ptxas must not have
-serialized the wgmma sequence (its advisories C7509/C7510).
+serialized the wgmma sequence (its 'serialized' advisories: C7509, C7510, C7515, ...).
 """
 
 from __future__ import annotations
