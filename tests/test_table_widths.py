@@ -84,8 +84,13 @@ def test_gemm_summary_fits_with_every_cell_at_its_widest():
         if r["impl"] == "triton":
             r["ptx_wgmma"] = f"wgmma m64n256k16.{r['acc']}.f16.f16"     # as the H200 run printed it
     rows[2]["spill_bytes"] = 96
+    # the longest names this run prints: a Triton configuration and cuBLASLt's FP8 fast accumulation
+    rows += [dict(rows[-1], impl="triton-nn 128x256x64 w8 s3", key="triton-nn.128x256x64.w8s3.f32",
+                  ptx_wgmma="wgmma m64n256k16.f32.f16.f16", registers=224),
+             dict(rows[-1], impl="cublasLt fp8 fast-accum", key="cublaslt.fp8.fast")]
     text = _drawn(summary, rows)
-    assert "wgmma m64n256k16.f32.f16.f16" in text and "f32 rpr" in text and "spills 96 B" in text
+    assert "wgmma m64n256k16.f32 " in text and ".f32.f16.f16" not in text     # inputs are fp16 here
+    assert "f32 rpr" in text and "spills 96 B" in text
     assert "1.10x (1.00-1.10)" in text and "?!" in text
 
 

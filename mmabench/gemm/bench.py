@@ -382,11 +382,12 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     from mmabench.reporting import tables
 
     out = [tables.table(["implementation", "acc", "TFLOP/s", "MHz/W", "regs", "tensor instruction",
-                         "rel RMS err", "f16/f32 speed"], [_summary_row(r) for r in rows], markdown)]
+                         "RMS err", "f16/f32 speed"], [_summary_row(r) for r in rows], markdown)]
     out += tables.timing_note(rows)
     out.append(tables.clock_power_note(rows))
     out.append(tables.note(tables.RATIO_NOTE[:-1] + "; 'rpr': torch.matmul with "
-                           "allow_fp16_reduced_precision_reduction (f16 split-K sums)."))
+                           "allow_fp16_reduced_precision_reduction (f16 split-K sums). RMS err: relative to "
+                           "the float64 product of the same inputs (cublasLt fp8: of the inputs rounded to e4m3)."))
     out += [tables.note(f"{r['key']}: spills {tables.fmt(tables.number(r['spill_bytes']), 0)} B")
             for r in rows if (tables.number(r.get("spill_bytes")) or 0) > 0]
     out += [tables.note(f"{r['key']}: kernels {r['kernels']}") for r in rows if _text(r.get("kernels"))]
