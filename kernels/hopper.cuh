@@ -107,56 +107,106 @@ DEV u32 pack_f16x2(float lo, float hi) {
     return y;
 }
 
-// D (+)= A . B for one k16 step, m64n256k16, both operands from shared memory (descriptors),
-// K-major: 128 f32 accumulators per thread, or 64 registers of packed f16x2.
+// wgmma, both operands from shared memory (descriptors), K-major, one instruction per call:
+//   f16 inputs, m64n256k16            wgmma_m64n256k16_{f32,f16}(d, a, b)
+//   e4m3 inputs, m64nNk32 (N 256/128) wgmma_m64n{256,128}k32_{f32,f16}_e4m3(d, a, b, accumulate)
+// An f32 accumulator holds N/2 floats per thread, an f16 one N/4 registers of packed f16x2.
+// `accumulate` 0 gives D = A.B (the accumulator's old value ignored): a fresh partial sum.
+// FP8 wgmma has no transpose: both operands must be K-major in shared memory.
 #define MMABENCH_F4(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
 #define MMABENCH_F16(i) MMABENCH_F4(i), MMABENCH_F4(i + 4), MMABENCH_F4(i + 8), MMABENCH_F4(i + 12)
+#define MMABENCH_F64(i) MMABENCH_F16(i), MMABENCH_F16(i + 16), MMABENCH_F16(i + 32), MMABENCH_F16(i + 48)
 #define MMABENCH_R4(i) "+r"(d[i]), "+r"(d[i + 1]), "+r"(d[i + 2]), "+r"(d[i + 3])
 #define MMABENCH_R16(i) MMABENCH_R4(i), MMABENCH_R4(i + 4), MMABENCH_R4(i + 8), MMABENCH_R4(i + 12)
+#define MMABENCH_R64(i) MMABENCH_R16(i), MMABENCH_R16(i + 16), MMABENCH_R16(i + 32), MMABENCH_R16(i + 48)
+// the accumulator operands of the asm strings: %0 .. %63 and %64 .. %127
+#define MMABENCH_OPS_0_63 \
+    "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
+    "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, " \
+    "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, " \
+    "%56, %57, %58, %59, %60, %61, %62, %63"
+#define MMABENCH_OPS_64_127 \
+    "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, " \
+    "%82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, " \
+    "%100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, " \
+    "%115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
+#define MMABENCH_OPS_0_127 MMABENCH_OPS_0_63 ", " MMABENCH_OPS_64_127
 
 DEV void wgmma_m64n256k16_f32(float* d, u64 da, u64 db) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {"
-        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "
-        "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "
-        "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "
-        "%56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, "
-        "%74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, "
-        "%92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, "
-        "%108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, "
-        "%123, %124, %125, %126, %127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
-        : MMABENCH_F16(0), MMABENCH_F16(16), MMABENCH_F16(32), MMABENCH_F16(48),
-          MMABENCH_F16(64), MMABENCH_F16(80), MMABENCH_F16(96), MMABENCH_F16(112)
-        : "l"(da), "l"(db));
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {" MMABENCH_OPS_0_127 "}, "
+                 "%128, %129, p, 1, 1, 0, 0;\n}\n"
+                 : MMABENCH_F64(0), MMABENCH_F64(64) : "l"(da), "l"(db));
 }
 
 DEV void wgmma_m64n256k16_f16(u32* d, u64 da, u64 db) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f16.f16.f16 {"
-        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "
-        "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "
-        "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "
-        "%56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-        : MMABENCH_R16(0), MMABENCH_R16(16), MMABENCH_R16(32), MMABENCH_R16(48)
-        : "l"(da), "l"(db));
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f16.f16.f16 {" MMABENCH_OPS_0_63 "}, "
+                 "%64, %65, p, 1, 1, 0, 0;\n}\n"
+                 : MMABENCH_R64(0) : "l"(da), "l"(db));
 }
 
-// The accumulator of one m64n256k16 step, chosen at compile time: Acc (packed f16x2 registers or
-// f32) and step(d, a_desc, b_desc).
-template <bool F16> struct M64N256K16;
-template <> struct M64N256K16<true> {
+DEV void wgmma_m64n256k32_f32_e4m3(float* d, u64 da, u64 db, int accumulate) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3 {" MMABENCH_OPS_0_127 "}, "
+                 "%128, %129, p, 1, 1;\n}\n"
+                 : MMABENCH_F64(0), MMABENCH_F64(64) : "l"(da), "l"(db), "r"(accumulate));
+}
+
+DEV void wgmma_m64n256k32_f16_e4m3(u32* d, u64 da, u64 db, int accumulate) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k32.f16.e4m3.e4m3 {" MMABENCH_OPS_0_63 "}, "
+                 "%64, %65, p, 1, 1;\n}\n"
+                 : MMABENCH_R64(0) : "l"(da), "l"(db), "r"(accumulate));
+}
+
+DEV void wgmma_m64n128k32_f32_e4m3(float* d, u64 da, u64 db, int accumulate) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 {" MMABENCH_OPS_0_63 "}, "
+                 "%64, %65, p, 1, 1;\n}\n"
+                 : MMABENCH_F64(0) : "l"(da), "l"(db), "r"(accumulate));
+}
+
+// One K step of a warpgroup's m64 x N slab, chosen at compile time by input type, accumulator and
+// N: Acc (float or packed f16x2 u32), REGS per thread, K (elements per step) and
+// step(d, a_desc, b_desc, accumulate).
+template <bool FP8, bool F16, int N> struct WgmmaStep;
+template <> struct WgmmaStep<false, true, 256> {
     typedef u32 Acc;
-    static __device__ __forceinline__ void step(u32* d, u64 da, u64 db) {
-        wgmma_m64n256k16_f16(d, da, db);
+    enum { REGS = 64, K = 16 };   // an enum: no global symbol in the PTX
+    static __device__ __forceinline__ void step(u32* d, u64 da, u64 db, int) { wgmma_m64n256k16_f16(d, da, db); }
+};
+template <> struct WgmmaStep<false, false, 256> {
+    typedef float Acc;
+    enum { REGS = 128, K = 16 };
+    static __device__ __forceinline__ void step(float* d, u64 da, u64 db, int) { wgmma_m64n256k16_f32(d, da, db); }
+};
+template <> struct WgmmaStep<true, true, 256> {
+    typedef u32 Acc;
+    enum { REGS = 64, K = 32 };
+    static __device__ __forceinline__ void step(u32* d, u64 da, u64 db, int acc) {
+        wgmma_m64n256k32_f16_e4m3(d, da, db, acc);
     }
 };
-template <> struct M64N256K16<false> {
+template <> struct WgmmaStep<true, false, 256> {
     typedef float Acc;
-    static __device__ __forceinline__ void step(float* d, u64 da, u64 db) {
-        wgmma_m64n256k16_f32(d, da, db);
+    enum { REGS = 128, K = 32 };
+    static __device__ __forceinline__ void step(float* d, u64 da, u64 db, int acc) {
+        wgmma_m64n256k32_f32_e4m3(d, da, db, acc);
     }
+};
+template <> struct WgmmaStep<true, false, 128> {
+    typedef float Acc;
+    enum { REGS = 64, K = 32 };
+    static __device__ __forceinline__ void step(float* d, u64 da, u64 db, int acc) {
+        wgmma_m64n128k32_f32_e4m3(d, da, db, acc);
+    }
+};
+
+// The f16-input m64n256k16 step alone (kernels/wgmma_gemm.cu): M64N256K16<F16>::Acc, ::step(d, a, b).
+template <bool F16> struct M64N256K16 {
+    typedef typename WgmmaStep<false, F16, 256>::Acc Acc;
+    static __device__ __forceinline__ void step(Acc* d, u64 da, u64 db) { WgmmaStep<false, F16, 256>::step(d, da, db, 1); }
 };
 
 #endif

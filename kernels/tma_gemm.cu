@@ -1,27 +1,35 @@
 // A warp-specialized Hopper GEMM: TMA loads completing on mbarriers, wgmma from shared memory,
-// with the accumulator chosen at compile time.
+// with the input type and the accumulator chosen at compile time.
 //
-//     C[M, N] (fp16, row-major) = A[M, K] (fp16, row-major) . B[N, K]^T (fp16, row-major)
+//     C[M, N] (fp16, row-major) = A[M, K] (row-major) . B[N, K]^T (row-major), fp16 or e4m3 in
 //
-// Both operands K-major (torch: a @ b.T). Any M, N, K with K % 8 == 0 (TMA: 16-byte row strides)
-// and N even (C is stored in f16 pairs): TMA fills the part of a box past the tensor's end with
-// zeros, and the epilogue stores only the elements inside C.
+// Both operands K-major (torch: a @ b.T; FP8 wgmma takes no other layout). Any M, N, K with K a
+// multiple of 16 bytes of input (TMA: 16-byte row strides) and N even (C is stored in f16
+// pairs): TMA fills the part of a box past the tensor's end with zeros, and the epilogue stores
+// only the elements inside C.
 //
 // One variant per compilation: mmabench/gemm/build.py prepends
-//   GEMM_ACC_F16   0: f32 accumulators (128 registers per m64n256 tile), 1: f16 (64)
+//   GEMM_ACC_F16   0: f32 accumulators (N/2 registers per m64 x N slab), 1: f16 (N/4)
+//   GEMM_FP8       0: fp16 inputs (wgmma k16), 1: e4m3 inputs (wgmma k32)
 //   TMA_BM         CTA tile rows: 128 (one m64 slab per consumer warpgroup) or 256 (two)
+//   TMA_BN         CTA tile columns: 256, or 128 (the FP8 promotion's two f32 accumulators)
+//   TMA_PROMOTE    FP8 with f32: each K tile's wgmmas start a fresh partial sum that is then
+//                  added into an f32 register accumulator (DeepSeek-V3's promotion every 128
+//                  K-elements: the FP8 wgmma keeps 14 bits of its sum)
 //   TMA_STAGES     shared-memory stages of the ring
 //   TMA_PERSISTENT 0: one CTA per output tile; 1: one CTA per SM looping over tiles (the host
 //                  launches min(SMs, tiles)), the stage ring and its phases running on across
 //                  tiles, so the producer loads the next tile while the consumers store this one
 //
 // CTA: 3 warpgroups, 384 threads. Warpgroup 0 is the producer: it gives registers away
-// (setmaxnreg.dec to 40) and one of its threads issues the TMA loads of each K tile (A: BM x 64,
-// B: 256 x 64 fp16, 128B-swizzled) into the next free stage, announcing the bytes on that
-// stage's "full" barrier. Warpgroups 1 and 2 are the consumers (setmaxnreg.inc to 232): each
-// waits on "full", issues 4 k16 steps of m64n256k16 per m64 slab, keeps one wgmma group in
-// flight (wait_group 1), and then releases the stage read in the previous iteration on its
-// "empty" barrier (one arrival per consumer warpgroup). 128*40 + 256*232 = 64,512 registers.
+// (setmaxnreg.dec to 40) and one of its threads issues the TMA loads of each K tile (A: BM rows,
+// B: BN rows, of 128 bytes: 64 fp16 or 128 e4m3, 128B-swizzled) into the next free stage,
+// announcing the bytes on that stage's "full" barrier. Warpgroups 1 and 2 are the consumers
+// (setmaxnreg.inc to 232): each waits on "full", issues 4 wgmma K steps per m64 slab, keeps one
+// wgmma group in flight (wait_group 1), and then releases the stage read in the previous
+// iteration on its "empty" barrier (one arrival per consumer warpgroup). With promotion, each K
+// tile's group must finish before its partial sum is added (wait_group 0): the cost of promoting.
+// 128*40 + 256*232 = 64,512 registers.
 //
 // Tile order: grouped rasterization (GROUP_M M tiles share the sweep over N), so tiles that run
 // at the same time share their A and B panels in L2.
@@ -29,31 +37,43 @@
 #include "hopper.cuh"
 
 #ifndef GEMM_ACC_F16
-#error "GEMM_ACC_F16 (and TMA_BM, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
+#error "GEMM_ACC_F16 (and GEMM_FP8, TMA_BM, TMA_BN, TMA_PROMOTE, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
 #endif
+
+typedef WgmmaStep<GEMM_FP8, GEMM_ACC_F16, TMA_BN> Step;
+typedef Step::Acc Acc;
 
 struct Traits {
     static constexpr bool ACC_F16 = GEMM_ACC_F16;
-    static constexpr int BM = TMA_BM, BN = 256, BK = 64;     // BK * 2 B = one 128 B swizzle row
+    static constexpr bool PROMOTE = TMA_PROMOTE;
+    static constexpr int ROW_BYTES = 128;                    // one 128B swizzle row per K tile
+    static constexpr int BM = TMA_BM, BN = TMA_BN, BK = ROW_BYTES / (GEMM_FP8 ? 1 : 2);
     static constexpr int STAGES = TMA_STAGES;
     static constexpr bool PERSISTENT = TMA_PERSISTENT;
     static constexpr int CONSUMERS = 2;                      // consumer warpgroups
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
     static constexpr int SLABS = BM / (64 * CONSUMERS);      // m64 slabs per consumer
     static constexpr int GROUP_M = 16;
-    static constexpr int A_BYTES = BM * BK * 2;
-    static constexpr int B_BYTES = BN * BK * 2;
+    static constexpr int A_BYTES = BM * ROW_BYTES;
+    static constexpr int B_BYTES = BN * ROW_BYTES;
     static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
-    static constexpr int ACC_REGS = ACC_F16 ? BN / 4 : BN / 2;      // per slab and thread
+    static constexpr int ACC_REGS = Step::REGS;              // per slab and thread
+    static constexpr int K_STEPS = BK / Step::K;              // wgmmas per slab and K tile: 4
     static constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
     static_assert(SLABS == 1 || SLABS == 2, "TMA_BM is 128 or 256");
     static_assert(STAGES >= 2, "the ring needs >= 2 stages");
     static_assert(STAGE_BYTES % 1024 == 0, "each tile starts 1024-byte aligned (128B swizzle)");
+    static_assert(!PROMOTE || (GEMM_FP8 && !ACC_F16 && SLABS == 1), "promotion: FP8, f32, 128 rows");
 };
 using T = Traits;
 
-typedef M64N256K16<GEMM_ACC_F16>::Acc Acc;
-DEV void mma_k16(Acc* d, u64 da, u64 db) { M64N256K16<GEMM_ACC_F16>::step(d, da, db); }
+// the K steps of one slab over one K tile: +32 B along the swizzled row = +2 in the >>4 field.
+// `fresh`: the first step overwrites d (a new partial sum) instead of adding to it.
+DEV void mma_k_tile(Acc* d, u64 da, u64 db, bool fresh) {
+#pragma unroll
+    for (int kk = 0; kk < T::K_STEPS; ++kk)
+        Step::step(d, da + 2 * kk, db + 2 * kk, fresh && kk == 0 ? 0 : 1);
+}
 
 
 // Output tile `tile` of the grouped order: GROUP_M M tiles share the sweep over N.
@@ -151,22 +171,33 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
             mbar_wait(full + 8 * s, (it / T::STAGES) & 1);
             const u32 stage = base + s * T::STAGE_BYTES;
             const u64 db = desc_k_major_sw128(stage + T::A_BYTES);
+            if (T::PROMOTE) {
+                // this K tile's partial sum in fresh registers, then added in f32 (SLABS == 1)
+                Acc part[T::ACC_REGS];
+                wgmma_fence();
+                mma_k_tile(part, desc_k_major_sw128(stage + cw * 64 * T::ROW_BYTES), db, true);
+                wgmma_commit();
+                wgmma_wait<0>();
+                if (releaser) mbar_arrive(empty + 8 * s);    // this stage is read: free it now
+#pragma unroll
+                for (int i = 0; i < T::ACC_REGS; ++i) d[0][i] += part[i];
+                continue;
+            }
             wgmma_fence();
 #pragma unroll
-            for (int j = 0; j < T::SLABS; ++j) {
-                const u64 da = desc_k_major_sw128(stage + (cw * T::SLABS + j) * 64 * 128);
-#pragma unroll
-                for (int kk = 0; kk < T::BK / 16; ++kk)
-                    mma_k16(d[j], da + 2 * kk, db + 2 * kk); // +32 B = +2 in the >>4 field
-            }
+            for (int j = 0; j < T::SLABS; ++j)
+                mma_k_tile(d[j], desc_k_major_sw128(stage + (cw * T::SLABS + j) * 64 * T::ROW_BYTES),
+                           db, false);
             wgmma_commit();
             wgmma_wait<1>();                                 // the previous K tile's group is done
             if (t > 0 && releaser)
                 mbar_arrive(empty + 8 * ((it - 1) % T::STAGES));
         }
-        wgmma_wait<0>();
-        if (releaser)                                        // the tile's last stage: the producer
-            mbar_arrive(empty + 8 * ((it - 1) % T::STAGES)); // refills it during the stores
+        if (!T::PROMOTE) {
+            wgmma_wait<0>();
+            if (releaser)                                    // the tile's last stage: the producer
+                mbar_arrive(empty + 8 * ((it - 1) % T::STAGES)); // refills it during the stores
+        }
 #pragma unroll
         for (int j = 0; j < T::SLABS; ++j)
             store_slab(d[j], C, M, N,

@@ -17,18 +17,29 @@ def _hopper():
         pytest.skip("wgmma needs an sm_90 GPU")
 
 
+def _operand(v, x: np.ndarray):
+    """x (fp16 values an e4m3 holds exactly, for an FP8 variant) on the GPU as the variant takes
+    it: fp16, or e4m3 bytes as uint8."""
+    import cupy
+
+    if not v.fp8:
+        return cupy.asarray(x)
+    import torch
+
+    return cupy.from_dlpack(torch.from_numpy(x).cuda().to(torch.float8_e4m3fn).view(torch.uint8))
+
+
 @pytest.mark.parametrize("v", variants.all_variants(), ids=lambda v: v.name)
 @pytest.mark.parametrize("shape", [(256, 512, 256), (384, 768, 512)])
 def test_integer_data_gives_the_exact_product(v, shape):
     """|C| <= 2*2*K = 2048 at K=512: every partial sum is an integer exact in f16 and f32."""
-    import cupy
 
     _hopper()
     m, n, k = shape
     rng = np.random.default_rng(7)
     a = rng.integers(-2, 3, (m, k)).astype(np.float16)
     b = rng.integers(-2, 3, (n, k)).astype(np.float16)
-    c = wgmma_once(v, cupy.asarray(a), cupy.asarray(b)).get().astype(np.float64)
+    c = wgmma_once(v, _operand(v, a), _operand(v, b)).get().astype(np.float64)
     if v.resident:
         want = (a[:, :64].astype(np.float64) @ b[:, :64].astype(np.float64).T) * (k // 64)
     else:
@@ -41,6 +52,16 @@ def test_integer_data_gives_the_exact_product(v, shape):
 def test_random_data_within_the_documented_bound(v):
     _hopper()
     inputs = validate.make_inputs(512, 512, 2048, seed=3)
+    if v.fp8:   # the same values rounded to e4m3, against the float64 product of the rounded ones
+        import torch
+
+        from mmabench.gemm.bench import _fp8_operands
+
+        fp8, why = _fp8_operands(inputs, torch.from_dlpack(inputs.a), torch.from_dlpack(inputs.b))
+        assert fp8 is not None, why
+        got = validate.check(wgmma_once(v, fp8.inputs.a, fp8.inputs.b), inputs, fp8.reference, "fp8")
+        assert got["max_err_over_bound"] <= 1 and got["rel_rms_err"] < 5e-3
+        return
     ref = validate.reference(inputs, resident=v.resident)
     c = wgmma_once(v, inputs.a, inputs.b)
     got = validate.check(c, inputs, ref, v.acc)
@@ -58,14 +79,14 @@ TMA = [v for v in variants.all_variants() if v.tma]
 def test_tma_kernel_is_exact_on_shapes_that_are_not_tile_multiples(v, shape):
     """TMA zero-fills the boxes past M, N and K; the epilogue stores only inside C (the poison
     around it would show any stray store as a wrong or NaN element)."""
-    import cupy
 
     _hopper()
     m, n, k = shape
+    k = -(-k // (v.bk // 8)) * (v.bk // 8)      # TMA rows of 16 bytes: K a multiple of 8 fp16, 16 e4m3
     rng = np.random.default_rng(11)
     a = rng.integers(-2, 3, (m, k)).astype(np.float16)
     b = rng.integers(-2, 3, (n, k)).astype(np.float16)
-    c = wgmma_once(v, cupy.asarray(a), cupy.asarray(b)).get().astype(np.float64)
+    c = wgmma_once(v, _operand(v, a), _operand(v, b)).get().astype(np.float64)
     np.testing.assert_array_equal(c, a.astype(np.float64) @ b.astype(np.float64).T)
 
 
@@ -101,6 +122,10 @@ def test_comparison_smoke(tmp_path):
                 assert by[key]["status"] == "ok" and by[key]["tflops"] > 0, by[key]
         assert by["tma.256.f16"]["f16_over_f32"] > 0       # against the f32 128-row tile
         assert by["tma.256.persistent.f16"]["f16_over_f32"] > 0
+        for key in ("tma.e4m3.128x256.f32", "tma.e4m3.128x256.f16", "tma.e4m3.256x256.f16",
+                    "tma.e4m3.128x128.promote.f32"):
+            assert by[key]["status"] == "ok" and by[key]["tflops"] > 0, by[key]
+            assert by[key]["tensor_op"].startswith("QGMMA.64x")
     first = "triton-nn.128x256x64.w8s3"
     if f"{first}.f16" in by:
         for layout in ("nn", "nt"):

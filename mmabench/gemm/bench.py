@@ -218,39 +218,87 @@ def _cublas_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
     return out
 
 
-def _fp8_contenders(inputs, a_t, b_t) -> tuple[list[Contender], object]:
-    """cuBLASLt's FP8 GEMM ('cublasLt fp8': torch._scaled_mm, e4m3 in, fp16 out) with its partial sums promoted
-    to f32 (PyTorch's default) and with fast accumulation (the tensor core's 14-bit accumulator
-    over all of K); both checked against the float64 product of the e4m3-rounded inputs, which is
-    returned for the check (None when there is none)."""
+@dataclass
+class Fp8Operands:
+    """The fp16 inputs rounded to e4m3, once per run: torch float8 tensors for cuBLASLt, the same
+    bytes as CuPy uint8 arrays for our kernel, and the float64 reference of the rounded values
+    (every e4m3 value is an fp16 value, so it is exact). B stays [N, K], K-major, as FP8 wgmma
+    and cuBLASLt's FP8 path both want: no transpose is made or timed."""
+    a8: object
+    b8: object
+    inputs: validate.Inputs         # CuPy uint8 views of a8, b8 (the sampled rows of `inputs`)
+    reference: validate.Reference
+
+
+def _fp8_operands(inputs, a_t, b_t) -> tuple[Fp8Operands | None, str]:
+    """(operands, '') or (None, why not): torch makes the e4m3 rounding."""
     from mmabench.gemm import cublas
 
-    m, n, _ = inputs.shape
-    rows = [Contender(f"cublaslt.fp8.{'fast' if fast else 'promoted'}",
-                      f"cublasLt fp8{' fast-accum' if fast else ''}", "f32", "f32",
-                      "torch._scaled_mm, use_fast_accum=" + str(fast) +
-                      ("" if fast else " (partial sums promoted to f32)"), None, None, slack=4.0,
-                      reference="fp8", bound="fp8") for fast in (False, True)]
     why = cublas.torch_unavailable() if a_t is not None else "torch unavailable"
     if why:
-        for c in rows:
-            c.status, c.error = "unavailable", why
-        return rows, None
+        return None, f"{why} (e4m3 inputs are made with torch)"
     try:
         import cupy
         import torch
 
         a8, b8, a_rounded, b_rounded = cublas.fp8_operands(a_t, b_t)
-        ref = validate.reference(validate.Inputs(cupy.from_dlpack(a_rounded), cupy.from_dlpack(b_rounded),
-                                                 inputs.rows))
-        for c, fast in zip(rows, (False, True)):
+        rounded = validate.Inputs(cupy.from_dlpack(a_rounded), cupy.from_dlpack(b_rounded), inputs.rows)
+        as_bytes = validate.Inputs(cupy.from_dlpack(a8.view(torch.uint8)),
+                                   cupy.from_dlpack(b8.view(torch.uint8)), inputs.rows)
+        return Fp8Operands(a8, b8, as_bytes, validate.reference(rounded)), ""
+    except Exception as exc:   # no float8 in this torch build
+        return None, f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _cublaslt_fp8_contenders(fp8: Fp8Operands | None, why: str, shape) -> list[Contender]:
+    """cuBLASLt's FP8 GEMM ('cublasLt fp8': torch._scaled_mm, e4m3 in, fp16 out) with its
+    partial sums promoted to f32 (PyTorch's default) and with fast accumulation (the tensor
+    core's 14-bit accumulator over all of K)."""
+    from mmabench.gemm import cublas
+
+    m, n, _ = shape
+    rows = [Contender(f"cublaslt.fp8.{'fast' if fast else 'promoted'}",
+                      f"cublasLt fp8{' fast-accum' if fast else ''}", "f32", "f32",
+                      "torch._scaled_mm, use_fast_accum=" + str(fast) +
+                      ("" if fast else " (partial sums promoted to f32)") + "; B [N, K], no transpose",
+                      None, None, slack=4.0, reference="fp8", bound="fp8") for fast in (False, True)]
+    for c, fast in zip(rows, (False, True)):
+        if fp8 is None:
+            c.status, c.error = "unavailable", why
+            continue
+        try:
+            import torch
+
             c.out = validate.poisoned_output(m, n)
-            c.launch = cublas.scaled_mm_fp8(a8, b8, torch.from_dlpack(c.out), fast)
-        return rows, ref
-    except Exception as exc:   # no FP8 GEMM on this GPU or build (sm_89+ only)
-        for c in rows:
+            c.launch = cublas.scaled_mm_fp8(fp8.a8, fp8.b8, torch.from_dlpack(c.out), fast)
+        except Exception as exc:   # no FP8 GEMM on this GPU or build (sm_89+ only)
             c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
-        return rows, None
+    return rows
+
+
+def _tma_fp8_contenders(fp8: Fp8Operands | None, why: str, accs) -> list[Contender]:
+    """Our TMA kernel on the e4m3 inputs: f32 and f16 accumulators at 128 x 256 ('tma fp8'), f16
+    at 256 x 256 ('tma fp8 256-row'), and f32 with each 128-wide K tile's partial sum promoted
+    into f32 registers ('tma fp8 promoted', 128 x 128: two f32 accumulators)."""
+    from mmabench.gemm.variants import FP8_RUNS
+
+    out = []
+    arch = hardware.device_arch()
+    for acc, bm, bn, stages, promote in FP8_RUNS:
+        if acc not in accs:
+            continue
+        v = Variant(acc, "tma", stages, bm, inputs="e4m3", bn=bn, promote=promote)
+        impl = "tma fp8" + (" promoted" if promote else "") + ("" if bm == BM else f" {bm}-row")
+        c = Contender(f"tma.e4m3.{bm}x{bn}{'.promote' if promote else ''}.{acc}", impl, acc, acc,
+                      f"{v.name} (e4m3 in; B [N, K], no transpose{'; K tiles of 128 promoted to f32' if promote else ''})",
+                      None, None, reference="fp8", bound="fp8",
+                      twin_key="tma.e4m3.128x256.f32" if acc == "f16" else "")
+        if fp8 is None:
+            c.status, c.error = "unavailable", why
+            out.append(c)
+            continue
+        out.append(_ready(c, v, fp8.inputs, arch))
+    return out
 
 
 def _check(c: Contender, inputs, refs) -> None:
@@ -304,17 +352,18 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined", "
         contenders += _tma_contenders(inputs, accs)
     if with_triton:
         contenders += _triton_contenders(inputs, a_t, b_t, accs)
-    fp8_ref = None
+    fp8, fp8_why = _fp8_operands(inputs, a_t, b_t) if "tma" in modes or with_cublas else (None, "")
+    if "tma" in modes:
+        contenders += _tma_fp8_contenders(fp8, fp8_why, accs)
     if with_cublas:
         contenders += _cublas_contenders(inputs, a_t, b_t, accs)
-        fp8, fp8_ref = _fp8_contenders(inputs, a_t, b_t)
-        contenders += fp8
+        contenders += _cublaslt_fp8_contenders(fp8, fp8_why, inputs.shape)
 
     refs = {"fp16": validate.reference(inputs)}
     if "resident" in modes:
         refs["resident"] = validate.reference(inputs, resident=True)
-    if fp8_ref is not None:
-        refs["fp8"] = fp8_ref
+    if fp8 is not None:
+        refs["fp8"] = fp8.reference
     for c in contenders:
         if c.status == "ok":
             _check(c, inputs, refs)

@@ -8,25 +8,30 @@ from __future__ import annotations
 import ctypes
 
 from mmabench.core.errors import UserError
-from mmabench.gemm.variants import BK, BN, Variant, check_tma_shape
+from mmabench.gemm.variants import Variant, check_tma_shape
 from mmabench.hopper.tensor_map import Tile2D, encode
 
 
 def grid_size(v: Variant, m: int, n: int, sms: int | None = None) -> int:
     """CTAs to launch: one per output tile, or for the persistent kernel one per SM (`sms`, the
     GPU's count) at most."""
-    tiles = -(-m // v.bm) * -(-n // BN)
+    tiles = -(-m // v.bm) * -(-n // v.bn)
     return min(tiles, sms) if v.persistent and sms else tiles
 
 
-def check_operands(a, b, c) -> None:
-    """UserError unless a [M, K], b [N, K] and c [M, N] are C-contiguous fp16 2-D arrays: the
-    tensor maps describe exactly that, and TMA would read anything else wrongly, or past b."""
+# what a kernel's inputs are stored as on the host side: e4m3 bytes travel as uint8
+_STORED = {"f16": "float16", "e4m3": "uint8"}
+
+
+def check_operands(a, b, c, inputs: str = "f16") -> None:
+    """UserError unless a [M, K], b [N, K] and c [M, N] are C-contiguous 2-D arrays, a and b of
+    the kernel's input type (fp16, or e4m3 bytes as uint8) and c fp16: the tensor maps describe
+    exactly that, and TMA would read anything else wrongly, or past b."""
     import numpy as np
 
-    for name, x in (("a", a), ("b", b), ("c", c)):
-        if x.ndim != 2 or x.dtype != np.float16 or not x.flags.c_contiguous:
-            raise UserError(f"the TMA GEMM takes C-contiguous 2-D fp16 arrays; {name} is "
+    for name, x, kind in (("a", a, _STORED[inputs]), ("b", b, _STORED[inputs]), ("c", c, "float16")):
+        if x.ndim != 2 or x.dtype != np.dtype(kind) or not x.flags.c_contiguous:
+            raise UserError(f"the TMA GEMM takes C-contiguous 2-D {kind} arrays for {name}; it is "
                             f"{x.dtype} {tuple(x.shape)}"
                             f"{'' if x.flags.c_contiguous else ', not contiguous'}")
     if b.shape[1] != a.shape[1] or c.shape != (a.shape[0], b.shape[0]):
@@ -35,8 +40,9 @@ def check_operands(a, b, c) -> None:
 
 
 class TmaLaunch:
-    """C = A . B^T with the TMA kernel, for CuPy fp16 a [M, K], b [N, K], c [M, N] (all
-    contiguous); calling it issues one launch on CuPy's current stream."""
+    """C = A . B^T with the TMA kernel, for CuPy a [M, K], b [N, K] (fp16, or e4m3 bytes as
+    uint8, as the variant takes) and fp16 c [M, N], all contiguous; calling it issues one launch
+    on CuPy's current stream."""
 
     def __init__(self, loaded, v: Variant, a, b, c):
         import cupy
@@ -44,12 +50,12 @@ class TmaLaunch:
 
         from mmabench import hardware
 
-        check_operands(a, b, c)
+        check_operands(a, b, c, v.inputs)
         m, k = a.shape
         n = b.shape[0]
-        check_tma_shape(m, n, k)
-        self.maps = (encode(Tile2D("f16", m, k, k, v.bm, BK), a.data.ptr),
-                     encode(Tile2D("f16", n, k, k, BN, BK), b.data.ptr))
+        check_tma_shape(m, n, k, v.inputs)
+        self.maps = (encode(Tile2D(v.inputs, m, k, k, v.bm, v.bk), a.data.ptr),
+                     encode(Tile2D(v.inputs, n, k, k, v.bn, v.bk), b.data.ptr))
         self.values = [ctypes.c_uint64(c.data.ptr), ctypes.c_int32(m), ctypes.c_int32(n),
                        ctypes.c_int32(k)]
         pointers = [tm.address for tm in self.maps] + [ctypes.addressof(x) for x in self.values]

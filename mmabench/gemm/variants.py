@@ -4,7 +4,8 @@ Modes: `resident` and `pipelined` (kernels/wgmma_gemm.cu: 2 warpgroups that load
 and compute), and `tma` (kernels/tma_gemm.cu: a producer warpgroup issuing TMA loads on mbarriers
 and 2 consumer warpgroups, setmaxnreg between them). The TMA kernel runs at each accumulator's
 own best tile (an f16 accumulator takes half the registers: a 256-row tile fits) and at equal
-tiles (only the accumulator differs).
+tiles (only the accumulator differs); with e4m3 inputs too (wgmma k32), beside a variant that
+promotes each 128-wide K tile's FP8 partial sum into f32 registers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ GROUP_M = 16                       # tile order: M tiles per group (Triton's GRO
 # stages (192 KiB). Each one-CTA-per-tile and persistent (one CTA per SM looping over tiles).
 TMA_RUNS = tuple((acc, bm, stages, persistent) for persistent in (False, True)
                  for acc, bm, stages in (("f32", 128, 4), ("f16", 128, 4), ("f16", 256, 3)))
+# The e4m3 TMA runs: (accumulator, tile rows, tile columns, stages, promote). A K tile is 128
+# e4m3 (128 bytes, as 64 fp16), so the f16 runs' tiles and stages fit alike. Promotion keeps
+# two f32 accumulators (the running sum and the K tile's partial sum): 64 + 64 registers per
+# thread at 128 x 128, where 128 x 256 would need 256.
+FP8_RUNS = (("f32", 128, 256, 4, False), ("f16", 128, 256, 4, False), ("f16", 256, 256, 3, False),
+            ("f32", 128, 128, 6, True))
+INPUTS = {"f16": 2, "e4m3": 1}    # input type -> bytes per element
 
 
 @dataclass(frozen=True)
@@ -32,13 +40,27 @@ class Variant:
     stages: int = STAGES
     bm: int = BM                   # tile rows (the TMA kernel: 128 or 256)
     persistent: bool = False       # the TMA kernel: one CTA per SM looping over output tiles
+    inputs: str = "f16"            # the TMA kernel: 'f16' or 'e4m3' (INPUTS)
+    bn: int = BN                   # tile columns (the TMA kernel's FP8 promotion: 128)
+    promote: bool = False          # FP8, f32: each K tile's partial sum added into f32 registers
 
     @property
     def name(self) -> str:
         if self.tma:
-            return (f"gemm.tma.{self.bm}x{BN}.s{self.stages}"
+            fp8 = f"{self.inputs}." if self.fp8 else ""
+            return (f"gemm.tma.{fp8}{self.bm}x{self.bn}.s{self.stages}"
+                    f"{'.promote' if self.promote else ''}"
                     f"{'.persistent' if self.persistent else ''}.acc_{self.acc}")
         return f"gemm.wgmma.{self.mode}.acc_{self.acc}"
+
+    @property
+    def fp8(self) -> bool:
+        return self.inputs != "f16"
+
+    @property
+    def bk(self) -> int:
+        """K elements per tile: one 128-byte swizzle row (64 fp16, 128 e4m3)."""
+        return 128 // INPUTS[self.inputs]
 
     @property
     def tma(self) -> bool:
@@ -62,40 +84,54 @@ class Variant:
 
     @property
     def tile(self) -> str:
-        return f"{self.bm}x{BN}x{BK}"
+        return f"{self.bm}x{self.bn}x{self.bk}"
 
     def defines(self) -> dict[str, int]:
         if self.tma:
-            return {"GEMM_ACC_F16": int(self.acc == "f16"), "TMA_BM": self.bm,
-                    "TMA_STAGES": self.stages, "TMA_PERSISTENT": int(self.persistent)}
+            return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_FP8": int(self.fp8), "TMA_BM": self.bm,
+                    "TMA_BN": self.bn, "TMA_PROMOTE": int(self.promote), "TMA_STAGES": self.stages,
+                    "TMA_PERSISTENT": int(self.persistent)}
         return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_RESIDENT": int(self.resident),
                 "GEMM_STAGES": self.stages}
 
     @property
     def smem_bytes(self) -> int:
         stages = 1 if self.resident else self.stages
-        tiles = stages * (self.bm + BN) * BK * 2 + 1024            # + alignment slack
+        tiles = stages * (self.bm + self.bn) * 128 + 1024          # 128-byte K rows; + alignment slack
         return tiles + (16 * stages if self.tma else 0)            # full + empty mbarriers
 
     @property
     def wgmma_opcode(self) -> str:
-        """The SASS the accumulator must show: HGMMA.64x256x16.F32 / .F16."""
-        return f"HGMMA.64x{BN}x16.{self.acc.upper()}"
+        """The SASS the accumulator must show: HGMMA.64x256x16.F32 / .F16, or for e4m3
+        QGMMA.64x256x32.F32.E4M3.E4M3."""
+        if self.fp8:
+            kind = self.inputs.upper()
+            return f"QGMMA.64x{self.bn}x32.{self.acc.upper()}.{kind}.{kind}"
+        return f"HGMMA.64x{self.bn}x16.{self.acc.upper()}"
+
+    @property
+    def ptx_form(self) -> str:
+        """The wgmma instruction the PTX must hold."""
+        if self.fp8:
+            return f"wgmma.mma_async.sync.aligned.m64n{self.bn}k32.{self.acc}.{self.inputs}.{self.inputs}"
+        return f"wgmma.mma_async.sync.aligned.m64n{self.bn}k16.{self.acc}.f16.f16"
 
     @property
     def twin(self) -> "Variant | None":
         """The same kernel with the other accumulator (None for the TMA 256-row tile, which only
-        the f16 accumulator's registers allow)."""
-        if self.tma and self.bm != BM:
+        the f16 accumulator's registers allow, and for FP8 promotion, which is f32's alone)."""
+        if self.tma and (self.bm != BM or self.promote):
             return None
         return Variant("f32" if self.acc == "f16" else "f16", self.mode, self.stages, self.bm,
-                       self.persistent)
+                       self.persistent, self.inputs, self.bn)
 
 
 def all_variants() -> list[Variant]:
     return ([Variant(acc, mode) for mode in MODES if mode != "tma" for acc in ACCS]
             + [Variant(acc, "tma", stages, bm, persistent)
-               for acc, bm, stages, persistent in TMA_RUNS])
+               for acc, bm, stages, persistent in TMA_RUNS]
+            + [Variant(acc, "tma", stages, bm, inputs="e4m3", bn=bn, promote=promote)
+               for acc, bm, bn, stages, promote in FP8_RUNS])
 
 
 def select(accs=None, modes=None) -> list[Variant]:
@@ -115,12 +151,15 @@ def check_shape(m: int, n: int, k: int) -> None:
         raise UserError("GEMM sizes must be whole tiles: " + ", ".join(bad))
 
 
-def check_tma_shape(m: int, n: int, k: int) -> None:
-    """UserError unless the TMA kernel takes the shape: any M, N, K >= 1 with K a multiple of 8
-    (TMA reads rows of a multiple of 16 bytes) and N even (C is stored in f16 pairs)."""
+def check_tma_shape(m: int, n: int, k: int, inputs: str = "f16") -> None:
+    """UserError unless the TMA kernel takes the shape: any M, N, K >= 1 with K a multiple of 16
+    bytes of input (TMA reads rows of a multiple of 16 bytes: 8 fp16, 16 e4m3) and N even (C is
+    stored in f16 pairs)."""
+    per_row = 16 // INPUTS[inputs]
     bad = [f"{name}={v} ({rule})" for name, v, ok, rule in (
         ("M", m, m >= 1, ">= 1"), ("N", n, n >= 2 and n % 2 == 0, "even"),
-        ("K", k, k >= 8 and k % 8 == 0, "a multiple of 8: 16-byte fp16 rows for TMA"))
+        ("K", k, k >= per_row and k % per_row == 0,
+         f"a multiple of {per_row}: 16-byte {inputs} rows for TMA"))
         if not ok]
     if bad:
         raise UserError("the TMA GEMM takes " + ", ".join(bad))
