@@ -40,10 +40,11 @@ READS = {
         "--offline": (("--offline",), WGMMA_SELECT | {"--arch", "--results", "--markdown"}),
     },
     "gemm": {
-        "the benchmark": ((), {"--acc", "--mode", "--markdown", "--size", "--triton",
+        "the benchmark": ((), {"--acc", "--mode", "--markdown", "--size", "--shape", "--triton",
                                "--no-triton", "--cublas", "--no-cublas", "--quick", "--regime", "--seed",
                                "--results", "--devices"}),
-        "--offline": (("--offline",), {"--acc", "--mode", "--results", "--markdown"}),
+        "--offline": (("--offline",), {"--acc", "--mode", "--results", "--markdown", "--triton",
+                                       "--no-triton", "--size"}),
     },
     "arith": {
         "the measurements": ((), {"--form", "--trials", "--max-k", "--seed", "--markdown",

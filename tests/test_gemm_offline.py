@@ -66,7 +66,7 @@ def test_cli_offline_and_bad_input(capsys):
     out = capsys.readouterr().out
     assert "HGMMA.64x256x16.F16" in out and "HGMMA.64x256x16.F32" in out and "resident" not in out
     assert main(["gemm", "--size", "1000"]) == 2
-    assert "multiple of 256" in capsys.readouterr().err
+    assert "K a multiple of 16" in capsys.readouterr().err
     assert main(["gemm", "--mode", "bogus"]) == 2
     assert "accepted: resident, pipelined, tma" in capsys.readouterr().err
     with pytest.raises(UserError, match="whole tiles"):
@@ -137,3 +137,34 @@ def test_resident_reference_repeats_the_first_k_tile(data):
     k = inputs.a.shape[1]
     first = inputs.a[inputs.rows, :64].astype(float) @ inputs.b[:, :64].astype(float).T
     np.testing.assert_allclose(resident_ref.exact, first * (k // 64), rtol=1e-12)
+
+
+def test_gemm_problems_are_sizes_then_shapes_and_bad_ones_are_one_line():
+    from argparse import Namespace
+
+    from mmabench.core.errors import UserError
+    from mmabench.gemm.cli import problems
+
+    assert problems(Namespace(size=None, shape=None)) == [(8192, 8192, 8192)]
+    assert problems(Namespace(size="1024,4096", shape="256x8192x8192, 8192x8192x256")) == [
+        (1024, 1024, 1024), (4096, 4096, 4096), (256, 8192, 8192), (8192, 8192, 256)]
+    for size, shape, says in ((None, "8192x8192", "accepted MxNxK"), ("100", None, "K a multiple of 16"),
+                              (None, "64x63x64", "N even"), ("0", None, "integers 16..65536")):
+        with pytest.raises(UserError, match=says):
+            problems(Namespace(size=size, shape=shape))
+
+
+def test_sweep_summary_puts_each_problem_in_a_column_beside_cublas():
+    from mmabench.gemm.bench import sweep_summary
+
+    rows = []
+    for m, n, k, ours, cublas in ((1024, 1024, 1024, 300.0, 400.0), (256, 8192, 8192, 500.0, 500.0)):
+        rows += [{"impl": "tma", "key": "tma.128.f32", "acc": "f32", "m": m, "n": n, "k": k, "status": "ok",
+                  "tflops": ours},
+                 {"impl": "cublas gemmEx", "key": "cublas.gemmEx.f32", "acc": "f32", "m": m, "n": n, "k": k,
+                  "status": "ok", "tflops": cublas},
+                 {"impl": "wgmma pipelined", "key": "wgmma.pipelined.f32", "acc": "f32", "m": m, "n": n,
+                  "k": k, "status": "unsupported" if m == 256 else "ok", "tflops": 200.0}]
+    text = sweep_summary(rows)
+    assert "1024" in text and "256x8192x8192" in text
+    assert "300.0 (0.75)" in text and "500.0 (1.00)" in text and "unsupported" in text

@@ -87,9 +87,12 @@ def test_gemm_summary_fits_with_every_cell_at_its_widest():
     # the longest names this run prints: a Triton configuration and cuBLASLt's FP8 fast accumulation
     rows += [dict(rows[-1], impl="triton-nn 128x256x64 w8 s3", key="triton-nn.128x256x64.w8s3.f32",
                   ptx_wgmma="wgmma m64n256k16.f32.f16.f16", registers=224),
-             dict(rows[-1], impl="cublasLt fp8 fast-accum", key="cublaslt.fp8.fast")]
+             dict(rows[-1], impl="cublasLt fp8 fast-accum", key="cublaslt.fp8.fast"),
+             dict(rows[-1], impl="tma fp8 256-row persistent", key="tma.e4m3.256x256.f16",
+                  tensor_op="QGMMA.64x256x32.F16.E4M3.E4M3 x24", registers=168)]
     text = _drawn(summary, rows)
     assert "wgmma m64n256k16.f32 " in text and ".f32.f16.f16" not in text     # inputs are fp16 here
+    assert "QGMMA.64x256x32.F16 x24" in text
     assert "f32 rpr" in text and "spills 96 B" in text
     assert "1.10x (1.00-1.10)" in text and "?!" in text
 

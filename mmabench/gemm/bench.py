@@ -21,7 +21,7 @@ from typing import Callable
 
 from mmabench import measure, record, hardware
 from mmabench.gemm import validate
-from mmabench.gemm.variants import BM, BN, Variant, check_shape
+from mmabench.gemm.variants import BK, BM, BN, Variant, check_shape
 
 POLICY = measure.Policy(warmup_ms=20.0, min_samples=5, max_samples=60, rel_error=0.005,
                         budget_s=0.5, rounds=5, samples_per_round=3, regime="sustained")
@@ -90,6 +90,8 @@ def _ready(c: Contender, v: Variant, inputs, arch: str) -> Contender:
 def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
     out = []
     arch = hardware.device_arch()
+    m, n, k = inputs.shape
+    whole = not (m % BM or n % BN or k % BK)
     for mode in modes:
         if mode == "tma":
             continue
@@ -98,7 +100,9 @@ def _wgmma_contenders(inputs, modes, accs) -> list[Contender]:
             c = Contender(f"wgmma.{mode}.{acc}", f"wgmma {mode}", acc, acc,
                           f"{v.name} ({'K loop re-reads one smem tile' if v.resident else 'cp.async, 4 stages'})",
                           None, None, reference="resident" if v.resident else "fp16")
-            out.append(_ready(c, v, inputs, arch))
+            if not whole:
+                c.status, c.error = "unsupported", f"{m}x{n}x{k}: the cp.async kernel takes whole {BM}x{BN}x{BK} tiles"
+            out.append(_ready(c, v, inputs, arch) if whole else c)
     return out
 
 
@@ -169,6 +173,12 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
                               None, None, slack=4.0)
                 if why:
                     break
+                try:
+                    triton_gemm.check_shape(*inputs.shape, config)
+                except ValueError as exc:
+                    c.status, c.error = "unsupported", str(exc)
+                    out.append(c)
+                    continue
                 try:
                     import torch
 
@@ -266,6 +276,9 @@ def _cublaslt_fp8_contenders(fp8: Fp8Operands | None, why: str, shape) -> list[C
         if fp8 is None:
             c.status, c.error = "unavailable", why
             continue
+        if m % 16 or n % 16:
+            c.status, c.error = "unsupported", f"torch._scaled_mm takes M and N multiples of 16 (here {m}, {n})"
+            continue
         try:
             import torch
 
@@ -327,17 +340,40 @@ def _sync_torch():
 
 def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined", "tma"),
         with_triton: bool = True, with_cublas: bool = True, seed: int | None = None,
-        policy: measure.Policy = POLICY, results_root=None, profile_cublas: bool = True):
-    """Measure every contender on one M = N = K = size problem; returns (folder, rows)."""
+        policy: measure.Policy = POLICY, results_root=None, profile_cublas: bool = True,
+        shapes: list[tuple[int, int, int]] | None = None):
+    """Measure every contender on each problem (`shapes`: (M, N, K) each; default M = N = K =
+    size), one after the other, into one run folder; returns (folder, rows). Each problem has
+    its own inputs and reference, and its contenders are timed in their own interleaved rounds."""
     from mmabench.core.seed import chosen
 
     hardware.require_gpu()
-    m = n = k = size
-    check_shape(m, n, k)
+    shapes = list(shapes or [(size, size, size)])
+    for shape in shapes:
+        check_problem(*shape)
     seed = chosen(seed)   # said, and recorded in the context of every row
     ctx = {**record.gpu_context(), **record.software_context(), "seed": seed}
     folder = record.RunFolder("gemm", ctx["gpu_name"], results_root)
     folder.save_context(ctx)
+    for shape in shapes:    # an interrupted sweep keeps the problems already measured
+        _measure_problem(shape, folder, ctx, accs, modes, with_triton, with_cublas, seed, policy,
+                         profile_cublas)
+        folder.flush()
+    return folder, folder.rows
+
+
+def check_problem(m: int, n: int, k: int) -> None:
+    """UserError unless some contender can run M x N x K and it can be checked: N even (C in
+    f16 pairs), K a multiple of 16 (the reference's k16 steps, TMA's 16-byte rows)."""
+    from mmabench.core.errors import UserError
+
+    if m < 1 or n < 2 or n % 2 or k < 16 or k % 16:
+        raise UserError(f"GEMM {m}x{n}x{k}: M >= 1, N even and K a multiple of 16 are accepted")
+
+
+def _measure_problem(shape, folder, ctx, accs, modes, with_triton, with_cublas, seed, policy,
+                     profile_cublas) -> None:
+    m, n, k = shape
     inputs = validate.make_inputs(m, n, k, seed)
     a_t = b_t = None
     try:
@@ -397,8 +433,6 @@ def run(size: int = 8192, accs=("f16", "f32"), modes=("resident", "pipelined", "
             if c.pair_role == "f16" and twin is not None and twin.status == "ok":
                 row.update(result.ratio(c.key, twin.key).fields("f16_over_f32"))
         folder.add({**row, **ctx, "timestamp": record.timestamp()})
-    folder.flush()
-    return folder, folder.rows
 
 
 def _summary_row(r: dict) -> list:
@@ -410,7 +444,7 @@ def _summary_row(r: dict) -> list:
     ok = r["status"] == "ok"
     return [r["impl"], acc, tables.fmt(tables.number(r.get("tflops"))) if ok else r["status"],
             tables.clock_power(r) if ok else "-", tables.fmt(tables.number(r.get("registers")), 0),
-            _text(r.get("tensor_op")) or _F16_INPUTS.sub("", _text(r.get("ptx_wgmma"))) or "-",
+            _E4M3_INPUTS.sub("", _text(r.get("tensor_op"))) or _F16_INPUTS.sub("", _text(r.get("ptx_wgmma"))) or "-",
             tables.fmt(tables.number(r.get("rel_rms_err")), 5),
             tables.ratio(r.get("f16_over_f32"), r.get("f16_over_f32_lo"), r.get("f16_over_f32_hi"))]
 
@@ -418,6 +452,8 @@ def _summary_row(r: dict) -> list:
 # Every input here is fp16: a PTX form's input types ('.f16.f16' of 'wgmma m64n256k16.f32.f16.f16')
 # say nothing in the table (the row keeps the whole form).
 _F16_INPUTS = re.compile(r"(?<=\.f16|\.f32)\.f16\.f16\b")
+# likewise QGMMA's '.E4M3.E4M3': the FP8 rows all take e4m3 (their implementation says fp8)
+_E4M3_INPUTS = re.compile(r"\.E4M3\.E4M3\b")
 
 
 def _text(value) -> str:
@@ -443,6 +479,36 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     out += [tables.note(f"{r['key']}: {r['status']}: {r['error']}") for r in rows if r["status"] != "ok"]
     triton = triton_summary(rows, markdown)
     return "\n".join(out + ([triton] if triton else []))
+
+
+def sweep_summary(rows: list[dict], markdown: bool = False) -> str:
+    """TFLOP/s of every implementation and accumulator (rows) at every problem (columns), and
+    each one over cuBLAS gemmEx f32 at the same problem; the clock, power and error of every cell
+    are in the per-problem tables above it and in gemm.csv."""
+    from mmabench.reporting import tables
+
+    shapes = list(dict.fromkeys((r["m"], r["n"], r["k"]) for r in rows))
+    label = lambda s: str(s[0]) if s[0] == s[1] == s[2] else "x".join(map(str, s))
+    cells: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        acc = r["acc"] + (" rpr" if r["impl"] == "torch.matmul" and str(r["key"]).endswith("_on") else "")
+        cells.setdefault((r["impl"], acc), {})[(r["m"], r["n"], r["k"])] = r
+    base = {(r["m"], r["n"], r["k"]): tables.number(r.get("tflops")) for r in rows
+            if r["key"] == "cublas.gemmEx.f32" and r["status"] == "ok"}
+
+    def cell(r: dict | None, shape) -> str:
+        if r is None:
+            return "-"
+        if r["status"] != "ok":
+            return r["status"]
+        tf = tables.number(r.get("tflops"))
+        ratio = f" ({tf / base[shape]:.2f})" if base.get(shape) and tf else ""
+        return tables.fmt(tf) + ratio
+
+    body = [[impl, acc] + [cell(by.get(s), s) for s in shapes] for (impl, acc), by in cells.items()]
+    return "\n".join(["TFLOP/s by problem (in brackets: over cuBLAS gemmEx f32 at the same problem)",
+                      tables.table(["implementation", "acc"] + [label(s) for s in shapes], body, markdown,
+                                   max_width=None)])
 
 
 def triton_summary(rows: list[dict], markdown: bool = False) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mmabench.reporting import tables
-from mmabench.core.errors import UserError, split_list
+from mmabench.core.errors import UserError, int_list, split_list
 from mmabench import measure
 from mmabench.core.options import Mode, Modes
 from mmabench.gemm.variants import ACCS, MODES
@@ -17,7 +17,7 @@ DEFAULT_SIZE = 8192
 OPTIONS = Modes(
     common=("--acc", "--mode", "--results", "--markdown"),
     modes=(Mode("the benchmark", devices=True,
-                reads=("--size", "--triton", "--cublas", "--quick", "--regime", "--seed")),
+                reads=("--size", "--shape", "--triton", "--cublas", "--quick", "--regime", "--seed")),
            Mode("--offline", reads=("--triton", "--size"))))
 
 
@@ -33,7 +33,11 @@ def add_parser(subparsers) -> None:
                     "interleaved rounds. Rows: TFLOP/s, clock, power, registers, spills, the "
                     "tensor instruction, the error, and each implementation's f16/f32 speed "
                     "ratio. With --offline: registers, spills and SASS of our kernels (no GPU).")
-    p.add_argument("--size", type=int, help=f"M = N = K (multiple of 256; default {DEFAULT_SIZE})")
+    p.add_argument("--size", help=f"M = N = K, or a comma list of them: a sweep (multiples of 16; "
+                                  f"default {DEFAULT_SIZE}). Contenders that need whole tiles say "
+                                  "'unsupported' for a size they cannot take")
+    p.add_argument("--shape", help="comma list of MxNxK problems (skinny ones too: 256x8192x8192), "
+                                   "after the --size ones; N even and K a multiple of 16")
     p.add_argument("--acc", help=f"comma list of accumulators ({','.join(ACCS)}); default both")
     p.add_argument("--mode", help=f"comma list of our kernels' modes ({','.join(MODES)}); default all")
     p.add_argument("--triton", action=argparse.BooleanOptionalAction,
@@ -118,11 +122,37 @@ def run_triton_offline(accs, size: int, markdown=False, results_root=None) -> in
     return 0 if all(r["status"] != "error" for r in rows) else 1
 
 
+MAX_DIM = 65536
+
+
 def _size(args) -> int:
-    size = DEFAULT_SIZE if args.size is None else args.size
-    if size <= 0 or size % 256:
-        raise UserError(f"--size {size}: must be a positive multiple of 256 (the kernel's tile)")
-    return size
+    """The one size of --offline (Triton's specialization): DEFAULT_SIZE unless given."""
+    sizes = int_list(args.size, "--size", 16, MAX_DIM)
+    if sizes and len(sizes) > 1:
+        raise UserError("gemm --offline --triton takes one --size")
+    return sizes[0] if sizes else DEFAULT_SIZE
+
+
+def problems(args) -> list[tuple[int, int, int]]:
+    """The (M, N, K) problems a run measures: --size ones (M = N = K), then --shape ones."""
+    from mmabench.gemm.bench import check_problem
+
+    sizes = int_list(args.size, "--size", 16, MAX_DIM) or ()
+    shapes = [(s, s, s) for s in sizes]
+    for text in (args.shape or "").split(","):
+        if not text.strip():
+            continue
+        try:
+            dims = tuple(int(x) for x in text.strip().lower().split("x"))
+        except ValueError:
+            dims = ()
+        if len(dims) != 3 or not all(1 <= d <= MAX_DIM for d in dims):
+            raise UserError(f"--shape {text.strip()!r}: accepted MxNxK, each 1..{MAX_DIM} (e.g. 256x8192x8192)")
+        shapes.append(dims)
+    shapes = shapes or [(DEFAULT_SIZE,) * 3]
+    for shape in shapes:
+        check_problem(*shape)
+    return shapes
 
 
 def run(args) -> int:
@@ -134,20 +164,27 @@ def run(args) -> int:
         root = record.results_root(args.results)
         if args.triton:
             return run_triton_offline(tuple(accs or ACCS), _size(args), args.markdown, root)
+        if args.size is not None:   # our kernels compile for any size: --size would be ignored
+            raise UserError("gemm --offline reads --size only with --triton (Triton specializes on it)")
         return run_offline(accs, modes, args.markdown, root)
-    size = _size(args)
+    shapes = problems(args)
     from mmabench import measure
-    from mmabench.gemm.bench import POLICY, QUICK_POLICY, run as run_bench, summary
+    from mmabench.gemm.bench import POLICY, QUICK_POLICY, run as run_bench, summary, sweep_summary
 
     policy = measure.in_regime(QUICK_POLICY if args.quick else POLICY,
                                args.regime or ("burst" if args.quick else None))
     # --triton / --cublas: on unless --no-triton / --no-cublas
-    folder, rows = run_bench(size, tuple(accs or ACCS), tuple(modes or MODES),
-                             args.triton is not False, args.cublas is not False, args.seed,
-                             policy, args.results)
+    folder, rows = run_bench(accs=tuple(accs or ACCS), modes=tuple(modes or MODES),
+                             with_triton=args.triton is not False, with_cublas=args.cublas is not False,
+                             seed=args.seed, policy=policy, results_root=args.results, shapes=shapes)
     ctx = rows[0] if rows else {}
-    # the clock and power of each row, and what a ratio is, are in the notes under the table
-    print(f"\n{ctx.get('gpu_name', '?')}, M=N=K={size}, fp16 in/out; {policy.regime} regime")
-    print(summary(rows, args.markdown))
+    # the clock and power of each row, and what a ratio is, are in the notes under each table
+    for m, n, k in shapes:
+        mine = [r for r in rows if (r["m"], r["n"], r["k"]) == (m, n, k)]
+        what = f"M=N=K={m}" if m == n == k else f"M={m}, N={n}, K={k}"
+        print(f"\n{ctx.get('gpu_name', '?')}, {what}, fp16 in/out (fp8 rows: e4m3 in); {policy.regime} regime")
+        print(summary(mine, args.markdown))
+    if len(shapes) > 1:
+        print("\n" + sweep_summary(rows, args.markdown))
     print(f"\nresults: {folder.path}")
     return 0 if all(r.get("status") != "error" for r in rows) else 1

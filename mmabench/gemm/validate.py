@@ -72,9 +72,9 @@ def make_inputs(m: int, n: int, k: int, seed: int | None = None) -> Inputs:
     a = rs.standard_normal((m, k), dtype=cupy.float32).astype(cupy.float16)
     b = rs.standard_normal((n, k), dtype=cupy.float32).astype(cupy.float16)
     rng = np.random.default_rng(seed)
-    tiles = rng.integers(0, m // 128, SAMPLE_ROWS)
+    tiles = rng.integers(0, max(1, m // 128), SAMPLE_ROWS)
     rows = tiles * 128 + (np.arange(SAMPLE_ROWS) * 4 + rng.integers(0, 4, SAMPLE_ROWS)) % 128
-    return Inputs(a, b, np.unique(rows))
+    return Inputs(a, b, np.unique(rows % m))     # M below 128: the rows there are
 
 
 def poisoned_output(m: int, n: int):
