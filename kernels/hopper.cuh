@@ -74,6 +74,35 @@ DEV void tma_load_2d(u32 dst, const TensorMap* map, u32 bar, int c0, int c1) {
                  :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
 }
 
+// the box at (c0 innermost, c1) of `map` from shared memory at `src` (written by the generic
+// proxy: fence_proxy_async first); parts past the tensor's end are not written. One bulk group
+// per commit; wait_group.read N: the source of all but the N newest groups may be reused.
+DEV void tma_store_2d(const TensorMap* map, u32 src, int c0, int c1) {
+    asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%2, %3}], [%1];\n"
+                 :: "l"(map), "r"(src), "r"(c0), "r"(c1) : "memory");
+}
+DEV void tma_store_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+template <int N> DEV void tma_store_wait_read() {
+    asm volatile("cp.async.bulk.wait_group.read %0;\n" :: "n"(N) : "memory");
+}
+
+// Byte offset of element (row, col) of 2-byte elements in a tile of 128-byte rows stored with
+// the 128B swizzle (as TMA reads and writes it): the 16-byte chunk index XOR row % 8. A warp
+// writing an accumulator fragment (8 rows x 4 pairs) hits 8 distinct chunks: no bank conflict.
+DEV u32 swizzle128_offset(int row, int col) {
+    const int chunk = ((col * 2) >> 4) ^ (row & 7);
+    return row * 128 + (chunk << 4) + ((col * 2) & 15);
+}
+
+DEV void st_shared_b32(u32 addr, u32 v) {
+    asm volatile("st.shared.b32 [%0], %1;" :: "r"(addr), "r"(v) : "memory");
+}
+
+// a barrier among `threads` threads (a warpgroup: 128) with its own id (1..15; 0 is __syncthreads)
+DEV void named_barrier(int id, int threads) {
+    asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(threads) : "memory");
+}
+
 // ---------------------------------------------------------------- warp specialization
 
 template <int N> DEV void setmaxnreg_dec() {

@@ -16,6 +16,10 @@
 //   TMA_PROMOTE    FP8 with f32: each K tile's wgmmas start a fresh partial sum that is then
 //                  added into an f32 register accumulator (DeepSeek-V3's promotion every 128
 //                  K-elements: the FP8 wgmma keeps 14 bits of its sum)
+//   TMA_STORE_C    0: each thread stores its accumulator pairs to global memory; 1: each
+//                  consumer writes its slab into 128B-swizzled shared memory and one thread
+//                  stores it with TMA (boxes of 64 x 64), asynchronously: the next tile's main
+//                  loop starts while it drains
 //   TMA_STAGES     shared-memory stages of the ring
 //   TMA_PERSISTENT 0: one CTA per output tile; 1: one CTA per SM looping over tiles (the host
 //                  launches min(SMs, tiles)), the stage ring and its phases running on across
@@ -37,7 +41,7 @@
 #include "hopper.cuh"
 
 #ifndef GEMM_ACC_F16
-#error "GEMM_ACC_F16 (and GEMM_FP8, TMA_BM, TMA_BN, TMA_PROMOTE, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
+#error "GEMM_ACC_F16 (and GEMM_FP8, TMA_BM, TMA_BN, TMA_PROMOTE, TMA_STORE_C, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
 #endif
 
 typedef WgmmaStep<GEMM_FP8, GEMM_ACC_F16, TMA_BN> Step;
@@ -57,6 +61,9 @@ struct Traits {
     static constexpr int A_BYTES = BM * ROW_BYTES;
     static constexpr int B_BYTES = BN * ROW_BYTES;
     static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
+    static constexpr bool STORE_C = TMA_STORE_C;
+    static constexpr int C_BOX = 64;                         // 64 x 64 fp16 = 128-byte rows
+    static constexpr int C_SLAB_BYTES = 64 * BN * 2;         // one consumer slab of C, staged
     static constexpr int ACC_REGS = Step::REGS;              // per slab and thread
     static constexpr int K_STEPS = BK / Step::K;              // wgmmas per slab and K tile: 4
     static constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
@@ -64,6 +71,7 @@ struct Traits {
     static_assert(STAGES >= 2, "the ring needs >= 2 stages");
     static_assert(STAGE_BYTES % 1024 == 0, "each tile starts 1024-byte aligned (128B swizzle)");
     static_assert(!PROMOTE || (GEMM_FP8 && !ACC_F16 && SLABS == 1), "promotion: FP8, f32, 128 rows");
+    static_assert(!STORE_C || SLABS == 1, "the TMA store stages one slab per consumer: 128 rows");
 };
 using T = Traits;
 
@@ -105,12 +113,45 @@ DEV void store_slab(const Acc* d, u16* C, int M, int N, int row0, int col0, int 
     }
 }
 
+// The slab's fp16 C through shared memory (128B-swizzled boxes of 64 x 64) and a TMA store,
+// which writes only inside C. `staged` is this consumer's buffer; the store of its previous tile
+// must have finished reading it first. Fragment layout as in store_slab.
+DEV void store_slab_tma(const Acc* d, const TensorMap* map_c, u32 staged, int row0, int col0,
+                        int warp, int lane, int cw, bool issuer) {
+    if (issuer) tma_store_wait_read<0>();                    // the previous tile's store has read it
+    named_barrier(1 + cw, 128);
+#pragma unroll
+    for (int n8 = 0; n8 < T::BN / 8; ++n8) {
+        const int col = 8 * n8 + 2 * (lane & 3);             // within the slab
+        const u32 box = staged + (col / T::C_BOX) * (64 * 128);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int row = warp * 16 + (lane >> 2) + 8 * h;
+#if GEMM_ACC_F16
+            const u32 v = d[2 * n8 + h];
+#else
+            const u32 v = pack_f16x2(d[4 * n8 + 2 * h], d[4 * n8 + 2 * h + 1]);
+#endif
+            st_shared_b32(box + swizzle128_offset(row, col % T::C_BOX), v);
+        }
+    }
+    fence_proxy_async();                                     // generic writes -> the TMA store
+    named_barrier(1 + cw, 128);
+    if (issuer) {
+#pragma unroll
+        for (int b = 0; b < T::BN / T::C_BOX; ++b)
+            tma_store_2d(map_c, staged + b * (64 * 128), col0 + b * T::C_BOX, row0);
+        tma_store_commit();
+    }
+}
+
 extern "C" __global__ void __launch_bounds__(T::THREADS, 1)
 tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ TensorMap map_b,
-         u16* __restrict__ C, int M, int N, int K) {
+         const __grid_constant__ TensorMap map_c, u16* __restrict__ C, int M, int N, int K) {
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const u32 base = (smem_addr(smem_raw) + 1023) & ~1023u;
-    const u32 full = base + T::STAGES * T::STAGE_BYTES;      // STAGES barriers of 8 bytes
+    const u32 staging = base + T::STAGES * T::STAGE_BYTES;  // TMA_STORE_C: a C slab per consumer
+    const u32 full = staging + (T::STORE_C ? T::CONSUMERS * T::C_SLAB_BYTES : 0);  // 8 B each
     const u32 empty = full + 8 * T::STAGES;
     const int tid = threadIdx.x, wg = tid >> 7;
 
@@ -198,10 +239,16 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
             if (releaser)                                    // the tile's last stage: the producer
                 mbar_arrive(empty + 8 * ((it - 1) % T::STAGES)); // refills it during the stores
         }
+        if (T::STORE_C) {
+            store_slab_tma(d[0], &map_c, staging + cw * T::C_SLAB_BYTES, tile_m * T::BM + cw * 64,
+                           tile_n * T::BN, warp, lane, cw, releaser);
+            continue;
+        }
 #pragma unroll
         for (int j = 0; j < T::SLABS; ++j)
             store_slab(d[j], C, M, N,
                        tile_m * T::BM + (cw * T::SLABS + j) * 64 + warp * 16 + (lane >> 2),
                        tile_n * T::BN, lane);
     }
+    if (T::STORE_C && releaser) tma_store_wait_read<0>();   // smem stays valid until read
 }

@@ -137,3 +137,25 @@ def test_regs_reports_the_setmaxnreg_values_of_the_warp_specialized_kernels(tmp_
                       "gemm.wgmma.pipelined.acc_f32": ""}
     assert main(["regs", "--family", "gemm", "--results", str(tmp_path)]) == 0
     assert "setmaxnreg (regs is the count at entry" in capsys.readouterr().out
+
+
+def test_tma_store_and_fp8_variants_are_named_sized_and_shaped_as_their_kernels_need():
+    from mmabench.core.errors import UserError
+
+    store = [v for v in variants.all_variants() if v.store_c]
+    assert {v.name for v in store} >= {"gemm.tma.128x256.s3.ctma.acc_f32",
+                                       "gemm.tma.128x256.s3.ctma.persistent.acc_f16"}
+    for v in store:   # 3 stages of A + B, and C staged: one 64 x 256 fp16 slab per consumer
+        assert v.bm == 128 and v.smem_bytes == 3 * (128 + 256) * 128 + 1024 + 128 * 256 * 2 + 16 * 3
+        assert v.smem_bytes <= 227 * 1024 and v.defines()["TMA_STORE_C"] == 1
+        assert v.twin is not None and v.twin.store_c
+    variants.check_tma_shape(77, 514, 72)                       # pairs of C suffice ...
+    with pytest.raises(UserError, match="N=514 .a multiple of 8: 16-byte C rows"):
+        variants.check_tma_shape(77, 514, 72, store_c=True)      # ... the TMA store writes 16-byte rows
+    with pytest.raises(UserError, match="K=72 .a multiple of 16: 16-byte e4m3 rows"):
+        variants.check_tma_shape(77, 512, 72, inputs="e4m3")
+    fp8 = {v.name: v for v in variants.all_variants() if v.fp8}
+    promoted = fp8["gemm.tma.e4m3.128x128.s6.promote.acc_f32"]
+    assert promoted.bk == 128 and promoted.twin is None
+    assert promoted.wgmma_opcode == "QGMMA.64x128x32.F32.E4M3.E4M3"
+    assert fp8["gemm.tma.e4m3.128x256.s4.acc_f16"].twin.name == "gemm.tma.e4m3.128x256.s4.acc_f32"

@@ -132,18 +132,19 @@ def _tma_contenders(inputs, accs) -> list[Contender]:
 
     out = []
     arch = hardware.device_arch()
-    for acc, bm, stages, persistent in TMA_RUNS:
+    for acc, bm, stages, persistent, store in TMA_RUNS:
         if acc not in accs:
             continue
-        v = Variant(acc, "tma", stages, bm, persistent)
-        how = " persistent" if persistent else ""
-        tag = f"{bm}{'.persistent' if persistent else ''}"
+        v = Variant(acc, "tma", stages, bm, persistent, store_c=store)
+        how = (" persistent" if persistent else "") + (" tma-store" if store else "")
+        tag = f"{bm}{'.persistent' if persistent else ''}{'.ctma' if store else ''}"
         impl = ("tma" if bm == BM else f"tma {bm}-row") + how
         c = Contender(f"tma.{tag}.{acc}", impl, acc, acc,
                       f"{v.name} (TMA + mbarriers, {stages} stages, producer + 2 consumer "
-                      f"warpgroups{', one CTA per SM' if persistent else ''})", None, None,
-                      twin_key=f"tma.{BM}{'.persistent' if persistent else ''}.f32"
-                      if acc == "f16" else "")
+                      f"warpgroups{', one CTA per SM' if persistent else ''}"
+                      f"{', C stored by TMA from shared memory' if store else ''})", None, None,
+                      twin_key=(f"tma.{BM}{'.persistent' if persistent else ''}{'.ctma' if store else ''}.f32"
+                                if acc == "f16" else ""))
         out.append(_ready(c, v, inputs, arch))
     return out
 

@@ -9,7 +9,9 @@ import ctypes
 
 from mmabench.core.errors import UserError
 from mmabench.gemm.variants import Variant, check_tma_shape
-from mmabench.hopper.tensor_map import Tile2D, encode
+from mmabench.hopper.tensor_map import MAP_BYTES, EncodedMap, Tile2D, encode
+
+C_BOX = 64        # kernels/tma_gemm.cu's TMA store: boxes of 64 x 64 fp16 (128-byte rows)
 
 
 def grid_size(v: Variant, m: int, n: int, sms: int | None = None) -> int:
@@ -53,9 +55,12 @@ class TmaLaunch:
         check_operands(a, b, c, v.inputs)
         m, k = a.shape
         n = b.shape[0]
-        check_tma_shape(m, n, k, v.inputs)
+        check_tma_shape(m, n, k, v.inputs, v.store_c)
+        # C's map only for the TMA-store epilogue; the other kernels never read theirs
+        map_c = (encode(Tile2D("f16", m, n, n, C_BOX, C_BOX), c.data.ptr) if v.store_c
+                 else EncodedMap(bytes(MAP_BYTES)))
         self.maps = (encode(Tile2D(v.inputs, m, k, k, v.bm, v.bk), a.data.ptr),
-                     encode(Tile2D(v.inputs, n, k, k, v.bn, v.bk), b.data.ptr))
+                     encode(Tile2D(v.inputs, n, k, k, v.bn, v.bk), b.data.ptr), map_c)
         self.values = [ctypes.c_uint64(c.data.ptr), ctypes.c_int32(m), ctypes.c_int32(n),
                        ctypes.c_int32(k)]
         pointers = [tm.address for tm in self.maps] + [ctypes.addressof(x) for x in self.values]

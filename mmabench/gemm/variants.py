@@ -19,11 +19,15 @@ MODES = ("resident", "pipelined", "tma")
 BM, BN, BK = 128, 256, 64          # CTA tile of every mode but a 256-row TMA tile
 STAGES = 4                         # shared-memory stages of the pipelined and TMA 128-row modes
 GROUP_M = 16                       # tile order: M tiles per group (Triton's GROUP_SIZE_M idea)
-# The TMA runs: (accumulator, tile rows, stages, persistent). 128 x 256 at 4 stages is the
-# largest f32 tile that fits (128 f32 accumulators per thread); f16 also runs 256 x 256 at 3
-# stages (192 KiB). Each one-CTA-per-tile and persistent (one CTA per SM looping over tiles).
-TMA_RUNS = tuple((acc, bm, stages, persistent) for persistent in (False, True)
-                 for acc, bm, stages in (("f32", 128, 4), ("f16", 128, 4), ("f16", 256, 3)))
+# The TMA runs: (accumulator, tile rows, stages, persistent, TMA-store epilogue). 128 x 256 at 4
+# stages is the largest f32 tile that fits (128 f32 accumulators per thread); f16 also runs
+# 256 x 256 at 3 stages (192 KiB). The TMA-store epilogue stages C in shared memory (64 KiB at
+# 128 x 256), so those runs have 3 stages. Each one-CTA-per-tile and persistent (one CTA per SM
+# looping over tiles).
+TMA_RUNS = tuple((acc, bm, stages, persistent, store) for persistent in (False, True)
+                 for acc, bm, stages, store in (("f32", 128, 4, False), ("f16", 128, 4, False),
+                                                ("f16", 256, 3, False), ("f32", 128, 3, True),
+                                                ("f16", 128, 3, True)))
 # The e4m3 TMA runs: (accumulator, tile rows, tile columns, stages, promote). A K tile is 128
 # e4m3 (128 bytes, as 64 fp16), so the f16 runs' tiles and stages fit alike. Promotion keeps
 # two f32 accumulators (the running sum and the K tile's partial sum): 64 + 64 registers per
@@ -43,13 +47,15 @@ class Variant:
     inputs: str = "f16"            # the TMA kernel: 'f16' or 'e4m3' (INPUTS)
     bn: int = BN                   # tile columns (the TMA kernel's FP8 promotion: 128)
     promote: bool = False          # FP8, f32: each K tile's partial sum added into f32 registers
+    store_c: bool = False          # the TMA kernel: C through shared memory and a TMA store
+                                   # (name: '.ctma')
 
     @property
     def name(self) -> str:
         if self.tma:
             fp8 = f"{self.inputs}." if self.fp8 else ""
             return (f"gemm.tma.{fp8}{self.bm}x{self.bn}.s{self.stages}"
-                    f"{'.promote' if self.promote else ''}"
+                    f"{'.promote' if self.promote else ''}{'.ctma' if self.store_c else ''}"
                     f"{'.persistent' if self.persistent else ''}.acc_{self.acc}")
         return f"gemm.wgmma.{self.mode}.acc_{self.acc}"
 
@@ -89,7 +95,8 @@ class Variant:
     def defines(self) -> dict[str, int]:
         if self.tma:
             return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_FP8": int(self.fp8), "TMA_BM": self.bm,
-                    "TMA_BN": self.bn, "TMA_PROMOTE": int(self.promote), "TMA_STAGES": self.stages,
+                    "TMA_BN": self.bn, "TMA_PROMOTE": int(self.promote), "TMA_STORE_C": int(self.store_c),
+                    "TMA_STAGES": self.stages,
                     "TMA_PERSISTENT": int(self.persistent)}
         return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_RESIDENT": int(self.resident),
                 "GEMM_STAGES": self.stages}
@@ -98,7 +105,8 @@ class Variant:
     def smem_bytes(self) -> int:
         stages = 1 if self.resident else self.stages
         tiles = stages * (self.bm + self.bn) * 128 + 1024          # 128-byte K rows; + alignment slack
-        return tiles + (16 * stages if self.tma else 0)            # full + empty mbarriers
+        staged_c = self.bm * self.bn * 2 if self.store_c else 0   # fp16 C, one slab per consumer
+        return tiles + staged_c + (16 * stages if self.tma else 0)  # full + empty mbarriers
 
     @property
     def wgmma_opcode(self) -> str:
@@ -123,13 +131,13 @@ class Variant:
         if self.tma and (self.bm != BM or self.promote):
             return None
         return Variant("f32" if self.acc == "f16" else "f16", self.mode, self.stages, self.bm,
-                       self.persistent, self.inputs, self.bn)
+                       self.persistent, self.inputs, self.bn, store_c=self.store_c)
 
 
 def all_variants() -> list[Variant]:
     return ([Variant(acc, mode) for mode in MODES if mode != "tma" for acc in ACCS]
-            + [Variant(acc, "tma", stages, bm, persistent)
-               for acc, bm, stages, persistent in TMA_RUNS]
+            + [Variant(acc, "tma", stages, bm, persistent, store_c=store)
+               for acc, bm, stages, persistent, store in TMA_RUNS]
             + [Variant(acc, "tma", stages, bm, inputs="e4m3", bn=bn, promote=promote)
                for acc, bm, bn, stages, promote in FP8_RUNS])
 
@@ -151,13 +159,14 @@ def check_shape(m: int, n: int, k: int) -> None:
         raise UserError("GEMM sizes must be whole tiles: " + ", ".join(bad))
 
 
-def check_tma_shape(m: int, n: int, k: int, inputs: str = "f16") -> None:
+def check_tma_shape(m: int, n: int, k: int, inputs: str = "f16", store_c: bool = False) -> None:
     """UserError unless the TMA kernel takes the shape: any M, N, K >= 1 with K a multiple of 16
     bytes of input (TMA reads rows of a multiple of 16 bytes: 8 fp16, 16 e4m3) and N even (C is
-    stored in f16 pairs)."""
+    stored in f16 pairs), a multiple of 8 for the TMA-store epilogue (16-byte rows of C)."""
     per_row = 16 // INPUTS[inputs]
+    n_rule = ("a multiple of 8: 16-byte C rows for the TMA store", 8) if store_c else ("even", 2)
     bad = [f"{name}={v} ({rule})" for name, v, ok, rule in (
-        ("M", m, m >= 1, ">= 1"), ("N", n, n >= 2 and n % 2 == 0, "even"),
+        ("M", m, m >= 1, ">= 1"), ("N", n, n >= 2 and n % n_rule[1] == 0, n_rule[0]),
         ("K", k, k >= per_row and k % per_row == 0,
          f"a multiple of {per_row}: 16-byte {inputs} rows for TMA"))
         if not ok]
