@@ -58,8 +58,20 @@ class Run:
     why: str
 
     @property
+    def script(self) -> bool:
+        """A run of one of scripts/ (its first argument names it) rather than of mmabench."""
+        return bool(self.arguments) and self.arguments[0].endswith(".py")
+
+    @property
     def command(self) -> str:
+        if self.script:
+            return " ".join(["python", f"scripts/{self.arguments[0]}", *self.arguments[1:]])
         return " ".join(["python -m mmabench", *self.arguments])
+
+    def argv(self) -> list[str]:
+        if self.script:
+            return [sys.executable, str(CHECKOUT / "scripts" / self.arguments[0]), *self.arguments[1:]]
+        return [sys.executable, "-m", "mmabench", *self.arguments]
 
 
 def catalogue(path: Path | None = None) -> dict[str, list[Run]]:
@@ -169,7 +181,7 @@ def run_command(run: Run, results_root: Path, log: Path) -> int:
                   + "\n")
         out.flush()
         t0 = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "mmabench", *run.arguments], env=env,
+        proc = subprocess.Popen(run.argv(), env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in proc.stdout:
             sys.stdout.write(line)

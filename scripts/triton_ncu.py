@@ -2,12 +2,13 @@
 GEMMs of `python -m mmabench gemm` (both layouts of B, the four tile configurations, both
 accumulators), one profiled launch each.
 
-    python scripts/triton_ncu.py --out DIR [--size 8192] [--clock-control none|base]
+    python scripts/triton_ncu.py [--out DIR] [--size 8192] [--clock-control none|base]
 
 ncu locks the SM clock to base by default; this runs with `--clock-control none` unless told
 otherwise (the clocks a user's run sees), and writes it into every row. Output: DIR/ncu-raw.csv
 (every metric ncu gave, one row per kernel), DIR/triton-ncu.csv (the condensed columns below),
-and the condensed table on stdout. Needs a GPU, Triton, torch and ncu on PATH.
+and the condensed table on stdout. DIR defaults to $MMABENCH_RESULTS/triton-ncu (as
+scripts/regenerate.py runs it). Needs a GPU, Triton, torch and ncu on PATH.
 """
 
 from __future__ import annotations
@@ -112,9 +113,13 @@ def main() -> int:
     if args.child:
         child(args.size)
         return 0
+    import os
+
     ncu = shutil.which("ncu")
+    if args.out is None and os.environ.get("MMABENCH_RESULTS"):
+        args.out = Path(os.environ["MMABENCH_RESULTS"]) / "triton-ncu"
     if ncu is None or args.out is None:
-        print("needs ncu on PATH and --out DIR")
+        print("needs ncu on PATH and --out DIR (or MMABENCH_RESULTS)")
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     extra = gmma_metrics(ncu)

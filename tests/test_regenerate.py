@@ -38,13 +38,18 @@ def test_every_catalogue_command_is_one_the_cli_accepts():
     assert len(folders) == len(set(folders)), "two runs would write one folder"
     for runs in families.values():
         for run in runs:
+            if run.script:                             # one of scripts/, which must exist
+                assert (regenerate.CHECKOUT / "scripts" / run.arguments[0]).is_file(), run.command
+                assert run.argv()[1].endswith(f"scripts/{run.arguments[0]}")
+                continue
             parser.parse_args(list(run.arguments))     # SystemExit on an unknown option
 
 
 def test_comparison_families_run_in_a_named_regime():
     for family in ("mma", "wgmma", "gemm", "attention"):
         for run in regenerate.catalogue()[family]:
-            if "--numerics" in run.arguments or "--overhead" in run.arguments:
+            # numerics, overhead, offline compiles and profiles time nothing in a regime
+            if {"--numerics", "--overhead", "--offline"} & set(run.arguments) or run.script:
                 continue
             assert "--regime" in run.arguments, run.command
 

@@ -445,7 +445,7 @@ def _summary_row(r: dict) -> list:
     ok = r["status"] == "ok"
     return [r["impl"], acc, tables.fmt(tables.number(r.get("tflops"))) if ok else r["status"],
             tables.clock_power(r) if ok else "-", tables.fmt(tables.number(r.get("registers")), 0),
-            _E4M3_INPUTS.sub("", _text(r.get("tensor_op"))) or _F16_INPUTS.sub("", _text(r.get("ptx_wgmma"))) or "-",
+            compact_tensor_op(_text(r.get("tensor_op"))) or _F16_INPUTS.sub("", _text(r.get("ptx_wgmma"))) or "-",
             tables.fmt(tables.number(r.get("rel_rms_err")), 5),
             tables.ratio(r.get("f16_over_f32"), r.get("f16_over_f32_lo"), r.get("f16_over_f32_hi"))]
 
@@ -455,6 +455,12 @@ def _summary_row(r: dict) -> list:
 _F16_INPUTS = re.compile(r"(?<=\.f16|\.f32)\.f16\.f16\b")
 # likewise QGMMA's '.E4M3.E4M3': the FP8 rows all take e4m3 (their implementation says fp8)
 _E4M3_INPUTS = re.compile(r"\.E4M3\.E4M3\b")
+
+
+def compact_tensor_op(text: str) -> str:
+    """A SASS tensor op as the GEMM tables print it: 'QGMMA.64x256x32.F32 x12' (e4m3 inputs are
+    the only FP8 ones here; rows and result files keep the whole opcode)."""
+    return _E4M3_INPUTS.sub("", text)
 
 
 def _text(value) -> str:

@@ -65,6 +65,7 @@ def run_offline(accs, modes, markdown=False, results_root=None) -> int:
     the rows to a run folder (gemm-offline)."""
     from mmabench import record
     from mmabench.gemm.offline import report as kernel_report
+    from mmabench.gemm.bench import compact_tensor_op
     from mmabench.gemm.variants import select
     from mmabench.reporting.progress import Progress
 
@@ -75,15 +76,18 @@ def run_offline(accs, modes, markdown=False, results_root=None) -> int:
     for v in chosen:
         r = kernel_report(v)
         bad += not r["ok"]
+        # what went wrong, ptxas's advisories first: they undo what the kernel is built for
         flagged = [what for what, hit in (("wgmma serialized", r["wgmma_serialized"]),
-                                          ("setmaxnreg ignored", r["setmaxnreg_ignored"])) if hit]
+                                          ("setmaxnreg ignored", r["setmaxnreg_ignored"]),
+                                          ("spills", r["spill_store_bytes"] + r["spill_load_bytes"]),
+                                          ("not " + r["expected_hgmma"], not r["ok"])) if hit]
         rows.append([r["kernel"], r["registers"], r["spill_store_bytes"] + r["spill_load_bytes"],
-                     r["smem_bytes"], r["hgmma"], r["setmaxnreg"] or "-", " ".join(flagged) or "none",
-                     "ok" if r["ok"] else "MISMATCH"])
+                     r["smem_bytes"], compact_tensor_op(r["hgmma"]), r["setmaxnreg"] or "-",
+                     flagged[0] if flagged else "ok"])
         folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
         bar.step(v.name)
-    print(tables.table(["kernel (sm_90a)", "regs", "spill B", "smem B", "HGMMA in SASS",
-                        "setmaxnreg", "ptxas advisory", "check"], rows, markdown))
+    print(tables.table(["kernel (sm_90a)", "regs", "spill B", "smem B", "tensor op in SASS",
+                        "setmaxnreg", "check"], rows, markdown))
     print(f"\nresults: {folder.path}")
     return 1 if bad else 0
 
