@@ -170,3 +170,18 @@ def test_compare_refuses_a_gemm_file_without_its_columns_in_one_line(tmp_path, c
     assert main(["compare", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "m" in err and "Traceback" not in err
+
+
+def test_gemm_problems_of_a_sweep_are_cases_of_their_own():
+    """A skinny 8192x8192x1024 problem is not the 8192 cube (it once overwrote its figures)."""
+    def row(m, n, k, acc, tflops):
+        return {"status": "ok", "gpu_name": "NVIDIA H200", "regime": "sustained", "impl": "tma",
+                "key": f"tma.128.{acc}", "acc": acc, "m": m, "n": n, "k": k, "tflops": tflops,
+                "git_commit": "c1", "timestamp": "2026-12-04T10:00:00Z"}
+
+    side = generations.gemm(pd.DataFrame([row(8192, 8192, 8192, "f32", 650.0),
+                                          row(8192, 8192, 1024, "f32", 455.0),
+                                          row(1024, 8192, 8192, "f32", 623.0)]))
+    assert [r[:3] for r in side.rows] == [["tma", "8192", "-"], ["tma", "8192x8192x1024", "-"],
+                                          ["tma", "1024x8192x8192", "-"]]
+    assert [r[3] for r in side.rows] == ["650.0", "455.0", "623.0"]

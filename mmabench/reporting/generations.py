@@ -194,9 +194,9 @@ def gemm(frame) -> SideBySide | None:
     for g, rows in groups.items():
         for r in rows:
             if str(r.get("impl")) != "torch.matmul":   # its two settings both accumulate in f32
-                latest[(g, r["impl"], int(r["m"]), r["acc"])] = r
+                latest[(g, r["impl"], _problem(r), r["acc"])] = r
     cases = list(dict.fromkeys((k[1], k[2]) for k in latest))
-    headers = _group_headers(["implementation", "M=N=K"], groups,
+    headers = _group_headers(["implementation", "problem"], groups,
                              ("f16 acc", "f32 acc", "f16/f32"))
     body, behind = [], []
     for impl, size in cases:
@@ -214,10 +214,17 @@ def gemm(frame) -> SideBySide | None:
                     tables.fmt(tables.number(f32["tflops"])) if f32 else "-", ratio]
         body.append(row)
     return SideBySide("GEMM, GPUs side by side",
-                      "GEMM, fp16 inputs and outputs, TFLOP/s with either accumulator, and the "
-                      "f16/f32 ratio over interleaved rounds (an f16-only kernel, such as the TMA "
-                      "256-row tile, against the f32 kernel of its family):",
+                      "GEMM, fp16 inputs (e4m3 for the fp8 rows) and fp16 outputs, TFLOP/s with "
+                      "either accumulator, and the f16/f32 ratio over interleaved rounds (an "
+                      "f16-only kernel, such as the TMA 256-row tile, against the f32 kernel of its "
+                      "family); problem: M = N = K, or M x N x K:",
                       _legend(groups), headers, body, behind, keep=2)
+
+
+def _problem(r: dict) -> str:
+    """'8192' for M = N = K = 8192, else 'MxNxK' (a sweep's skinny shapes)."""
+    m, n, k = (int(float(r[d])) for d in ("m", "n", "k"))
+    return str(m) if m == n == k else f"{m}x{n}x{k}"
 
 
 # ---------------------------------------------------------------- attention
