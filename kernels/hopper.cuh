@@ -102,6 +102,11 @@ DEV void st_shared_b32(u32 addr, u32 v) {
 DEV void named_barrier(int id, int threads) {
     asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(threads) : "memory");
 }
+// arrive at named barrier `id` without waiting: with named_barrier on the same id and count,
+// one warpgroup signals another (ping-pong turns)
+DEV void named_barrier_arrive(int id, int threads) {
+    asm volatile("bar.arrive %0, %1;\n" :: "r"(id), "r"(threads) : "memory");
+}
 
 // ---------------------------------------------------------------- warp specialization
 

@@ -20,6 +20,11 @@
 //                  consumer writes its slab into 128B-swizzled shared memory and one thread
 //                  stores it with TMA (boxes of 64 x 64), asynchronously: the next tile's main
 //                  loop starts while it drains
+//   TMA_PINGPONG   0: cooperative, both consumers split each output tile (64 rows each); 1:
+//                  ping-pong (persistent only), each consumer owns whole tiles (BM rows: 128
+//                  for f16, whose 2 x 64 accumulator registers fit, 64 for f32), the two taking
+//                  turns: one runs its main loop while the other stores its last tile, the
+//                  turn passed on named barriers
 //   TMA_STAGES     shared-memory stages of the ring
 //   TMA_PERSISTENT 0: one CTA per output tile; 1: one CTA per SM looping over tiles (the host
 //                  launches min(SMs, tiles)), the stage ring and its phases running on across
@@ -41,7 +46,7 @@
 #include "hopper.cuh"
 
 #ifndef GEMM_ACC_F16
-#error "GEMM_ACC_F16 (and GEMM_FP8, TMA_BM, TMA_BN, TMA_PROMOTE, TMA_STORE_C, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
+#error "GEMM_ACC_F16 (and GEMM_FP8, TMA_BM, TMA_BN, TMA_PROMOTE, TMA_STORE_C, TMA_PINGPONG, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
 #endif
 
 typedef WgmmaStep<GEMM_FP8, GEMM_ACC_F16, TMA_BN> Step;
@@ -54,9 +59,11 @@ struct Traits {
     static constexpr int BM = TMA_BM, BN = TMA_BN, BK = ROW_BYTES / (GEMM_FP8 ? 1 : 2);
     static constexpr int STAGES = TMA_STAGES;
     static constexpr bool PERSISTENT = TMA_PERSISTENT;
+    static constexpr bool PINGPONG = TMA_PINGPONG;
     static constexpr int CONSUMERS = 2;                      // consumer warpgroups
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
-    static constexpr int SLABS = BM / (64 * CONSUMERS);      // m64 slabs per consumer
+    static constexpr int READERS = PINGPONG ? 1 : CONSUMERS; // consumers reading each stage
+    static constexpr int SLABS = BM / (64 * READERS);        // m64 slabs per consumer and tile
     static constexpr int GROUP_M = 16;
     static constexpr int A_BYTES = BM * ROW_BYTES;
     static constexpr int B_BYTES = BN * ROW_BYTES;
@@ -71,7 +78,8 @@ struct Traits {
     static_assert(STAGES >= 2, "the ring needs >= 2 stages");
     static_assert(STAGE_BYTES % 1024 == 0, "each tile starts 1024-byte aligned (128B swizzle)");
     static_assert(!PROMOTE || (GEMM_FP8 && !ACC_F16 && SLABS == 1), "promotion: FP8, f32, 128 rows");
-    static_assert(!STORE_C || SLABS == 1, "the TMA store stages one slab per consumer: 128 rows");
+    static_assert(!STORE_C || (SLABS == 1 && !PINGPONG), "the TMA store stages one slab per consumer");
+    static_assert(!PINGPONG || (PERSISTENT && !PROMOTE), "ping-pong: persistent, no promotion");
 };
 using T = Traits;
 
@@ -165,7 +173,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
         prefetch_tensor_map(&map_b);
         for (int s = 0; s < T::STAGES; ++s) {
             mbar_init(full + 8 * s, 1);                      // the producer's expect_tx arrival
-            mbar_init(empty + 8 * s, T::CONSUMERS);          // one arrival per consumer
+            mbar_init(empty + 8 * s, T::READERS);            // one arrival per reading consumer
         }
         fence_mbar_init();
     }
@@ -197,8 +205,16 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
     const int cw = wg - 1;                                   // consumer index
     const int warp = (tid & 127) >> 5, lane = tid & 31;
     const bool releaser = (tid & 127) == 0;                  // one arrival per warpgroup
-    int it = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += step) {
+    // slab j of this consumer's share of a tile starts at row first_slab + j (in m64 slabs)
+    const int first_slab = T::PINGPONG ? 0 : cw * T::SLABS;
+    int it = 0, seq = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += step, ++seq) {
+        if (T::PINGPONG && (seq & 1) != cw) {                // the other consumer's tile:
+            it += KT;                                        // its stages pass by
+            continue;
+        }
+        // ping-pong: wait for the turn (the other consumer's main loop on the tile before ends)
+        if (T::PINGPONG && seq > 0) named_barrier(3 + cw, 256);   // ids 3, 4 (1, 2: the TMA store)
         int tile_m, tile_n;
         tile_coords(tile, tiles_m, tiles_n, tile_m, tile_n);
         Acc d[T::SLABS][T::ACC_REGS];
@@ -227,7 +243,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
             wgmma_fence();
 #pragma unroll
             for (int j = 0; j < T::SLABS; ++j)
-                mma_k_tile(d[j], desc_k_major_sw128(stage + (cw * T::SLABS + j) * 64 * T::ROW_BYTES),
+                mma_k_tile(d[j], desc_k_major_sw128(stage + (first_slab + j) * 64 * T::ROW_BYTES),
                            db, false);
             wgmma_commit();
             wgmma_wait<1>();                                 // the previous K tile's group is done
@@ -239,6 +255,9 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
             if (releaser)                                    // the tile's last stage: the producer
                 mbar_arrive(empty + 8 * ((it - 1) % T::STAGES)); // refills it during the stores
         }
+        // ping-pong: the turn passes to the other consumer, if it has a next tile, while this
+        // one stores
+        if (T::PINGPONG && tile + step < tiles) named_barrier_arrive(3 + (cw ^ 1), 256);
         if (T::STORE_C) {
             store_slab_tma(d[0], &map_c, staging + cw * T::C_SLAB_BYTES, tile_m * T::BM + cw * 64,
                            tile_n * T::BN, warp, lane, cw, releaser);
@@ -247,7 +266,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
 #pragma unroll
         for (int j = 0; j < T::SLABS; ++j)
             store_slab(d[j], C, M, N,
-                       tile_m * T::BM + (cw * T::SLABS + j) * 64 + warp * 16 + (lane >> 2),
+                       tile_m * T::BM + (first_slab + j) * 64 + warp * 16 + (lane >> 2),
                        tile_n * T::BN, lane);
     }
     if (T::STORE_C && releaser) tma_store_wait_read<0>();   // smem stays valid until read

@@ -143,8 +143,8 @@ def test_tma_store_and_fp8_variants_are_named_sized_and_shaped_as_their_kernels_
     from mmabench.core.errors import UserError
 
     store = [v for v in variants.all_variants() if v.store_c]
-    assert {v.name for v in store} >= {"gemm.tma.128x256.s3.ctma.acc_f32",
-                                       "gemm.tma.128x256.s3.ctma.persistent.acc_f16"}
+    assert {v.name for v in store} >= {"gemm.tma.128x256.ctma.acc_f32",
+                                       "gemm.tma.128x256.ctma.persistent.acc_f16"}
     for v in store:   # 3 stages of A + B, and C staged: one 64 x 256 fp16 slab per consumer
         assert v.bm == 128 and v.smem_bytes == 3 * (128 + 256) * 128 + 1024 + 128 * 256 * 2 + 16 * 3
         assert v.smem_bytes <= 227 * 1024 and v.defines()["TMA_STORE_C"] == 1
@@ -159,3 +159,12 @@ def test_tma_store_and_fp8_variants_are_named_sized_and_shaped_as_their_kernels_
     assert promoted.bk == 128 and promoted.twin is None
     assert promoted.wgmma_opcode == "QGMMA.64x128x32.F32.E4M3.E4M3"
     assert fp8["gemm.tma.e4m3.128x256.s4.acc_f16"].twin.name == "gemm.tma.e4m3.128x256.s4.acc_f32"
+
+
+def test_ping_pong_variants_own_whole_tiles_per_consumer():
+    ping = {v.acc: v for v in variants.all_variants() if v.pingpong}
+    assert set(ping) == {"f16", "f32"} and all(v.persistent and not v.store_c for v in ping.values())
+    # f16: 2 slabs of 64 accumulator registers per consumer; f32: one slab of 128
+    assert (ping["f16"].bm, ping["f32"].bm) == (128, 64)
+    assert ping["f16"].defines()["TMA_PINGPONG"] == 1 and ping["f16"].twin is None
+    assert ping["f32"].smem_bytes == 5 * (64 + 256) * 128 + 1024 + 16 * 5 <= 227 * 1024

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import sys
 import textwrap
@@ -72,11 +74,15 @@ def _spill(r) -> str:
 
 LIMITER_SHORT = {"registers": "regs", "shared": "smem"}
 NARROW_LEGEND = ("spill B: bytes spilled (stored/loaded); occupancy: theoretical, with what limits "
-                 "it; --wide: every column")
+                 "it; an FP8 type written once: both operands have it (E4M3 for E4M3.E4M3); --wide: "
+                 "every column")
+_SAME_FP8_TYPES = re.compile(r"\.(E4M3|E5M2)\.\1\b")
 
 
 def short_tensor_ops(text: str) -> str:
-    """'HMMA.16816.F16 x128, HMMA.16816.F32 x128' -> 'HMMA.16816 F16 x128, F32 x128'."""
+    """'HMMA.16816.F16 x128, HMMA.16816.F32 x128' -> 'HMMA.16816 F16 x128, F32 x128';
+    'QGMMA.64x256x32.F32.E4M3.E4M3 x12' -> 'QGMMA.64x256x32.F32.E4M3 x12'."""
+    text = _SAME_FP8_TYPES.sub(r".\1", text)
     ops = [op.rsplit(" ", 1) for op in text.split(", ") if " " in op]
     groups: dict[str, list[str]] = {}
     for op, count in ops:
@@ -126,7 +132,7 @@ def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> 
             _num(r.get("n_HFMA2")),
         ])
     text = tables.table(headers, body, markdown, max_width=None if wide else tables.WIDTH)
-    return text if wide else text + "\n" + NARROW_LEGEND
+    return text if wide else text + "\n" + tables.note(NARROW_LEGEND)
 
 
 def diff_table(diffs: list[dict], markdown: bool = False) -> str:

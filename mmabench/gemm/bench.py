@@ -132,10 +132,16 @@ def _tma_contenders(inputs, accs) -> list[Contender]:
 
     out = []
     arch = hardware.device_arch()
-    for acc, bm, stages, persistent, store in TMA_RUNS:
+    for acc, bm, stages, persistent, store, pingpong in TMA_RUNS:
         if acc not in accs:
             continue
-        v = Variant(acc, "tma", stages, bm, persistent, store_c=store)
+        v = Variant(acc, "tma", stages, bm, persistent, store_c=store, pingpong=pingpong)
+        if pingpong:   # each accumulator at its own tile; the f16 ratio against the f32 ping-pong
+            c = Contender(f"tma.pingpong.{acc}", "tma ping-pong", acc, acc,
+                          f"{v.name} (TMA + mbarriers, {stages} stages, one CTA per SM; each consumer "
+                          f"owns whole {bm}x{v.bn} tiles, in turns on named barriers)", None, None)
+            out.append(_ready(c, v, inputs, arch))
+            continue
         how = (" persistent" if persistent else "") + (" tma-store" if store else "")
         tag = f"{bm}{'.persistent' if persistent else ''}{'.ctma' if store else ''}"
         impl = ("tma" if bm == BM else f"tma {bm}-row") + how

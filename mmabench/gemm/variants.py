@@ -19,15 +19,17 @@ MODES = ("resident", "pipelined", "tma")
 BM, BN, BK = 128, 256, 64          # CTA tile of every mode but a 256-row TMA tile
 STAGES = 4                         # shared-memory stages of the pipelined and TMA 128-row modes
 GROUP_M = 16                       # tile order: M tiles per group (Triton's GROUP_SIZE_M idea)
-# The TMA runs: (accumulator, tile rows, stages, persistent, TMA-store epilogue). 128 x 256 at 4
-# stages is the largest f32 tile that fits (128 f32 accumulators per thread); f16 also runs
-# 256 x 256 at 3 stages (192 KiB). The TMA-store epilogue stages C in shared memory (64 KiB at
-# 128 x 256), so those runs have 3 stages. Each one-CTA-per-tile and persistent (one CTA per SM
-# looping over tiles).
-TMA_RUNS = tuple((acc, bm, stages, persistent, store) for persistent in (False, True)
+# The TMA runs: (accumulator, tile rows, stages, persistent, TMA-store epilogue, ping-pong).
+# 128 x 256 at 4 stages is the largest f32 tile that fits (128 f32 accumulators per thread); f16
+# also runs 256 x 256 at 3 stages (192 KiB). The TMA-store epilogue stages C in shared memory
+# (64 KiB at 128 x 256), so those runs have 3 stages. Each one-CTA-per-tile and persistent (one
+# CTA per SM looping over tiles). Ping-pong (persistent): each consumer owns whole tiles, 128 x
+# 256 with f16 (2 x 64 accumulator registers), 64 x 256 with f32 (128 registers).
+TMA_RUNS = tuple((acc, bm, stages, persistent, store, False) for persistent in (False, True)
                  for acc, bm, stages, store in (("f32", 128, 4, False), ("f16", 128, 4, False),
                                                 ("f16", 256, 3, False), ("f32", 128, 3, True),
-                                                ("f16", 128, 3, True)))
+                                                ("f16", 128, 3, True))
+                 ) + (("f32", 64, 5, True, False, True), ("f16", 128, 4, True, False, True))
 # The e4m3 TMA runs: (accumulator, tile rows, tile columns, stages, promote). A K tile is 128
 # e4m3 (128 bytes, as 64 fp16), so the f16 runs' tiles and stages fit alike. Promotion keeps
 # two f32 accumulators (the running sum and the K tile's partial sum): 64 + 64 registers per
@@ -49,14 +51,19 @@ class Variant:
     promote: bool = False          # FP8, f32: each K tile's partial sum added into f32 registers
     store_c: bool = False          # the TMA kernel: C through shared memory and a TMA store
                                    # (name: '.ctma')
+    pingpong: bool = False         # the persistent TMA kernel: consumers own whole tiles, in turns
 
     @property
     def name(self) -> str:
         if self.tma:
+            # kept short (the regs table fits 120 columns): a TMA-store variant always has the
+            # 3 stages its staged C leaves room for, and ping-pong is always persistent
             fp8 = f"{self.inputs}." if self.fp8 else ""
-            return (f"gemm.tma.{fp8}{self.bm}x{self.bn}.s{self.stages}"
+            stages = "" if self.store_c else f".s{self.stages}"
+            return (f"gemm.tma.{fp8}{self.bm}x{self.bn}{stages}"
                     f"{'.promote' if self.promote else ''}{'.ctma' if self.store_c else ''}"
-                    f"{'.persistent' if self.persistent else ''}.acc_{self.acc}")
+                    f"{'.pingpong' if self.pingpong else ''}"
+                    f"{'.persistent' if self.persistent and not self.pingpong else ''}.acc_{self.acc}")
         return f"gemm.wgmma.{self.mode}.acc_{self.acc}"
 
     @property
@@ -96,6 +103,7 @@ class Variant:
         if self.tma:
             return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_FP8": int(self.fp8), "TMA_BM": self.bm,
                     "TMA_BN": self.bn, "TMA_PROMOTE": int(self.promote), "TMA_STORE_C": int(self.store_c),
+                    "TMA_PINGPONG": int(self.pingpong),
                     "TMA_STAGES": self.stages,
                     "TMA_PERSISTENT": int(self.persistent)}
         return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_RESIDENT": int(self.resident),
@@ -127,8 +135,9 @@ class Variant:
     @property
     def twin(self) -> "Variant | None":
         """The same kernel with the other accumulator (None for the TMA 256-row tile, which only
-        the f16 accumulator's registers allow, and for FP8 promotion, which is f32's alone)."""
-        if self.tma and (self.bm != BM or self.promote):
+        the f16 accumulator's registers allow, for FP8 promotion, which is f32's alone, and for
+        ping-pong, whose tile differs with the accumulator)."""
+        if self.tma and (self.bm != BM or self.promote or self.pingpong):
             return None
         return Variant("f32" if self.acc == "f16" else "f16", self.mode, self.stages, self.bm,
                        self.persistent, self.inputs, self.bn, store_c=self.store_c)
@@ -136,8 +145,8 @@ class Variant:
 
 def all_variants() -> list[Variant]:
     return ([Variant(acc, mode) for mode in MODES if mode != "tma" for acc in ACCS]
-            + [Variant(acc, "tma", stages, bm, persistent, store_c=store)
-               for acc, bm, stages, persistent, store in TMA_RUNS]
+            + [Variant(acc, "tma", stages, bm, persistent, store_c=store, pingpong=pingpong)
+               for acc, bm, stages, persistent, store, pingpong in TMA_RUNS]
             + [Variant(acc, "tma", stages, bm, inputs="e4m3", bn=bn, promote=promote)
                for acc, bm, bn, stages, promote in FP8_RUNS])
 
