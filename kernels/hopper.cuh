@@ -61,6 +61,27 @@ DEV void mbar_wait(u32 bar, u32 parity) {
                  "@!done bra WAIT;\n}\n" :: "r"(bar), "r"(parity) : "memory");
 }
 
+// ---------------------------------------------------------------- clusters
+
+DEV u32 cluster_ctarank() {
+    u32 r;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+    return r;
+}
+// every thread of every CTA of the cluster arrives, then waits for the others: after it the
+// peers' shared memory (their mbarriers) is initialized, or no longer written to. Not .aligned:
+// a warp may reach it diverged (the producer's elected thread comes later than its lanes).
+DEV void cluster_sync() {
+    asm volatile("barrier.cluster.arrive.release;\n"
+                 "barrier.cluster.wait.acquire;\n" ::: "memory");
+}
+// arrive on the mbarrier at the same shared-memory offset in CTA `rank` of the cluster
+DEV void mbar_arrive_cluster(u32 bar, u32 rank) {
+    asm volatile("{\n.reg .b32 remote;\nmapa.shared::cluster.u32 remote, %0, %1;\n"
+                 "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n"
+                 :: "r"(bar), "r"(rank) : "memory");
+}
+
 // ---------------------------------------------------------------- TMA
 
 DEV void prefetch_tensor_map(const TensorMap* map) {
@@ -72,6 +93,15 @@ DEV void tma_load_2d(u32 dst, const TensorMap* map, u32 bar, int c0, int c1) {
     asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
                  " [%0], [%1, {%3, %4}], [%2];\n"
                  :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+
+// the same load multicast: the box lands at offset `dst` of every CTA in `cta_mask` and completes
+// on the mbarrier at offset `bar` of each of them
+DEV void tma_load_2d_multicast(u32 dst, const TensorMap* map, u32 bar, int c0, int c1,
+                               unsigned short cta_mask) {
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 ".multicast::cluster [%0], [%1, {%3, %4}], [%2], %5;\n"
+                 :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "h"(cta_mask) : "memory");
 }
 
 // the box at (c0 innermost, c1) of `map` from shared memory at `src` (written by the generic

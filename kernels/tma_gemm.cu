@@ -25,6 +25,9 @@
 //                  for f16, whose 2 x 64 accumulator registers fit, 64 for f32), the two taking
 //                  turns: one runs its main loop while the other stores its last tile, the
 //                  turn passed on named barriers
+//   TMA_CLUSTER    1, or 2: a cluster of two CTAs on vertically adjacent tiles (one tile of N),
+//                  each loading half of the shared B tile and multicasting it to both; a stage
+//                  is refilled only when the consumers of both CTAs have released it
 //   TMA_STAGES     shared-memory stages of the ring
 //   TMA_PERSISTENT 0: one CTA per output tile; 1: one CTA per SM looping over tiles (the host
 //                  launches min(SMs, tiles)), the stage ring and its phases running on across
@@ -46,7 +49,7 @@
 #include "hopper.cuh"
 
 #ifndef GEMM_ACC_F16
-#error "GEMM_ACC_F16 (and GEMM_FP8, TMA_BM, TMA_BN, TMA_PROMOTE, TMA_STORE_C, TMA_PINGPONG, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
+#error "GEMM_ACC_F16 (and GEMM_FP8, TMA_BM, TMA_BN, TMA_PROMOTE, TMA_STORE_C, TMA_PINGPONG, TMA_CLUSTER, TMA_STAGES, TMA_PERSISTENT) come from mmabench/gemm/build.py"
 #endif
 
 typedef WgmmaStep<GEMM_FP8, GEMM_ACC_F16, TMA_BN> Step;
@@ -63,6 +66,7 @@ struct Traits {
     static constexpr int CONSUMERS = 2;                      // consumer warpgroups
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
     static constexpr int READERS = PINGPONG ? 1 : CONSUMERS; // consumers reading each stage
+    static constexpr int CLUSTER = TMA_CLUSTER;              // CTAs sharing (multicasting) B
     static constexpr int SLABS = BM / (64 * READERS);        // m64 slabs per consumer and tile
     static constexpr int GROUP_M = 16;
     static constexpr int A_BYTES = BM * ROW_BYTES;
@@ -80,6 +84,7 @@ struct Traits {
     static_assert(!PROMOTE || (GEMM_FP8 && !ACC_F16 && SLABS == 1), "promotion: FP8, f32, 128 rows");
     static_assert(!STORE_C || (SLABS == 1 && !PINGPONG), "the TMA store stages one slab per consumer");
     static_assert(!PINGPONG || (PERSISTENT && !PROMOTE), "ping-pong: persistent, no promotion");
+    static_assert(CLUSTER == 1 || (CLUSTER == 2 && !PERSISTENT), "clusters of 2, one tile per CTA");
 };
 using T = Traits;
 
@@ -99,6 +104,17 @@ DEV void tile_coords(int tile, int tiles_m, int tiles_n, int& tile_m, int& tile_
     const int group_m = imin(tiles_m - first_m, T::GROUP_M);
     tile_m = first_m + (tile % per_group) % group_m;
     tile_n = (tile % per_group) / group_m;
+}
+
+// A consumer warpgroup's release of a stage it has read: one arrival on that stage's "empty"
+// barrier in every CTA of the cluster (the peers multicast into this stage too)
+DEV void release_stage(u32 bar) {
+    if (T::CLUSTER == 1) {
+        mbar_arrive(bar);
+        return;
+    }
+#pragma unroll
+    for (int r = 0; r < T::CLUSTER; ++r) mbar_arrive_cluster(bar, r);
 }
 
 // fp16 C straight from one slab's accumulator fragments, inside C only
@@ -153,7 +169,13 @@ DEV void store_slab_tma(const Acc* d, const TensorMap* map_c, u32 staged, int ro
     }
 }
 
-extern "C" __global__ void __launch_bounds__(T::THREADS, 1)
+#if TMA_CLUSTER > 1
+#define TMA_CLUSTER_DIMS __cluster_dims__(TMA_CLUSTER, 1, 1)
+#else
+#define TMA_CLUSTER_DIMS
+#endif
+
+extern "C" __global__ void __launch_bounds__(T::THREADS, 1) TMA_CLUSTER_DIMS
 tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ TensorMap map_b,
          const __grid_constant__ TensorMap map_c, u16* __restrict__ C, int M, int N, int K) {
     extern __shared__ __align__(1024) unsigned char smem_raw[];
@@ -164,7 +186,11 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
     const int tid = threadIdx.x, wg = tid >> 7;
 
     const int tiles_m = (M + T::BM - 1) / T::BM, tiles_n = (N + T::BN - 1) / T::BN;
-    const int tiles = tiles_m * tiles_n;
+    // with clusters, the tile order runs over cluster tiles (CLUSTER M tiles, one N tile), and a
+    // CTA takes the M tile of its rank in its cluster (past M: TMA reads zeros, nothing is stored)
+    const int cluster_tiles_m = (tiles_m + T::CLUSTER - 1) / T::CLUSTER;
+    const int tiles = cluster_tiles_m * tiles_n;
+    const int rank = T::CLUSTER > 1 ? (int)cluster_ctarank() : 0;
     const int step = T::PERSISTENT ? gridDim.x : tiles;     // one tile per CTA unless persistent
     const int KT = (K + T::BK - 1) / T::BK;
 
@@ -173,11 +199,12 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
         prefetch_tensor_map(&map_b);
         for (int s = 0; s < T::STAGES; ++s) {
             mbar_init(full + 8 * s, 1);                      // the producer's expect_tx arrival
-            mbar_init(empty + 8 * s, T::READERS);            // one arrival per reading consumer
+            mbar_init(empty + 8 * s, T::READERS * T::CLUSTER);   // each reading consumer, each CTA
         }
         fence_mbar_init();
     }
     __syncthreads();
+    if (T::CLUSTER > 1) cluster_sync();                      // the peer's barriers are ready
 
     // `it` counts K tiles over all of this CTA's output tiles: stage it % STAGES, phase
     // (it / STAGES) & 1, on the producer's side and the consumers' alike
@@ -185,19 +212,28 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
         setmaxnreg_dec<T::PRODUCER_REGS>();
         if (tid == 0) {
             int it = 0;
-            for (int tile = blockIdx.x; tile < tiles; tile += step) {
+            for (int tile = blockIdx.x / T::CLUSTER; tile < tiles; tile += step) {
                 int tile_m, tile_n;
-                tile_coords(tile, tiles_m, tiles_n, tile_m, tile_n);
+                tile_coords(tile, cluster_tiles_m, tiles_n, tile_m, tile_n);
+                tile_m = tile_m * T::CLUSTER + rank;
                 for (int t = 0; t < KT; ++t, ++it) {
                     const int s = it % T::STAGES;
                     mbar_wait(empty + 8 * s, ((it / T::STAGES) & 1) ^ 1);   // the slot is free
                     const u32 stage = base + s * T::STAGE_BYTES;
                     mbar_arrive_expect_tx(full + 8 * s, T::STAGE_BYTES);
                     tma_load_2d(stage, &map_a, full + 8 * s, t * T::BK, tile_m * T::BM);
-                    tma_load_2d(stage + T::A_BYTES, &map_b, full + 8 * s, t * T::BK, tile_n * T::BN);
+                    if (T::CLUSTER == 1) {
+                        tma_load_2d(stage + T::A_BYTES, &map_b, full + 8 * s, t * T::BK, tile_n * T::BN);
+                    } else {                                 // this CTA's share of B, to all
+                        const int part = T::BN / T::CLUSTER;
+                        tma_load_2d_multicast(stage + T::A_BYTES + rank * part * T::ROW_BYTES, &map_b,
+                                              full + 8 * s, t * T::BK, tile_n * T::BN + rank * part,
+                                              (unsigned short)((1 << T::CLUSTER) - 1));
+                    }
                 }
             }
         }
+        if (T::CLUSTER > 1) cluster_sync();                  // see the end of the kernel
         return;
     }
 
@@ -208,7 +244,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
     // slab j of this consumer's share of a tile starts at row first_slab + j (in m64 slabs)
     const int first_slab = T::PINGPONG ? 0 : cw * T::SLABS;
     int it = 0, seq = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += step, ++seq) {
+    for (int tile = blockIdx.x / T::CLUSTER; tile < tiles; tile += step, ++seq) {
         if (T::PINGPONG && (seq & 1) != cw) {                // the other consumer's tile:
             it += KT;                                        // its stages pass by
             continue;
@@ -216,7 +252,8 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
         // ping-pong: wait for the turn (the other consumer's main loop on the tile before ends)
         if (T::PINGPONG && seq > 0) named_barrier(3 + cw, 256);   // ids 3, 4 (1, 2: the TMA store)
         int tile_m, tile_n;
-        tile_coords(tile, tiles_m, tiles_n, tile_m, tile_n);
+        tile_coords(tile, cluster_tiles_m, tiles_n, tile_m, tile_n);
+        tile_m = tile_m * T::CLUSTER + rank;
         Acc d[T::SLABS][T::ACC_REGS];
 #pragma unroll
         for (int j = 0; j < T::SLABS; ++j)
@@ -235,7 +272,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
                 mma_k_tile(part, desc_k_major_sw128(stage + cw * 64 * T::ROW_BYTES), db, true);
                 wgmma_commit();
                 wgmma_wait<0>();
-                if (releaser) mbar_arrive(empty + 8 * s);    // this stage is read: free it now
+                if (releaser) release_stage(empty + 8 * s); // this stage is read: free it now
 #pragma unroll
                 for (int i = 0; i < T::ACC_REGS; ++i) d[0][i] += part[i];
                 continue;
@@ -248,12 +285,12 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
             wgmma_commit();
             wgmma_wait<1>();                                 // the previous K tile's group is done
             if (t > 0 && releaser)
-                mbar_arrive(empty + 8 * ((it - 1) % T::STAGES));
+                release_stage(empty + 8 * ((it - 1) % T::STAGES));
         }
         if (!T::PROMOTE) {
             wgmma_wait<0>();
             if (releaser)                                    // the tile's last stage: the producer
-                mbar_arrive(empty + 8 * ((it - 1) % T::STAGES)); // refills it during the stores
+                release_stage(empty + 8 * ((it - 1) % T::STAGES)); // refills it during the stores
         }
         // ping-pong: the turn passes to the other consumer, if it has a next tile, while this
         // one stores
@@ -270,4 +307,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
                        tile_n * T::BN, lane);
     }
     if (T::STORE_C && releaser) tma_store_wait_read<0>();   // smem stays valid until read
+    // the peer may still arrive on this CTA's barriers or multicast into it: neither CTA leaves
+    // before both are done (the producer warpgroup takes part when its loads are issued)
+    if (T::CLUSTER > 1) cluster_sync();
 }

@@ -119,7 +119,8 @@ def test_comparison_smoke(tmp_path):
         assert r16["tensor_op"].startswith("HGMMA.64x256x16.F16") and r32["tensor_op"].startswith("HGMMA.64x256x16.F32")
         assert r16["registers"] < r32["registers"]
         assert r16["f16_over_f32_lo"] <= r16["f16_over_f32"] <= r16["f16_over_f32_hi"]
-        for tag in ("128", "128.persistent", "128.ctma", "128.persistent.ctma", "pingpong"):
+        for tag in ("128", "128.persistent", "128.ctma", "128.persistent.ctma", "pingpong", "128.mc2",
+                    "128.ctma.mc2"):
             for key in (f"tma.{tag}.f32", f"tma.{tag}.f16"):
                 assert by[key]["status"] == "ok" and by[key]["tflops"] > 0, by[key]
         assert by["tma.256.f16"]["f16_over_f32"] > 0       # against the f32 128-row tile

@@ -168,3 +168,20 @@ def test_ping_pong_variants_own_whole_tiles_per_consumer():
     assert (ping["f16"].bm, ping["f32"].bm) == (128, 64)
     assert ping["f16"].defines()["TMA_PINGPONG"] == 1 and ping["f16"].twin is None
     assert ping["f32"].smem_bytes == 5 * (64 + 256) * 128 + 1024 + 16 * 5 <= 227 * 1024
+
+
+def test_cluster_variants_multicast_half_of_b_and_launch_whole_clusters():
+    from mmabench.gemm.tma import grid_size
+
+    mc = {v.name: v for v in variants.all_variants() if v.cluster > 1}
+    assert set(mc) == {"gemm.tma.128x256.s4.mc2.acc_f32", "gemm.tma.128x256.s4.mc2.acc_f16",
+                       "gemm.tma.128x256.ctma.mc2.acc_f32", "gemm.tma.128x256.ctma.mc2.acc_f16"}
+    v = mc["gemm.tma.128x256.s4.mc2.acc_f32"]
+    assert v.defines()["TMA_CLUSTER"] == 2 and not v.persistent
+    assert v.twin.name == "gemm.tma.128x256.s4.mc2.acc_f16"
+    # 3 tiles of M: two clusters, the last CTA's tile past M (it loads zeros, stores nothing)
+    assert grid_size(v, 300, 512) == 4 * 2
+    assert grid_size(variants.Variant("f32", "tma", 4, 128), 300, 512) == 3 * 2
+    ptx = build.ptx_for(v)
+    assert ".reqnctapercluster 2, 1, 1" in ptx or ".explicitcluster" in ptx
+    assert "multicast::cluster" in ptx and "mapa.shared::cluster" in ptx and "barrier.cluster" in ptx

@@ -125,32 +125,38 @@ def _kernel_info(v: Variant, loaded) -> dict:
 
 
 def _tma_contenders(inputs, accs) -> list[Contender]:
-    """The TMA warp-specialized kernel: f32 and f16 at 128 x 256 (only the accumulator differs,
-    impl 'tma'), and f16 at its own 256 x 256 tile ('tma 256-row'), whose ratio is taken
-    against the f32 128 x 256 kernel (the largest f32 tile); each also persistent."""
+    """The TMA warp-specialized kernel (variants.TMA_RUNS): f32 and f16 at 128 x 256 (only the
+    accumulator differs, impl 'tma'), and f16 at its own 256 x 256 tile ('tma 256-row'), whose
+    ratio is taken against the f32 128 x 256 kernel with the same options (persistent, TMA-store
+    epilogue, clusters multicasting B); and ping-pong, each accumulator at its own tile."""
     from mmabench.gemm.variants import TMA_RUNS
 
     out = []
     arch = hardware.device_arch()
-    for acc, bm, stages, persistent, store, pingpong in TMA_RUNS:
+    for run in TMA_RUNS:
+        acc, bm, stages, persistent, store = run.acc, run.bm, run.stages, run.persistent, run.store_c
         if acc not in accs:
             continue
-        v = Variant(acc, "tma", stages, bm, persistent, store_c=store, pingpong=pingpong)
-        if pingpong:   # each accumulator at its own tile; the f16 ratio against the f32 ping-pong
+        v = Variant(acc, "tma", stages, bm, persistent, store_c=store, pingpong=run.pingpong,
+                    cluster=run.cluster)
+        if run.pingpong:   # each accumulator at its own tile; the f16 ratio against the f32 ping-pong
             c = Contender(f"tma.pingpong.{acc}", "tma ping-pong", acc, acc,
                           f"{v.name} (TMA + mbarriers, {stages} stages, one CTA per SM; each consumer "
                           f"owns whole {bm}x{v.bn} tiles, in turns on named barriers)", None, None)
             out.append(_ready(c, v, inputs, arch))
             continue
-        how = (" persistent" if persistent else "") + (" tma-store" if store else "")
-        tag = f"{bm}{'.persistent' if persistent else ''}{'.ctma' if store else ''}"
+        how = ((" persistent" if persistent else "") + (" tma-store" if store else "")
+               + (f" mc{run.cluster}" if run.cluster > 1 else ""))
+        flags = (f"{'.persistent' if persistent else ''}{'.ctma' if store else ''}"
+                 f"{f'.mc{run.cluster}' if run.cluster > 1 else ''}")
+        tag = f"{bm}{flags}"
         impl = ("tma" if bm == BM else f"tma {bm}-row") + how
         c = Contender(f"tma.{tag}.{acc}", impl, acc, acc,
                       f"{v.name} (TMA + mbarriers, {stages} stages, producer + 2 consumer "
                       f"warpgroups{', one CTA per SM' if persistent else ''}"
-                      f"{', C stored by TMA from shared memory' if store else ''})", None, None,
-                      twin_key=(f"tma.{BM}{'.persistent' if persistent else ''}{'.ctma' if store else ''}.f32"
-                                if acc == "f16" else ""))
+                      f"{', C stored by TMA from shared memory' if store else ''}"
+                      f"{f', clusters of {run.cluster} multicasting B' if run.cluster > 1 else ''})",
+                      None, None, twin_key=f"tma.{BM}{flags}.f32" if acc == "f16" else "")
         out.append(_ready(c, v, inputs, arch))
     return out
 

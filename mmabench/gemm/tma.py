@@ -17,7 +17,9 @@ C_BOX = 64        # kernels/tma_gemm.cu's TMA store: boxes of 64 x 64 fp16 (128-
 def grid_size(v: Variant, m: int, n: int, sms: int | None = None) -> int:
     """CTAs to launch: one per output tile, or for the persistent kernel one per SM (`sms`, the
     GPU's count) at most."""
-    tiles = -(-m // v.bm) * -(-n // v.bn)
+    tiles_m = -(-m // v.bm)
+    # a cluster takes `cluster` vertically adjacent tiles (the last one may lie past M)
+    tiles = -(-tiles_m // v.cluster) * v.cluster * -(-n // v.bn)
     return min(tiles, sms) if v.persistent and sms else tiles
 
 
@@ -60,7 +62,7 @@ class TmaLaunch:
         map_c = (encode(Tile2D("f16", m, n, n, C_BOX, C_BOX), c.data.ptr) if v.store_c
                  else EncodedMap(bytes(MAP_BYTES)))
         self.maps = (encode(Tile2D(v.inputs, m, k, k, v.bm, v.bk), a.data.ptr),
-                     encode(Tile2D(v.inputs, n, k, k, v.bn, v.bk), b.data.ptr), map_c)
+                     encode(Tile2D(v.inputs, n, k, k, v.bn // v.cluster, v.bk), b.data.ptr), map_c)
         self.values = [ctypes.c_uint64(c.data.ptr), ctypes.c_int32(m), ctypes.c_int32(n),
                        ctypes.c_int32(k)]
         pointers = [tm.address for tm in self.maps] + [ctypes.addressof(x) for x in self.values]

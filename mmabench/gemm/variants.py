@@ -11,6 +11,7 @@ promotes each 128-wide K tile's FP8 partial sum into f32 registers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mmabench.core.errors import UserError
 
@@ -19,17 +20,34 @@ MODES = ("resident", "pipelined", "tma")
 BM, BN, BK = 128, 256, 64          # CTA tile of every mode but a 256-row TMA tile
 STAGES = 4                         # shared-memory stages of the pipelined and TMA 128-row modes
 GROUP_M = 16                       # tile order: M tiles per group (Triton's GROUP_SIZE_M idea)
-# The TMA runs: (accumulator, tile rows, stages, persistent, TMA-store epilogue, ping-pong).
-# 128 x 256 at 4 stages is the largest f32 tile that fits (128 f32 accumulators per thread); f16
-# also runs 256 x 256 at 3 stages (192 KiB). The TMA-store epilogue stages C in shared memory
-# (64 KiB at 128 x 256), so those runs have 3 stages. Each one-CTA-per-tile and persistent (one
-# CTA per SM looping over tiles). Ping-pong (persistent): each consumer owns whole tiles, 128 x
-# 256 with f16 (2 x 64 accumulator registers), 64 x 256 with f32 (128 registers).
-TMA_RUNS = tuple((acc, bm, stages, persistent, store, False) for persistent in (False, True)
+class TmaRun(NamedTuple):
+    """One fp16 run of the TMA kernel: its accumulator, tile rows, stages and options."""
+    acc: str
+    bm: int
+    stages: int
+    persistent: bool = False       # one CTA per SM looping over output tiles
+    store_c: bool = False          # C through shared memory and a TMA store
+    pingpong: bool = False         # consumers own whole tiles, in turns (persistent)
+    cluster: int = 1               # CTAs per cluster sharing B by TMA multicast
+
+
+# The fp16 TMA runs. 128 x 256 at 4 stages is the largest f32 tile that fits (128 f32 accumulators
+# per thread); f16 also runs 256 x 256 at 3 stages (192 KiB). The TMA-store epilogue stages C in
+# shared memory (64 KiB at 128 x 256), so those runs have 3 stages. Each one-CTA-per-tile and
+# persistent (one CTA per SM looping over tiles). Ping-pong (persistent): each consumer owns whole
+# tiles, 128 x 256 with f16 (2 x 64 accumulator registers), 64 x 256 with f32 (128 registers).
+# Clusters of 2 (one tile per CTA): vertically adjacent tiles, each CTA loading half of B and
+# multicasting it to both.
+TMA_RUNS = tuple(TmaRun(acc, bm, stages, persistent, store)
+                 for persistent in (False, True)
                  for acc, bm, stages, store in (("f32", 128, 4, False), ("f16", 128, 4, False),
                                                 ("f16", 256, 3, False), ("f32", 128, 3, True),
                                                 ("f16", 128, 3, True))
-                 ) + (("f32", 64, 5, True, False, True), ("f16", 128, 4, True, False, True))
+                 ) + (TmaRun("f32", 64, 5, persistent=True, pingpong=True),
+                      TmaRun("f16", 128, 4, persistent=True, pingpong=True),
+                      TmaRun("f32", 128, 4, cluster=2), TmaRun("f16", 128, 4, cluster=2),
+                      TmaRun("f32", 128, 3, store_c=True, cluster=2),
+                      TmaRun("f16", 128, 3, store_c=True, cluster=2))
 # The e4m3 TMA runs: (accumulator, tile rows, tile columns, stages, promote). A K tile is 128
 # e4m3 (128 bytes, as 64 fp16), so the f16 runs' tiles and stages fit alike. Promotion keeps
 # two f32 accumulators (the running sum and the K tile's partial sum): 64 + 64 registers per
@@ -52,6 +70,7 @@ class Variant:
     store_c: bool = False          # the TMA kernel: C through shared memory and a TMA store
                                    # (name: '.ctma')
     pingpong: bool = False         # the persistent TMA kernel: consumers own whole tiles, in turns
+    cluster: int = 1               # the TMA kernel: CTAs per cluster multicasting B (name: '.mc2')
 
     @property
     def name(self) -> str:
@@ -62,7 +81,7 @@ class Variant:
             stages = "" if self.store_c else f".s{self.stages}"
             return (f"gemm.tma.{fp8}{self.bm}x{self.bn}{stages}"
                     f"{'.promote' if self.promote else ''}{'.ctma' if self.store_c else ''}"
-                    f"{'.pingpong' if self.pingpong else ''}"
+                    f"{'.pingpong' if self.pingpong else ''}{f'.mc{self.cluster}' if self.cluster > 1 else ''}"
                     f"{'.persistent' if self.persistent and not self.pingpong else ''}.acc_{self.acc}")
         return f"gemm.wgmma.{self.mode}.acc_{self.acc}"
 
@@ -103,7 +122,7 @@ class Variant:
         if self.tma:
             return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_FP8": int(self.fp8), "TMA_BM": self.bm,
                     "TMA_BN": self.bn, "TMA_PROMOTE": int(self.promote), "TMA_STORE_C": int(self.store_c),
-                    "TMA_PINGPONG": int(self.pingpong),
+                    "TMA_PINGPONG": int(self.pingpong), "TMA_CLUSTER": self.cluster,
                     "TMA_STAGES": self.stages,
                     "TMA_PERSISTENT": int(self.persistent)}
         return {"GEMM_ACC_F16": int(self.acc == "f16"), "GEMM_RESIDENT": int(self.resident),
@@ -140,13 +159,14 @@ class Variant:
         if self.tma and (self.bm != BM or self.promote or self.pingpong):
             return None
         return Variant("f32" if self.acc == "f16" else "f16", self.mode, self.stages, self.bm,
-                       self.persistent, self.inputs, self.bn, store_c=self.store_c)
+                       self.persistent, self.inputs, self.bn, store_c=self.store_c,
+                       cluster=self.cluster)
 
 
 def all_variants() -> list[Variant]:
     return ([Variant(acc, mode) for mode in MODES if mode != "tma" for acc in ACCS]
-            + [Variant(acc, "tma", stages, bm, persistent, store_c=store, pingpong=pingpong)
-               for acc, bm, stages, persistent, store, pingpong in TMA_RUNS]
+            + [Variant(r.acc, "tma", r.stages, r.bm, r.persistent, store_c=r.store_c,
+                       pingpong=r.pingpong, cluster=r.cluster) for r in TMA_RUNS]
             + [Variant(acc, "tma", stages, bm, inputs="e4m3", bn=bn, promote=promote)
                for acc, bm, bn, stages, promote in FP8_RUNS])
 
