@@ -78,7 +78,7 @@ DEV void cluster_sync() {
 // arrive on the mbarrier at the same shared-memory offset in CTA `rank` of the cluster
 DEV void mbar_arrive_cluster(u32 bar, u32 rank) {
     asm volatile("{\n.reg .b32 remote;\nmapa.shared::cluster.u32 remote, %0, %1;\n"
-                 "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n"
+                 "mbarrier.arrive.shared::cluster.b64 _, [remote];\n}\n"
                  :: "r"(bar), "r"(rank) : "memory");
 }
 
