@@ -42,7 +42,7 @@ def child(size: int) -> None:
 
     torch.manual_seed(0)
     a = torch.randn(size, size, device="cuda", dtype=torch.float16)
-    b_nk = torch.randn(size, size, device="cuda", dtype=torch.float16) * 0.05
+    b_nk = torch.randn(size, size, device="cuda", dtype=torch.float16)   # as the gemm run's inputs
     b = {"nt": b_nk, "nn": b_nk.t().contiguous()}
     c = torch.empty(size, size, device="cuda", dtype=torch.float16)
     for layout, config, acc in cases():
@@ -69,23 +69,52 @@ def profile(ncu: str, size: int, clock: str, extra: list[str]) -> str:
     return proc.stdout
 
 
-def parse_raw(text: str) -> list[dict]:
-    """ncu's --page raw --csv: a header row, a units row, then one row per profiled kernel."""
+def _table(text: str) -> list[dict]:
     start = text.find('"ID"')
     if start < 0:
         raise RuntimeError("ncu printed no raw metrics table")
-    rows = list(csv.DictReader(io.StringIO(text[start:])))
-    return [r for r in rows if r.get("ID", "").strip().isdigit()]
+    return list(csv.DictReader(io.StringIO(text[start:])))
 
 
-def condensed(raw: dict, case, clock: str) -> dict:
+def parse_raw(text: str) -> list[dict]:
+    """ncu's --page raw --csv: a header row, a units row, then one row per profiled kernel."""
+    return [r for r in _table(text) if r.get("ID", "").strip().isdigit()]
+
+
+def parse_units(text: str) -> dict[str, str]:
+    """The units row of the same table: metric -> unit ('nsecond', 'hz', '%', ...)."""
+    rows = [r for r in _table(text) if not r.get("ID", "").strip()]
+    return {k: (v or "").strip() for k, v in rows[0].items()} if rows else {}
+
+
+# ncu's units for the two metrics converted here, to microseconds and MHz
+_TIME_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3,
+            "s": 1e6, "second": 1e6}
+_FREQ_MHZ = {"hz": 1e-6, "cycle/second": 1e-6, "khz": 1e-3, "mhz": 1.0, "ghz": 1e3}
+
+
+def _scaled(value, unit: str, table: dict[str, float], what: str) -> float | None:
+    number = _number(value)
+    if number is None:
+        return None
+    factor = table.get(unit.lower())
+    if factor is None:
+        raise RuntimeError(f"ncu gave {what} in {unit!r}; this script reads {', '.join(table)}")
+    return number * factor
+
+
+def condensed(raw: dict, case, clock: str, units: dict[str, str] | None = None) -> dict:
     layout, config, acc = case
+    units = units or {}
     number = lambda key: _number(raw.get(key))
     stalls = {m.group(1): _number(v) for k, v in raw.items() if (m := STALL.fullmatch(k))}
     top = sorted(((v, k) for k, v in stalls.items() if v is not None), reverse=True)[:4]
     return {"kernel": f"triton-{layout} {config.name}", "acc": acc, "clock_control": clock,
-            "duration_us": (number("gpu__time_duration.sum") or 0) / 1e3 or None,
-            "sm_clock_mhz": (number("gpc__cycles_elapsed.avg.per_second") or 0) / 1e6 or None,
+            "duration_us": _scaled(raw.get("gpu__time_duration.sum"),
+                                   units.get("gpu__time_duration.sum", "ns"), _TIME_US, "the duration"),
+            "sm_clock_mhz": _scaled(raw.get("gpc__cycles_elapsed.avg.per_second"),
+                                    units.get("gpc__cycles_elapsed.avg.per_second", "hz"), _FREQ_MHZ,
+                                    "the clock"),
             "sm_throughput_pct": number("sm__throughput.avg.pct_of_peak_sustained_elapsed"),
             "issue_active_pct": number("smsp__issue_active.avg.pct_of_peak_sustained_active"),
             # the tensor pipe busy (any tensor op: Hopper's HGMMA counts here), % of peak
@@ -127,14 +156,19 @@ def main() -> int:
         text = profile(ncu, args.size, args.clock_control, extra)
     except RuntimeError as exc:   # a metric this ncu refuses: the sections alone still answer
         print(f"with {extra}: {exc}; again without them")
-        text = profile(ncu, args.size, args.clock_control, [])
+        try:
+            text = profile(ncu, args.size, args.clock_control, [])
+        except RuntimeError as again:   # no counters (permission), no GPU, ...: one line
+            print(f"triton_ncu: {again}")
+            return 1
     (args.out / "ncu-raw.csv").write_text(text[text.find('"ID"'):] if '"ID"' in text else text)
     raws = parse_raw(text)
     order = cases()
     if len(raws) != len(order):
         print(f"ncu profiled {len(raws)} kernels, expected {len(order)}")
         return 1
-    rows = [condensed(r, case, args.clock_control) for r, case in zip(raws, order)]
+    units = parse_units(text)
+    rows = [condensed(r, case, args.clock_control, units) for r, case in zip(raws, order)]
     keys = list(dict.fromkeys(k for r in rows for k in r))
     with open(args.out / "triton-ncu.csv", "w", newline="") as f:
         w = csv.DictWriter(f, keys)

@@ -185,3 +185,24 @@ def test_cluster_variants_multicast_half_of_b_and_launch_whole_clusters():
     ptx = build.ptx_for(v)
     assert ".reqnctapercluster 2, 1, 1" in ptx or ".explicitcluster" in ptx
     assert "multicast::cluster" in ptx and "mapa.shared::cluster" in ptx and "barrier.cluster" in ptx
+
+
+def test_a_shape_the_tma_store_cannot_write_is_an_unsupported_row_not_an_error():
+    """N even but not a multiple of 8: the direct-store kernels take it, the TMA store cannot."""
+    import numpy as np
+
+    from mmabench.gemm import bench, validate
+
+    inputs = validate.Inputs(np.zeros((256, 64), np.float16), np.zeros((8194, 64), np.float16),
+                             np.arange(4))
+    store = next(v for v in variants.all_variants() if v.store_c)
+    c = bench._ready(bench.Contender("k", "tma tma-store", "f32", "f32", "", None, None), store,
+                     inputs, "sm_90")
+    assert c.status == "unsupported" and "N=8194" in c.error and c.launch is None
+
+
+def test_triton_evidence_that_cannot_be_read_is_a_column_not_a_failed_row():
+    from mmabench.gemm import bench
+
+    facts = bench._triton_facts({"ttgir": "", "ptx": "", "cubin": b"not a cubin"})
+    assert set(facts) == {"evidence_error"} and facts["evidence_error"]

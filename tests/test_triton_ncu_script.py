@@ -34,7 +34,9 @@ def test_condensed_columns_and_the_top_stall_reasons(ncu_script):
     from mmabench.gemm import triton_gemm
 
     raw = ncu_script.parse_raw(RAW)
-    row = ncu_script.condensed(raw[1], ("nn", triton_gemm.CONFIGS[0], "f16"), "none")
+    units = ncu_script.parse_units(RAW)
+    assert units["gpu__time_duration.sum"] == "ns"
+    row = ncu_script.condensed(raw[1], ("nn", triton_gemm.CONFIGS[0], "f16"), "none", units)
     assert row["kernel"] == "triton-nn 128x256x64 w8 s3" and row["acc"] == "f16"
     assert row["clock_control"] == "none" and round(row["sm_clock_mhz"]) == 1780
     assert row["duration_us"] == pytest.approx(1921.1) and row["tensor_pipe_active_pct"] == 61.41
@@ -45,3 +47,18 @@ def test_condensed_columns_and_the_top_stall_reasons(ncu_script):
 def test_a_profile_without_the_table_is_refused(ncu_script):
     with pytest.raises(RuntimeError, match="no raw metrics table"):
         ncu_script.parse_raw("==PROF== nothing profiled\n")
+
+
+def test_units_are_read_not_assumed(ncu_script):
+    """An ncu that prints the duration in microseconds and the clock in GHz reads the same."""
+    from mmabench.gemm import triton_gemm
+
+    raw = ncu_script.parse_raw(RAW)[1]
+    raw = dict(raw, **{"gpu__time_duration.sum": "1,921.1", "gpc__cycles_elapsed.avg.per_second": "1.78006"})
+    units = dict(ncu_script.parse_units(RAW), **{"gpu__time_duration.sum": "usecond",
+                                                 "gpc__cycles_elapsed.avg.per_second": "ghz"})
+    row = ncu_script.condensed(raw, ("nn", triton_gemm.CONFIGS[0], "f16"), "none", units)
+    assert row["duration_us"] == pytest.approx(1921.1) and round(row["sm_clock_mhz"]) == 1780
+    with pytest.raises(RuntimeError, match="in 'fortnight'"):
+        ncu_script.condensed(raw, ("nn", triton_gemm.CONFIGS[0], "f16"), "none",
+                             dict(units, **{"gpu__time_duration.sum": "fortnight"}))

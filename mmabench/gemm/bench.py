@@ -77,6 +77,15 @@ def _ready(c: Contender, v: Variant, inputs, arch: str) -> Contender:
     if arch != "sm_90":
         c.status, c.error = "unsupported", f"{NOT_SUPPORTED} ({arch}; wgmma is sm_90a only)"
         return c
+    if v.tma:   # a shape this kernel cannot read (TMA's 16-byte rows) is a row, not a failure
+        from mmabench.core.errors import UserError
+        from mmabench.gemm.variants import check_tma_shape
+
+        try:
+            check_tma_shape(*inputs.shape, v.inputs, v.store_c)
+        except UserError as exc:
+            c.status, c.error = "unsupported", str(exc)
+            return c
     try:
         loaded = build.load(v)
         c.info = _kernel_info(v, loaded)
@@ -165,7 +174,7 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
     """Triton with B in both layouts ('nn': [K, N], as `a @ b`; 'nt': [N, K]) at each of the
     puzzle's tile configurations, both accumulators; each row carries what the compiler built
     (triton_evidence: the dot waits in TTGIR, the waits in the SASS loop, ptxas advisories)."""
-    from mmabench.gemm import triton_evidence, triton_gemm
+    from mmabench.gemm import triton_gemm
 
     out = []
     why = triton_gemm.unavailable() or (None if a_t is not None else
@@ -198,7 +207,8 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
                     c.out = validate.poisoned_output(*inputs.shape[:2])
                     tg = triton_gemm.TritonGemm(acc, layout, config, a_t, b_by_layout[layout],
                                                 torch.from_dlpack(c.out))
-                    c.launch, c.info = tg, {**tg.info(), **triton_evidence.facts(tg.compiled.asm)}
+                    c.launch, c.info = tg, tg.info()
+                    c.info.update(_triton_facts(tg.compiled.asm))
                 except Exception as exc:
                     c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
                 out.append(c)
@@ -207,6 +217,17 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
                          status="unavailable", error=why)
                for layout in triton_gemm.LAYOUTS for acc in accs]
     return out
+
+
+def _triton_facts(asm: dict) -> dict:
+    """triton_evidence.facts of a compiled kernel, or why there are none (no HGMMA off Hopper, no
+    disassembler): the evidence is a column, never a reason not to time the kernel."""
+    from mmabench.gemm import triton_evidence
+
+    try:
+        return triton_evidence.facts(asm)
+    except Exception as exc:
+        return {"evidence_error": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
 
 def _cublas_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
@@ -491,7 +512,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
     out.append(tables.clock_power_note(rows))
     out.append(tables.note(tables.RATIO_NOTE[:-1] + "; 'rpr': torch.matmul with "
                            "allow_fp16_reduced_precision_reduction (f16 split-K sums). RMS err: relative to "
-                           "the float64 product of the same inputs (cublasLt fp8: of the inputs rounded to e4m3)."))
+                           "the float64 product of the same inputs (the fp8 rows: of the inputs rounded to e4m3)."))
     out += [tables.note(f"{r['key']}: spills {tables.fmt(tables.number(r['spill_bytes']), 0)} B")
             for r in rows if (tables.number(r.get("spill_bytes")) or 0) > 0]
     out += [tables.note(f"{r['key']}: kernels {r['kernels']}") for r in rows if _text(r.get("kernels"))]

@@ -167,6 +167,8 @@ def run(args) -> int:
 
         root = record.results_root(args.results)
         if args.triton:
+            if modes:   # --mode picks our kernels; the Triton report has none
+                raise UserError("gemm --offline --triton reads no --mode (it compiles Triton's GEMMs only)")
             return run_triton_offline(tuple(accs or ACCS), _size(args), args.markdown, root)
         if args.size is not None:   # our kernels compile for any size: --size would be ignored
             raise UserError("gemm --offline reads --size only with --triton (Triton specializes on it)")
