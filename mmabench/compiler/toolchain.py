@@ -218,11 +218,15 @@ class Assembled:
     log: str
 
 
-def assemble(ptx: str, arch: str, options: tuple[str, ...] = ()) -> Assembled:
-    """ptxas -v for one architecture (e.g. 'sm_90', 'sm_90a'), cached; CompileError on failure."""
-    ptxas = find_tool("ptxas")
+def assemble(ptx: str, arch: str, options: tuple[str, ...] = (),
+             ptxas: Path | None = None) -> Assembled:
+    """ptxas -v for one architecture (e.g. 'sm_90', 'sm_90a'), cached; CompileError on failure.
+    `ptxas`: another binary than the project's (e.g. the one Triton ships); its release and path
+    are part of the cache key."""
+    version = ".".join(map(str, _release(ptxas))) + f"@{ptxas}" if ptxas else tool_version("ptxas")
+    ptxas = ptxas or find_tool("ptxas")
     opts = ("-arch=" + arch, "-v", *options)
-    key = _key("ptxas", tool_version("ptxas"), " ".join(opts), ptx)
+    key = _key("ptxas", version, " ".join(opts), ptx)
     cubin_path = cache_dir() / f"{key}.cubin"
     log_path = cache_dir() / f"{key}.ptxas.log"
     if cubin_path.exists() and log_path.exists():     # the log is written last

@@ -176,16 +176,18 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
     (triton_evidence: the dot waits in TTGIR, the waits in the SASS loop, ptxas advisories)."""
     from mmabench.gemm import triton_gemm
 
-    out = []
     why = triton_gemm.unavailable() or (None if a_t is not None else
                                          "torch unavailable (Triton takes torch tensors)")
-    b_by_layout = {}
-    if why is None:
-        import cupy
-        import torch
+    if why:   # one row per layout and accumulator says why, not one per configuration
+        return [Contender(f"triton-{layout}.{acc}", f"triton-{layout}", acc, acc, "", None, None,
+                          status="unavailable", error=why)
+                for layout in triton_gemm.LAYOUTS for acc in accs]
+    import cupy
+    import torch
 
-        # the same values for both layouts; the [K, N] copy is made once, outside the timing
-        b_by_layout = {"nt": b_t, "nn": torch.from_dlpack(cupy.ascontiguousarray(inputs.b.T))}
+    # the same values for both layouts; the [K, N] copy is made once, outside the timing
+    b_by_layout = {"nt": b_t, "nn": torch.from_dlpack(cupy.ascontiguousarray(inputs.b.T))}
+    out = []
     for layout in triton_gemm.LAYOUTS:
         for config in triton_gemm.CONFIGS:
             for acc in accs:
@@ -193,17 +195,13 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
                               acc, acc, ("tl.dot(..., out_dtype=tl.float16)" if acc == "f16"
                                          else "tl.dot (f32 default)") + f"; {triton_gemm.LAYOUTS[layout]}",
                               None, None, slack=4.0)
-                if why:
-                    break
+                out.append(c)
                 try:
                     triton_gemm.check_shape(*inputs.shape, config)
                 except ValueError as exc:
                     c.status, c.error = "unsupported", str(exc)
-                    out.append(c)
                     continue
                 try:
-                    import torch
-
                     c.out = validate.poisoned_output(*inputs.shape[:2])
                     tg = triton_gemm.TritonGemm(acc, layout, config, a_t, b_by_layout[layout],
                                                 torch.from_dlpack(c.out))
@@ -211,11 +209,6 @@ def _triton_contenders(inputs, a_t, b_t, accs) -> list[Contender]:
                     c.info.update(_triton_facts(tg.compiled.asm))
                 except Exception as exc:
                     c.status, c.error = "error", f"{type(exc).__name__}: {str(exc)[:300]}"
-                out.append(c)
-    if why:   # one row per layout and accumulator says why, not one per configuration
-        out = [Contender(f"triton-{layout}.{acc}", f"triton-{layout}", acc, acc, "", None, None,
-                         status="unavailable", error=why)
-               for layout in triton_gemm.LAYOUTS for acc in accs]
     return out
 
 
@@ -566,7 +559,7 @@ def triton_summary(rows: list[dict], markdown: bool = False) -> str:
              tables.ratio(r.get("f16_over_f32"), r.get("f16_over_f32_lo"), r.get("f16_over_f32_hi")),
              tables.fmt(tables.number(r.get("registers")) or tables.number(r.get("ptxas_registers")), 0),
              _text(r.get("ttgir_dot_wait_pendings")),
-             f"{_int_text(r.get('loop_hgmma'))} / {_text(r.get('loop_wait_depths'))}",
+             f"{tables.fmt(tables.number(r.get('loop_hgmma')), 0)} / {_text(r.get('loop_wait_depths'))}",
              _text(r.get("pipeline")), _text(r.get("ptxas_advisory")).split(" ")[0] or "-"]
             for r in have]
     return "\n".join([
@@ -578,11 +571,6 @@ def triton_summary(rows: list[dict], markdown: bool = False) -> str:
                     "per trip of the SASS main loop, the HGMMAs and the depth of each WARPGROUP.DEPBAR wait. "
                     "pipeline: 'N in flight' keeps N K steps of wgmma running across the loop; 'drained' waits "
                     "for each step's wgmma; 'serialized' waits after every HGMMA (ptxas: its advisory code).")])
-
-
-def _int_text(value) -> str:
-    number = value if isinstance(value, (int, float)) and value == value else None
-    return str(int(number)) if number is not None else "-"
 
 
 def wgmma_once(v: Variant, a, b):

@@ -17,9 +17,8 @@ kernel so that every run (and `gemm --offline --triton`) shows where the differe
 
 from __future__ import annotations
 
+import os
 import re
-import subprocess
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -73,20 +72,10 @@ def pipeline_verdict(facts: dict) -> str:
 def ptxas_facts(ptx: str, arch: str = "sm_90a") -> dict:
     """What ptxas -v says of this PTX: its 'Potential Performance Loss' advisories ('' if none)
     and the registers; from the ptxas Triton ships (the one that built its cubin) when there is
-    one, else the project's."""
-    ptxas = _triton_ptxas()
-    if ptxas is None:
-        from mmabench.compiler import toolchain
+    one, else the project's (compiler.toolchain.assemble: cached either way)."""
+    from mmabench.compiler import toolchain
 
-        log = toolchain.assemble(ptx, arch).log
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp, "k.ptx")
-            src.write_text(ptx)
-            proc = subprocess.run([str(ptxas), f"-arch={arch}", "-v", str(src), "-o", str(Path(tmp, "k.cubin"))],
-                                  capture_output=True, text=True, timeout=300)
-            log = proc.stdout + proc.stderr
-    return read_ptxas_log(log)
+    return read_ptxas_log(toolchain.assemble(ptx, arch, ptxas=_triton_ptxas()).log)
 
 
 def read_ptxas_log(log: str) -> dict:
@@ -98,8 +87,6 @@ def read_ptxas_log(log: str) -> dict:
 
 
 def _triton_ptxas() -> Path | None:
-    import os
-
     chosen = os.environ.get("TRITON_PTXAS_PATH")
     if chosen:
         return Path(chosen)
