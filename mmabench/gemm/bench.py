@@ -134,38 +134,34 @@ def _kernel_info(v: Variant, loaded) -> dict:
 
 
 def _tma_contenders(inputs, accs) -> list[Contender]:
-    """The TMA warp-specialized kernel (variants.TMA_RUNS): f32 and f16 at 128 x 256 (only the
-    accumulator differs, impl 'tma'), and f16 at its own 256 x 256 tile ('tma 256-row'), whose
+    """The TMA warp-specialized kernel (variants.TMA_VARIANTS): f32 and f16 at 128 x 256 (only
+    the accumulator differs, impl 'tma'), and f16 at its own 256 x 256 tile ('tma 256-row'), whose
     ratio is taken against the f32 128 x 256 kernel with the same options (persistent, TMA-store
     epilogue, clusters multicasting B); and ping-pong, each accumulator at its own tile."""
-    from mmabench.gemm.variants import TMA_RUNS
+    from mmabench.gemm.variants import TMA_VARIANTS
 
     out = []
     arch = hardware.device_arch()
-    for run in TMA_RUNS:
-        acc, bm, stages, persistent, store = run.acc, run.bm, run.stages, run.persistent, run.store_c
-        if acc not in accs:
+    for v in TMA_VARIANTS:
+        if v.acc not in accs:
             continue
-        v = Variant(acc, "tma", stages, bm, persistent, store_c=store, pingpong=run.pingpong,
-                    cluster=run.cluster)
-        if run.pingpong:   # each accumulator at its own tile; the f16 ratio against the f32 ping-pong
-            c = Contender(f"tma.pingpong.{acc}", "tma ping-pong", acc, acc,
-                          f"{v.name} (TMA + mbarriers, {stages} stages, one CTA per SM; each consumer "
-                          f"owns whole {bm}x{v.bn} tiles, in turns on named barriers)", None, None)
+        if v.pingpong:   # each accumulator at its own tile; the f16 ratio against the f32 ping-pong
+            c = Contender(f"tma.pingpong.{v.acc}", "tma ping-pong", v.acc, v.acc,
+                          f"{v.name} (TMA + mbarriers, {v.stages} stages, one CTA per SM; each consumer "
+                          f"owns whole {v.bm}x{v.bn} tiles, in turns on named barriers)", None, None)
             out.append(_ready(c, v, inputs, arch))
             continue
-        how = ((" persistent" if persistent else "") + (" tma-store" if store else "")
-               + (f" mc{run.cluster}" if run.cluster > 1 else ""))
-        flags = (f"{'.persistent' if persistent else ''}{'.ctma' if store else ''}"
-                 f"{f'.mc{run.cluster}' if run.cluster > 1 else ''}")
-        tag = f"{bm}{flags}"
-        impl = ("tma" if bm == BM else f"tma {bm}-row") + how
-        c = Contender(f"tma.{tag}.{acc}", impl, acc, acc,
-                      f"{v.name} (TMA + mbarriers, {stages} stages, producer + 2 consumer "
-                      f"warpgroups{', one CTA per SM' if persistent else ''}"
-                      f"{', C stored by TMA from shared memory' if store else ''}"
-                      f"{f', clusters of {run.cluster} multicasting B' if run.cluster > 1 else ''})",
-                      None, None, twin_key=f"tma.{BM}{flags}.f32" if acc == "f16" else "")
+        how = ((" persistent" if v.persistent else "") + (" tma-store" if v.store_c else "")
+               + (f" mc{v.cluster}" if v.cluster > 1 else ""))
+        flags = (f"{'.persistent' if v.persistent else ''}{'.ctma' if v.store_c else ''}"
+                 f"{f'.mc{v.cluster}' if v.cluster > 1 else ''}")
+        impl = ("tma" if v.bm == BM else f"tma {v.bm}-row") + how
+        c = Contender(f"tma.{v.bm}{flags}.{v.acc}", impl, v.acc, v.acc,
+                      f"{v.name} (TMA + mbarriers, {v.stages} stages, producer + 2 consumer "
+                      f"warpgroups{', one CTA per SM' if v.persistent else ''}"
+                      f"{', C stored by TMA from shared memory' if v.store_c else ''}"
+                      f"{f', clusters of {v.cluster} multicasting B' if v.cluster > 1 else ''})",
+                      None, None, twin_key=f"tma.{BM}{flags}.f32" if v.acc == "f16" else "")
         out.append(_ready(c, v, inputs, arch))
     return out
 
@@ -320,19 +316,19 @@ def _tma_fp8_contenders(fp8: Fp8Operands | None, why: str, accs) -> list[Contend
     """Our TMA kernel on the e4m3 inputs: f32 and f16 accumulators at 128 x 256 ('tma fp8'), f16
     at 256 x 256 ('tma fp8 256-row'), and f32 with each 128-wide K tile's partial sum promoted
     into f32 registers ('tma fp8 promoted', 128 x 128: two f32 accumulators)."""
-    from mmabench.gemm.variants import FP8_RUNS
+    from mmabench.gemm.variants import FP8_VARIANTS
 
     out = []
     arch = hardware.device_arch()
-    for acc, bm, bn, stages, promote in FP8_RUNS:
-        if acc not in accs:
+    for v in FP8_VARIANTS:
+        if v.acc not in accs:
             continue
-        v = Variant(acc, "tma", stages, bm, inputs="e4m3", bn=bn, promote=promote)
-        impl = "tma fp8" + (" promoted" if promote else "") + ("" if bm == BM else f" {bm}-row")
-        c = Contender(f"tma.e4m3.{bm}x{bn}{'.promote' if promote else ''}.{acc}", impl, acc, acc,
-                      f"{v.name} (e4m3 in; B [N, K], no transpose{'; K tiles of 128 promoted to f32' if promote else ''})",
+        impl = "tma fp8" + (" promoted" if v.promote else "") + ("" if v.bm == BM else f" {v.bm}-row")
+        c = Contender(f"tma.e4m3.{v.bm}x{v.bn}{'.promote' if v.promote else ''}.{v.acc}", impl, v.acc,
+                      v.acc, f"{v.name} (e4m3 in; B [N, K], no transpose"
+                             f"{'; K tiles of 128 promoted to f32' if v.promote else ''})",
                       None, None, reference="fp8", bound="fp8",
-                      twin_key="tma.e4m3.128x256.f32" if acc == "f16" else "")
+                      twin_key="tma.e4m3.128x256.f32" if v.acc == "f16" else "")
         if fp8 is None:
             c.status, c.error = "unavailable", why
             out.append(c)

@@ -11,7 +11,6 @@ promotes each 128-wide K tile's FP8 partial sum into f32 registers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from mmabench.core.errors import UserError
 
@@ -20,40 +19,6 @@ MODES = ("resident", "pipelined", "tma")
 BM, BN, BK = 128, 256, 64          # CTA tile of every mode but a 256-row TMA tile
 STAGES = 4                         # shared-memory stages of the pipelined and TMA 128-row modes
 GROUP_M = 16                       # tile order: M tiles per group (Triton's GROUP_SIZE_M idea)
-class TmaRun(NamedTuple):
-    """One fp16 run of the TMA kernel: its accumulator, tile rows, stages and options."""
-    acc: str
-    bm: int
-    stages: int
-    persistent: bool = False       # one CTA per SM looping over output tiles
-    store_c: bool = False          # C through shared memory and a TMA store
-    pingpong: bool = False         # consumers own whole tiles, in turns (persistent)
-    cluster: int = 1               # CTAs per cluster sharing B by TMA multicast
-
-
-# The fp16 TMA runs. 128 x 256 at 4 stages is the largest f32 tile that fits (128 f32 accumulators
-# per thread); f16 also runs 256 x 256 at 3 stages (192 KiB). The TMA-store epilogue stages C in
-# shared memory (64 KiB at 128 x 256), so those runs have 3 stages. Each one-CTA-per-tile and
-# persistent (one CTA per SM looping over tiles). Ping-pong (persistent): each consumer owns whole
-# tiles, 128 x 256 with f16 (2 x 64 accumulator registers), 64 x 256 with f32 (128 registers).
-# Clusters of 2 (one tile per CTA): vertically adjacent tiles, each CTA loading half of B and
-# multicasting it to both.
-TMA_RUNS = tuple(TmaRun(acc, bm, stages, persistent, store)
-                 for persistent in (False, True)
-                 for acc, bm, stages, store in (("f32", 128, 4, False), ("f16", 128, 4, False),
-                                                ("f16", 256, 3, False), ("f32", 128, 3, True),
-                                                ("f16", 128, 3, True))
-                 ) + (TmaRun("f32", 64, 5, persistent=True, pingpong=True),
-                      TmaRun("f16", 128, 4, persistent=True, pingpong=True),
-                      TmaRun("f32", 128, 4, cluster=2), TmaRun("f16", 128, 4, cluster=2),
-                      TmaRun("f32", 128, 3, store_c=True, cluster=2),
-                      TmaRun("f16", 128, 3, store_c=True, cluster=2))
-# The e4m3 TMA runs: (accumulator, tile rows, tile columns, stages, promote). A K tile is 128
-# e4m3 (128 bytes, as 64 fp16), so the f16 runs' tiles and stages fit alike. Promotion keeps
-# two f32 accumulators (the running sum and the K tile's partial sum): 64 + 64 registers per
-# thread at 128 x 128, where 128 x 256 would need 256.
-FP8_RUNS = (("f32", 128, 256, 4, False), ("f16", 128, 256, 4, False), ("f16", 256, 256, 3, False),
-            ("f32", 128, 128, 6, True))
 INPUTS = {"f16": 2, "e4m3": 1}    # input type -> bytes per element
 
 
@@ -163,12 +128,34 @@ class Variant:
                        cluster=self.cluster)
 
 
+# The fp16 TMA variants. 128 x 256 at 4 stages is the largest f32 tile that fits (128 f32
+# accumulators per thread); f16 also runs 256 x 256 at 3 stages (192 KiB). The TMA-store
+# epilogue stages C in shared memory (64 KiB at 128 x 256), so those have 3 stages. Each
+# one-CTA-per-tile and persistent (one CTA per SM looping over tiles). Ping-pong (persistent):
+# each consumer owns whole tiles, 128 x 256 with f16 (2 x 64 accumulator registers), 64 x 256
+# with f32 (128 registers). Clusters of 2 (one tile per CTA): vertically adjacent tiles, each
+# CTA loading half of B and multicasting it to both.
+TMA_VARIANTS = tuple(Variant(acc, "tma", stages, bm, persistent, store_c=store)
+                     for persistent in (False, True)
+                     for acc, bm, stages, store in (("f32", 128, 4, False), ("f16", 128, 4, False),
+                                                    ("f16", 256, 3, False), ("f32", 128, 3, True),
+                                                    ("f16", 128, 3, True))
+                     ) + (Variant("f32", "tma", 5, 64, True, pingpong=True),
+                          Variant("f16", "tma", 4, 128, True, pingpong=True),
+                          Variant("f32", "tma", 4, cluster=2), Variant("f16", "tma", 4, cluster=2),
+                          Variant("f32", "tma", 3, store_c=True, cluster=2),
+                          Variant("f16", "tma", 3, store_c=True, cluster=2))
+# The e4m3 TMA variants. A K tile is 128 e4m3 (128 bytes, as 64 fp16), so the fp16 variants'
+# tiles and stages fit alike. Promotion keeps two f32 accumulators (the running sum and the K
+# tile's partial sum): 64 + 64 registers per thread at 128 x 128, where 128 x 256 would need 256.
+FP8_VARIANTS = (Variant("f32", "tma", 4, inputs="e4m3"), Variant("f16", "tma", 4, inputs="e4m3"),
+                Variant("f16", "tma", 3, 256, inputs="e4m3"),
+                Variant("f32", "tma", 6, 128, inputs="e4m3", bn=128, promote=True))
+
+
 def all_variants() -> list[Variant]:
     return ([Variant(acc, mode) for mode in MODES if mode != "tma" for acc in ACCS]
-            + [Variant(r.acc, "tma", r.stages, r.bm, r.persistent, store_c=r.store_c,
-                       pingpong=r.pingpong, cluster=r.cluster) for r in TMA_RUNS]
-            + [Variant(acc, "tma", stages, bm, inputs="e4m3", bn=bn, promote=promote)
-               for acc, bm, bn, stages, promote in FP8_RUNS])
+            + list(TMA_VARIANTS) + list(FP8_VARIANTS))
 
 
 def select(accs=None, modes=None) -> list[Variant]:
