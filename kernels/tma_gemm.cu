@@ -97,12 +97,13 @@ DEV void mma_k_tile(Acc* d, u64 da, u64 db, bool fresh) {
 }
 
 
-// Output tile `tile` of the grouped order: GROUP_M M tiles share the sweep over N.
-DEV void tile_coords(int tile, int tiles_m, int tiles_n, int& tile_m, int& tile_n) {
+// Output tile of cluster tile `tile` in the grouped order (GROUP_M cluster rows share the sweep
+// over N) for the CTA of cluster rank `rank`: the cluster's M tiles are adjacent.
+DEV void tile_coords(int tile, int cluster_tiles_m, int tiles_n, int rank, int& tile_m, int& tile_n) {
     const int per_group = T::GROUP_M * tiles_n;
     const int first_m = (tile / per_group) * T::GROUP_M;
-    const int group_m = imin(tiles_m - first_m, T::GROUP_M);
-    tile_m = first_m + (tile % per_group) % group_m;
+    const int group_m = imin(cluster_tiles_m - first_m, T::GROUP_M);
+    tile_m = (first_m + (tile % per_group) % group_m) * T::CLUSTER + rank;
     tile_n = (tile % per_group) / group_m;
 }
 
@@ -214,8 +215,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
             int it = 0;
             for (int tile = blockIdx.x / T::CLUSTER; tile < tiles; tile += step) {
                 int tile_m, tile_n;
-                tile_coords(tile, cluster_tiles_m, tiles_n, tile_m, tile_n);
-                tile_m = tile_m * T::CLUSTER + rank;
+                tile_coords(tile, cluster_tiles_m, tiles_n, rank, tile_m, tile_n);
                 for (int t = 0; t < KT; ++t, ++it) {
                     const int s = it % T::STAGES;
                     mbar_wait(empty + 8 * s, ((it / T::STAGES) & 1) ^ 1);   // the slot is free
@@ -252,8 +252,7 @@ tma_gemm(const __grid_constant__ TensorMap map_a, const __grid_constant__ Tensor
         // ping-pong: wait for the turn (the other consumer's main loop on the tile before ends)
         if (T::PINGPONG && seq > 0) named_barrier(3 + cw, 256);   // ids 3, 4 (1, 2: the TMA store)
         int tile_m, tile_n;
-        tile_coords(tile, cluster_tiles_m, tiles_n, tile_m, tile_n);
-        tile_m = tile_m * T::CLUSTER + rank;
+        tile_coords(tile, cluster_tiles_m, tiles_n, rank, tile_m, tile_n);
         Acc d[T::SLABS][T::ACC_REGS];
 #pragma unroll
         for (int j = 0; j < T::SLABS; ++j)
