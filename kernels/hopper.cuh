@@ -95,6 +95,14 @@ DEV void tma_load_2d(u32 dst, const TensorMap* map, u32 bar, int c0, int c1) {
                  :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
 }
 
+// the same for a 3-D box (c0 innermost, c1, c2): a row tile of one (batch, head) of a
+// [batch*heads, seq, dim] tensor, zero-filled past the end of its own sequence
+DEV void tma_load_3d(u32 dst, const TensorMap* map, u32 bar, int c0, int c1, int c2) {
+    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4, %5}], [%2];\n"
+                 :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2) : "memory");
+}
+
 // the same load multicast: the box lands at offset `dst` of every CTA in `cta_mask` and completes
 // on the mbarrier at offset `bar` of each of them
 DEV void tma_load_2d_multicast(u32 dst, const TensorMap* map, u32 bar, int c0, int c1,
@@ -110,6 +118,10 @@ DEV void tma_load_2d_multicast(u32 dst, const TensorMap* map, u32 bar, int c0, i
 DEV void tma_store_2d(const TensorMap* map, u32 src, int c0, int c1) {
     asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%2, %3}], [%1];\n"
                  :: "l"(map), "r"(src), "r"(c0), "r"(c1) : "memory");
+}
+DEV void tma_store_3d(const TensorMap* map, u32 src, int c0, int c1, int c2) {
+    asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%2, %3, %4}], [%1];\n"
+                 :: "l"(map), "r"(src), "r"(c0), "r"(c1), "r"(c2) : "memory");
 }
 DEV void tma_store_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
 template <int N> DEV void tma_store_wait_read() {
@@ -154,6 +166,20 @@ DEV void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: 
 template <int N> DEV void wgmma_wait() {
     asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory");
 }
+// Pin a register's value to this point of the program: the compiler sees it read and written
+// here. wgmma's asm statements name their accumulators as outputs at the *issue*, so without
+// this the compiler may hoist a read of the accumulator above the wgmma_wait that makes it
+// valid, or sink unrelated math below a wait that it should overlap (softmax under P.V).
+DEV void reg_fence(float& r) { asm volatile("" : "+f"(r) :: "memory"); }
+DEV void reg_fence(u32& r) { asm volatile("" : "+r"(r) :: "memory"); }
+template <class X, int N> DEV void reg_fence(X (&r)[N]) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) reg_fence(r[i]);
+}
+template <class X, int N, int M> DEV void reg_fence(X (&r)[N][M]) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) reg_fence(r[i]);
+}
 DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
 // Shared-memory matrix descriptor of a K-major tile with the 128B swizzle (rows of 128 bytes,
@@ -163,6 +189,15 @@ DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" :
 DEV u64 desc_k_major_sw128(u32 addr) {
     const u64 start = (addr & 0x3FFFF) >> 4;
     return start | (1ull << 16) | ((u64)(1024 >> 4) << 32) | (1ull << 62);
+}
+
+// The same for an MN-major tile (the B operand of O += P.V: V [keys, d] with d contiguous, read
+// with imm-trans-b = 1): 128-byte rows along MN, 8-row groups along K 1024 B apart (stride
+// offset), and the next 64 MN elements (the next 128B-swizzled box) `mn_box_bytes` further
+// (leading offset). A k16 step (16 rows) adds 2048 bytes: +128 in the >>4 field.
+DEV u64 desc_mn_major_sw128(u32 addr, u32 mn_box_bytes) {
+    const u64 start = (addr & 0x3FFFF) >> 4;
+    return start | ((u64)((mn_box_bytes >> 4) & 0x3FFF) << 16) | ((u64)(1024 >> 4) << 32) | (1ull << 62);
 }
 
 DEV u32 pack_f16x2(float lo, float hi) {

@@ -201,10 +201,14 @@ def test_cli_rejects_bad_choices_before_any_gpu_work(argv, match):
 
 def test_cli_selects_the_product_of_its_lists():
     from mmabench.attention import cli
-    vs = cli.selected_variants(_cli(["--dim", "64,128", "--acc-s", "f16q", "--acc-o", "f32,f16",
-                                     "--norm", "inloop"]))
-    assert sorted((v.dim, v.acc_o) for v in vs) == [(64, "f16"), (64, "f32"), (128, "f16"), (128, "f32")]
-    assert {v.acc_s for v in vs} == {"f16q"} and {v.norm for v in vs} == {"inloop"}
+    argv = ["--dim", "64,128", "--acc-s", "f16q", "--acc-o", "f32,f16", "--norm", "inloop"]
+    for kernel in ("fa2", "hopper"):
+        vs = cli.selected_variants(_cli(argv + ["--kernel", kernel]))
+        assert sorted((v.dim, v.acc_o) for v in vs) == [(64, "f16"), (64, "f32"), (128, "f16"), (128, "f32")]
+        assert {v.acc_s for v in vs} == {"f16q"} and {v.norm for v in vs} == {"inloop"}
+        assert {v.kernel for v in vs} == {kernel}
+    # offline (no GPU named) the default takes both kernels
+    assert {v.kernel for v in cli.selected_variants(_cli(argv))} == {"fa2", "hopper"}
 
 
 def _numerics_row(scheme, series, point, rel, nonfinite=0, **extra):

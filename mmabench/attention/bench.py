@@ -76,7 +76,7 @@ def _resource_fields(loaded: build.Loaded) -> dict:
 
 def _variant_fields(v: variants.Variant) -> dict:
     t = v.tiles
-    return {"impl": "mmabench", "variant": v.name, "acc_s": v.acc_s, "acc_o": v.acc_o,
+    return {"impl": "mmabench", "kernel": v.kernel, "variant": v.name, "acc_s": v.acc_s, "acc_o": v.acc_o,
             "norm": v.norm, "acc": v.acc_label, "tiles": t.label, "block_rows": t.br,
             "block_keys": t.bc, "warps": t.warps, "q_in_regs": t.q_regs}
 
@@ -150,10 +150,10 @@ def same_tiles_twins(var_list: list[variants.Variant]) -> list[tuple[variants.Va
     """(f16 variant at the f32/f32 variant's tiles, its label, the f32/f32 name) for every f16
     variant whose tuned tiles differ from its f32/f32 reference's: the like-for-like comparison
     (only the accumulator differs)."""
-    refs = {(v.dim, v.norm): v for v in var_list if v.is_reference_acc}
+    refs = {(v.kernel, v.dim, v.norm): v for v in var_list if v.is_reference_acc}
     out = []
     for v in var_list:
-        ref = refs.get((v.dim, v.norm))
+        ref = refs.get((v.kernel, v.dim, v.norm))
         if v.is_reference_acc or ref is None or ref.tiles == v.tiles:
             continue
         if v.tiles.valid_for(v.dim) is None and ref.tiles.valid_for(v.dim) is None:
@@ -166,10 +166,12 @@ def _baselines(c: Contender, by_name: dict[str, Contender], var_list, dim: int) 
     out = {}
     if "sdpa_flash_attention" in by_name:
         out["x_vs_flash"] = "sdpa_flash_attention"
+    if "sdpa_cudnn_attention" in by_name:
+        out["x_vs_cudnn"] = "sdpa_cudnn_attention"
     row = c.row
     if row.get("impl") == "mmabench":
         ref = next((v.name for v in var_list if v.is_reference_acc and v.dim == dim
-                    and v.norm == row["norm"]), None)
+                    and v.norm == row["norm"] and v.kernel == row.get("kernel")), None)
         if ref in by_name:
             key = "x_vs_f32f32_same_tiles" if c.name.endswith(SAME_TILES) else "x_vs_f32f32"
             out[key] = ref
@@ -312,5 +314,5 @@ def save_provenance(folder, var_list) -> None:
 def precompile(var_list) -> None:
     """NVRTC and the driver's JIT for every variant at once (driver_jit.warm), so that a cold
     run compiles in parallel before build.load reads the caches."""
-    driver_jit.warm(lambda v: driver_jit.jit(build.ptx_for(v), v.entry), var_list)
+    driver_jit.warm(build.precompile_one, var_list)
 

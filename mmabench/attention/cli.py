@@ -17,12 +17,16 @@ FULL_SEQS = (1024, 2048, 4096, 8192, 16384)
 DEFAULT_SCHEMES = (("f32", "f32", "delayed"), ("f32", "f32", "inloop"),
                    ("f32", "f16", "delayed"), ("f32", "f16", "inloop"),
                    ("f16", "f32", "delayed"), ("f16", "f16", "delayed"))
+# The Hopper kernel's default schemes (S=f16 there is always f16q: Q pre-scaled)
+HOPPER_DEFAULT_SCHEMES = (("f32", "f32", "delayed"), ("f32", "f16", "delayed"),
+                          ("f16q", "f16", "delayed"), ("f16q", "f32", "delayed"))
+KERNELS = ("auto", "fa2", "hopper", "both")
 OFFLINE_ARCHS = ("sm_80", "sm_89", "sm_90")
 DEFAULT_TOKENS = 16384
 
 # Which options each mode reads (mmabench.core.options): one given to a mode that does not read
 # it is refused, not ignored. --overhead times a fixed tiny shape: no variant choice.
-VARIANT = ("--dim", "--acc-s", "--acc-o", "--norm", "--full")
+VARIANT = ("--dim", "--acc-s", "--acc-o", "--norm", "--full", "--kernel")
 CASES = ("--seq", "--mask", "--causal", "--tokens")
 OPTIONS = Modes(modes=(
     Mode("the benchmark", devices=True,
@@ -59,6 +63,9 @@ def add_parser(subparsers) -> None:
     mask.add_argument("--mask", choices=("both", "causal", "full"),
                       help="causal, full (non-causal) or both (default)")
     mask.add_argument("--causal", action="store_true", help="same as --mask causal")
+    p.add_argument("--kernel", metavar="K",
+                   help="fa2 (mma.sync, sm_80+), hopper (TMA + wgmma, warp-specialized, sm_90a), "
+                        "both; default: both on an H100/H200 and offline, else fa2")
     p.add_argument("--full", dest="exhaustive", action="store_true",
                    help="the exhaustive sweep: every head dim, N and accumulator scheme, with "
                         "more interleaved rounds")
@@ -92,7 +99,48 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def selected_variants(args) -> list[variants.Variant]:
+def kernels_for(choice: str | None, gpu_arch: str | None) -> tuple[str, ...]:
+    """Which kernels a run takes: --kernel, or (auto) both on an sm_90 GPU or offline, else the
+    FA2-class kernel; UserError for the Hopper kernel on another GPU."""
+    choice = choice or "auto"
+    if choice not in KERNELS:
+        raise UserError(f"--kernel {choice!r}; accepted: {', '.join(KERNELS)}")
+    on_hopper = gpu_arch is None or hardware.arch_number(gpu_arch) == 90
+    if choice == "auto":
+        return ("fa2", "hopper") if on_hopper else ("fa2",)
+    wanted = ("fa2", "hopper") if choice == "both" else (choice,)
+    if "hopper" in wanted and not on_hopper:
+        raise UserError(f"--kernel {choice}: the Hopper kernel needs an sm_90 GPU (H100/H200); "
+                        f"this one is {gpu_arch}")
+    return wanted
+
+
+def selected_variants(args, gpu_arch: str | None = None) -> list[variants.Variant]:
+    """The variants the flags ask for, of the kernels kernels_for() picks (gpu_arch None:
+    offline)."""
+    kernels = kernels_for(getattr(args, "kernel", None), gpu_arch)
+    out = _fa2_variants(args) if "fa2" in kernels else []
+    if "hopper" in kernels:
+        out += _hopper_variants(args)
+    return out
+
+
+def _hopper_variants(args) -> list[variants.Variant]:
+    dims = tuple(int_list(args.dim, "--dim", 1, 1 << 20) or
+                 (variants.DIMS if getattr(args, "exhaustive", False) else DEFAULT_DIMS))
+    s = split_list(args.acc_s, "S accumulator", variants.S_MODES)
+    o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
+    nm = split_list(args.norm, "normalization", variants.NORMS)
+    if getattr(args, "exhaustive", False) or s or o or nm:
+        s_modes = tuple(x for x in (s or variants.HOPPER_S_MODES) if x in variants.HOPPER_S_MODES)
+        if s and not s_modes and getattr(args, "kernel", None) == "hopper":
+            raise UserError(f"the Hopper kernel takes --acc-s {' or '.join(variants.HOPPER_S_MODES)}")
+        return variants.all_hopper_variants(dims, s_modes, tuple(o or variants.O_MODES),
+                                            tuple(nm or variants.NORMS))
+    return [variants.hopper_variant(d, *scheme) for d in dims for scheme in HOPPER_DEFAULT_SCHEMES]
+
+
+def _fa2_variants(args) -> list[variants.Variant]:
     exhaustive = getattr(args, "exhaustive", False)
     dims = int_list(args.dim, "--dim", 1, 1 << 20)
     for d in dims or ():
@@ -132,7 +180,7 @@ def _at_least_one(value, flag: str, default: int) -> int:
 
 
 def run(args) -> int:
-    var_list = selected_variants(args)
+    var_list = selected_variants(args)         # bad flags fail here, GPU or not
     if args.offline:
         return run_offline(var_list, hardware.parse_archs(args.arch, OFFLINE_ARCHS), args.markdown,
                            record.results_root(args.results))
@@ -147,6 +195,7 @@ def run(args) -> int:
     hardware.require_gpu()
     if args.overhead:
         return run_overhead(args)
+    var_list = selected_variants(args, hardware.device_arch())
     if not args.tune:  # tiles tuned on a GPU with more shared memory per block: cut to fit
         from mmabench.attention.build import fit_to_gpu
         var_list = [fit_to_gpu(v) for v in var_list]

@@ -5,7 +5,8 @@ accumulators cost in registers."""
 from __future__ import annotations
 
 from mmabench.attention.build import ptx_for
-from mmabench.attention.variants import Variant, all_variants, twin_of, variant
+from mmabench.attention.variants import (Variant, all_hopper_variants, all_variants, hopper_variant,
+                                         twin_of, variant)
 from mmabench.compiler.registry import KernelSpec
 
 # The few variants the default register report (`python -m mmabench regs`, kept quick) shows;
@@ -18,23 +19,26 @@ def _spec(v: Variant, twin: str | None, role: str, default: bool) -> KernelSpec:
     return KernelSpec(
         name=v.name, family="attention", entry=v.entry,
         ptx=lambda arch, v=v: ptx_for(v, arch), threads_per_block=v.tiles.threads,
-        dynamic_smem_bytes=v.tiles.smem_bytes(v.dim), min_sm=80, acc=v.acc_label,
-        twin=twin, tags={"dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm,
-                         "tiles": v.tiles.label, "role": role, "report_default": default})
+        dynamic_smem_bytes=v.tiles.smem_bytes(v.dim), acc=v.acc_label, twin=twin,
+        # the Hopper kernel: sm_90a only (wgmma, TMA, setmaxnreg)
+        **({"min_sm": 90, "arch_suffix_needed": "a"} if v.kernel == "hopper" else {"min_sm": 80}),
+        tags={"dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm, "kernel": v.kernel,
+              "tiles": v.tiles.label, "role": role, "report_default": default})
 
 
 def kernel_specs() -> list[KernelSpec]:
     """Registry entries: every variant, plus an f32/f32 twin at its tiles where the tuned f32/f32
     variant uses other tiles (so the register report can diff accumulators at equal tiles)."""
     specs, seen = [], set()
-    for v in all_variants():
+    for v in all_variants() + all_hopper_variants():
         tw = None if v.is_reference_acc else twin_of(v)
-        default = (v.dim, v.acc_s, v.acc_o, v.norm) in REPORT_DEFAULT
+        default = (v.dim, v.acc_s, v.acc_o, v.norm) in REPORT_DEFAULT and v.kernel == "fa2"
         if v.name not in seen:
             specs.append(_spec(v, tw.name if tw else None, "variant", default))
             seen.add(v.name)
         if tw is not None and tw.name not in seen:
-            tuned_ref = variant(v.dim, "f32", "f32", v.norm)
+            reference = hopper_variant if v.kernel == "hopper" else variant
+            tuned_ref = reference(v.dim, "f32", "f32", v.norm)
             if tuned_ref.name != tw.name:
                 specs.append(_spec(tw, None, "twin", default))
                 seen.add(tw.name)

@@ -14,7 +14,8 @@ def _scheme(r: dict) -> str:
     if r.get("impl") != "mmabench" or not r.get("acc_s"):
         return str(r["variant"]).removesuffix("_attention")   # sdpa_flash_attention -> sdpa_flash
     at_f32_tiles = "@f32" if str(r["variant"]).endswith(SAME_TILES) else ""
-    return f"s{r['acc_s']}_o{r['acc_o']}_{r['norm']}{at_f32_tiles}"
+    kernel = "hopper " if r.get("kernel") == "hopper" else ""
+    return f"{kernel}s{r['acc_s']}_o{r['acc_o']}_{r['norm']}{at_f32_tiles}"
 
 
 def _vs_f32f32(r: dict) -> str:
@@ -28,11 +29,12 @@ def _vs_f32f32(r: dict) -> str:
 
 def _speed_row(r: dict) -> list:
     if r.get("status") != "ok":
-        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 5
+        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 6
     return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("tflops")),
             tables.fmt(r.get("flop_per_clk_per_sm"), 0), tables.clock_power(r),
             f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
-            tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi")))]
+            tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi"))),
+            tables.ratio(*(r.get("x_vs_cudnn" + k) for k in ("", "_lo", "_hi")))]
 
 
 def _kernel_row(r: dict) -> list:
@@ -56,7 +58,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
                    f"{regime + ' regime' if regime else ''}")
         out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "noise",
-                                 "x f32/f32", "x FLASH"], [_speed_row(r) for r in sel], markdown))
+                                 "x f32/f32", "x FLASH", "x cuDNN"], [_speed_row(r) for r in sel], markdown))
         out.append(f"resources and accuracy (PyTorch fp16 yardstick max abs err "
                    f"{tables.fmt(y, 5)}):")
         out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "max abs err",

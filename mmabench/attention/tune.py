@@ -12,7 +12,7 @@ import itertools
 
 from mmabench import measure
 from mmabench.attention import build, variants
-from mmabench.attention.variants import Tiles, Variant
+from mmabench.attention.variants import HopperTiles, Tiles, Variant
 from mmabench.core import atomic_file
 
 # Many candidates: a short budget each; the winner is re-measured interleaved by the benchmark.
@@ -24,9 +24,27 @@ ARCH = "sm_90"           # the offline build that filters candidates
 WARPS = (4, 8)
 MTS = (1, 2)
 BCS = (32, 64, 128)
+# the Hopper kernel: consumer warpgroups x keys per tile, with as many ring stages (<= 4) as fit
+HOPPER_CONSUMERS = (2, 3)
+HOPPER_BCS = (48, 64, 80, 96, 112, 128, 144, 160, 176, 192)
+HOPPER_MAX_STAGES = 4
 
 
-def tile_space(dim: int) -> list[Tiles]:
+def hopper_tile_space(dim: int) -> list[HopperTiles]:
+    from mmabench import hardware
+
+    limit = hardware.smem_per_block("sm_90")
+    out = []
+    for consumers, bc in itertools.product(HOPPER_CONSUMERS, HOPPER_BCS):
+        t = HopperTiles(consumers, bc, HOPPER_MAX_STAGES).fitted(dim, limit)
+        if t is not None and t.valid_for(dim) is None:
+            out.append(t)
+    return out
+
+
+def tile_space(dim: int, kernel: str = "fa2") -> list:
+    if kernel == "hopper":
+        return hopper_tile_space(dim)
     out = []
     for warps, mt, bc, qr in itertools.product(WARPS, MTS, BCS, (False, True)):
         t = Tiles(warps, mt, bc, qr)
@@ -44,25 +62,47 @@ def candidates(v: Variant) -> list[tuple[Variant, build.Resources | None]]:
     from mmabench.core.errors import ToolMissing
 
     out = []
-    for t in tile_space(v.dim):
+    for t in tile_space(v.dim, v.kernel):
         cand = v.with_tiles(t)
         try:
-            _, res = build.assemble(cand, ARCH)
+            _, res = build.assemble(cand, variants.HOPPER_ARCH if v.kernel == "hopper" else ARCH)
         except ToolMissing:
             out.append((cand, None))
             continue
         except Exception:
             continue
-        if res.spill_stores + res.spill_loads > SPILL_LIMIT:
+        # the Hopper kernel spills nothing or is not a candidate (its registers are the point)
+        limit = 0 if v.kernel == "hopper" else SPILL_LIMIT
+        if res.spill_stores + res.spill_loads > limit:
             continue
         out.append((cand, res))
     return out
+
+
+def assemble_all(var_list: list[Variant]) -> None:
+    """Every candidate's offline build at once (NVRTC and ptxas release the GIL; both cached),
+    so that candidates() then reads the cache instead of assembling one by one."""
+    import os
+
+    from mmabench.core import workers
+
+    every = [v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)]
+
+    def one(cand):
+        try:
+            build.assemble(cand, variants.HOPPER_ARCH if cand.kernel == "hopper" else ARCH)
+        except Exception:           # noqa: BLE001 - candidates() drops it, with the others
+            pass
+
+    with workers.pool(os.cpu_count() or 2) as pool:
+        list(pool.map(one, every))
 
 
 def tune(var_list: list[Variant], case_list, rng) -> dict:
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
     import cupy
 
+    assemble_all(var_list)
     from mmabench.attention import validate
     from mmabench.attention.launch import Launcher
     from mmabench.attention.reference import default_scale
@@ -126,21 +166,31 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
 
     path = variants.user_tuned_file()
     data = json.loads(path.read_text()) if path.exists() else {"entries": []}
-    entries = {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): e for e in data["entries"]}
+    key = lambda e: (e["dim"], e["acc_s"], e["acc_o"], e["norm"])        # noqa: E731
+    sections = {"entries": {key(e): e for e in data["entries"]},
+                "hopper_entries": {key(e): e for e in data.get("hopper_entries", [])}}
     for v in var_list:
         if v.base_name not in results:
             continue
         tiles, rows = results[v.base_name]
         best = max(rows, key=lambda r: r["score"])
-        entries[(v.dim, v.acc_s, v.acc_o, v.norm)] = {
-            "dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm,
-            "tiles": {"warps": tiles.warps, "mt": tiles.mt, "bc": tiles.bc, "q_regs": tiles.q_regs,
-                      "min_blocks": tiles.min_blocks},
+        if v.kernel == "hopper":
+            section = "hopper_entries"
+            as_dict = {"consumers": tiles.consumers, "bc": tiles.bc, "stages": tiles.stages}
+        else:
+            section = "entries"
+            as_dict = {"warps": tiles.warps, "mt": tiles.mt, "bc": tiles.bc, "q_regs": tiles.q_regs,
+                       "min_blocks": tiles.min_blocks}
+        sections[section][(v.dim, v.acc_s, v.acc_o, v.norm)] = {
+            "dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm, "tiles": as_dict,
             "score_tflops": round(best["score"], 1), "registers": best["registers"],
             "candidates": len(rows)}
+    entries = sections["entries"]
+    data["hopper_entries"] = sorted(sections["hopper_entries"].values(), key=key)
     data.update({"gpu": gpu_name, "timestamp": record.timestamp(), "git_commit": record.git_commit(),
                  "cases": [c.label for c in cases],
                  "score": "harmonic mean TFLOP/s over the cases",
                  "entries": sorted(entries.values(), key=lambda e: (e["dim"], e["acc_s"], e["acc_o"], e["norm"]))})
     atomic_file.write(path, json.dumps(data, indent=1))
     variants.tuned.cache_clear()
+    variants.hopper_tuned.cache_clear()

@@ -129,17 +129,102 @@ class Tiles:
         return max(fits, key=lambda t: (t.bc >= 32, t.smem_bytes(dim), t.bc, t.warps == self.warps))
 
 
+# The Hopper kernel (kernels/hopper_attention.cu): sm_90a only, S accumulated in f32 or in f16
+# with Q pre-scaled (plain f16 S would overflow sqrt(d) times sooner for nothing).
+HOPPER_ARCH = "sm_90a"
+HOPPER_S_MODES = ("f32", "f16q")
+
+
+@dataclass(frozen=True)
+class HopperTiles:
+    """How the Hopper kernel is cut: consumer warpgroups (64 query rows each, plus one producer
+    warpgroup), keys per K/V tile, stages of the K/V ring in shared memory."""
+    consumers: int
+    bc: int
+    stages: int
+    kernel = "hopper"
+    q_regs = False               # the FA2 kernel's columns, for rows of either kernel
+    min_blocks = 1
+
+    @property
+    def br(self) -> int:
+        return 64 * self.consumers
+
+    @property
+    def threads(self) -> int:
+        return 128 * (1 + self.consumers)
+
+    @property
+    def warps(self) -> int:
+        return self.threads // 32
+
+    @property
+    def tag(self) -> str:
+        return f"c{self.consumers}k{self.bc}s{self.stages}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st"
+
+    def smem_bytes(self, dim: int) -> int:
+        """1024 B of alignment slack, the Q tile, the K/V ring, the mbarriers (the kernel
+        static_asserts that its layout, Traits::SMEM_BYTES, is this: HATTN_SMEM_BYTES)."""
+        return 1024 + 2 * dim * (self.br + 2 * self.stages * self.bc) + 8 * (1 + 3 * self.stages)
+
+    def broken_constraint(self, dim: int) -> str | None:
+        if dim % 64:
+            return "d must be a multiple of 64 (128-byte TMA boxes)"
+        if self.consumers not in (2, 3):
+            return "2 or 3 consumer warpgroups"
+        if self.bc % 16 or not 16 <= self.bc <= 256:
+            return "keys per tile: a multiple of 16, 16..256 (wgmma N and P.V's k16 steps)"
+        if self.stages < 2:
+            return "the K/V ring needs >= 2 stages"
+        return None
+
+    def valid_for(self, dim: int, arch: str | None = None) -> str | None:
+        why = self.broken_constraint(dim)
+        if why:
+            return why
+        if arch and hardware.arch_number(arch) != 90:
+            return f"the Hopper kernel runs on sm_90a only, not {arch}"
+        limit = hardware.smem_per_block("sm_90")
+        if self.smem_bytes(dim) > limit:
+            return (f"needs {self.smem_bytes(dim)} B of shared memory per block "
+                    f"(> {limit // 1024} KiB, the most sm_90 allows)")
+        return None
+
+    def fitted(self, dim: int, smem_limit: int) -> "HopperTiles | None":
+        """These tiles if they fit, else one stage fewer while >= 2 stages remain."""
+        for stages in range(self.stages, 1, -1):
+            t = replace(self, stages=stages)
+            if t.smem_bytes(dim) <= smem_limit:
+                return t
+        return None
+
+
+# FlashAttention-3's fp16 forward choices where they fit this kernel (rows x keys): d=64
+# 192 rows (3 consumers); d=128 128 x 128; d=256 128 x 80, as many stages as shared memory takes.
+HOPPER_TILES = {64: HopperTiles(3, 128, 4), 128: HopperTiles(2, 128, 3), 256: HopperTiles(2, 80, 2)}
+
+
 @dataclass(frozen=True)
 class Variant:
     dim: int
     acc_s: str                  # S_MODES
     acc_o: str                  # O_MODES
     norm: str                   # NORMS
-    tiles: Tiles
+    tiles: "Tiles | HopperTiles"
+
+    @property
+    def kernel(self) -> str:
+        """'fa2' (kernels/attention.cu, mma.sync, sm_80+) or 'hopper' (kernels/hopper_attention.cu)."""
+        return getattr(self.tiles, "kernel", "fa2")
 
     @property
     def base_name(self) -> str:
-        return f"attn_d{self.dim}_s{self.acc_s}_o{self.acc_o}_{self.norm}"
+        prefix = "hopper" if self.kernel == "hopper" else "attn"
+        return f"{prefix}_d{self.dim}_s{self.acc_s}_o{self.acc_o}_{self.norm}"
 
     @property
     def name(self) -> str:
@@ -165,6 +250,14 @@ class Variant:
 
     def defines(self) -> dict[str, str | int]:
         t = self.tiles
+        if self.kernel == "hopper":
+            return {
+                "HATTN_ENTRY": self.entry, "HATTN_D": self.dim, "HATTN_BC": t.bc,
+                "HATTN_CONSUMERS": t.consumers, "HATTN_STAGES": t.stages,
+                "HATTN_S_F16": int(self.acc_s != "f32"), "HATTN_O_MODE": O_MODE_CODE[self.acc_o],
+                "HATTN_NORM_INLOOP": int(self.norm == "inloop"),
+                "HATTN_SMEM_BYTES": t.smem_bytes(self.dim),
+            }
         return {
             "ATTN_ENTRY": self.entry, "ATTN_D": self.dim, "ATTN_WARPS": t.warps, "ATTN_MT": t.mt,
             "ATTN_BC": t.bc, "ATTN_S_F16": int(self.acc_s != "f32"),
@@ -213,8 +306,48 @@ def tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> Tiles:
     return FA2_TILES[dim]
 
 
+def load_hopper_tuned(path: Path) -> dict[tuple[int, str, str, str], HopperTiles]:
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): HopperTiles(**e["tiles"])
+            for e in data.get("hopper_entries", [])}
+
+
+@functools.lru_cache(maxsize=1)
+def hopper_tuned() -> dict[tuple[int, str, str, str], HopperTiles]:
+    """The Hopper kernel's tuned tiles (the same files as tuned(), their hopper_entries)."""
+    return {**load_hopper_tuned(SHIPPED_TUNED_FILE), **load_hopper_tuned(user_tuned_file())}
+
+
+def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
+    """The variant's tuned tiles; else its delayed sibling's; else FlashAttention-3's."""
+    for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed")):
+        if key in hopper_tuned():
+            return hopper_tuned()[key]
+    return HOPPER_TILES[dim]
+
+
+def hopper_variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
+                   tiles: HopperTiles | None = None) -> Variant:
+    """One variant of the Hopper kernel (its tuned tiles unless `tiles` is given)."""
+    if acc_s not in HOPPER_S_MODES:
+        raise UserError(f"the Hopper kernel takes S accumulator {' or '.join(HOPPER_S_MODES)} "
+                        f"(f16q: Q pre-scaled), not {acc_s!r}")
+    if dim not in DIMS:
+        raise UserError(f"unsupported head dim {dim!r}; accepted: {', '.join(map(str, DIMS))}")
+    if norm not in NORMS or acc_o not in O_MODES:
+        return variant(dim, acc_s, acc_o, norm, HOPPER_TILES[dim])     # its one-line error
+    return variant(dim, acc_s, acc_o, norm, tiles or hopper_tiles_for(dim, acc_s, acc_o, norm))
+
+
+def all_hopper_variants(dims=DIMS, s_modes=HOPPER_S_MODES, o_modes=O_MODES, norms=NORMS) -> list[Variant]:
+    return [hopper_variant(d, s, o, nm) for d in dims for s in s_modes if s in HOPPER_S_MODES
+            for o in o_modes for nm in norms]
+
+
 def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
-            tiles: Tiles | None = None) -> Variant:
+            tiles: "Tiles | HopperTiles | None" = None) -> Variant:
     """One variant (with its tuned tiles unless `tiles` is given); UserError on a bad choice."""
     for value, accepted, what in ((dim, DIMS, "head dim"), (acc_s, S_MODES, "S accumulator"),
                                   (acc_o, O_MODES, "O accumulator"), (norm, NORMS, "normalization")):
@@ -242,5 +375,6 @@ def all_variants(dims=DIMS, s_modes=S_MODES, o_modes=O_MODES, norms=NORMS) -> li
 
 
 def twin_of(v: Variant) -> Variant:
-    """The f32/f32 kernel with the same dim, normalization and tiles (for an accumulator diff)."""
+    """The f32/f32 kernel with the same dim, normalization and tiles (for an accumulator diff);
+    of the same kernel, since the tiles say which."""
     return Variant(v.dim, "f32", "f32", v.norm, v.tiles)

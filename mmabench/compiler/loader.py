@@ -119,26 +119,40 @@ def _read_back(module, function, cubin: bytes, how: str, ptx: str, threads: int,
 
 def load(ptx: str, entry: str, threads: int, dynamic_smem_bytes: int = 0, *,
          arch: str | None = None, carveout: int | None = None, name: str | None = None,
-         variant=None) -> Loaded:
+         variant=None, prefer_ptxas: bool = False) -> Loaded:
     """`entry` of `ptx` on the current GPU: the driver's JIT, else ptxas for `arch` (default:
     the GPU's). `carveout`: the preferred shared-memory carve-out in percent (default: the
-    driver's choice). UserError if the block needs more shared memory than the GPU allows."""
+    driver's choice). UserError if the block needs more shared memory than the GPU allows.
+
+    `prefer_ptxas`: the toolchain's ptxas first, the driver's JIT only without one. For kernels
+    that raise their register limit with setmaxnreg: the driver's JIT (580.x, measured on an
+    H200) allocates them at the launch-time limit and spills (the Hopper attention kernel:
+    168-568 B of local memory per thread, 1.6-3x slower), where ptxas 13.0 spills nothing."""
     name = name or entry
     hardware.require_gpu()
     optin = smem_optin()
     if dynamic_smem_bytes > optin:
         raise UserError(f"{name} needs {dynamic_smem_bytes} B of shared memory per block; "
                         f"this GPU allows {optin}")
-    try:
+
+    def by_jit():
         jk = driver_jit.jit(ptx, entry)
-        module, function, cubin, how = jk.module, jk.function, jk.cubin, "driver-jit"
-    except Exception as exc:  # driver too old for the PTX, or JIT failure: use ptxas
-        try:
-            asm = toolchain.assemble(ptx, arch or hardware.device_arch())
-        except Exception:
-            raise toolchain.CompileError(f"{name}: driver JIT failed ({exc}) and ptxas too") from None
+        return jk.module, jk.function, jk.cubin, "driver-jit"
+
+    def by_ptxas():
+        asm = toolchain.assemble(ptx, arch or hardware.device_arch())
         module = _module(asm.cubin)
-        function, cubin, how = module.get_function(entry), asm.cubin, f"ptxas {toolchain.tool_version('ptxas')}"
+        return module, module.get_function(entry), asm.cubin, f"ptxas {toolchain.tool_version('ptxas')}"
+
+    first, second = (by_ptxas, by_jit) if prefer_ptxas else (by_jit, by_ptxas)
+    try:
+        module, function, cubin, how = first()
+    except Exception as exc:  # no ptxas, or a driver too old for the PTX: the other way
+        try:
+            module, function, cubin, how = second()
+        except Exception:
+            raise toolchain.CompileError(f"{name}: {first.__name__[3:]} failed ({exc}) and "
+                                         f"{second.__name__[3:]} too") from None
     return _read_back(module, function, cubin, how, ptx, threads, dynamic_smem_bytes, carveout, variant)
 
 

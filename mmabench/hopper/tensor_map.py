@@ -29,7 +29,9 @@ MAX_BOX = 256
 @dataclass(frozen=True)
 class Tile2D:
     """A row-major 2-D tensor (rows x cols, `row_stride` elements between rows) read in boxes of
-    box_rows x box_cols, zero-filled past its end."""
+    box_rows x box_cols, zero-filled past its end. With `batches`, a 3-D tensor: that many such
+    matrices `batch_stride` elements apart, read one matrix per box (a box past the end of one
+    matrix's rows reads zeros, never the next matrix: attention's sequence tail)."""
     dtype: str
     rows: int
     cols: int
@@ -37,6 +39,8 @@ class Tile2D:
     box_rows: int
     box_cols: int
     swizzle: str = "128b"
+    batches: int | None = None
+    batch_stride: int = 0
 
     @property
     def element_bytes(self) -> int:
@@ -68,15 +72,25 @@ class Tile2D:
                             f"{SWIZZLE_BYTES[self.swizzle]} bytes")
         if inner % 16:
             raise UserError(f"TMA box rows of {inner} bytes: a multiple of 16 bytes is accepted")
+        if self.batches is not None:
+            if self.batches < 1 or self.batch_stride < self.rows * self.row_stride:
+                raise UserError(f"TMA tensor of {self.batches} matrices {self.batch_stride} elements "
+                                f"apart: >= 1 matrix, and the stride >= rows x row stride")
+            if (self.batch_stride * self.element_bytes) % 16:
+                raise UserError(f"TMA needs matrices a multiple of 16 bytes apart, not "
+                                f"{self.batch_stride * self.element_bytes}")
 
     def encoder_args(self) -> dict:
         """cuTensorMapEncodeTiled's arguments but the address and the enum types, innermost
         dimension first; the stride of the innermost dimension is implied and left out."""
         self.check()
-        return {"dtype": ELEMENT_TYPES[self.dtype][1], "rank": 2,
-                "global_dims": (self.cols, self.rows),
-                "global_strides_bytes": (self.row_stride * self.element_bytes,),
-                "box_dims": (self.box_cols, self.box_rows), "element_strides": (1, 1),
+        eb = self.element_bytes
+        batched = self.batches is not None
+        return {"dtype": ELEMENT_TYPES[self.dtype][1], "rank": 3 if batched else 2,
+                "global_dims": (self.cols, self.rows) + ((self.batches,) if batched else ()),
+                "global_strides_bytes": (self.row_stride * eb,) + ((self.batch_stride * eb,) if batched else ()),
+                "box_dims": (self.box_cols, self.box_rows) + ((1,) if batched else ()),
+                "element_strides": (1, 1, 1) if batched else (1, 1),
                 "interleave": "CU_TENSOR_MAP_INTERLEAVE_NONE",
                 "swizzle": f"CU_TENSOR_MAP_SWIZZLE_{self.swizzle.upper()}",
                 "l2_promotion": "CU_TENSOR_MAP_L2_PROMOTION_L2_256B",

@@ -1,0 +1,367 @@
+// FlashAttention-3-class fused attention forward for Hopper (sm_90a): TMA loads completing on
+// mbarriers, a producer warpgroup and one consumer warpgroup per 64 query rows, wgmma for both
+// matmuls (S = Q.K^T from shared memory, O += P.V with P from registers), and the output through
+// shared memory with a TMA store. Either accumulator in each matmul.
+//
+// Header-free for NVRTC; the Hopper building blocks (TMA, mbarriers, named barriers, setmaxnreg,
+// descriptors) are kernels/hopper.cuh's, shared with the TMA GEMM. One variant per compilation:
+// mmabench/attention/build.py prepends the HATTN_* #defines and the wgmma wrappers of the
+// variant's shapes (mmabench/hopper/wgmma_wrappers.py).
+//
+//   CTA = (64 * CONSUMERS query rows of one (batch, head)); 128 * (1 + CONSUMERS) threads.
+//   Warpgroup 0, the producer (setmaxnreg.dec): one thread loads Q once, then K_j and V_j of each
+//     K/V tile into a ring of STAGES stages, each announced on its own "full" barrier (K and V
+//     apart, so S = Q.K^T starts before V lands), and refills a stage when every consumer has
+//     released it ("empty").
+//   Warpgroups 1.., the consumers (setmaxnreg.inc), 64 query rows each, overlap within the
+//   warpgroup (FA3's intra-warpgroup pipelining):
+//       issue S_j = Q K_j^T; issue O += P_{j-1} V_{j-1}; wait for S_j
+//       softmax of S_j (mask, row max, exp2, row sum) while P_{j-1} V_{j-1} runs
+//       wait for P V; release stage j-1; O *= alpha_j; P_j = f16(p)
+//   then O /= l, staged as f16 in the warpgroup's own Q rows, and a TMA store (rows past N are
+//   not written).
+//
+// Q, K, V, O: fp16 [batch, heads, seq, d], contiguous, seen by TMA as 3-D tensors (d, seq,
+// batch*heads), so a tile past the end of a sequence reads zeros (keys past N: masked to -inf)
+// and never the next head's rows. grid.x = row blocks (heaviest causal ones first), grid.y =
+// batch * heads.
+
+#include "hopper.cuh"
+
+#ifndef HATTN_ENTRY
+#error "HATTN_ENTRY (and the other HATTN_* macros) come from mmabench/attention/build.py"
+#endif
+
+HATTN_WGMMA_WRAPPERS
+
+struct Traits {
+    static constexpr int D = HATTN_D;                    // head dim: 64, 128, 256
+    static constexpr int BC = HATTN_BC;                  // keys per K/V tile
+    static constexpr int CONSUMERS = HATTN_CONSUMERS;    // consumer warpgroups, 64 rows each
+    static constexpr int STAGES = HATTN_STAGES;          // K/V ring
+    static constexpr bool S_F16 = HATTN_S_F16;           // S in f16, Q pre-scaled by scale*log2(e)
+    static constexpr int O_MODE = HATTN_O_MODE;          // 0 f32, 1 f16, 2 f16 per tile -> f32
+    static constexpr bool INLOOP = HATTN_NORM_INLOOP;    // O kept normalized every tile
+    static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
+    static constexpr int THREADS = 128 * (1 + CONSUMERS);
+    static constexpr int BOXES = D / 64;                 // 64-column (128-byte, swizzled) boxes
+    static constexpr int Q_BOX = BR * 128, KV_BOX = BC * 128;
+    static constexpr int Q_BYTES = BOXES * Q_BOX, KV_BYTES = BOXES * KV_BOX;
+    static constexpr int STAGE_BYTES = 2 * KV_BYTES;     // K then V
+    static constexpr int BARRIERS = 1 + 3 * STAGES;      // Q, full K, full V, empty
+    static constexpr int SMEM_BYTES = 1024 + Q_BYTES + STAGES * STAGE_BYTES + 8 * BARRIERS;
+    static constexpr int KD = D / 16;                    // k16 steps of Q.K^T
+    static constexpr int KC = BC / 16;                   // k16 steps of P.V
+    // 65,536 registers: producer 24 per thread, the consumers share the rest (multiples of 8)
+    static constexpr int PRODUCER_REGS = 24;
+    static constexpr int CONSUMER_REGS = CONSUMERS == 2 ? 240 : 160;
+    static_assert(D % 64 == 0 && D <= 256, "d is 64, 128 or 256");
+    static_assert(BC % 16 == 0 && BC <= 256, "keys per tile: a multiple of 16, at most 256");
+    static_assert(CONSUMERS == 2 || CONSUMERS == 3, "2 or 3 consumer warpgroups");
+    static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "register file");
+    static_assert(SMEM_BYTES == HATTN_SMEM_BYTES, "shared memory layout differs from HopperTiles.smem_bytes");
+};
+using T = Traits;
+
+typedef WgmmaSS<T::BC, T::S_F16> SMma;
+typedef WgmmaRS<T::D, T::O_MODE != 0> OMma;              // O_MODE 2: f16 partials
+typedef SMma::Acc SAcc;
+static constexpr int S_ELEMS = T::BC / 2;                // S values per thread (2 rows)
+static constexpr int O_ELEMS = T::D / 2;                 // O values per thread
+
+DEV float ex2(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
+DEV float rcp(float x) { float y; asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
+DEV float shfl_xor(float v, int lane_mask) {
+    float y;
+    asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, -1;" : "=f"(y) : "f"(v), "r"(lane_mask));
+    return y;
+}
+DEV float quad_max(float v) { v = fmaxf(v, shfl_xor(v, 1)); return fmaxf(v, shfl_xor(v, 2)); }
+DEV float quad_sum(float v) { v += shfl_xor(v, 1); return v + shfl_xor(v, 2); }
+DEV void unpack_f16x2(u32 v, float& lo, float& hi) {
+    asm("{ .reg .f16 l, h; mov.b32 {l, h}, %2; cvt.f32.f16 %0, l; cvt.f32.f16 %1, h; }"
+        : "=f"(lo), "=f"(hi) : "r"(v));
+}
+DEV u32 hmul2(u32 a, u32 b) { u32 y; asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(y) : "r"(a), "r"(b)); return y; }
+DEV u32 ld_shared_b32(u32 addr) { u32 v; asm volatile("ld.shared.b32 %0, [%1];" : "=r"(v) : "r"(addr)); return v; }
+
+// Accumulator fragment of m64nN (per warp m16 x N): element i of a thread is row
+// 16 * warp + lane / 4 + 8 * ((i >> 1) & 1), column 8 * (i >> 2) + 2 * (lane % 4) + (i & 1);
+// an f16 accumulator packs elements 2r, 2r + 1 in register r. Four consecutive n8 column blocks'
+// worth of S (elements 8k .. 8k + 7) is the A fragment of P.V's k16 step k.
+
+// S = Q K^T over the whole head dim: KD wgmma k16 steps (4 per 128-byte box)
+DEV void issue_s(SAcc* s, u32 q_slab, u32 k_tile) {
+#pragma unroll
+    for (int kk = 0; kk < T::KD; ++kk) {
+        const int box = kk / 4, step = 2 * (kk % 4);    // +32 bytes along the swizzled row
+        SMma::mma(s, desc_k_major_sw128(q_slab + box * T::Q_BOX) + step,
+                  desc_k_major_sw128(k_tile + box * T::KV_BOX) + step, kk > 0);
+    }
+}
+
+// O (+)= P V over one tile: KC k16 steps (16 keys = 16 rows of V = 2048 bytes each)
+DEV void issue_pv(OMma::Acc* o, const u32 (&P)[T::KC][4], u32 v_tile, bool fresh) {
+#pragma unroll
+    for (int kk = 0; kk < T::KC; ++kk)
+        OMma::mma(o, P[kk], desc_mn_major_sw128(v_tile + kk * 2048, T::KV_BOX), fresh && kk == 0 ? 0 : 1);
+}
+
+// Online softmax of one tile of S (in place: s becomes p), in log2 units (c = scale * log2(e),
+// or 1 when folded into Q). Updates the row maxima m and sums l; o_scale is what O must be
+// multiplied by before this tile's P.V is added.
+DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (&o_scale)[2],
+                      float c, bool masked, int key0, int n, bool causal, int row0, int lane) {
+    const float NEG_INF = __int_as_float(0xff800000);
+    if (masked) {
+#pragma unroll
+        for (int i = 0; i < S_ELEMS; ++i) {
+            const int key = key0 + 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
+            const int row = row0 + 8 * ((i >> 1) & 1);
+            if (key >= n || (causal && key > row)) s[i] = NEG_INF;
+        }
+    }
+    float mx[2] = {NEG_INF, NEG_INF};
+#pragma unroll
+    for (int i = 0; i < S_ELEMS; ++i) mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], s[i]);
+    float alpha[2], rs[2] = {0.f, 0.f};
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        // key 0 is visible to every row, so m is finite from the first tile on
+        const float mnew = fmaxf(m[h], quad_max(mx[h]) * c);
+        alpha[h] = ex2(m[h] - mnew);                   // m = -inf before the first tile: 0
+        m[h] = mnew;
+    }
+#pragma unroll
+    for (int i = 0; i < S_ELEMS; ++i) {
+        const int h = (i >> 1) & 1;
+        s[i] = ex2(fmaf(s[i], c, -m[h]));
+        rs[h] += s[i];
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        if (T::INLOOP) {
+            // O stays normalized: O <- (O * l * alpha + P V) / l_new, P scaled by 1 / l_new
+            const float lold = l[h] * alpha[h], lnew = lold + quad_sum(rs[h]), r = rcp(lnew);
+            l[h] = lnew;
+            o_scale[h] = lold * r;
+            rs[h] = r;
+        } else {
+            l[h] = l[h] * alpha[h] + rs[h];              // thread-partial; summed over the quad at the end
+            o_scale[h] = alpha[h];
+        }
+    }
+    if (T::INLOOP) {
+#pragma unroll
+        for (int i = 0; i < S_ELEMS; ++i) s[i] *= rs[(i >> 1) & 1];
+    }
+}
+
+// the S accumulator as floats (an f16 one unpacked)
+DEV void s_values(const SAcc* acc, float (&s)[S_ELEMS]) {
+#pragma unroll
+    for (int r = 0; r < SMma::REGS; ++r) {
+        if constexpr (T::S_F16) unpack_f16x2(acc[r], s[2 * r], s[2 * r + 1]);
+        else s[r] = acc[r];
+    }
+}
+
+DEV void pack_p(const float (&p)[S_ELEMS], u32 (&P)[T::KC][4]) {
+#pragma unroll
+    for (int kk = 0; kk < T::KC; ++kk)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) P[kk][r] = pack_f16x2(p[8 * kk + 2 * r], p[8 * kk + 2 * r + 1]);
+}
+
+// O *= o_scale per row; with f16 partials (O_MODE 2) the tile's partial is added first, in f32
+DEV void rescale_o(float* o, const OMma::Acc* part, const float (&sc)[2]) {
+#pragma unroll
+    for (int i = 0; i < O_ELEMS; i += 2) {
+        if constexpr (T::O_MODE == 2) {
+            float a, b;
+            unpack_f16x2(part[i / 2], a, b);
+            o[i] += a;
+            o[i + 1] += b;
+        }
+        o[i] *= sc[(i >> 1) & 1];
+        o[i + 1] *= sc[(i >> 1) & 1];
+    }
+}
+DEV void rescale_o(u32* o, const OMma::Acc*, const float (&sc)[2]) {
+    const u32 s0 = pack_f16x2(sc[0], sc[0]), s1 = pack_f16x2(sc[1], sc[1]);
+#pragma unroll
+    for (int r = 0; r < O_ELEMS / 2; ++r) o[r] = hmul2(o[r], (r & 1) ? s1 : s0);
+}
+
+DEV float o_value(const float* o, int i) { return o[i]; }
+DEV float o_value(const u32* o, int i) {
+    float lo, hi;
+    unpack_f16x2(o[i / 2], lo, hi);
+    return (i & 1) ? hi : lo;
+}
+
+extern "C" __global__ void __launch_bounds__(T::THREADS, 1)
+HATTN_ENTRY(const __grid_constant__ TensorMap map_q, const __grid_constant__ TensorMap map_k,
+            const __grid_constant__ TensorMap map_v, const __grid_constant__ TensorMap map_o,
+            int n, int causal, float scale_log2) {
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    const u32 sq = (smem_addr(smem_raw) + 1023) & ~1023u;   // 128B swizzle: 1024-aligned boxes
+    const u32 ring = sq + T::Q_BYTES;
+    const u32 q_full = ring + T::STAGES * T::STAGE_BYTES;   // then full K, full V, empty: 8 B each
+    const u32 full_k = q_full + 8, full_v = full_k + 8 * T::STAGES, empty = full_v + 8 * T::STAGES;
+    const int tid = threadIdx.x, wg = tid >> 7;
+    const int q0 = (gridDim.x - 1 - blockIdx.x) * T::BR;     // heaviest causal row blocks first
+    const int bh = blockIdx.y;
+    const int kv_end = causal ? imin(n, q0 + T::BR) : n;
+    const int n_tiles = (kv_end + T::BC - 1) / T::BC;
+
+    if (tid == 0) {
+        mbar_init(q_full, 1);
+        for (int s = 0; s < T::STAGES; ++s) {
+            mbar_init(full_k + 8 * s, 1);                    // the producer's expect_tx arrivals
+            mbar_init(full_v + 8 * s, 1);
+            mbar_init(empty + 8 * s, T::CONSUMERS);          // one arrival per consumer
+        }
+        fence_mbar_init();
+    }
+    __syncthreads();
+
+    if (wg == 0) {                                           // producer warpgroup
+        setmaxnreg_dec<T::PRODUCER_REGS>();
+        if (tid == 0) {
+            prefetch_tensor_map(&map_q);
+            prefetch_tensor_map(&map_k);
+            prefetch_tensor_map(&map_v);
+            mbar_arrive_expect_tx(q_full, T::Q_BYTES);
+            for (int b = 0; b < T::BOXES; ++b) tma_load_3d(sq + b * T::Q_BOX, &map_q, q_full, 64 * b, q0, bh);
+            for (int j = 0; j < n_tiles; ++j) {
+                const int s = j % T::STAGES;
+                mbar_wait(empty + 8 * s, ((j / T::STAGES) & 1) ^ 1);   // every consumer released it
+                const u32 k_tile = ring + s * T::STAGE_BYTES, v_tile = k_tile + T::KV_BYTES;
+                mbar_arrive_expect_tx(full_k + 8 * s, T::KV_BYTES);
+                for (int b = 0; b < T::BOXES; ++b)
+                    tma_load_3d(k_tile + b * T::KV_BOX, &map_k, full_k + 8 * s, 64 * b, j * T::BC, bh);
+                mbar_arrive_expect_tx(full_v + 8 * s, T::KV_BYTES);
+                for (int b = 0; b < T::BOXES; ++b)
+                    tma_load_3d(v_tile + b * T::KV_BOX, &map_v, full_v + 8 * s, 64 * b, j * T::BC, bh);
+            }
+        }
+        return;
+    }
+
+    setmaxnreg_inc<T::CONSUMER_REGS>();
+    const int cw = wg - 1, warp = (tid & 127) >> 5, lane = tid & 31;
+    const bool leader = (tid & 127) == 0;                    // arrives for the warpgroup
+    const u32 q_slab = sq + cw * 64 * 128;                   // this warpgroup's rows in each Q box
+    const int row0 = q0 + 64 * cw + 16 * warp + (lane >> 2); // this thread's rows: row0, row0 + 8
+    const float c = T::S_F16 ? 1.f : scale_log2;
+
+    mbar_wait(q_full, 0);
+    if (T::S_F16) {
+        // S accumulates scaled logits: Q *= scale * log2(e) once, in place (this warpgroup's rows;
+        // each thread's 4-byte words, in f32, one rounding)
+#pragma unroll
+        for (int b = 0; b < T::BOXES; ++b)
+#pragma unroll 4
+            for (int w = tid & 127; w < 64 * 128 / 4; w += 128) {
+                const u32 addr = q_slab + b * T::Q_BOX + 4 * w;
+                float lo, hi;
+                unpack_f16x2(ld_shared_b32(addr), lo, hi);
+                st_shared_b32(addr, pack_f16x2(lo * scale_log2, hi * scale_log2));
+            }
+        fence_proxy_async();                                 // generic writes -> wgmma's reads
+        named_barrier(1 + cw, 128);
+    }
+
+    const float NEG_INF = __int_as_float(0xff800000);
+    float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f}, o_scale[2];
+    OMma::Acc o_acc[OMma::REGS];                             // O, or (O_MODE 2) the tile's partial
+    float o_total[T::O_MODE == 2 ? O_ELEMS : 1];             // O_MODE 2: the f32 sum of the partials
+#pragma unroll
+    for (int r = 0; r < OMma::REGS; ++r) o_acc[r] = 0;
+#pragma unroll
+    for (int i = 0; i < (T::O_MODE == 2 ? O_ELEMS : 1); ++i) o_total[i] = 0.f;
+
+    SAcc s_acc[SMma::REGS];
+    float s[S_ELEMS];
+    u32 P[T::KC][4];
+    const int first_row = q0 + 64 * cw;                      // tiles past it need the causal mask
+    auto needs_mask = [&](int key0) { return key0 + T::BC > n || (causal && key0 + T::BC - 1 > first_row); };
+
+    // tile 0: S alone
+    mbar_wait(full_k, 0);
+    wgmma_fence();
+    issue_s(s_acc, q_slab, ring);
+    wgmma_commit();
+    wgmma_wait<0>();
+    reg_fence(s_acc);
+    s_values(s_acc, s);
+    softmax_tile(s, m, l, o_scale, c, needs_mask(0), 0, n, causal, row0, lane);
+    pack_p(s, P);
+
+    for (int j = 1; j < n_tiles; ++j) {
+        const int st = j % T::STAGES, prev = (j - 1) % T::STAGES;
+        const u32 k_tile = ring + st * T::STAGE_BYTES;
+        const u32 v_prev = ring + prev * T::STAGE_BYTES + T::KV_BYTES;
+        mbar_wait(full_k + 8 * st, (j / T::STAGES) & 1);
+        wgmma_fence();
+        issue_s(s_acc, q_slab, k_tile);                      // S_j ...
+        wgmma_commit();
+        mbar_wait(full_v + 8 * prev, ((j - 1) / T::STAGES) & 1);
+        issue_pv(o_acc, P, v_prev, T::O_MODE == 2);          // ... and P_{j-1} V_{j-1} in flight
+        wgmma_commit();
+        wgmma_wait<1>();                                     // S_j is done
+        reg_fence(s_acc);
+        s_values(s_acc, s);
+        softmax_tile(s, m, l, o_scale, c, needs_mask(j * T::BC), j * T::BC, n, causal, row0, lane);
+        reg_fence(s);                                        // the softmax runs under P V, not after
+        wgmma_wait<0>();                                     // P_{j-1} V_{j-1} is done
+        reg_fence(o_acc);
+        reg_fence(P);                                        // P's registers stay P's until here
+        if (leader) mbar_arrive(empty + 8 * prev);
+        if constexpr (T::O_MODE == 2) rescale_o(o_total, o_acc, o_scale);
+        else rescale_o(o_acc, nullptr, o_scale);
+        pack_p(s, P);
+    }
+    {
+        const int last = (n_tiles - 1) % T::STAGES;
+        mbar_wait(full_v + 8 * last, ((n_tiles - 1) / T::STAGES) & 1);
+        wgmma_fence();
+        issue_pv(o_acc, P, ring + last * T::STAGE_BYTES + T::KV_BYTES, T::O_MODE == 2);
+        wgmma_commit();
+        wgmma_wait<0>();
+        reg_fence(o_acc);
+        if (leader) mbar_arrive(empty + 8 * last);
+        if constexpr (T::O_MODE == 2) {
+            const float one[2] = {1.f, 1.f};
+            rescale_o(o_total, o_acc, one);
+        }
+    }
+
+    // epilogue: O / l as fp16 into this warpgroup's own Q rows (its S wgmmas are done; the other
+    // warpgroups read other rows), then one TMA store per 64-column box
+    float inv[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) inv[h] = T::INLOOP ? 1.f : 1.f / quad_sum(l[h]);
+#pragma unroll
+    for (int n8 = 0; n8 < T::D / 8; ++n8) {
+        const int col = 8 * n8 + 2 * (lane & 3);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int i = 4 * n8 + 2 * h, row = 16 * warp + (lane >> 2) + 8 * h;
+            float a, b;
+            if constexpr (T::O_MODE == 2) { a = o_total[i]; b = o_total[i + 1]; }
+            else { a = o_value(o_acc, i); b = o_value(o_acc, i + 1); }
+            st_shared_b32(q_slab + (col / 64) * T::Q_BOX + swizzle128_offset(row, col % 64),
+                          pack_f16x2(a * inv[h], b * inv[h]));
+        }
+    }
+    fence_proxy_async();                                     // generic writes -> the TMA store
+    named_barrier(1 + cw, 128);
+    if (leader) {
+#pragma unroll
+        for (int b = 0; b < T::BOXES; ++b) tma_store_3d(&map_o, q_slab + b * T::Q_BOX, 64 * b, q0 + 64 * cw, bh);
+        tma_store_commit();
+        tma_store_wait_read<0>();                            // shared memory stays valid until read
+    }
+}

@@ -1,0 +1,70 @@
+"""The Hopper attention kernel (kernels/hopper_attention.cu) without a GPU: its variants, tiles,
+tensor maps and wgmma wrappers as data, and every shipped variant assembled by ptxas for sm_90a
+with no spills, no serialized wgmma, and the HGMMA per tile that its tiles mean."""
+
+import pytest
+
+from mmabench.attention import checks, cli, hopper_maps, launch, variants
+from mmabench.attention.variants import HopperTiles
+from mmabench.core.errors import UserError
+from mmabench.hopper import wgmma_wrappers
+
+
+def test_wrappers_name_every_accumulator_register_once():
+    text = wgmma_wrappers.wrapper("ss", 176, False)
+    assert "m64n176k16.f32.f16.f16" in text and "REGS = 88" in text
+    assert text.count('"+f"(d[') == 88 and "%87}, %88, %89" in text and "setp.ne.b32 p, %90" in text
+    rs = wgmma_wrappers.wrapper("rs", 128, True)
+    assert "REGS = 32" in rs and "{%32, %33, %34, %35}, %36, p, 1, 1, 1" in rs   # A regs, trans-b
+    with pytest.raises(UserError, match="N = 8..256"):
+        wgmma_wrappers.wrapper("ss", 100, False)
+
+
+def test_tiles_say_what_cannot_build():
+    assert HopperTiles(2, 128, 3).valid_for(128) is None
+    assert "sm_90a only" in HopperTiles(2, 128, 3).valid_for(128, "sm_80")
+    assert "shared memory" in HopperTiles(2, 128, 4).valid_for(256)
+    assert "multiple of 16" in HopperTiles(2, 72, 2).valid_for(64)
+    assert HopperTiles(2, 128, 4).fitted(128, 232448) == HopperTiles(2, 128, 3)
+    with pytest.raises(UserError, match="f32 or f16q"):
+        variants.hopper_variant(128, "f16", "f32")
+
+
+def test_tensor_maps_are_three_dimensional_per_head():
+    v = variants.hopper_variant(128, "f32", "f32", tiles=HopperTiles(2, 96, 3))
+    q, k, vv, o = hopper_maps.tiles(v, checks.check_shape(3, 5, 17, 128))
+    for t, rows in ((q, 128), (k, 96), (vv, 96), (o, 64)):
+        args = t.encoder_args()
+        assert args["rank"] == 3 and args["global_dims"] == (128, 17, 15)
+        assert args["global_strides_bytes"] == (256, 17 * 128 * 2)
+        assert args["box_dims"] == (64, rows, 1)
+
+
+def test_kernel_choice():
+    assert cli.kernels_for(None, "sm_90") == ("fa2", "hopper")
+    assert cli.kernels_for(None, "sm_80") == ("fa2",)
+    with pytest.raises(UserError, match="needs an sm_90 GPU"):
+        cli.kernels_for("hopper", "sm_89")
+    with pytest.raises(UserError, match="accepted"):
+        cli.kernels_for("fa3", None)
+    assert launch.default_variant(128, "f32", "f32", "delayed", "auto", "sm_90").kernel == "hopper"
+    assert launch.default_variant(128, "f16", "f32", "delayed", "auto", "sm_90").kernel == "fa2"
+    assert launch.default_variant(128, "f32", "f32", "delayed", "auto", "sm_80").kernel == "fa2"
+    with pytest.raises(UserError, match="accepted"):
+        launch.default_variant(128, "f32", "f32", "delayed", "fa3", "sm_90")
+
+
+def test_registry_builds_hopper_variants_for_sm90a_only():
+    from mmabench.attention.registry import kernel_specs
+    from mmabench.compiler.report import target_for
+    specs = [s for s in kernel_specs() if s.tags["kernel"] == "hopper"]
+    assert len({s.name for s in specs}) >= len(variants.all_hopper_variants())
+    assert all(target_for(s, "sm_90") == "sm_90a" and target_for(s, "sm_80") is None for s in specs)
+
+
+@pytest.mark.parametrize("v", variants.all_hopper_variants(norms=("delayed",)), ids=lambda v: v.name)
+def test_shipped_variant_assembles_clean(v):
+    from mmabench.attention import offline
+    row = offline.check_variant(v, "sm_90a")
+    assert row["ok"], row["problems"]
+    assert row["spill_stores"] == 0 and row["spill_loads"] == 0, v.name
