@@ -187,10 +187,13 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
             "candidates": len(rows)}
     entries = sections["entries"]
     data["hopper_entries"] = sorted(sections["hopper_entries"].values(), key=key)
-    data.update({"gpu": gpu_name, "timestamp": record.timestamp(), "git_commit": record.git_commit(),
-                 "cases": [c.label for c in cases],
-                 "score": "harmonic mean TFLOP/s over the cases",
-                 "entries": sorted(entries.values(), key=lambda e: (e["dim"], e["acc_s"], e["acc_o"], e["norm"]))})
+    meta = {"gpu": gpu_name, "timestamp": record.timestamp(), "git_commit": record.git_commit(),
+            "cases": [c.label for c in cases], "score": "harmonic mean TFLOP/s over the cases"}
+    if all(v.kernel == "hopper" for v in var_list):
+        data["hopper_tuned"] = meta                 # the FA2 entries keep their own evidence
+    else:
+        data.update(meta)
+    data["entries"] = sorted(entries.values(), key=key)
     atomic_file.write(path, json.dumps(data, indent=1))
     variants.tuned.cache_clear()
     variants.hopper_tuned.cache_clear()

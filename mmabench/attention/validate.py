@@ -70,13 +70,15 @@ class Reference:
         self._sample = (flat(q), flat(k), flat(v))
         self._causal, self._scale = causal, scale
         self._bounds: dict = {}
-        self.yard = None
+        self.yard = self.yard_bf16 = None
         torch = torch_ref.torch_module()
         if torch is not None:
             tq, tk, tv = (torch_ref.to_torch(flat(x)) for x in (q, k, v))
             y = torch_ref.fp16_attention(tq, tk, tv, causal, scale)
             import cupy
             self.yard = error_metrics(cupy.asarray(y), self.ref)
+            yb = torch_ref.bf16_attention(tq, tk, tv, causal, scale).to(torch.float16)
+            self.yard_bf16 = error_metrics(cupy.asarray(yb), self.ref)
 
     def metrics(self, out) -> dict:
         return error_metrics(self.flat(out), self.ref)
@@ -121,6 +123,9 @@ def check_variant(launcher, ref: Reference, v: variants.Variant | None,
     tol, rule = ref.tolerance(v)
     m["tolerance"], m["tolerance_rule"] = tol, rule
     m["err_vs_yardstick"] = m["max_abs_err"] / ref.yard_max_abs if ref.yard_max_abs > 0 else float("nan")
+    if ref.yard_bf16:   # the rule an f16 accumulator is held to: no worse than 2 x bf16 attention
+        m["bf16_yard_max_abs_err"] = ref.yard_bf16["max_abs_err"]
+        m["passes_bf16_rule"] = bool(m["max_abs_err"] <= 2 * ref.yard_bf16["max_abs_err"])
     if whole_bad:
         return m, f"{whole_bad} outputs inf/NaN"
     if enforce and not np.isnan(tol) and m["max_abs_err"] > tol:

@@ -341,9 +341,15 @@ def hopper_variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
     return variant(dim, acc_s, acc_o, norm, tiles or hopper_tiles_for(dim, acc_s, acc_o, norm))
 
 
+# Schemes the Hopper kernel does not ship: no tile choice runs them without spilling.
+HOPPER_UNSHIPPED = {(256, "f16f32"): "the f32 O (128 registers) and its f16 partial (64) leave "
+                                     "no room for S and P at any keys per tile: it spills"}
+
+
 def all_hopper_variants(dims=DIMS, s_modes=HOPPER_S_MODES, o_modes=O_MODES, norms=NORMS) -> list[Variant]:
+    """Every shipped Hopper variant (HOPPER_UNSHIPPED left out), each with its own tiles."""
     return [hopper_variant(d, s, o, nm) for d in dims for s in s_modes if s in HOPPER_S_MODES
-            for o in o_modes for nm in norms]
+            for o in o_modes if (d, o) not in HOPPER_UNSHIPPED for nm in norms]
 
 
 def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
