@@ -33,8 +33,8 @@ def _speed_row(r: dict) -> list:
     return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("tflops")),
             tables.fmt(r.get("flop_per_clk_per_sm"), 0), tables.clock_power(r),
             f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
-            tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi"))),
-            tables.ratio(*(r.get("x_vs_cudnn" + k) for k in ("", "_lo", "_hi")))]
+            tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi")), compact=True),
+            tables.ratio(*(r.get("x_vs_cudnn" + k) for k in ("", "_lo", "_hi")), compact=True)]
 
 
 def _kernel_row(r: dict) -> list:

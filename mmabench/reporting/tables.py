@@ -63,16 +63,18 @@ def clock_power_note(rows: list[dict], prefixes: tuple[str, ...] = ("",)) -> str
                 f"'!' throttled{why}, '?' power above the board limit +5%, not physical.")
 
 
-def ratio(value, lo=None, hi=None) -> str:
+def ratio(value, lo=None, hi=None, compact: bool = False) -> str:
     """'1.11x (1.08-1.13)' cell of a ratio and its range over interleaved rounds, '~' appended
-    when the range includes 1.0 (within noise; RATIO_NOTE says so); '1.11x' without a range."""
+    when the range includes 1.0 (within noise; RATIO_NOTE says so); '1.11x' without a range.
+    `compact`: '1.11x' or '1.11x~', the range left to the CSV (narrow tables)."""
     from mmabench.measure.stats import within_noise
     x, lo, hi = number(value), number(lo), number(hi)
     if x is None:
         return "-"
     if lo is None or hi is None:
         return f"{x:.2f}x"
-    return f"{x:.2f}x ({lo:.2f}-{hi:.2f})" + ("~" if within_noise(lo, hi) else "")
+    noise = "~" if within_noise(lo, hi) else ""
+    return f"{x:.2f}x{noise}" if compact else f"{x:.2f}x ({lo:.2f}-{hi:.2f}){noise}"
 
 
 RATIO_NOTE = "Ratios: median (min-max) over interleaved rounds; '~' = the range includes 1.0 (within noise)."
