@@ -62,7 +62,7 @@ def test_attention_summary_with_flags_raised_and_an_error_row_fits():
                    local_bytes=424, nonfinite_all=12)
     text = _drawn(summary, rows)
     assert "1,785/777?!" in text and "CUDA_ERROR_ILLEGAL_ADDRESS" in text
-    assert any(line.split()[-4:-2] == ["424", "2"] and line.endswith(" 12") for line in text.splitlines())
+    assert any(line.split()[-5:-3] == ["424", "2"] and line.endswith(" 12") for line in text.splitlines())
 
 
 def test_attention_overview_fits_for_one_and_for_several_gpus():

@@ -62,8 +62,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "noise",
                                  "x f32/f32", "x FLASH", "x cuDNN"], [_speed_row(r) for r in sel], markdown))
         out.append(f"resources and accuracy (PyTorch fp16 yardstick max abs err "
-                   f"{tables.fmt(y, 5)}; x bf16 err: against bf16 attention's, an f16 "
-                   f"accumulator passes at <= 2):")
+                   f"{tables.fmt(y, 5)}; x bf16 err <= 2: as accurate as bf16 attention):")
         out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "max abs err",
                                  "x bf16 err", "inf/NaN"], [_kernel_row(r) for r in sel], markdown))
         out += [tables.note(f"{_scheme(r)} {r.get('tiles', '')}: {r['error']}")
