@@ -1,4 +1,4 @@
-"""Command line: `python -m mmabench [info|mma|regs|attention] ...`.
+"""Command line: `python -m mmabench [info|mma|softmax|regs|attention] ...`.
 
 A thin layer: each sub-command lives with its benchmark and calls functions a notebook can
 call too. A UserError (bad input, missing tool, no GPU) prints one line, never a traceback.
@@ -17,7 +17,8 @@ from mmabench.core.errors import UserError
 
 # Sub-command modules, each with add_parser(subparsers) and OPTIONS (core.options.Modes: which
 # options each of its modes reads); a missing one is simply not offered.
-SUBCOMMANDS = ("mmabench.info", "mmabench.mma.cli", "mmabench.wgmma.cli", "mmabench.gemm.cli",
+SUBCOMMANDS = ("mmabench.info", "mmabench.mma.cli", "mmabench.wgmma.cli", "mmabench.softmax.cli",
+               "mmabench.gemm.cli",
                "mmabench.arith.cli", "mmabench.compiler.cli", "mmabench.attention.cli",
                "mmabench.reporting.compare", "mmabench.reporting.sweep_plot", "mmabench.reporting.bundle", "mmabench.reporting.cli")
 

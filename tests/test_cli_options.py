@@ -15,8 +15,9 @@ from mmabench.core import options
 from mmabench.core.options import Mode, Modes
 
 MMA_SELECT = {"--shape", "--acc", "--type"}
+SOFTMAX_SELECT = {"--op", "--type"}
 WGMMA_SELECT = {"--n", "--acc", "--type", "--a", "--swizzle", "--full"}
-ATTENTION_VARIANT = {"--dim", "--acc-s", "--acc-o", "--norm", "--full"}
+ATTENTION_VARIANT = {"--dim", "--acc-s", "--acc-o", "--norm", "--full", "--kernel"}
 ATTENTION_CASES = {"--seq", "--mask", "--causal", "--tokens"}
 REGS_SELECT = {"--family", "--kernel", "--jobs", "--markdown"}
 REGS_REPORT = REGS_SELECT | {"--arch", "--all", "--diff", "--wide"}
@@ -30,6 +31,13 @@ READS = {
                                                "--blocks-per-sm",
                                                "--repeats", "--seed", "--devices"}),
         "--offline": (("--offline",), MMA_SELECT | {"--results", "--markdown", "--arch"}),
+    },
+    "softmax": {
+        "the measurements": ((), SOFTMAX_SELECT | {"--results", "--markdown", "--quick", "--full",
+                                                  "--cold", "--regime", "--warps", "--ilp",
+                                                  "--blocks-per-sm", "--repeats", "--seed",
+                                                  "--devices"}),
+        "--offline": (("--offline",), SOFTMAX_SELECT | {"--results", "--markdown", "--arch"}),
     },
     "wgmma": {
         "the measurements": ((), WGMMA_SELECT | {"--quick", "--warpgroups", "--ilp", "--depth",

@@ -87,12 +87,14 @@ def overhead_table(rows: list[dict], markdown: bool = False) -> str:
 def offline_table(rows: list[dict], markdown: bool = False) -> str:
     """One line per variant x architecture from offline.run(): the tiles it gets there, its
     resources, occupancy and the SASS check (what failed in a note under the table)."""
-    body = [[str(r["tuned_variant"]).removeprefix("attn_"), r["arch"], r["tiles"], r["registers"],
+    body = [[str(r["tuned_variant"]).removeprefix("attn_").replace("hopper_", "H "), r["arch"],
+             r["tiles"], r["registers"],
              r["spill_stores"] + r["spill_loads"], r["smem_bytes"] // 1024, r["blocks_per_sm"],
              f"{r['occupancy_pct']:.0f}", f"{r['hmma_f32']}/{r['hmma_f16']}",
              "ok" if r["ok"] else "FAIL"] for r in rows]
     text = tables.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B",
                          "smem KiB", "blk/SM", "occ %", "HMMA F32/F16", "SASS"], body, markdown)
-    notes = ["HMMA F32/F16: HMMA instructions per tile in the SASS, by accumulator type"]
+    notes = ["HMMA F32/F16: HMMA (H: the Hopper kernel, HGMMA of one consumer warpgroup) instructions "
+             "per tile in the SASS, by accumulator type"]
     notes += [f"{r['tuned_variant']} {r['arch']}: {r['problems']}" for r in rows if not r["ok"]]
     return "\n".join([text] + [tables.note(n) for n in notes])

@@ -92,7 +92,16 @@ def short_tensor_ops(text: str) -> str:
             f"{rest} {count}" if rest else count)
     if len(ops) < 2:
         return text
+    heads = {op.partition(".")[0] for op, _ in ops}
+    if len(groups) > 1 and len(heads) == 1 and all(
+            op.count(".") >= 2 and _GMMA_SHAPE.match(op.split(".")[1]) for op, _ in ops):
+        # one kernel, two wgmma shapes (attention's S and O): 'HGMMA n128 F32 x8, n64 F16 x8'
+        return f"{heads.pop()} " + ", ".join(
+            f"n{op.split('.')[1].split('x')[1]} {op.split('.', 2)[2]} {count}" for op, count in ops)
     return "; ".join(f"{g} {', '.join(parts)}" for g, parts in groups.items())
+
+
+_GMMA_SHAPE = re.compile(r"^\d+x\d+x\d+$")
 
 
 def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> str:
@@ -116,7 +125,7 @@ def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> 
             continue
         smem = (r.get("static_smem_bytes") or 0) + (r.get("dynamic_smem_bytes") or 0)
         has_sass = "n_LDL" in r
-        tensor = (r.get("tensor_ops") or "-") if has_sass else "?"
+        tensor = (r.get("tensor_ops") or r.get("key_ops") or "-") if has_sass else "?"
         if not wide:
             limiter = LIMITER_SHORT.get(r["occupancy_limiter"], r["occupancy_limiter"])
             body.append([r["kernel"], arch, r["regs"], _spill(r), smem,
@@ -131,6 +140,10 @@ def main_table(rows: list[dict], markdown: bool = False, wide: bool = False) -> 
             _num(r.get("n_LDSM")), _num(r.get("n_MUFU")), _num(r.get("n_FFMA")),
             _num(r.get("n_HFMA2")),
         ])
+    if any(r.get("key_ops") for r in rows):   # families whose column holds other opcodes
+        mixed = any(r.get("tensor_ops") for r in rows)
+        headers = [("tensor/key ops (static)" if mixed else "key ops (static)")
+                   if h == "tensor ops (static)" else h for h in headers]
     text = tables.table(headers, body, markdown, max_width=None if wide else tables.WIDTH)
     return text if wide else text + "\n" + tables.note(NARROW_LEGEND)
 

@@ -18,6 +18,7 @@ FAMILIES = {
     "gemm": "mmabench.gemm.registry",
     "attention": "mmabench.attention.registry",
     "wgmma": "mmabench.wgmma.registry",
+    "softmax": "mmabench.softmax.registry",
     "demo": "mmabench.compiler.demo_kernels",
 }
 

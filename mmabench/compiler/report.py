@@ -188,17 +188,23 @@ def add_sass(build: Build, run: _Run) -> None:
     try:
         build.sass, build.row["sass_tool"] = run.disassemble(build.cubin, build.target)
         hist, columns = sass_columns(build.sass, build.spec.entry)
-        _fill_sass_columns(build.row, hist, columns)
+        _fill_sass_columns(build.row, hist, columns, build.spec)
     except ToolMissing as exc:
         build.row["message"] = str(exc)
     except UserError as exc:
         build.row.update(status="error", message=str(exc))
 
 
-def _fill_sass_columns(row: dict, hist, columns: dict) -> None:
+def _fill_sass_columns(row: dict, hist, columns: dict, spec) -> None:
     row.update(columns)
     row["n_instructions"] = sum(hist.values())
     row["sass_histogram"] = json.dumps(dict(sorted(hist.items())))
+    # a family without tensor ops names the opcodes its kernels are about (softmax: MUFU.EX2...)
+    key = spec.tags.get("key_opcodes")
+    if key:
+        from mmabench.compiler import sass
+
+        row["key_ops"] = sass.counts_text({op: hist[op] for op in key if hist.get(op)})
 
 
 def add_sass_batched(builds: list[Build], run: _Run, map_fn=map, workers: int = 1) -> None:
@@ -219,7 +225,7 @@ def add_sass_batched(builds: list[Build], run: _Run, map_fn=map, workers: int = 
             continue
         hist = Counter(summary["hist"])
         build.row["sass_tool"] = tool
-        _fill_sass_columns(build.row, hist, columns_of(hist, summary["hfma2"]))
+        _fill_sass_columns(build.row, hist, columns_of(hist, summary["hfma2"]), build.spec)
     list(map_fn(lambda b: add_sass(b, run), whole))
 
 

@@ -1,5 +1,7 @@
-"""One base for the tensor-core instruction families (mma.sync in mmabench.mma, wgmma in
-mmabench.wgmma).
+"""One base for the instruction families (mma.sync in mmabench.mma, wgmma in mmabench.wgmma,
+the softmax ops ex2/fma/max/cvt in mmabench.softmax, which counts several opcodes per form
+through a `form.Lowering` subclass; `sweep` holds the warps x ILP x blocks sweep mma and softmax
+share).
 
 Every family goes the same way, and everything but its own data and arithmetic lives here:
 

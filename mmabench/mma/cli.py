@@ -7,7 +7,7 @@ from mmabench import record, hardware
 from mmabench.reporting import tables
 from mmabench import measure
 from mmabench.core.options import Mode, Modes
-from mmabench.core.errors import UserError, int_list, split_list
+from mmabench.core.errors import UserError, split_list
 from mmabench.mma import catalogue
 from mmabench.mma.render import MAX_ILP
 
@@ -65,26 +65,11 @@ def selected_forms(args) -> list[catalogue.MmaForm]:
 
 
 def sweep_from_args(args):
-    """The default (or --quick) sweep, with any axis the user gave replacing its default."""
-    from dataclasses import replace
-
+    """The default (or --quick, --full) sweep, with any axis the user gave replacing its own."""
+    from mmabench.instructions.sweep import from_args
     from mmabench.mma.suite import DEFAULT, FULL, QUICK
 
-    if args.quick and getattr(args, "full", False):
-        raise UserError("--quick and --full exclude each other")
-    sweep = QUICK if args.quick else FULL if getattr(args, "full", False) else DEFAULT
-    overrides = {
-        "warps": int_list(args.warps, "--warps", 1, 32),
-        "ilps": int_list(args.ilp, "--ilp", 1, MAX_ILP),
-        "blocks_per_sm": int_list(args.blocks_per_sm, "--blocks-per-sm", 1, 32),
-    }
-    policy = sweep.policy
-    repeats = int_list(None if args.repeats is None else str(args.repeats), "--repeats", 1, 1000)
-    if repeats:
-        policy = replace(policy, min_samples=repeats[0], max_samples=repeats[0], rel_error=0.0)
-    if getattr(args, "cold", False):
-        policy = replace(policy, mode="cold")
-    return replace(sweep, policy=policy, **{k: v for k, v in overrides.items() if v})
+    return from_args(args, DEFAULT, FULL, QUICK, MAX_ILP)
 
 
 def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:

@@ -7,47 +7,13 @@ Throughput rows carry the % of the GPU's datasheet peak at the SM clock measured
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-
 from mmabench import hardware, measure, record
 from mmabench.instructions import suite
-from mmabench.instructions.bench import POINT_POLICY
+from mmabench.instructions.sweep import Shape, Sweep  # noqa: F401  (shared with softmax)
 from mmabench.instructions.suite import best_points, comparison_cell
 from mmabench.mma import bench
 from mmabench.mma.catalogue import MmaForm
 from mmabench.reporting import tables
-
-
-@dataclass(frozen=True)
-class Shape:
-    """A throughput launch: `ilp` chains per warp, `warps` per block, `blocks_per_sm` per SM."""
-    warps: int
-    ilp: int
-    blocks_per_sm: int
-
-    @property
-    def kernel(self) -> int:
-        return self.ilp
-
-    @property
-    def fields(self) -> dict:
-        return {"warps_per_block": self.warps, "ilp": self.ilp, "blocks_per_sm": self.blocks_per_sm}
-
-    @property
-    def label(self) -> str:
-        return f"w{self.warps} ilp{self.ilp} b{self.blocks_per_sm}"
-
-
-@dataclass(frozen=True)
-class Sweep:
-    warps: tuple[int, ...]
-    ilps: tuple[int, ...]
-    blocks_per_sm: tuple[int, ...]
-    policy: measure.Policy = POINT_POLICY
-
-    def points(self, form: MmaForm) -> list[Shape]:
-        return [Shape(w, i, b) for i, w, b in itertools.product(self.ilps, self.warps, self.blocks_per_sm)]
 
 
 # The default finds the same peak as the exhaustive sweep on H100 (within 0.01 %, shipped

@@ -1,0 +1,136 @@
+"""`python -m mmabench softmax`: latency and throughput of the softmax instructions (ex2, fma,
+max, cvt) in f32 and packed f16x2/bf16x2; `--offline` prints their SASS without a GPU."""
+
+from __future__ import annotations
+
+from mmabench import hardware, measure, record
+from mmabench.core.errors import UserError, split_list
+from mmabench.core.options import Mode, Modes
+from mmabench.reporting import tables
+from mmabench.softmax import catalogue
+from mmabench.softmax.render import MAX_ILP
+
+# Which options each mode reads (mmabench.core.options): one given to a mode that does not read
+# it is refused, not ignored. The same regime options as `mma`.
+OPTIONS = Modes(
+    common=("--op", "--type", "--results", "--markdown"),
+    modes=(Mode("the measurements", devices=True,
+                reads=("--quick", "--full", "--cold", "--regime", "--warps", "--ilp",
+                       "--blocks-per-sm", "--repeats", "--seed")),
+           Mode("--offline", reads=("--arch",))))
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "softmax", help="latency and throughput of ex2/fma/max/cvt, f32 vs packed f16x2",
+        description="Measure the instructions of an attention softmax that the accumulator "
+                    "choice changes (ex2, fma, max in f32 vs f16x2/bf16x2, and cvt.rn.f16x2.f32) "
+                    "on the GPU at hand: latency (one warp, one dependent chain) and throughput "
+                    "(a sweep of warps x ILP x blocks per SM; the best point is reported) in "
+                    "elements per clock per SM at the measured SM clock. With --offline, "
+                    "assemble the kernels for other architectures instead and show their SASS "
+                    "(no GPU needed).")
+    p.add_argument("--op", help=f"comma list of operations ({','.join(catalogue.OPS)}); default all")
+    p.add_argument("--type", dest="elem_type",
+                   help=f"comma list of element types ({','.join(catalogue.TYPES)}); default all")
+    p.add_argument("--quick", action="store_true", help="a small sweep (seconds, less certain peak)")
+    p.add_argument("--full", action="store_true",
+                   help="the exhaustive sweep (warps 4,8,16,32 x ILP 1,2,4,8,16 x blocks 1,2,4) "
+                        "with tighter stopping rules; default: warps 8,16 x ILP 4,8 x blocks 1,2")
+    p.add_argument("--cold", action="store_true",
+                   help="flush the L2 cache before every timed sample (default: batch, back to back)")
+    p.add_argument("--regime", metavar="R", help="of the f16x2 vs f32 comparison: " + measure.REGIME_HELP)
+    p.add_argument("--warps", help="comma list of warps per block to sweep (default 8,16)")
+    p.add_argument("--ilp", help=f"comma list of independent chains per thread (1..{MAX_ILP}; "
+                                 "default 4,8)")
+    p.add_argument("--blocks-per-sm", help="comma list of resident blocks per SM (default 1,2)")
+    p.add_argument("--repeats", type=int,
+                   help="fixed number of timed launches per point (default: repeat until the "
+                        "standard error is under 0.5 %% or 0.25 s per point)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the input data (default: a fresh one, printed and recorded "
+                        "in the rows)")
+    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--offline", action="store_true",
+                   help="no GPU: assemble each form for --arch targets and show its SASS")
+    p.add_argument("--arch", help=f"with --offline: comma list ({','.join(hardware.known_archs())}); "
+                                  f"default {','.join(hardware.DEFAULT_ARCHS)}")
+    p.set_defaults(func=run)
+
+
+def selected_forms(args) -> list[catalogue.SoftmaxForm]:
+    return catalogue.select(split_list(args.op, "operation", catalogue.OPS),
+                            split_list(getattr(args, "elem_type", None), "element type",
+                                       catalogue.TYPES))
+
+
+def sweep_from_args(args):
+    from mmabench.instructions.sweep import from_args
+    from mmabench.softmax.suite import DEFAULT, FULL, QUICK
+
+    return from_args(args, DEFAULT, FULL, QUICK, MAX_ILP)
+
+
+def offline_table(forms, arch_list, folder=None, common=None) -> tuple[list[list], int]:
+    """(table rows, mismatches): each form on each target, assembled and counted."""
+    from mmabench.reporting.progress import Progress
+    from mmabench.softmax.offline import check_form
+
+    body, bad = [], 0
+    bar = Progress(len(forms) * len(arch_list), "softmax")
+    for form in forms:
+        for arch in arch_list:
+            if not form.runs_on(arch):
+                note = f"not on {arch} (needs sm_{form.min_sm}+)"
+                body.append([form.name, arch, "-", "-", note, ""])
+                row = {"form": form.name, "arch": arch, "status": "n/a", "message": note}
+            else:
+                r = check_form(form, arch)
+                bad += not r["ok"]
+                body.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
+                             "ok" if r["ok"] else "MISMATCH", r["sass_per_instruction"],
+                             r["others_per_instruction"]])
+                row = {**r, "status": "ok" if r["ok"] else "mismatch"}
+            if folder is not None:
+                folder.add({**row, **(common or {})})
+            bar.step(f"{form.name} {arch}")
+    return body, bad
+
+
+def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
+    """Assemble each form for each target, count its SASS, print the table and write the rows
+    to a run folder (softmax-offline)."""
+    folder, common = record.offline_run("softmax-offline", results_root)
+    body, bad = offline_table(forms, arch_list, folder, common)
+    print(tables.table(["form", "arch", "per loop trip", "check", "SASS per instruction",
+                        "other ops in the loop"], body, markdown))
+    print("\nper loop trip: PTX instructions the loop's SASS carries / as rendered (a fused "
+          "three-input max carries two)")
+    print(f"\nresults: {folder.path}")
+    return 1 if bad else 0
+
+
+def run(args) -> int:
+    forms = selected_forms(args)
+    if args.offline:
+        arch_list = hardware.parse_archs(args.arch)
+        return run_offline(forms, arch_list, args.markdown, record.results_root(args.results))
+    sweep = sweep_from_args(args)  # bad input is reported before looking for a GPU
+    args.results = record.results_root(args.results)
+    hardware.require_gpu()
+    arch = hardware.device_arch()
+    usable = [f for f in forms if f.runs_on(arch)]
+    if not usable:
+        raise UserError(f"none of the chosen forms exists on {arch}: "
+                        + ", ".join(f"{f.name} needs sm_{f.min_sm}+" for f in forms))
+    from mmabench.softmax.suite import run as run_suite, summary
+
+    # every chosen form: one the GPU lacks gets an "unsupported" row
+    folder, rows = run_suite(forms, sweep, args.seed, args.results, regime=args.regime)
+    ctx = rows[0] if rows else {}
+    print(f"\n{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
+          f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}")
+    print(summary(rows, args.markdown))
+    print(f"\nresults: {folder.path}")
+    return 0 if all(r.get("status") != "error" for r in rows) else 1
