@@ -109,3 +109,19 @@ def test_interleaved_comparison_rows_give_the_ratio_and_its_spread():
     case = facts.attention_cases(res)[0]
     assert (case.ratio_lo, case.ratio_hi, case.within_noise) == (1.01, 1.05, False)
     assert case.spread_from.startswith("interleaved")
+
+
+def test_each_attention_kernel_is_compared_with_its_own_f32_f32():
+    """The Hopper kernel's f16 rows are rated against the Hopper f32/f32, the FA2-class ones
+    against theirs; a run with both gives two cases per shape and two clauses."""
+    rows = [_attention("f32", 400.0, 4096), _attention("f16", 440.0, 4096),
+            _attention("f32", 600.0, 4096, kernel="hopper"), _attention("f16", 720.0, 4096, kernel="hopper"),
+            dict(gpu_name=GPU, dim=128, seq=4096, causal=False, impl="torch-sdpa",
+                 variant="sdpa_cudnn_attention", status="ok", tflops=610.0)]
+    cases = facts.attention_cases(_results(_mma("m16n8k16.f16.acc_f16", "f16", 300.0, 40, 30.0), rows))
+    by_kernel = {c.kernel: c for c in cases}
+    assert set(by_kernel) == {"fa2", "hopper"}
+    assert by_kernel["fa2"].ratio == pytest.approx(1.1) and by_kernel["hopper"].ratio == pytest.approx(1.2)
+    text = answers._attention_clause(cases, [])
+    assert "+10.0% over the best f32/f32" in text and "Hopper kernel" in text and "+20.0%" in text
+    assert "0.98-0.98x cuDNN" in text

@@ -102,3 +102,37 @@ def measure_point(point: measure.ChainLaunch, policy: measure.Policy) -> dict:
     """Row columns of one throughput launch timed under `policy`, its output checked after."""
     m = measure.measure(point, policy, clock=point.clock)
     return {**point.fields(m), "check_max_abs_err": point.check()}
+
+
+class WarpPoint(Point):
+    """A throughput launch of a per-warp family (mma.sync, softmax): `blocks_per_sm` x `sms`
+    blocks of `warps` warps, each warp running the kernel's `ilp` chains. The family's subclass
+    makes the inputs and checks the output."""
+    min_trips = 64
+
+    def __init__(self, built: Built, rng, warps: int, blocks_per_sm: int, sms: int,
+                 target_ms: float = TARGET_MS, iters: int | None = None):
+        self.warps, self.blocks_per_sm = warps, blocks_per_sm
+        super().__init__(built, rng, warps, 32, blocks_per_sm, sms, target_ms, iters)
+
+    def shape_fields(self) -> dict:
+        return {"warps_per_block": self.warps, "ilp": self.built.ilp,
+                "blocks_per_sm": self.blocks_per_sm, "warps_per_sm": self.warps * self.blocks_per_sm}
+
+
+LATENCY_POLICY = measure.Policy(warmup_ms=0, min_samples=5, max_samples=30, rel_error=0.001,
+                                budget_s=0.5)
+
+
+def warp_chain_latency(built: Built, inputs, c_regs: int, iters: int,
+                       policy: measure.Policy | None = None):
+    """One warp running one dependent chain (a kernel built with ILP 1) for `iters` loop trips:
+    (measure.latency's row, the output array to check)."""
+    import cupy
+
+    if built.ilp != 1:
+        raise ValueError("latency needs ILP 1")
+    d = cupy.full((1, 1, 32, c_regs), POISON, dtype=cupy.uint32)
+    chain = measure.ChainLaunch(built.kernel.function, 1, 32, inputs, d, warps=1, poison=POISON,
+                                iters=iters)
+    return measure.latency(chain, built.per_trip, policy or LATENCY_POLICY), d

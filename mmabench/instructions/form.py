@@ -68,3 +68,15 @@ def accumulator_pairs(forms: list) -> list[tuple]:
     """(f16-accumulator form, its f32 twin) for every form of `forms` whose twin is there too."""
     names = {f.name for f in forms}
     return [(f, f.twin) for f in forms if f.acc == "f16" and f.twin and f.twin.name in names]
+
+
+def named(forms: list, name: str, what: str, accepted: str | None = None):
+    """The form called `name` in `forms`; UserError naming what is accepted (`accepted`, or
+    every form's name)."""
+    from mmabench.core.errors import UserError
+
+    for form in forms:
+        if form.name == name:
+            return form
+    raise UserError(f"unknown {what} {name!r}; accepted: "
+                    f"{accepted or ', '.join(f.name for f in forms)}")

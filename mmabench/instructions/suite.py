@@ -232,3 +232,22 @@ def best_points(rows: list[dict]) -> tuple[list[str], dict, dict, list[dict]]:
     sat = {r["form"]: r for r in rows if tables.truthy(r.get("saturating"))}
     errors = [r for r in rows if r.get("status") == "error"]
     return forms, lat, sat, errors
+
+
+def closing_notes(rows: list[dict], compared: bool, errors: list[dict], shape_label) -> list[str]:
+    """The lines every family's summary ends with: how it was timed and what the clock/power
+    flags and ratio cells mean (when twins were compared), then one line per error row.
+    `shape_label(row)`: the launch shape of an error row ('w8 ilp4 b2')."""
+    out = list(tables.timing_note(rows)) if compared else []
+    out.append(tables.clock_power_note(rows, ("", "f16_", "f32_")))
+    if compared:
+        out.append(tables.RATIO_NOTE)
+    if errors:
+        out.append("")
+        out += [f"error: {r['form']} {r['kind']} {shape_label(r)}: {r['error']}" for r in errors]
+    return out
+
+
+def warp_shape_label(r: dict) -> str:
+    """The launch shape of a per-warp family's row (mma.sync, softmax)."""
+    return f"w{r.get('warps_per_block')} ilp{r.get('ilp')} b{r.get('blocks_per_sm')}"

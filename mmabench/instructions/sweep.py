@@ -42,6 +42,45 @@ class Sweep:
         return [Shape(w, i, b) for i, w, b in itertools.product(self.ilps, self.warps, self.blocks_per_sm)]
 
 
+def _axes(sweep: Sweep) -> str:
+    csv = lambda xs: ",".join(map(str, xs))       # noqa: E731
+    return f"warps {csv(sweep.warps)} x ILP {csv(sweep.ilps)} x blocks {csv(sweep.blocks_per_sm)}"
+
+
+def add_options(p, default: Sweep, full: Sweep, max_ilp: int, *, chains_per: str, compare: str,
+                offline: str) -> None:
+    """The options of a per-warp family's run (`mma`, `softmax`): the sweep (its defaults read
+    from `default` and `full`, so the help says what runs), its timing, the seed, where the rows
+    go, and --offline with --arch. `chains_per`: what owns the ILP chains ('warp', 'thread');
+    `compare`: the twins compared ('f16 vs f32'); `offline`: what --offline does."""
+    from mmabench import hardware
+
+    csv = lambda xs: ",".join(map(str, xs))       # noqa: E731
+    p.add_argument("--quick", action="store_true", help="a small sweep (seconds, less certain peak)")
+    p.add_argument("--full", action="store_true",
+                   help=f"the exhaustive sweep ({_axes(full)}) with tighter stopping rules; "
+                        f"default: {_axes(default)}")
+    p.add_argument("--cold", action="store_true",
+                   help="flush the L2 cache before every timed sample (default: batch, back to back)")
+    p.add_argument("--regime", metavar="R", help=f"of the {compare} comparison: " + measure.REGIME_HELP)
+    p.add_argument("--warps", help=f"comma list of warps per block to sweep (default {csv(default.warps)})")
+    p.add_argument("--ilp", help=f"comma list of independent chains per {chains_per} (1..{max_ilp}; "
+                                 f"default {csv(default.ilps)})")
+    p.add_argument("--blocks-per-sm",
+                   help=f"comma list of resident blocks per SM (default {csv(default.blocks_per_sm)})")
+    p.add_argument("--repeats", type=int,
+                   help="fixed number of timed launches per point (default: repeat until the "
+                        "standard error is under 0.5 %% or 0.25 s per point)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the input data (default: a fresh one, printed and recorded "
+                        "in the rows)")
+    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--offline", action="store_true", help=f"no GPU: {offline}")
+    p.add_argument("--arch", help=f"with --offline: comma list ({','.join(hardware.known_archs())}); "
+                                  f"default {','.join(hardware.DEFAULT_ARCHS)}")
+
+
 def from_args(args, default: Sweep, full: Sweep, quick: Sweep, max_ilp: int) -> Sweep:
     """The default (or --quick, --full) sweep, with any axis the user gave replacing its own."""
     if args.quick and getattr(args, "full", False):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmabench.core.errors import UserError
-from mmabench.instructions.form import Lowering
+from mmabench.instructions.form import Lowering, named
 
 
 @dataclass(frozen=True)
@@ -155,8 +155,5 @@ def select(shapes=None, accs=None, ab_types=None) -> list[MmaForm]:
 
 
 def by_name(name: str) -> MmaForm:
-    for form in ALL_FORMS:
-        if form.name == name:
-            return form
-    raise UserError(f"unknown instruction form {name!r}; accepted: {', '.join(f.name for f in ALL_FORMS)}")
+    return named(ALL_FORMS, name, "instruction form")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from mmabench import record, hardware
 from mmabench.reporting import tables
-from mmabench import measure
 from mmabench.core.options import Mode, Modes
 from mmabench.core.errors import UserError, split_list
 from mmabench.mma import catalogue
@@ -32,29 +31,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--acc", help=f"comma list of accumulators ({','.join(catalogue.ACCS)}); default all")
     p.add_argument("--type", dest="ab_type",
                    help=f"comma list of A/B types ({','.join(catalogue.AB_TYPES)}); default all")
-    p.add_argument("--quick", action="store_true", help="a small sweep (seconds, less certain peak)")
-    p.add_argument("--full", action="store_true",
-                   help="the exhaustive sweep (warps 1,2,4,8 x ILP 1,2,4,8 x blocks 1,2,4) with "
-                        "tighter stopping rules; default: warps 4,8 x ILP 4,8 x blocks 1,2")
-    p.add_argument("--cold", action="store_true",
-                   help="flush the L2 cache before every timed sample (default: batch, back to back)")
-    p.add_argument("--regime", metavar="R", help="of the f16 vs f32 comparison: " + measure.REGIME_HELP)
-    p.add_argument("--warps", help="comma list of warps per block to sweep (default 1,2,4,8)")
-    p.add_argument("--ilp", help=f"comma list of independent chains per warp (1..{MAX_ILP}; "
-                                 "default 1,2,4,8)")
-    p.add_argument("--blocks-per-sm", help="comma list of resident blocks per SM (default 1,2,4)")
-    p.add_argument("--repeats", type=int,
-                   help="fixed number of timed launches per point (default: repeat until the "
-                        "standard error is under 0.5 %% or 0.25 s per point)")
-    p.add_argument("--seed", type=int, default=None,
-                   help="random seed for the input data (default: a fresh one, printed and recorded "
-                        "in the rows)")
-    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
-    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
-    p.add_argument("--offline", action="store_true",
-                   help="no GPU: assemble each form for --arch targets and check the SASS")
-    p.add_argument("--arch", help=f"with --offline: comma list ({','.join(hardware.known_archs())}); "
-                                  f"default {','.join(hardware.DEFAULT_ARCHS)}")
+    from mmabench.instructions.sweep import add_options
+    from mmabench.mma.suite import DEFAULT, FULL
+
+    add_options(p, DEFAULT, FULL, MAX_ILP, chains_per="warp", compare="f16 vs f32",
+                offline="assemble each form for --arch targets and check the SASS")
     p.set_defaults(func=run)
 
 

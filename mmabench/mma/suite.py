@@ -115,13 +115,5 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out.append(tables.table(["instruction", "shape", "TFLOP/s f16/f32", "f16/f32",
                                  "MHz/W f16", "MHz/W f32", "pJ/FLOP f16/f32", "lat f16/f32"],
                                 pairs, markdown))
-        out += tables.timing_note(rows)
-    out.append(tables.clock_power_note(rows, ("", "f16_", "f32_")))
-    if pairs:
-        out.append(tables.RATIO_NOTE)
-    if errors:
-        out.append("")
-        out += [f"error: {r['form']} {r['kind']} "
-                f"w{r.get('warps_per_block')} ilp{r.get('ilp')} b{r.get('blocks_per_sm')}: "
-                f"{r['error']}" for r in errors]
+    out += suite.closing_notes(rows, bool(pairs), errors, suite.warp_shape_label)
     return "\n".join(out)

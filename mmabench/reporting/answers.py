@@ -81,6 +81,28 @@ def _num_k(form: str) -> int:
 
 
 def _attention_clause(cases: list[facts.AttentionCase], maps) -> str:
+    """The FA2-class kernel's clause, then the Hopper kernel's where it ran."""
+    text = _fa2_clause([c for c in cases if c.kernel == "fa2"], maps)
+    hopper = _hopper_clause([c for c in cases if c.kernel == "hopper"])
+    return "; ".join(t for t in (text, hopper) if t)
+
+
+def _hopper_clause(cases: list[facts.AttentionCase]) -> str:
+    rated = [c for c in cases if c.ratio is not None]
+    if not rated:
+        return ""
+    lo, hi = min(c.ratio for c in rated), max(c.ratio for c in rated)
+    span = _pct(lo) if f"{lo:.3f}" == f"{hi:.3f}" else f"{_pct(lo)} to {_pct(hi)}"
+    text = (f"in the Hopper kernel (TMA, warp-specialized wgmma) the best f16-accumulator variant "
+            f"gives {span} over its f32/f32 across {len(rated)} shape" + ("s" if len(rated) > 1 else "")
+            + f" ({' and '.join(sorted({c.regime for c in rated}))} regime)")
+    vs = [float(c.base["tflops"]) / c.cudnn for c in rated if c.base and c.cudnn]
+    if vs:
+        text += f", its f32/f32 at {min(vs):.2f}-{max(vs):.2f}x cuDNN"
+    return text
+
+
+def _fa2_clause(cases: list[facts.AttentionCase], maps) -> str:
     rated = [c for c in cases if c.ratio is not None]
     if not rated:
         return ""

@@ -117,7 +117,8 @@ def instruction_section(results) -> Section:
 def attention_section(results) -> Section:
     cases = facts.attention_cases(results)
     sec = Section("attention", "Attention: speed against PyTorch, f16 against f32 accumulation",
-                  "Per shape: PyTorch SDPA's FLASH and cuDNN back ends, the best f32/f32 variant of "
+                  "Per shape and kernel (fa2: the mma.sync kernel; hopper: the TMA + wgmma kernel): "
+                  "PyTorch SDPA's FLASH and cuDNN back ends, the best f32/f32 variant of "
                   "the fused kernel, and the best variant with an f16 accumulator; the ratio is "
                   "best-of-N f16 variants over best-of-M f32/f32 variants (a selection that favours "
                   "the f16 side), with its spread.")
@@ -129,7 +130,8 @@ def attention_section(results) -> Section:
         spread = (f"{c.ratio_lo:.2f}-{c.ratio_hi:.2f}" if c.ratio_lo is not None and c.ratio_hi is not None
                   else "-")
         noise = {True: "within noise", False: "outside noise", None: "-"}[c.within_noise]
-        rows.append([c.gpu, c.regime, str(c.dim), str(c.seq), "causal" if c.causal else "full", fmt(c.flash),
+        rows.append([c.gpu, c.regime, c.kernel, str(c.dim), str(c.seq), "causal" if c.causal else "full",
+                     fmt(c.flash),
                      fmt(c.cudnn), fmt(c.base["tflops"]) if c.base else "-",
                      f"{c.base['tflops'] / c.flash:.2f}x" if c.base and c.flash else "-",
                      c.scheme or "-", fmt(c.low["tflops"]) if c.low else "-",
@@ -139,18 +141,21 @@ def attention_section(results) -> Section:
         sources.append(c.provenance)
     after = any(c.clock_note for c in cases)
     sec.blocks.append(Table("Attention forward per shape", [
-        "GPU", "regime", "d", "N", "mask", "FLASH TFLOP/s", "cuDNN TFLOP/s", "best f32/f32", "vs FLASH",
+        "GPU", "regime", "kernel", "d", "N", "mask", "FLASH TFLOP/s", "cuDNN TFLOP/s", "best f32/f32",
+        "vs FLASH",
         "best with an f16 accumulator", "TFLOP/s", "f16/f32", "spread", "noise", "selection",
         "spread from", "SM MHz", "power W"], rows, sources,
         ("* SM clock read after the run (idle), not during it: these rows predate the measurement "
          "layer that samples it during the timed region." if after else "")))
-    run_prov = [prov.runs([c.low or c.base for c in cases if c.low or c.base])]
-    sec.blocks.append(_figure("attention-speed", "Attention TFLOP/s per shape", plots.attention_speed,
-                              (cases,), run_prov))
-    if any(c.ratio is not None for c in cases):
-        sec.blocks.append(_figure("attention-ratio", "f16/f32 accumulator speed ratio with its spread",
-                                  plots.attention_ratio, (cases,), run_prov,
-                                  "Spread: " + ", ".join(sorted({c.spread_from for c in cases
+    # the figures: the FA2-class kernel, which every GPU runs (the table has the Hopper kernel too)
+    fa2 = [c for c in cases if c.kernel == "fa2"]
+    run_prov = [prov.runs([c.low or c.base for c in fa2 if c.low or c.base])]
+    sec.blocks.append(_figure("attention-speed", "Attention TFLOP/s per shape (FA2-class kernel)",
+                              plots.attention_speed, (fa2,), run_prov))
+    if any(c.ratio is not None for c in fa2):
+        sec.blocks.append(_figure("attention-ratio", "f16/f32 accumulator speed ratio with its spread "
+                                  "(FA2-class kernel)", plots.attention_ratio, (fa2,), run_prov,
+                                  "Spread: " + ", ".join(sorted({c.spread_from for c in fa2
                                                                  if c.spread_from})) + "."))
     return sec
 

@@ -208,6 +208,7 @@ class AttentionCase:
     clock_note: str
     power_w: float | None
     regime: str = "burst"      # a case's contenders all come from one regime, never mixed
+    kernel: str = "fa2"        # mmabench's kernel: 'fa2' (mma.sync) or 'hopper' (TMA + wgmma)
 
     @property
     def scheme(self) -> str:
@@ -237,6 +238,8 @@ def _time_spread(base: dict, low: dict):
 
 
 def attention_cases(results) -> list[AttentionCase]:
+    """One case per GPU, shape, regime and mmabench kernel: each kernel's f16 variants against
+    its own f32/f32 (the library rows of the shape appear in both)."""
     rows = [r for r in _records(results.frame("attention")) if _ok(r)]
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
@@ -244,42 +247,48 @@ def attention_cases(results) -> list[AttentionCase]:
                str(r["causal"]).lower() in ("true", "1", "1.0"), generations.regime_of(r))
         groups.setdefault(key, []).append(r)
     out = []
-    for (gpu, dim, seq, causal, regime), sel in groups.items():
-        ours = [r for r in sel if r.get("impl") == "mmabench"]
-        lib = {TORCH[r["variant"]]: _num(r["tflops"]) for r in sel if r.get("variant") in TORCH}
-        f32s = [r for r in ours if (r.get("acc_s"), r.get("acc_o")) == ("f32", "f32")]
-        f16s = [r for r in ours if (r.get("acc_s"), r.get("acc_o")) != ("f32", "f32")]
-        base = max(f32s, key=lambda r: _num(r["tflops"])) if f32s else None
-        low = max(f16s, key=lambda r: _num(r["tflops"])) if f16s else None
-        ratio = lo = hi = None
-        noise = None
-        spread_from = ""
-        if base and low:
-            # the interleaved columns compare with the f32/f32 kernel of low's own normalization:
-            # they are this ratio's only when base has that normalization too
-            same_norm = low.get("norm") == base.get("norm")
-            prefix = next((p for p in INTERLEAVED if same_norm and (
-                _num(low.get(p + "_lo")) is not None
-                or (p == "ratio" and _num(low.get(p)) is not None))), None)
-            if prefix:
-                ratio, lo, hi = _num(low[prefix]), _num(low.get(prefix + "_lo")), \
-                    _num(low.get(prefix + "_hi"))
-                wn = low.get(prefix + "_within_noise", low.get("within_noise"))
-                noise = None if wn is None or wn != wn else str(wn).lower() in ("true", "1", "1.0")
-                spread_from = INTERLEAVED[prefix]
-            else:
-                ratio, lo, hi = _time_spread(base, low)
-                spread_from = "min/max of separate timings"
-            if noise is None and lo is not None and hi is not None:
-                noise = lo <= 1.0 <= hi
-        ref = low or base or sel[0]
-        clock, note = _num(ref.get("sm_clock_mhz")), ""
-        if clock is None and _num(ref.get("sm_clock_mhz_after")) is not None:
-            clock, note = _num(ref["sm_clock_mhz_after"]), " read after the run, not during it"
-        out.append(AttentionCase(gpu, dim, seq, causal, lib.get("FLASH"), lib.get("cuDNN"), base, low,
-                                 len(f32s), len(f16s), ratio, lo, hi, noise, spread_from, clock, note,
-                                 _num(ref.get("power_w")), regime))
+    for (gpu, dim, seq, causal, regime), shape_rows in groups.items():
+        for kernel in dict.fromkeys(generations.kernel_of(r) for r in shape_rows if r.get("impl") == "mmabench"):
+            sel = [r for r in shape_rows if r.get("impl") != "mmabench" or generations.kernel_of(r) == kernel]
+            out.append(_attention_case(gpu, dim, seq, causal, regime, kernel, sel))
     return out
+
+
+def _attention_case(gpu, dim, seq, causal, regime, kernel, sel) -> AttentionCase:
+    ours = [r for r in sel if r.get("impl") == "mmabench"]
+    lib = {TORCH[r["variant"]]: _num(r["tflops"]) for r in sel if r.get("variant") in TORCH}
+    f32s = [r for r in ours if (r.get("acc_s"), r.get("acc_o")) == ("f32", "f32")]
+    f16s = [r for r in ours if (r.get("acc_s"), r.get("acc_o")) != ("f32", "f32")]
+    base = max(f32s, key=lambda r: _num(r["tflops"])) if f32s else None
+    low = max(f16s, key=lambda r: _num(r["tflops"])) if f16s else None
+    ratio = lo = hi = None
+    noise = None
+    spread_from = ""
+    if base and low:
+        # the interleaved columns compare with the f32/f32 kernel of low's own normalization:
+        # they are this ratio's only when base has that normalization too
+        same_norm = low.get("norm") == base.get("norm")
+        prefix = next((p for p in INTERLEAVED if same_norm and (
+            _num(low.get(p + "_lo")) is not None
+            or (p == "ratio" and _num(low.get(p)) is not None))), None)
+        if prefix:
+            ratio, lo, hi = _num(low[prefix]), _num(low.get(prefix + "_lo")), \
+                _num(low.get(prefix + "_hi"))
+            wn = low.get(prefix + "_within_noise", low.get("within_noise"))
+            noise = None if wn is None or wn != wn else str(wn).lower() in ("true", "1", "1.0")
+            spread_from = INTERLEAVED[prefix]
+        else:
+            ratio, lo, hi = _time_spread(base, low)
+            spread_from = "min/max of separate timings"
+        if noise is None and lo is not None and hi is not None:
+            noise = lo <= 1.0 <= hi
+    ref = low or base or sel[0]
+    clock, note = _num(ref.get("sm_clock_mhz")), ""
+    if clock is None and _num(ref.get("sm_clock_mhz_after")) is not None:
+        clock, note = _num(ref["sm_clock_mhz_after"]), " read after the run, not during it"
+    return AttentionCase(gpu, dim, seq, causal, lib.get("FLASH"), lib.get("cuDNN"), base, low,
+                         len(f32s), len(f16s), ratio, lo, hi, noise, spread_from, clock, note,
+                         _num(ref.get("power_w")), regime, kernel)
 
 
 # ---------------------------------------------------------------- numerics (kernel level)

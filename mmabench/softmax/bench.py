@@ -20,7 +20,7 @@ import numpy as np
 from mmabench import hardware, measure
 from mmabench.compiler import loader
 from mmabench.instructions import bench as base
-from mmabench.instructions.bench import POISON, TARGET_MS
+from mmabench.instructions.bench import POISON
 from mmabench.softmax import reference
 from mmabench.softmax.catalogue import SoftmaxForm
 from mmabench.softmax.offline import loop_body, per_instruction
@@ -96,39 +96,20 @@ def verify_exact(built: Built, rng: np.random.Generator) -> None:
 def measure_latency(built: Built, rng: np.random.Generator, iters: int = 2048,
                     policy: measure.Policy | None = None) -> dict:
     """Cycles per PTX instruction of one dependent chain in one warp (built with ILP 1)."""
-    import cupy
-
-    if built.ilp != 1:
-        raise ValueError("latency needs ILP 1")
-    form = built.form
-    inputs = make_inputs(form, 1, rng)
-    d = cupy.full((1, 1, 32, 1), POISON, dtype=cupy.uint32)
-    chain = measure.ChainLaunch(built.kernel.function, 1, 32, inputs, d, warps=1, poison=POISON,
-                                iters=iters)
-    row = measure.latency(chain, built.per_trip, policy or measure.Policy(
-        warmup_ms=0, min_samples=5, max_samples=30, rel_error=0.001, budget_s=0.5))
+    inputs = make_inputs(built.form, 1, rng)
+    row, d = base.warp_chain_latency(built, inputs, 1, iters, policy)
     steps = 1 + iters * built.unroll
     # a fused op carries two dependent maxima: its own latency is twice the per-PTX figure
     return {**row, **built.sass_fields(),
             "latency_cycles_per_sass_op": row["latency_cycles"] / float(built.sass_per_ptx),
-            "check_max_abs_err": check(form, d, inputs, steps)}
+            "check_max_abs_err": check(built.form, d, inputs, steps)}
 
 
-class Point(base.Point):
+class Point(base.WarpPoint):
     """One throughput launch: `blocks_per_sm` x `sms` blocks of `warps` warps."""
-    min_trips = 64
-
-    def __init__(self, built: Built, rng: np.random.Generator, warps: int, blocks_per_sm: int,
-                 sms: int, target_ms: float = TARGET_MS, iters: int | None = None):
-        self.warps, self.blocks_per_sm = warps, blocks_per_sm
-        super().__init__(built, rng, warps, 32, blocks_per_sm, sms, target_ms, iters)
 
     def make_inputs(self, rng: np.random.Generator) -> Inputs:
         return make_inputs(self.built.form, self.built.ilp, rng)
-
-    def shape_fields(self) -> dict:
-        return {"warps_per_block": self.warps, "ilp": self.built.ilp,
-                "blocks_per_sm": self.blocks_per_sm, "warps_per_sm": self.warps * self.blocks_per_sm}
 
     @property
     def elements(self) -> int:

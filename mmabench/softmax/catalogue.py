@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mmabench.core.errors import UserError
-from mmabench.instructions.form import Lowering
+from mmabench.instructions.form import Lowering, named
 
 WARP = 32
 F2 = Fraction(1, 2)     # a fused three-input op carries two PTX instructions
@@ -201,7 +201,4 @@ def select(ops=None, types=None) -> list[SoftmaxForm]:
 
 
 def by_name(name: str) -> SoftmaxForm:
-    for form in FORMS:
-        if form.name == name:
-            return form
-    raise UserError(f"unknown softmax form {name!r}; accepted: {', '.join(f.name for f in FORMS)}")
+    return named(FORMS, name, "softmax form")

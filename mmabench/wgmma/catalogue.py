@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmabench.core.errors import UserError
-from mmabench.instructions.form import Lowering
+from mmabench.instructions.form import Lowering, named
 
 M = 64
 WARPGROUP_THREADS = 128
@@ -150,9 +150,6 @@ def select(ns=None, accs=None, ab_types=None, a_srcs=None, swizzles=None) -> lis
 
 
 def by_name(name: str) -> WgmmaForm:
-    for form in FORMS:
-        if form.name == name:
-            return form
-    raise UserError(f"unknown wgmma form {name!r}; e.g. {FORMS[0].name} "
-                    f"(shape.type.acc_X.ss|rs.sw128|nosw)")
+    return named(FORMS, name, "wgmma form",
+                 f"e.g. {FORMS[0].name} (shape.type.acc_X.ss|rs.sw128|nosw)")
 

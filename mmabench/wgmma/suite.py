@@ -163,12 +163,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 tables.table(["instruction", "shape", "FLOP/clk/SM", "f16 speed-up",
                               "MHz/W f16", "MHz/W f32", "pJ/FLOP", "regs"],
                              pairs, markdown)]
-        out += tables.timing_note(rows)
-    out.append(tables.clock_power_note(rows, ("", "f16_", "f32_")))
-    if pairs:
-        out.append(tables.RATIO_NOTE)
-    if errors:
-        out.append("")
-        out += [f"error: {r['form']} {r['kind']} wg{r.get('warpgroups_per_sm')} "
-                f"ilp{r.get('ilp')} d{r.get('depth')}: {r['error']}" for r in errors]
+    out += suite.closing_notes(
+        rows, bool(pairs), errors,
+        lambda r: f"wg{r.get('warpgroups_per_sm')} ilp{r.get('ilp')} d{r.get('depth')}")
     return "\n".join(out)
