@@ -189,3 +189,19 @@ def test_ptx_newer_than_ptxas_is_a_tool_line_not_a_kernel_error(monkeypatch, tmp
     assert by["broken.family"]["status"] == "error" and "ZeroDivisionError" in by["broken.family"]["message"]
     assert by["demo.spill.nocap"]["status"] == "ok"
     assert any("99.9" in line for line in tool_messages(rows))
+
+
+def test_a_kernel_that_cannot_launch_on_an_arch_is_not_compiled_there(monkeypatch):
+    """Blocks needing more shared memory than the architecture gives one block cannot launch
+    there: the row says so (n/a, one message per target) and ptxas never runs for it."""
+    big = hardware.smem_per_block("sm_86") + 1024
+    spec = KernelSpec(name="demo.big_smem", family="demo", entry="k", ptx=lambda arch: "never read",
+                      threads_per_block=128, dynamic_smem_bytes=big)
+
+    def no_ptxas(*a, **k):
+        raise AssertionError("ptxas ran for a kernel that cannot launch")
+
+    monkeypatch.setattr(toolchain, "assemble", no_ptxas)
+    row = creport.build_one(spec, "sm_86").row
+    assert row["status"] == "n/a"
+    assert row["message"] == f"blocks of more than {hardware.smem_per_block('sm_86') // 1024} KiB of shared memory on sm_86"

@@ -177,7 +177,8 @@ def _footnotes(rows: list[dict]) -> list[str]:
     lines = []
     na = sorted({r["message"] for r in rows if r["status"] == "n/a"})
     if na:
-        lines += textwrap.wrap("not built (architecture lacks the instruction): " + "; ".join(na),
+        lines += textwrap.wrap("not built (the architecture lacks the instruction, or the kernel "
+                               "cannot launch there): " + "; ".join(na),
                                width=120, subsequent_indent="  ", break_on_hyphens=False)
     for r in rows:
         if r["status"] == "error":

@@ -132,6 +132,12 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
         need = f"sm_{spec.min_sm}{spec.arch_suffix_needed}+"
         row.update(status="n/a", message=f"{spec.name} needs {need}")
         return Build(spec, arch, "", row)
+    limit = hardware.smem_per_block(target)
+    if spec.dynamic_smem_bytes > limit:
+        # it cannot launch there: not compiled (one message per target, however many kernels)
+        row.update(status="n/a", message=f"blocks of more than {limit // 1024} KiB of shared "
+                                         f"memory on {target}")
+        return Build(spec, arch, target, row)
     problem = ptxas_problem(target)
     if problem:
         row.update(status="tool", message=problem,
