@@ -42,6 +42,7 @@ struct Traits {
     static constexpr bool S_F16 = HATTN_S_F16;           // S in f16, Q pre-scaled by scale*log2(e)
     static constexpr int O_MODE = HATTN_O_MODE;          // 0 f32, 1 f16, 2 f16 per tile -> f32
     static constexpr bool INLOOP = HATTN_NORM_INLOOP;    // O kept normalized every tile
+    static constexpr bool OVERLAP = HATTN_OVERLAP;       // keep the softmax ahead of the P.V wait
     static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
     static constexpr int BOXES = D / 64;                 // 64-column (128-byte, swizzled) boxes
@@ -313,7 +314,11 @@ HATTN_ENTRY(const __grid_constant__ TensorMap map_q, const __grid_constant__ Ten
         wgmma_wait<1>();                                     // S_j is done
         reg_fence(s_acc);
         s_values(s_acc, s);
-        softmax_tile(s, m, l, o_scale, c, needs_mask(j * T::BC), j * T::BC, n, causal, row0, lane);
+        // ptxas 13 schedules the P.V wait below like an ordinary instruction and hoists it above
+        // the softmax, which then no longer overlaps P.V. With OVERLAP, a branch it cannot remove
+        // (n >= 1 always holds) keeps the softmax on this side of the wait.
+        if (!T::OVERLAP || n > 0)
+            softmax_tile(s, m, l, o_scale, c, needs_mask(j * T::BC), j * T::BC, n, causal, row0, lane);
         reg_fence(s);                                        // the softmax runs under P V, not after
         wgmma_wait<0>();                                     // P_{j-1} V_{j-1} is done
         reg_fence(o_acc);

@@ -68,3 +68,27 @@ def test_shipped_variant_assembles_clean(v):
     row = offline.check_variant(v, "sm_90a")
     assert row["ok"], row["problems"]
     assert row["spill_stores"] == 0 and row["spill_loads"] == 0, v.name
+
+
+def test_overlap_keeps_the_softmax_between_the_two_waits():
+    """With overlap the SASS runs a tile's exponentials after the wait for S (DEPBAR 0x1) and
+    before the wait for P.V (0x0); ptxas otherwise hoists the second wait above them."""
+    from mmabench.attention import build
+    from mmabench.compiler import toolchain
+    v = variants.hopper_variant(128, "f32", "f32", tiles=HopperTiles(2, 128, 3, overlap=True))
+    assert v.name.endswith("c2k128s3o") and v.tiles.label.endswith(" ovl")
+    asm, res = build.assemble(v, "sm_90a")
+    text = toolchain.disassemble(asm.cubin)
+    after_s = text.index("WARPGROUP.DEPBAR.LE gsb0, 0x1")
+    after_pv = text.index("WARPGROUP.DEPBAR.LE gsb0, 0x0", after_s)
+    assert text[after_s:after_pv].count("MUFU.EX2") == 128 // 2 + 2    # p per element, 2 alphas
+    assert res.spill_stores == 0
+
+
+def test_tuned_entries_without_the_overlap_field_read_as_off(tmp_path):
+    import json
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"entries": [], "hopper_entries": [
+        {"dim": 64, "acc_s": "f32", "acc_o": "f32", "norm": "delayed",
+         "tiles": {"consumers": 3, "bc": 128, "stages": 4}}]}))
+    assert variants.load_hopper_tuned(path)[(64, "f32", "f32", "delayed")] == HopperTiles(3, 128, 4, False)

@@ -24,7 +24,8 @@ ARCH = "sm_90"           # the offline build that filters candidates
 WARPS = (4, 8)
 MTS = (1, 2)
 BCS = (32, 64, 128)
-# the Hopper kernel: consumer warpgroups x keys per tile, with as many ring stages (<= 4) as fit
+# the Hopper kernel: consumer warpgroups x keys per tile x the softmax kept ahead of the P.V wait
+# or not, with as many ring stages (<= 4) as fit
 HOPPER_CONSUMERS = (2, 3)
 HOPPER_BCS = (48, 64, 80, 96, 112, 128, 144, 160, 176, 192)
 HOPPER_MAX_STAGES = 4
@@ -35,8 +36,8 @@ def hopper_tile_space(dim: int) -> list[HopperTiles]:
 
     limit = hardware.smem_per_block("sm_90")
     out = []
-    for consumers, bc in itertools.product(HOPPER_CONSUMERS, HOPPER_BCS):
-        t = HopperTiles(consumers, bc, HOPPER_MAX_STAGES).fitted(dim, limit)
+    for consumers, bc, overlap in itertools.product(HOPPER_CONSUMERS, HOPPER_BCS, (False, True)):
+        t = HopperTiles(consumers, bc, HOPPER_MAX_STAGES, overlap).fitted(dim, limit)
         if t is not None and t.valid_for(dim) is None:
             out.append(t)
     return out
@@ -176,7 +177,8 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
         best = max(rows, key=lambda r: r["score"])
         if v.kernel == "hopper":
             section = "hopper_entries"
-            as_dict = {"consumers": tiles.consumers, "bc": tiles.bc, "stages": tiles.stages}
+            as_dict = {"consumers": tiles.consumers, "bc": tiles.bc, "stages": tiles.stages,
+                       "overlap": tiles.overlap}
         else:
             section = "entries"
             as_dict = {"warps": tiles.warps, "mt": tiles.mt, "bc": tiles.bc, "q_regs": tiles.q_regs,

@@ -142,6 +142,7 @@ class HopperTiles:
     consumers: int
     bc: int
     stages: int
+    overlap: bool = False        # the softmax kept ahead of the P.V wait in the SASS (HATTN_OVERLAP)
     kernel = "hopper"
     q_regs = False               # the FA2 kernel's columns, for rows of either kernel
     min_blocks = 1
@@ -160,11 +161,11 @@ class HopperTiles:
 
     @property
     def tag(self) -> str:
-        return f"c{self.consumers}k{self.bc}s{self.stages}"
+        return f"c{self.consumers}k{self.bc}s{self.stages}" + ("o" if self.overlap else "")
 
     @property
     def label(self) -> str:
-        return f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st"
+        return f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st" + (" ovl" if self.overlap else "")
 
     def smem_bytes(self, dim: int) -> int:
         """1024 B of alignment slack, the Q tile, the K/V ring, the mbarriers (the kernel
@@ -255,7 +256,7 @@ class Variant:
                 "HATTN_ENTRY": self.entry, "HATTN_D": self.dim, "HATTN_BC": t.bc,
                 "HATTN_CONSUMERS": t.consumers, "HATTN_STAGES": t.stages,
                 "HATTN_S_F16": int(self.acc_s != "f32"), "HATTN_O_MODE": O_MODE_CODE[self.acc_o],
-                "HATTN_NORM_INLOOP": int(self.norm == "inloop"),
+                "HATTN_NORM_INLOOP": int(self.norm == "inloop"), "HATTN_OVERLAP": int(t.overlap),
                 "HATTN_SMEM_BYTES": t.smem_bytes(self.dim),
             }
         return {
