@@ -43,6 +43,7 @@ struct Traits {
     static constexpr int O_MODE = HATTN_O_MODE;          // 0 f32, 1 f16, 2 f16 per tile -> f32
     static constexpr bool INLOOP = HATTN_NORM_INLOOP;    // O kept normalized every tile
     static constexpr bool OVERLAP = HATTN_OVERLAP;       // keep the softmax ahead of the P.V wait
+    static constexpr bool SOFTMAX_F16X2 = HATTN_SOFTMAX_F16X2;  // the softmax packed, on the f16 S
     static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
     static constexpr int BOXES = D / 64;                 // 64-column (128-byte, swizzled) boxes
@@ -61,6 +62,7 @@ struct Traits {
     static_assert(CONSUMERS == 2 || CONSUMERS == 3, "2 or 3 consumer warpgroups");
     static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "register file");
     static_assert(SMEM_BYTES == HATTN_SMEM_BYTES, "shared memory layout differs from HopperTiles.smem_bytes");
+    static_assert(!SOFTMAX_F16X2 || S_F16, "a packed softmax needs the f16 S accumulator");
 };
 using T = Traits;
 
@@ -108,24 +110,9 @@ DEV void issue_pv(OMma::Acc* o, const u32 (&P)[T::KC][4], u32 v_tile, bool fresh
         OMma::mma(o, P[kk], desc_mn_major_sw128(v_tile + kk * 2048, T::KV_BOX), fresh && kk == 0 ? 0 : 1);
 }
 
-// Online softmax of one tile of S (in place: s becomes p), in log2 units (c = scale * log2(e),
-// or 1 when folded into Q). Updates the row maxima m and sums l; o_scale is what O must be
-// multiplied by before this tile's P.V is added.
-DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (&o_scale)[2],
-                      float c, bool masked, int key0, int n, bool causal, int row0, int lane) {
-    const float NEG_INF = __int_as_float(0xff800000);
-    if (masked) {
-#pragma unroll
-        for (int i = 0; i < S_ELEMS; ++i) {
-            const int key = key0 + 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
-            const int row = row0 + 8 * ((i >> 1) & 1);
-            if (key >= n || (causal && key > row)) s[i] = NEG_INF;
-        }
-    }
-    float mx[2] = {NEG_INF, NEG_INF};
-#pragma unroll
-    for (int i = 0; i < S_ELEMS; ++i) mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], s[i]);
-    float alpha[2], rs[2] = {0.f, 0.f};
+// Online softmax, in log2 units: the new row maxima m (from this tile's maxima mx, times c =
+// scale * log2(e), or 1 when folded into Q) and alpha = exp2(m_old - m_new)
+DEV void update_max(float (&m)[2], const float (&mx)[2], float c, float (&alpha)[2]) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         // key 0 is visible to every row, so m is finite from the first tile on
@@ -133,12 +120,12 @@ DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (
         alpha[h] = ex2(m[h] - mnew);                   // m = -inf before the first tile: 0
         m[h] = mnew;
     }
-#pragma unroll
-    for (int i = 0; i < S_ELEMS; ++i) {
-        const int h = (i >> 1) & 1;
-        s[i] = ex2(fmaf(s[i], c, -m[h]));
-        rs[h] += s[i];
-    }
+}
+
+// The row sums l after a tile whose p sums to rs (thread-partial) and what O must be multiplied
+// by before the tile's P.V is added (o_scale); rs becomes the factor p is to be scaled by (1
+// unless normalized in the loop).
+DEV void update_rows(float (&l)[2], float (&o_scale)[2], const float (&alpha)[2], float (&rs)[2]) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         if (T::INLOOP) {
@@ -150,11 +137,93 @@ DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (
         } else {
             l[h] = l[h] * alpha[h] + rs[h];              // thread-partial; summed over the quad at the end
             o_scale[h] = alpha[h];
+            rs[h] = 1.f;
         }
     }
+}
+
+DEV bool hidden(int key, int row, int n, bool causal) { return key >= n || (causal && key > row); }
+
+// One tile of S in f32 (in place: s becomes p).
+DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (&o_scale)[2],
+                      float c, bool masked, int key0, int n, bool causal, int row0, int lane) {
+    const float NEG_INF = __int_as_float(0xff800000);
+    if (masked) {
+#pragma unroll
+        for (int i = 0; i < S_ELEMS; ++i)
+            if (hidden(key0 + 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), row0 + 8 * ((i >> 1) & 1), n, causal))
+                s[i] = NEG_INF;
+    }
+    float mx[2] = {NEG_INF, NEG_INF}, alpha[2], rs[2] = {0.f, 0.f};
+#pragma unroll
+    for (int i = 0; i < S_ELEMS; ++i) mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], s[i]);
+    update_max(m, mx, c, alpha);
+#pragma unroll
+    for (int i = 0; i < S_ELEMS; ++i) {
+        const int h = (i >> 1) & 1;
+        s[i] = ex2(fmaf(s[i], c, -m[h]));
+        rs[h] += s[i];
+    }
+    update_rows(l, o_scale, alpha, rs);
     if (T::INLOOP) {
 #pragma unroll
         for (int i = 0; i < S_ELEMS; ++i) s[i] *= rs[(i >> 1) & 1];
+    }
+}
+
+DEV u32 hmax2(u32 a, u32 b) { u32 y; asm("max.f16x2 %0, %1, %2;" : "=r"(y) : "r"(a), "r"(b)); return y; }
+DEV u32 hadd2(u32 a, u32 b) { u32 y; asm("add.rn.f16x2 %0, %1, %2;" : "=r"(y) : "r"(a), "r"(b)); return y; }
+DEV u32 ex2_f16x2(u32 a) { u32 y; asm("ex2.approx.f16x2 %0, %1;" : "=r"(y) : "r"(a)); return y; }
+
+// One tile of S accumulated in f16 with Q pre-scaled (S holds log2-scaled logits), the softmax
+// in packed f16x2 on the accumulator itself (in place: it becomes P, already the A fragment of
+// P.V). Register r holds one row's two adjacent keys. Every maximum is an f16 value, so m and
+// -m are exact in f16 and p = exp2(s - m) needs one add and one packed exp2 per pair; the row
+// sums add four registers in f16x2 (at most 8 terms of at most 1) before each add in f32.
+DEV void softmax_tile_f16x2(u32* s, float (&m)[2], float (&l)[2], float (&o_scale)[2],
+                            bool masked, int key0, int n, bool causal, int row0, int lane) {
+    constexpr u32 NEG_INF2 = 0xFC00FC00u;
+    constexpr int REGS = SMma::REGS;
+    if (masked) {
+#pragma unroll
+        for (int r = 0; r < REGS; ++r) {
+            const int key = key0 + 8 * (r >> 1) + 2 * (lane & 3), row = row0 + 8 * (r & 1);
+            const u32 lo = hidden(key, row, n, causal) ? 0xFC00u : (s[r] & 0xFFFFu);
+            const u32 hi = hidden(key + 1, row, n, causal) ? 0xFC000000u : (s[r] & 0xFFFF0000u);
+            s[r] = lo | hi;
+        }
+    }
+    u32 mx2[2] = {NEG_INF2, NEG_INF2};
+#pragma unroll
+    for (int r = 0; r < REGS; ++r) mx2[r & 1] = hmax2(mx2[r & 1], s[r]);
+    float mx[2], alpha[2], rs[2] = {0.f, 0.f};
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        float lo, hi;
+        unpack_f16x2(mx2[h], lo, hi);
+        mx[h] = fmaxf(lo, hi);
+    }
+    update_max(m, mx, 1.f, alpha);
+    const u32 neg_m[2] = {pack_f16x2(-m[0], -m[0]), pack_f16x2(-m[1], -m[1])};
+#pragma unroll
+    for (int r = 0; r < REGS; ++r) s[r] = ex2_f16x2(hadd2(s[r], neg_m[r & 1]));
+#pragma unroll
+    for (int g = 0; g < REGS; g += 8) {                 // 4 registers of each row at a time
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            u32 part = s[g + h];
+#pragma unroll
+            for (int k = 2; k < 8 && g + h + k < REGS; k += 2) part = hadd2(part, s[g + h + k]);
+            float lo, hi;
+            unpack_f16x2(part, lo, hi);
+            rs[h] += lo + hi;
+        }
+    }
+    update_rows(l, o_scale, alpha, rs);
+    if (T::INLOOP) {
+        const u32 r2[2] = {pack_f16x2(rs[0], rs[0]), pack_f16x2(rs[1], rs[1])};
+#pragma unroll
+        for (int r = 0; r < REGS; ++r) s[r] = hmul2(s[r], r2[r & 1]);
     }
 }
 
@@ -172,6 +241,40 @@ DEV void pack_p(const float (&p)[S_ELEMS], u32 (&P)[T::KC][4]) {
     for (int kk = 0; kk < T::KC; ++kk)
 #pragma unroll
         for (int r = 0; r < 4; ++r) P[kk][r] = pack_f16x2(p[8 * kk + 2 * r], p[8 * kk + 2 * r + 1]);
+}
+
+// The scores the softmax reads: S as floats (an f16 one unpacked), or with SOFTMAX_F16X2 the f16
+// accumulator as it is (templates: each variant instantiates only its own branch)
+template <class A, int R> DEV void take_scores(const A (&acc)[R], float (&s)[S_ELEMS]) {
+    if constexpr (!T::SOFTMAX_F16X2) s_values(acc, s);
+}
+
+// The softmax of one tile, where the variant does it: in f32 on s, or in packed f16x2 on the
+// f16 accumulator itself
+template <class A, int R>
+DEV void softmax_step(A (&acc)[R], float (&s)[S_ELEMS], float (&m)[2], float (&l)[2],
+                      float (&o_scale)[2], float c, bool masked, int key0, int n, bool causal,
+                      int row0, int lane) {
+    if constexpr (T::SOFTMAX_F16X2) softmax_tile_f16x2(acc, m, l, o_scale, masked, key0, n, causal, row0, lane);
+    else softmax_tile(s, m, l, o_scale, c, masked, key0, n, causal, row0, lane);
+}
+
+// keep the tile's p computed here, not after the next wait (reg_fence)
+template <class A, int R> DEV void fence_p(A (&acc)[R], float (&s)[S_ELEMS]) {
+    if constexpr (T::SOFTMAX_F16X2) reg_fence(acc);
+    else reg_fence(s);
+}
+
+// P, the A fragment of P.V: packed from the f32 p, or the packed accumulator as it is
+template <class A, int R> DEV void take_p(const A (&acc)[R], const float (&s)[S_ELEMS], u32 (&P)[T::KC][4]) {
+    if constexpr (T::SOFTMAX_F16X2) {
+#pragma unroll
+        for (int kk = 0; kk < T::KC; ++kk)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) P[kk][r] = acc[4 * kk + r];
+    } else {
+        pack_p(s, P);
+    }
 }
 
 // O *= o_scale per row; with f16 partials (O_MODE 2) the tile's partial is added first, in f32
@@ -296,9 +399,9 @@ HATTN_ENTRY(const __grid_constant__ TensorMap map_q, const __grid_constant__ Ten
     wgmma_commit();
     wgmma_wait<0>();
     reg_fence(s_acc);
-    s_values(s_acc, s);
-    softmax_tile(s, m, l, o_scale, c, needs_mask(0), 0, n, causal, row0, lane);
-    pack_p(s, P);
+    take_scores(s_acc, s);
+    softmax_step(s_acc, s, m, l, o_scale, c, needs_mask(0), 0, n, causal, row0, lane);
+    take_p(s_acc, s, P);
 
     for (int j = 1; j < n_tiles; ++j) {
         const int st = j % T::STAGES, prev = (j - 1) % T::STAGES;
@@ -313,20 +416,20 @@ HATTN_ENTRY(const __grid_constant__ TensorMap map_q, const __grid_constant__ Ten
         wgmma_commit();
         wgmma_wait<1>();                                     // S_j is done
         reg_fence(s_acc);
-        s_values(s_acc, s);
+        take_scores(s_acc, s);
         // ptxas 13 schedules the P.V wait below like an ordinary instruction and hoists it above
         // the softmax, which then no longer overlaps P.V. With OVERLAP, a branch it cannot remove
         // (n >= 1 always holds) keeps the softmax on this side of the wait.
         if (!T::OVERLAP || n > 0)
-            softmax_tile(s, m, l, o_scale, c, needs_mask(j * T::BC), j * T::BC, n, causal, row0, lane);
-        reg_fence(s);                                        // the softmax runs under P V, not after
+            softmax_step(s_acc, s, m, l, o_scale, c, needs_mask(j * T::BC), j * T::BC, n, causal, row0, lane);
+        fence_p(s_acc, s);                                   // the softmax runs under P V, not after
         wgmma_wait<0>();                                     // P_{j-1} V_{j-1} is done
         reg_fence(o_acc);
         reg_fence(P);                                        // P's registers stay P's until here
         if (leader) mbar_arrive(empty + 8 * prev);
         if constexpr (T::O_MODE == 2) rescale_o(o_total, o_acc, o_scale);
         else rescale_o(o_acc, nullptr, o_scale);
-        pack_p(s, P);
+        take_p(s_acc, s, P);
     }
     {
         const int last = (n_tiles - 1) % T::STAGES;

@@ -43,6 +43,9 @@ def test_f16_variants_are_finite_and_checked(dim, seed):
     rows = selfcheck.correctness(vs, seqs=[17, 1000], batch=3, heads=5, seed=seed)
     assert not [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
     assert all(r["nonfinite_all"] == 0 for r in rows)
+    # the rule for an f16 accumulator: no worse than 2 x bf16 attention's error
+    assert not [(r["variant"], r["seq"], r["max_abs_err"], r["bf16_yard_max_abs_err"])
+                for r in rows if not r["passes_bf16_rule"]]
 
 
 def test_public_attention_runs_the_hopper_kernel_without_local_memory():

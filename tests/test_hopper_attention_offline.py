@@ -92,3 +92,23 @@ def test_tuned_entries_without_the_overlap_field_read_as_off(tmp_path):
         {"dim": 64, "acc_s": "f32", "acc_o": "f32", "norm": "delayed",
          "tiles": {"consumers": 3, "bc": 128, "stages": 4}}]}))
     assert variants.load_hopper_tuned(path)[(64, "f32", "f32", "delayed")] == HopperTiles(3, 128, 4, False)
+
+
+def test_packed_softmax_works_on_the_f16_accumulator():
+    """S=f16p: the exponentials are MUFU.EX2.F16 (two per f16x2 pair), the row maxima VHMNMX,
+    and the only f32 exponentials are the two row rescale factors per tile (twice: tile 0 is
+    peeled); P is the accumulator itself, so no F2FP packs it."""
+    from mmabench.attention import build
+    from mmabench.compiler import sass, toolchain
+    v = variants.hopper_variant(128, "f16p", "f16", tiles=HopperTiles(2, 128, 3))
+    asm, res = build.assemble(v, "sm_90a")
+    hist = sass.histogram(toolchain.disassemble(asm.cubin))
+    assert hist["MUFU.EX2.F16"] == 2 * 64 and hist["MUFU.EX2"] == 2 * 2
+    assert hist.get("VHMNMX", 0) + hist.get("HMNMX2", 0) > 0
+    q = variants.hopper_variant(128, "f16q", "f16", tiles=HopperTiles(2, 128, 3))
+    unpacked = sass.histogram(toolchain.disassemble(build.assemble(q, "sm_90a")[0].cubin))
+    # per tile, P's 32 packs are gone and the two rows' -m splats come in (tile 0 is peeled)
+    assert hist["F2FP.F16.F32.PACK_AB"] <= unpacked["F2FP.F16.F32.PACK_AB"] - 2 * 32 + 2 * 2
+    assert res.spill_stores == 0
+    with pytest.raises(UserError, match="accepted"):
+        variants.variant(128, "f16p", "f32")           # the FA2-class kernel has no packed softmax

@@ -54,7 +54,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seq", help=f"comma list of sequence lengths; default "
                                  f"{','.join(map(str, DEFAULT_SEQS))} (--full: "
                                  f"{','.join(map(str, FULL_SEQS))})")
-    p.add_argument("--acc-s", help=f"comma list of S accumulators ({','.join(variants.S_MODES)})")
+    p.add_argument("--acc-s", help=f"comma list of S accumulators ({','.join(variants.ALL_S_MODES)}; "
+                                   "f16p: the Hopper kernel's packed f16x2 softmax)")
     p.add_argument("--acc-o", help=f"comma list of O accumulators ({','.join(variants.O_MODES)})")
     p.add_argument("--norm", help=f"comma list of normalizations ({','.join(variants.NORMS)}); "
                                   "without --acc-s/--acc-o/--norm: 6 schemes that answer the "
@@ -128,7 +129,7 @@ def selected_variants(args, gpu_arch: str | None = None) -> list[variants.Varian
 def _hopper_variants(args) -> list[variants.Variant]:
     dims = tuple(int_list(args.dim, "--dim", 1, 1 << 20) or
                  (variants.DIMS if getattr(args, "exhaustive", False) else DEFAULT_DIMS))
-    s = split_list(args.acc_s, "S accumulator", variants.S_MODES)
+    s = split_list(args.acc_s, "S accumulator", variants.ALL_S_MODES)
     o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
     nm = split_list(args.norm, "normalization", variants.NORMS)
     if getattr(args, "exhaustive", False) or s or o or nm:
@@ -147,10 +148,16 @@ def _fa2_variants(args) -> list[variants.Variant]:
         if d not in variants.DIMS:
             raise UserError(f"head dim {d} not supported; accepted: {','.join(map(str, variants.DIMS))}")
     dims = tuple(dims or (variants.DIMS if exhaustive else DEFAULT_DIMS))
-    s = split_list(args.acc_s, "S accumulator", variants.S_MODES)
+    s = split_list(args.acc_s, "S accumulator", variants.ALL_S_MODES)
+    if s is not None:
+        s = [x for x in s if x in variants.S_MODES]      # f16p: the Hopper kernel only
+        if not s and getattr(args, "kernel", None) == "fa2":
+            raise UserError(f"the FA2-class kernel takes --acc-s {', '.join(variants.S_MODES)}")
     o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
     nm = split_list(args.norm, "normalization", variants.NORMS)
-    if exhaustive or s or o or nm:
+    if exhaustive or s is not None or o or nm:
+        if s is not None and not s:
+            return []
         return variants.all_variants(dims, tuple(s or variants.S_MODES),
                                      tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
     return [variants.variant(d, *scheme) for d in dims for scheme in DEFAULT_SCHEMES]

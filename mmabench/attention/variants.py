@@ -132,7 +132,9 @@ class Tiles:
 # The Hopper kernel (kernels/hopper_attention.cu): sm_90a only, S accumulated in f32 or in f16
 # with Q pre-scaled (plain f16 S would overflow sqrt(d) times sooner for nothing).
 HOPPER_ARCH = "sm_90a"
-HOPPER_S_MODES = ("f32", "f16q")
+# f16p: S as f16q, and the softmax (max, exp2, sums, P) in packed f16x2 on the accumulator itself
+HOPPER_S_MODES = ("f32", "f16q", "f16p")
+ALL_S_MODES = S_MODES + ("f16p",)
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ class Variant:
 
     @property
     def q_prescale(self) -> bool:
-        return self.acc_s == "f16q"
+        return self.acc_s in ("f16q", "f16p")
 
     @property
     def is_reference_acc(self) -> bool:
@@ -257,6 +259,7 @@ class Variant:
                 "HATTN_CONSUMERS": t.consumers, "HATTN_STAGES": t.stages,
                 "HATTN_S_F16": int(self.acc_s != "f32"), "HATTN_O_MODE": O_MODE_CODE[self.acc_o],
                 "HATTN_NORM_INLOOP": int(self.norm == "inloop"), "HATTN_OVERLAP": int(t.overlap),
+                "HATTN_SOFTMAX_F16X2": int(self.acc_s == "f16p"),
                 "HATTN_SMEM_BYTES": t.smem_bytes(self.dim),
             }
         return {
@@ -323,7 +326,9 @@ def hopper_tuned() -> dict[tuple[int, str, str, str], HopperTiles]:
 
 def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
     """The variant's tuned tiles; else its delayed sibling's; else FlashAttention-3's."""
-    for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed")):
+    # S=f16p: the same registers as f16q, so its tiles unless tuned itself
+    for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
+                (dim, "f16q" if acc_s == "f16p" else acc_s, acc_o, "delayed")):
         if key in hopper_tuned():
             return hopper_tuned()[key]
     return HOPPER_TILES[dim]
@@ -356,7 +361,8 @@ def all_hopper_variants(dims=DIMS, s_modes=HOPPER_S_MODES, o_modes=O_MODES, norm
 def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
             tiles: "Tiles | HopperTiles | None" = None) -> Variant:
     """One variant (with its tuned tiles unless `tiles` is given); UserError on a bad choice."""
-    for value, accepted, what in ((dim, DIMS, "head dim"), (acc_s, S_MODES, "S accumulator"),
+    s_modes = ALL_S_MODES if isinstance(tiles, HopperTiles) else S_MODES
+    for value, accepted, what in ((dim, DIMS, "head dim"), (acc_s, s_modes, "S accumulator"),
                                   (acc_o, O_MODES, "O accumulator"), (norm, NORMS, "normalization")):
         if value not in accepted:
             raise UserError(f"unsupported {what} {value!r}; accepted: "
