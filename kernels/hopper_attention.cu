@@ -44,6 +44,7 @@ struct Traits {
     static constexpr bool INLOOP = HATTN_NORM_INLOOP;    // O kept normalized every tile
     static constexpr bool OVERLAP = HATTN_OVERLAP;       // keep the softmax ahead of the P.V wait
     static constexpr bool SOFTMAX_F16X2 = HATTN_SOFTMAX_F16X2;  // the softmax packed, on the f16 S
+    static constexpr int POLY = HATTN_POLY_EXP;          // eighths of the exp2 done on the FMA pipe
     static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
     static constexpr int BOXES = D / 64;                 // 64-column (128-byte, swizzled) boxes
@@ -63,6 +64,7 @@ struct Traits {
     static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "register file");
     static_assert(SMEM_BYTES == HATTN_SMEM_BYTES, "shared memory layout differs from HopperTiles.smem_bytes");
     static_assert(!SOFTMAX_F16X2 || S_F16, "a packed softmax needs the f16 S accumulator");
+    static_assert(POLY >= 0 && POLY <= 8 && !(POLY && SOFTMAX_F16X2), "POLY: 0..8 eighths, f32 softmax");
 };
 using T = Traits;
 
@@ -144,6 +146,22 @@ DEV void update_rows(float (&l)[2], float (&o_scale)[2], const float (&alpha)[2]
 
 DEV bool hidden(int key, int row, int n, bool causal) { return key >= n || (causal && key > row); }
 
+DEV float add_rn(float a, float b) { float y; asm("add.rn.f32 %0, %1, %2;" : "=f"(y) : "f"(a), "f"(b)); return y; }
+DEV float sub_rn(float a, float b) { float y; asm("sub.rn.f32 %0, %1, %2;" : "=f"(y) : "f"(a), "f"(b)); return y; }
+
+// exp2 on the FMA and integer pipes instead of MUFU (FlashAttention-4's lever): x = r + f with r
+// the nearest integer (the 1.5 * 2^23 rounding trick, in add.rn so that fast math cannot fold it)
+// and f in [-1/2, 1/2]; 2^f by a degree-3 polynomial (max relative error 7.5e-5, under the f16
+// rounding P gets anyway); 2^r added to the exponent bits. x below -125 (masked keys) gives
+// 2^-125, which P's f16 rounds to 0. The coefficients, the same arithmetic in numpy and its
+// check: mmabench/attention/poly_exp.py.
+DEV float ex2_poly(float x) {
+    const float t = add_rn(fmaxf(x, -125.f), 12582912.f);   // r in the low mantissa bits of t
+    const float f = sub_rn(fmaxf(x, -125.f), sub_rn(t, 12582912.f));
+    const float p = fmaf(fmaf(fmaf(HATTN_POLY_C3, f, HATTN_POLY_C2), f, HATTN_POLY_C1), f, HATTN_POLY_C0);
+    return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
+}
+
 // One tile of S in f32 (in place: s becomes p).
 DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (&o_scale)[2],
                       float c, bool masked, int key0, int n, bool causal, int row0, int lane) {
@@ -161,7 +179,9 @@ DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (
 #pragma unroll
     for (int i = 0; i < S_ELEMS; ++i) {
         const int h = (i >> 1) & 1;
-        s[i] = ex2(fmaf(s[i], c, -m[h]));
+        const float x = fmaf(s[i], c, -m[h]);
+        // POLY of every 8 column blocks of 8 keys on the FMA pipe, the rest on MUFU
+        s[i] = ((i >> 2) % 8 < T::POLY) ? ex2_poly(x) : ex2(x);
         rs[h] += s[i];
     }
     update_rows(l, o_scale, alpha, rs);

@@ -112,3 +112,31 @@ def test_packed_softmax_works_on_the_f16_accumulator():
     assert res.spill_stores == 0
     with pytest.raises(UserError, match="accepted"):
         variants.variant(128, "f16p", "f32")           # the FA2-class kernel has no packed softmax
+
+
+def test_poly_exp2_is_within_the_f16_rounding_of_p():
+    from mmabench.attention import poly_exp
+    err = poly_exp.max_relative_error()
+    assert err < 1e-4 < 2.0 ** -11                   # P is rounded to f16 (2^-11) after it
+    assert poly_exp.max_relative_error(-1.0, 0.0, 100_001) < 1e-4
+    tiny = poly_exp.ex2_poly([float("-inf"), -1000.0])
+    assert (tiny > 0).all() and (tiny < 1e-37).all()  # masked keys: f16 P rounds them to 0
+
+
+def test_poly_moves_its_share_of_the_exponentials_off_mufu():
+    from mmabench.attention import build
+    from mmabench.compiler import sass, toolchain
+
+    def hist(poly):
+        v = variants.hopper_variant(128, "f32", "f32", tiles=HopperTiles(2, 128, 3, poly=poly))
+        asm, res = build.assemble(v, "sm_90a")
+        assert res.spill_stores == 0
+        return sass.histogram(toolchain.disassemble(asm.cubin)), v
+    base, _ = hist(0)
+    moved, v = hist(2)
+    assert v.tiles.tag.endswith("p2") and "poly2/8" in v.tiles.label
+    # 64 exponentials per thread and tile, 2/8 of them by polynomial, + 2 row factors; tile 0 peeled
+    assert base["MUFU.EX2"] == 2 * (64 + 2) and moved["MUFU.EX2"] == 2 * (48 + 2)
+    assert moved["FFMA.FTZ"] >= base["FFMA.FTZ"] + 2 * 16 * 3      # three FMAs per polynomial
+    with pytest.raises(UserError, match="poly"):
+        variants.hopper_variant(128, "f16p", "f16", tiles=HopperTiles(2, 128, 3, poly=2))

@@ -29,6 +29,7 @@ BCS = (32, 64, 128)
 HOPPER_CONSUMERS = (2, 3)
 HOPPER_BCS = (48, 64, 80, 96, 112, 128, 144, 160, 176, 192)
 HOPPER_MAX_STAGES = 4
+HOPPER_POLY = (0, 2)     # eighths of the exp2 on the FMA pipe: none, or FA4's quarter
 
 
 def hopper_tile_space(dim: int) -> list[HopperTiles]:
@@ -36,8 +37,9 @@ def hopper_tile_space(dim: int) -> list[HopperTiles]:
 
     limit = hardware.smem_per_block("sm_90")
     out = []
-    for consumers, bc, overlap in itertools.product(HOPPER_CONSUMERS, HOPPER_BCS, (False, True)):
-        t = HopperTiles(consumers, bc, HOPPER_MAX_STAGES, overlap).fitted(dim, limit)
+    for consumers, bc, overlap, poly in itertools.product(HOPPER_CONSUMERS, HOPPER_BCS, (False, True),
+                                                          HOPPER_POLY):
+        t = HopperTiles(consumers, bc, HOPPER_MAX_STAGES, overlap, poly).fitted(dim, limit)
         if t is not None and t.valid_for(dim) is None:
             out.append(t)
     return out
@@ -64,6 +66,8 @@ def candidates(v: Variant) -> list[tuple[Variant, build.Resources | None]]:
 
     out = []
     for t in tile_space(v.dim, v.kernel):
+        if getattr(t, "poly", 0) and v.acc_s == "f16p":
+            continue                            # the packed softmax has no poly exp2
         cand = v.with_tiles(t)
         try:
             _, res = build.assemble(cand, variants.HOPPER_ARCH if v.kernel == "hopper" else ARCH)
@@ -87,7 +91,8 @@ def assemble_all(var_list: list[Variant]) -> None:
 
     from mmabench.core import workers
 
-    every = [v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)]
+    every = [v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)
+             if not (getattr(t, "poly", 0) and v.acc_s == "f16p")]
 
     def one(cand):
         try:
@@ -178,7 +183,7 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
         if v.kernel == "hopper":
             section = "hopper_entries"
             as_dict = {"consumers": tiles.consumers, "bc": tiles.bc, "stages": tiles.stages,
-                       "overlap": tiles.overlap}
+                       "overlap": tiles.overlap, "poly": tiles.poly}
         else:
             section = "entries"
             as_dict = {"warps": tiles.warps, "mt": tiles.mt, "bc": tiles.bc, "q_regs": tiles.q_regs,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mmabench import hardware
+from mmabench.attention import poly_exp
 from mmabench.compiler import toolchain
 from mmabench.core import project_files
 from mmabench.core.errors import UserError
@@ -145,6 +146,7 @@ class HopperTiles:
     bc: int
     stages: int
     overlap: bool = False        # the softmax kept ahead of the P.V wait in the SASS (HATTN_OVERLAP)
+    poly: int = 0                # eighths of the exp2 on the FMA pipe (a polynomial), not MUFU
     kernel = "hopper"
     q_regs = False               # the FA2 kernel's columns, for rows of either kernel
     min_blocks = 1
@@ -163,11 +165,13 @@ class HopperTiles:
 
     @property
     def tag(self) -> str:
-        return f"c{self.consumers}k{self.bc}s{self.stages}" + ("o" if self.overlap else "")
+        return (f"c{self.consumers}k{self.bc}s{self.stages}" + ("o" if self.overlap else "")
+                + (f"p{self.poly}" if self.poly else ""))
 
     @property
     def label(self) -> str:
-        return f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st" + (" ovl" if self.overlap else "")
+        return (f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st" + (" ovl" if self.overlap else "")
+                + (f" poly{self.poly}/8" if self.poly else ""))
 
     def smem_bytes(self, dim: int) -> int:
         """1024 B of alignment slack, the Q tile, the K/V ring, the mbarriers (the kernel
@@ -183,6 +187,8 @@ class HopperTiles:
             return "keys per tile: a multiple of 16, 16..256 (wgmma N and P.V's k16 steps)"
         if self.stages < 2:
             return "the K/V ring needs >= 2 stages"
+        if not 0 <= self.poly <= 8:
+            return "poly: 0..8 eighths of the exponentials"
         return None
 
     def valid_for(self, dim: int, arch: str | None = None) -> str | None:
@@ -259,7 +265,8 @@ class Variant:
                 "HATTN_CONSUMERS": t.consumers, "HATTN_STAGES": t.stages,
                 "HATTN_S_F16": int(self.acc_s != "f32"), "HATTN_O_MODE": O_MODE_CODE[self.acc_o],
                 "HATTN_NORM_INLOOP": int(self.norm == "inloop"), "HATTN_OVERLAP": int(t.overlap),
-                "HATTN_SOFTMAX_F16X2": int(self.acc_s == "f16p"),
+                "HATTN_SOFTMAX_F16X2": int(self.acc_s == "f16p"), "HATTN_POLY_EXP": t.poly,
+                **poly_exp.defines(),
                 "HATTN_SMEM_BYTES": t.smem_bytes(self.dim),
             }
         return {
@@ -368,6 +375,9 @@ def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
             raise UserError(f"unsupported {what} {value!r}; accepted: "
                             f"{', '.join(map(str, accepted))}")
     t = tiles or tiles_for(dim, acc_s, acc_o, norm)
+    if isinstance(t, HopperTiles) and t.poly and acc_s == "f16p":
+        raise UserError("poly exponentials run in the f32 softmax; S=f16p packs it (accepted: "
+                        "poly=0 with f16p, or S=f32/f16q)")
     why = t.valid_for(dim)
     if why:
         raise UserError(f"tiles {t.label} cannot build for d={dim}: {why}")
