@@ -140,3 +140,14 @@ def test_poly_moves_its_share_of_the_exponentials_off_mufu():
     assert moved["FFMA.FTZ"] >= base["FFMA.FTZ"] + 2 * 16 * 3      # three FMAs per polynomial
     with pytest.raises(UserError, match="poly"):
         variants.hopper_variant(128, "f16p", "f16", tiles=HopperTiles(2, 128, 3, poly=2))
+
+
+def test_the_tuner_times_the_options_on_the_best_cut_only():
+    from mmabench.attention import tune
+    cuts = tune.hopper_tile_space(128)
+    assert cuts and all(not t.overlap and not t.poly for t in cuts)
+    assert all(t.valid_for(128) is None for t in cuts)
+    best = HopperTiles(2, 128, 3)
+    assert set(tune.hopper_options(best, "f32")) == {
+        HopperTiles(2, 128, 3, False, 2), HopperTiles(2, 128, 3, True, 0), HopperTiles(2, 128, 3, True, 2)}
+    assert tune.hopper_options(best, "f16p") == [HopperTiles(2, 128, 3, True, 0)]   # no packed poly

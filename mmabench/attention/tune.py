@@ -1,14 +1,16 @@
 """Tile choice per variant: candidates (filtered offline by ptxas), then timed on the GPU.
 
 The point of f16 accumulators is that fewer registers can buy bigger tiles or more warps, so
-every variant gets its own search: warps x row tiles per warp x keys per tile x Q in registers.
-Candidates whose offline sm_90 build spills more than SPILL_LIMIT bytes are dropped before any
-GPU time is spent.
+every variant gets its own search: warps x row tiles per warp x keys per tile x Q in registers
+(the FA2-class kernel); consumer warpgroups x keys per tile, then the best cut's options
+(overlap, poly) (the Hopper kernel). Candidates whose offline build spills more than SPILL_LIMIT
+bytes (the Hopper kernel: any) are dropped before any GPU time is spent.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from mmabench import measure
 from mmabench.attention import build, variants
@@ -37,12 +39,20 @@ def hopper_tile_space(dim: int) -> list[HopperTiles]:
 
     limit = hardware.smem_per_block("sm_90")
     out = []
-    for consumers, bc, overlap, poly in itertools.product(HOPPER_CONSUMERS, HOPPER_BCS, (False, True),
-                                                          HOPPER_POLY):
-        t = HopperTiles(consumers, bc, HOPPER_MAX_STAGES, overlap, poly).fitted(dim, limit)
+    for consumers, bc in itertools.product(HOPPER_CONSUMERS, HOPPER_BCS):
+        t = HopperTiles(consumers, bc, HOPPER_MAX_STAGES).fitted(dim, limit)
         if t is not None and t.valid_for(dim) is None:
             out.append(t)
     return out
+
+
+def hopper_options(best: HopperTiles, acc_s: str) -> list[HopperTiles]:
+    """The second stage of the Hopper search: the best cut with each combination of its options
+    (the softmax kept ahead of the P.V wait; a share of exp2 by polynomial, not with the packed
+    softmax) other than the one already timed."""
+    polys = (0,) if acc_s == "f16p" else HOPPER_POLY
+    return [replace(best, overlap=o, poly=p) for o in (False, True) for p in polys
+            if (o, p) != (best.overlap, best.poly)]
 
 
 def tile_space(dim: int, kernel: str = "fa2") -> list:
@@ -59,15 +69,14 @@ def tile_space(dim: int, kernel: str = "fa2") -> list:
     return out
 
 
-def candidates(v: Variant) -> list[tuple[Variant, build.Resources | None]]:
-    """Buildable tile choices for `v` with their offline resources (None where no ptxas is
-    installed: the tuner then filters on the loaded kernel's local memory instead)."""
+def candidates(v: Variant, tiles=None) -> list[tuple[Variant, build.Resources | None]]:
+    """Buildable tile choices for `v` (`tiles`, or its kernel's whole tile space) with their
+    offline resources (None where no ptxas is installed: the tuner then filters on the loaded
+    kernel's local memory instead)."""
     from mmabench.core.errors import ToolMissing
 
     out = []
-    for t in tile_space(v.dim, v.kernel):
-        if getattr(t, "poly", 0) and v.acc_s == "f16p":
-            continue                            # the packed softmax has no poly exp2
+    for t in (tile_space(v.dim, v.kernel) if tiles is None else tiles):
         cand = v.with_tiles(t)
         try:
             _, res = build.assemble(cand, variants.HOPPER_ARCH if v.kernel == "hopper" else ARCH)
@@ -91,8 +100,7 @@ def assemble_all(var_list: list[Variant]) -> None:
 
     from mmabench.core import workers
 
-    every = [v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)
-             if not (getattr(t, "poly", 0) and v.acc_s == "f16p")]
+    every = [v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)]
 
     def one(cand):
         try:
@@ -105,62 +113,73 @@ def assemble_all(var_list: list[Variant]) -> None:
 
 
 def tune(var_list: list[Variant], case_list, rng) -> dict:
-    """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}."""
-    import cupy
-
+    """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}.
+    The Hopper kernel in two stages: its cuts, then the best cut's options (hopper_options)."""
     assemble_all(var_list)
-    from mmabench.attention import validate
-    from mmabench.attention.launch import Launcher
-    from mmabench.attention.reference import default_scale
-
+    inputs: dict = {}
     results = {}
-    inputs = {}
     for v in var_list:
-        rows = []
-        for cand, res in candidates(v):
-            total, ok = 0.0, True
-            per_case = {}
-            for case in case_list:
-                if case.dim != v.dim:
-                    continue
-                if case not in inputs:
-                    shape = case.shape
-                    q, k, vv = validate.random_inputs(shape, rng)
-                    ref = validate.Reference(q, k, vv, case.causal, default_scale(case.dim), 2, rng)
-                    inputs[case] = (q, k, vv, cupy.empty_like(q), ref)
-                q, k, vv, out, ref = inputs[case]
-                try:
-                    loaded = build.load(cand)
-                    if loaded.local_bytes > SPILL_LIMIT:
-                        raise RuntimeError(f"{loaded.local_bytes} B local memory")
-                    launcher = Launcher(loaded, q, k, vv, out, case.causal)
-                    # tiles do not change the arithmetic much; f16 accuracy is judged elsewhere
-                    m, err = validate.check_variant(launcher, ref, cand, enforce=cand.is_reference_acc)
-                except Exception as exc:
-                    err = f"{type(exc).__name__}: {exc}"
-                if err:
-                    ok = False
-                    print(f"  {cand.name}: {err}")
-                    break
-                t = measure.measure(launcher, TUNE_POLICY)
-                tf = case.shape.flops(case.causal) / (t.median_ms * 1e-3) / 1e12
-                per_case[case.label] = tf
-                total += 1.0 / tf
-            if not ok:
-                continue
-            score = len(per_case) / total if total else 0.0   # harmonic mean TFLOP/s
-            rows.append({"variant": cand.name, "tiles": cand.tiles, "registers": loaded.registers,
-                         "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
-                         "ptxas_spill": (res.spill_stores + res.spill_loads) if res else None,
-                         "score": score, **per_case})
-            print(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.local_bytes:4d} "
-                  f"blk/SM {loaded.max_blocks_per_sm} hmean {score:6.1f} TF/s  " +
-                  " ".join(f"{x:6.1f}" for x in per_case.values()))
+        rows = _timed(candidates(v), case_list, rng, inputs)
+        if rows and v.kernel == "hopper":
+            best = max(rows, key=lambda r: r["score"])["tiles"]
+            rows += _timed(candidates(v, hopper_options(best, v.acc_s)), case_list, rng, inputs)
         if rows:
             best = max(rows, key=lambda r: r["score"])
             results[v.base_name] = (best["tiles"], rows)
             print(f"BEST {v.base_name}: {best['tiles']} {best['score']:.1f}")
     return results
+
+
+def _timed(cands, case_list, rng, inputs: dict) -> list[dict]:
+    """One row per candidate that builds, runs correctly and fits: its score is the harmonic
+    mean TFLOP/s over the cases of its head dim (`inputs` caches each case's tensors)."""
+    import cupy
+
+    from mmabench.attention import validate
+    from mmabench.attention.launch import Launcher
+    from mmabench.attention.reference import default_scale
+
+    rows = []
+    for cand, res in cands:
+        total, ok = 0.0, True
+        per_case = {}
+        for case in case_list:
+            if case.dim != cand.dim:
+                continue
+            if case not in inputs:
+                shape = case.shape
+                q, k, vv = validate.random_inputs(shape, rng)
+                ref = validate.Reference(q, k, vv, case.causal, default_scale(case.dim), 2, rng)
+                inputs[case] = (q, k, vv, cupy.empty_like(q), ref)
+            q, k, vv, out, ref = inputs[case]
+            try:
+                loaded = build.load(cand)
+                if loaded.local_bytes > SPILL_LIMIT:
+                    raise RuntimeError(f"{loaded.local_bytes} B local memory")
+                launcher = Launcher(loaded, q, k, vv, out, case.causal)
+                # tiles do not change the arithmetic much; f16 accuracy is judged elsewhere
+                m, err = validate.check_variant(launcher, ref, cand, enforce=cand.is_reference_acc)
+            except Exception as exc:
+                err = f"{type(exc).__name__}: {exc}"
+            if err:
+                ok = False
+                print(f"  {cand.name}: {err}")
+                break
+            t = measure.measure(launcher, TUNE_POLICY)
+            tf = case.shape.flops(case.causal) / (t.median_ms * 1e-3) / 1e12
+            per_case[case.label] = tf
+            total += 1.0 / tf
+        if not ok:
+            continue
+        score = len(per_case) / total if total else 0.0   # harmonic mean TFLOP/s
+        rows.append({"variant": cand.name, "tiles": cand.tiles, "registers": loaded.registers,
+                     "local_bytes": loaded.local_bytes, "blocks_per_sm": loaded.max_blocks_per_sm,
+                     "ptxas_spill": (res.spill_stores + res.spill_loads) if res else None,
+                     "score": score, **per_case})
+        print(f"  {cand.name:52s} regs {loaded.registers:3d} local {loaded.local_bytes:4d} "
+              f"blk/SM {loaded.max_blocks_per_sm} hmean {score:6.1f} TF/s  " +
+              " ".join(f"{x:6.1f}" for x in per_case.values()))
+    return rows
 
 
 def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) -> None:
