@@ -42,9 +42,13 @@ struct Traits {
     static constexpr bool S_F16 = HATTN_S_F16;           // S in f16, Q pre-scaled by scale*log2(e)
     static constexpr int O_MODE = HATTN_O_MODE;          // 0 f32, 1 f16, 2 f16 per tile -> f32
     static constexpr bool INLOOP = HATTN_NORM_INLOOP;    // O kept normalized every tile
-    static constexpr bool OVERLAP = HATTN_OVERLAP;       // keep the softmax ahead of the P.V wait
-    static constexpr bool SOFTMAX_F16X2 = HATTN_SOFTMAX_F16X2;  // the softmax packed, on the f16 S
-    static constexpr int POLY = HATTN_POLY_EXP;          // eighths of the exp2 done on the FMA pipe
+    // the tile options, as enumerators: no global symbol in the PTX, so a variant without them
+    // compiles to the same PTX as before they existed
+    enum {
+        OVERLAP = HATTN_OVERLAP,                         // keep the softmax ahead of the P.V wait
+        SOFTMAX_F16X2 = HATTN_SOFTMAX_F16X2,             // the softmax packed, on the f16 S
+        POLY = HATTN_POLY_EXP,                           // eighths of the exp2 done on the FMA pipe
+    };
     static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
     static constexpr int BOXES = D / 64;                 // 64-column (128-byte, swizzled) boxes
