@@ -251,3 +251,19 @@ def closing_notes(rows: list[dict], compared: bool, errors: list[dict], shape_la
 def warp_shape_label(r: dict) -> str:
     """The launch shape of a per-warp family's row (mma.sync, softmax)."""
     return f"w{r.get('warps_per_block')} ilp{r.get('ilp')} b{r.get('blocks_per_sm')}"
+
+
+def gpu_line(rows: list[dict], arch: str) -> str:
+    """'NVIDIA H200 (sm_90, 132 SMs), driver 580.159.04, CUDA 13.0' from a run's rows."""
+    ctx = rows[0] if rows else {}
+    return (f"{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
+            f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}")
+
+
+def finish(folder, rows: list[dict], arch: str, summary_text: str) -> int:
+    """Print a family run's GPU, its summary and where its rows went; exit code 1 if a row is an
+    error."""
+    print(f"\n{gpu_line(rows, arch)}")
+    print(summary_text)
+    print(f"\nresults: {folder.path}")
+    return 0 if all(r.get("status") != "error" for r in rows) else 1

@@ -97,10 +97,11 @@ def run(args) -> int:
     from mmabench.mma.suite import run as run_suite, summary
 
     folder, rows = run_suite(usable, sweep, args.seed, args.results, regime=args.regime)
+    from mmabench.instructions.suite import gpu_line
+
     ctx = rows[0] if rows else {}
-    print(f"\n{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
-          f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}; "
-          f"peak % at the measured SM clock vs datasheet ({ctx.get('datasheet_row') or 'no datasheet row'})")
+    print(f"\n{gpu_line(rows, arch)}; peak % at the measured SM clock vs datasheet "
+          f"({ctx.get('datasheet_row') or 'no datasheet row'})")
     print(summary(rows, args.markdown))
     try:
         from mmabench.reporting.sweep_plot import sweep_figure

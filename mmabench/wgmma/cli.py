@@ -186,9 +186,6 @@ def run(args) -> int:
         return run_checks(forms, args.seed, args.dump_layout)
     folder, rows = run_suite(forms, sweep, args.seed, args.results, compare=not args.no_compare,
                              regime=args.regime)
-    ctx = rows[0] if rows else {}
-    print(f"\n{ctx.get('gpu_name', '?')} ({arch}, {ctx.get('sm_count', '?')} SMs), "
-          f"driver {ctx.get('driver_version', '?')}, CUDA {ctx.get('driver_cuda_version', '?')}")
-    print(summary(rows, args.markdown))
-    print(f"\nresults: {folder.path}")
-    return 0 if all(r.get("status") != "error" for r in rows) else 1
+    from mmabench.instructions.suite import finish
+
+    return finish(folder, rows, arch, summary(rows, args.markdown))
