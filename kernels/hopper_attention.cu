@@ -13,13 +13,18 @@
 //     K/V tile into a ring of STAGES stages, each announced on its own "full" barrier (K and V
 //     apart, so S = Q.K^T starts before V lands), and refills a stage when every consumer has
 //     released it ("empty").
-//   Warpgroups 1.., the consumers (setmaxnreg.inc), 64 query rows each, overlap within the
-//   warpgroup (FA3's intra-warpgroup pipelining):
+//   Warpgroups 1.., the consumers (setmaxnreg.inc), 64 query rows each, in FA3's intra-warpgroup
+//   order:
 //       issue S_j = Q K_j^T; issue O += P_{j-1} V_{j-1}; wait for S_j
-//       softmax of S_j (mask, row max, exp2, row sum) while P_{j-1} V_{j-1} runs
+//       softmax of S_j (mask, row max, exp2, row sum), meant to run while P_{j-1} V_{j-1} does
+//       (ptxas hoists the P V wait above it unless the OVERLAP option keeps it below)
 //       wait for P V; release stage j-1; O *= alpha_j; P_j = f16(p)
 //   then O /= l, staged as f16 in the warpgroup's own Q rows, and a TMA store (rows past N are
 //   not written).
+//
+// Options (HATTN_*): S in f32 or f16 with Q pre-scaled; the softmax in f32 or packed f16x2 on
+// the f16 S (SOFTMAX_F16X2); O in f32, f16 or f16 partials folded into f32; normalization delayed
+// or in the loop; OVERLAP; POLY eighths of the exp2 by a polynomial on the FMA pipe.
 //
 // Q, K, V, O: fp16 [batch, heads, seq, d], contiguous, seen by TMA as 3-D tensors (d, seq,
 // batch*heads), so a tile past the end of a sequence reads zeros (keys past N: masked to -inf)
