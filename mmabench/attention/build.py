@@ -17,7 +17,7 @@ from mmabench.core import project_files
 from mmabench.core.errors import UserError
 from mmabench.compiler import cuda_source, loader, toolchain
 from mmabench.compiler.loader import Loaded
-from mmabench.compiler.resources import Resources, parse_ptxas_log
+from mmabench.compiler.resources import Resources, parse_ptxas_log, require_clean
 from mmabench.attention.variants import HOPPER_ARCH, Variant, fit, tile_asserts_cpp
 from mmabench.hopper import wgmma_wrappers
 
@@ -58,8 +58,6 @@ def assemble(v: Variant, arch: str) -> tuple[toolchain.Assembled, Resources]:
     assembles for sm_90a only, and a ptxas advisory that it serialized the wgmma pipeline or
     ignored setmaxnreg fails its build."""
     if v.kernel == "hopper":
-        from mmabench.gemm.build import require_clean
-
         if hardware.arch_number(arch) != 90:
             raise UserError(f"{v.name} runs on sm_90a only, not {arch}")
         asm = toolchain.assemble(ptx_for(v), HOPPER_ARCH)

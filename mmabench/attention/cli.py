@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mmabench import record, hardware
 from mmabench import measure
 from mmabench.core.options import Mode, Modes
@@ -120,47 +122,59 @@ def selected_variants(args, gpu_arch: str | None = None) -> list[variants.Varian
     """The variants the flags ask for, of the kernels kernels_for() picks (gpu_arch None:
     offline)."""
     kernels = kernels_for(getattr(args, "kernel", None), gpu_arch)
-    out = _fa2_variants(args) if "fa2" in kernels else []
+    ch = _choice(args)
+    out = []
+    if "fa2" in kernels:
+        out += _of_kernel(ch, "fa2", "FA2-class kernel", variants.S_MODES, variants.all_variants,
+                          variants.variant, DEFAULT_SCHEMES)
     if "hopper" in kernels:
-        out += _hopper_variants(args)
+        out += _of_kernel(ch, "hopper", "Hopper kernel", variants.HOPPER_S_MODES,
+                          variants.all_hopper_variants, variants.hopper_variant,
+                          HOPPER_DEFAULT_SCHEMES)
     return out
 
 
-def _hopper_variants(args) -> list[variants.Variant]:
-    dims = tuple(int_list(args.dim, "--dim", 1, 1 << 20) or
-                 (variants.DIMS if getattr(args, "exhaustive", False) else DEFAULT_DIMS))
-    s = split_list(args.acc_s, "S accumulator", variants.ALL_S_MODES)
-    o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
-    nm = split_list(args.norm, "normalization", variants.NORMS)
-    if getattr(args, "exhaustive", False) or s or o or nm:
-        s_modes = tuple(x for x in (s or variants.HOPPER_S_MODES) if x in variants.HOPPER_S_MODES)
-        if s and not s_modes and getattr(args, "kernel", None) == "hopper":
-            raise UserError(f"the Hopper kernel takes --acc-s {' or '.join(variants.HOPPER_S_MODES)}")
-        return variants.all_hopper_variants(dims, s_modes, tuple(o or variants.O_MODES),
-                                            tuple(nm or variants.NORMS))
-    return [variants.hopper_variant(d, *scheme) for d in dims for scheme in HOPPER_DEFAULT_SCHEMES]
+@dataclass(frozen=True)
+class Choice:
+    """The variant flags, parsed and checked once: None where a list was not given."""
+    dims: tuple[int, ...]
+    acc_s: list[str] | None
+    acc_o: list[str] | None
+    norms: list[str] | None
+    exhaustive: bool
+    kernel: str | None
+
+    @property
+    def listed(self) -> bool:
+        """Every combination of the lists (--full, or any list given) rather than the default
+        schemes."""
+        return self.exhaustive or any(x is not None for x in (self.acc_s, self.acc_o, self.norms))
 
 
-def _fa2_variants(args) -> list[variants.Variant]:
+def _choice(args) -> Choice:
     exhaustive = getattr(args, "exhaustive", False)
     dims = int_list(args.dim, "--dim", 1, 1 << 20)
     for d in dims or ():
         if d not in variants.DIMS:
             raise UserError(f"head dim {d} not supported; accepted: {','.join(map(str, variants.DIMS))}")
-    dims = tuple(dims or (variants.DIMS if exhaustive else DEFAULT_DIMS))
-    s = split_list(args.acc_s, "S accumulator", variants.ALL_S_MODES)
-    if s is not None:
-        s = [x for x in s if x in variants.S_MODES]      # f16p: the Hopper kernel only
-        if not s and getattr(args, "kernel", None) == "fa2":
-            raise UserError(f"the FA2-class kernel takes --acc-s {', '.join(variants.S_MODES)}")
-    o = split_list(args.acc_o, "O accumulator", variants.O_MODES)
-    nm = split_list(args.norm, "normalization", variants.NORMS)
-    if exhaustive or s is not None or o or nm:
-        if s is not None and not s:
-            return []
-        return variants.all_variants(dims, tuple(s or variants.S_MODES),
-                                     tuple(o or variants.O_MODES), tuple(nm or variants.NORMS))
-    return [variants.variant(d, *scheme) for d in dims for scheme in DEFAULT_SCHEMES]
+    return Choice(tuple(dims or (variants.DIMS if exhaustive else DEFAULT_DIMS)),
+                  split_list(args.acc_s, "S accumulator", variants.ALL_S_MODES),
+                  split_list(args.acc_o, "O accumulator", variants.O_MODES),
+                  split_list(args.norm, "normalization", variants.NORMS),
+                  exhaustive, getattr(args, "kernel", None))
+
+
+def _of_kernel(ch: Choice, kernel: str, label: str, s_modes, every, one, schemes) -> list:
+    """One kernel's variants: every combination of the lists given, restricted to the S modes it
+    has (none of them: no variant, or an error when --kernel named it), else its default schemes."""
+    if not ch.listed:
+        return [one(d, *scheme) for d in ch.dims for scheme in schemes]
+    s = tuple(x for x in (ch.acc_s or s_modes) if x in s_modes)
+    if not s:
+        if ch.kernel == kernel:
+            raise UserError(f"the {label} takes --acc-s {', '.join(s_modes)}")
+        return []
+    return every(ch.dims, s, tuple(ch.acc_o or variants.O_MODES), tuple(ch.norms or variants.NORMS))
 
 
 def timing_policy(args):

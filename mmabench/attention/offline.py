@@ -110,9 +110,8 @@ def run(var_list: list[Variant], arch_list: list[str], results_root=None):
              if v.kernel != "hopper" or hardware.arch_number(a) == 90]    # sm_90a only
     bar = Progress(len(pairs), "attention")
     for v, arch in pairs:
-        if True:
-            r = check_variant(variants.fit(v, hardware.smem_per_block(arch)), arch)
-            folder.add({**r, "tuned_variant": v.name, "status": "ok" if r["ok"] else "mismatch",
-                        **common})
-            bar.step(f"{v.name} {arch}")
+        r = check_variant(variants.fit(v, hardware.smem_per_block(arch)), arch)
+        folder.add({**r, "tuned_variant": v.name, "status": "ok" if r["ok"] else "mismatch",
+                    **common})
+        bar.step(f"{v.name} {arch}")
     return folder, folder.rows

@@ -295,11 +295,22 @@ def user_tuned_file() -> Path:
     return toolchain.cache_dir() / "attention_tuned.json"
 
 
-def load_tuned(path: Path) -> dict[tuple[int, str, str, str], Tiles]:
+def _load_section(path: Path, section: str, tiles_type) -> dict:
+    """{(dim, acc_s, acc_o, norm): tiles} of one kernel's section of a tuned-tiles file."""
     if not path.is_file():
         return {}
     data = json.loads(path.read_text())
-    return {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): Tiles(**e["tiles"]) for e in data["entries"]}
+    return {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): tiles_type(**e["tiles"])
+            for e in data.get(section, [])}
+
+
+def _first(table: dict, keys, default):
+    """The tiles of the first key `table` has, else `default`."""
+    return next((table[k] for k in keys if k in table), default)
+
+
+def load_tuned(path: Path) -> dict[tuple[int, str, str, str], Tiles]:
+    return _load_section(path, "entries", Tiles)
 
 
 @functools.lru_cache(maxsize=1)
@@ -310,19 +321,12 @@ def tuned() -> dict[tuple[int, str, str, str], Tiles]:
 
 def tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> Tiles:
     """The variant's tuned tiles; else its delayed / S=f16q sibling's; else FlashAttention-2's."""
-    for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
-                (dim, "f16q" if acc_s == "f16" else acc_s, acc_o, "delayed")):
-        if key in tuned():
-            return tuned()[key]
-    return FA2_TILES[dim]
+    return _first(tuned(), ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
+                            (dim, "f16q" if acc_s == "f16" else acc_s, acc_o, "delayed")), FA2_TILES[dim])
 
 
 def load_hopper_tuned(path: Path) -> dict[tuple[int, str, str, str], HopperTiles]:
-    if not path.is_file():
-        return {}
-    data = json.loads(path.read_text())
-    return {(e["dim"], e["acc_s"], e["acc_o"], e["norm"]): HopperTiles(**e["tiles"])
-            for e in data.get("hopper_entries", [])}
+    return _load_section(path, "hopper_entries", HopperTiles)
 
 
 @functools.lru_cache(maxsize=1)
@@ -334,11 +338,9 @@ def hopper_tuned() -> dict[tuple[int, str, str, str], HopperTiles]:
 def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
     """The variant's tuned tiles; else its delayed sibling's; else FlashAttention-3's."""
     # S=f16p: the same registers as f16q, so its tiles unless tuned itself
-    for key in ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
-                (dim, "f16q" if acc_s == "f16p" else acc_s, acc_o, "delayed")):
-        if key in hopper_tuned():
-            return hopper_tuned()[key]
-    return HOPPER_TILES[dim]
+    return _first(hopper_tuned(), ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
+                                   (dim, "f16q" if acc_s == "f16p" else acc_s, acc_o, "delayed")),
+                  HOPPER_TILES[dim])
 
 
 def hopper_variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
@@ -349,8 +351,7 @@ def hopper_variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
                         f"(f16q: Q pre-scaled), not {acc_s!r}")
     if dim not in DIMS:
         raise UserError(f"unsupported head dim {dim!r}; accepted: {', '.join(map(str, DIMS))}")
-    if norm not in NORMS or acc_o not in O_MODES:
-        return variant(dim, acc_s, acc_o, norm, HOPPER_TILES[dim])     # its one-line error
+    # an unknown O mode or normalization finds no tuned tiles: variant() then says what is accepted
     return variant(dim, acc_s, acc_o, norm, tiles or hopper_tiles_for(dim, acc_s, acc_o, norm))
 
 

@@ -164,6 +164,19 @@ def parse_ptxas_log(log: str, entry: str, arch: str | None = None) -> Resources:
         cmem0_bytes=values["cmem0_bytes"], log_format=fmt, notes=notes, advisories=advisories)
 
 
+# ptxas advisories that undo what a Hopper kernel is built for: a failed build, not a slow figure
+FATAL_ADVISORIES = ("wgmma serialized", "setmaxnreg ignored")
+
+
+def require_clean(res: Resources, name: str) -> Resources:
+    """`res` unless ptxas serialized the wgmma pipeline (C7509, C7510, C7511, C7515, ...) or
+    ignored setmaxnreg (C7504, C7508, ...); then a CompileError quoting it."""
+    bad = [line for what in FATAL_ADVISORIES for line in res.advised(what)]
+    if bad:
+        raise CompileError(f"{name}: ptxas {bad[0]}")
+    return res
+
+
 _DIRECTIVES = re.compile(r"^\s*\.(maxnreg|maxntid|minnctapersm|reqntid)\b", re.M)
 _SETMAXNREG = re.compile(r"setmaxnreg\.(inc|dec)\.sync\.aligned\.u32\s+(\d+)")
 

@@ -15,7 +15,7 @@ from mmabench import hardware
 from mmabench.core import project_files
 from mmabench.compiler import cuda_source, loader, toolchain
 from mmabench.compiler.loader import Loaded
-from mmabench.compiler.resources import Resources, parse_ptxas_log
+from mmabench.compiler.resources import Resources, parse_ptxas_log, require_clean  # noqa: F401  (build.require_clean)
 from mmabench.core.errors import UserError
 from mmabench.gemm.variants import Variant
 
@@ -40,19 +40,6 @@ def assemble(v: Variant) -> tuple[toolchain.Assembled, Resources]:
     `resources.advised("setmaxnreg ignored")`."""
     asm = toolchain.assemble(ptx_for(v), ARCH)
     return asm, parse_ptxas_log(asm.log, v.entry, ARCH)
-
-
-# ptxas advisories that undo what a kernel is built for: a failed build, not a slow figure
-FATAL_ADVISORIES = ("wgmma serialized", "setmaxnreg ignored")
-
-
-def require_clean(res: Resources, name: str) -> Resources:
-    """`res` unless ptxas serialized the wgmma pipeline (C7509, C7510, C7515, ...) or ignored
-    setmaxnreg (C7504, C7508, ...); then a CompileError quoting it."""
-    bad = [line for what in FATAL_ADVISORIES for line in res.advised(what)]
-    if bad:
-        raise toolchain.CompileError(f"{name}: ptxas {bad[0]}")
-    return res
 
 
 @functools.lru_cache(maxsize=None)

@@ -53,8 +53,6 @@ def add_options(p, default: Sweep, full: Sweep, max_ilp: int, *, chains_per: str
     from `default` and `full`, so the help says what runs), its timing, the seed, where the rows
     go, and --offline with --arch. `chains_per`: what owns the ILP chains ('warp', 'thread');
     `compare`: the twins compared ('f16 vs f32'); `offline`: what --offline does."""
-    from mmabench import hardware
-
     csv = lambda xs: ",".join(map(str, xs))       # noqa: E731
     p.add_argument("--quick", action="store_true", help="a small sweep (seconds, less certain peak)")
     p.add_argument("--full", action="store_true",
@@ -71,14 +69,22 @@ def add_options(p, default: Sweep, full: Sweep, max_ilp: int, *, chains_per: str
     p.add_argument("--repeats", type=int,
                    help="fixed number of timed launches per point (default: repeat until the "
                         "standard error is under 0.5 %% or 0.25 s per point)")
+    add_run_options(p, offline)
+
+
+def add_run_options(p, offline: str, arch_help: str | None = None) -> None:
+    """The options every instruction family's run takes (mma, softmax, wgmma): the seed, where
+    the rows go, Markdown, and --offline (`offline`: what it does) with --arch."""
+    from mmabench import hardware
+
     p.add_argument("--seed", type=int, default=None,
                    help="random seed for the input data (default: a fresh one, printed and recorded "
                         "in the rows)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.add_argument("--offline", action="store_true", help=f"no GPU: {offline}")
-    p.add_argument("--arch", help=f"with --offline: comma list ({','.join(hardware.known_archs())}); "
-                                  f"default {','.join(hardware.DEFAULT_ARCHS)}")
+    p.add_argument("--arch", help=arch_help or (f"with --offline: comma list ({','.join(hardware.known_archs())}); "
+                                                f"default {','.join(hardware.DEFAULT_ARCHS)}"))
 
 
 def from_args(args, default: Sweep, full: Sweep, quick: Sweep, max_ilp: int) -> Sweep:

@@ -59,15 +59,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--dump-layout", metavar="DIR",
                    help="with --check-only: write got/expected D matrices of failing forms "
                         "(.npy) to DIR")
-    p.add_argument("--seed", type=int, default=None,
-                   help="random seed for the input data (default: a fresh one, printed and recorded "
-                        "in the rows)")
-    p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
-    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
-    p.add_argument("--offline", action="store_true",
-                   help="no GPU: assemble each form for sm_90a and check the SASS")
-    p.add_argument("--arch", help="with --offline: comma list (only sm_90 has wgmma; it is "
-                                  "built as sm_90a); default sm_90")
+    from mmabench.instructions.sweep import add_run_options
+
+    add_run_options(p, "assemble each form for sm_90a and check the SASS",
+                    "with --offline: comma list (only sm_90 has wgmma; it is built as sm_90a); "
+                    "default sm_90")
     p.set_defaults(func=run)
 
 
