@@ -239,8 +239,10 @@ def _timed_fields(c: Contender, result, ready, var_list, dim: int, flops: float,
     m = result.measurements[c.name]
     seconds = m.median_ms * 1e-3
     clock = m.sm_clock_mhz         # NVML readings taken while this contender's blocks ran
+    energy = m.energy_j_per_launch  # energy counter (or power samples) over this contender's blocks
     f = {"status": "ok", **m.fields(), "tflops": flops / seconds / 1e12,
-         "flop_per_clk_per_sm": flops / (seconds * clock * 1e6 * sms) if clock else None}
+         "flop_per_clk_per_sm": flops / (seconds * clock * 1e6 * sms) if clock else None,
+         "gflop_per_joule": flops / energy / 1e9 if energy else None}
     for key, base in _baselines(c, ready, var_list, dim).items():
         f.update(result.ratio(c.name, base).fields(key))
     if c.out is not None and not bool((c.out.view(cupy.uint16) == c.checked.view(cupy.uint16)).all()):

@@ -29,12 +29,19 @@ def _vs_f32f32(r: dict) -> str:
 
 def _speed_row(r: dict) -> list:
     if r.get("status") != "ok":
-        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 6
+        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 7
     return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("tflops")),
             tables.fmt(r.get("flop_per_clk_per_sm"), 0), tables.clock_power(r),
-            f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
+            _per_joule(r), f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
             tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi")), compact=True),
             tables.ratio(*(r.get("x_vs_cudnn" + k) for k in ("", "_lo", "_hi")), compact=True)]
+
+
+def _per_joule(r: dict) -> str:
+    """GFLOP per joule over the contender's own blocks; '?' where that power read above the
+    board limit (the energy figure is then not physical either)."""
+    cell = tables.fmt(tables.number(r.get("gflop_per_joule")), 0)
+    return cell + ("?" if cell != "-" and tables.truthy(r.get("power_above_limit")) else "")
 
 
 def _kernel_row(r: dict) -> list:
@@ -59,8 +66,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         regime = next((r["regime"] for r in sel if r.get("regime")), "")
         out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
                    f"{regime + ' regime' if regime else ''}")
-        out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "noise",
-                                 "x f32/f32", "x FLASH", "x cuDNN"], [_speed_row(r) for r in sel], markdown))
+        out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "GFLOP/J",
+                                 "noise", "x f32/f32", "x FLASH", "x cuDNN"], [_speed_row(r) for r in sel], markdown))
         out.append(f"resources and accuracy (PyTorch fp16 yardstick max abs err "
                    f"{tables.fmt(y, 5)}; x bf16 err <= 2: as accurate as bf16 attention):")
         out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "max abs err",
@@ -69,6 +76,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 for r in sel if isinstance(r.get("error"), str) and r["error"]]
     out += tables.timing_note(rows)
     out.append(tables.clock_power_note(rows))
+    out.append(tables.note("GFLOP/J: FLOPs per joule the board drew during that contender's own "
+                           "blocks (the energy counter where the row's power_source says so)."))
     out.append(tables.note(tables.RATIO_NOTE[:-1] + "; '@f32' and '=': the variant run at the "
                            "f32/f32 kernel's tiles and compared with it (only the accumulator "
                            "differs; variant@f32tiles in the CSV)."))
