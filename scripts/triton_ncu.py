@@ -14,17 +14,16 @@ scripts/regenerate.py runs it). Needs a GPU, Triton, torch and ncu on PATH.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ncu_common  # noqa: E402  (a sibling script module)
+from ncu_common import parse_raw, parse_units  # noqa: E402,F401  (the tests read them here)
+
 SECTIONS = ("SpeedOfLight", "ComputeWorkloadAnalysis", "WarpStateStats", "SchedulerStats", "LaunchStats")
 KERNEL = "regex:_gemm_kernel"
-STALL = re.compile(r"smsp__average_warps?_issue_stalled_(\w+?)_per_issue_active\.ratio")
 
 
 def cases():
@@ -50,86 +49,10 @@ def child(size: int) -> None:
         torch.cuda.synchronize()
 
 
-def gmma_metrics(ncu: str) -> list[str]:
-    """Hopper's tensor-pipe (GMMA) utilisation metrics this ncu knows, as % of peak."""
-    proc = subprocess.run([ncu, "--query-metrics", "--chip", "gh100"], capture_output=True, text=True)
-    names = sorted({m for m in re.findall(r"^(\S*pipe_tensor\S*gmma\S*)\s", proc.stdout, re.M)})
-    return [f"{n}.avg.pct_of_peak_sustained_active" for n in names if n.endswith("cycles_active")]
-
-
-def profile(ncu: str, size: int, clock: str, extra: list[str]) -> str:
-    cmd = [ncu, "--clock-control", clock, "--kernel-name", KERNEL, "--csv", "--page", "raw",
-           *[a for s in SECTIONS for a in ("--section", s)]]
-    if extra:
-        cmd += ["--metrics", ",".join(extra)]
-    cmd += [sys.executable, __file__, "--child", "--size", str(size)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(f"ncu failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
-    return proc.stdout
-
-
-def _table(text: str) -> list[dict]:
-    start = text.find('"ID"')
-    if start < 0:
-        raise RuntimeError("ncu printed no raw metrics table")
-    return list(csv.DictReader(io.StringIO(text[start:])))
-
-
-def parse_raw(text: str) -> list[dict]:
-    """ncu's --page raw --csv: a header row, a units row, then one row per profiled kernel."""
-    return [r for r in _table(text) if r.get("ID", "").strip().isdigit()]
-
-
-def parse_units(text: str) -> dict[str, str]:
-    """The units row of the same table: metric -> unit ('nsecond', 'hz', '%', ...)."""
-    rows = [r for r in _table(text) if not r.get("ID", "").strip()]
-    return {k: (v or "").strip() for k, v in rows[0].items()} if rows else {}
-
-
-# ncu's units for the two metrics converted here, to microseconds and MHz
-_TIME_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3,
-            "s": 1e6, "second": 1e6}
-_FREQ_MHZ = {"hz": 1e-6, "cycle/second": 1e-6, "khz": 1e-3, "mhz": 1.0, "ghz": 1e3}
-
-
-def _scaled(value, unit: str, table: dict[str, float], what: str) -> float | None:
-    number = _number(value)
-    if number is None:
-        return None
-    factor = table.get(unit.lower())
-    if factor is None:
-        raise RuntimeError(f"ncu gave {what} in {unit!r}; this script reads {', '.join(table)}")
-    return number * factor
-
-
 def condensed(raw: dict, case, clock: str, units: dict[str, str] | None = None) -> dict:
     layout, config, acc = case
-    units = units or {}
-    number = lambda key: _number(raw.get(key))
-    stalls = {m.group(1): _number(v) for k, v in raw.items() if (m := STALL.fullmatch(k))}
-    top = sorted(((v, k) for k, v in stalls.items() if v is not None), reverse=True)[:4]
-    return {"kernel": f"triton-{layout} {config.name}", "acc": acc, "clock_control": clock,
-            "duration_us": _scaled(raw.get("gpu__time_duration.sum"),
-                                   units.get("gpu__time_duration.sum", "ns"), _TIME_US, "the duration"),
-            "sm_clock_mhz": _scaled(raw.get("gpc__cycles_elapsed.avg.per_second"),
-                                    units.get("gpc__cycles_elapsed.avg.per_second", "hz"), _FREQ_MHZ,
-                                    "the clock"),
-            "sm_throughput_pct": number("sm__throughput.avg.pct_of_peak_sustained_elapsed"),
-            "issue_active_pct": number("smsp__issue_active.avg.pct_of_peak_sustained_active"),
-            # the tensor pipe busy (any tensor op: Hopper's HGMMA counts here), % of peak
-            "tensor_pipe_active_pct": number("sm__pipe_tensor_cycles_active.avg.pct_of_peak_sustained_active"),
-            "gmma_inst_executed_pct": number("sm__inst_executed_pipe_tensor_op_gmma.avg.pct_of_peak_sustained_active"),
-            "registers": number("launch__registers_per_thread"),
-            "top_stalls": ", ".join(f"{k} {v:.2f}" for v, k in top),
-            **{f"stall_{k}": v for k, v in sorted(stalls.items())}}
-
-
-def _number(value) -> float | None:
-    try:
-        return float(str(value).replace(",", ""))
-    except (TypeError, ValueError):
-        return None
+    return {"kernel": f"triton-{layout} {config.name}", "acc": acc,
+            **ncu_common.common_fields(raw, clock, units)}
 
 
 def main() -> int:
@@ -151,16 +74,13 @@ def main() -> int:
         print("needs ncu on PATH and --out DIR (or MMABENCH_RESULTS)")
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    extra = gmma_metrics(ncu)
+    child = [sys.executable, __file__, "--child", "--size", str(args.size)]
     try:
-        text = profile(ncu, args.size, args.clock_control, extra)
-    except RuntimeError as exc:   # a metric this ncu refuses: the sections alone still answer
-        print(f"with {extra}: {exc}; again without them")
-        try:
-            text = profile(ncu, args.size, args.clock_control, [])
-        except RuntimeError as again:   # no counters (permission), no GPU, ...: one line
-            print(f"triton_ncu: {again}")
-            return 1
+        text = ncu_common.profile_with_fallback(ncu, child, KERNEL, SECTIONS, args.clock_control,
+                                                ncu_common.gmma_metrics(ncu))
+    except RuntimeError as exc:   # no counters (permission), no GPU, ...: one line
+        print(f"triton_ncu: {exc}")
+        return 1
     (args.out / "ncu-raw.csv").write_text(text[text.find('"ID"'):] if '"ID"' in text else text)
     raws = parse_raw(text)
     order = cases()
@@ -169,11 +89,7 @@ def main() -> int:
         return 1
     units = parse_units(text)
     rows = [condensed(r, case, args.clock_control, units) for r, case in zip(raws, order)]
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(args.out / "triton-ncu.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, keys)
-        w.writeheader()
-        w.writerows(rows)
+    ncu_common.write_csv(args.out / "triton-ncu.csv", rows)
     for r in rows:
         print(f"{r['kernel']:28s} {r['acc']}  {r['duration_us'] or 0:8.1f} us  {r['sm_clock_mhz'] or 0:6.0f} MHz"
               f"  SM {r['sm_throughput_pct'] or 0:5.1f}%  issue {r['issue_active_pct'] or 0:5.1f}%"
