@@ -234,6 +234,22 @@ def test_numerics_limits_name_the_first_lossy_and_the_first_overflowing_point():
     assert "\\|" in limits(rows, markdown=True)  # cell pipes escaped in Markdown
 
 
+def test_numerics_marks_each_kernel_against_its_own_f32_f32_scheme():
+    from mmabench.attention import variants
+    from mmabench.attention.numerics import _scheme, base_of, limits
+
+    hop = _scheme(variants.hopper_variant(64, "f16p", "f16"))
+    assert hop == "hopper S=f16p O=f16 delayed" and base_of(hop) == "hopper S=f32 O=f32 delayed"
+    assert base_of("S=f16 O=f16 delayed") == "S=f32 O=f32 delayed"
+    # the FA2-class base is far more accurate than the Hopper one here: the Hopper f16 scheme at
+    # 3x its own base is not lossy, though it is 30x the FA2-class base
+    rows = [_numerics_row("S=f32 O=f32 delayed", "logits", "qk x1", 1e-5),
+            _numerics_row("hopper S=f32 O=f32 delayed", "logits", "qk x1", 1e-4),
+            _numerics_row(hop, "logits", "qk x1", 3e-4)]
+    line = next(x for x in limits(rows).splitlines() if x.startswith(hop))
+    assert line.split()[-2:] == ["-", "-"]
+
+
 def test_markdown_table_escapes_pipes():
     from mmabench.reporting import tables
 

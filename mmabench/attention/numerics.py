@@ -108,7 +108,7 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
 
 
 def _scheme(v: variants.Variant) -> str:
-    return f"S={v.acc_s} O={v.acc_o} {v.norm}"
+    return f"{HOPPER if v.kernel == 'hopper' else ''}S={v.acc_s} O={v.acc_o} {v.norm}"
 
 
 def _max_abs_logit(q, k) -> float:
@@ -125,6 +125,12 @@ def _max_abs_logit(q, k) -> float:
 
 
 BASE_SCHEME = "S=f32 O=f32 delayed"   # the yardstick of the '*' marks
+HOPPER = "hopper "                     # the Hopper kernel's schemes: the same names, prefixed
+
+
+def base_of(scheme: str) -> str:
+    """The f32/f32 scheme of the same kernel: each kernel's variants are marked against its own."""
+    return (HOPPER if scheme.startswith(HOPPER) else "") + BASE_SCHEME
 LOSS_FACTOR = 4                       # '*': error more than this times the base scheme's
 
 
@@ -164,9 +170,8 @@ def table(rows: list[dict], markdown: bool = False) -> str:
         points = list(dict.fromkeys(r["point"] for r in sel))
         schemes = list(dict.fromkeys(r["scheme"] for r in sel))
         by = {(r["scheme"], r["point"]): r for r in sel}
-        base = {p: by.get((BASE_SCHEME, p)) for p in points}
-        body = [[s] + [cell(by[(s, p)], base[p]) if (s, p) in by else "-" for p in points]
-                for s in schemes]
+        body = [[s] + [cell(by[(s, p)], by.get((base_of(s), p))) if (s, p) in by else "-"
+                       for p in points] for s in schemes]
         facts = []
         for p in points:
             r = next(x for x in sel if x["point"] == p)
@@ -177,8 +182,8 @@ def table(rows: list[dict], markdown: bool = False) -> str:
         out.append(tables.table(["point", "max|q.k| raw", "max|S| pre-scaled", "max|V|", "max|O|"],
                                 facts, markdown))
         out.append("")
-    out.append(tables.note(f"'*': more than {LOSS_FACTOR}x the {BASE_SCHEME} variant's error at the "
-                           "same point; inf/NaN: the output holds inf or NaN (overflow)."))
+    out.append(tables.note(f"'*': more than {LOSS_FACTOR}x the {BASE_SCHEME} variant's error (of the "
+                           "same kernel) at the same point; inf/NaN: the output holds inf or NaN (overflow)."))
     return "\n".join(out)
 
 
@@ -206,7 +211,7 @@ def limits(rows: list[dict], markdown: bool = False) -> str:
                 r = by.get((scheme, series, p))
                 if r is None:
                     continue
-                st = state(r, by.get((BASE_SCHEME, series, p)))
+                st = state(r, by.get((base_of(scheme), series, p)))
                 if st == "overflow":
                     overflow = _where(r)
                     break

@@ -29,10 +29,10 @@ def _vs_f32f32(r: dict) -> str:
 
 def _speed_row(r: dict) -> list:
     if r.get("status") != "ok":
-        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 7
+        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 6
     return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("tflops")),
             tables.fmt(r.get("flop_per_clk_per_sm"), 0), tables.clock_power(r),
-            _per_joule(r), f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
+            f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
             tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi")), compact=True),
             tables.ratio(*(r.get("x_vs_cudnn" + k) for k in ("", "_lo", "_hi")), compact=True)]
 
@@ -47,7 +47,7 @@ def _per_joule(r: dict) -> str:
 def _kernel_row(r: dict) -> list:
     err = tables.number(r.get("max_abs_err"))
     bf16 = tables.number(r.get("bf16_yard_max_abs_err"))
-    return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("registers"), 0),
+    return [_scheme(r), r.get("tiles", ""), _per_joule(r), tables.fmt(r.get("registers"), 0),
             tables.fmt(r.get("local_bytes"), 0), tables.fmt(r.get("blocks_per_sm"), 0),
             f"{err:.2e}" if err is not None else "-",
             f"{err / bf16:.2f}" if err is not None and bf16 else "-",
@@ -66,11 +66,11 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         regime = next((r["regime"] for r in sel if r.get("regime")), "")
         out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
                    f"{regime + ' regime' if regime else ''}")
-        out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "GFLOP/J",
-                                 "noise", "x f32/f32", "x FLASH", "x cuDNN"], [_speed_row(r) for r in sel], markdown))
+        out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "noise",
+                                 "x f32/f32", "x FLASH", "x cuDNN"], [_speed_row(r) for r in sel], markdown))
         out.append(f"resources and accuracy (PyTorch fp16 yardstick max abs err "
                    f"{tables.fmt(y, 5)}; x bf16 err <= 2: as accurate as bf16 attention):")
-        out.append(tables.table(["variant", "tiles", "regs", "local B", "blk/SM", "max abs err",
+        out.append(tables.table(["variant", "tiles", "GFLOP/J", "regs", "local B", "blk/SM", "max abs err",
                                  "x bf16 err", "inf/NaN"], [_kernel_row(r) for r in sel], markdown))
         out += [tables.note(f"{_scheme(r)} {r.get('tiles', '')}: {r['error']}")
                 for r in sel if isinstance(r.get("error"), str) and r["error"]]

@@ -305,7 +305,7 @@ class NumericsMap:
 
 
 def numerics_maps(results) -> list[NumericsMap]:
-    from mmabench.attention.numerics import BASE_SCHEME, state
+    from mmabench.attention.numerics import base_of, state
 
     rows = _records(results.frame("attention-numerics"))
     out = []
@@ -318,7 +318,7 @@ def numerics_maps(results) -> list[NumericsMap]:
             schemes = list(dict.fromkeys(r["scheme"] for r in sel))
             states, errs = {}, {}
             for (scheme, point), r in by.items():
-                st = state(r, by.get((BASE_SCHEME, point)))
+                st = state(r, by.get((base_of(scheme), point)))
                 states[(scheme, point)] = st
                 errs[(scheme, point)] = math.inf if st == "overflow" else _num(r.get("rel_l2_err"))
             out.append(NumericsMap(gpu, series, points, schemes, errs, states, sel))
@@ -328,14 +328,14 @@ def numerics_maps(results) -> list[NumericsMap]:
 def error_factor(maps: list[NumericsMap], gpu: str, scheme: str):
     """Median over the sweep of the scheme's error / the f32/f32 base scheme's, where both are
     finite, and the first point where the scheme overflows (None if never)."""
-    from mmabench.attention.numerics import BASE_SCHEME
+    from mmabench.attention.numerics import base_of
 
     ratios, overflow = [], None
     for m in maps:
         if m.gpu != gpu or scheme not in m.schemes:
             continue
         for p in m.points:
-            e, b = m.err.get((scheme, p)), m.err.get((BASE_SCHEME, p))
+            e, b = m.err.get((scheme, p)), m.err.get((base_of(scheme), p))
             if m.state.get((scheme, p)) == "overflow":
                 overflow = overflow or f"{m.series} {p}"
             elif e is not None and b and math.isfinite(b) and math.isfinite(e):
