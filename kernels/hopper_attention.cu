@@ -24,7 +24,8 @@
 //
 // Options (HATTN_*): S in f32 or f16 with Q pre-scaled; the softmax in f32 or packed f16x2 on
 // the f16 S (SOFTMAX_F16X2); O in f32, f16 or f16 partials folded into f32; normalization delayed
-// or in the loop; OVERLAP; POLY eighths of the exp2 by a polynomial on the FMA pipe.
+// or in the loop; OVERLAP; POLY eighths of the exp2 by a polynomial on the FMA pipe; PINGPONG
+// turns between the consumer warpgroups.
 //
 // Q, K, V, O: fp16 [batch, heads, seq, d], contiguous, seen by TMA as 3-D tensors (d, seq,
 // batch*heads), so a tile past the end of a sequence reads zeros (keys past N: masked to -inf)
@@ -53,6 +54,8 @@ struct Traits {
         OVERLAP = HATTN_OVERLAP,                         // keep the softmax ahead of the P.V wait
         SOFTMAX_F16X2 = HATTN_SOFTMAX_F16X2,             // the softmax packed, on the f16 S
         POLY = HATTN_POLY_EXP,                           // eighths of the exp2 done on the FMA pipe
+        PINGPONG = HATTN_PINGPONG,                       // the consumers take turns issuing wgmmas
+        TURN_BAR = 1 + HATTN_CONSUMERS,                  // ping-pong: named barriers TURN_BAR + cw
     };
     static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
     static constexpr int THREADS = 128 * (1 + CONSUMERS);
@@ -432,17 +435,29 @@ HATTN_ENTRY(const __grid_constant__ TensorMap map_q, const __grid_constant__ Ten
     softmax_step(s_acc, s, m, l, o_scale, c, needs_mask(0), 0, n, causal, row0, lane);
     take_p(s_acc, s, P);
 
+    // PINGPONG (FA3): the consumers take turns issuing a tile's two wgmmas, so that one's
+    // matmuls run while the others do their softmax. Warpgroup cw waits at TURN_BAR + cw (its 128
+    // threads and the previous warpgroup's 128 arrivals) and passes the turn on once it has
+    // issued. Every consumer runs the same n_tiles (one ring feeds them all); the last warpgroup
+    // hands the first turn out before the loop, and the first takes back the surplus pass at the
+    // end. The passes are unconditional: ptxas serializes the wgmmas (C7519) when a branch
+    // guards a barrier between them.
+    const int next_turn = T::TURN_BAR + (cw + 1) % T::CONSUMERS;
+    if (T::PINGPONG && cw == T::CONSUMERS - 1 && n_tiles > 1) named_barrier_arrive(T::TURN_BAR, 256);
+
     for (int j = 1; j < n_tiles; ++j) {
         const int st = j % T::STAGES, prev = (j - 1) % T::STAGES;
         const u32 k_tile = ring + st * T::STAGE_BYTES;
         const u32 v_prev = ring + prev * T::STAGE_BYTES + T::KV_BYTES;
         mbar_wait(full_k + 8 * st, (j / T::STAGES) & 1);
+        if (T::PINGPONG) named_barrier(T::TURN_BAR + cw, 256);      // this warpgroup's turn
         wgmma_fence();
         issue_s(s_acc, q_slab, k_tile);                      // S_j ...
         wgmma_commit();
         mbar_wait(full_v + 8 * prev, ((j - 1) / T::STAGES) & 1);
         issue_pv(o_acc, P, v_prev, T::O_MODE == 2);          // ... and P_{j-1} V_{j-1} in flight
         wgmma_commit();
+        if (T::PINGPONG) named_barrier_arrive(next_turn, 256);      // the next warpgroup's turn
         wgmma_wait<1>();                                     // S_j is done
         reg_fence(s_acc);
         take_scores(s_acc, s);
@@ -493,6 +508,9 @@ HATTN_ENTRY(const __grid_constant__ TensorMap map_q, const __grid_constant__ Ten
                           pack_f16x2(a * inv[h], b * inv[h]));
         }
     }
+    // ping-pong: the first warpgroup takes the last warpgroup's last turn-pass (every barrier ends
+    // with as many arrivals as waits; here, after every wgmma, the branch costs no serialization)
+    if (T::PINGPONG && cw == 0 && n_tiles > 1) named_barrier(T::TURN_BAR, 256);
     fence_proxy_async();                                     // generic writes -> the TMA store
     named_barrier(1 + cw, 128);
     if (leader) {

@@ -24,15 +24,17 @@ def test_f32_f32_meets_flashattention_rule_on_odd_shapes(dim, seed):
         assert r["max_abs_err"] <= 2 * r["yard_max_abs_err"] + 1e-4, r["variant"]
 
 
-@pytest.mark.parametrize("option", [{"overlap": True}, {"poly": 2}], ids=["overlap", "poly"])
+@pytest.mark.parametrize("option", [{"overlap": True}, {"poly": 2}, {"pingpong": True}],
+                         ids=["overlap", "poly", "pingpong"])
 def test_the_tile_options_are_as_correct(option, seed):
-    """The softmax kept ahead of the P.V wait (overlap) and a quarter of the exponentials by
-    polynomial (poly) compute the same attention, to FlashAttention's rule."""
+    """The softmax kept ahead of the P.V wait (overlap), a quarter of the exponentials by
+    polynomial (poly) and turns between the consumer warpgroups (pingpong; N = 1 runs no turn)
+    compute the same attention, to FlashAttention's rule."""
     from dataclasses import replace
     from mmabench.attention import selfcheck, variants
     vs = [variants.hopper_variant(d, "f32", "f32") for d in (64, 128, 256)]
     vs = [v.with_tiles(replace(v.tiles, **option)) for v in vs]
-    rows = selfcheck.correctness(vs, seqs=[17, 4097], batch=3, heads=5, seed=seed)
+    rows = selfcheck.correctness(vs, seqs=[1, 17, 4097], batch=3, heads=5, seed=seed)
     assert not [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
     for r in rows:
         assert r["max_abs_err"] <= 2 * r["yard_max_abs_err"] + 1e-4, r["variant"]

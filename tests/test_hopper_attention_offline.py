@@ -94,6 +94,37 @@ def test_tuned_entries_without_the_overlap_field_read_as_off(tmp_path):
     assert variants.load_hopper_tuned(path)[(64, "f32", "f32", "delayed")] == HopperTiles(3, 128, 4, False)
 
 
+@pytest.mark.parametrize("dim, tiles", [(128, HopperTiles(2, 128, 3, pingpong=True)),
+                                        (64, HopperTiles(3, 128, 4, pingpong=True))],
+                         ids=["2 consumers", "3 consumers"])
+def test_pingpong_takes_turns_around_each_tiles_wgmmas(dim, tiles):
+    """Ping-pong: in the loop, a warpgroup waits for its turn (BAR.SYNC, 256 threads) before its
+    S wgmmas and passes the turn on (BAR.ARV) after its P.V wgmmas and before it waits for them;
+    the turn barriers (ids after the per-warpgroup ones) get one hand-out before the loop and one
+    take-back at the end, and ptxas keeps the wgmmas asynchronous (no C7519: the build would fail)."""
+    import re
+    from mmabench.attention import build
+    from mmabench.compiler import toolchain
+    v = variants.hopper_variant(dim, "f32", "f32", tiles=tiles)
+    assert v.name.endswith("g") and v.tiles.label.endswith(" pingpong")
+    asm, res = build.assemble(v, "sm_90a")
+    assert res.spill_stores == 0 and res.spill_loads == 0
+    lines = [x.split("*/", 1)[1].strip() for x in toolchain.disassemble(asm.cubin).splitlines()
+             if re.search(r"/\*[0-9a-f]{4}\*/", x)]
+    ops = [x for x in lines if re.match(r"(@\S+ )?(BAR\.|HGMMA|WARPGROUP\.DEPBAR)", x)]
+    turn = 1 + tiles.consumers
+    assert f"BAR.ARV {turn:#x}, 0x100 ;" in " ".join(ops)                  # the first turn, handed out
+    assert f"BAR.SYNC.DEFER_BLOCKING {turn:#x}, 0x100 ;" in " ".join(ops)  # the surplus, taken back
+    wait = next(i for i, x in enumerate(ops) if re.match(r"BAR\.SYNC\S* R\d+, 0x100", x))
+    s_ops = [f"HGMMA.64x{tiles.bc}x16.F32"] * (dim // 16)
+    assert [x.split()[0] for x in ops[wait + 1:wait + 1 + dim // 16]] == s_ops
+    after = ops[wait + 1 + dim // 16:]
+    pv = [x.split()[0] for x in after[:tiles.bc // 16]]
+    assert pv == [f"HGMMA.64x{dim}x16.F32"] * (tiles.bc // 16)
+    assert re.match(r"BAR\.ARV R\d+, 0x100", after[tiles.bc // 16])
+    assert after[tiles.bc // 16 + 1].startswith("WARPGROUP.DEPBAR")
+
+
 def test_packed_softmax_works_on_the_f16_accumulator():
     """S=f16p: the exponentials are MUFU.EX2.F16 (two per f16x2 pair), the row maxima VHMNMX,
     and the only f32 exponentials are the two row rescale factors per tile (twice: tile 0 is
@@ -145,9 +176,9 @@ def test_poly_moves_its_share_of_the_exponentials_off_mufu():
 def test_the_tuner_times_the_options_on_the_best_cut_only():
     from mmabench.attention import tune
     cuts = tune.hopper_tile_space(128)
-    assert cuts and all(not t.overlap and not t.poly for t in cuts)
+    assert cuts and all(not t.overlap and not t.poly and not t.pingpong for t in cuts)
     assert all(t.valid_for(128) is None for t in cuts)
     best = HopperTiles(2, 128, 3)
-    assert set(tune.hopper_options(best, "f32")) == {
-        HopperTiles(2, 128, 3, False, 2), HopperTiles(2, 128, 3, True, 0), HopperTiles(2, 128, 3, True, 2)}
-    assert tune.hopper_options(best, "f16p") == [HopperTiles(2, 128, 3, True, 0)]   # no packed poly
+    every = {HopperTiles(2, 128, 3, o, p, g) for o in (False, True) for p in (0, 2) for g in (False, True)}
+    assert set(tune.hopper_options(best, "f32")) == every - {best}
+    assert set(tune.hopper_options(best, "f16p")) == {t for t in every if not t.poly} - {best}  # no packed poly

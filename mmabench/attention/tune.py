@@ -49,10 +49,11 @@ def hopper_tile_space(dim: int) -> list[HopperTiles]:
 def hopper_options(best: HopperTiles, acc_s: str) -> list[HopperTiles]:
     """The second stage of the Hopper search: the best cut with each combination of its options
     (the softmax kept ahead of the P.V wait; a share of exp2 by polynomial, not with the packed
-    softmax) other than the one already timed."""
+    softmax; ping-pong turns between the consumers) other than the one already timed."""
     polys = (0,) if acc_s == "f16p" else HOPPER_POLY
-    return [replace(best, overlap=o, poly=p) for o in (False, True) for p in polys
-            if (o, p) != (best.overlap, best.poly)]
+    return [replace(best, overlap=o, poly=p, pingpong=g)
+            for o in (False, True) for p in polys for g in (False, True)
+            if (o, p, g) != (best.overlap, best.poly, best.pingpong)]
 
 
 def tile_space(dim: int, kernel: str = "fa2") -> list:
@@ -202,7 +203,7 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
         if v.kernel == "hopper":
             section = "hopper_entries"
             as_dict = {"consumers": tiles.consumers, "bc": tiles.bc, "stages": tiles.stages,
-                       "overlap": tiles.overlap, "poly": tiles.poly}
+                       "overlap": tiles.overlap, "poly": tiles.poly, "pingpong": tiles.pingpong}
         else:
             section = "entries"
             as_dict = {"warps": tiles.warps, "mt": tiles.mt, "bc": tiles.bc, "q_regs": tiles.q_regs,

@@ -147,6 +147,7 @@ class HopperTiles:
     stages: int
     overlap: bool = False        # the softmax kept ahead of the P.V wait in the SASS (HATTN_OVERLAP)
     poly: int = 0                # eighths of the exp2 on the FMA pipe (a polynomial), not MUFU
+    pingpong: bool = False       # the consumer warpgroups take turns issuing wgmmas (HATTN_PINGPONG)
     kernel = "hopper"
     q_regs = False               # the FA2 kernel's columns, for rows of either kernel
     min_blocks = 1
@@ -166,12 +167,12 @@ class HopperTiles:
     @property
     def tag(self) -> str:
         return (f"c{self.consumers}k{self.bc}s{self.stages}" + ("o" if self.overlap else "")
-                + (f"p{self.poly}" if self.poly else ""))
+                + (f"p{self.poly}" if self.poly else "") + ("g" if self.pingpong else ""))
 
     @property
     def label(self) -> str:
         return (f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st" + (" ovl" if self.overlap else "")
-                + (f" poly{self.poly}/8" if self.poly else ""))
+                + (f" poly{self.poly}/8" if self.poly else "") + (" pingpong" if self.pingpong else ""))
 
     def smem_bytes(self, dim: int) -> int:
         """1024 B of alignment slack, the Q tile, the K/V ring, the mbarriers (the kernel
@@ -266,6 +267,7 @@ class Variant:
                 "HATTN_S_F16": int(self.acc_s != "f32"), "HATTN_O_MODE": O_MODE_CODE[self.acc_o],
                 "HATTN_NORM_INLOOP": int(self.norm == "inloop"), "HATTN_OVERLAP": int(t.overlap),
                 "HATTN_SOFTMAX_F16X2": int(self.acc_s == "f16p"), "HATTN_POLY_EXP": t.poly,
+                "HATTN_PINGPONG": int(t.pingpong),
                 **poly_exp.defines(),
                 "HATTN_SMEM_BYTES": t.smem_bytes(self.dim),
             }
