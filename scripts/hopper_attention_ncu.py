@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import shutil
 import sys
@@ -150,13 +149,10 @@ def main() -> int:
     if args.child:
         child(args.dim, args.seq, schemes)
         return 0
-    ncu = shutil.which("ncu")
-    if args.out is None and os.environ.get("MMABENCH_RESULTS"):
-        args.out = Path(os.environ["MMABENCH_RESULTS"]) / "hopper-attention-ncu"
-    if ncu is None or args.out is None:
-        print("needs ncu on PATH and --out DIR (or MMABENCH_RESULTS)")
+    found = ncu_common.ncu_and_out(args.out, "hopper-attention-ncu")
+    if found is None:
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+    ncu, args.out = found
     child_cmd = [sys.executable, __file__, "--child", "--dim", str(args.dim), "--seq", str(args.seq),
                  "--schemes", args.schemes]
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,14 +6,30 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import shutil
 import subprocess
+from pathlib import Path
 
 STALL = re.compile(r"smsp__average_warps?_issue_stalled_(\w+?)_per_issue_active\.ratio")
 # ncu's units for the two metrics converted here, to microseconds and MHz
 _TIME_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3,
             "s": 1e6, "second": 1e6}
 _FREQ_MHZ = {"hz": 1e-6, "cycle/second": 1e-6, "khz": 1e-3, "mhz": 1.0, "ghz": 1e3}
+
+
+def ncu_and_out(out: Path | None, folder: str) -> tuple[str, Path] | None:
+    """ncu's path and the output folder (`out`, else $MMABENCH_RESULTS/<folder>, as
+    scripts/regenerate.py runs the scripts), created; None, said in one line, without either."""
+    ncu = shutil.which("ncu")
+    if out is None and os.environ.get("MMABENCH_RESULTS"):
+        out = Path(os.environ["MMABENCH_RESULTS"]) / folder
+    if ncu is None or out is None:
+        print("needs ncu on PATH and --out DIR (or MMABENCH_RESULTS)")
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    return ncu, out
 
 
 def gmma_metrics(ncu: str) -> list[str]:

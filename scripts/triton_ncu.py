@@ -14,7 +14,6 @@ scripts/regenerate.py runs it). Needs a GPU, Triton, torch and ncu on PATH.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -65,18 +64,13 @@ def main() -> int:
     if args.child:
         child(args.size)
         return 0
-    import os
-
-    ncu = shutil.which("ncu")
-    if args.out is None and os.environ.get("MMABENCH_RESULTS"):
-        args.out = Path(os.environ["MMABENCH_RESULTS"]) / "triton-ncu"
-    if ncu is None or args.out is None:
-        print("needs ncu on PATH and --out DIR (or MMABENCH_RESULTS)")
+    found = ncu_common.ncu_and_out(args.out, "triton-ncu")
+    if found is None:
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    child = [sys.executable, __file__, "--child", "--size", str(args.size)]
+    ncu, args.out = found
+    child_cmd = [sys.executable, __file__, "--child", "--size", str(args.size)]
     try:
-        text = ncu_common.profile_with_fallback(ncu, child, KERNEL, SECTIONS, args.clock_control,
+        text = ncu_common.profile_with_fallback(ncu, child_cmd, KERNEL, SECTIONS, args.clock_control,
                                                 ncu_common.gmma_metrics(ncu))
     except RuntimeError as exc:   # no counters (permission), no GPU, ...: one line
         print(f"triton_ncu: {exc}")
