@@ -160,12 +160,12 @@ def main() -> int:
         try:
             text = ncu_common.profile_with_fallback(ncu, child_cmd, KERNEL, SECTIONS, args.clock_control,
                                                     ncu_common.gmma_metrics(ncu), export=str(report))
-        except RuntimeError as exc:   # no counters (permission), no GPU, ...: one line
+            raws = ncu_common.parse_raw(text)
+        except RuntimeError as exc:   # no counters (permission), no GPU, no table, ...: one line
             print(f"hopper_attention_ncu: {exc}")
             return 1
         mixes = opcode_mix(report.with_suffix(".ncu-rep"))
-    (args.out / "ncu-raw.csv").write_text(text[text.find('"ID"'):] if '"ID"' in text else text)
-    raws = ncu_common.parse_raw(text)
+    (args.out / "ncu-raw.csv").write_text(text[text.find('"ID"'):])
     if len(raws) != len(var_list):
         print(f"ncu profiled {len(raws)} kernels, expected {len(var_list)}")
         return 1

@@ -51,7 +51,14 @@ def profile(ncu: str, child: list[str], kernel: str, sections, clock: str, extra
     proc = subprocess.run(cmd + child, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"ncu failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
-    return proc.stdout
+    if not export:
+        return proc.stdout
+    # with --export the metrics go to the report, not necessarily to the console: read them back
+    back = subprocess.run([ncu, "--import", f"{export}.ncu-rep", "--csv", "--page", "raw"],
+                          capture_output=True, text=True)
+    if back.returncode:
+        raise RuntimeError(f"ncu --import failed ({back.returncode}): {back.stderr.strip()[-600:]}")
+    return back.stdout
 
 
 def profile_with_fallback(ncu: str, child, kernel, sections, clock, extra, export=None) -> str:

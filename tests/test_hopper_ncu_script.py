@@ -42,3 +42,30 @@ def test_opcodes_are_grouped_by_base_and_pipes_read_from_the_raw_row(script):
     row = script.condensed(raw, v, "none", {"gpu__time_duration.sum": "us"})
     assert row["pipe_xu_pct"] == 61.5 and row["pipe_fma_pct"] == 12.5
     assert row["duration_us"] == 80.5 and row["top_stalls"] == "wait 1.90"
+
+
+def test_an_exported_profile_is_read_back_from_the_report(script, monkeypatch):
+    """With --export, ncu may print no metrics: the raw page is read back with --import."""
+    import subprocess
+    import ncu_common
+
+    calls = []
+
+    def fake_run(cmd, capture_output, text):
+        calls.append(cmd)
+        out = '"ID","Kernel Name"\n"",""\n"0","hopper_d64"\n' if "--import" in cmd else "==PROF== done\n"
+        return subprocess.CompletedProcess(cmd, 0, out, "")
+
+    monkeypatch.setattr(ncu_common.subprocess, "run", fake_run)
+    text = ncu_common.profile("ncu", ["python", "child.py"], "regex:^hopper_d", ("SpeedOfLight",),
+                              "none", [], export="/tmp/x/hopper")
+    assert [r["Kernel Name"] for r in ncu_common.parse_raw(text)] == ["hopper_d64"]
+    assert calls[1] == ["ncu", "--import", "/tmp/x/hopper.ncu-rep", "--csv", "--page", "raw"]
+
+
+def test_hopper_attention_rows_meet_the_hopper_numerics():
+    from mmabench.reporting.facts import scheme_of
+
+    row = {"acc_s": "f16p", "acc_o": "f16", "norm": "delayed"}
+    assert scheme_of(dict(row, kernel="hopper")) == "hopper S=f16p O=f16 delayed"
+    assert scheme_of(row) == "S=f16p O=f16 delayed"          # rows from before the column: FA2

@@ -167,7 +167,8 @@ def numerics_section(results) -> Section:
     sec = Section("numerics", "Numerics: where each accumulator scheme loses accuracy or overflows",
                   f"Kernel level: relative L2 error of the attention output against float64 over "
                   f"input-scale and sequence-length sweeps; '*'/lossy: more than {LOSS_FACTOR}x the "
-                  f"{BASE_SCHEME} error at the same point; inf: the output overflowed.")
+                  f"{BASE_SCHEME} error of the same kernel at the same point; inf: the output "
+                  f"overflowed.")
     arith = results.frame("arith")
     if not maps and arith is None:
         sec.intro += " No numerics results in these inputs."

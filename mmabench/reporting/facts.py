@@ -221,8 +221,12 @@ class AttentionCase:
 
 
 def scheme_of(row: dict) -> str:
-    """The numerics scheme name of an attention row (as attention.numerics names it)."""
-    return f"S={row.get('acc_s')} O={row.get('acc_o')} {row.get('norm')}"
+    """The numerics scheme name of an attention row (as attention.numerics names it: the Hopper
+    kernel's prefixed, so that its rows meet that kernel's own numerics)."""
+    from mmabench.attention.numerics import HOPPER
+
+    kernel = HOPPER if generations.kernel_of(row) == "hopper" else ""
+    return f"{kernel}S={row.get('acc_s')} O={row.get('acc_o')} {row.get('norm')}"
 
 
 def _time_spread(base: dict, low: dict):
