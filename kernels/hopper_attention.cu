@@ -25,7 +25,7 @@
 // Options (HATTN_*): S in f32 or f16 with Q pre-scaled; the softmax in f32 or packed f16x2 on
 // the f16 S (SOFTMAX_F16X2); O in f32, f16 or f16 partials folded into f32; normalization delayed
 // or in the loop; OVERLAP; POLY eighths of the exp2 by a polynomial on the FMA pipe; PINGPONG
-// turns between the consumer warpgroups.
+// turns between the consumer warpgroups; LAZY conditional rescaling of O.
 //
 // Q, K, V, O: fp16 [batch, heads, seq, d], contiguous, seen by TMA as 3-D tensors (d, seq,
 // batch*heads), so a tile past the end of a sequence reads zeros (keys past N: masked to -inf)
@@ -55,6 +55,10 @@ struct Traits {
         SOFTMAX_F16X2 = HATTN_SOFTMAX_F16X2,             // the softmax packed, on the f16 S
         POLY = HATTN_POLY_EXP,                           // eighths of the exp2 done on the FMA pipe
         PINGPONG = HATTN_PINGPONG,                       // the consumers take turns issuing wgmmas
+        LAZY = HATTN_LAZY_RESCALE,                       // O rescaled only when a row maximum jumps
+        // LAZY: how far (log2 units) a row maximum may rise before m, l and O follow it; p =
+        // exp2(s - m) then reaches 2^TAU, which an f16 O pays in headroom: less there
+        LAZY_TAU = HATTN_O_MODE == 1 ? 2 : 8,
         TURN_BAR = 1 + HATTN_CONSUMERS,                  // ping-pong: named barriers TURN_BAR + cw
     };
     static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
@@ -76,6 +80,7 @@ struct Traits {
     static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "register file");
     static_assert(SMEM_BYTES == HATTN_SMEM_BYTES, "shared memory layout differs from HopperTiles.smem_bytes");
     static_assert(!SOFTMAX_F16X2 || S_F16, "a packed softmax needs the f16 S accumulator");
+    static_assert(!LAZY || (!INLOOP && O_MODE != 2), "lazy rescaling: delayed normalization, O f32 or f16");
     static_assert(POLY >= 0 && POLY <= 8 && !(POLY && SOFTMAX_F16X2), "POLY: 0..8 eighths, f32 softmax");
 };
 using T = Traits;
@@ -125,15 +130,26 @@ DEV void issue_pv(OMma::Acc* o, const u32 (&P)[T::KC][4], u32 v_tile, bool fresh
 }
 
 // Online softmax, in log2 units: the new row maxima m (from this tile's maxima mx, times c =
-// scale * log2(e), or 1 when folded into Q) and alpha = exp2(m_old - m_new)
+// scale * log2(e), or 1 when folded into Q) and alpha = exp2(m_old - m_new). LAZY (FlashAttention-4's
+// conditional rescaling): m stays unless the maximum rises by more than LAZY_TAU, and alpha is
+// then exactly 1 (the quad agrees: its four threads hold the same maxima).
 DEV void update_max(float (&m)[2], const float (&mx)[2], float c, float (&alpha)[2]) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         // key 0 is visible to every row, so m is finite from the first tile on
         const float mnew = fmaxf(m[h], quad_max(mx[h]) * c);
-        alpha[h] = ex2(m[h] - mnew);                   // m = -inf before the first tile: 0
-        m[h] = mnew;
+        const bool keep = T::LAZY && mnew - m[h] <= T::LAZY_TAU;   // -inf before the first tile: never
+        alpha[h] = keep ? 1.f : ex2(m[h] - mnew);    // m = -inf before the first tile: 0
+        m[h] = keep ? m[h] : mnew;
     }
+}
+
+// whether any thread of the warp has `p` (vote.any: the warp takes a branch as one)
+DEV bool warp_any(bool p) {
+    u32 y;
+    asm volatile("{\n .reg .pred a, b;\n setp.ne.u32 a, %1, 0;\n vote.sync.any.pred b, a, 0xffffffff;\n"
+                 " selp.u32 %0, 1, 0, b;\n}\n" : "=r"(y) : "r"((u32)p));
+    return y != 0;
 }
 
 // The row sums l after a tile whose p sums to rs (thread-partial) and what O must be multiplied
@@ -472,7 +488,8 @@ HATTN_ENTRY(const __grid_constant__ TensorMap map_q, const __grid_constant__ Ten
         reg_fence(P);                                        // P's registers stay P's until here
         if (leader) mbar_arrive(empty + 8 * prev);
         if constexpr (T::O_MODE == 2) rescale_o(o_total, o_acc, o_scale);
-        else rescale_o(o_acc, nullptr, o_scale);
+        else if (!T::LAZY || warp_any(o_scale[0] != 1.f || o_scale[1] != 1.f))
+            rescale_o(o_acc, nullptr, o_scale);             // LAZY: skipped while no row moved
         take_p(s_acc, s, P);
     }
     {

@@ -40,6 +40,22 @@ def test_the_tile_options_are_as_correct(option, seed):
         assert r["max_abs_err"] <= 2 * r["yard_max_abs_err"] + 1e-4, r["variant"]
 
 
+def test_lazy_rescaling_keeps_each_accumulator_within_its_rule(seed):
+    """Conditional rescaling (p up to 2^8 with O f32, 2^2 with O f16) computes the same attention:
+    f32/f32 to FlashAttention's rule, S f16p / O f16 to the bf16 rule."""
+    from dataclasses import replace
+    from mmabench.attention import selfcheck, variants
+    vs = [variants.hopper_variant(d, s, o) for d in (64, 128, 256) for s, o in (("f32", "f32"), ("f16p", "f16"))]
+    vs = [v.with_tiles(replace(v.tiles, lazy=True)) for v in vs]
+    rows = selfcheck.correctness(vs, seqs=[1, 17, 4097], batch=3, heads=5, seed=seed)
+    assert not [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
+    for r in rows:
+        if "_of32_" in r["variant"]:
+            assert r["max_abs_err"] <= 2 * r["yard_max_abs_err"] + 1e-4, r["variant"]
+        else:
+            assert r["passes_bf16_rule"] and r["nonfinite_all"] == 0, r["variant"]
+
+
 @pytest.mark.parametrize("dim", [64, 128, 256])
 def test_f16_variants_are_finite_and_checked(dim, seed):
     from mmabench.attention import selfcheck, variants

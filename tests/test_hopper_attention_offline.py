@@ -179,6 +179,35 @@ def test_the_tuner_times_the_options_on_the_best_cut_only():
     assert cuts and all(not t.overlap and not t.poly and not t.pingpong for t in cuts)
     assert all(t.valid_for(128) is None for t in cuts)
     best = HopperTiles(2, 128, 3)
-    every = {HopperTiles(2, 128, 3, o, p, g) for o in (False, True) for p in (0, 2) for g in (False, True)}
-    assert set(tune.hopper_options(best, "f32")) == every - {best}
-    assert set(tune.hopper_options(best, "f16p")) == {t for t in every if not t.poly} - {best}  # no packed poly
+    every = {HopperTiles(2, 128, 3, o, p, g, z) for o in (False, True) for p in (0, 2)
+             for g in (False, True) for z in (False, True)}
+    f32 = variants.hopper_variant(128, "f32", "f32", tiles=best)
+    assert set(tune.hopper_options(best, f32)) == every - {best}
+    f16p = variants.hopper_variant(128, "f16p", "f16", tiles=best)
+    assert set(tune.hopper_options(best, f16p)) == {t for t in every if not t.poly} - {best}  # no packed poly
+    folded = variants.hopper_variant(128, "f32", "f16f32", tiles=best)           # no lazy rescaling
+    assert set(tune.hopper_options(best, folded)) == {t for t in every if not t.lazy} - {best}
+
+
+@pytest.mark.parametrize("acc_o, op, per_value", [("f32", "FMUL", 1), ("f16", "HMUL2", 2)])
+def test_lazy_rescaling_skips_the_o_rescale_behind_one_warp_vote(acc_o, op, per_value):
+    """FlashAttention-4's conditional rescaling: after a warp vote (VOTE.ANY), one branch jumps
+    over exactly O's rescale (d=256: 128 f32 values per thread, FMUL; or 64 f16x2 pairs, HMUL2)
+    when no row maximum of the warp moved past the threshold."""
+    import re
+    from mmabench.attention import build
+    from mmabench.compiler import toolchain
+    v = variants.hopper_variant(256, "f32", acc_o, tiles=HopperTiles(2, 48, 3, lazy=True))
+    assert v.name.endswith("r") and v.tiles.label.endswith(" lazy-rescale")
+    asm, res = build.assemble(v, "sm_90a")
+    assert res.spill_stores == 0 and res.spill_loads == 0
+    text = toolchain.disassemble(asm.cubin)
+    after_vote = text[text.index("VOTE.ANY"):]
+    jump = re.search(r"@!?P\d BRA `?\(?(\.L_x_\d+)", after_vote)
+    skipped = after_vote[jump.end():after_vote.index(jump.group(1) + ":")]
+    values_per_thread = 256 * 64 // 128
+    assert len(re.findall(rf"\b{op}\b", skipped)) == values_per_thread // per_value
+    with pytest.raises(UserError, match="lazy"):
+        variants.hopper_variant(128, "f32", "f16f32", tiles=HopperTiles(2, 128, 3, lazy=True))
+    with pytest.raises(UserError, match="lazy"):
+        variants.hopper_variant(128, "f32", "f32", "inloop", tiles=HopperTiles(2, 128, 3, lazy=True))

@@ -46,14 +46,16 @@ def hopper_tile_space(dim: int) -> list[HopperTiles]:
     return out
 
 
-def hopper_options(best: HopperTiles, acc_s: str) -> list[HopperTiles]:
+def hopper_options(best: HopperTiles, v: Variant) -> list[HopperTiles]:
     """The second stage of the Hopper search: the best cut with each combination of its options
     (the softmax kept ahead of the P.V wait; a share of exp2 by polynomial, not with the packed
-    softmax; ping-pong turns between the consumers) other than the one already timed."""
-    polys = (0,) if acc_s == "f16p" else HOPPER_POLY
-    return [replace(best, overlap=o, poly=p, pingpong=g)
-            for o in (False, True) for p in polys for g in (False, True)
-            if (o, p, g) != (best.overlap, best.poly, best.pingpong)]
+    softmax; ping-pong turns between the consumers; lazy rescaling where the scheme allows it)
+    other than the one already timed."""
+    polys = (0,) if v.acc_s == "f16p" else HOPPER_POLY
+    lazies = (False, True) if variants.lazy_rescale_fits(v.acc_o, v.norm) else (False,)
+    return [replace(best, overlap=o, poly=p, pingpong=g, lazy=z)
+            for o in (False, True) for p in polys for g in (False, True) for z in lazies
+            if (o, p, g, z) != (best.overlap, best.poly, best.pingpong, best.lazy)]
 
 
 def tile_space(dim: int, kernel: str = "fa2") -> list:
@@ -123,7 +125,7 @@ def tune(var_list: list[Variant], case_list, rng) -> dict:
         rows = _timed(candidates(v), case_list, rng, inputs)
         if rows and v.kernel == "hopper":
             best = max(rows, key=lambda r: r["score"])["tiles"]
-            rows += _timed(candidates(v, hopper_options(best, v.acc_s)), case_list, rng, inputs)
+            rows += _timed(candidates(v, hopper_options(best, v)), case_list, rng, inputs)
         if rows:
             best = max(rows, key=lambda r: r["score"])
             results[v.base_name] = (best["tiles"], rows)
@@ -203,7 +205,8 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
         if v.kernel == "hopper":
             section = "hopper_entries"
             as_dict = {"consumers": tiles.consumers, "bc": tiles.bc, "stages": tiles.stages,
-                       "overlap": tiles.overlap, "poly": tiles.poly, "pingpong": tiles.pingpong}
+                       "overlap": tiles.overlap, "poly": tiles.poly, "pingpong": tiles.pingpong,
+                       "lazy": tiles.lazy}
         else:
             section = "entries"
             as_dict = {"warps": tiles.warps, "mt": tiles.mt, "bc": tiles.bc, "q_regs": tiles.q_regs,

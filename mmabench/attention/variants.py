@@ -148,6 +148,7 @@ class HopperTiles:
     overlap: bool = False        # the softmax kept ahead of the P.V wait in the SASS (HATTN_OVERLAP)
     poly: int = 0                # eighths of the exp2 on the FMA pipe (a polynomial), not MUFU
     pingpong: bool = False       # the consumer warpgroups take turns issuing wgmmas (HATTN_PINGPONG)
+    lazy: bool = False           # O rescaled only when a row maximum jumps (HATTN_LAZY_RESCALE)
     kernel = "hopper"
     q_regs = False               # the FA2 kernel's columns, for rows of either kernel
     min_blocks = 1
@@ -167,12 +168,14 @@ class HopperTiles:
     @property
     def tag(self) -> str:
         return (f"c{self.consumers}k{self.bc}s{self.stages}" + ("o" if self.overlap else "")
-                + (f"p{self.poly}" if self.poly else "") + ("g" if self.pingpong else ""))
+                + (f"p{self.poly}" if self.poly else "") + ("g" if self.pingpong else "")
+                + ("r" if self.lazy else ""))
 
     @property
     def label(self) -> str:
         return (f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st" + (" ovl" if self.overlap else "")
-                + (f" poly{self.poly}/8" if self.poly else "") + (" pingpong" if self.pingpong else ""))
+                + (f" poly{self.poly}/8" if self.poly else "") + (" pingpong" if self.pingpong else "")
+                + (" lazy-rescale" if self.lazy else ""))
 
     def smem_bytes(self, dim: int) -> int:
         """1024 B of alignment slack, the Q tile, the K/V ring, the mbarriers (the kernel
@@ -267,7 +270,7 @@ class Variant:
                 "HATTN_S_F16": int(self.acc_s != "f32"), "HATTN_O_MODE": O_MODE_CODE[self.acc_o],
                 "HATTN_NORM_INLOOP": int(self.norm == "inloop"), "HATTN_OVERLAP": int(t.overlap),
                 "HATTN_SOFTMAX_F16X2": int(self.acc_s == "f16p"), "HATTN_POLY_EXP": t.poly,
-                "HATTN_PINGPONG": int(t.pingpong),
+                "HATTN_PINGPONG": int(t.pingpong), "HATTN_LAZY_RESCALE": int(t.lazy),
                 **poly_exp.defines(),
                 "HATTN_SMEM_BYTES": t.smem_bytes(self.dim),
             }
@@ -337,6 +340,12 @@ def hopper_tuned() -> dict[tuple[int, str, str, str], HopperTiles]:
     return {**load_hopper_tuned(SHIPPED_TUNED_FILE), **load_hopper_tuned(user_tuned_file())}
 
 
+def lazy_rescale_fits(acc_o: str, norm: str) -> bool:
+    """Conditional rescaling needs O rescaled by the row maxima alone: delayed normalization, and
+    an O that is not re-added from f16 partials every tile."""
+    return norm == "delayed" and acc_o in ("f32", "f16")
+
+
 def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
     """The variant's tuned tiles; else its delayed sibling's; else FlashAttention-3's."""
     # S=f16p: the same registers as f16q, so its tiles unless tuned itself
@@ -381,6 +390,9 @@ def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
     if isinstance(t, HopperTiles) and t.poly and acc_s == "f16p":
         raise UserError("poly exponentials run in the f32 softmax; S=f16p packs it (accepted: "
                         "poly=0 with f16p, or S=f32/f16q)")
+    if isinstance(t, HopperTiles) and t.lazy and not lazy_rescale_fits(acc_o, norm):
+        raise UserError("lazy rescaling skips O's rescale between tiles (accepted: delayed "
+                        f"normalization with O f32 or f16), not O={acc_o} {norm}")
     why = t.valid_for(dim)
     if why:
         raise UserError(f"tiles {t.label} cannot build for d={dim}: {why}")
