@@ -1,5 +1,7 @@
+import importlib.util
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,15 @@ from mmabench import hardware
 
 REPO = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 SEED = pytest.StashKey[int]()
+
+
+def load_script(name: str):
+    """scripts/<name>.py as a module (the scripts are not a package; their tests import them)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module       # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_addoption(parser):

@@ -1,21 +1,15 @@
 """scripts/hopper_attention_ncu.py without a GPU: its unit of the per-tile counts and its reading
 of ncu's raw row into pipe-use columns."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "hopper_attention_ncu.py"
+from conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("hopper_attention_ncu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("hopper_attention_ncu")
 
 
 def test_warp_tiles_count_every_consumer_warp_and_kv_tile(script):

@@ -2,7 +2,6 @@
 keeps: one provenance row per file, each family from one commit."""
 
 import gzip
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import load_script
 from mmabench.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,15 +18,7 @@ RESULTS = REPO / "data" / "results"
 SHIPPED_GPUS = sorted(p for p in RESULTS.iterdir() if p.is_dir())
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("regenerate", REPO / "scripts" / "regenerate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module       # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-regenerate = _load_script()
+regenerate = load_script("regenerate")
 SOURCE = {"commit": "abc1234", "card": "NVIDIA Test GPU", "driver": "999.1"}
 
 

@@ -1,20 +1,13 @@
 """scripts/triton_ncu.py without a GPU: its reading of ncu's raw CSV (a header row, a units row,
 one row per kernel) into the condensed columns the README quotes."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "triton_ncu.py"
+from conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def ncu_script():
-    spec = importlib.util.spec_from_file_location("triton_ncu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("triton_ncu")
 
 
 RAW = '''==PROF== Connected to process 1
