@@ -6,8 +6,9 @@
 # is printed at the end, and the script exits 1 if any step failed.
 # Result folders and every step's log are packed into $OUT/results.tgz.
 # PYTHON picks the interpreter (default python3), which must have this checkout installed.
-# Stages (default: all, in this order) can be named to fit a time limit: tests, runs (python -m
-# mmabench five times, timed), instr and attn (every benchmark the README quotes), extra
+# Stages (default: all but hopper, in this order) can be named to fit a time limit: tests, runs
+# (python -m mmabench five times, timed), instr and attn (every benchmark the README quotes),
+# hopper (the Hopper attention kernel's tests, tile search, numerics and ncu), extra
 # (register cross-check, attention correctness on every variant + compute-sanitizer,
 # SELFCHECK_ARGS=--quick for fewer shapes; the nvbench comparison when its wheels are carried
 # in .whl/).
@@ -58,6 +59,15 @@ for stage in $STAGES; do
       TAIL=40 step attention "$PY" -m mmabench attention --dim 64,128 --seq 2048,4096,8192,16384
       step numerics "$PY" -m mmabench attention --numerics
       TAIL=6 step overhead "$PY" -m mmabench attention --overhead ;;
+    hopper)   # the Hopper attention kernel (an H100/H200): its GPU tests, under a time limit (a
+              # ping-pong turn that never comes would hang), its tile search (written to the
+              # compile cache folder's attention_tuned.json), its numerics and Nsight Compute
+      step hopper-tests timeout 900 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_hopper_attention_gpu.py
+      TAIL=30 step hopper-tune timeout 900 "$PY" -m mmabench attention --tune --kernel hopper --dim 64,128,256 \
+          --seq 8192 --mask full --acc-s f32,f16q,f16p --acc-o f32,f16,f16f32 --norm delayed
+      TAIL=20 step hopper-numerics "$PY" -m mmabench attention --numerics --kernel hopper --dim 128 \
+          --acc-s f32,f16q,f16p --acc-o f32,f16,f16f32 --norm delayed,inloop
+      TAIL=12 step hopper-ncu "$PY" scripts/hopper_attention_ncu.py --out "$WORK/results/hopper-attention-ncu" ;;
     extra)
       step regs-crosscheck "$PY" -m mmabench regs --crosscheck
       step attn-correct-sanitize "$PY" -m mmabench.attention.selfcheck ${SELFCHECK_ARGS:-} --sanitize --json "$WORK/attn-selfcheck.json"
@@ -66,7 +76,7 @@ for stage in $STAGES; do
             --target "$WORK/site" .whl/*.whl > /dev/null 2>&1
         TAIL=30 OUT=$WORK PYTHONPATH="$WORK/site:${PYTHONPATH:-}" step nvbench-vs-measure "$PY" scripts/nvbench_vs_measure.py
       fi ;;
-    *) echo "unknown stage $stage; accepted: tests runs instr attn extra"; exit 2 ;;
+    *) echo "unknown stage $stage; accepted: tests runs instr attn hopper extra"; exit 2 ;;
   esac
 done
 
