@@ -31,3 +31,11 @@ def thread_address(param: str, index: str, stride: int, setup: tuple[str, ...] =
             *setup,
             f"    mul.wide.u32    %off, {index}, {stride};",
             "    add.u64         %addr, %base, %off;"]
+
+
+def warp_chain_address(param: str, stride: int, ilp: int) -> list[str]:
+    """%addr for a thread's first chain result: the warp's `ilp` chains of 32 lanes, then the
+    lane, `stride` bytes each (the chain kernels' stores)."""
+    return thread_address(param, "%tmp", stride,
+                          (f"    mul.lo.u32      %tmp, %warp, {32 * ilp};",
+                           "    add.u32         %tmp, %tmp, %lane;"))

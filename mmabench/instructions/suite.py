@@ -248,6 +248,16 @@ def closing_notes(rows: list[dict], compared: bool, errors: list[dict], shape_la
     return out
 
 
+def ok_comparisons(rows: list[dict]) -> list[dict]:
+    """The f16/f32 comparison rows that measured (the summaries' comparison tables)."""
+    return [r for r in rows if r.get("kind") == "comparison" and r.get("status") == "ok"]
+
+
+def warp_config(r: dict) -> str:
+    """'8w x 4 x 2': warps per block x chains per warp x blocks per SM of a per-warp family's row."""
+    return f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
+
+
 def warp_shape_label(r: dict) -> str:
     """The launch shape of a per-warp family's row (mma.sync, softmax)."""
     return f"w{r.get('warps_per_block')} ilp{r.get('ilp')} b{r.get('blocks_per_sm')}"

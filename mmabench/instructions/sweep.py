@@ -8,8 +8,19 @@ from dataclasses import dataclass, replace
 
 from mmabench import measure
 from mmabench.core.errors import UserError, int_list
+from mmabench.core.options import Mode, Modes
 from mmabench.instructions.bench import POINT_POLICY
 
+
+
+def modes(common: tuple[str, ...]) -> Modes:
+    """Which options a per-warp family's modes read (add_options defines the sweep's): `common`,
+    the family's own selection options, go to both."""
+    return Modes(common=common,
+                 modes=(Mode("the measurements", devices=True,
+                             reads=("--quick", "--full", "--cold", "--regime", "--warps", "--ilp",
+                                    "--blocks-per-sm", "--repeats", "--seed")),
+                        Mode("--offline", reads=("--arch",))))
 
 @dataclass(frozen=True)
 class Shape:

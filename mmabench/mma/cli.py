@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from mmabench import record, hardware
 from mmabench.reporting import tables
-from mmabench.core.options import Mode, Modes
+from mmabench.instructions.sweep import modes as sweep_modes
 from mmabench.core.errors import UserError, split_list
 from mmabench.mma import catalogue
 from mmabench.mma.render import MAX_ILP
 
 # Which options each mode reads (mmabench.core.options): one given to a mode that does not read
 # it is refused, not ignored.
-OPTIONS = Modes(
-    common=("--shape", "--acc", "--type", "--results", "--markdown"),
-    modes=(Mode("the measurements", devices=True,
-                reads=("--quick", "--full", "--cold", "--regime", "--warps", "--ilp",
-                       "--blocks-per-sm", "--repeats", "--seed")),
-           Mode("--offline", reads=("--arch",))))
+OPTIONS = sweep_modes(("--shape", "--acc", "--type", "--results", "--markdown"))
 
 
 def add_parser(subparsers) -> None:

@@ -16,7 +16,7 @@ still hoisted: a warp tile reuses its A fragment across its N blocks too).
 from __future__ import annotations
 
 from mmabench.core.errors import UserError
-from mmabench.instructions.ptx import fill, regs, thread_address
+from mmabench.instructions.ptx import fill, regs, thread_address, warp_chain_address
 from mmabench.mma.catalogue import MmaForm
 
 # Steps of each chain per loop trip. Even, so the +A/-A alternation nets zero each trip;
@@ -74,9 +74,7 @@ def render(form: MmaForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
     prologue = [mma(j, False) for j in range(ilp)]
     body = [mma(j, step % 2 == 1, form.fresh_b) for step in range(unroll) for j in range(ilp)]
 
-    stores = thread_address("d_ptr", "%tmp", 4 * nc,   # warp's chains, then lane
-                            (f"    mul.lo.u32      %tmp, %warp, {32 * ilp};",
-                             "    add.u32         %tmp, %tmp, %lane;"))
+    stores = warp_chain_address("d_ptr", 4 * nc, ilp)
     st = "st.global.f32  " if form.acc == "f32" else "st.global.b32  "
     for j in range(ilp):
         stores += [f"    {st} [%addr+{4 * (32 * nc * j + r)}], %acc{j * nc + r};" for r in range(nc)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from mmabench import hardware, measure, record
 from mmabench.instructions import suite
 from mmabench.instructions.sweep import Shape, Sweep  # noqa: F401  (shared with softmax)
-from mmabench.instructions.suite import best_points, comparison_cell
+from mmabench.instructions.suite import best_points, comparison_cell, ok_comparisons, warp_config
 from mmabench.mma import bench
 from mmabench.mma.catalogue import MmaForm
 from mmabench.reporting import tables
@@ -98,11 +98,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                          "MHz/W", "noise", "saturating config"], body, markdown)]
 
     pairs = []
-    for r in rows:
-        if r.get("kind") != "comparison" or r.get("status") != "ok":
-            continue
-        config = f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
-        pairs.append([r["form"], config, tables.pair(r, "tflops"),
+    for r in ok_comparisons(rows):
+        pairs.append([r["form"], warp_config(r), tables.pair(r, "tflops"),
                       comparison_cell(r),
                       tables.clock_power(r, "f16_"), tables.clock_power(r, "f32_"),
                       tables.pair(r, "pj_per_flop", 3),

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from mmabench import hardware, record
 from mmabench.core.errors import UserError, split_list
-from mmabench.core.options import Mode, Modes
+from mmabench.instructions.sweep import modes as sweep_modes
 from mmabench.reporting import tables
 from mmabench.softmax import catalogue
 from mmabench.softmax.render import MAX_ILP
 
 # Which options each mode reads (mmabench.core.options): one given to a mode that does not read
 # it is refused, not ignored. The same regime options as `mma`.
-OPTIONS = Modes(
-    common=("--op", "--type", "--results", "--markdown"),
-    modes=(Mode("the measurements", devices=True,
-                reads=("--quick", "--full", "--cold", "--regime", "--warps", "--ilp",
-                       "--blocks-per-sm", "--repeats", "--seed")),
-           Mode("--offline", reads=("--arch",))))
+OPTIONS = sweep_modes(("--op", "--type", "--results", "--markdown"))
 
 
 def add_parser(subparsers) -> None:

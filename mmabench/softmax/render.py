@@ -7,7 +7,7 @@ unrolled steps, stores); the kernel around them is the hand-written PTX file.
 from __future__ import annotations
 
 from mmabench.core.errors import UserError
-from mmabench.instructions.ptx import fill, thread_address
+from mmabench.instructions.ptx import fill, thread_address, warp_chain_address
 from mmabench.softmax.catalogue import SoftmaxForm
 
 # Steps of each chain per loop trip: even, so the a0/a1 alternation pairs up within a trip;
@@ -41,9 +41,7 @@ def render(form: SoftmaxForm, ilp: int, unroll: int = DEFAULT_UNROLL) -> str:
     prologue = [line for j in range(ilp) for line in step(form, j, 0)]
     body = [line for s in range(unroll) for j in range(ilp) for line in step(form, j, s)]
 
-    stores = thread_address("d_ptr", "%tmp", 4,    # the warp's chains, then the lane
-                            (f"    mul.lo.u32      %tmp, %warp, {32 * ilp};",
-                             "    add.u32         %tmp, %tmp, %lane;"))
+    stores = warp_chain_address("d_ptr", 4, ilp)
     stores += [f"    st.global{x}    [%addr+{128 * j}], %x{j};" for j in range(ilp)]
 
     return fill(

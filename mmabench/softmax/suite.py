@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mmabench import measure, record
 from mmabench.instructions import suite
-from mmabench.instructions.suite import best_points, comparison_cell
+from mmabench.instructions.suite import best_points, comparison_cell, ok_comparisons, warp_config
 from mmabench.instructions.sweep import Shape, Sweep
 from mmabench.softmax import bench
 from mmabench.softmax.catalogue import SoftmaxForm
@@ -89,11 +89,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         out += ["", "what each instruction became in the SASS that ran (per PTX instruction):",
                 tables.table(["form", "PTX", "SASS", "other ops in the loop"], sass, markdown)]
     pairs = []
-    for r in rows:
-        if r.get("kind") != "comparison" or r.get("status") != "ok":
-            continue
-        config = f"{int(r['warps_per_block'])}w x {int(r['ilp'])} x {int(r['blocks_per_sm'])}"
-        pairs.append([r["form"], config, tables.pair(r, "elements_per_clk_per_sm"),
+    for r in ok_comparisons(rows):
+        pairs.append([r["form"], warp_config(r), tables.pair(r, "elements_per_clk_per_sm"),
                       comparison_cell(r), tables.clock_power(r, "f16_"),
                       tables.clock_power(r, "f32_")])
     if pairs:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mmabench import measure, record
 from mmabench.instructions import suite
 from mmabench.instructions.bench import POINT_POLICY
-from mmabench.instructions.suite import best_points, comparison_cell
+from mmabench.instructions.suite import best_points, comparison_cell, ok_comparisons
 from mmabench.measure.twins import RATE_KEYS
 from mmabench.reporting import tables
 from mmabench.wgmma import bench
@@ -147,9 +147,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
            tables.table(["form", "latency (cyc)", "TFLOP/s", "FLOP/clk/SM", "% of peak",
                          "MHz/W", "pJ/FLOP", "regs", "config"], body, markdown)]
     pairs = []
-    for r in rows:
-        if r.get("kind") != "comparison" or r.get("status") != "ok":
-            continue
+    for r in ok_comparisons(rows):
         config = f"{int(r['warpgroups_per_sm'])}x{int(r['ilp'])}x{int(r['depth'])}"
         pairs.append([r["form"], config, tables.pair(r, "flop_per_clk_per_sm", 0),
                       comparison_cell(r),
