@@ -48,3 +48,30 @@ def check(ptx: str, arch: str, lowering: Lowering, expected_per_trip: int) -> Sa
     if foreign:
         problems.append(f"other tensor opcodes beside {lowering.opcode}: {', '.join(foreign)}")
     return SassCheck(lowering, expected_per_trip, per_trip, tensor, helpers, text, asm.log, problems)
+
+
+def check_on_targets(forms, arch_list, check_form, shown: tuple[str, ...], label: str, folder,
+                     common: dict):
+    """Each form on each target: assembled and checked by `check_form(form, arch)` (a row dict
+    with 'ok', 'sass_per_trip', 'expected_per_trip'), or marked n/a where the form needs a newer
+    SM. Returns (table rows: form, arch, per-trip count, check, then the row's `shown` keys;
+    mismatches); every row also goes to `folder` with `common`."""
+    from mmabench.reporting.progress import Progress
+
+    body, bad = [], 0
+    bar = Progress(len(forms) * len(arch_list), label)
+    for form in forms:
+        for arch in arch_list:
+            if not form.runs_on(arch):
+                note = f"not on {arch} (needs sm_{form.min_sm}+)"
+                body.append([form.name, arch, "-", "-", note] + [""] * (len(shown) - 1))
+                row = {"form": form.name, "arch": arch, "status": "n/a", "message": note}
+            else:
+                r = check_form(form, arch)
+                bad += not r["ok"]
+                body.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
+                             "ok" if r["ok"] else "MISMATCH", *(r[k] for k in shown)])
+                row = {**r, "status": "ok" if r["ok"] else "mismatch"}
+            folder.add({**row, **common})
+            bar.step(f"{form.name} {arch}")
+    return body, bad

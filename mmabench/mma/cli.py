@@ -51,25 +51,12 @@ def sweep_from_args(args):
 def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
     """Assemble each form for each target, check its SASS, print the table and write the rows
     to a run folder (mma-offline)."""
-    from mmabench.reporting.progress import Progress
+    from mmabench.instructions.offline import check_on_targets
     from mmabench.mma.offline import check_form
 
     folder, common = record.offline_run("mma-offline", results_root)
-    body, bad = [], 0
-    bar = Progress(len(forms) * len(arch_list), "mma")
-    for form in forms:
-        for arch in arch_list:
-            if not form.runs_on(arch):
-                note = f"not on {arch} (needs sm_{form.min_sm}+)"
-                body.append([form.name, arch, "-", "-", note])
-                folder.add({"form": form.name, "arch": arch, "status": "n/a", "message": note, **common})
-            else:
-                r = check_form(form, arch)
-                bad += not r["ok"]
-                body.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
-                             "ok" if r["ok"] else "MISMATCH", r["mma_opcodes"]])
-                folder.add({**r, "status": "ok" if r["ok"] else "mismatch", **common})
-            bar.step(f"{form.name} {arch}")
+    body, bad = check_on_targets(forms, arch_list, check_form, ("mma_opcodes",), label="mma",
+                                 folder=folder, common=common)
     print(tables.table(["form", "arch", "per loop trip", "check", "tensor opcodes in SASS"],
                        body, markdown))
     print(f"\nresults: {folder.path}")

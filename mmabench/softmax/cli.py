@@ -49,37 +49,16 @@ def sweep_from_args(args):
     return from_args(args, DEFAULT, FULL, QUICK, MAX_ILP)
 
 
-def offline_table(forms, arch_list, folder=None, common=None) -> tuple[list[list], int]:
-    """(table rows, mismatches): each form on each target, assembled and counted."""
-    from mmabench.reporting.progress import Progress
-    from mmabench.softmax.offline import check_form
-
-    body, bad = [], 0
-    bar = Progress(len(forms) * len(arch_list), "softmax")
-    for form in forms:
-        for arch in arch_list:
-            if not form.runs_on(arch):
-                note = f"not on {arch} (needs sm_{form.min_sm}+)"
-                body.append([form.name, arch, "-", "-", note, ""])
-                row = {"form": form.name, "arch": arch, "status": "n/a", "message": note}
-            else:
-                r = check_form(form, arch)
-                bad += not r["ok"]
-                body.append([form.name, arch, f"{r['sass_per_trip']}/{r['expected_per_trip']}",
-                             "ok" if r["ok"] else "MISMATCH", r["sass_per_instruction"],
-                             r["others_per_instruction"]])
-                row = {**r, "status": "ok" if r["ok"] else "mismatch"}
-            if folder is not None:
-                folder.add({**row, **(common or {})})
-            bar.step(f"{form.name} {arch}")
-    return body, bad
-
-
 def run_offline(forms, arch_list, markdown=False, results_root=None) -> int:
     """Assemble each form for each target, count its SASS, print the table and write the rows
     to a run folder (softmax-offline)."""
+    from mmabench.instructions.offline import check_on_targets
+    from mmabench.softmax.offline import check_form
+
     folder, common = record.offline_run("softmax-offline", results_root)
-    body, bad = offline_table(forms, arch_list, folder, common)
+    body, bad = check_on_targets(forms, arch_list, check_form,
+                                 ("sass_per_instruction", "others_per_instruction"),
+                                 label="softmax", folder=folder, common=common)
     print(tables.table(["form", "arch", "per loop trip", "check", "SASS per instruction",
                         "other ops in the loop"], body, markdown))
     print("\nper loop trip: PTX instructions the loop's SASS carries / as rendered (a fused "
