@@ -211,3 +211,26 @@ def test_lazy_rescaling_skips_the_o_rescale_behind_one_warp_vote(acc_o, op, per_
         variants.hopper_variant(128, "f32", "f16f32", tiles=HopperTiles(2, 128, 3, lazy=True))
     with pytest.raises(UserError, match="lazy"):
         variants.hopper_variant(128, "f32", "f32", "inloop", tiles=HopperTiles(2, 128, 3, lazy=True))
+
+
+def test_the_tuner_builds_each_stages_candidates_together(monkeypatch):
+    """Stage 1 (the cuts of every variant) and stage 2 (the options of each variant's best cut)
+    are each built in one parallel batch before their timing, not one candidate at a time."""
+    from mmabench.attention import tune
+    vs = [variants.hopper_variant(128, "f32", "f32"), variants.hopper_variant(128, "f16p", "f16")]
+    batches = []
+    monkeypatch.setattr(tune, "assemble_all", lambda cands: batches.append(list(cands)))
+    monkeypatch.setattr(tune, "candidates", lambda v, tiles=None: [(v.with_tiles(t), None) for t in
+                                                                    (tiles or tune.tile_space(v.dim, v.kernel))])
+
+    def timed(cands, case_list, rng, inputs):   # the widest cut wins stage 1, pingpong stage 2
+        return [{"tiles": c.tiles, "score": c.tiles.bc + 1000 * c.tiles.pingpong} for c, _ in cands]
+    monkeypatch.setattr(tune, "_timed", timed)
+    results = tune.tune(vs, [], None)
+    assert len(batches) == 2
+    assert len(batches[0]) == sum(len(tune.tile_space(v.dim, v.kernel)) for v in vs)
+    assert len(batches[1]) == sum(len(tune.hopper_options(HopperTiles(2, 128, 3), v)) for v in vs)
+    for v in vs:
+        tiles, rows = results[v.base_name]
+        assert tiles.pingpong and len(rows) == len(tune.tile_space(128, "hopper")) + len(
+            tune.hopper_options(max(tune.tile_space(128, "hopper"), key=lambda t: t.bc), v))

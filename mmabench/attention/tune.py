@@ -96,14 +96,12 @@ def candidates(v: Variant, tiles=None) -> list[tuple[Variant, build.Resources | 
     return out
 
 
-def assemble_all(var_list: list[Variant]) -> None:
-    """Every candidate's offline build at once (NVRTC and ptxas release the GIL; both cached),
+def assemble_all(cands: list[Variant]) -> None:
+    """These candidates' offline builds at once (NVRTC and ptxas release the GIL; both cached),
     so that candidates() then reads the cache instead of assembling one by one."""
     import os
 
     from mmabench.core import workers
-
-    every = [v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)]
 
     def one(cand):
         try:
@@ -112,23 +110,26 @@ def assemble_all(var_list: list[Variant]) -> None:
             pass
 
     with workers.pool(os.cpu_count() or 2) as pool:
-        list(pool.map(one, every))
+        list(pool.map(one, cands))
 
 
 def tune(var_list: list[Variant], case_list, rng) -> dict:
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}.
-    The Hopper kernel in two stages: its cuts, then the best cut's options (hopper_options)."""
-    assemble_all(var_list)
+    The Hopper kernel in two stages: its cuts, then the best cut's options (hopper_options),
+    each stage's candidates built together first."""
+    assemble_all([v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)])
     inputs: dict = {}
+    rows = {v.name: _timed(candidates(v), case_list, rng, inputs) for v in var_list}
+    options = {v.name: hopper_options(max(rows[v.name], key=lambda r: r["score"])["tiles"], v)
+               for v in var_list if rows[v.name] and v.kernel == "hopper"}
+    assemble_all([v.with_tiles(t) for v in var_list for t in options.get(v.name, ())])
     results = {}
     for v in var_list:
-        rows = _timed(candidates(v), case_list, rng, inputs)
-        if rows and v.kernel == "hopper":
-            best = max(rows, key=lambda r: r["score"])["tiles"]
-            rows += _timed(candidates(v, hopper_options(best, v)), case_list, rng, inputs)
-        if rows:
-            best = max(rows, key=lambda r: r["score"])
-            results[v.base_name] = (best["tiles"], rows)
+        if v.name in options:
+            rows[v.name] += _timed(candidates(v, options[v.name]), case_list, rng, inputs)
+        if rows[v.name]:
+            best = max(rows[v.name], key=lambda r: r["score"])
+            results[v.base_name] = (best["tiles"], rows[v.name])
             print(f"BEST {v.base_name}: {best['tiles']} {best['score']:.1f}")
     return results
 
