@@ -107,8 +107,14 @@ def run(dim: int = 128, points: list[Point] | None = None, var_list=None, seed=N
     return folder, rows, text
 
 
+def scheme_name(kernel: str, acc_s, acc_o, norm) -> str:
+    """'S=f16 O=f32 delayed', prefixed 'hopper ' for the Hopper kernel's: the numerics rows' and
+    the report's name of an accumulator scheme."""
+    return f"{HOPPER if kernel == 'hopper' else ''}S={acc_s} O={acc_o} {norm}"
+
+
 def _scheme(v: variants.Variant) -> str:
-    return f"{HOPPER if v.kernel == 'hopper' else ''}S={v.acc_s} O={v.acc_o} {v.norm}"
+    return scheme_name(v.kernel, v.acc_s, v.acc_o, v.norm)
 
 
 def _max_abs_logit(q, k) -> float:

@@ -223,10 +223,9 @@ class AttentionCase:
 def scheme_of(row: dict) -> str:
     """The numerics scheme name of an attention row (as attention.numerics names it: the Hopper
     kernel's prefixed, so that its rows meet that kernel's own numerics)."""
-    from mmabench.attention.numerics import HOPPER
+    from mmabench.attention.numerics import scheme_name
 
-    kernel = HOPPER if generations.kernel_of(row) == "hopper" else ""
-    return f"{kernel}S={row.get('acc_s')} O={row.get('acc_o')} {row.get('norm')}"
+    return scheme_name(generations.kernel_of(row), row.get("acc_s"), row.get("acc_o"), row.get("norm"))
 
 
 def _time_spread(base: dict, low: dict):
