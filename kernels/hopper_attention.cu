@@ -58,7 +58,7 @@ struct Traits {
         LAZY = HATTN_LAZY_RESCALE,                       // O rescaled only when a row maximum jumps
         // LAZY: how far (log2 units) a row maximum may rise before m, l and O follow it; p =
         // exp2(s - m) then reaches 2^TAU, which an f16 O pays in headroom: less there
-        LAZY_TAU = HATTN_O_MODE == 1 ? 2 : 8,
+        LAZY_TAU = HATTN_LAZY_TAU,                       // variants.lazy_tau
         TURN_BAR = 1 + HATTN_CONSUMERS,                  // ping-pong: named barriers TURN_BAR + cw
     };
     static constexpr int BR = 64 * CONSUMERS;            // query rows per CTA
@@ -81,7 +81,9 @@ struct Traits {
     static_assert(SMEM_BYTES == HATTN_SMEM_BYTES, "shared memory layout differs from HopperTiles.smem_bytes");
     static_assert(!SOFTMAX_F16X2 || S_F16, "a packed softmax needs the f16 S accumulator");
     static_assert(!LAZY || (!INLOOP && O_MODE != 2), "lazy rescaling: delayed normalization, O f32 or f16");
-    static_assert(POLY >= 0 && POLY <= 8 && !(POLY && SOFTMAX_F16X2), "POLY: 0..8 eighths, f32 softmax");
+    static_assert(POLY >= 0 && POLY <= 8, "POLY: 0..8 eighths");
+    static_assert(!(POLY && SOFTMAX_F16X2 && LAZY && LAZY_TAU > HATTN_POLY_F16_MAX_X),
+                  "the packed exp2 polynomial takes x <= HATTN_POLY_F16_MAX_X: not with lazy's tau");
 };
 using T = Traits;
 
@@ -222,6 +224,25 @@ DEV void softmax_tile(float (&s)[S_ELEMS], float (&m)[2], float (&l)[2], float (
 DEV u32 hmax2(u32 a, u32 b) { u32 y; asm("max.f16x2 %0, %1, %2;" : "=r"(y) : "r"(a), "r"(b)); return y; }
 DEV u32 hadd2(u32 a, u32 b) { u32 y; asm("add.rn.f16x2 %0, %1, %2;" : "=r"(y) : "r"(a), "r"(b)); return y; }
 DEV u32 ex2_f16x2(u32 a) { u32 y; asm("ex2.approx.f16x2 %0, %1;" : "=r"(y) : "r"(a)); return y; }
+DEV u32 hsub2(u32 a, u32 b) { u32 y; asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(y) : "r"(a), "r"(b)); return y; }
+DEV u32 hfma2(u32 a, u32 b, u32 c) {
+    u32 y;
+    asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(y) : "r"(a), "r"(b), "r"(c));
+    return y;
+}
+
+// ex2_poly for two f16 at once (3 HFMA2 per pair where the f32 form takes 3 FFMA per key). f16's
+// exponent cannot hold 2^-25 or r below -14, so x is clamped at -25 (masked keys), t's low 5 bits
+// hold r + 25 (>= 0: no borrow between the halves), 13 comes off the exponent field instead, and
+// one multiply by 2^-12 rounds the result into f16's subnormals (2^-25 * c0 to 0). x <= 3 keeps
+// the field <= 30. Constants and the same arithmetic in numpy: mmabench/attention/poly_exp.py.
+DEV u32 ex2_poly_f16x2(u32 x) {
+    x = hmax2(x, HATTN_POLY_H_LOWEST);
+    const u32 t = hadd2(x, HATTN_POLY_H_MAGIC);                  // 1536 + 25 + r
+    const u32 f = hsub2(x, hsub2(t, HATTN_POLY_H_MAGIC));
+    const u32 p = hfma2(hfma2(hfma2(HATTN_POLY_H3, f, HATTN_POLY_H2), f, HATTN_POLY_H1), f, HATTN_POLY_H0);
+    return hmul2(p + ((t << 10) & 0x7C007C00u) - HATTN_POLY_H_OFFSET, HATTN_POLY_H_SCALE);
+}
 
 // One tile of S accumulated in f16 with Q pre-scaled (S holds log2-scaled logits), the softmax
 // in packed f16x2 on the accumulator itself (in place: it becomes P, already the A fragment of
@@ -254,7 +275,11 @@ DEV void softmax_tile_f16x2(u32* s, float (&m)[2], float (&l)[2], float (&o_scal
     update_max(m, mx, 1.f, alpha);
     const u32 neg_m[2] = {pack_f16x2(-m[0], -m[0]), pack_f16x2(-m[1], -m[1])};
 #pragma unroll
-    for (int r = 0; r < REGS; ++r) s[r] = ex2_f16x2(hadd2(s[r], neg_m[r & 1]));
+    for (int r = 0; r < REGS; ++r) {
+        // POLY of every 8 column blocks of 8 keys (register pairs) on the FMA pipe, as in f32
+        const u32 x = hadd2(s[r], neg_m[r & 1]);
+        s[r] = ((r >> 1) % 8 < T::POLY) ? ex2_poly_f16x2(x) : ex2_f16x2(x);
+    }
 #pragma unroll
     for (int g = 0; g < REGS; g += 8) {                 // 4 registers of each row at a time
 #pragma unroll

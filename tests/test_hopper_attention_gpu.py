@@ -56,6 +56,18 @@ def test_lazy_rescaling_keeps_each_accumulator_within_its_rule(seed):
             assert r["passes_bf16_rule"] and r["nonfinite_all"] == 0, r["variant"]
 
 
+def test_the_packed_polynomial_keeps_f16p_within_the_bf16_rule(seed):
+    """A quarter of the packed softmax's exponentials by the f16x2 polynomial, also with lazy
+    rescaling on an f16 O (p up to 2^2), on odd shapes: finite, and within the bf16 rule."""
+    from dataclasses import replace
+    from mmabench.attention import selfcheck, variants
+    vs = [variants.hopper_variant(d, "f16p", "f16") for d in (64, 128, 256)]
+    vs = [v.with_tiles(replace(v.tiles, poly=2, lazy=lazy)) for v in vs for lazy in (False, True)]
+    rows = selfcheck.correctness(vs, seqs=[1, 17, 4097], batch=3, heads=5, seed=seed)
+    assert not [(r["variant"], r["seq"], r["error"]) for r in rows if r["status"] != "ok"]
+    assert all(r["passes_bf16_rule"] and r["nonfinite_all"] == 0 for r in rows)
+
+
 @pytest.mark.parametrize("dim", [64, 128, 256])
 def test_f16_variants_are_finite_and_checked(dim, seed):
     from mmabench.attention import selfcheck, variants

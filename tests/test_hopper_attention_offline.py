@@ -169,8 +169,42 @@ def test_poly_moves_its_share_of_the_exponentials_off_mufu():
     # 64 exponentials per thread and tile, 2/8 of them by polynomial, + 2 row factors; tile 0 peeled
     assert base["MUFU.EX2"] == 2 * (64 + 2) and moved["MUFU.EX2"] == 2 * (48 + 2)
     assert moved["FFMA.FTZ"] >= base["FFMA.FTZ"] + 2 * 16 * 3      # three FMAs per polynomial
-    with pytest.raises(UserError, match="poly"):
-        variants.hopper_variant(128, "f16p", "f16", tiles=HopperTiles(2, 128, 3, poly=2))
+
+
+def test_the_packed_poly_exp2_is_about_as_close_as_f16_rounding():
+    """Every f16 input of [-25, 3] through the kernel's f16x2 arithmetic (emulated bit for bit):
+    within 0.82 f16 units in the last place of 2^x (correct rounding: 0.5), and masked keys
+    (-inf, clamped at -25) give exactly 0."""
+    import numpy as np
+    from mmabench.attention import poly_exp
+    err = poly_exp.f16_error(poly_exp.LOWEST_F16, poly_exp.HIGHEST_F16)
+    assert err["inputs"] > 30_000 and err["max_ulp"] < 0.9 and err["max_relative"] < 2.0 ** -10.5
+    y = poly_exp.ex2_poly_f16x2([float("-inf"), -1000.0, -25.0, -24.0, -14.0, 0.0, 3.0])
+    assert list(y[:3]) == [0, 0, 0] and y[3] == 2.0 ** -24 and y[4] == 2.0 ** -14
+    assert y[5] == 1 and y[6] == 8
+    defines = poly_exp.defines()
+    assert defines["HATTN_POLY_H_SCALE"] == "0x0c000c00u"          # 2^-12 in both halves
+    assert np.float16(2.0 ** (poly_exp.LOWEST_F16 + poly_exp.EXPONENT_OFFSET_F16)) == poly_exp.SCALE_F16
+
+
+def test_the_packed_poly_moves_its_share_of_the_f16_exponentials_to_hfma2():
+    from mmabench.attention import build
+    from mmabench.compiler import sass, toolchain
+
+    def hist(poly):
+        v = variants.hopper_variant(128, "f16p", "f16", tiles=HopperTiles(2, 128, 3, poly=poly))
+        asm, res = build.assemble(v, "sm_90a")
+        assert res.spill_stores == 0
+        return sass.histogram(toolchain.disassemble(asm.cubin))
+    base, moved = hist(0), hist(2)
+    # 32 f16x2 registers of S per thread and tile, 2/8 of them (8 pairs) by polynomial: two
+    # MUFU.EX2.F16 fewer per pair, three HFMA2 more; tile 0 is peeled (two copies in the SASS)
+    assert base["MUFU.EX2.F16"] - moved["MUFU.EX2.F16"] == 2 * 8 * 2
+    assert moved["HFMA2"] - base["HFMA2"] == 2 * 8 * 3
+    assert moved["HMUL2"] - base["HMUL2"] == 2 * 8                 # the rounding into subnormals
+    with pytest.raises(UserError, match="lazy rescaling with O f32"):
+        variants.hopper_variant(128, "f16p", "f32", tiles=HopperTiles(2, 128, 3, poly=2, lazy=True))
+    assert variants.hopper_variant(128, "f16p", "f16", tiles=HopperTiles(2, 128, 3, poly=2, lazy=True))
 
 
 def test_the_tuner_times_the_options_on_the_best_cut_only():
@@ -184,7 +218,9 @@ def test_the_tuner_times_the_options_on_the_best_cut_only():
     f32 = variants.hopper_variant(128, "f32", "f32", tiles=best)
     assert set(tune.hopper_options(best, f32)) == every - {best}
     f16p = variants.hopper_variant(128, "f16p", "f16", tiles=best)
-    assert set(tune.hopper_options(best, f16p)) == {t for t in every if not t.poly} - {best}  # no packed poly
+    assert set(tune.hopper_options(best, f16p)) == every - {best}
+    f16p_o32 = variants.hopper_variant(128, "f16p", "f32", tiles=best)     # tau 8: no packed poly
+    assert set(tune.hopper_options(best, f16p_o32)) == {t for t in every if not (t.poly and t.lazy)} - {best}
     folded = variants.hopper_variant(128, "f32", "f16f32", tiles=best)           # no lazy rescaling
     assert set(tune.hopper_options(best, folded)) == {t for t in every if not t.lazy} - {best}
 

@@ -48,14 +48,13 @@ def hopper_tile_space(dim: int) -> list[HopperTiles]:
 
 def hopper_options(best: HopperTiles, v: Variant) -> list[HopperTiles]:
     """The second stage of the Hopper search: the best cut with each combination of its options
-    (the softmax kept ahead of the P.V wait; a share of exp2 by polynomial, not with the packed
-    softmax; ping-pong turns between the consumers; lazy rescaling where the scheme allows it)
-    other than the one already timed."""
-    polys = (0,) if v.acc_s == "f16p" else HOPPER_POLY
-    lazies = (False, True) if variants.lazy_rescale_fits(v.acc_o, v.norm) else (False,)
-    return [replace(best, overlap=o, poly=p, pingpong=g, lazy=z)
-            for o in (False, True) for p in polys for g in (False, True) for z in lazies
-            if (o, p, g, z) != (best.overlap, best.poly, best.pingpong, best.lazy)]
+    (the softmax kept ahead of the P.V wait; a share of exp2 by polynomial, in f32 or packed f16;
+    ping-pong turns between the consumers; lazy rescaling) that the scheme allows, other than the
+    one already timed."""
+    combos = (replace(best, overlap=o, poly=p, pingpong=g, lazy=z)
+              for o in (False, True) for p in HOPPER_POLY for g in (False, True) for z in (False, True))
+    return [t for t in combos if t != best
+            and variants.hopper_option_conflict(t, v.acc_s, v.acc_o, v.norm) is None]
 
 
 def tile_space(dim: int, kernel: str = "fa2") -> list:

@@ -271,6 +271,7 @@ class Variant:
                 "HATTN_NORM_INLOOP": int(self.norm == "inloop"), "HATTN_OVERLAP": int(t.overlap),
                 "HATTN_SOFTMAX_F16X2": int(self.acc_s == "f16p"), "HATTN_POLY_EXP": t.poly,
                 "HATTN_PINGPONG": int(t.pingpong), "HATTN_LAZY_RESCALE": int(t.lazy),
+                "HATTN_LAZY_TAU": lazy_tau(self.acc_o),
                 **poly_exp.defines(),
                 "HATTN_SMEM_BYTES": t.smem_bytes(self.dim),
             }
@@ -346,6 +347,24 @@ def lazy_rescale_fits(acc_o: str, norm: str) -> bool:
     return norm == "delayed" and acc_o in ("f32", "f16")
 
 
+def lazy_tau(acc_o: str) -> int:
+    """How far (log2 units) lazy rescaling lets a row maximum rise unfollowed, so p reaches
+    2^tau (the kernel's HATTN_LAZY_TAU): an f16 O has less headroom to give."""
+    return 2 if acc_o == "f16" else 8
+
+
+def hopper_option_conflict(t: HopperTiles, acc_s: str, acc_o: str, norm: str) -> str | None:
+    """Why the Hopper tile options `t` cannot go with this scheme (None if they can)."""
+    if t.lazy and not lazy_rescale_fits(acc_o, norm):
+        return ("lazy rescaling skips O's rescale between tiles (accepted: delayed "
+                f"normalization with O f32 or f16), not O={acc_o} {norm}")
+    if t.poly and t.lazy and acc_s == "f16p" and lazy_tau(acc_o) > poly_exp.HIGHEST_F16:
+        return (f"the packed (f16p) exp2 polynomial takes exponents up to {poly_exp.HIGHEST_F16:g}; "
+                f"lazy rescaling with O {acc_o} lets them reach {lazy_tau(acc_o)} (accepted: "
+                "poly with O f16, or without lazy)")
+    return None
+
+
 def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
     """The variant's tuned tiles; else its delayed sibling's; else FlashAttention-3's."""
     # S=f16p: the same registers as f16q, so its tiles unless tuned itself
@@ -387,12 +406,9 @@ def variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",
             raise UserError(f"unsupported {what} {value!r}; accepted: "
                             f"{', '.join(map(str, accepted))}")
     t = tiles or tiles_for(dim, acc_s, acc_o, norm)
-    if isinstance(t, HopperTiles) and t.poly and acc_s == "f16p":
-        raise UserError("poly exponentials run in the f32 softmax; S=f16p packs it (accepted: "
-                        "poly=0 with f16p, or S=f32/f16q)")
-    if isinstance(t, HopperTiles) and t.lazy and not lazy_rescale_fits(acc_o, norm):
-        raise UserError("lazy rescaling skips O's rescale between tiles (accepted: delayed "
-                        f"normalization with O f32 or f16), not O={acc_o} {norm}")
+    why = hopper_option_conflict(t, acc_s, acc_o, norm) if isinstance(t, HopperTiles) else None
+    if why:
+        raise UserError(why)
     why = t.valid_for(dim)
     if why:
         raise UserError(f"tiles {t.label} cannot build for d={dim}: {why}")
