@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+BUILT_FROM = "0123456789ab"      # the commit the test wheel says it was built from
 # A hand-written PTX kernel and a CUDA C++ one (NVRTC), for one architecture.
 REGS_ARGS = ["regs", "--arch", "sm_80", "--no-save",
              "--kernel", "mma.m16n8k16.f16.acc_f32.thr,attn_d64_sf32_of32_delayed_*"]
@@ -46,8 +47,10 @@ def _tracked_copy(dest: Path) -> Path:
 def wheel(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     source = _tracked_copy(root / "source")
+    # the copy has no .git: the commit the wheel records comes from the environment
+    env = {**os.environ, "MMABENCH_GIT_COMMIT": BUILT_FROM}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "-w", str(root / "dist"), str(source)], check=True, capture_output=True)
+                    "-w", str(root / "dist"), str(source)], check=True, capture_output=True, env=env)
     (built,) = (root / "dist").glob("mmabench-*.whl")
     return built
 
@@ -64,7 +67,7 @@ def installed(wheel, tmp_path_factory):
                     "--target", site, str(wheel)], check=True, capture_output=True)
     elsewhere = root / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MMABENCH_GIT_COMMIT")}
     env.update(MMABENCH_CACHE=str(root / "cache"), MMABENCH_RESULTS=str(root / "results"))
     return python, elsewhere, env, Path(site)
 
@@ -92,6 +95,12 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
     site = installed[3]
     for line in proc.stdout.split():
         assert Path(line).is_relative_to(site), line
+
+
+def test_the_installed_package_records_the_commit_it_was_built_from(installed):
+    proc = _run(installed, "-c", "from mmabench import record; print(record.git_commit())")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == BUILT_FROM
 
 
 @pytest.mark.parametrize("args", [["--help"], ["info"]], ids=["help", "info"])

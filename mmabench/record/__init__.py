@@ -15,18 +15,17 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from mmabench import __version__
-from mmabench.core import atomic_file
+from mmabench.core import atomic_file, gitinfo
 from mmabench.core.errors import UserError
 from mmabench.measure import nvml
 
 # The source checkout this copy of the package runs from (an editable install), or None for an
-# installed wheel, whose commit is unknown unless $MMABENCH_GIT_COMMIT names it.
+# installed wheel, which carries the commit it was built from (setup.py).
 _TOP = Path(__file__).resolve().parents[2]
 SOURCE_CHECKOUT = _TOP if (_TOP / "pyproject.toml").is_file() and (_TOP / "ptx").is_dir() else None
 
@@ -39,20 +38,15 @@ CONTEXT_COLUMNS = (
 
 
 def git_commit() -> str:
-    """HEAD (+dirty) of the source checkout, or $MMABENCH_GIT_COMMIT (a copy of the tree without
-    .git, or an installed wheel); empty when neither says."""
+    """$MMABENCH_GIT_COMMIT, else HEAD (+dirty) of the source checkout, else the commit an
+    installed wheel was built from (gitinfo.BUILD_COMMIT_FILE); empty when none says."""
     if os.environ.get("MMABENCH_GIT_COMMIT"):
         return os.environ["MMABENCH_GIT_COMMIT"]
-    if SOURCE_CHECKOUT is None:
-        return ""
+    if SOURCE_CHECKOUT is not None:
+        return gitinfo.commit_of(SOURCE_CHECKOUT)
     try:
-        out = subprocess.run(["git", "-C", str(SOURCE_CHECKOUT), "rev-parse", "--short=12", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
-        commit = out.stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(SOURCE_CHECKOUT), "status", "--porcelain", "-uno"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return commit + ("+dirty" if commit and dirty else "")
-    except Exception:
+        return (Path(__file__).resolve().parents[1] / gitinfo.BUILD_COMMIT_FILE).read_text().strip()
+    except OSError:
         return ""
 
 
@@ -138,10 +132,15 @@ def results_root(root: str | os.PathLike | None = None) -> Path:
     ./results; created and probed with a file write now, so that a path that cannot be written
     is one line (UserError) before any work, not a traceback after it."""
     env = os.environ.get("MMABENCH_RESULTS")
+    if not root and env is not None and not env.strip():   # set but empty: a mistake, not ./results
+        raise UserError("MMABENCH_RESULTS is set but empty; unset it (./results) or name a folder")
     path = Path(root or env or "results")
     where = "--results" if root else "MMABENCH_RESULTS" if env else "the default ./results"
     from mmabench.record.output import shipped
 
+    if path.exists() and not path.is_dir():
+        raise UserError(f"cannot write results to {path} (from {where}): it is a file, not a "
+                        "folder; give a folder with --results DIR or MMABENCH_RESULTS")
     if reason := shipped(path):
         raise UserError(f"cannot write results to {path} (from {where}): {reason}; give another "
                         "folder with --results DIR or MMABENCH_RESULTS")
