@@ -39,10 +39,25 @@ environment:
   MMABENCH_CACHE       compile cache (default $XDG_CACHE_HOME/mmabench or ~/.cache/mmabench);
                        must be yours and not group/other-writable, else a private temporary
                        folder is used for the run, with a warning
-  CUDA_HOME, PATH      a ptxas/nvdisasm found there is used before the NVIDIA wheels' one
-  MMABENCH_GIT_COMMIT  the commit recorded in rows when the tree has no .git
+  CUDA_HOME, CUDA_PATH, PATH
+                       more places to find ptxas/nvdisasm/cuobjdump: the newest release
+                       among them and the NVIDIA wheels' is used
+  MMABENCH_GIT_COMMIT  the commit recorded in rows, over the checkout's HEAD or the one a
+                       wheel recorded when it was built
 
 The `mmabench` console script (installed with the package) is the same as python -m mmabench."""
+
+
+PROG = "python -m mmabench"
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse's errors (a bad integer, an unknown choice) as one line, like every other
+    mistake, rather than a usage block; sub-command parsers are of this class too."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix(PROG).strip()
+        raise UserError(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
 
 
 # The options of `python -m mmabench` itself, which no sub-command reads.
@@ -56,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "kernel with either accumulator, and offline register/SASS reports. "
         "With no sub-command: everything the machine supports.", width=79,
         break_on_hyphens=False)
-    parser = argparse.ArgumentParser(
-        prog="python -m mmabench", description=description, epilog=ENVIRONMENT,
+    parser = OneLineErrors(
+        prog=PROG, description=description, epilog=ENVIRONMENT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mmabench {__version__}")
     parser.add_argument("--full", dest="everything_full", action="store_true",

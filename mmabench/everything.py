@@ -31,7 +31,8 @@ JOBS = (
 def run_everything(parser: argparse.ArgumentParser, full: bool = False) -> int:
     reason = hardware.unavailable_reason()
     if reason:
-        print(f"no GPU: {reason}; running what needs none (the offline compiler report)")
+        print(f"no GPU: {reason}; running what needs none (the offline compiler report)"
+              + ("; --full changes nothing without a GPU" if full else ""))
     known = parser._subparsers._group_actions[0].choices  # the sub-commands present
     status = 0
     for default_argv, full_argv, needs_gpu in JOBS:

@@ -64,8 +64,8 @@ def unavailable_reason() -> str | None:
 def require_gpu() -> None:
     reason = unavailable_reason()
     if reason:
-        raise NoGPU(f"this needs a CUDA GPU: {reason}. Without one: info, regs, compare, "
-                    "report, and mma, wgmma, gemm, attention, arith with --offline")
+        raise NoGPU(f"this needs a CUDA GPU: {reason}. Without one: info, regs, compare, report, "
+                    "plot, bundle, and mma, wgmma, softmax, gemm, attention, arith with --offline")
 
 
 def device_arch(device: int = 0) -> str:

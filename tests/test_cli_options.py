@@ -85,7 +85,7 @@ SWITCHES = {"--quick", "--full", "--cold", "--markdown", "--offline", "--no-comp
             "--check-only", "--triton", "--no-triton", "--cublas", "--no-cublas",
             "--fp8-consequence", "--all", "--wide", "--no-save", "--keep-code", "--crosscheck",
             "--causal", "--no-torch", "--numerics", "--tune", "--overhead", "--with-code"}
-CHOICES = {"--mask": "full", "--diff": "acc"}
+CHOICES = {"--mask": "full", "--diff": "acc", "--regime": "burst"}
 REPORT_MARKDOWN = {"report": "out.md"}       # report's --markdown takes a file
 
 

@@ -17,10 +17,13 @@ import numpy as np
 
 from mmabench.reporting import tables
 from mmabench.core import seed
-from mmabench.core.errors import UserError, at_least
+from mmabench.core.errors import UserError, in_range
 from mmabench.core.options import Mode, Modes
 
 DEFAULT_VECTORS = 100_000
+# bounds that keep one run within memory: 200 trials of the 65536-long dot products take ~1 GB
+MAX_TRIALS = 200
+MAX_VECTORS = 1_000_000
 
 # Which options each mode reads (mmabench.core.options): one given to a mode that does not read
 # it is refused, not ignored.
@@ -42,10 +45,12 @@ def add_parser(subparsers) -> None:
                         "forms; 'wgmma' for every wgmma type at N=256 (f16, bf16, e4m3, e5m2; sm_90a)")
     p.add_argument("--vectors", type=int,
                    help=f"random dot products per form for the model check (default {DEFAULT_VECTORS})")
-    p.add_argument("--trials", type=int, default=24, help="dot products per K in the consequence table")
+    p.add_argument("--trials", type=int, default=24,
+                   help=f"dot products per K in the consequence table (1..{MAX_TRIALS})")
     p.add_argument("--max-k", type=int, default=65536,
-                   help="largest K of the consequence table (at least 16, its smallest K)")
-    p.add_argument("--seed", type=int, default=None,
+                   help="largest K of the consequence table, whose K are 16, 64, 256, ..., 65536 "
+                        "(16..65536: those up to it are run)")
+    p.add_argument("--seed", type=seed.option, default=None,
                    help="seed of the random vectors (default: a fresh one, printed and recorded)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
     p.add_argument("--markdown", action="store_true")
@@ -266,15 +271,15 @@ def check_counts(args) -> None:
     """The consequence table's sizes, before any work: no trials or no K is no table."""
     from mmabench.arith.consequence import KS
 
-    at_least(args.trials, "--trials")
-    at_least(args.max_k, "--max-k", KS[0])
+    in_range(args.trials, "--trials", 1, MAX_TRIALS)
+    in_range(args.max_k, "--max-k", KS[0], KS[-1])
 
 
 def run(args) -> int:
     check_counts(args)
     if args.offline:
         return run_offline(args)
-    n_vectors = at_least(DEFAULT_VECTORS if args.vectors is None else args.vectors, "--vectors")
+    n_vectors = in_range(DEFAULT_VECTORS if args.vectors is None else args.vectors, "--vectors", 1, MAX_VECTORS)
     from mmabench import record, hardware
     from mmabench.hardware import arch_number as number
     from mmabench.arith.batch import pick, run as run_designed

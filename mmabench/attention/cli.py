@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mmabench import record, hardware
 from mmabench import measure
+from mmabench.core import seed
 from mmabench.core.options import Mode, Modes
 from mmabench.core.errors import UserError, at_least, int_list, split_list
 from mmabench.attention import variants
@@ -73,14 +74,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--full", dest="exhaustive", action="store_true",
                    help="the exhaustive sweep: every head dim, N and accumulator scheme, with "
                         "more interleaved rounds")
-    p.add_argument("--regime", metavar="R", help=measure.REGIME_HELP)
+    p.add_argument("--regime", metavar="R", type=measure.regime_option, help=measure.REGIME_HELP)
     p.add_argument("--cold", action="store_true",
                    help="flush the L2 cache before every timed sample (burst regime only)")
     p.add_argument("--rounds", type=int, help="interleaved timing rounds (default 5, --full 9; "
                                               "sustained: at least 5)")
     p.add_argument("--tokens", type=int, help=f"batch * seq per case (default {DEFAULT_TOKENS}; "
                                               "batch = max(1, tokens // seq))")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=seed.option, default=None,
                    help="random seed for the inputs (default: a fresh one, printed and recorded in the rows)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch back ends")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
@@ -154,10 +155,7 @@ class Choice:
 
 def _choice(args) -> Choice:
     exhaustive = getattr(args, "exhaustive", False)
-    dims = int_list(args.dim, "--dim", 1, 1 << 20)
-    for d in dims or ():
-        if d not in variants.DIMS:
-            raise UserError(f"head dim {d} not supported; accepted: {','.join(map(str, variants.DIMS))}")
+    dims = int_list(args.dim, "--dim", accepted=variants.DIMS)
     return Choice(tuple(dims or (variants.DIMS if exhaustive else DEFAULT_DIMS)),
                   split_list(args.acc_s, "S accumulator", variants.ALL_S_MODES),
                   split_list(args.acc_o, "O accumulator", variants.O_MODES),

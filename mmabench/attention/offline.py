@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from mmabench.core.errors import UserError
 from mmabench import record, hardware
 from mmabench.compiler import sass, toolchain
 from mmabench.compiler.occupancy import theoretical
@@ -105,9 +106,12 @@ def run(var_list: list[Variant], arch_list: list[str], results_root=None):
     they come. Returns (folder, rows)."""
     from mmabench.reporting.progress import Progress
 
-    folder, common = record.offline_run("attention-offline", results_root)
     pairs = [(v, a) for v in var_list for a in arch_list
              if v.kernel != "hopper" or hardware.arch_number(a) == 90]    # sm_90a only
+    if not pairs:       # e.g. --kernel hopper --arch sm_80: nothing to build, said before a folder
+        raise UserError(f"nothing to build: the Hopper kernel builds for sm_90 (sm_90a) only, not "
+                        f"{','.join(arch_list)}; add sm_90 to --arch, or --kernel fa2")
+    folder, common = record.offline_run("attention-offline", results_root)
     bar = Progress(len(pairs), "attention")
     for v, arch in pairs:
         r = check_variant(variants.fit(v, hardware.smem_per_block(arch)), arch)

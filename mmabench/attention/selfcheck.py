@@ -24,6 +24,7 @@ import numpy as np
 from mmabench.reporting import tables
 from mmabench.compiler import toolchain
 from mmabench.core import workers
+from mmabench.core import seed
 from mmabench.attention import bench, build, validate, variants
 from mmabench.attention.launch import Launcher
 from mmabench.attention.reference import default_scale
@@ -158,14 +159,14 @@ def main(argv=None) -> int:
                     help="also run compute-sanitizer (memcheck, racecheck) on every variant")
     ap.add_argument("--json", metavar="FILE", help="write the rows to FILE")
     ap.add_argument("--markdown", action="store_true")
-    ap.add_argument("--seed", type=int, help="seed of the random inputs (default: a fresh one, printed)")
+    ap.add_argument("--seed", type=seed.option, help="seed of the random inputs (default: a fresh one, printed)")
     ap.add_argument("--one", metavar="VARIANT", help=argparse.SUPPRESS)   # the sanitizer's child
     args = ap.parse_args(argv)
     if args.one:
         return run_one(args.one)
     from mmabench.core.errors import UserError, int_list
     try:
-        dims = int_list(args.dim, "--dim", 1, 1 << 20) or variants.DIMS
+        dims = int_list(args.dim, "--dim", accepted=variants.DIMS) or variants.DIMS
         return check(variants.all_variants(dims=dims), args.quick, args.sanitize, args.markdown,
                      seed=args.seed, json_path=args.json)
     except (UserError, ValueError) as exc:

@@ -37,22 +37,29 @@ def split_list(text: str | None, kind: str, accepted) -> list[str] | None:
     """Parse a comma-separated CLI list, checking every item against `accepted`."""
     if text is None:
         return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
         raise UserError(f"empty {kind} list; accepted: {', '.join(map(str, accepted))}")
+    if not all(items):      # 'f16,,f32': a typo, not a shorter list
+        raise UserError(f"empty item in the {kind} list {text!r}; accepted: "
+                        f"{', '.join(map(str, accepted))}, comma-separated")
     return [choose(kind, t, accepted) for t in items]
 
 
-def int_list(text: str | None, what: str, low: int, high: int) -> tuple[int, ...] | None:
-    """Parse a comma-separated CLI list of integers, each within low..high (None if not given)."""
+def int_list(text: str | None, what: str, low: int = 1, high: int = 1 << 30, *,
+             accepted: tuple[int, ...] | None = None) -> tuple[int, ...] | None:
+    """Parse a comma-separated CLI list of integers, each within low..high, or one of `accepted`
+    where only some are (None if not given)."""
     if text is None:
         return None
     try:
-        values = tuple(int(t) for t in text.split(",") if t.strip())
+        values = tuple(int(t) for t in text.split(","))
     except ValueError:
         values = ()
-    if not values or any(not low <= v <= high for v in values):
-        raise UserError(f"bad {what} list {text!r}; accepted: integers {low}..{high}, comma-separated")
+    allowed = (lambda v: v in accepted) if accepted else (lambda v: low <= v <= high)
+    if not values or not all(map(allowed, values)):
+        what_ok = ",".join(map(str, accepted)) if accepted else f"integers {low}..{high}"
+        raise UserError(f"bad {what} list {text!r}; accepted: {what_ok}, comma-separated")
     return values
 
 
@@ -60,4 +67,11 @@ def at_least(value: int, flag: str, low: int = 1) -> int:
     """`value` of an integer option if it is at least `low`, else a one-line UserError."""
     if value < low:
         raise UserError(f"bad {flag} {value}; accepted: an integer >= {low}")
+    return value
+
+
+def in_range(value: int, flag: str, low: int, high: int) -> int:
+    """`value` of an integer option if it is within low..high, else a one-line UserError."""
+    if not low <= value <= high:
+        raise UserError(f"bad {flag} {value}; accepted: an integer {low}..{high}")
     return value

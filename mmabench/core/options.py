@@ -199,8 +199,22 @@ def check(args: argparse.Namespace) -> None:
 def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """`parser.parse_args(argv)`, checked."""
     args = parser.parse_args(argv)
+    _refuse_both_ways(parser, argv)
     check(args)
     return args
+
+
+def _refuse_both_ways(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """`--triton --no-triton`: argparse lets the last one win; a command line that asks for
+    both is a mistake, said in one line."""
+    given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    parsers = [parser] + [sub for action in parser._actions
+                          if isinstance(action, argparse._SubParsersAction)
+                          for sub in action.choices.values()]
+    for each in parsers:
+        for action in each._actions:
+            if isinstance(action, argparse.BooleanOptionalAction) and set(action.option_strings) <= given:
+                raise UserError(f"{' and '.join(action.option_strings)} exclude each other")
 
 
 def reads(args: argparse.Namespace, flag: str) -> bool:

@@ -4,6 +4,7 @@ records it in its rows and context, so that every random input of every run can 
 
 from __future__ import annotations
 
+import argparse
 import secrets
 
 from mmabench.core.errors import UserError
@@ -19,3 +20,14 @@ def chosen(given: int | None, say=print) -> int:
         raise UserError(f"bad --seed {given}; accepted: an integer 0..{LIMIT - 1}")
     say(f"seed {given}; rerun with --seed {given}")
     return given
+
+
+def option(text: str) -> int:
+    """argparse type of --seed: checked as the command line is read, before a GPU is looked for."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < LIMIT:
+        raise argparse.ArgumentTypeError(f"bad value {text!r}; accepted: an integer 0..{LIMIT - 1}")
+    return value

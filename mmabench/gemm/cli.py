@@ -7,6 +7,7 @@ import argparse
 from mmabench.reporting import tables
 from mmabench.core.errors import UserError, int_list, split_list
 from mmabench import measure
+from mmabench.core import seed
 from mmabench.core.options import Mode, Modes
 from mmabench.gemm.variants import ACCS, MODES
 
@@ -49,8 +50,8 @@ def add_parser(subparsers) -> None:
                    help="also time cuBLAS: gemmEx 16F/32F compute and torch.matmul (default on)")
     p.add_argument("--quick", action="store_true",
                    help="fewer, shorter interleaved rounds (the burst regime unless --regime)")
-    p.add_argument("--regime", metavar="R", help=measure.REGIME_HELP)
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--regime", metavar="R", type=measure.regime_option, help=measure.REGIME_HELP)
+    p.add_argument("--seed", type=seed.option, default=None,
                    help="random seed for the input data (default: a fresh one, printed and recorded "
                         "in the rows)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")
@@ -102,7 +103,8 @@ def run_triton_offline(accs, size: int, markdown=False, results_root=None) -> in
 
     why = triton_gemm.unavailable()
     if why:
-        print(f"gemm --offline --triton needs Triton: {why}")
+        print(f"gemm --offline --triton needs Triton: {why} (pip install triton; PyTorch's "
+              "Linux wheels bring it)")
         return 1
     folder, common = record.offline_run("gemm-triton-offline", results_root)
     cases = [(layout, config, acc) for layout in triton_gemm.LAYOUTS for config in triton_gemm.CONFIGS

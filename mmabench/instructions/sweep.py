@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, replace
 
 from mmabench import measure
+from mmabench.core import seed
 from mmabench.core.errors import UserError, int_list
 from mmabench.core.options import Mode, Modes
 from mmabench.instructions.bench import POINT_POLICY
@@ -71,7 +72,7 @@ def add_options(p, default: Sweep, full: Sweep, max_ilp: int, *, chains_per: str
                         f"default: {_axes(default)}")
     p.add_argument("--cold", action="store_true",
                    help="flush the L2 cache before every timed sample (default: batch, back to back)")
-    p.add_argument("--regime", metavar="R", help=f"of the {compare} comparison: " + measure.REGIME_HELP)
+    p.add_argument("--regime", metavar="R", type=measure.regime_option, help=f"of the {compare} comparison: " + measure.REGIME_HELP)
     p.add_argument("--warps", help=f"comma list of warps per block to sweep (default {csv(default.warps)})")
     p.add_argument("--ilp", help=f"comma list of independent chains per {chains_per} (1..{max_ilp}; "
                                  f"default {csv(default.ilps)})")
@@ -88,7 +89,7 @@ def add_run_options(p, offline: str, arch_help: str | None = None) -> None:
     the rows go, Markdown, and --offline (`offline`: what it does) with --arch."""
     from mmabench import hardware
 
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=seed.option, default=None,
                    help="random seed for the input data (default: a fresh one, printed and recorded "
                         "in the rows)")
     p.add_argument("--results", metavar="DIR", help="results root folder (default ./results)")

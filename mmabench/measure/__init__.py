@@ -9,5 +9,5 @@ from mmabench.measure.chain import ChainLaunch, latency  # noqa: F401
 from mmabench.measure.conditions import Conditions  # noqa: F401
 from mmabench.measure.interleave import Interleaved, Ratio, interleaved, orders  # noqa: F401
 from mmabench.measure.loop import (QUICK, REGIME_HELP, REGIMES, Measurement, Policy,  # noqa: F401
-                                   in_regime, measure)
+                                   in_regime, measure, regime_option)
 from mmabench.measure.twins import compare_twins  # noqa: F401

@@ -23,6 +23,8 @@ budget, L2 flush); this keeps both ideas in one small loop.
 
 from __future__ import annotations
 
+import argparse
+
 import math
 import time
 from dataclasses import dataclass, field
@@ -191,6 +193,13 @@ class Measurement:
 REGIME_HELP = ("sustained (default): per round, each contender as one block of >= 200 ms of "
                "back-to-back launches, after 1 s of discarded settle launches; burst: a few short "
                "samples per contender and round, the GPU idle between blocks")
+
+
+def regime_option(text: str) -> str:
+    """argparse type of --regime: checked as the command line is read, before a GPU is looked for."""
+    if text not in REGIMES:
+        raise argparse.ArgumentTypeError(f"bad value {text!r}; accepted: {', '.join(REGIMES)}")
+    return text
 
 
 def in_regime(policy: Policy, regime: str | None, cold: bool = False) -> Policy:

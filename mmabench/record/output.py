@@ -43,19 +43,35 @@ def protected(path: Path) -> str:
     return f"it is tracked by git in mmabench's checkout ({SOURCE_CHECKOUT})" if tracked else ""
 
 
-def check_writable(path: Path, suffixes: tuple[str, ...] = ()) -> Path:
+def overwrites_input(path: Path, inputs=()) -> str:
+    """Why writing `path` would destroy what this command reads ('' if it would not): it is one
+    of `inputs`, or an existing file inside an input folder (a run's result file)."""
+    target = Path(path).resolve()
+    for item in inputs:
+        source = Path(item).resolve()
+        if target == source:
+            return f"it is an input of this command ({item})"
+        if source.is_dir() and target.is_relative_to(source) and target.exists():
+            return f"it is a file in the input folder {item}"
+    return ""
+
+
+def check_writable(path: Path, suffixes: tuple[str, ...] = (), inputs=()) -> Path:
     """`path` if a file can be written there now (nothing is left behind by the probe);
-    `suffixes`: the file types the writer can produce, one of which `path` must end in."""
+    `suffixes`: the file types the writer can produce, one of which `path` must end in;
+    `inputs`: the files and folders the command reads, which `path` must not overwrite."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if suffixes and path.suffix.lower() not in suffixes:
+    if reason := protected(path):
+        raise UserError(f"cannot write {path}: {reason}; give a path outside it")
+    if reason := overwrites_input(path, inputs):
+        raise UserError(f"cannot write {path}: {reason}; give an output path outside the inputs")
+    if suffixes and not path.name.lower().endswith(tuple(suffixes)):
         raise UserError(f"cannot write {path}: accepted suffixes {', '.join(suffixes)}")
     if path.is_dir():
         raise UserError(f"cannot write {path}: it is a folder; give a file name")
     if not folder.is_dir():
         raise UserError(f"cannot write {path}: folder {folder} does not exist")
-    if reason := protected(path):
-        raise UserError(f"cannot write {path}: {reason}; give a path outside it")
     existed = path.exists()
     with writing(path):
         with open(path, "ab"):
@@ -65,19 +81,33 @@ def check_writable(path: Path, suffixes: tuple[str, ...] = ()) -> Path:
     return path
 
 
+def fresh_name(path: Path, suffix: str | None = None) -> Path:
+    """`path`, or name_2, name_3, ... (before `suffix`, default the last one) where a file is
+    there already: a default output name never replaces an earlier run's file."""
+    path = Path(path)
+    suffix = suffix if suffix is not None else path.suffix
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{stem}_{n}{suffix}")
+    return candidate
+
+
 class Outputs:
     """The files one command writes, each claimed (checked) before it is written: a file
     claimed twice would overwrite what the same command has just written, so it is refused."""
 
-    def __init__(self):
+    def __init__(self, inputs=()):
         self._claimed: dict[Path, str] = {}
+        self._inputs = list(inputs)      # what the command reads: never written over
 
     def claim(self, path: Path, what: str, suffixes: tuple[str, ...] = ()) -> Path:
-        path = check_writable(path, suffixes)
-        key = path.resolve()
+        key = Path(path).resolve()
         if key in self._claimed:
             raise UserError(f"{what} {path} is the same file as {self._claimed[key]}; give "
                             "each output its own file")
+        path = check_writable(path, suffixes, self._inputs)
         self._claimed[key] = f"{what} {path}"
         return path
 

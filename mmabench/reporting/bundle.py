@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mmabench.core.errors import UserError
 from mmabench.core.options import Modes
-from mmabench.record.output import check_writable, writing
+from mmabench.record.output import check_writable, fresh_name, writing
 from mmabench.reporting import bundlefile, runs, sources
 
 # one mode, which reads every option (mmabench.core.options)
@@ -26,8 +26,9 @@ def add_parser(subparsers) -> None:
                     "--with-code. `compare` and `report` accept the file.")
     p.add_argument("--results", action="append", metavar="DIR",
                    help="a results folder (repeatable; default: ./results and $MMABENCH_RESULTS)")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: mmabench-<gpu>-<date>"
-                                          f"{bundlefile.SUFFIX} in the current folder)")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write, *{bundlefile.SUFFIX} (default: mmabench-<gpu>-<date>"
+                                          f"{bundlefile.SUFFIX} in the current folder, _2, _3, ... "
+                                          "added rather than replacing one)")
     p.add_argument("--with-code", action="store_true",
                    help="also keep the PTX/SASS/ptxas-log copies of the kernels that ran")
     p.set_defaults(func=run)
@@ -52,8 +53,8 @@ def run(args) -> int:
     if not folders:
         raise UserError("no results to bundle: neither ./results nor $MMABENCH_RESULTS exists; "
                         "run a benchmark first or pass --results DIR")
-    if args.output:
-        check_writable(Path(args.output))
+    if args.output:   # never over a file of the folders it packs
+        check_writable(Path(args.output), (bundlefile.SUFFIX,), folders)
     found = []
     for folder in folders:
         if not folder.is_dir():
@@ -62,8 +63,8 @@ def run(args) -> int:
                   if not r.origin.endswith(bundlefile.SUFFIX) and "#" not in r.origin]
     if not found:
         raise UserError(f"no result files under {', '.join(map(str, folders))}")
-    output = Path(args.output) if args.output else _default_name(found)
-    check_writable(output)
+    output = Path(args.output) if args.output else fresh_name(_default_name(found), bundlefile.SUFFIX)
+    check_writable(output, (bundlefile.SUFFIX,), folders)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with writing(output):
         bundlefile.write(found, output, stamp)

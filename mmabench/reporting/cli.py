@@ -3,12 +3,16 @@ self-contained HTML file (and a Markdown version). No GPU, no network."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from mmabench.core.errors import UserError
 from mmabench.core.options import Modes
 from mmabench.record.output import Outputs, write_text, writing
-from mmabench.reporting import document, html, markdown, published, sources
+from mmabench.reporting import document, html, markdown, plots, published, sources
+
+HTML_SUFFIXES = (".html", ".htm")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 # one mode, which reads every option (mmabench.core.options)
 OPTIONS = Modes(common=("--output", "--markdown", "--published"))
@@ -23,7 +27,8 @@ def add_parser(subparsers) -> None:
                     "page: the answer per GPU in one sentence, instruction and attention tables, "
                     "numerics maps and plots, every figure labelled measured, published or "
                     "datasheet. No GPU and no network needed.")
-    p.add_argument("inputs", nargs="*", help="result folders, CSV files or *.mmabench.json.gz bundles")
+    p.add_argument("inputs", nargs="*", help="result folders, CSV files, *.mmabench.json.gz bundles, "
+                                             "or 'shipped' for the results that come with mmabench")
     p.add_argument("-o", "--output", metavar="FILE", default="report.html", help="HTML file to write (default: report.html)")
     p.add_argument("--markdown", metavar="FILE", help="also write a Markdown version (plots as SVG "
                                                      "files in FILE's folder, <stem>-figures/)")
@@ -32,9 +37,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    outputs = Outputs()   # each output checked before any work, and never two on one file
-    out = outputs.claim(Path(args.output), "-o")
-    md = outputs.claim(Path(args.markdown), "--markdown") if args.markdown else None
+    # each output checked before any work: never two on one file, never over an input
+    outputs = Outputs(sources.inputs(args.inputs) + ([Path(args.published)] if args.published else []))
+    out = outputs.claim(Path(args.output), "-o", HTML_SUFFIXES)
+    md = outputs.claim(Path(args.markdown), "--markdown", MARKDOWN_SUFFIXES) if args.markdown else None
     published_rows = published.load(Path(args.published) if args.published else None)
     results = sources.load(args.inputs)
     if not results.runs:
@@ -50,8 +56,12 @@ def run(args) -> int:
             figures = {outputs.claim(md.parent / rel, "a plot of --markdown"): svg
                        for rel, svg in files.items()}
     write_text(out, html.render(doc))
-    print(f"wrote {out} ({len(doc.answers)} GPUs, {len(doc.figures())} plots, "
+    drawn, left_out = len(doc.drawn_figures()), len(doc.figures()) - len(doc.drawn_figures())
+    print(f"wrote {out} ({len(doc.answers)} GPUs, {drawn} plots, "
           f"{sum(len(t.rows) for t in doc.tables())} table rows)")
+    if left_out:
+        print(f"{left_out} plots left out: matplotlib is not installed ({plots.INSTALL_HINT})",
+              file=sys.stderr)
     if md:
         for path, svg in figures.items():
             write_text(path, svg)

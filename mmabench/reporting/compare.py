@@ -19,22 +19,24 @@ OPTIONS = Modes(common=("--markdown",))  # one mode, which reads every option (m
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "compare", help="compare mma results across GPUs (measured, then datasheet-only)",
-        description="Side by side: each GPU's saturating mma throughput per form and the f16/f32 "
-                    "accumulation ratio, from result files (mma.csv), and each attention run "
-                    "(attention.csv) against PyTorch and f32/f32. Accepts run folders, CSV files "
+        "compare", help="compare results across GPUs: mma, wgmma, GEMM, attention (measured, "
+                        "then datasheet-only)",
+        description="Side by side: each GPU's saturating mma/wgmma throughput per form and the "
+                    "f16/f32 accumulation ratio, the GEMMs, and each attention run against PyTorch "
+                    "and f32/f32, one column group per GPU and timing regime. Accepts run folders, CSV files "
                     "and bundles from other machines (`python -m mmabench bundle`). GPUs never "
                     "measured are listed from the datasheet table, labelled as such. No GPU needed.")
     p.add_argument("files", nargs="*",
-                   help="result folders, mma.csv / attention.csv files or bundles "
-                        "(*.mmabench.json.gz from `python -m mmabench bundle`); default: data/results/")
+                   help="result folders, result CSV files, bundles (*.mmabench.json.gz from "
+                        "`python -m mmabench bundle`), or 'shipped' for the results that come with "
+                        "mmabench (the default)")
     p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     p.set_defaults(func=run)
 
 
 def load_all(paths: list[str]) -> sources.Results:
     """Run folders, result CSVs and bundles (default: the shipped results), merged."""
-    return sources.load(paths or [str(sources.SHIPPED)])
+    return sources.load(paths or [sources.SHIPPED_KEYWORD])
 
 
 def datasheet_table(measured_names: set[str], markdown=False) -> str:

@@ -49,14 +49,16 @@ class Document:
     def figures(self) -> list[Figure]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]
 
+    def drawn_figures(self) -> list[Figure]:
+        return [f for f in self.figures() if f.svg is not None]
+
     def tables(self) -> list[Table]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
 
 
 def _figure(key, title, make, args, provenance, note=""):
     if not plots.available():
-        return Figure(key, title, None, provenance, "plot left out: install matplotlib "
-                                                    "(pip install 'mmabench[plot]')")
+        return Figure(key, title, None, provenance, f"plot left out: {plots.INSTALL_HINT}")
     return Figure(key, title, make(*args), provenance, note)
 
 

@@ -14,6 +14,10 @@ from mmabench.reporting import facts
 COLORS = {"f16": "#d95f02", "f32": "#1b9e77", "bf16": "#7570b3"}
 
 
+# matplotlib is optional (the `plot` extra); this works however mmabench was installed
+INSTALL_HINT = "pip install matplotlib"
+
+
 def available() -> bool:
     try:
         import matplotlib  # noqa: F401

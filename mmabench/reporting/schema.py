@@ -23,6 +23,9 @@ class Schema:
     defaults: dict = field(default_factory=dict)
 
 
+# columns every row of a known benchmark must fill: rows are grouped and labelled by them
+NAMING = {"gpu_name": "the GPU it ran on ('offline' for a build without one)"}
+
 CONTEXT = ("compute_capability", "sm_count", "git_commit", "timestamp")
 _MEASURE = ("time_ms", "time_ms_min", "time_ms_max", "median_ms", "min_ms", "max_ms", "sm_clock_mhz",
             "sm_clock_mhz_min", "sm_clock_mhz_max", "power_w", "energy_j_per_launch", "rel_spread",
@@ -78,8 +81,11 @@ def read_csv(path: Path, what: str = "a CSV result file", **options):
     import pandas as pd
 
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: expected {what}")
     if not path.is_file():
-        raise UserError(f"no such file: {path} (expected {what})")
+        raise UserError(f"{'not a regular file' if path.exists() else 'no such file'}: {path} "
+                        f"(expected {what})")
     try:
         return pd.read_csv(path, encoding="utf-8", **options)
     except pd.errors.EmptyDataError:
@@ -120,6 +126,11 @@ def check(frame, bench: str, where: str):
     for column in schema.numeric:
         if column in frame.columns:
             _to_number(frame, column, where)
+    for column in (c for c in NAMING if c in frame.columns):
+        blank = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        if blank.any():
+            raise UserError(f"{where}: column {column} is empty in {int(blank.sum())} of "
+                            f"{len(frame)} rows (every row names {NAMING[column]})")
     added = [c for c in schema.optional if c not in frame.columns]
     for column in added:
         frame[column] = float("nan")

@@ -36,11 +36,22 @@ class Results:
         return list(dict.fromkeys(r.bench for r in self.runs))
 
 
+# the word a user gives for the results shipped with mmabench (in a checkout data/results/, in
+# an installed wheel somewhere in site-packages), to add them to their own files
+SHIPPED_KEYWORD = "shipped"
+
+
+def resolve(item) -> Path:
+    """An input as named: `shipped` (when no such file or folder exists here) is SHIPPED."""
+    path = Path(item)
+    return SHIPPED if str(item) == SHIPPED_KEYWORD and not path.exists() else path
+
+
 def collect(paths: list, with_files: bool = False, with_code: bool = False) -> list[Run]:
     """Runs from folders (searched recursively for result CSVs and bundles), CSV files, bundles."""
     found: list[Run] = []
     for item in paths:
-        path = Path(item)
+        path = resolve(item)
         if path.is_dir():
             for csv in runs_mod.csv_files(path):
                 found.append(runs_mod.read_csv_run(csv, with_files, with_code))
@@ -51,8 +62,13 @@ def collect(paths: list, with_files: bool = False, with_code: bool = False) -> l
                 found += bundlefile.read(path)
             else:
                 found.append(runs_mod.read_csv_run(path, with_files, with_code))
+        elif path.exists():
+            raise UserError(f"{item} is neither a result file nor a folder (give result folders, "
+                            f"CSV files, bundles or '{SHIPPED_KEYWORD}')")
         else:
-            raise UserError(f"no such result file, folder or bundle: {item}")
+            raise UserError(f"no such result file, folder or bundle: {item} (accepted: result "
+                            f"folders, CSV files, bundles, or '{SHIPPED_KEYWORD}' for the results "
+                            "shipped with mmabench)")
     return found
 
 
@@ -61,5 +77,10 @@ def default_paths() -> list[Path]:
     return ([SHIPPED] if SHIPPED.is_dir() else []) + runs_mod.default_roots()
 
 
+def inputs(paths: list | None) -> list[Path]:
+    """What `load` reads: the paths given, else default_paths()."""
+    return [resolve(p) for p in paths] if paths else default_paths()
+
+
 def load(paths: list | None) -> Results:
-    return Results(collect(list(paths) if paths else default_paths()))
+    return Results(collect(inputs(paths)))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.core.options import Modes
+from mmabench.reporting import plots
 
 OPTIONS = Modes(common=("--output",))  # one mode, which reads every option (mmabench.core.options)
 
@@ -24,7 +25,8 @@ def add_parser(subparsers) -> None:
                    help="figure to write: .png, .svg, .pdf, .jpg, .tif, .webp, .eps or .ps "
                         "(default: the CSV's name as .png beside it; for mmabench's shipped "
                         "results, which are never written, <gpu>-<bench>.png in the results "
-                        "folder, $MMABENCH_RESULTS or ./results)")
+                        "folder, $MMABENCH_RESULTS or ./results; _2, _3, ... added rather than "
+                        "replacing an earlier plot)")
     p.set_defaults(func=run)
 
 
@@ -35,7 +37,7 @@ def sweep_figure(frame):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ToolMissing("plotting needs matplotlib: pip install 'mmabench[plot]'") from None
+        raise ToolMissing(f"plotting needs matplotlib: {plots.INSTALL_HINT}") from None
     ok = frame[(frame["kind"] == "throughput") & (frame["status"] == "ok")]
     if ok.empty:
         raise UserError("no successful throughput rows to plot")
@@ -73,14 +75,14 @@ def default_output(csv: Path) -> Path:
     mmabench must not write there (its shipped results, a tracked file); then in the results
     folder, named after the CSV's folders (data/results/h100-sxm5/mma/mma.csv: h100-sxm5-mma.png)."""
     from mmabench import record
-    from mmabench.record.output import protected
+    from mmabench.record.output import fresh_name, protected
 
     beside = csv.with_suffix(".png")
     if not protected(beside):
-        return beside
+        return fresh_name(beside)
     parts = [p for p in (csv.resolve().parent.parent.name, csv.resolve().parent.name, csv.stem) if p]
     name = "-".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
-    return record.results_root() / f"{name}.png"
+    return fresh_name(record.results_root() / f"{name}.png")
 
 
 def run(args) -> int:
@@ -97,7 +99,7 @@ def run(args) -> int:
                         f"{schema.describe('mma')}, ilp, warps_per_sm)")
     frame = schema.check(frame, "mma", str(path))
     output = check_writable(Path(args.output) if args.output else default_output(path),
-                            record.FIGURE_SUFFIXES)
+                            record.FIGURE_SUFFIXES, [path])
     with writing(output):
         record.write_figure(sweep_figure(frame), output)
     print(f"wrote {output}")

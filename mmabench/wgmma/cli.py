@@ -52,7 +52,7 @@ def add_parser(subparsers) -> None:
                                                "wait_group (default 1)")
     p.add_argument("--no-compare", action="store_true",
                    help="skip the interleaved f16 vs f32 comparison")
-    p.add_argument("--regime", metavar="R", help="of the f16 vs f32 comparison: " + measure.REGIME_HELP)
+    p.add_argument("--regime", metavar="R", type=measure.regime_option, help="of the f16 vs f32 comparison: " + measure.REGIME_HELP)
     p.add_argument("--check-only", action="store_true",
                    help="only the exact small-integer checks of every selected form (no timing); "
                         "prints where a result differs")
@@ -69,9 +69,7 @@ def add_parser(subparsers) -> None:
 
 def selected_forms(args) -> list[catalogue.WgmmaForm]:
     full = getattr(args, "full", False)
-    ns = int_list(args.n, "--n", 8, 256)
-    if ns and any(n not in catalogue.NS for n in ns):
-        raise UserError(f"bad --n {args.n!r}; accepted: {','.join(map(str, catalogue.NS))}")
+    ns = int_list(args.n, "--n", accepted=catalogue.NS)
     ns = ns or (catalogue.NS if full else catalogue.DEFAULT_NS)
     a_srcs = split_list(args.a_src, "A source", catalogue.A_SOURCES)
     swizzles = split_list(args.swizzle, "swizzle", catalogue.SWIZZLES)
