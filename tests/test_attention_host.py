@@ -187,7 +187,7 @@ def _cli(argv):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--dim", "96"], "head dim 96"),
+    (["--dim", "96"], "--dim list '96'; accepted: 64,128,256"),
     (["--acc-s", "f8"], "S accumulator 'f8'"),
     (["--acc-o", "bf16"], "O accumulator 'bf16'"),
     (["--norm", "never"], "normalization 'never'"),

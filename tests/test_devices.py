@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from mmabench import cli, devices, record
+from mmabench.core.errors import UserError
 from mmabench.devices import inventory, launch, merge, summary
 from mmabench.devices.inventory import Device
 from mmabench.core.errors import NoGPU, UserError
@@ -91,7 +92,7 @@ def test_hook_adds_devices_to_gpu_commands_only(monkeypatch):
     assert parser.parse_args(["fakegpu", "--devices", "all"]).devices == "all"
     assert getattr(parser.parse_args(["mma"]), "devices") is None
     for name in ("info", "regs"):
-        with pytest.raises(SystemExit):
+        with pytest.raises(UserError, match="unrecognized arguments: --devices"):
             parser.parse_args([name, "--devices", "0"])
 
 

@@ -34,7 +34,7 @@ def test_every_catalogue_command_is_one_the_cli_accepts():
                 assert (regenerate.CHECKOUT / "scripts" / run.arguments[0]).is_file(), run.command
                 assert run.argv()[1].endswith(f"scripts/{run.arguments[0]}")
                 continue
-            parser.parse_args(list(run.arguments))     # SystemExit on an unknown option
+            parser.parse_args(list(run.arguments))     # a one-line UserError on an unknown option
 
 
 def test_comparison_families_run_in_a_named_regime():
