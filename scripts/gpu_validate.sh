@@ -8,7 +8,8 @@
 # PYTHON picks the interpreter (default python3), which must have this checkout installed.
 # Stages (default: all but hopper, in this order) can be named to fit a time limit: tests, runs
 # (python -m mmabench five times, timed), instr and attn (every benchmark the README quotes),
-# hopper (the Hopper attention kernel's tests, tile search, numerics and ncu), extra
+# hopper, hopper-tune, hopper-maps (the Hopper attention kernel's GPU tests, its tile search one
+# d per step, HOPPER_DIMS="64" to run one; its numerics and ncu), extra
 # (register cross-check, attention correctness on every variant + compute-sanitizer,
 # SELFCHECK_ARGS=--quick for fewer shapes; the nvbench comparison when its wheels are carried
 # in .whl/).
@@ -59,12 +60,16 @@ for stage in $STAGES; do
       TAIL=40 step attention "$PY" -m mmabench attention --dim 64,128 --seq 2048,4096,8192,16384
       step numerics "$PY" -m mmabench attention --numerics
       TAIL=6 step overhead "$PY" -m mmabench attention --overhead ;;
-    hopper)   # the Hopper attention kernel (an H100/H200): its GPU tests, under a time limit (a
-              # ping-pong turn that never comes would hang), its tile search (written to the
-              # compile cache folder's attention_tuned.json), its numerics and Nsight Compute
-      step hopper-tests timeout 900 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_hopper_attention_gpu.py
-      TAIL=30 step hopper-tune timeout 900 "$PY" -m mmabench attention --tune --kernel hopper --dim 64,128,256 \
-          --seq 8192 --mask full --acc-s f32,f16q,f16p --acc-o f32,f16,f16f32 --norm delayed
+    hopper)   # the Hopper attention kernel's GPU tests (an H100/H200), under a time limit: a
+              # ping-pong turn that never comes would hang
+      step hopper-tests timeout 500 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_hopper_attention_gpu.py ;;
+    hopper-tune)   # its tile search, one head dim per step (HOPPER_DIMS, default all three; one
+                   # d fits a 10-minute call), written to the compile cache folder's attention_tuned.json
+      for d in ${HOPPER_DIMS:-64 128 256}; do
+        TAIL=30 step "hopper-tune-d$d" timeout 540 "$PY" -m mmabench attention --tune --kernel hopper --dim "$d" \
+            --seq 8192 --mask full --acc-s f32,f16q,f16p --acc-o f32,f16,f16f32 --norm delayed
+      done ;;
+    hopper-maps)   # its numerics map and Nsight Compute's view of two variants
       TAIL=20 step hopper-numerics "$PY" -m mmabench attention --numerics --kernel hopper --dim 128 \
           --acc-s f32,f16q,f16p --acc-o f32,f16,f16f32 --norm delayed,inloop
       TAIL=12 step hopper-ncu "$PY" scripts/hopper_attention_ncu.py --out "$WORK/results/hopper-attention-ncu" ;;
@@ -76,7 +81,7 @@ for stage in $STAGES; do
             --target "$WORK/site" .whl/*.whl > /dev/null 2>&1
         TAIL=30 OUT=$WORK PYTHONPATH="$WORK/site:${PYTHONPATH:-}" step nvbench-vs-measure "$PY" scripts/nvbench_vs_measure.py
       fi ;;
-    *) echo "unknown stage $stage; accepted: tests runs instr attn hopper extra"; exit 2 ;;
+    *) echo "unknown stage $stage; accepted: tests runs instr attn hopper hopper-tune hopper-maps extra"; exit 2 ;;
   esac
 done
 

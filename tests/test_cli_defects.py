@@ -381,16 +381,18 @@ def test_gpu_validate_runs_every_step_and_fails_if_one_does(tmp_path, failing, r
         assert "numerics" in summary.split("FAILED", 1)[1] and "rc=3" in summary
 
 
-def test_gpu_validate_runs_the_hopper_stage_when_named(tmp_path):
+def test_gpu_validate_runs_the_hopper_stages_when_named(tmp_path):
+    """Three stages, so that each fits a 10-minute call; the tile search one d per step."""
     import os
     import subprocess
 
     env = dict(os.environ, PYTHON=str(_fake_python(tmp_path, "no-step-has-this")), OUT=str(tmp_path / "out"))
-    proc = subprocess.run(["bash", str(REPO / "scripts" / "gpu_validate.sh"), "hopper"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(["bash", str(REPO / "scripts" / "gpu_validate.sh"), "hopper", "hopper-tune",
+                           "hopper-maps"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = proc.stdout.split("== summary", 1)[1]
-    assert all(step in summary for step in ("hopper-tests", "hopper-tune", "hopper-numerics", "hopper-ncu"))
+    assert all(step in summary for step in ("hopper-tests", "hopper-tune-d64", "hopper-tune-d128",
+                                            "hopper-tune-d256", "hopper-numerics", "hopper-ncu"))
     assert "pytest-gpu" not in summary                   # only the stage named
     assert "--numerics --kernel hopper" in proc.stdout and "test_hopper_attention_gpu.py" in proc.stdout
 

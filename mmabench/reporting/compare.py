@@ -36,7 +36,7 @@ def add_parser(subparsers) -> None:
 
 def load_all(paths: list[str]) -> sources.Results:
     """Run folders, result CSVs and bundles (default: the shipped results), merged."""
-    return sources.load(paths or [sources.SHIPPED_KEYWORD])
+    return sources.load(paths or [sources.SHIPPED])
 
 
 def datasheet_table(measured_names: set[str], markdown=False) -> str:
