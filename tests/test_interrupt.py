@@ -35,7 +35,7 @@ def _interrupt(proc: subprocess.Popen, after_s: float, whole_group: bool) -> flo
 
 
 @pytest.mark.parametrize("whole_group", [True, False], ids=["terminal-ctrl-c", "kill-pid"])
-def test_ctrl_c_stops_regs_all_at_once_and_says_nothing_was_saved(tmp_path, whole_group):
+def test_ctrl_c_stops_regs_all_at_once_and_keeps_the_finished_builds(tmp_path, whole_group):
     env = {**os.environ, "MMABENCH_CACHE": str(tmp_path / "fresh-cache"),
            "MMABENCH_RESULTS": str(tmp_path / "results"), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "mmabench", "regs", "--all"], cwd=tmp_path,
@@ -47,8 +47,15 @@ def test_ctrl_c_stops_regs_all_at_once_and_says_nothing_was_saved(tmp_path, whol
     assert took < STOP_LIMIT_S, err[-2000:]
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err
-    assert "mmabench: interrupted; nothing was saved" in err       # compiles save at the end ...
-    assert not any((tmp_path / "results").glob("*_regs_*"))        # ... and none was made
+    folders = list((tmp_path / "results").glob("*_regs_*"))
+    if folders:    # the rows of the builds that had finished, and the message says how many
+        import pandas as pd
+
+        (folder,) = folders
+        kept = len(pd.read_csv(folder / "regs.csv"))
+        assert 0 < kept < 944 and f"interrupted; {kept} rows (regs.csv) kept in {folder}" in err
+    else:
+        assert "mmabench: interrupted; nothing was saved" in err
     time.sleep(0.2)
     assert not _tools_left(str(tmp_path / "fresh-cache")), "a tool outlived mmabench"
 
@@ -141,6 +148,27 @@ def test_interrupted_with_rows_names_the_folder_and_count(tmp_path, monkeypatch,
     assert _interrupt_regs(tmp_path, monkeypatch, rows=2) == 130
     (folder,) = tmp_path.glob("*_regs_offline")
     assert capsys.readouterr().err == f"mmabench: interrupted; 2 rows (regs.csv) kept in {folder}\n"
+
+
+def test_regs_keeps_the_rows_of_the_builds_finished_before_ctrl_c(tmp_path, monkeypatch, capsys):
+    """compile_builds interrupted after two builds (the third raises): regs saves those two."""
+    from mmabench.compiler import report
+
+    calls = []
+    real = report.build_one
+
+    def build_one(spec, arch, run=None, with_sass=True):
+        calls.append(spec.name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(spec, arch, run, with_sass)
+
+    monkeypatch.setattr(report, "build_one", build_one)
+    assert cli.main(["regs", "--results", str(tmp_path), "--jobs", "1", "--arch", "sm_80",
+                     "--family", "mma"]) == 130
+    (folder,) = tmp_path.glob("*_regs_offline")
+    assert capsys.readouterr().err.endswith(f"mmabench: interrupted; 2 rows (regs.csv) kept in {folder}\n")
+    assert list(pd.read_csv(folder / "regs.csv")["kernel"]) == calls[:2]
 
 
 # ---- the pool and the tools it runs -----------------------------------------------------------

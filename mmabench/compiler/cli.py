@@ -222,6 +222,13 @@ def _save(builds, rows, diffs, results_root, context, keep_code=False) -> str:
     return str(folder.path)
 
 
+def _rows_with_context(rows: list[dict], ctx: dict) -> list[dict]:
+    common = record.offline_row_context(ctx)
+    for r in rows:
+        r.update(common)
+    return rows
+
+
 # ---------------------------------------------------------------- the command
 
 def run(args) -> int:
@@ -250,12 +257,15 @@ def run(args) -> int:
         if not creport.has_acc_pairs(specs):
             raise UserError(NO_PAIRS)
     t0 = time.perf_counter()
-    builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
-    rows = [b.row for b in builds]
+    try:
+        builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
+    except creport.Interrupted as stop:   # keep the rows of the builds that finished
+        if not args.no_save and stop.builds:
+            rows = _rows_with_context([b.row for b in stop.builds], record.offline_context())
+            _save(stop.builds, rows, None, args.results, record.offline_context())
+        raise
     ctx = record.offline_context()
-    common = record.offline_row_context(ctx)
-    for r in rows:
-        r.update(common)
+    rows = _rows_with_context([b.row for b in builds], ctx)
     elapsed = time.perf_counter() - t0
 
     diffs = None

@@ -346,19 +346,34 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
             bar.step(f"{build.spec.name} {build.target or build.arch}")
         return build
 
-    if jobs <= 1 or len(pairs) <= 1:
-        built = [done(build_one(s, a, run, with_sass=False)) for s, a in pairs]
-        if sass_ok:
-            add_sass_batched(built, run)
-    else:
-        with workers.pool(jobs) as pool:     # Ctrl-C: queued compiles cancelled, ptxas killed
-            futures = [pool.submit(build_one, s, a, run, False) for s, a in pairs]
-            built = [done(f.result()) for f in as_completed(futures)]
-            if sass_ok:
-                built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
-                add_sass_batched(built, run, pool.map, jobs)
     order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
+    built: list[Build] = []
+    try:
+        if jobs <= 1 or len(pairs) <= 1:
+            for s, a in pairs:
+                built.append(done(build_one(s, a, run, with_sass=False)))
+            if sass_ok:
+                add_sass_batched(built, run)
+        else:
+            with workers.pool(jobs) as pool:     # Ctrl-C: queued compiles cancelled, ptxas killed
+                futures = [pool.submit(build_one, s, a, run, False) for s, a in pairs]
+                for f in as_completed(futures):
+                    built.append(done(f.result()))
+                if sass_ok:
+                    built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
+                    add_sass_batched(built, run, pool.map, jobs)
+    except KeyboardInterrupt:
+        raise Interrupted(sorted(built, key=lambda b: order[(b.spec.name, b.arch)])) from None
     return sorted(built, key=lambda b: order[(b.spec.name, b.arch)])
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during compile_builds, with the builds finished by then (`builds`, in report
+    order; their SASS columns may be missing), so that the caller can keep their rows."""
+
+    def __init__(self, builds: list[Build]):
+        super().__init__()
+        self.builds = builds
 
 
 def compile_report(kernels=None, archs=None, jobs: int | None = None, families=None,
