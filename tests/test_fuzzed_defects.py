@@ -155,3 +155,11 @@ def test_results_that_name_a_file_or_nothing_are_one_line(tmp_path, monkeypatch,
     assert main(["mma", "--offline", "--arch", "sm_80"]) == 2
     assert "MMABENCH_RESULTS is set but empty" in one_line(capsys.readouterr().err)
     assert not (tmp_path / "results").exists()
+
+
+def test_a_file_where_the_markdown_figures_folder_goes_is_one_line(tmp_path, capsys):
+    (tmp_path / "m-figures").write_text("keep")
+    assert main(["report", str(_shipped_mma_csv()), "-o", str(tmp_path / "r.html"),
+                 "--markdown", str(tmp_path / "m.md")]) == 2
+    assert "it is a file, and they go in a folder of that name" in one_line(capsys.readouterr().err)
+    assert (tmp_path / "m-figures").read_text() == "keep" and not (tmp_path / "r.html").exists()

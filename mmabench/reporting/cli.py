@@ -36,11 +36,18 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _figures_folder(md: Path) -> Path:
+    return md.parent / f"{md.stem}-figures"
+
+
 def run(args) -> int:
     # each output checked before any work: never two on one file, never over an input
     outputs = Outputs(sources.inputs(args.inputs) + ([Path(args.published)] if args.published else []))
     out = outputs.claim(Path(args.output), "-o", HTML_SUFFIXES)
     md = outputs.claim(Path(args.markdown), "--markdown", MARKDOWN_SUFFIXES) if args.markdown else None
+    if md and _figures_folder(md).exists() and not _figures_folder(md).is_dir():
+        raise UserError(f"cannot write the plots of --markdown into {_figures_folder(md)}: it is a "
+                        "file, and they go in a folder of that name; move it or name another --markdown")
     published_rows = published.load(Path(args.published) if args.published else None)
     results = sources.load(args.inputs)
     if not results.runs:
@@ -48,7 +55,7 @@ def run(args) -> int:
     doc = document.build(results, published_rows)
     figures = {}
     if md:
-        fig_dir = md.parent / f"{md.stem}-figures"
+        fig_dir = _figures_folder(md)
         text, files = markdown.render(doc, fig_dir, f"{md.stem}-figures/")
         if files:
             with writing(fig_dir):
