@@ -67,8 +67,8 @@ READS = {
     },
     "attention": {
         "the benchmark": ((), ATTENTION_VARIANT | ATTENTION_CASES | {
-            "--regime", "--cold", "--rounds", "--seed", "--no-torch", "--results", "--markdown",
-            "--devices"}),
+            "--hopper-options", "--regime", "--cold", "--rounds", "--seed", "--no-torch", "--results",
+            "--markdown", "--devices"}),
         "--numerics": (("--numerics",), ATTENTION_VARIANT | {"--seed", "--results", "--markdown",
                                                              "--devices"}),
         "--tune": (("--tune",), ATTENTION_VARIANT | ATTENTION_CASES | {"--seed", "--devices"}),

@@ -270,3 +270,43 @@ def test_the_tuner_builds_each_stages_candidates_together(monkeypatch):
         tiles, rows = results[v.base_name]
         assert tiles.pingpong and len(rows) == len(tune.tile_space(128, "hopper")) + len(
             tune.hopper_options(max(tune.tile_space(128, "hopper"), key=lambda t: t.bc), v))
+
+
+def _attention_args(*argv):
+    import argparse
+
+    from mmabench.attention import cli
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["attention", *argv])
+
+
+def test_hopper_options_time_each_variant_again_with_the_sets_asked_for():
+    """--hopper-options none,lazy,poly2+lazy: each Hopper variant at its cut with exactly those
+    options, after the tuned ones (which stay the ratios' references), none twice, the sets a
+    scheme excludes skipped (poly with f16p and lazy's tau 8); no same-tile twin duplicates one."""
+    from mmabench.attention import bench, cli
+    args = _attention_args("--kernel", "hopper", "--dim", "256", "--acc-s", "f32,f16p", "--acc-o",
+                           "f32,f16", "--norm", "delayed", "--hopper-options", "none,lazy,poly2+lazy")
+    vs = cli.selected_variants(args, "sm_90")
+    tuned = [variants.hopper_variant(256, s, o) for s in ("f32", "f16p") for o in ("f32", "f16")]
+    assert [v.name for v in vs[:4]] == [v.name for v in tuned]
+    extra = vs[4:]
+    assert len({v.name for v in vs}) == len(vs)
+    assert all(v.tiles.consumers == t.tiles.consumers and v.tiles.bc == t.tiles.bc
+               for v in extra for t in tuned if t.base_name == v.base_name)
+    assert {v.tiles.lazy for v in extra} == {False, True} and {v.tiles.poly for v in extra} == {0, 2}
+    assert not [v for v in extra if v.acc_s == "f16p" and v.acc_o == "f32" and v.tiles.poly]
+    twins = [t.name for t, _, _ in bench.same_tiles_twins(vs)]
+    assert len(twins) == len(set(twins)) and not set(twins) & {v.name for v in vs}
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--kernel", "hopper", "--hopper-options", "lazy+fast"], "unknown Hopper tile option 'fast'"),
+    (["--kernel", "hopper", "--hopper-options", "lazy,,none"], "empty item in --hopper-options"),
+    (["--kernel", "fa2", "--hopper-options", "lazy"], "applies to the Hopper kernel"),
+])
+def test_hopper_options_that_cannot_apply_are_one_line(argv, words):
+    from mmabench.attention import cli
+    with pytest.raises(UserError, match=words):
+        cli.selected_variants(_attention_args(*argv), "sm_90")

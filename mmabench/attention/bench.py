@@ -150,14 +150,20 @@ def same_tiles_twins(var_list: list[variants.Variant]) -> list[tuple[variants.Va
     """(f16 variant at the f32/f32 variant's tiles, its label, the f32/f32 name) for every f16
     variant whose tuned tiles differ from its f32/f32 reference's: the like-for-like comparison
     (only the accumulator differs)."""
-    refs = {(v.kernel, v.dim, v.norm): v for v in var_list if v.is_reference_acc}
-    out = []
+    refs = {}
+    for v in var_list:     # the first f32/f32 of each kernel, d and normalization (the tuned one)
+        if v.is_reference_acc:
+            refs.setdefault((v.kernel, v.dim, v.norm), v)
+    out, made = [], {v.name for v in var_list}      # never a second copy of a contender
     for v in var_list:
         ref = refs.get((v.kernel, v.dim, v.norm))
         if v.is_reference_acc or ref is None or ref.tiles == v.tiles:
             continue
-        if v.tiles.valid_for(v.dim) is None and ref.tiles.valid_for(v.dim) is None:
-            out.append((v.with_tiles(ref.tiles), v.name + SAME_TILES, ref.name))
+        twin = v.with_tiles(ref.tiles)
+        # a variant with other tile options (--hopper-options) has the same twin as its tuned one
+        if twin.name not in made and v.tiles.valid_for(v.dim) is None and ref.tiles.valid_for(v.dim) is None:
+            made.add(twin.name)
+            out.append((twin, v.name + SAME_TILES, ref.name))
     return out
 
 

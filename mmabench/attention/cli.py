@@ -34,8 +34,8 @@ VARIANT = ("--dim", "--acc-s", "--acc-o", "--norm", "--full", "--kernel")
 CASES = ("--seq", "--mask", "--causal", "--tokens")
 OPTIONS = Modes(modes=(
     Mode("the benchmark", devices=True,
-         reads=VARIANT + CASES + ("--regime", "--cold", "--rounds", "--seed", "--no-torch",
-                                  "--results", "--markdown")),
+         reads=VARIANT + CASES + ("--hopper-options", "--regime", "--cold", "--rounds", "--seed",
+                                  "--no-torch", "--results", "--markdown")),
     Mode("--numerics", devices=True, reads=VARIANT + ("--seed", "--results", "--markdown")),
     Mode("--tune", devices=True, reads=VARIANT + CASES + ("--seed",)),
     Mode("--overhead", devices=True, reads=("--results", "--markdown")),
@@ -71,6 +71,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--kernel", metavar="K",
                    help="fa2 (mma.sync, sm_80+), hopper (TMA + wgmma, warp-specialized, sm_90a), "
                         "both; default: both on an H100/H200 and offline, else fa2")
+    p.add_argument("--hopper-options", metavar="SETS",
+                   help="also time each Hopper variant at its tuned cut with these tile options, "
+                        "beside it in the same run: a comma list of sets from "
+                        f"{', '.join(variants.HOPPER_OPTIONS)}, '+' to combine "
+                        "(e.g. none,lazy,pingpong+lazy); sets a scheme excludes are skipped")
     p.add_argument("--full", dest="exhaustive", action="store_true",
                    help="the exhaustive sweep: every head dim, N and accumulator scheme, with "
                         "more interleaved rounds")
@@ -129,11 +134,40 @@ def selected_variants(args, gpu_arch: str | None = None) -> list[variants.Varian
     if "fa2" in kernels:
         out += _of_kernel(ch, "fa2", "FA2-class kernel", variants.S_MODES, variants.all_variants,
                           variants.variant, DEFAULT_SCHEMES)
+    hopper = []
     if "hopper" in kernels:
-        out += _of_kernel(ch, "hopper", "Hopper kernel", variants.HOPPER_S_MODES,
-                          variants.all_hopper_variants, variants.hopper_variant,
-                          HOPPER_DEFAULT_SCHEMES)
-    return out
+        hopper = _of_kernel(ch, "hopper", "Hopper kernel", variants.HOPPER_S_MODES,
+                            variants.all_hopper_variants, variants.hopper_variant,
+                            HOPPER_DEFAULT_SCHEMES)
+    return out + hopper + _with_options(hopper, getattr(args, "hopper_options", None))
+
+
+def _with_options(hopper: list, sets: str | None) -> list:
+    """--hopper-options: each Hopper variant again with each set of tile options, after all the
+    tuned variants (so that they stay the references of the ratios), none twice."""
+    if sets is None:
+        return []
+    options = [variants.hopper_option_set(s) for s in _option_sets(sets)]
+    if not hopper:
+        raise UserError("--hopper-options applies to the Hopper kernel, which this run does not "
+                        "take (it needs an sm_90 GPU and --kernel auto, hopper or both)")
+    seen = {v.name for v in hopper}
+    extra = []
+    for opt in options:
+        for v in hopper:
+            w = variants.with_hopper_options(v, opt)
+            if w is not None and w.name not in seen:
+                seen.add(w.name)
+                extra.append(w)
+    return extra
+
+
+def _option_sets(text: str) -> list[str]:
+    sets = [s.strip() for s in text.split(",")]
+    if not all(sets):
+        raise UserError(f"empty item in --hopper-options {text!r}; accepted: sets of "
+                        f"{', '.join(variants.HOPPER_OPTIONS)}, '+' to combine, comma-separated")
+    return sets
 
 
 @dataclass(frozen=True)

@@ -365,6 +365,36 @@ def hopper_option_conflict(t: HopperTiles, acc_s: str, acc_o: str, norm: str) ->
     return None
 
 
+# The Hopper tile options a user can switch on by name (attention --hopper-options), '+' joined;
+# polyN: N eighths of the exponentials by polynomial
+HOPPER_OPTIONS = ("none", "overlap", "pingpong", "lazy", "poly1..poly8")
+_NO_OPTIONS = {"overlap": False, "poly": 0, "pingpong": False, "lazy": False}
+
+
+def hopper_option_set(text: str) -> dict:
+    """'pingpong+lazy' -> the HopperTiles options it switches on (the others off; 'none': all
+    off); UserError naming what is accepted."""
+    out = dict(_NO_OPTIONS)
+    for name in (part.strip() for part in text.split("+")):
+        if name in ("overlap", "pingpong", "lazy"):
+            out[name] = True
+        elif re.fullmatch(r"poly[1-8]", name):
+            out["poly"] = int(name[4:])
+        elif name != "none":
+            raise UserError(f"unknown Hopper tile option {name!r} in {text!r}; accepted: "
+                            f"{', '.join(HOPPER_OPTIONS)}, '+' to combine")
+    return out
+
+
+def with_hopper_options(v: "Variant", options: dict) -> "Variant | None":
+    """The Hopper variant `v` at its cut (consumers, keys per tile, stages) with exactly
+    `options` switched on; None where its scheme excludes them (hopper_option_conflict)."""
+    t = replace(v.tiles, **options)
+    if hopper_option_conflict(t, v.acc_s, v.acc_o, v.norm) or t.valid_for(v.dim):
+        return None
+    return v.with_tiles(t)
+
+
 def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
     """The variant's tuned tiles; else its delayed sibling's; else FlashAttention-3's."""
     # S=f16p: the same registers as f16q, so its tiles unless tuned itself
