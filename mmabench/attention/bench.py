@@ -26,12 +26,12 @@ from mmabench import measure, record, hardware
 from mmabench.compiler import driver_jit
 from mmabench.attention import build, checks, torch_ref, variants
 from mmabench.attention.launch import Launcher
+from mmabench.attention.tables import SAME_TILES
 from mmabench.attention.reference import default_scale
 from mmabench.attention.validate import Reference, check_variant, random_inputs
 
 TOKENS = 16384        # batch * seq, as FlashAttention's benchmark
 HIDDEN = 2048         # heads * dim
-SAME_TILES = "@f32tiles"   # suffix of an f16 variant run at the f32/f32 variant's tiles
 # Attention launches are ms-long and steady; 5 interleaved rounds, sustained blocks by default
 # (burst: 3 samples of single launches per block).
 POLICY = measure.Policy(warmup_ms=10.0, min_sample_ms=0.0, rounds=5, samples_per_round=3,

@@ -14,10 +14,10 @@ two medians, marked '(medians)'. Several GPUs: one pair of tables per GPU, each 
 
 from __future__ import annotations
 
+from mmabench.attention.tables import SAME_TILES
 from mmabench.reporting import tables
 
 TORCH = {"sdpa_flash_attention": "FLASH", "sdpa_cudnn_attention": "cuDNN"}
-SAME_TILES = "@f32tiles"
 
 
 def _num(x) -> float | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from mmabench.reporting import tables
 
 
-SAME_TILES = "@f32tiles"   # bench.SAME_TILES: an f16 variant run at the f32/f32 variant's tiles
+# the name suffix of an f16 variant run at the f32/f32 variant's tiles (bench.same_tiles_twins)
+SAME_TILES = "@f32tiles"
 
 
 def _scheme(r: dict) -> str:
