@@ -29,26 +29,38 @@ def _run_folder(root, name="20260101-000000_mma_x"):
 
 # ---------------------------------------------------------------- outputs never over inputs
 
-def test_bundle_refuses_to_write_over_a_file_of_the_folders_it_packs(tmp_path, capsys):
+def test_bundle_and_report_never_write_over_a_result_file(tmp_path, capsys):
     folder = _run_folder(tmp_path / "res")
-    victim = folder / "old.mmabench.json.gz"
-    victim.write_bytes(b"keep")
-    assert main(["bundle", "--results", str(tmp_path / "res"), "-o", str(victim)]) == 2
-    assert "input folder" in one_line(capsys.readouterr().err)
-    assert victim.read_bytes() == b"keep"
-    assert main(["bundle", "--results", str(tmp_path / "res"), "-o", str(tmp_path / "b.txt")]) == 2
+    csv = folder / "mma.csv"
+    before = csv.read_bytes()
+    assert main(["bundle", "--results", str(tmp_path / "res"), "-o", str(csv)]) == 2
     assert ".mmabench.json.gz" in one_line(capsys.readouterr().err)
-
-
-def test_report_refuses_to_write_over_a_file_it_reads(tmp_path, capsys):
-    folder = _run_folder(tmp_path / "res")
-    page = folder / "page.html"
-    page.write_text("keep")
-    assert main(["report", str(tmp_path / "res"), "-o", str(page)]) == 2
-    assert "input folder" in one_line(capsys.readouterr().err)
-    assert page.read_text() == "keep"
+    for output in ("-o", "--markdown"):
+        assert main(["report", str(csv), output, str(csv)]) == 2
+        assert "cannot write" in one_line(capsys.readouterr().err)
+    assert csv.read_bytes() == before
     assert main(["report", str(tmp_path / "res"), "-o", str(tmp_path / "r.txt")]) == 2
     assert "accepted suffixes .html" in one_line(capsys.readouterr().err)
+
+
+def test_an_input_file_is_never_an_output(tmp_path):
+    from mmabench.record.output import overwrites_input
+
+    page = tmp_path / "in.html"
+    assert "it is an input" in overwrites_input(tmp_path / "." / "in.html", [page])
+    assert overwrites_input(tmp_path / "out.html", [page, tmp_path]) == ""
+
+
+def test_a_report_written_among_its_input_folders_can_be_written_again(tmp_path, monkeypatch, capsys):
+    """report -o results/report.html, twice: the page is no input (the readers take CSVs and
+    bundles), so the second run replaces it like the first wrote it."""
+    monkeypatch.chdir(tmp_path)
+    _run_folder(tmp_path / "results")
+    for _ in range(2):
+        assert main(["report", "results", "-o", "results/report.html", "--markdown", "results/r.md"]) == 0
+    assert (tmp_path / "results" / "report.html").stat().st_size > 0
+    for _ in range(2):
+        assert main(["bundle", "--results", "results", "-o", "results/b.mmabench.json.gz"]) == 0
 
 
 def test_default_output_names_never_replace_an_earlier_file(tmp_path, monkeypatch, capsys):

@@ -310,3 +310,14 @@ def test_hopper_options_that_cannot_apply_are_one_line(argv, words):
     from mmabench.attention import cli
     with pytest.raises(UserError, match=words):
         cli.selected_variants(_attention_args(*argv), "sm_90")
+
+
+def test_a_siblings_tiles_lose_the_options_this_scheme_excludes(monkeypatch):
+    """The in-loop scheme and f16p inherit tiles (their delayed / f16q sibling's); a lazy option
+    there, which they cannot take, is dropped rather than making every variant unbuildable."""
+    tuned = {(128, "f32", "f32", "delayed"): HopperTiles(2, 128, 3, lazy=True),
+             (128, "f16q", "f32", "delayed"): HopperTiles(2, 128, 3, poly=2, lazy=True)}
+    monkeypatch.setattr(variants, "hopper_tuned", lambda: tuned)
+    assert variants.hopper_tiles_for(128, "f32", "f32", "inloop") == HopperTiles(2, 128, 3)
+    assert variants.hopper_tiles_for(128, "f16p", "f32", "delayed") == HopperTiles(2, 128, 3, poly=2)
+    assert variants.hopper_tiles_for(128, "f32", "f32", "delayed").lazy

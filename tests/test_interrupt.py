@@ -53,7 +53,7 @@ def test_ctrl_c_stops_regs_all_at_once_and_keeps_the_finished_builds(tmp_path, w
 
         (folder,) = folders
         kept = len(pd.read_csv(folder / "regs.csv"))
-        assert 0 < kept < 944 and f"interrupted; {kept} rows (regs.csv) kept in {folder}" in err
+        assert 0 < kept <= 944 and f"interrupted; {kept} rows (regs.csv) kept in {folder}" in err
     else:
         assert "mmabench: interrupted; nothing was saved" in err
     time.sleep(0.2)
@@ -169,6 +169,20 @@ def test_regs_keeps_the_rows_of_the_builds_finished_before_ctrl_c(tmp_path, monk
     (folder,) = tmp_path.glob("*_regs_offline")
     assert capsys.readouterr().err.endswith(f"mmabench: interrupted; 2 rows (regs.csv) kept in {folder}\n")
     assert list(pd.read_csv(folder / "regs.csv")["kernel"]) == calls[:2]
+
+
+def test_regs_interrupted_while_reading_the_sass_says_so_in_the_rows(tmp_path, monkeypatch, capsys):
+    from mmabench.compiler import report
+
+    def add_sass_batched(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "add_sass_batched", add_sass_batched)
+    assert cli.main(["regs", "--results", str(tmp_path), "--jobs", "1", "--arch", "sm_80",
+                     "--family", "mma"]) == 130
+    (folder,) = tmp_path.glob("*_regs_offline")
+    rows = pd.read_csv(folder / "regs.csv")
+    assert len(rows) and (rows["message"] == "interrupted before its SASS was read").all()
 
 
 # ---- the pool and the tools it runs -----------------------------------------------------------

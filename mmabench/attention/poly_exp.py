@@ -74,9 +74,10 @@ def _f16x2_bits(value: float) -> str:
 
 
 def ex2_poly_f16x2(x) -> np.ndarray:
-    """2^x as the kernel's ex2_poly_f16x2 computes each half, in float16 (bit-exact)."""
+    """2^x as the kernel's ex2_poly_f16x2 computes each half, in float16: bit-exact for every x
+    up to HIGHEST_F16, -inf and NaN (both 0); the kernel never sees +inf or x > 3 there."""
     f64 = np.float64
-    x = np.maximum(_f16(x), np.float16(LOWEST_F16))
+    x = np.fmax(_f16(x), np.float16(LOWEST_F16))     # max.f16x2: NaN gives the other operand
     t = _f16(x.astype(f64) + MAGIC_F16)
     f = _f16(x.astype(f64) - _f16(t.astype(f64) - MAGIC_F16).astype(f64))
     c = [_f16(k).astype(f64) for k in COEFFICIENTS]

@@ -398,9 +398,12 @@ def with_hopper_options(v: "Variant", options: dict) -> "Variant | None":
 def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
     """The variant's tuned tiles; else its delayed sibling's; else FlashAttention-3's."""
     # S=f16p: the same registers as f16q, so its tiles unless tuned itself
-    return _first(hopper_tuned(), ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
-                                   (dim, "f16q" if acc_s == "f16p" else acc_s, acc_o, "delayed")),
-                  HOPPER_TILES[dim])
+    t = _first(hopper_tuned(), ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
+                                (dim, "f16q" if acc_s == "f16p" else acc_s, acc_o, "delayed")),
+               HOPPER_TILES[dim])
+    # a sibling's tiles may carry an option this scheme excludes (lazy with in-loop
+    # normalization, or beside the packed polynomial): without it (poly alone always fits)
+    return replace(t, lazy=False) if hopper_option_conflict(t, acc_s, acc_o, norm) else t
 
 
 def hopper_variant(dim: int, acc_s: str, acc_o: str, norm: str = "delayed",

@@ -261,8 +261,9 @@ def run(args) -> int:
         builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
     except creport.Interrupted as stop:   # keep the rows of the builds that finished
         if not args.no_save and stop.builds:
-            rows = _rows_with_context([b.row for b in stop.builds], record.offline_context())
-            _save(stop.builds, rows, None, args.results, record.offline_context())
+            ctx = record.offline_context()
+            rows = _rows_with_context([b.row for b in stop.builds], ctx)
+            _save(stop.builds, rows, None, args.results, ctx, args.keep_code)
         raise
     ctx = record.offline_context()
     rows = _rows_with_context([b.row for b in builds], ctx)

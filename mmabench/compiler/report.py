@@ -363,6 +363,9 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
                     built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
                     add_sass_batched(built, run, pool.map, jobs)
     except KeyboardInterrupt:
+        for b in built:   # interrupted while the SASS was being read: say so in the row
+            if sass_ok and b.row["status"] == "ok" and "sass_histogram" not in b.row:
+                b.row["message"] = "interrupted before its SASS was read"
         raise Interrupted(sorted(built, key=lambda b: order[(b.spec.name, b.arch)])) from None
     return sorted(built, key=lambda b: order[(b.spec.name, b.arch)])
 

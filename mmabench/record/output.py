@@ -45,14 +45,13 @@ def protected(path: Path) -> str:
 
 def overwrites_input(path: Path, inputs=()) -> str:
     """Why writing `path` would destroy what this command reads ('' if it would not): it is one
-    of `inputs`, or an existing file inside an input folder (a run's result file)."""
+    of the input files. (Files inside an input folder that the command does not read, such as
+    an earlier report beside the CSVs, may be written: each writer's suffixes keep it off the
+    files the readers take, result CSVs and bundles.)"""
     target = Path(path).resolve()
     for item in inputs:
-        source = Path(item).resolve()
-        if target == source:
+        if target == Path(item).resolve():
             return f"it is an input of this command ({item})"
-        if source.is_dir() and target.is_relative_to(source) and target.exists():
-            return f"it is a file in the input folder {item}"
     return ""
 
 

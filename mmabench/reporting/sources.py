@@ -42,9 +42,8 @@ SHIPPED_KEYWORD = "shipped"
 
 
 def resolve(item) -> Path:
-    """An input as named: `shipped` (when no such file or folder exists here) is SHIPPED."""
-    path = Path(item)
-    return SHIPPED if str(item) == SHIPPED_KEYWORD and not path.exists() else path
+    """An input as named: the word `shipped` is SHIPPED (a folder of that name here: ./shipped)."""
+    return SHIPPED if str(item) == SHIPPED_KEYWORD else Path(item)
 
 
 def collect(paths: list, with_files: bool = False, with_code: bool = False) -> list[Run]:
