@@ -55,9 +55,18 @@ class OneLineErrors(argparse.ArgumentParser):
     """argparse's errors (a bad integer, an unknown choice) as one line, like every other
     mistake, rather than a usage block; sub-command parsers are of this class too."""
 
+    def parse_args(self, args=None, namespace=None):
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
     def error(self, message: str):
         command = self.prog.removeprefix(PROG).strip()
-        raise UserError(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
+        if not command and message.startswith("unrecognized arguments"):
+            # reported by the top parser for a sub-command's line: name the sub-command
+            commands = self._subparsers._group_actions[0].choices if self._subparsers else {}
+            command = next((a for a in getattr(self, "_argv", []) if a in commands), "")
+        prog = f"{PROG} {command}" if command else PROG
+        raise UserError(f"{command + ': ' if command else ''}{message} (see {prog} --help)")
 
 
 # The options of `python -m mmabench` itself, which no sub-command reads.

@@ -12,7 +12,7 @@ import functools
 import re
 
 from mmabench.core import project_files
-from mmabench.core.errors import NoGPU, UserError
+from mmabench.core.errors import NoGPU, UserError, items
 
 ARCHS_CSV = project_files.data("archs.csv")
 GPUS_CSV = project_files.data("gpus.csv")
@@ -99,15 +99,11 @@ def parse_archs(text: str | None, default=DEFAULT_ARCHS) -> list[str]:
     if text is None:
         return list(default)
     out = []
-    for item in (t.strip() for t in text.split(",")):
-        if not item:
-            continue
+    for item in items(text, "architecture", ", ".join(known_archs())):
         arch = item if item.startswith("sm_") else f"sm_{item}"
         if arch not in arch_limits():
             raise UserError(f"unknown architecture {item!r}; accepted: {', '.join(known_archs())}")
         out.append(arch)
-    if not out:
-        raise UserError(f"empty architecture list; accepted: {', '.join(known_archs())}")
     return out
 
 

@@ -175,3 +175,58 @@ def test_a_file_where_the_markdown_figures_folder_goes_is_one_line(tmp_path, cap
                  "--markdown", str(tmp_path / "m.md")]) == 2
     assert "it is a file, and they go in a folder of that name" in one_line(capsys.readouterr().err)
     assert (tmp_path / "m-figures").read_text() == "keep" and not (tmp_path / "r.html").exists()
+
+
+# ---------------------------------------------------------------- second round
+
+@pytest.mark.parametrize("argv, words", [
+    (["gemm", "--no-t", "--triton"], "--triton and --no-triton exclude each other"),
+    (["regs", "--arch", "sm_80,"], "empty item in the architecture list"),
+    (["gemm", "--shape", "256x8192x8192,"], "empty item in the --shape list"),
+    (["arith", "--offline", "--form", "acc_f16,"], "empty item in the --form list"),
+    (["regs", "--kernel", "demo.*,"], "empty item in the --kernel list"),
+    (["attention", "--kernel", "hopper", "--hopper-options", "poly1+poly2"], "contradict or repeat"),
+    (["attention", "--kernel", "hopper", "--hopper-options", "none+lazy"], "contradict or repeat"),
+    (["mma", "--bogus"], "mma: unrecognized arguments: --bogus (see python -m mmabench mma --help)"),
+    (["wgmma", "--check-only", "--dump-layout", "FILE"], "it is a file; give a folder"),
+    (["bundle", "--results", "FILE"], "is not a folder: --results takes results folders"),
+])
+def test_second_round_of_bad_input_is_one_line(tmp_path, capsys, argv, words):
+    a_file = tmp_path / "a.csv"
+    a_file.write_text("x\n1\n")
+    argv = [str(a_file) if a == "FILE" else a for a in argv]
+    assert main(argv) == 2
+    assert words in one_line(capsys.readouterr().err)
+
+
+def test_hopper_options_that_apply_to_no_chosen_scheme_are_refused():
+    import argparse
+
+    from mmabench.attention import cli
+    from mmabench.core.errors import UserError
+
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["attention", "--kernel", "hopper", "--norm", "inloop",
+                              "--hopper-options", "lazy"])
+    with pytest.raises(UserError, match="none of these sets applies"):
+        cli.selected_variants(args, "sm_90")
+
+
+def test_the_same_input_named_twice_is_read_once(tmp_path, capsys):
+    from mmabench.reporting import sources
+
+    assert len(sources.load(["shipped", "shipped"]).runs) == len(sources.load(["shipped"]).runs)
+    _run_folder(tmp_path / "res")
+    out = tmp_path / "b.mmabench.json.gz"
+    assert main(["bundle", "--results", str(tmp_path / "res"), "--results", str(tmp_path / "res"),
+                 "-o", str(out)]) == 0
+    assert "1 runs" in capsys.readouterr().out
+
+
+def test_reports_default_name_never_replaces_a_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.html").write_text("my notes")
+    assert main(["report", str(_shipped_mma_csv())]) == 0
+    assert (tmp_path / "report.html").read_text() == "my notes"
+    assert (tmp_path / "report_2.html").stat().st_size > 0

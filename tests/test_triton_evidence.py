@@ -98,8 +98,9 @@ def test_configurations_are_the_puzzles_four_and_tiles_are_checked():
 def test_offline_triton_without_triton_is_one_clear_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mmabench", "gemm", "--offline", "--triton",
                            "--results", str(tmp_path)], capture_output=True, text=True)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stdout.strip().startswith("gemm --offline --triton needs Triton: triton not importable")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not proc.stdout.strip()
+    assert proc.stderr.startswith("mmabench: gemm --offline --triton needs Triton: triton not importable")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "pip install triton" in proc.stderr
 
 
 @pytest.mark.skipif(triton_gemm.unavailable() is not None, reason="needs Triton (not a GPU)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmabench.core.errors import UserError
+from mmabench.core.errors import UserError, items
 from mmabench.mma.catalogue import FORMS as MMA_FORMS, FP8_FORMS, MmaForm
 from mmabench.wgmma.catalogue import M, TYPE_ACC, WgmmaForm
 
@@ -91,7 +91,7 @@ def by_names(text: str | None) -> list[MmaForm]:
     if not text:
         return all_forms()
     forms = known_forms()
-    names = [t.strip() for t in text.split(",") if t.strip()]
+    names = items(text, "--form", "form names or parts of them, fp8, wgmma")
     chosen = []
     for name in names:
         if name == FP8_ALIAS:

@@ -8,7 +8,7 @@ from mmabench import record, hardware
 from mmabench import measure
 from mmabench.core import seed
 from mmabench.core.options import Mode, Modes
-from mmabench.core.errors import UserError, at_least, int_list, split_list
+from mmabench.core.errors import UserError, at_least, int_list, items, split_list
 from mmabench.attention import variants
 from mmabench.attention.tables import (offline_table, overhead_table, summary)  # noqa: F401  (summary: also imported by selfcheck)
 
@@ -159,15 +159,16 @@ def _with_options(hopper: list, sets: str | None) -> list:
             if w is not None and w.name not in seen:
                 seen.add(w.name)
                 extra.append(w)
+    applicable = [o for o in options if any(variants.with_hopper_options(v, o) for v in hopper)]
+    if not applicable:
+        raise UserError(f"--hopper-options {sets!r}: none of these sets applies to the chosen Hopper "
+                        "schemes (lazy needs delayed normalization with O f32 or f16; poly with "
+                        "f16p not with lazy's f32 O)")
     return extra
 
 
 def _option_sets(text: str) -> list[str]:
-    sets = [s.strip() for s in text.split(",")]
-    if not all(sets):
-        raise UserError(f"empty item in --hopper-options {text!r}; accepted: sets of "
-                        f"{', '.join(variants.HOPPER_OPTIONS)}, '+' to combine, comma-separated")
-    return sets
+    return items(text, "--hopper-options", f"sets of {', '.join(variants.HOPPER_OPTIONS)}, '+' to combine")
 
 
 @dataclass(frozen=True)

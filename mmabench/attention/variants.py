@@ -375,7 +375,8 @@ def hopper_option_set(text: str) -> dict:
     """'pingpong+lazy' -> the HopperTiles options it switches on (the others off; 'none': all
     off); UserError naming what is accepted."""
     out = dict(_NO_OPTIONS)
-    for name in (part.strip() for part in text.split("+")):
+    names = [part.strip() for part in text.split("+")]
+    for name in names:
         if name in ("overlap", "pingpong", "lazy"):
             out[name] = True
         elif re.fullmatch(r"poly[1-8]", name):
@@ -383,6 +384,10 @@ def hopper_option_set(text: str) -> dict:
         elif name != "none":
             raise UserError(f"unknown Hopper tile option {name!r} in {text!r}; accepted: "
                             f"{', '.join(HOPPER_OPTIONS)}, '+' to combine")
+    polys = [n for n in names if n.startswith("poly")]
+    if len(set(names)) < len(names) or len(polys) > 1 or ("none" in names and len(names) > 1):
+        raise UserError(f"Hopper tile options {text!r} contradict or repeat each other; give each "
+                        "once, one polyN at most, and 'none' alone")
     return out
 
 

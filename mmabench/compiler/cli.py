@@ -12,7 +12,7 @@ import time
 from mmabench import record, hardware
 from mmabench.compiler import registry, toolchain
 from mmabench.reporting import tables
-from mmabench.core.errors import UserError, split_list
+from mmabench.core.errors import UserError, items, split_list
 from mmabench.core.options import Mode, Modes
 from mmabench.compiler import report as creport
 
@@ -233,9 +233,8 @@ def _rows_with_context(rows: list[dict], ctx: dict) -> list[dict]:
 
 def run(args) -> int:
     families = split_list(args.family, "family", registry.FAMILIES)
-    kernels = [k.strip() for k in args.kernel.split(",") if k.strip()] if args.kernel else None
-    if args.kernel is not None and not kernels:
-        raise UserError("empty --kernel list; give kernel names or patterns such as 'mma.*.thr'")
+    kernels = (items(args.kernel, "--kernel", "kernel names or patterns such as 'mma.*.thr'")
+               if args.kernel is not None else None)
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"bad --jobs {args.jobs}; accepted: an integer >= 1")
     if args.crosscheck:

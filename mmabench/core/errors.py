@@ -33,17 +33,22 @@ def choose(kind: str, given: str, accepted) -> str:
     return given
 
 
+def items(text: str, kind: str, accepted: str) -> list[str]:
+    """The comma-separated items of a CLI list, stripped; an empty item ('a,,b', 'a,') is a
+    typo, not a shorter list: a one-line UserError naming the list and what it accepts."""
+    parts = [t.strip() for t in text.split(",")]
+    if not any(parts):
+        raise UserError(f"empty {kind} list; accepted: {accepted}")
+    if not all(parts):
+        raise UserError(f"empty item in the {kind} list {text!r}; accepted: {accepted}, comma-separated")
+    return parts
+
+
 def split_list(text: str | None, kind: str, accepted) -> list[str] | None:
     """Parse a comma-separated CLI list, checking every item against `accepted`."""
     if text is None:
         return None
-    items = [t.strip() for t in text.split(",")]
-    if not any(items):
-        raise UserError(f"empty {kind} list; accepted: {', '.join(map(str, accepted))}")
-    if not all(items):      # 'f16,,f32': a typo, not a shorter list
-        raise UserError(f"empty item in the {kind} list {text!r}; accepted: "
-                        f"{', '.join(map(str, accepted))}, comma-separated")
-    return [choose(kind, t, accepted) for t in items]
+    return [choose(kind, t, accepted) for t in items(text, kind, ", ".join(map(str, accepted)))]
 
 
 def int_list(text: str | None, what: str, low: int = 1, high: int = 1 << 30, *,

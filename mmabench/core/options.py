@@ -207,11 +207,15 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
 def _refuse_both_ways(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """`--triton --no-triton`: argparse lets the last one win; a command line that asks for
     both is a mistake, said in one line."""
-    given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    typed = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
     parsers = [parser] + [sub for action in parser._actions
                           if isinstance(action, argparse._SubParsersAction)
                           for sub in action.choices.values()]
     for each in parsers:
+        known = list(each._option_string_actions)
+        # what each typed word names in this parser, abbreviations as argparse reads them
+        given = {t if t in known else next(iter(m)) for t in typed
+                 if t in known or len(m := [k for k in known if k.startswith(t)]) == 1}
         for action in each._actions:
             if isinstance(action, argparse.BooleanOptionalAction) and set(action.option_strings) <= given:
                 raise UserError(f"{' and '.join(action.option_strings)} exclude each other")

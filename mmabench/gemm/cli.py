@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mmabench.reporting import tables
-from mmabench.core.errors import UserError, int_list, split_list
+from mmabench.core.errors import ToolMissing, UserError, int_list, items, split_list
 from mmabench import measure
 from mmabench.core import seed
 from mmabench.core.options import Mode, Modes
@@ -102,10 +102,9 @@ def run_triton_offline(accs, size: int, markdown=False, results_root=None) -> in
     from mmabench.reporting.progress import Progress
 
     why = triton_gemm.unavailable()
-    if why:
-        print(f"gemm --offline --triton needs Triton: {why} (pip install triton; PyTorch's "
-              "Linux wheels bring it)")
-        return 1
+    if why:   # a missing tool: one line, as every other
+        raise ToolMissing(f"gemm --offline --triton needs Triton: {why} (pip install triton; "
+                          "PyTorch's Linux wheels bring it)")
     folder, common = record.offline_run("gemm-triton-offline", results_root)
     cases = [(layout, config, acc) for layout in triton_gemm.LAYOUTS for config in triton_gemm.CONFIGS
              for acc in accs]
@@ -145,9 +144,7 @@ def problems(args) -> list[tuple[int, int, int]]:
 
     sizes = int_list(args.size, "--size", 16, MAX_DIM) or ()
     shapes = [(s, s, s) for s in sizes]
-    for text in (args.shape or "").split(","):
-        if not text.strip():
-            continue
+    for text in items(args.shape, "--shape", "MxNxK shapes") if args.shape is not None else ():
         try:
             dims = tuple(int(x) for x in text.strip().lower().split("x"))
         except ValueError:

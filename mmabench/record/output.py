@@ -80,6 +80,17 @@ def check_writable(path: Path, suffixes: tuple[str, ...] = (), inputs=()) -> Pat
     return path
 
 
+def check_folder(path: Path, what: str) -> Path:
+    """`path` if `what` may be written into it as a folder (made later, when needed): not a file,
+    not inside mmabench's shipped files; a one-line UserError before any work otherwise."""
+    path = Path(path)
+    if reason := shipped(path):
+        raise UserError(f"cannot write {what} into {path}: {reason}; give a folder outside it")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"cannot write {what} into {path}: it is a file; give a folder")
+    return path
+
+
 def fresh_name(path: Path, suffix: str | None = None) -> Path:
     """`path`, or name_2, name_3, ... (before `suffix`, default the last one) where a file is
     there already: a default output name never replaces an earlier run's file."""

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
                     "--with-code. `compare` and `report` accept the file.")
     p.add_argument("--results", action="append", metavar="DIR",
                    help="a results folder (repeatable; default: ./results and $MMABENCH_RESULTS)")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write, *{bundlefile.SUFFIX} (default: mmabench-<gpu>-<date>"
+    p.add_argument("-o", "--output", metavar="FILE", help=f"file to write, *{bundlefile.SUFFIX} (default: mmabench-<gpu>-<date>"
                                           f"{bundlefile.SUFFIX} in the current folder, _2, _3, ... "
                                           "added rather than replacing one)")
     p.add_argument("--with-code", action="store_true",
@@ -50,6 +50,7 @@ def _default_name(found: list[runs.Run]) -> Path:
 
 def run(args) -> int:
     folders = [Path(p) for p in args.results] if args.results else runs.default_roots()
+    folders = sources.each_once(folders)
     if not folders:
         raise UserError("no results to bundle: neither ./results nor $MMABENCH_RESULTS exists; "
                         "run a benchmark first or pass --results DIR")
@@ -58,7 +59,8 @@ def run(args) -> int:
     found = []
     for folder in folders:
         if not folder.is_dir():
-            raise UserError(f"no such results folder: {folder}")
+            raise UserError(f"{folder} is not a folder: --results takes results folders"
+                            if folder.exists() else f"no such results folder: {folder}")
         found += [r for r in sources.collect([folder], with_files=True, with_code=args.with_code)
                   if not r.origin.endswith(bundlefile.SUFFIX) and "#" not in r.origin]
     if not found:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from mmabench.core.errors import UserError
 from mmabench.core.options import Modes
-from mmabench.record.output import Outputs, write_text, writing
+from mmabench.record.output import Outputs, fresh_name, write_text, writing
 from mmabench.reporting import document, html, markdown, plots, published, sources
 
 HTML_SUFFIXES = (".html", ".htm")
+DEFAULT_OUTPUT = "report.html"
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 # one mode, which reads every option (mmabench.core.options)
@@ -29,7 +30,8 @@ def add_parser(subparsers) -> None:
                     "datasheet. No GPU and no network needed.")
     p.add_argument("inputs", nargs="*", help="result folders, CSV files, *.mmabench.json.gz bundles, "
                                              "or 'shipped' for the results that come with mmabench")
-    p.add_argument("-o", "--output", metavar="FILE", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="HTML file to write (default: report.html, report_2.html, ... where taken)")
     p.add_argument("--markdown", metavar="FILE", help="also write a Markdown version (plots as SVG "
                                                      "files in FILE's folder, <stem>-figures/)")
     p.add_argument("--published", metavar="CSV", help=f"published measurements (default: {published.DATA})")
@@ -43,7 +45,8 @@ def _figures_folder(md: Path) -> Path:
 def run(args) -> int:
     # each output checked before any work: never two on one file, never over an input
     outputs = Outputs(sources.inputs(args.inputs) + ([Path(args.published)] if args.published else []))
-    out = outputs.claim(Path(args.output), "-o", HTML_SUFFIXES)
+    out = outputs.claim(Path(args.output) if args.output else fresh_name(Path(DEFAULT_OUTPUT)),
+                        "-o", HTML_SUFFIXES)
     md = outputs.claim(Path(args.markdown), "--markdown", MARKDOWN_SUFFIXES) if args.markdown else None
     if md and _figures_folder(md).exists() and not _figures_folder(md).is_dir():
         raise UserError(f"cannot write the plots of --markdown into {_figures_folder(md)}: it is a "

@@ -77,8 +77,19 @@ def default_paths() -> list[Path]:
 
 
 def inputs(paths: list | None) -> list[Path]:
-    """What `load` reads: the paths given, else default_paths()."""
-    return [resolve(p) for p in paths] if paths else default_paths()
+    """What `load` reads: the paths given (each once), else default_paths()."""
+    return each_once([resolve(p) for p in paths] if paths else default_paths())
+
+
+def each_once(paths: list[Path]) -> list[Path]:
+    """`paths` without repeats (by the file or folder they name), in order: an input named
+    twice is read once, not counted twice."""
+    seen, out = set(), []
+    for path in paths:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            out.append(path)
+    return out
 
 
 def load(paths: list | None) -> Results:

@@ -165,6 +165,9 @@ def run_checks(forms, seed=None, dump_dir=None) -> int:
 
 def run(args) -> int:
     forms = selected_forms(args)
+    if getattr(args, "dump_layout", None):     # before the GPU is looked for
+        from mmabench.record.output import check_folder
+        check_folder(args.dump_layout, "--dump-layout's arrays")
     if args.offline:
         return run_offline(forms, hardware.parse_archs(args.arch, default=("sm_90",)), args.markdown,
                            record.results_root(args.results))
