@@ -303,7 +303,7 @@ def test_hopper_options_time_each_variant_again_with_the_sets_asked_for():
 
 @pytest.mark.parametrize("argv, words", [
     (["--kernel", "hopper", "--hopper-options", "lazy+fast"], "unknown Hopper tile option 'fast'"),
-    (["--kernel", "hopper", "--hopper-options", "lazy,,none"], "empty item in --hopper-options"),
+    (["--kernel", "hopper", "--hopper-options", "lazy,,none"], "empty item in the --hopper-options list"),
     (["--kernel", "fa2", "--hopper-options", "lazy"], "applies to the Hopper kernel"),
 ])
 def test_hopper_options_that_cannot_apply_are_one_line(argv, words):
