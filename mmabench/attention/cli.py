@@ -152,14 +152,14 @@ def _with_options(hopper: list, sets: str | None) -> list:
         raise UserError("--hopper-options applies to the Hopper kernel, which this run does not "
                         "take (it needs an sm_90 GPU and --kernel auto, hopper or both)")
     seen = {v.name for v in hopper}
-    extra = []
+    extra, applicable = [], False
     for opt in options:
         for v in hopper:
             w = variants.with_hopper_options(v, opt)
+            applicable = applicable or w is not None
             if w is not None and w.name not in seen:
                 seen.add(w.name)
                 extra.append(w)
-    applicable = [o for o in options if any(variants.with_hopper_options(v, o) for v in hopper)]
     if not applicable:
         raise UserError(f"--hopper-options {sets!r}: none of these sets applies to the chosen Hopper "
                         "schemes (lazy needs delayed normalization with O f32 or f16; poly with "

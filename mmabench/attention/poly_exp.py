@@ -23,6 +23,8 @@ Two forms:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # fitted by Lawson-weighted least squares on Chebyshev nodes of [-1/2, 1/2] (relative error)
@@ -31,6 +33,7 @@ MAGIC = 12582912.0           # 1.5 * 2^23: adding it rounds to an integer kept i
 LOWEST = -125.0              # 2^-125 still has a normal exponent; P's f16 rounds it to 0
 
 
+@functools.cache       # the same for every variant rendered
 def defines() -> dict[str, str]:
     """The kernel's HATTN_POLY_C0..C3 (float literals) and the packed form's constants."""
     return {**{f"HATTN_POLY_C{k}": f"{c!r}f" for k, c in enumerate(COEFFICIENTS)}, **f16x2_defines()}

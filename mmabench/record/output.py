@@ -58,7 +58,7 @@ def overwrites_input(path: Path, inputs=()) -> str:
 def check_writable(path: Path, suffixes: tuple[str, ...] = (), inputs=()) -> Path:
     """`path` if a file can be written there now (nothing is left behind by the probe);
     `suffixes`: the file types the writer can produce, one of which `path` must end in;
-    `inputs`: the files and folders the command reads, which `path` must not overwrite."""
+    `inputs`: the paths the command reads, none of which `path` may be."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if reason := protected(path):

@@ -54,8 +54,9 @@ def run(args) -> int:
     if not folders:
         raise UserError("no results to bundle: neither ./results nor $MMABENCH_RESULTS exists; "
                         "run a benchmark first or pass --results DIR")
-    if args.output:   # never over a file of the folders it packs
-        check_writable(Path(args.output), (bundlefile.SUFFIX,), folders)
+    output = Path(args.output) if args.output else None
+    if output:   # before any reading (the default name needs the runs found)
+        check_writable(output, (bundlefile.SUFFIX,), folders)
     found = []
     for folder in folders:
         if not folder.is_dir():
@@ -65,8 +66,9 @@ def run(args) -> int:
                   if not r.origin.endswith(bundlefile.SUFFIX) and "#" not in r.origin]
     if not found:
         raise UserError(f"no result files under {', '.join(map(str, folders))}")
-    output = Path(args.output) if args.output else fresh_name(_default_name(found), bundlefile.SUFFIX)
-    check_writable(output, (bundlefile.SUFFIX,), folders)
+    if output is None:
+        output = check_writable(fresh_name(_default_name(found), bundlefile.SUFFIX),
+                                (bundlefile.SUFFIX,), folders)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with writing(output):
         bundlefile.write(found, output, stamp)

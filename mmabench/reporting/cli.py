@@ -44,7 +44,8 @@ def _figures_folder(md: Path) -> Path:
 
 def run(args) -> int:
     # each output checked before any work: never two on one file, never over an input
-    outputs = Outputs(sources.inputs(args.inputs) + ([Path(args.published)] if args.published else []))
+    inputs = sources.inputs(args.inputs)
+    outputs = Outputs(inputs + ([Path(args.published)] if args.published else []))
     out = outputs.claim(Path(args.output) if args.output else fresh_name(Path(DEFAULT_OUTPUT)),
                         "-o", HTML_SUFFIXES)
     md = outputs.claim(Path(args.markdown), "--markdown", MARKDOWN_SUFFIXES) if args.markdown else None
@@ -52,7 +53,7 @@ def run(args) -> int:
         raise UserError(f"cannot write the plots of --markdown into {_figures_folder(md)}: it is a "
                         "file, and they go in a folder of that name; move it or name another --markdown")
     published_rows = published.load(Path(args.published) if args.published else None)
-    results = sources.load(args.inputs)
+    results = sources.load(inputs)
     if not results.runs:
         raise UserError("no result files found: give result folders, CSV files or bundles")
     doc = document.build(results, published_rows)

@@ -42,8 +42,9 @@ SHIPPED_KEYWORD = "shipped"
 
 
 def resolve(item) -> Path:
-    """An input as named: the word `shipped` is SHIPPED (a folder of that name here: ./shipped)."""
-    return SHIPPED if str(item) == SHIPPED_KEYWORD else Path(item)
+    """An input as the user typed it: the word `shipped` is SHIPPED (a folder of that name here:
+    ./shipped). A Path is taken as it is (Path('./shipped') prints as 'shipped' too)."""
+    return SHIPPED if isinstance(item, str) and item == SHIPPED_KEYWORD else Path(item)
 
 
 def collect(paths: list, with_files: bool = False, with_code: bool = False) -> list[Run]:
