@@ -123,6 +123,40 @@ def test_a_new_family_is_picked_up_without_touching_the_report(monkeypatch, tmp_
     assert needs_a["status"] == "ok" and needs_a["target"] == "sm_90a"   # sm_90 -> sm_90a
 
 
+def test_a_diff_only_twin_is_built_for_diff_acc_or_by_name_never_by_all_or_family(monkeypatch):
+    fake = types.ModuleType("mmabench_test_twin_family")
+    fake.kernel_specs = lambda: [
+        KernelSpec(name="fake.f16", family="fake", entry="spill_demo", ptx=spill_ptx,
+                   threads_per_block=64, acc="f16", twin="fake.f32_at_f16_tiles"),
+        KernelSpec(name="fake.f32_at_f16_tiles", family="fake", entry="spill_demo", ptx=spill_ptx,
+                   threads_per_block=64, acc="f32", tags={"diff_only": True}),
+    ]
+    monkeypatch.setitem(sys.modules, fake.__name__, fake)
+    monkeypatch.setitem(registry.FAMILIES, "fake", fake.__name__)
+    for chosen in (creport.select_kernels(all_kernels=True), creport.select_kernels(None, ["fake"])):
+        names = [s.name for s in chosen]
+        assert "fake.f16" in names and "fake.f32_at_f16_tiles" not in names
+        assert "fake.f32_at_f16_tiles" in creport.diff_only_twins(chosen)
+    with_twin = creport.with_twins(creport.select_kernels(None, ["fake"]))
+    assert [s.name for s in with_twin] == ["fake.f16", "fake.f32_at_f16_tiles"]
+    assert creport.has_acc_pairs(with_twin)
+    assert [s.name for s in creport.select_kernels(["fake.f32_*"])] == ["fake.f32_at_f16_tiles"]
+    assert "fake.f32_at_f16_tiles" not in creport.left_out_of_default()
+
+
+def test_the_attention_twins_that_no_benchmark_runs_are_diff_only():
+    from mmabench.attention import registry as attention_registry
+
+    specs = attention_registry.kernel_specs()
+    twins = [s for s in specs if s.tags["role"] == "twin"]
+    assert twins and all(s.tags["diff_only"] for s in twins)
+    assert not any(s.tags["diff_only"] for s in specs if s.tags["role"] == "variant")
+    chosen = {s.name for s in creport.select_kernels(None, ["attention"])}
+    assert chosen.isdisjoint(s.name for s in twins)
+    assert {s.name for s in twins} <= {s.name for s in creport.with_twins(
+        creport.select_kernels(None, ["attention"]))}
+
+
 def test_too_old_ptxas_names_the_package_and_other_archs_still_report(monkeypatch, tmp_path):
     monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
     real = toolchain.tool_version

@@ -1,6 +1,6 @@
 """Registry family `attention`: every variant as a KernelSpec, each f16-accumulate one with an
 f32/f32 twin at the same tiles, so `regs --family attention --diff acc` shows what the
-accumulators cost in registers."""
+accumulators cost in registers (a twin that is no tuned variant is built for --diff acc only)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def _spec(v: Variant, twin: str | None, role: str, default: bool) -> KernelSpec:
         # the Hopper kernel: sm_90a only (wgmma, TMA, setmaxnreg)
         **({"min_sm": 90, "arch_suffix_needed": "a"} if v.kernel == "hopper" else {"min_sm": 80}),
         tags={"dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm, "kernel": v.kernel,
-              "tiles": v.tiles.label, "role": role, "report_default": default})
+              "tiles": v.tiles.label, "role": role, "report_default": default,
+              # an f32 twin at another variant's tiles runs in no benchmark: --diff acc builds it
+              "diff_only": role == "twin"})
 
 
 def kernel_specs() -> list[KernelSpec]:

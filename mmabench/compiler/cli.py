@@ -40,7 +40,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--kernel", help="comma list of kernel names or patterns (e.g. 'mma.*.thr')")
     p.add_argument("--all", action="store_true",
                    help="also the kernels a family keeps out of the default report "
-                        "(tagged report_default=False)")
+                        "(tagged report_default=False); the f32 twins that only --diff acc "
+                        "compares against are built with --diff acc")
     p.add_argument("--diff", choices=["acc"],
                    help="acc: each f16-accumulate kernel beside its f32 twin (change in "
                         "registers, spills, occupancy)")
@@ -282,6 +283,10 @@ def run(args) -> int:
     if skipped:
         print(f"{len(skipped)} kernels left out of the default report (tagged report_default=False);"
               " --all or --family includes them")
+    twins = [] if args.diff == "acc" else creport.diff_only_twins(specs)
+    if twins:
+        print(f"{len(twins)} f32 twin{'s' if len(twins) > 1 else ''} at an f16 variant's tiles "
+              "not built (no benchmark runs one); --diff acc builds and compares them")
     for line in creport.tool_messages(rows):
         print(f"mmabench: {line}", file=sys.stderr)
     ok = sum(r["status"] == "ok" for r in rows)

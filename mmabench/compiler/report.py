@@ -255,6 +255,10 @@ def attach_sass_text(builds: list[Build], jobs: int | None = None) -> None:
 # of the report when no kernel or family is named, to keep the default report quick; naming its
 # family or the kernel, or all_kernels=True (--all), includes it.
 DEFAULT_TAG = "report_default"
+# A KernelSpec with tags["diff_only"] = True is no kernel a benchmark runs, only the f32 twin of
+# one at that one's tiles: built for --diff acc (with_twins) or when named, never by --all or
+# --family alone (on 2 cores the twins were a tenth of `regs --all`).
+DIFF_ONLY_TAG = "diff_only"
 
 
 def select_kernels(kernels=None, families=None, all_kernels: bool = False) -> list[registry.KernelSpec]:
@@ -267,6 +271,7 @@ def select_kernels(kernels=None, families=None, all_kernels: bool = False) -> li
             raise UserError(f"unknown family {bad[0]!r}; accepted: {', '.join(registry.FAMILIES)}")
     pool = registry.all_kernels(list(families) if families else None)
     if kernels is None:
+        pool = [s for s in pool if not s.tags.get(DIFF_ONLY_TAG)]
         if families or all_kernels:
             return pool
         return [s for s in pool if s.tags.get(DEFAULT_TAG, True) is not False]
@@ -286,7 +291,20 @@ def select_kernels(kernels=None, families=None, all_kernels: bool = False) -> li
 
 def left_out_of_default() -> list[str]:
     """Names of the registered kernels the default report skips (tagged report_default=False)."""
-    return [s.name for s in registry.all_kernels() if s.tags.get(DEFAULT_TAG, True) is False]
+    return [s.name for s in registry.all_kernels()
+            if s.tags.get(DEFAULT_TAG, True) is False and not s.tags.get(DIFF_ONLY_TAG)]
+
+
+def diff_only_twins(specs: list[registry.KernelSpec]) -> list[str]:
+    """Names of the twins (tagged diff_only) of `specs` that are not among them: what --diff acc
+    would add."""
+    have = {s.name for s in specs}
+    return sorted({s.twin for s in specs if s.twin and s.twin not in have
+                   and s.twin in _diff_only_names()})
+
+
+def _diff_only_names() -> set[str]:
+    return {s.name for s in registry.all_kernels() if s.tags.get(DIFF_ONLY_TAG)}
 
 
 def with_twins(specs: list[registry.KernelSpec]) -> list[registry.KernelSpec]:
