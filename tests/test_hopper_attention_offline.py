@@ -2,6 +2,8 @@
 tensor maps and wgmma wrappers as data, and every shipped variant assembled by ptxas for sm_90a
 with no spills, no serialized wgmma, and the HGMMA per tile that its tiles mean."""
 
+import json
+
 import pytest
 
 from mmabench.attention import checks, cli, hopper_maps, launch, variants
@@ -272,6 +274,29 @@ def test_the_tuner_builds_each_stages_candidates_together(monkeypatch):
             tune.hopper_options(max(tune.tile_space(128, "hopper"), key=lambda t: t.bc), v))
 
 
+def test_the_options_only_search_keeps_each_tuned_cut_and_times_its_options(monkeypatch, tmp_path):
+    """--tune-options: stage 1 times the variant's tuned cut alone (its options cleared), stage 2
+    every option combination of that cut; the written entry says which search chose it."""
+    from mmabench.attention import tune
+    tuned = HopperTiles(3, 112, 3, overlap=True)
+    v = variants.hopper_variant(128, "f16p", "f16", tiles=tuned)
+    batches = []
+    monkeypatch.setattr(tune, "assemble_all", lambda cands: batches.append([c.tiles for c in cands]))
+    monkeypatch.setattr(tune, "candidates", lambda v, tiles=None: [(v.with_tiles(t), None) for t in tiles])
+    monkeypatch.setattr(tune, "_timed", lambda cands, *a: [
+        {"tiles": c.tiles, "score": 1 + c.tiles.lazy, "registers": 128} for c, _ in cands])
+    results = tune.tune([v], [], None, options_only=True)
+    cut = HopperTiles(3, 112, 3)
+    assert batches == [[cut], tune.hopper_options(cut, v)]
+    best, rows = results[v.base_name]
+    assert best.lazy and (best.consumers, best.bc, best.stages) == (3, 112, 3)
+    assert len(rows) == 1 + len(tune.hopper_options(cut, v))
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path / "cache"))
+    tune.write_tuned(results, [v], "NVIDIA H200", [], options_only=True)
+    entry = json.loads(variants.user_tuned_file().read_text())["hopper_entries"][0]
+    assert entry["search"] == "options of the tuned cut" and entry["tiles"]["lazy"] is True
+
+
 def _attention_args(*argv):
     import argparse
 
@@ -321,3 +346,15 @@ def test_a_siblings_tiles_lose_the_options_this_scheme_excludes(monkeypatch):
     assert variants.hopper_tiles_for(128, "f32", "f32", "inloop") == HopperTiles(2, 128, 3)
     assert variants.hopper_tiles_for(128, "f16p", "f32", "delayed") == HopperTiles(2, 128, 3, poly=2)
     assert variants.hopper_tiles_for(128, "f32", "f32", "delayed").lazy
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["attention", "--tune-options"], "--tune-options applies only to --tune"),
+    (["attention", "--tune", "--tune-options"], "the FA2-class kernel has none: add --kernel hopper"),
+    (["attention", "--tune", "--tune-options", "--kernel", "fa2"], "add --kernel hopper"),
+])
+def test_tune_options_is_refused_where_it_means_nothing(argv, message, capsys):
+    from mmabench import cli as main_cli
+    assert main_cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err

@@ -37,7 +37,7 @@ OPTIONS = Modes(modes=(
          reads=VARIANT + CASES + ("--hopper-options", "--regime", "--cold", "--rounds", "--seed",
                                   "--no-torch", "--results", "--markdown")),
     Mode("--numerics", devices=True, reads=VARIANT + ("--seed", "--results", "--markdown")),
-    Mode("--tune", devices=True, reads=VARIANT + CASES + ("--seed",)),
+    Mode("--tune", devices=True, reads=VARIANT + CASES + ("--seed", "--tune-options")),
     Mode("--overhead", devices=True, reads=("--results", "--markdown")),
     Mode("--offline", reads=VARIANT + ("--arch", "--results", "--markdown"))))
 
@@ -99,6 +99,11 @@ def add_parser(subparsers) -> None:
                         "variant (on --seq, default 4096) and write the winners to "
                         "attention_tuned.json in the compile cache folder ($MMABENCH_CACHE), "
                         "which then overrides the shipped data/attention_tuned.json")
+    p.add_argument("--tune-options", action="store_true",
+                   help="with --tune, the Hopper kernel only: keep each variant's tuned cut "
+                        "(consumer warpgroups, keys per tile, stages) and search its tile options "
+                        "alone (overlap, poly, pingpong, lazy): a few minutes instead of the "
+                        "whole search")
     p.add_argument("--overhead", action="store_true",
                    help="instead of the benchmark: host time per call of attention() vs "
                         "PyTorch's SDPA on a tiny shape (checks, lookup, output allocation, launch)")
@@ -236,6 +241,9 @@ def _at_least_one(value, flag: str, default: int) -> int:
 
 def run(args) -> int:
     var_list = selected_variants(args)         # bad flags fail here, GPU or not
+    if getattr(args, "tune_options", False) and any(v.kernel != "hopper" for v in var_list):
+        raise UserError("--tune-options searches the Hopper kernel's tile options; the "
+                        "FA2-class kernel has none: add --kernel hopper")
     if args.offline:
         return run_offline(var_list, hardware.parse_archs(args.arch, OFFLINE_ARCHS), args.markdown,
                            record.results_root(args.results))
@@ -269,8 +277,10 @@ def run(args) -> int:
         import numpy as np
         from mmabench.attention import tune
         from mmabench.core.seed import chosen
-        res = tune.tune(var_list, case_list, np.random.default_rng(chosen(args.seed)))
-        tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list)
+        res = tune.tune(var_list, case_list, np.random.default_rng(chosen(args.seed)),
+                        options_only=args.tune_options)
+        tune.write_tuned(res, var_list, record.gpu_context()["gpu_name"], case_list,
+                         options_only=args.tune_options)
         print(f"tuned tiles written to {variants.user_tuned_file()}")
         return 0
     from mmabench.attention.torch_ref import BACKENDS

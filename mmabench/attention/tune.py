@@ -112,13 +112,22 @@ def assemble_all(cands: list[Variant]) -> None:
         list(pool.map(one, cands))
 
 
-def tune(var_list: list[Variant], case_list, rng) -> dict:
+def tuned_cut(v: Variant) -> HopperTiles:
+    """The Hopper variant's tuned cut (consumers, keys per tile, stages) without its options."""
+    return replace(v.tiles, overlap=False, poly=0, pingpong=False, lazy=False)
+
+
+def tune(var_list: list[Variant], case_list, rng, options_only: bool = False) -> dict:
     """Time every candidate of every variant on each case; returns {base_name: (best Tiles, rows)}.
     The Hopper kernel in two stages: its cuts, then the best cut's options (hopper_options),
-    each stage's candidates built together first."""
-    assemble_all([v.with_tiles(t) for v in var_list for t in tile_space(v.dim, v.kernel)])
+    each stage's candidates built together first. options_only: the first stage times only the
+    variant's tuned cut (Hopper variants only)."""
+    def cuts(v: Variant) -> list:
+        return [tuned_cut(v)] if options_only else tile_space(v.dim, v.kernel)
+
+    assemble_all([v.with_tiles(t) for v in var_list for t in cuts(v)])
     inputs: dict = {}
-    rows = {v.name: _timed(candidates(v), case_list, rng, inputs) for v in var_list}
+    rows = {v.name: _timed(candidates(v, cuts(v)), case_list, rng, inputs) for v in var_list}
     options = {v.name: hopper_options(max(rows[v.name], key=lambda r: r["score"])["tiles"], v)
                for v in var_list if rows[v.name] and v.kernel == "hopper"}
     assemble_all([v.with_tiles(t) for v in var_list for t in options.get(v.name, ())])
@@ -185,9 +194,11 @@ def _timed(cands, case_list, rng, inputs: dict) -> list[dict]:
     return rows
 
 
-def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) -> None:
+def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases,
+                options_only: bool = False) -> None:
     """Merge the winners into the user's tuned tiles (variants.user_tuned_file(), which
-    variants.tuned() reads over the shipped ones), with their evidence."""
+    variants.tuned() reads over the shipped ones), with their evidence (options_only: the
+    search kept each tuned cut and chose its options)."""
     import json
 
     from mmabench import record
@@ -214,7 +225,7 @@ def write_tuned(results: dict, var_list: list[Variant], gpu_name: str, cases) ->
         sections[section][(v.dim, v.acc_s, v.acc_o, v.norm)] = {
             "dim": v.dim, "acc_s": v.acc_s, "acc_o": v.acc_o, "norm": v.norm, "tiles": as_dict,
             "score_tflops": round(best["score"], 1), "registers": best["registers"],
-            "candidates": len(rows)}
+            "candidates": len(rows), **({"search": "options of the tuned cut"} if options_only else {})}
     entries = sections["entries"]
     data["hopper_entries"] = sorted(sections["hopper_entries"].values(), key=key)
     meta = {"gpu": gpu_name, "timestamp": record.timestamp(), "git_commit": record.git_commit(),
