@@ -209,6 +209,47 @@ def test_the_packed_poly_moves_its_share_of_the_f16_exponentials_to_hfma2():
     assert variants.hopper_variant(128, "f16p", "f16", tiles=HopperTiles(2, 128, 3, poly=2, lazy=True))
 
 
+def test_overlap_with_the_packed_softmax_is_refused_because_ptxas_serializes_its_wgmma():
+    """The rule behind hopper_option_conflict's overlap clause, rechecked on the installed ptxas:
+    with S f16p the overlap branch makes ptxas serialize the wgmma pipeline (C7511/C7515), which
+    the build refuses; the same cut without it, or overlap with S f16q, builds clean."""
+    from dataclasses import replace
+
+    from mmabench.attention import build
+    from mmabench.compiler.toolchain import CompileError
+    cut = HopperTiles(2, 128, 3)
+    with pytest.raises(UserError, match="overlap with S f16p"):
+        variants.hopper_variant(128, "f16p", "f16", tiles=replace(cut, overlap=True))
+    serialized = variants.Variant(128, "f16p", "f16", "delayed", replace(cut, overlap=True))
+    with pytest.raises(CompileError, match=r"C75(11|15)"):
+        build.assemble(serialized, variants.HOPPER_ARCH)
+    build.assemble(variants.hopper_variant(128, "f16p", "f16", tiles=cut), variants.HOPPER_ARCH)
+    build.assemble(variants.hopper_variant(128, "f16q", "f16", tiles=replace(cut, overlap=True)),
+                   variants.HOPPER_ARCH)
+
+
+def test_the_f32_tiles_twin_of_a_hopper_variant_leaves_off_the_options_its_scheme_excludes():
+    from mmabench.attention import bench
+    ref_tiles = HopperTiles(2, 128, 3, overlap=True, pingpong=True, lazy=True)
+    ref = variants.hopper_variant(128, "f32", "f32", tiles=ref_tiles)
+    own = HopperTiles(3, 112, 3, pingpong=True, lazy=True)
+    packed = variants.hopper_variant(128, "f16p", "f16", tiles=own)
+    prescaled = variants.hopper_variant(128, "f16q", "f16", tiles=own)
+    inloop_ref = variants.hopper_variant(128, "f32", "f32", "inloop", tiles=replace_lazy(ref_tiles))
+    inloop = variants.hopper_variant(128, "f16q", "f16", "inloop", tiles=HopperTiles(3, 112, 3))
+    twins = {label: twin.tiles for twin, label, _ in
+             bench.same_tiles_twins([ref, packed, prescaled, inloop_ref, inloop])}
+    assert twins[packed.name + bench.SAME_TILES] == HopperTiles(2, 128, 3, pingpong=True, lazy=True)
+    assert twins[prescaled.name + bench.SAME_TILES] == ref_tiles
+    assert twins[inloop.name + bench.SAME_TILES] == HopperTiles(2, 128, 3, overlap=True, pingpong=True)
+    assert variants.without_conflicts(ref_tiles, "f16p", "f32", "inloop") == HopperTiles(2, 128, 3, pingpong=True)
+
+
+def replace_lazy(t: HopperTiles) -> HopperTiles:
+    from dataclasses import replace
+    return replace(t, lazy=False)
+
+
 def test_the_tuner_times_the_options_on_the_best_cut_only():
     from mmabench.attention import tune
     cuts = tune.hopper_tile_space(128)
@@ -219,10 +260,11 @@ def test_the_tuner_times_the_options_on_the_best_cut_only():
              for g in (False, True) for z in (False, True)}
     f32 = variants.hopper_variant(128, "f32", "f32", tiles=best)
     assert set(tune.hopper_options(best, f32)) == every - {best}
-    f16p = variants.hopper_variant(128, "f16p", "f16", tiles=best)
-    assert set(tune.hopper_options(best, f16p)) == every - {best}
+    f16p = variants.hopper_variant(128, "f16p", "f16", tiles=best)       # no overlap: serialized
+    assert set(tune.hopper_options(best, f16p)) == {t for t in every if not t.overlap} - {best}
     f16p_o32 = variants.hopper_variant(128, "f16p", "f32", tiles=best)     # tau 8: no packed poly
-    assert set(tune.hopper_options(best, f16p_o32)) == {t for t in every if not (t.poly and t.lazy)} - {best}
+    assert set(tune.hopper_options(best, f16p_o32)) == {
+        t for t in every if not (t.poly and t.lazy) and not t.overlap} - {best}
     folded = variants.hopper_variant(128, "f32", "f16f32", tiles=best)           # no lazy rescaling
     assert set(tune.hopper_options(best, folded)) == {t for t in every if not t.lazy} - {best}
 
@@ -279,7 +321,7 @@ def test_the_options_only_search_keeps_each_tuned_cut_and_times_its_options(monk
     every option combination of that cut; the written entry says which search chose it."""
     from mmabench.attention import tune
     tuned = HopperTiles(3, 112, 3, overlap=True)
-    v = variants.hopper_variant(128, "f16p", "f16", tiles=tuned)
+    v = variants.hopper_variant(128, "f16q", "f16", tiles=tuned)
     batches = []
     monkeypatch.setattr(tune, "assemble_all", lambda cands: batches.append([c.tiles for c in cands]))
     monkeypatch.setattr(tune, "candidates", lambda v, tiles=None: [(v.with_tiles(t), None) for t in tiles])

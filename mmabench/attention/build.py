@@ -78,6 +78,8 @@ def load(v: Variant) -> Loaded:
     if v.kernel == "hopper" and hardware.device_arch() != "sm_90":
         raise UserError(f"{v.name} needs an sm_90 GPU (H100/H200); this one is {hardware.device_arch()}")
     hopper = v.kernel == "hopper"
+    if hopper:     # ptxas's advisories checked first: a serialized wgmma pipeline is never timed
+        assemble(v, HOPPER_ARCH)
     return loader.load(ptx_for(v), v.entry, v.tiles.threads, v.tiles.smem_bytes(v.dim),
                        arch=HOPPER_ARCH if hopper else None, carveout=100, name=v.name, variant=v,
                        prefer_ptxas=hopper)   # setmaxnreg: the driver's JIT spills (loader.load)

@@ -355,6 +355,11 @@ def lazy_tau(acc_o: str) -> int:
 
 def hopper_option_conflict(t: HopperTiles, acc_s: str, acc_o: str, norm: str) -> str | None:
     """Why the Hopper tile options `t` cannot go with this scheme (None if they can)."""
+    if t.overlap and acc_s == "f16p":
+        # the packed softmax works on the S accumulator in place: with the overlap branch ptxas
+        # 13 serializes every wgmma of the loop (advisory C7511/C7515, checked at d = 64-256)
+        return ("overlap with S f16p: ptxas serializes the wgmma pipeline (the packed softmax "
+                "writes the S accumulator in place); accepted: overlap with S f32 or f16q")
     if t.lazy and not lazy_rescale_fits(acc_o, norm):
         return ("lazy rescaling skips O's rescale between tiles (accepted: delayed "
                 f"normalization with O f32 or f16), not O={acc_o} {norm}")
@@ -406,8 +411,16 @@ def hopper_tiles_for(dim: int, acc_s: str, acc_o: str, norm: str) -> HopperTiles
     t = _first(hopper_tuned(), ((dim, acc_s, acc_o, norm), (dim, acc_s, acc_o, "delayed"),
                                 (dim, "f16q" if acc_s == "f16p" else acc_s, acc_o, "delayed")),
                HOPPER_TILES[dim])
-    # a sibling's tiles may carry an option this scheme excludes (lazy with in-loop
-    # normalization, or beside the packed polynomial): without it (poly alone always fits)
+    return without_conflicts(t, acc_s, acc_o, norm)
+
+
+def without_conflicts(t: HopperTiles, acc_s: str, acc_o: str, norm: str) -> HopperTiles:
+    """`t` without the options this scheme excludes (a sibling's or the f32/f32 variant's tiles
+    may carry lazy, which in-loop normalization or the packed polynomial exclude, or overlap,
+    which S f16p excludes): poly and pingpong always fit."""
+    if hopper_option_conflict(t, acc_s, acc_o, norm) is None:
+        return t
+    t = replace(t, overlap=t.overlap and acc_s != "f16p")
     return replace(t, lazy=False) if hopper_option_conflict(t, acc_s, acc_o, norm) else t
 
 
