@@ -71,7 +71,8 @@ READS = {
             "--markdown", "--devices"}),
         "--numerics": (("--numerics",), ATTENTION_VARIANT | {"--seed", "--results", "--markdown",
                                                              "--devices"}),
-        "--tune": (("--tune",), ATTENTION_VARIANT | ATTENTION_CASES | {"--seed", "--devices"}),
+        "--tune": (("--tune",), ATTENTION_VARIANT | ATTENTION_CASES | {"--seed", "--tune-options",
+                                                                   "--devices"}),
         "--overhead": (("--overhead",), {"--results", "--markdown", "--devices"}),
         "--offline": (("--offline",), ATTENTION_VARIANT | {"--arch", "--results", "--markdown"}),
     },
@@ -84,7 +85,8 @@ POSITIONAL = {"plot": ["results/mma.csv"]}   # a required positional argument
 SWITCHES = {"--quick", "--full", "--cold", "--markdown", "--offline", "--no-compare",
             "--check-only", "--triton", "--no-triton", "--cublas", "--no-cublas",
             "--fp8-consequence", "--all", "--wide", "--no-save", "--keep-code", "--crosscheck",
-            "--causal", "--no-torch", "--numerics", "--tune", "--overhead", "--with-code"}
+            "--causal", "--no-torch", "--numerics", "--tune", "--tune-options", "--overhead",
+            "--with-code"}
 CHOICES = {"--mask": "full", "--diff": "acc", "--regime": "burst"}
 REPORT_MARKDOWN = {"report": "out.md"}       # report's --markdown takes a file
 

@@ -108,7 +108,7 @@ def test_pingpong_takes_turns_around_each_tiles_wgmmas(dim, tiles):
     from mmabench.attention import build
     from mmabench.compiler import toolchain
     v = variants.hopper_variant(dim, "f32", "f32", tiles=tiles)
-    assert v.name.endswith("g") and v.tiles.label.endswith(" pingpong")
+    assert v.name.endswith("g") and v.tiles.label.endswith(" pp")
     asm, res = build.assemble(v, "sm_90a")
     assert res.spill_stores == 0 and res.spill_loads == 0
     lines = [x.split("*/", 1)[1].strip() for x in toolchain.disassemble(asm.cubin).splitlines()
@@ -278,7 +278,7 @@ def test_lazy_rescaling_skips_the_o_rescale_behind_one_warp_vote(acc_o, op, per_
     from mmabench.attention import build
     from mmabench.compiler import toolchain
     v = variants.hopper_variant(256, "f32", acc_o, tiles=HopperTiles(2, 48, 3, lazy=True))
-    assert v.name.endswith("r") and v.tiles.label.endswith(" lazy-rescale")
+    assert v.name.endswith("r") and v.tiles.label.endswith(" lazy")
     asm, res = build.assemble(v, "sm_90a")
     assert res.spill_stores == 0 and res.spill_loads == 0
     text = toolchain.disassemble(asm.cubin)

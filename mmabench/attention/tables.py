@@ -98,13 +98,17 @@ def offline_table(rows: list[dict], markdown: bool = False) -> str:
     """One line per variant x architecture from offline.run(): the tiles it gets there, its
     resources, occupancy and the SASS check (what failed in a note under the table)."""
     body = [[str(r["tuned_variant"]).removeprefix("attn_").replace("hopper_", "H "), r["arch"],
-             r["tiles"], r["registers"],
+             "=" if r["variant"] == r["tuned_variant"] else r["tiles"], r["registers"],
              r["spill_stores"] + r["spill_loads"], r["smem_bytes"] // 1024, r["blocks_per_sm"],
              f"{r['occupancy_pct']:.0f}", f"{r['hmma_f32']}/{r['hmma_f16']}",
              "ok" if r["ok"] else "FAIL"] for r in rows]
     text = tables.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B",
                          "smem KiB", "blk/SM", "occ %", "HMMA F32/F16", "SASS"], body, markdown)
-    notes = ["HMMA F32/F16: HMMA (H: the Hopper kernel, HGMMA of one consumer warpgroup) instructions "
+    notes = ["tiles there: '=' the tuned tiles, which the name's tag spells (FA2-class: w<warps>"
+             "m<row tiles per warp>c<keys>, r Q in registers; Hopper: c<consumer warpgroups>k<keys>"
+             "s<stages>, o overlap, pN N/8 of exp2 by polynomial, g ping-pong, r lazy rescaling); "
+             "else the tiles cut to fit that architecture's shared memory",
+             "HMMA F32/F16: HMMA (H: the Hopper kernel, HGMMA of one consumer warpgroup) instructions "
              "per tile in the SASS, by accumulator type"]
     notes += [f"{r['tuned_variant']} {r['arch']}: {r['problems']}" for r in rows if not r["ok"]]
     return "\n".join([text] + [tables.note(n) for n in notes])

@@ -173,9 +173,10 @@ class HopperTiles:
 
     @property
     def label(self) -> str:
+        # short words: the label sits in 120-column tables beside the variant's name
         return (f"{self.br}x{self.bc} {self.consumers}+1wg {self.stages}st" + (" ovl" if self.overlap else "")
-                + (f" poly{self.poly}/8" if self.poly else "") + (" pingpong" if self.pingpong else "")
-                + (" lazy-rescale" if self.lazy else ""))
+                + (f" poly{self.poly}/8" if self.poly else "") + (" pp" if self.pingpong else "")
+                + (" lazy" if self.lazy else ""))
 
     def smem_bytes(self, dim: int) -> int:
         """1024 B of alignment slack, the Q tile, the K/V ring, the mbarriers (the kernel

@@ -73,7 +73,7 @@ def _spill(r) -> str:
     return f"{r['spill_store_bytes']}/{r['spill_load_bytes']}"
 
 
-LIMITER_SHORT = {"registers": "regs", "shared": "smem"}
+LIMITER_SHORT = {"registers": "regs", "shared": "smem", "warps": "warp", "blocks": "blk"}
 NARROW_LEGEND = ("spill B: bytes spilled (stored/loaded); occupancy: theoretical, with what limits "
                  "it; an FP8 type written once: both operands have it (E4M3 for E4M3.E4M3); --wide: "
                  "every column")
