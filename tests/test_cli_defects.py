@@ -10,6 +10,7 @@ from mmabench import record
 from mmabench.cli import main
 from mmabench.compiler import report as creport
 from mmabench.core.errors import UserError
+from mmabench.reporting import tables as reporting_tables
 
 REPO = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 
@@ -419,3 +420,28 @@ def test_attention_reports_live_in_their_own_module(monkeypatch, capsys):
            "variant": rows[0]["variant"], "status": "ok", "tflops": 123.4, "max_abs_err": 1e-3,
            "rel_l2_err": 2e-4}
     assert "123.4" in tables.summary([row]) and cli.summary is tables.summary
+
+
+def test_the_attention_tables_of_a_case_fit_120_columns_with_the_widest_hopper_rows(monkeypatch):
+    """The per-case speed and resources tables (GPU runs), fed the longest names and tile labels
+    the Hopper kernel has (every option on, an f32/f32-tiles twin, a throttled over-limit reading)."""
+    from mmabench.attention import tables, variants
+    from mmabench.attention.variants import HopperTiles
+
+    monkeypatch.setenv(reporting_tables.STRICT_ENV, "1")
+    widest = HopperTiles(3, 160, 4, overlap=True, poly=2, pingpong=True, lazy=True)
+    v = variants.Variant(128, "f16q", "f16f32", "delayed", widest)
+    base = {"dim": 128, "seq": 16384, "causal": True, "batch": 1, "heads": 16, "status": "ok",
+            "impl": "mmabench", "kernel": "hopper", "acc_s": "f16q", "acc_o": "f16f32",
+            "norm": "delayed", "tiles": widest.label, "tflops": 1701.6, "flop_per_clk_per_sm": 13307,
+            "sm_clock_mhz": 1605, "power_w": 748.4, "power_above_limit": True, "throttled": True,
+            "throttle": "sw_power_cap", "noise_pct": 11.7, "x_vs_flash": 2.09, "x_vs_flash_lo": 2.01,
+            "x_vs_flash_hi": 2.14, "x_vs_cudnn": 1.02, "x_vs_cudnn_lo": 0.99, "x_vs_cudnn_hi": 1.05,
+            "gflop_per_joule": 1957, "registers": 168, "local_bytes": 0, "blocks_per_sm": 1,
+            "max_abs_err": 4.01e-3, "bf16_yard_max_abs_err": 1.0e-2, "yard_max_abs_err": 1.3e-3,
+            "nonfinite_all": 0, "regime": "sustained"}
+    rows = [{**base, "variant": v.name, "x_vs_f32f32": 1.17, "x_vs_f32f32_lo": 1.16, "x_vs_f32f32_hi": 1.2},
+            {**base, "variant": v.name + "@f32tiles", "x_vs_f32f32_same_tiles": 0.99,
+             "x_vs_f32f32_same_tiles_lo": 0.98, "x_vs_f32f32_same_tiles_hi": 1.02}]
+    text = tables.summary(rows)
+    assert widest.tag in text and max(map(len, text.splitlines())) <= 120

@@ -30,8 +30,8 @@ def _vs_f32f32(r: dict) -> str:
 
 def _speed_row(r: dict) -> list:
     if r.get("status") != "ok":
-        return [_scheme(r), r.get("tiles", ""), r.get("status", "?")] + ["-"] * 6
-    return [_scheme(r), r.get("tiles", ""), tables.fmt(r.get("tflops")),
+        return [_scheme(r), r.get("status", "?")] + ["-"] * 6
+    return [_scheme(r), tables.fmt(r.get("tflops")),
             tables.fmt(r.get("flop_per_clk_per_sm"), 0), tables.clock_power(r),
             f"{tables.fmt(r.get('noise_pct'), 1)}%", _vs_f32f32(r),
             tables.ratio(*(r.get("x_vs_flash" + k) for k in ("", "_lo", "_hi")), compact=True),
@@ -45,10 +45,25 @@ def _per_joule(r: dict) -> str:
     return cell + ("?" if cell != "-" and tables.truthy(r.get("power_above_limit")) else "")
 
 
+# The tile tag each variant's name ends with, spelled out under the tables that show it
+TILE_TAG_NOTE = ("tiles: the tag of the variant's name (FA2-class: w<warps>m<row tiles per warp>"
+                 "c<keys>, r Q in registers; Hopper: c<consumer warpgroups>k<keys>s<stages>, o "
+                 "overlap, pN N/8 of exp2 by polynomial, g ping-pong, r lazy rescaling); the CSV's "
+                 "tiles column spells it out")
+
+
+def _tile_tag(r: dict) -> str:
+    """'c3k128s4gr' for hopper_d64_..._c3k128s4gr(@f32tiles): short enough for a 120-column table
+    beside the scheme; a library's row keeps its 'library'."""
+    if r.get("impl") != "mmabench":
+        return str(r.get("tiles", ""))
+    return str(r["variant"]).removesuffix(SAME_TILES).rsplit("_", 1)[-1]
+
+
 def _kernel_row(r: dict) -> list:
     err = tables.number(r.get("max_abs_err"))
     bf16 = tables.number(r.get("bf16_yard_max_abs_err"))
-    return [_scheme(r), r.get("tiles", ""), _per_joule(r), tables.fmt(r.get("registers"), 0),
+    return [_scheme(r), _tile_tag(r), _per_joule(r), tables.fmt(r.get("registers"), 0),
             tables.fmt(r.get("local_bytes"), 0), tables.fmt(r.get("blocks_per_sm"), 0),
             f"{err:.2e}" if err is not None else "-",
             f"{err / bf16:.2f}" if err is not None and bf16 else "-",
@@ -67,7 +82,8 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
         regime = next((r["regime"] for r in sel if r.get("regime")), "")
         out.append(f"\nd={d} N={n} {'causal' if c else 'full'} B={b} H={h}   "
                    f"{regime + ' regime' if regime else ''}")
-        out.append(tables.table(["variant", "tiles", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "noise",
+        # the tiles are in the resources table below (same rows, same order): both fit 120 columns
+        out.append(tables.table(["variant", "TFLOP/s", "FLOP/clk/SM", "MHz/W", "noise",
                                  "x f32/f32", "x FLASH", "x cuDNN"], [_speed_row(r) for r in sel], markdown))
         out.append(f"resources and accuracy (PyTorch fp16 yardstick max abs err "
                    f"{tables.fmt(y, 5)}; x bf16 err <= 2: as accurate as bf16 attention):")
@@ -77,6 +93,7 @@ def summary(rows: list[dict], markdown: bool = False) -> str:
                 for r in sel if isinstance(r.get("error"), str) and r["error"]]
     out += tables.timing_note(rows)
     out.append(tables.clock_power_note(rows))
+    out.append(tables.note(TILE_TAG_NOTE))
     out.append(tables.note("GFLOP/J: FLOPs per joule the board drew during that contender's own "
                            "blocks (the energy counter where the row's power_source says so)."))
     out.append(tables.note(tables.RATIO_NOTE[:-1] + "; '@f32' and '=': the variant run at the "
@@ -104,10 +121,8 @@ def offline_table(rows: list[dict], markdown: bool = False) -> str:
              "ok" if r["ok"] else "FAIL"] for r in rows]
     text = tables.table(["variant (tuned tiles)", "arch", "tiles there", "regs", "spill B",
                          "smem KiB", "blk/SM", "occ %", "HMMA F32/F16", "SASS"], body, markdown)
-    notes = ["tiles there: '=' the tuned tiles, which the name's tag spells (FA2-class: w<warps>"
-             "m<row tiles per warp>c<keys>, r Q in registers; Hopper: c<consumer warpgroups>k<keys>"
-             "s<stages>, o overlap, pN N/8 of exp2 by polynomial, g ping-pong, r lazy rescaling); "
-             "else the tiles cut to fit that architecture's shared memory",
+    notes = ["tiles there: '=' the tuned tiles (the name's tag), else the tiles cut to fit that "
+             "architecture's shared memory; " + TILE_TAG_NOTE.removeprefix("tiles: "),
              "HMMA F32/F16: HMMA (H: the Hopper kernel, HGMMA of one consumer warpgroup) instructions "
              "per tile in the SASS, by accumulator type"]
     notes += [f"{r['tuned_variant']} {r['arch']}: {r['problems']}" for r in rows if not r["ok"]]
