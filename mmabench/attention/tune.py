@@ -114,7 +114,7 @@ def assemble_all(cands: list[Variant]) -> None:
 
 def tuned_cut(v: Variant) -> HopperTiles:
     """The Hopper variant's tuned cut (consumers, keys per tile, stages) without its options."""
-    return replace(v.tiles, overlap=False, poly=0, pingpong=False, lazy=False)
+    return replace(v.tiles, **variants.NO_OPTIONS)
 
 
 def tune(var_list: list[Variant], case_list, rng, options_only: bool = False) -> dict:

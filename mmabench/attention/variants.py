@@ -374,13 +374,13 @@ def hopper_option_conflict(t: HopperTiles, acc_s: str, acc_o: str, norm: str) ->
 # The Hopper tile options a user can switch on by name (attention --hopper-options), '+' joined;
 # polyN: N eighths of the exponentials by polynomial
 HOPPER_OPTIONS = ("none", "overlap", "pingpong", "lazy", "poly1..poly8")
-_NO_OPTIONS = {"overlap": False, "poly": 0, "pingpong": False, "lazy": False}
+NO_OPTIONS = {"overlap": False, "poly": 0, "pingpong": False, "lazy": False}
 
 
 def hopper_option_set(text: str) -> dict:
     """'pingpong+lazy' -> the HopperTiles options it switches on (the others off; 'none': all
     off); UserError naming what is accepted."""
-    out = dict(_NO_OPTIONS)
+    out = dict(NO_OPTIONS)
     names = [part.strip() for part in text.split("+")]
     for name in names:
         if name in ("overlap", "pingpong", "lazy"):
@@ -421,7 +421,9 @@ def without_conflicts(t: HopperTiles, acc_s: str, acc_o: str, norm: str) -> Hopp
     which S f16p excludes): poly and pingpong always fit."""
     if hopper_option_conflict(t, acc_s, acc_o, norm) is None:
         return t
-    t = replace(t, overlap=t.overlap and acc_s != "f16p")
+    overlap_alone = replace(t, **{**NO_OPTIONS, "overlap": True})     # the rule stays in one place
+    if t.overlap and hopper_option_conflict(overlap_alone, acc_s, acc_o, norm):
+        t = replace(t, overlap=False)
     return replace(t, lazy=False) if hopper_option_conflict(t, acc_s, acc_o, norm) else t
 
 

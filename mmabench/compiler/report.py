@@ -299,12 +299,8 @@ def diff_only_twins(specs: list[registry.KernelSpec]) -> list[str]:
     """Names of the twins (tagged diff_only) of `specs` that are not among them: what --diff acc
     would add."""
     have = {s.name for s in specs}
-    return sorted({s.twin for s in specs if s.twin and s.twin not in have
-                   and s.twin in _diff_only_names()})
-
-
-def _diff_only_names() -> set[str]:
-    return {s.name for s in registry.all_kernels() if s.tags.get(DIFF_ONLY_TAG)}
+    diff_only = {s.name for s in registry.all_kernels() if s.tags.get(DIFF_ONLY_TAG)}
+    return sorted({s.twin for s in specs if s.twin and s.twin not in have and s.twin in diff_only})
 
 
 def with_twins(specs: list[registry.KernelSpec]) -> list[registry.KernelSpec]:
