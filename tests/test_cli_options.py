@@ -20,7 +20,7 @@ WGMMA_SELECT = {"--n", "--acc", "--type", "--a", "--swizzle", "--full"}
 ATTENTION_VARIANT = {"--dim", "--acc-s", "--acc-o", "--norm", "--full", "--kernel"}
 ATTENTION_CASES = {"--seq", "--mask", "--causal", "--tokens"}
 REGS_SELECT = {"--family", "--kernel", "--jobs", "--markdown"}
-REGS_REPORT = REGS_SELECT | {"--arch", "--all", "--diff", "--wide"}
+REGS_REPORT = REGS_SELECT | {"--arch", "--all", "--diff", "--wide", "--compile-each"}
 
 # command -> mode name -> (the argv that selects it, the options it reads)
 READS = {
@@ -86,7 +86,7 @@ SWITCHES = {"--quick", "--full", "--cold", "--markdown", "--offline", "--no-comp
             "--check-only", "--triton", "--no-triton", "--cublas", "--no-cublas",
             "--fp8-consequence", "--all", "--wide", "--no-save", "--keep-code", "--crosscheck",
             "--causal", "--no-torch", "--numerics", "--tune", "--tune-options", "--overhead",
-            "--with-code"}
+            "--with-code", "--compile-each"}
 CHOICES = {"--mask": "full", "--diff": "acc", "--regime": "burst"}
 REPORT_MARKDOWN = {"report": "out.md"}       # report's --markdown takes a file
 

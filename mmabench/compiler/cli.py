@@ -18,7 +18,7 @@ from mmabench.compiler import report as creport
 
 # Which options each mode reads (mmabench.core.options): one given to a mode that does not read
 # it is refused, not ignored. --no-save prints the report that is otherwise also saved.
-REPORT = ("--arch", "--all", "--diff", "--wide")
+REPORT = ("--arch", "--all", "--diff", "--wide", "--compile-each")
 OPTIONS = Modes(
     common=("--family", "--kernel", "--jobs", "--markdown"),
     modes=(Mode("the saved report", reads=REPORT + ("--results", "--keep-code")),
@@ -58,6 +58,10 @@ def add_parser(subparsers) -> None:
                    help="GPU: load the offline cubins for the GPU's architecture and check "
                         "registers / local memory / occupancy against the driver's numbers")
     p.add_argument("--jobs", type=int, help="parallel compiles (default: CPUs available)")
+    p.add_argument("--compile-each", action="store_true",
+                   help="compile every kernel for every architecture; by default sm_89 reuses "
+                        "the sm_86 build of a kernel with the same PTX once the largest kernel "
+                        "of its family, built for both, has shown byte-identical code")
     p.set_defaults(func=run)
 
 
@@ -184,6 +188,7 @@ def _footnotes(rows: list[dict]) -> list[str]:
     for r in rows:
         if r["status"] == "error":
             lines.append(f"error: {r['kernel']} on {r['target'] or r['arch']}: {r['message']}")
+    lines += _reused_note(rows)
     notes = sorted({f"{r['kernel']}: {r['notes']}" for r in rows if r.get("notes")})
     lines += [f"note: {n}" for n in notes]
     # warp-specialized kernels: 'regs' is the entry count; each warpgroup role then asks for its own
@@ -196,6 +201,20 @@ def _footnotes(rows: list[dict]) -> list[str]:
             f"{', '.join(dict.fromkeys(kernels))}: {values}" for values, kernels in moved.items()),
         width=120, subsequent_indent="  ", break_on_hyphens=False) if moved else []
     return lines
+
+
+def _reused_note(rows: list[dict]) -> list[str]:
+    """One line per architecture that reused another's builds: how many, and the check."""
+    reused: dict[tuple, list[str]] = {}
+    for r in rows:
+        if r.get("code_from"):
+            reused.setdefault((r["arch"], r["code_from"]), []).append(r["code_checked_with"])
+    return [textwrap.fill(
+        f"{arch}: {len(checks)} builds are the {source} builds (byte-identical code and resources "
+        f"for the kernel with the most code of each family, built for both: "
+        f"{', '.join(dict.fromkeys(checks))}); --compile-each compiles them",
+        width=120, subsequent_indent="  ", break_on_hyphens=False)
+        for (arch, source), checks in reused.items()]
 
 
 # ---------------------------------------------------------------- saving
@@ -258,7 +277,8 @@ def run(args) -> int:
             raise UserError(NO_PAIRS)
     t0 = time.perf_counter()
     try:
-        builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs")
+        builds = creport.compile_builds(specs, arch_list, args.jobs, progress="regs",
+                                        share_code=not args.compile_each)
     except creport.Interrupted as stop:   # keep the rows of the builds that finished
         if not args.no_save and stop.builds:
             ctx = record.offline_context()

@@ -14,6 +14,7 @@ failed; `message` has the first lines of the log).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,13 +25,14 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 from mmabench import hardware
-from mmabench.compiler import registry, toolchain
+from mmabench.compiler import registry, shared_code, toolchain
 from mmabench.reporting.progress import Progress
 from mmabench.core import workers
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
 from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden, setmaxnreg_values
-from mmabench.compiler.sassinfo import Disassembler, columns_of, raw_summaries, sass_columns
+from mmabench.compiler.sassinfo import (Disassembler, columns_of, raw_summaries, sass_columns,
+                                         text_digest)
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
 
@@ -164,6 +166,15 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
         problem = _compile_problem(target, msg)
         row.update(status="tool" if problem else "error", message=problem or msg)
         return build
+    _fill_resources(build, res)
+    if with_sass and run.sass_ok:
+        add_sass(build, run)
+    return build
+
+
+def _fill_resources(build: Build, res) -> None:
+    """The row's ptxas resources (`res`) and the theoretical occupancy on the build's target."""
+    spec, row = build.spec, build.row
     notes = list(res.notes)
     cap_note = register_cap_overridden(build.ptx, spec.entry, tuple(spec.ptxas_options))
     if cap_note:
@@ -176,7 +187,7 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
         "cmem0_bytes": res.cmem0_bytes, "notes": "; ".join(notes),
         "setmaxnreg": setmaxnreg_values(build.ptx),
     })
-    occ = occ_mod.theoretical(target, res.registers, spec.threads_per_block,
+    occ = occ_mod.theoretical(build.target, res.registers, spec.threads_per_block,
                               res.static_smem_bytes, spec.dynamic_smem_bytes, res.barriers)
     row.update({
         "blocks_per_sm": occ.blocks_per_sm, "warps_per_sm": occ.warps_per_sm,
@@ -184,8 +195,17 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
         "occupancy_limiter": occ.limiter,
         **{f"blocks_limit_{k}": v for k, v in occ.limits.items()},
     })
-    if with_sass and run.sass_ok:
-        add_sass(build, run)
+
+
+def reuse_build(source: Build, arch: str, ptx: str, checked_with: str) -> Build:
+    """The build of `source`'s kernel for `arch` made of `source` (same code, shared_code): its
+    cubin, ptxas log and resources, the occupancy for `arch`'s limits. `ptx`: the kernel's PTX for
+    `arch`; `checked_with`: the kernel built for both that showed the code to be the same."""
+    row = _base_row(source.spec, arch, arch)
+    build = Build(source.spec, arch, arch, row, ptx=ptx, log=source.log, cubin=source.cubin)
+    row.update(ptx_sha256=hashlib.sha256(ptx.encode()).hexdigest()[:16],
+               code_from=source.target, code_checked_with=checked_with)
+    _fill_resources(build, parse_ptxas_log(source.log, source.spec.entry, source.target))
     return build
 
 
@@ -326,9 +346,12 @@ def default_jobs() -> int:
 
 
 def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=None,
-                   all_kernels: bool = False, progress: str | None = None) -> list[Build]:
+                   all_kernels: bool = False, progress: str | None = None,
+                   share_code: bool = True) -> list[Build]:
     """Every selected kernel x architecture, compiled in parallel; Builds in kernel, arch order.
-    `progress`: a label to show a progress line on stderr with (None: silent)."""
+    `progress`: a label to show a progress line on stderr with (None: silent). `share_code`: an
+    architecture whose code ptxas writes the same as another's reuses its builds once a check
+    build has shown it (shared_code); False compiles each."""
     if isinstance(kernels, (str, registry.KernelSpec)):
         kernels = [kernels]
     if isinstance(families, str):
@@ -354,34 +377,78 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
     run = _Run(sass_ok)
     jobs = jobs or default_jobs()
     bar = Progress(len(pairs), progress) if progress else None
+    order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
+    reusable = shared_code.reuse_plan(specs, arch_list, target_for) if share_code else {}
+    built: list[Build] = []
+    lock = threading.Lock()         # reused builds are recorded by the main thread, others too
 
     def done(build: Build) -> Build:
-        if bar:
-            bar.step(f"{build.spec.name} {build.target or build.arch}")
+        with lock:
+            built.append(build)
+            if bar:
+                bar.step(f"{build.spec.name} {build.target or build.arch}")
         return build
 
-    order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
-    built: list[Build] = []
+    serial = jobs <= 1 or len(pairs) <= 1
     try:
-        if jobs <= 1 or len(pairs) <= 1:
-            for s, a in pairs:
-                built.append(done(build_one(s, a, run, with_sass=False)))
+        # Ctrl-C in the pool: queued compiles cancelled, ptxas and nvdisasm killed
+        with contextlib.nullcontext() if serial else workers.pool(jobs) as pool:
+            def compile_all(todo) -> list[Build]:
+                if serial:
+                    return [done(build_one(s, a, run, with_sass=False)) for s, a in todo]
+                futures = [pool.submit(build_one, s, a, run, False) for s, a in todo]
+                return [done(f.result()) for f in as_completed(futures)]
+
+            firsts = compile_all([(s, a) for s, a in pairs if (s.name, a) not in reusable])
+            if reusable:
+                _build_or_reuse(reusable, specs, firsts, run, compile_all, done)
             if sass_ok:
-                add_sass_batched(built, run)
-        else:
-            with workers.pool(jobs) as pool:     # Ctrl-C: queued compiles cancelled, ptxas killed
-                futures = [pool.submit(build_one, s, a, run, False) for s, a in pairs]
-                for f in as_completed(futures):
-                    built.append(done(f.result()))
-                if sass_ok:
-                    built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
-                    add_sass_batched(built, run, pool.map, jobs)
+                # one pass for all (nvdisasm beside the compiles cost more CPU than it hid)
+                built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
+                add_sass_batched(built, run, *(() if serial else (pool.map, jobs)))
     except KeyboardInterrupt:
         for b in built:   # interrupted while the SASS was being read: say so in the row
             if sass_ok and b.row["status"] == "ok" and "sass_histogram" not in b.row:
                 b.row["message"] = "interrupted before its SASS was read"
         raise Interrupted(sorted(built, key=lambda b: order[(b.spec.name, b.arch)])) from None
     return sorted(built, key=lambda b: order[(b.spec.name, b.arch)])
+
+
+def _build_or_reuse(reusable: dict, specs, sources: list[Build], run: _Run, compile_all,
+                    record) -> list[Build]:
+    """The builds `reusable` names (shared_code.reuse_plan), made once their source builds
+    (among `sources`) exist: per family and architecture, the kernel with the most code is built
+    (the check); if its code and resources equal its source build's, the family's other kernels
+    reuse theirs, else they are compiled too. A kernel whose PTX differs between the two
+    architectures is compiled. `compile_all(pairs)` builds (and records) them, `record(build)`
+    records a reused one; returns the new builds."""
+    spec_of = {s.name: s for s in specs}
+    source_of = {(b.spec.name, b.arch): b for b in sources}
+    groups: dict[tuple, list] = {}      # (family, arch) -> [(spec, source build, PTX for arch)]
+    compile_now = []
+    for (name, arch), source_arch in reusable.items():
+        spec, source = spec_of[name], source_of[(name, source_arch)]
+        ptx = run.ptx(spec, arch) if source.row["status"] == "ok" else ""
+        if ptx and shared_code.same_ptx(source.ptx, ptx):
+            groups.setdefault((spec.family, arch), []).append((spec, source, ptx))
+        else:
+            compile_now.append((spec, arch))
+    checks = {key: shared_code.check_kernel([(s, source) for s, source, _ in group])
+              for key, group in groups.items()}
+    new = compile_all(compile_now + [(spec, arch) for (_, arch), (spec, _) in checks.items()])
+    checked = {(b.spec.name, b.arch): b for b in new}
+    compile_later = []
+    for (family, arch), group in groups.items():
+        check, check_source = checks[(family, arch)]
+        same = shared_code.agree(checked[(check.name, arch)], check_source, text_digest)
+        for spec, source, ptx in group:
+            if spec is check:
+                continue
+            if same:
+                new.append(record(reuse_build(source, arch, ptx, check.name)))
+            else:
+                compile_later.append((spec, arch))
+    return new + compile_all(compile_later)
 
 
 class Interrupted(KeyboardInterrupt):
