@@ -380,13 +380,11 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
     order = {(s.name, a): i for i, (s, a) in enumerate((s, a) for s in specs for a in arch_list)}
     reusable = shared_code.reuse_plan(specs, arch_list, target_for) if share_code else {}
     built: list[Build] = []
-    lock = threading.Lock()         # reused builds are recorded by the main thread, others too
 
-    def done(build: Build) -> Build:
-        with lock:
-            built.append(build)
-            if bar:
-                bar.step(f"{build.spec.name} {build.target or build.arch}")
+    def done(build: Build) -> Build:        # called by this thread only
+        built.append(build)
+        if bar:
+            bar.step(f"{build.spec.name} {build.target or build.arch}")
         return build
 
     serial = jobs <= 1 or len(pairs) <= 1
@@ -403,7 +401,7 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
             if reusable:
                 _build_or_reuse(reusable, specs, firsts, run, compile_all, done)
             if sass_ok:
-                # one pass for all (nvdisasm beside the compiles cost more CPU than it hid)
+                # one pass after the compiles (nvdisasm as a third process beside them gained nothing)
                 built.sort(key=lambda b: arch_order[(b.spec.name, b.arch)])
                 add_sass_batched(built, run, *(() if serial else (pool.map, jobs)))
     except KeyboardInterrupt:
@@ -428,7 +426,10 @@ def _build_or_reuse(reusable: dict, specs, sources: list[Build], run: _Run, comp
     compile_now = []
     for (name, arch), source_arch in reusable.items():
         spec, source = spec_of[name], source_of[(name, source_arch)]
-        ptx = run.ptx(spec, arch) if source.row["status"] == "ok" else ""
+        try:
+            ptx = run.ptx(spec, arch) if source.row["status"] == "ok" else ""
+        except Exception:               # build_one makes the row that says what failed
+            ptx = ""
         if ptx and shared_code.same_ptx(source.ptx, ptx):
             groups.setdefault((spec.family, arch), []).append((spec, source, ptx))
         else:
