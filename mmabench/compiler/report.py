@@ -31,8 +31,7 @@ from mmabench.core import workers
 from mmabench.core.errors import ToolMissing, UserError
 from mmabench.compiler import occupancy as occ_mod
 from mmabench.compiler.resources import parse_ptxas_log, register_cap_overridden, setmaxnreg_values
-from mmabench.compiler.sassinfo import (Disassembler, columns_of, raw_summaries, sass_columns,
-                                         text_digest)
+from mmabench.compiler.sassinfo import Disassembler, columns_of, raw_summaries, sass_columns
 
 WHEEL_PTXAS = toolchain.WHEEL_OF["ptxas"]
 
@@ -441,7 +440,7 @@ def _build_or_reuse(reusable: dict, specs, sources: list[Build], run: _Run, comp
     compile_later = []
     for (family, arch), group in groups.items():
         check, check_source = checks[(family, arch)]
-        same = shared_code.agree(checked[(check.name, arch)], check_source, text_digest)
+        same = shared_code.agree(checked[(check.name, arch)], check_source)
         for spec, source, ptx in group:
             if spec is check:
                 continue

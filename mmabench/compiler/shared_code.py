@@ -1,6 +1,6 @@
 """Builds one architecture can take from another, because ptxas writes the same code for both.
 
-ptxas (CUDA 12 and 13) writes byte-identical code for sm_89 and sm_86 from PTX that uses nothing
+ptxas (13.5, the PyPI wheel's, for every kernel of the registry) writes byte-identical code for sm_89 and sm_86 from PTX that uses nothing
 only sm_89 has (its FP8 instructions): Ada and GA10x share one SASS generation. A report that
 builds both (the default architectures, `regs --all`) would compile each such kernel twice: 60
 of the 880 builds of `regs --all`, about 8 of its ~120 CPU-seconds.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from mmabench import hardware
+from mmabench.compiler.sassinfo import text_digest
 
 # the architecture whose builds this one may reuse (same SASS generation as ptxas treats them;
 # within one major architecture, so that the SASS of both is decoded once: sassinfo)
@@ -28,7 +29,7 @@ _TARGET_LINE = re.compile(r"^\s*\.target\s+[^\n]*$", re.M)
 def reuse_plan(specs, arch_list, target_for) -> dict[tuple[str, str], str]:
     """{(kernel name, arch): the architecture whose build it may reuse} for the pairs of `specs`
     x `arch_list` that may share: both architectures are in the run, the kernel exists on both
-    as built for itself (no 'a' suffix, no other target) and fits both one's shared memory.
+    as built for itself (no 'a' suffix, no other target) and fits the shared memory of both.
     Whether the code really is the same is checked later, on built code (reusable)."""
     plan = {}
     for arch, source in SAME_CODE_AS.items():
@@ -53,13 +54,13 @@ def check_kernel(candidates):
     return max(candidates, key=lambda pair: len(pair[1].cubin))
 
 
-def agree(checked, source, digest) -> bool:
-    """Whether the check build and its source build have the same code bytes (`digest`: the hash
-    of a cubin's code sections) and the same resources."""
+def agree(checked, source) -> bool:
+    """Whether the check build and its source build have the same code bytes (the hash of their
+    code sections) and the same resources."""
     keys = ("regs", "spill_store_bytes", "spill_load_bytes", "stack_frame_bytes",
             "static_smem_bytes", "barriers")
     if checked.row.get("status") != "ok" or source.row.get("status") != "ok":
         return False
-    mine, theirs = digest(checked.cubin), digest(source.cubin)
+    mine, theirs = text_digest(checked.cubin), text_digest(source.cubin)
     return (mine is not None and mine == theirs
             and all(checked.row.get(k) == source.row.get(k) for k in keys))
