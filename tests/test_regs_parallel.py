@@ -38,7 +38,7 @@ def test_batched_sass_columns_equal_whole_cubin_disassembly(monkeypatch, tmp_pat
     # the per-cubin path in the report's architecture order (which decodes shared code first)
     by_arch = sorted((b for b in builds if b.row["status"] == "ok"), key=lambda b: ARCHS.index(b.arch))
     for b in by_arch:
-        whole = creport.Build(b.spec, b.arch, b.target, {"status": "ok"}, cubin=b.cubin)
+        whole = creport.Build(b.spec, b.arch, b.target, {"status": "ok"}, cubin=creport.cubin_of(b))
         creport.add_sass(whole, run)
         assert {k: b.row[k] for k in whole.row} == whole.row, (b.spec.name, b.target)
 
@@ -46,17 +46,17 @@ def test_batched_sass_columns_equal_whole_cubin_disassembly(monkeypatch, tmp_pat
 def test_no_kernel_is_compiled_for_an_architecture_it_does_not_exist_on(monkeypatch, tmp_path):
     monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
     assembled, made_ptx = [], []
-    real_assemble, real_ptx = toolchain.assemble, creport._Run.ptx
+    real_ptxas, real_ptx = toolchain._run_ptxas, creport._Run.ptx
 
-    def counting_assemble(ptx, arch, options=()):
-        assembled.append(arch)
-        return real_assemble(ptx, arch, options)
+    def counting_ptxas(ptxas, opts, ptx, arch):      # alone or in a batch: every kernel
+        assembled.extend([arch] * ptx.count(".entry"))
+        return real_ptxas(ptxas, opts, ptx, arch)
 
     def counting_ptx(self, spec, target):
         made_ptx.append((spec.name, target))
         return real_ptx(self, spec, target)
 
-    monkeypatch.setattr(toolchain, "assemble", counting_assemble)
+    monkeypatch.setattr(toolchain, "_run_ptxas", counting_ptxas)
     monkeypatch.setattr(creport._Run, "ptx", counting_ptx)
     specs = {s.name: s for s in registry.all_kernels(["mma_fp8", "wgmma"])}
     chosen = ["mma.m16n8k32.e4m3.acc_f16.lat", "wgmma.m64n8k16.f16.acc_f16.ss.nosw.lat"]

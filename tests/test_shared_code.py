@@ -15,16 +15,17 @@ MARKS = ("code_from", "code_checked_with")
 
 
 def _assembled_for(monkeypatch, arch: str) -> list[str]:
-    """The kernels ptxas is asked to assemble for `arch` from now on (their entries)."""
+    """The kernels ptxas is asked to assemble for `arch` from now on (one item per kernel, alone
+    or in a batch)."""
     seen = []
-    real = toolchain.assemble
+    real = toolchain._run_ptxas
 
-    def counting(ptx, target, options=(), **kw):
+    def counting(ptxas, opts, ptx, target):
         if target == arch:
-            seen.append(ptx)
-        return real(ptx, target, options, **kw)
+            seen.extend([ptx] * ptx.count(".entry"))
+        return real(ptxas, opts, ptx, target)
 
-    monkeypatch.setattr(toolchain, "assemble", counting)
+    monkeypatch.setattr(toolchain, "_run_ptxas", counting)
     return seen
 
 

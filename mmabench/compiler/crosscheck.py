@@ -60,7 +60,7 @@ def crosscheck(kernels=None, families=None, jobs: int | None = None,
             out.append({"kernel": r["kernel"], "arch": arch, "status": "mismatch",
                         "message": f"offline build failed: {r['message']}"})
             continue
-        attrs = driver_attributes(b.cubin, b.spec.entry, b.spec.threads_per_block,
+        attrs = driver_attributes(creport.cubin_of(b), b.spec.entry, b.spec.threads_per_block,
                                   b.spec.dynamic_smem_bytes)
         row = compare(r, attrs)
         try:  # the driver's own JIT of the same PTX, for information

@@ -2,10 +2,12 @@
 
 For each pair: ptxas -v (registers, spills, stack, static shared memory, barriers), nvdisasm
 (the SASS opcode histogram) and the theoretical occupancy of the kernel's launch shape. Compiles
-run in parallel threads (ptxas and nvdisasm are subprocesses, NVRTC releases the GIL) and are
-cached by the toolchain module (source, options, tool version; the ptxas log is cached with its
-cubin). The SASS columns are added once every cubin is built, a few nvdisasm calls for all of
-them (sassinfo.raw_summaries), because each nvdisasm start costs more than most compiles.
+run in parallel threads (ptxas and nvdisasm are subprocesses, NVRTC releases the GIL), each
+worker taking a chunk of kernels of one family and architecture that ptxas assembles in one
+start (toolchain.assemble_many, ptx_batch), and are cached by the toolchain module (source,
+options, tool version; the ptxas log is cached with the code). The SASS columns are added once
+every kernel is built, a few nvdisasm calls for all of them (sassinfo.raw_summaries), because
+each nvdisasm start costs more than most compiles.
 
 A row's `status` is 'ok', 'n/a' (the kernel does not exist on that architecture), 'tool' (the
 installed ptxas is too old for it; `message` says what to install) or 'error' (the compile
@@ -45,8 +47,9 @@ class Build:
     row: dict
     ptx: str = ""
     log: str = ""
-    cubin: bytes = b""
+    cubin: bytes = b""              # empty for a kernel compiled in a batch: cubin_of() makes it
     sass: str = ""
+    code: bytes | None = None       # its one code section (None: several, or not built)
 
 
 # ---------------------------------------------------------------- targets and tool versions
@@ -126,7 +129,30 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
     """Compile one kernel for one architecture and fill its row (never raises for the kernel's
     own failure: the row says 'error'; a missing ptxas does raise ToolMissing). with_sass=False
     leaves the SASS columns to add_sass_batched."""
+    return build_many([(spec, arch)], run, with_sass)[0]
+
+
+def build_many(pairs: list[tuple[registry.KernelSpec, str]], run: _Run | None = None,
+               with_sass: bool = True) -> list[Build]:
+    """build_one for each (spec, arch) of `pairs`, the kernels of one target and ptxas options
+    assembled together (toolchain.assemble_many: fewer ptxas starts, the same rows)."""
     run = run or _Run()
+    builds = [_prepare(spec, arch, run) for spec, arch in pairs]
+    groups: dict[tuple, list[Build]] = {}
+    for build in builds:
+        if build.ptx:
+            groups.setdefault((build.target, tuple(build.spec.ptxas_options)), []).append(build)
+    for (target, options), group in groups.items():
+        for build, asm in zip(group, toolchain.assemble_many([b.ptx for b in group], target, options)):
+            _assembled(build, asm)
+            if with_sass and run.sass_ok and build.row["status"] == "ok":
+                add_sass(build, run)
+    return builds
+
+
+def _prepare(spec: registry.KernelSpec, arch: str, run: _Run) -> Build:
+    """The build of `spec` for `arch` up to its PTX (`ptx` empty when its row is already final:
+    n/a, a tool missing, PTX generation failed)."""
     target = target_for(spec, arch)
     row = _base_row(spec, arch, target)
     if target is None:
@@ -146,29 +172,41 @@ def build_one(spec: registry.KernelSpec, arch: str, run: _Run | None = None,
         return Build(spec, arch, target, row)
     build = Build(spec, arch, target, row)
     try:
-        build.ptx = run.ptx(spec, target)
+        ptx = run.ptx(spec, target)
     except ToolMissing as exc:          # e.g. NVRTC for a CUDA C++ family
         row.update(status="tool", message=str(exc))
         return build
     except Exception as exc:            # a family's bug must not sink the other kernels' rows
         row.update(status="error", message=f"PTX generation failed: {type(exc).__name__}: {exc}")
         return build
+    build.ptx = ptx
+    row["ptx_sha256"] = hashlib.sha256(ptx.encode()).hexdigest()[:16]
+    return build
+
+
+def _assembled(build: Build, asm: toolchain.Assembled | UserError) -> None:
+    """Fill the row of `build` from its ptxas result (or the error it gave)."""
+    row, target = build.row, build.target
     try:
-        row["ptx_sha256"] = hashlib.sha256(build.ptx.encode()).hexdigest()[:16]
-        asm = toolchain.assemble(build.ptx, target, tuple(spec.ptxas_options))
-        build.cubin, build.log = asm.cubin, asm.log
-        res = parse_ptxas_log(asm.log, spec.entry, target)
-    except ToolMissing:
-        raise
+        if isinstance(asm, UserError):
+            raise asm
+        build.cubin, build.log, build.code = asm.cubin, asm.log, asm.code
+        res = parse_ptxas_log(asm.log, build.spec.entry, target)
     except UserError as exc:
         msg = str(exc)
         problem = _compile_problem(target, msg)
         row.update(status="tool" if problem else "error", message=problem or msg)
-        return build
+        return
     _fill_resources(build, res)
-    if with_sass and run.sass_ok:
-        add_sass(build, run)
-    return build
+
+
+def cubin_of(build: Build) -> bytes:
+    """The build's own cubin: a kernel compiled in a batch (toolchain.assemble_many) has none, so
+    it is assembled alone (cached) for what needs the whole file (its labelled SASS, the driver)."""
+    if not build.cubin and build.ptx:
+        own = toolchain.assemble(build.ptx, build.target, tuple(build.spec.ptxas_options))
+        build.cubin, build.log = own.cubin, own.log
+    return build.cubin
 
 
 def _fill_resources(build: Build, res) -> None:
@@ -201,7 +239,8 @@ def reuse_build(source: Build, arch: str, ptx: str, checked_with: str) -> Build:
     cubin, ptxas log and resources, the occupancy for `arch`'s limits. `ptx`: the kernel's PTX for
     `arch`; `checked_with`: the kernel built for both that showed the code to be the same."""
     row = _base_row(source.spec, arch, arch)
-    build = Build(source.spec, arch, arch, row, ptx=ptx, log=source.log, cubin=source.cubin)
+    build = Build(source.spec, arch, arch, row, ptx=ptx, log=source.log, cubin=source.cubin,
+                  code=source.code)
     row.update(ptx_sha256=hashlib.sha256(ptx.encode()).hexdigest()[:16],
                code_from=source.target, code_checked_with=checked_with)
     _fill_resources(build, parse_ptxas_log(source.log, source.spec.entry, source.target))
@@ -211,7 +250,7 @@ def reuse_build(source: Build, arch: str, ptx: str, checked_with: str) -> Build:
 def add_sass(build: Build, run: _Run) -> None:
     """Disassemble one build's cubin (whole, as ELF) and fill its SASS columns."""
     try:
-        build.sass, build.row["sass_tool"] = run.disassemble(build.cubin, build.target)
+        build.sass, build.row["sass_tool"] = run.disassemble(cubin_of(build), build.target)
         hist, columns = sass_columns(build.sass, build.spec.entry)
         _fill_sass_columns(build.row, hist, columns, build.spec)
     except ToolMissing as exc:
@@ -237,10 +276,10 @@ def add_sass_batched(builds: list[Build], run: _Run, map_fn=map, workers: int = 
     whose cubin is not one plain code section is disassembled whole (add_sass). `builds` in the
     report's architecture order (which target decodes code shared within a major architecture);
     `workers`: how many calls map_fn runs at once."""
-    todo = [b for b in builds if b.row["status"] == "ok" and b.cubin]
+    todo = [b for b in builds if b.row["status"] == "ok" and (b.cubin or b.code)]
     try:
         tool = f"nvdisasm {toolchain.tool_version('nvdisasm')}"
-        summaries = raw_summaries([(b.cubin, b.target) for b in todo], map_fn, workers)
+        summaries = raw_summaries([(b.code, b.target) for b in todo], map_fn, workers)
     except ToolMissing:               # cuobjdump only: the per-cubin path
         summaries = [None] * len(todo)
     whole = []
@@ -257,11 +296,11 @@ def add_sass_batched(builds: list[Build], run: _Run, map_fn=map, workers: int = 
 def attach_sass_text(builds: list[Build], jobs: int | None = None) -> None:
     """The whole SASS text of each built cubin (for --keep-code; the columns do not need it)."""
     run = _Run()
-    todo = [b for b in builds if b.cubin and not b.sass]
+    todo = [b for b in builds if (b.cubin or b.code) and not b.sass]
 
     def text(b: Build) -> None:
         try:
-            b.sass = run.disassemble(b.cubin, b.target)[0]
+            b.sass = run.disassemble(cubin_of(b), b.target)[0]
         except UserError:             # ToolMissing included: the row already says so
             pass
     with workers.pool(jobs or default_jobs()) as pool:     # Ctrl-C: nvdisasm killed
@@ -344,6 +383,27 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# The pairs one worker builds at a time: one ptxas start for up to this many kernels of one
+# family and architecture (toolchain.assemble_many), yet about CHUNKS_PER_WORKER chunks per
+# worker, so that small reports keep every worker busy.
+CHUNK_MAX = 12
+CHUNKS_PER_WORKER = 3
+
+
+def work_chunks(pairs: list[tuple], jobs: int) -> list[list[tuple]]:
+    """`pairs` (spec, arch) in order, cut where the family or architecture changes and into
+    chunks of at most CHUNK_MAX (fewer for few pairs)."""
+    size = max(1, min(CHUNK_MAX, -(-len(pairs) // (CHUNKS_PER_WORKER * max(1, jobs)))))
+    chunks: list[list[tuple]] = []
+    for spec, arch in pairs:
+        last = chunks[-1] if chunks else None
+        if last and len(last) < size and (last[0][0].family, last[0][1]) == (spec.family, arch):
+            last.append((spec, arch))
+        else:
+            chunks.append([(spec, arch)])
+    return chunks
+
+
 def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=None,
                    all_kernels: bool = False, progress: str | None = None,
                    share_code: bool = True) -> list[Build]:
@@ -391,10 +451,11 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
         # Ctrl-C in the pool: queued compiles cancelled, ptxas and nvdisasm killed
         with contextlib.nullcontext() if serial else workers.pool(jobs) as pool:
             def compile_all(todo) -> list[Build]:
+                chunks = work_chunks(todo, jobs)
                 if serial:
-                    return [done(build_one(s, a, run, with_sass=False)) for s, a in todo]
-                futures = [pool.submit(build_one, s, a, run, False) for s, a in todo]
-                return [done(f.result()) for f in as_completed(futures)]
+                    return [done(b) for chunk in chunks for b in build_many(chunk, run, False)]
+                futures = [pool.submit(build_many, chunk, run, False) for chunk in chunks]
+                return [done(b) for f in as_completed(futures) for b in f.result()]
 
             firsts = compile_all([(s, a) for s, a in pairs if (s.name, a) not in reusable])
             if reusable:

@@ -12,54 +12,21 @@ address and cached by code. The columns are the same either way (tests/test_regs
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import struct
 import threading
 from collections import Counter
 
 from mmabench import hardware
 from mmabench.core import atomic_file
 from mmabench.compiler import sass, toolchain
+from mmabench.compiler.cubin import code_digest, text_digest
 
 # Base opcodes counted in their own columns (the whole histogram goes to CSV/JSON).
 KEY_OPCODES = ("LDL", "STL", "LDS", "STS", "LDSM", "LDG", "STG", "MUFU", "FFMA", "HFMA2", "BAR")
 # HFMA2 with a zero product (`HFMA2.MMA R3, -RZ, RZ, 0, c`) is how ptxas materialises a
 # constant: a move, not half-precision arithmetic. It stays in the histogram, not in the column.
 _HFMA2_MOVE = re.compile(r"^[^,]+,\s*-?RZ\s*,\s*-?RZ\s*,")
-
-
-def code_sections(cubin: bytes) -> list[tuple[bytes, bytes]] | None:
-    """(name, bytes) of each code section (.text.*) of the cubin, in file order; None if it is not
-    an ELF64 we can read."""
-    try:
-        if cubin[:4] != b"\x7fELF" or cubin[4] != 2:
-            return None
-        shoff = struct.unpack_from("<Q", cubin, 0x28)[0]
-        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", cubin, 0x3A)
-        heads = [struct.unpack_from("<IIQQQQ", cubin, shoff + i * shentsize) for i in range(shnum)]
-        names_at = heads[shstrndx][4]
-        found = []
-        for name_off, _type, _flags, _addr, offset, size in heads:
-            start = names_at + name_off
-            name = cubin[start:cubin.index(b"\0", start)]
-            if name.startswith(b".text."):
-                found.append((name, cubin[offset:offset + size]))
-        return found
-    except (struct.error, ValueError, IndexError):
-        return None
-
-
-def text_digest(cubin: bytes) -> str | None:
-    """Hash of the cubin's code sections (.text.*), None if it is not an ELF64 we can read."""
-    sections = code_sections(cubin)
-    if not sections:
-        return None
-    digest = hashlib.sha256()
-    for name, code in sections:
-        digest.update(name + b"\0" + code)
-    return digest.hexdigest()[:24]
 
 
 class Disassembler:
@@ -170,10 +137,12 @@ def _decode_chunk(decoder: str, codes: list[bytes]) -> list[dict] | None:
     return out
 
 
-def raw_summaries(items: list[tuple[bytes, str]], map_fn=map, workers: int = 1) -> list[dict | None]:
-    """For each (cubin, target): {'hist': full-opcode counts, 'hfma2': arithmetic HFMA2} of its
-    one code section, decoded with nvdisasm's raw mode (`-b`) in a few calls, cached by code.
-    None where the cubin is not one readable code section (the caller disassembles it whole).
+def raw_summaries(items: list[tuple[bytes | None, str]], map_fn=map, workers: int = 1
+                  ) -> list[dict | None]:
+    """For each (code, target), `code` the bytes of a kernel's one code section: {'hist':
+    full-opcode counts, 'hfma2': arithmetic HFMA2}, decoded with nvdisasm's raw mode (`-b`) in a
+    few calls, cached by code. None where `code` is None or not whole instructions (the caller
+    disassembles that cubin whole).
 
     Code byte-identical within one major architecture is decoded once, by the first `items`
     target that has it (as Disassembler does): pass `items` in the report's architecture order,
@@ -182,14 +151,13 @@ def raw_summaries(items: list[tuple[bytes, str]], map_fn=map, workers: int = 1) 
     decoder_of: dict[tuple, tuple[str, str]] = {}     # (major, digest) -> (decoder, digest)
     code_of: dict[tuple, bytes] = {}
     keys: list[tuple | None] = []
-    for cubin, target in items:
-        sections = code_sections(cubin)
-        if not sections or len(sections) != 1 or len(sections[0][1]) % 16:
+    for code, target in items:
+        if not code or len(code) % 16:
             keys.append(None)
             continue
-        key = (hardware.arch_number(target) // 10, text_digest(cubin))
+        key = (hardware.arch_number(target) // 10, code_digest(code))
         decoder_of.setdefault(key, (target, key[1]))
-        code_of.setdefault(key, sections[0][1])
+        code_of.setdefault(key, code)
         keys.append(key)
     summaries: dict[tuple, dict | None] = {}
     missing: dict[str, list[tuple]] = {}

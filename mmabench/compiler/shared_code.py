@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from mmabench import hardware
-from mmabench.compiler.sassinfo import text_digest
+from mmabench.compiler.cubin import code_digest, text_digest
 
 # the architecture whose builds this one may reuse (same SASS generation as ptxas treats them;
 # within one major architecture, so that the SASS of both is decoded once: sassinfo)
@@ -51,16 +51,20 @@ def same_ptx(a: str, b: str) -> bool:
 def check_kernel(candidates):
     """The candidate (spec, source build) with the most code: the one built for both
     architectures to check that they agree."""
-    return max(candidates, key=lambda pair: len(pair[1].cubin))
+    return max(candidates, key=lambda pair: len(pair[1].code or pair[1].cubin))
 
 
 def agree(checked, source) -> bool:
     """Whether the check build and its source build have the same code bytes (the hash of their
-    code sections) and the same resources."""
+    code section, or of all their cubin's if it has several) and the same resources."""
     keys = ("regs", "spill_store_bytes", "spill_load_bytes", "stack_frame_bytes",
             "static_smem_bytes", "barriers")
     if checked.row.get("status") != "ok" or source.row.get("status") != "ok":
         return False
-    mine, theirs = text_digest(checked.cubin), text_digest(source.cubin)
+    mine, theirs = _code_identity(checked), _code_identity(source)
     return (mine is not None and mine == theirs
             and all(checked.row.get(k) == source.row.get(k) for k in keys))
+
+
+def _code_identity(build) -> str | None:
+    return code_digest(build.code) if build.code is not None else text_digest(build.cubin)

@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmabench.compiler.cubin import code_sections
 from mmabench.core import atomic_file, workers
 from mmabench.core.errors import ToolMissing, UserError
 
@@ -212,25 +213,31 @@ def _key(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class Assembled:
-    """A cubin and the ptxas `-v` log that produced it."""
+    """A cubin and the ptxas `-v` log that produced it. A kernel compiled in a batch
+    (assemble_many) has no cubin of its own: `batched_code` is its code section, `log` its lines
+    of the batch's log."""
     arch: str
     cubin: bytes
     log: str
+    batched_code: bytes = b""
+
+    @property
+    def code(self) -> bytes | None:
+        """The kernel's code: its one code section (None if its cubin has several)."""
+        if self.batched_code:
+            return self.batched_code
+        sections = code_sections(self.cubin)
+        return sections[0][1] if sections and len(sections) == 1 else None
 
 
-def assemble(ptx: str, arch: str, options: tuple[str, ...] = (),
-             ptxas: Path | None = None) -> Assembled:
-    """ptxas -v for one architecture (e.g. 'sm_90', 'sm_90a'), cached; CompileError on failure.
-    `ptxas`: another binary than the project's (e.g. the one Triton ships); its release and path
-    are part of the cache key."""
+def _ptxas_call(ptxas: Path | None, arch: str, options: tuple[str, ...]) -> tuple[Path, tuple, str]:
+    """The binary, its options and the version string that keys the cache."""
     version = ".".join(map(str, _release(ptxas))) + f"@{ptxas}" if ptxas else tool_version("ptxas")
-    ptxas = ptxas or find_tool("ptxas")
-    opts = ("-arch=" + arch, "-v", *options)
-    key = _key("ptxas", version, " ".join(opts), ptx)
-    cubin_path = cache_dir() / f"{key}.cubin"
-    log_path = cache_dir() / f"{key}.ptxas.log"
-    if cubin_path.exists() and log_path.exists():     # the log is written last
-        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text(encoding="utf-8"))
+    return ptxas or find_tool("ptxas"), ("-arch=" + arch, "-v", *options), version
+
+
+def _run_ptxas(ptxas: Path, opts: tuple, ptx: str, arch: str) -> tuple[bytes, str]:
+    """(cubin, log) of one ptxas start; CompileError on failure or on a log without a report."""
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "k.ptx", Path(tmp) / "k.cubin"
         src.write_text(ptx)
@@ -240,11 +247,79 @@ def assemble(ptx: str, arch: str, options: tuple[str, ...] = (),
             raise CompileError(f"ptxas {arch} failed: " + " | ".join(log.strip().splitlines()[:4]))
         if "Compiling entry function" not in log:
             raise CompileError(f"ptxas {arch} gave no resource log; refusing to report it as empty")
-        cubin = out.read_bytes()
+        return out.read_bytes(), log
+
+
+def assemble(ptx: str, arch: str, options: tuple[str, ...] = (),
+             ptxas: Path | None = None) -> Assembled:
+    """ptxas -v for one architecture (e.g. 'sm_90', 'sm_90a'), cached; CompileError on failure.
+    `ptxas`: another binary than the project's (e.g. the one Triton ships); its release and path
+    are part of the cache key."""
+    ptxas, opts, version = _ptxas_call(ptxas, arch, options)
+    key = _key("ptxas", version, " ".join(opts), ptx)
+    cubin_path = cache_dir() / f"{key}.cubin"
+    log_path = cache_dir() / f"{key}.ptxas.log"
+    if cubin_path.exists() and log_path.exists():     # the log is written last
+        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text(encoding="utf-8"))
+    cubin, log = _run_ptxas(ptxas, opts, ptx, arch)
     # whole files: a run killed mid-write, or another run reading now, never sees half of one
     atomic_file.write(cubin_path, cubin)
     atomic_file.write(log_path, log)
     return Assembled(arch, cubin, log)
+
+
+def assemble_many(ptxs: list[str], arch: str, options: tuple[str, ...] = ()
+                  ) -> list[Assembled | UserError]:
+    """assemble() for several kernels of one architecture and options, with as few ptxas starts
+    as ptx_batch allows: each cached one as before, the others joined into one module where they
+    can be, each compiled alone otherwise (and all of them alone if the joined compile fails, so
+    that an error is its own kernel's). A kernel's failure is its item (CompileError), not raised;
+    a missing ptxas is raised (ToolMissing)."""
+    from mmabench.compiler import ptx_batch
+
+    ptxas, opts, version = _ptxas_call(None, arch, options)
+    out: list[Assembled | UserError | None] = [None] * len(ptxs)
+    batch_keys, todo = {}, []
+    for i, ptx in enumerate(ptxs):
+        single = cache_dir() / _key("ptxas", version, " ".join(opts), ptx)
+        batched = cache_dir() / _key("ptxas-batched", version, " ".join(opts), ptx)
+        batch_keys[i] = batched
+        if single.with_suffix(".cubin").exists() and single.with_suffix(".ptxas.log").exists():
+            out[i] = assemble(ptx, arch, options)
+        elif batched.with_suffix(".code").exists() and batched.with_suffix(".ptxas.log").exists():
+            out[i] = Assembled(arch, b"", batched.with_suffix(".ptxas.log").read_text(encoding="utf-8"),
+                               batched_code=batched.with_suffix(".code").read_bytes())
+        else:
+            todo.append(i)
+    modules = {i: ptx_batch.module_of(ptxs[i]) for i in todo} if len(todo) > 1 else {}
+    by_header: dict[str, list[int]] = {}
+    for i, module in modules.items():
+        if module is not None:
+            by_header.setdefault(module.header, []).append(i)
+    for members in by_header.values():
+        if len(members) < 2:
+            continue
+        chosen = [modules[i] for i in members]
+        try:
+            cubin, log = _run_ptxas(ptxas, opts, ptx_batch.join(chosen), arch)
+        except CompileError:
+            continue                    # compiled alone below, each with its own error
+        for i, part in zip(members, ptx_batch.split(cubin, log, chosen)):
+            if part is None:
+                continue
+            code, kernel_log = part
+            atomic_file.write(batch_keys[i].with_suffix(".code"), code)
+            atomic_file.write(batch_keys[i].with_suffix(".ptxas.log"), kernel_log)   # written last
+            out[i] = Assembled(arch, b"", kernel_log, batched_code=code)
+    for i in todo:
+        if out[i] is None:
+            try:
+                out[i] = assemble(ptxs[i], arch, options)
+            except ToolMissing:
+                raise
+            except UserError as exc:
+                out[i] = exc
+    return out
 
 
 NVDISASM_FLAGS = ("-c", "-ndf")   # code only; no data-flow analysis (same instructions, ~25% faster)

@@ -1,0 +1,171 @@
+"""Kernels assembled by one ptxas start (compiler/ptx_batch.py, toolchain.assemble_many): the same
+code and resource report per kernel as compiling each alone, and a kernel compiled alone
+wherever the batch could not tell it apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmabench.compiler import ptx_batch, registry, toolchain
+from mmabench.compiler import report as creport
+from mmabench.compiler.resources import parse_ptxas_log
+
+HEADER = ".version 8.0\n.target sm_80\n.address_size 64\n"
+
+
+def _kernel(entry: str, extra: str = "", body: str = "") -> str:
+    return (f"// a comment naming {entry}\n{HEADER}{extra}"
+            f".visible .entry {entry}(\n    .param .u64 out\n)\n.maxntid 32, 1, 1\n{{\n"
+            "    .reg .b64 %rd<3>;\n    .reg .b32 %r<3>;\n"
+            f"    ld.param.u64 %rd1, [out];\n    mov.u32 %r1, 7;\n{body}"
+            "    st.global.u32 [%rd1], %r1;\n$done:\n    ret;\n}\n")
+
+
+SHARED = ".shared .align 16 .b8 tile[256];\n"
+USES_TILE = "    mov.u32 %r2, tile;\n    st.shared.u32 [%r2], %r1;\n"
+
+
+# ---- reading and joining modules (no ptxas) ------------------------------------------------
+
+def test_a_module_names_its_functions_and_variables():
+    module = ptx_batch.module_of(_kernel("k", SHARED + ".global .align 4 .u32 unused = 3;\n"
+                                         ".extern .shared .align 16 .b8 dyn[];\n", USES_TILE))
+    assert module.header == HEADER.strip()
+    assert module.names == ("tile", "unused", "dyn", "k")
+    assert "a comment" not in module.body
+
+
+@pytest.mark.parametrize("extra, body", [
+    (".global .align 4 .u32 g = 3;\n", "    ld.global.u32 %r2, [g];\n"),     # a global in use
+    (".const .align 4 .u32 c = 3;\n", "    ld.const.u32 %r2, [c];\n"),      # a constant in use
+    (".global .u32 a, b;\n", ""),                                            # two names at once
+    ('.file 1 "k.cu"\n', ""),                                                # debug information
+])
+def test_a_module_the_batch_cannot_keep_apart_is_refused(extra, body):
+    assert ptx_batch.module_of(_kernel("k", extra, body)) is None
+
+
+def test_joined_modules_keep_each_kernels_names_apart():
+    first = ptx_batch.module_of(_kernel("k", SHARED, USES_TILE))
+    second = ptx_batch.module_of(_kernel("k", SHARED + ".shared .b8 tile_b[16];\n", USES_TILE))
+    text = ptx_batch.join([first, second])
+    assert text.count(".version") == 1
+    for i in (0, 1):
+        assert f".entry k__mmb{i}(" in text and f"tile__mmb{i}[256]" in text
+        assert f"mov.u32 %r2, tile__mmb{i};" in text
+    assert "tile_b__mmb1[16]" in text and "$done:" in text and "tile_b__mmb0" not in text
+    other = ptx_batch.module_of(_kernel("k").replace("sm_80", "sm_86"))
+    with pytest.raises(ValueError):
+        ptx_batch.join([first, other])
+
+
+def test_a_log_line_that_names_no_kernel_makes_every_kernel_compile_alone():
+    modules = [ptx_batch.module_of(_kernel("k")), ptx_batch.module_of(_kernel("k"))]
+    log = ("ptxas info    : Compiling entry function 'k__mmb0' for 'sm_80'\n"
+           "ptxas info    : Function properties for k__mmb0\n"
+           "    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n"
+           "ptxas info    : Used 8 registers, used 0 barriers\n"
+           "ptxas warning : something about the module\n")
+    assert ptx_batch.split(b"", log, modules) == [None, None]
+
+
+# ---- on the installed ptxas ----------------------------------------------------------------
+
+# every family, hand-written PTX and NVRTC output
+SAMPLE = [("mma.m16n8k16.f16.*", "sm_80"), ("mma.m16n8k16.f16.*", "sm_120"),
+          ("softmax.ex2.*", "sm_90"), ("mma.m16n8k32.e4m3.*", "sm_89"),
+          ("wgmma.m64n64k16.f16.acc_f*.ss.sw128.*", "sm_90a"),
+          ("attn_d64_sf16_of*_delayed_*", "sm_86"), ("hopper_d64_sf16q_of*", "sm_90a"),
+          ("gemm.wgmma.*", "sm_90a")]
+
+
+@pytest.mark.parametrize("pattern, target", SAMPLE)
+def test_a_kernel_assembled_in_a_batch_is_the_kernel_assembled_alone(pattern, target, monkeypatch,
+                                                                       tmp_path):
+    specs = [s for s in creport.select_kernels([pattern], all_kernels=True) if s.supports(target)]
+    assert len(specs) >= 2 and all(not s.ptxas_options for s in specs)
+    _check_batch_equals_alone(monkeypatch, tmp_path, [(s.entry, s.ptx(target)) for s in specs],
+                              target, ())
+
+
+def test_ptxas_options_and_their_notes_reach_each_kernel_of_a_batch(monkeypatch, tmp_path):
+    (spec,) = creport.select_kernels(["demo.spill.cap32"], all_kernels=True)
+    assert spec.ptxas_options
+    ptx = spec.ptx("sm_86")
+    resources = _check_batch_equals_alone(monkeypatch, tmp_path, [(spec.entry, ptx)] * 3, "sm_86",
+                                          tuple(spec.ptxas_options))
+    assert resources.registers <= 32 and resources.spills
+
+
+def _check_batch_equals_alone(monkeypatch, tmp_path, kernels, target, options):
+    """Assembled alone and in batches: the same code and resource report for every kernel; one
+    ptxas start per PTX header, a kernel alone in its header compiled alone."""
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path / "alone"))
+    alone = [toolchain.assemble(ptx, target, options) for _, ptx in kernels]
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path / "batch"))
+    starts = _count_ptxas_starts(monkeypatch)
+    batched = toolchain.assemble_many([ptx for _, ptx in kernels], target, options)
+    headers = [ptx_batch.module_of(ptx).header for _, ptx in kernels]
+    assert len(starts) == len(set(headers))
+    for (entry, _), header, one, many in zip(kernels, headers, alone, batched):
+        assert bool(many.batched_code) == (headers.count(header) > 1)
+        assert many.code == one.code, entry
+        resources = parse_ptxas_log(many.log, entry, target)
+        assert resources == parse_ptxas_log(one.log, entry, target), entry
+    return resources
+
+
+def _count_ptxas_starts(monkeypatch) -> list[int]:
+    starts = []
+    real = toolchain._run_ptxas
+
+    def counting(ptxas, opts, ptx, arch):
+        starts.append(ptx.count(".entry"))
+        return real(ptxas, opts, ptx, arch)
+
+    monkeypatch.setattr(toolchain, "_run_ptxas", counting)
+    return starts
+
+
+def test_a_broken_kernel_fails_alone_and_the_others_are_built(monkeypatch, tmp_path):
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
+    good = [_kernel("a", SHARED, USES_TILE), _kernel("b")]
+    broken = _kernel("c", body="    not.an.instruction %r1;\n")
+    result = toolchain.assemble_many([good[0], broken, good[1]], "sm_80")
+    assert isinstance(result[1], toolchain.CompileError) and "ptxas sm_80 failed" in str(result[1])
+    for asm, entry in ((result[0], "a"), (result[2], "b")):
+        assert parse_ptxas_log(asm.log, entry, "sm_80").registers > 0
+    assert parse_ptxas_log(result[0].log, "a", "sm_80").static_smem_bytes == 256
+
+
+def test_batched_builds_are_cached_per_kernel(monkeypatch, tmp_path):
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
+    kernels = [_kernel("a", SHARED, USES_TILE), _kernel("b"), _kernel("c")]
+    first = toolchain.assemble_many(kernels, "sm_80")
+    starts = _count_ptxas_starts(monkeypatch)
+    again = toolchain.assemble_many(kernels[:2], "sm_80")       # another batch, same kernels
+    assert starts == [] and [a.code for a in again] == [a.code for a in first[:2]]
+    assert [a.log for a in again] == [a.log for a in first[:2]]
+    own = toolchain.assemble(kernels[0], "sm_80")                # a whole cubin: compiled alone
+    assert starts == [1] and own.cubin and own.code == first[0].code
+
+
+def test_the_report_rows_are_the_same_with_and_without_batches(monkeypatch, tmp_path):
+    specs = creport.select_kernels(["mma.m16n8k16.*", "softmax.ex2.*"], all_kernels=True)
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path / "batched"))
+    batched = [b.row for b in creport.compile_builds(specs, ["sm_80", "sm_90"], jobs=2)]
+    monkeypatch.setattr(creport, "CHUNK_MAX", 1)                 # one kernel per ptxas start
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path / "alone"))
+    alone = [b.row for b in creport.compile_builds(specs, ["sm_80", "sm_90"], jobs=2)]
+    assert batched == alone and sum(r["status"] == "ok" for r in alone) >= 8
+
+
+def test_work_chunks_keep_one_family_and_architecture_and_every_pair_once():
+    specs = [s for s in registry.all_kernels(["mma", "softmax"])][:8]
+    pairs = [(s, a) for a in ("sm_80", "sm_86") for s in specs]
+    for jobs in (1, 2, 64):
+        chunks = creport.work_chunks(pairs, jobs)
+        assert [p for c in chunks for p in c] == pairs
+        assert all(len({(s.family, a) for s, a in c}) == 1 for c in chunks)
+        assert max(map(len, chunks)) <= creport.CHUNK_MAX
+    assert len(creport.work_chunks(pairs, 64)) == len(pairs)      # many workers: one pair each
