@@ -169,3 +169,10 @@ def test_work_chunks_keep_one_family_and_architecture_and_every_pair_once():
         assert all(len({(s.family, a) for s, a in c}) == 1 for c in chunks)
         assert max(map(len, chunks)) <= creport.CHUNK_MAX
     assert len(creport.work_chunks(pairs, 64)) == len(pairs)      # many workers: one pair each
+
+
+def test_work_chunks_shrink_towards_the_end_so_that_workers_finish_together():
+    (spec,) = registry.all_kernels(["mma"])[:1]
+    sizes = [len(c) for c in creport.work_chunks([(spec, "sm_80")] * 200, 2)]
+    assert sizes[0] == creport.CHUNK_MAX and sizes[-1] == 1 and sum(sizes) == 200
+    assert sizes == sorted(sizes, reverse=True)

@@ -383,24 +383,27 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# The pairs one worker builds at a time: one ptxas start for up to this many kernels of one
-# family and architecture (toolchain.assemble_many), yet about CHUNKS_PER_WORKER chunks per
-# worker, so that small reports keep every worker busy.
+# The pairs one worker builds at a time: one ptxas start for up to CHUNK_MAX kernels of one
+# family and architecture (toolchain.assemble_many). Chunks shrink as the work left does
+# ("guided" scheduling: the work left over CHUNKS_PER_WORKER x workers), so that the last ones
+# are small and the workers finish together.
 CHUNK_MAX = 12
 CHUNKS_PER_WORKER = 3
 
 
 def work_chunks(pairs: list[tuple], jobs: int) -> list[list[tuple]]:
     """`pairs` (spec, arch) in order, cut where the family or architecture changes and into
-    chunks of at most CHUNK_MAX (fewer for few pairs)."""
-    size = max(1, min(CHUNK_MAX, -(-len(pairs) // (CHUNKS_PER_WORKER * max(1, jobs)))))
+    chunks of at most CHUNK_MAX, smaller towards the end."""
     chunks: list[list[tuple]] = []
-    for spec, arch in pairs:
+    size = 0
+    for done, (spec, arch) in enumerate(pairs):
         last = chunks[-1] if chunks else None
         if last and len(last) < size and (last[0][0].family, last[0][1]) == (spec.family, arch):
             last.append((spec, arch))
-        else:
-            chunks.append([(spec, arch)])
+            continue
+        left = len(pairs) - done
+        size = max(1, min(CHUNK_MAX, -(-left // (CHUNKS_PER_WORKER * max(1, jobs)))))
+        chunks.append([(spec, arch)])
     return chunks
 
 
@@ -451,11 +454,13 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
         # Ctrl-C in the pool: queued compiles cancelled, ptxas and nvdisasm killed
         with contextlib.nullcontext() if serial else workers.pool(jobs) as pool:
             def compile_all(todo) -> list[Build]:
-                chunks = work_chunks(todo, jobs)
+                absent = [(s, a) for s, a in todo if target_for(s, a) is None]     # rows only
+                chunks = work_chunks([(s, a) for s, a in todo if target_for(s, a)], jobs)
+                rows = [done(b) for b in build_many(absent, run, False)]
                 if serial:
-                    return [done(b) for chunk in chunks for b in build_many(chunk, run, False)]
+                    return rows + [done(b) for chunk in chunks for b in build_many(chunk, run, False)]
                 futures = [pool.submit(build_many, chunk, run, False) for chunk in chunks]
-                return [done(b) for f in as_completed(futures) for b in f.result()]
+                return rows + [done(b) for f in as_completed(futures) for b in f.result()]
 
             firsts = compile_all([(s, a) for s, a in pairs if (s.name, a) not in reusable])
             if reusable:
