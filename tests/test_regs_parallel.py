@@ -70,15 +70,14 @@ def test_no_kernel_is_compiled_for_an_architecture_it_does_not_exist_on(monkeypa
                          *{("wgmma.m64n8k16.f16.acc_f16.ss.nosw.lat", a) for a in ARCHS if a != "sm_90"}}
 
 
-@pytest.mark.parametrize("sizes, limit, expected", [
-    ([10, 10, 10], 1 << 20, [3]), ([600_000, 600_000, 10], 1 << 20, [1, 2]),
-    ([300] * 10, 1000, [3, 3, 3, 1]), ([400] * 6, 1000, [2, 2, 2]), ([5000, 10], 1000, [1, 1])])
-def test_raw_disassembly_chunks_hold_every_kernel_once(sizes, limit, expected):
+@pytest.mark.parametrize("count, most, expected", [
+    (0, 5, []), (3, 5, [3]), (10, 5, [5, 5]), (11, 5, [4, 4, 3]), (5, 1, [1] * 5), (4, 0, [1] * 4)])
+def test_raw_disassembly_pieces_hold_every_word_once(count, most, expected):
     from mmabench.compiler import sassinfo
 
-    code_of = {i: b"\0" * n for i, n in enumerate(sizes)}
-    chunks = sassinfo._chunks(list(code_of), code_of, limit)
-    assert [len(c) for c in chunks] == expected and [k for c in chunks for k in c] == list(code_of)
+    items = list(range(count))
+    pieces = sassinfo._pieces(items, most)
+    assert [len(p) for p in pieces] == expected and [i for p in pieces for i in p] == items
 
 
 def test_raw_disassembly_calls_are_few_but_several_per_worker():

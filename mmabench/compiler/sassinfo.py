@@ -93,7 +93,7 @@ def columns_of(hist: Counter, arithmetic_hfma2: int) -> dict:
     return out
 
 
-# ---------------------------------------------------------------- many cubins, few nvdisasm starts
+# ---------------------------------------------------------------- many kernels, few nvdisasm starts
 
 # Code per nvdisasm call. Each start costs ~0.25 s of CPU, so calls are few and large, yet about
 # CHUNKS_PER_WORKER per worker, of near-equal size and largest first, so that the workers end
@@ -101,6 +101,7 @@ def columns_of(hist: Counter, arithmetic_hfma2: int) -> dict:
 RAW_CHUNK_MIN_BYTES = 1 << 18
 RAW_CHUNK_MAX_BYTES = 1 << 22
 CHUNKS_PER_WORKER = 3
+WORD = 16                   # bytes per instruction (Volta and later: each one whole in 128 bits)
 
 
 def chunk_limit(total_bytes: int, workers: int) -> int:
@@ -118,23 +119,22 @@ def _summary_from(pairs: list[tuple[str, str]]) -> dict:
     return {"hist": dict(hist), "hfma2": arithmetic_hfma2}
 
 
-def _decode_chunk(decoder: str, codes: list[bytes]) -> list[dict] | None:
-    """One nvdisasm start for the code of several kernels, split back by address; None if the
-    call fails (each cubin then goes the per-cubin way, which reports the error)."""
+def _words(code: bytes) -> list[bytes]:
+    return [code[i:i + WORD] for i in range(0, len(code), WORD)]
+
+
+def _decode_words(decoder: str, words: list[bytes]) -> dict[bytes, tuple[str, str]] | None:
+    """One nvdisasm start for distinct instruction words: word -> (opcode, operands). None if
+    the call fails or does not give one instruction per word (those kernels then go the
+    per-cubin way, which reports the error)."""
     try:
-        text = toolchain.disassemble_raw(b"".join(codes), decoder)
+        text = toolchain.disassemble_raw(b"".join(words), decoder)
     except toolchain.CompileError:
         return None
     instrs = sass.fields(text)
-    out, start, i = [], 0, 0
-    for code in codes:
-        end, mine = start + len(code), []
-        while i < len(instrs) and instrs[i][0] < end:
-            mine.append(instrs[i][1:])
-            i += 1
-        out.append(_summary_from(mine))
-        start = end
-    return out
+    if [address for address, _, _ in instrs] != list(range(0, WORD * len(words), WORD)):
+        return None
+    return {word: (opcode, operands) for word, (_, opcode, operands) in zip(words, instrs)}
 
 
 def raw_summaries(items: list[tuple[bytes | None, str]], map_fn=map, workers: int = 1
@@ -144,15 +144,20 @@ def raw_summaries(items: list[tuple[bytes | None, str]], map_fn=map, workers: in
     few calls, cached by code. None where `code` is None or not whole instructions (the caller
     disassembles that cubin whole).
 
-    Code byte-identical within one major architecture is decoded once, by the first `items`
-    target that has it (as Disassembler does): pass `items` in the report's architecture order,
-    so the rows do not depend on which worker got there first. `workers`: how many calls
-    `map_fn` runs at once (it sizes the calls)."""
+    Only distinct instruction words are decoded: fewer than half the words of the registry's
+    kernels on one target are distinct (unrolled loops), and a word decodes to the same opcode
+    and operands wherever it sits (the one exception, a branch's target, is not counted). The
+    columns are those of decoding every kernel whole (tests/test_regs_parallel.py).
+
+    Code byte-identical within one major architecture is decoded by the first `items` target
+    that has it (as Disassembler does): pass `items` in the report's architecture order, so the
+    rows do not depend on which worker got there first. `workers`: how many calls `map_fn` runs
+    at once (it sizes the calls)."""
     decoder_of: dict[tuple, tuple[str, str]] = {}     # (major, digest) -> (decoder, digest)
     code_of: dict[tuple, bytes] = {}
     keys: list[tuple | None] = []
     for code, target in items:
-        if not code or len(code) % 16:
+        if not code or len(code) % WORD:
             keys.append(None)
             continue
         key = (hardware.arch_number(target) // 10, code_digest(code))
@@ -167,31 +172,32 @@ def raw_summaries(items: list[tuple[bytes | None, str]], map_fn=map, workers: in
             summaries[key] = json.loads(path.read_text())
         else:
             missing.setdefault(decoder, []).append(key)
-    limit = chunk_limit(sum(len(code_of[k]) for ks in missing.values() for k in ks), workers)
-    chunks = [(decoder, chunk) for decoder, ks in missing.items()
-              for chunk in _chunks(ks, code_of, limit)]
-    chunks.sort(key=lambda job: -sum(len(code_of[k]) for k in job[1]))    # longest first
-    for (decoder, chunk), decoded in zip(chunks, map_fn(
-            lambda job: _decode_chunk(job[0], [code_of[k] for k in job[1]]), chunks)):
-        for key, summary in zip(chunk, decoded or [None] * len(chunk)):
-            summaries[key] = summary
-            if summary is not None:
-                path = toolchain.cache_dir() / f"{_raw_key(decoder, key[1])}.json"
-                atomic_file.write(path, json.dumps(summary, sort_keys=True))   # another run may read it now
+    distinct = {decoder: list(dict.fromkeys(w for k in ks for w in _words(code_of[k])))
+                for decoder, ks in missing.items()}
+    limit = chunk_limit(WORD * sum(map(len, distinct.values())), workers)
+    jobs = [(decoder, piece) for decoder, words in distinct.items()
+            for piece in _pieces(words, limit // WORD)]
+    jobs.sort(key=lambda job: -len(job[1]))    # longest first
+    decoded: dict[str, dict[bytes, tuple[str, str]]] = {decoder: {} for decoder in distinct}
+    for (decoder, _), table in zip(jobs, map_fn(lambda job: _decode_words(*job), jobs)):
+        decoded[decoder].update(table or {})
+    for decoder, ks in missing.items():
+        table = decoded[decoder]
+        for key in ks:
+            words = _words(code_of[key])
+            if not all(w in table for w in words):
+                summaries[key] = None           # its words' call failed
+                continue
+            summaries[key] = _summary_from([table[w] for w in words])
+            path = toolchain.cache_dir() / f"{_raw_key(decoder, key[1])}.json"
+            atomic_file.write(path, json.dumps(summaries[key], sort_keys=True))  # another run may read it now
     return [summaries.get(k) if k else None for k in keys]
 
 
-def _chunks(keys: list[tuple], code_of: dict, limit: int) -> list[list[tuple]]:
-    """`keys` in order, cut into the fewest chunks of at most `limit` bytes of code (one kernel
-    larger than that alone), of near-equal size."""
-    total = sum(len(code_of[k]) for k in keys)
-    even = -(-total // max(1, -(-total // limit)))
-    chunks, size = [[]], 0
-    for k in keys:
-        n = len(code_of[k])
-        if chunks[-1] and (size + n > limit or size >= even):
-            chunks.append([])
-            size = 0
-        chunks[-1].append(k)
-        size += n
-    return chunks if chunks[0] else []
+def _pieces(items: list, most: int) -> list[list]:
+    """`items` in order, in the fewest pieces of at most `most` items, of near-equal size."""
+    if not items:
+        return []
+    count = -(-len(items) // max(1, most))
+    size = -(-len(items) // count)
+    return [items[i:i + size] for i in range(0, len(items), size)]
