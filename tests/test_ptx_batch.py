@@ -176,3 +176,29 @@ def test_work_chunks_shrink_towards_the_end_so_that_workers_finish_together():
     sizes = [len(c) for c in creport.work_chunks([(spec, "sm_80")] * 200, 2)]
     assert sizes[0] == creport.CHUNK_MAX and sizes[-1] == 1 and sum(sizes) == 200
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_the_driver_crosscheck_gets_each_kernels_own_cubin(monkeypatch, tmp_path):
+    """A batched build has no cubin of its own; what the driver loads is the kernel compiled alone."""
+    from mmabench import hardware
+    from mmabench.compiler import crosscheck
+
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(hardware, "require_gpu", lambda: None)
+    monkeypatch.setattr(hardware, "device_arch", lambda: "sm_86")
+    loaded = []
+
+    def driver_attributes(cubin, entry, threads, smem):
+        loaded.append(cubin)
+        return {}
+
+    monkeypatch.setattr(crosscheck, "driver_attributes", driver_attributes)
+    monkeypatch.setattr(creport, "CHUNKS_PER_WORKER", 1)          # all four in one chunk
+    starts = _count_ptxas_starts(monkeypatch)
+    specs = creport.select_kernels(["mma.m16n8k16.f16.*"], all_kernels=True)
+    rows = crosscheck.crosscheck(specs, jobs=1)
+    assert len(rows) == len(loaded) == len(specs) == 4
+    assert starts == [4, 1, 1, 1, 1]                # the batch, then each alone for the driver
+    for spec, cubin in zip(specs, loaded):
+        own = toolchain.assemble(spec.ptx("sm_86"), "sm_86", tuple(spec.ptxas_options))
+        assert cubin == own.cubin

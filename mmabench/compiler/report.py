@@ -396,12 +396,12 @@ def work_chunks(pairs: list[tuple], jobs: int) -> list[list[tuple]]:
     chunks of at most CHUNK_MAX, smaller towards the end."""
     chunks: list[list[tuple]] = []
     size = 0
-    for done, (spec, arch) in enumerate(pairs):
+    for i, (spec, arch) in enumerate(pairs):
         last = chunks[-1] if chunks else None
         if last and len(last) < size and (last[0][0].family, last[0][1]) == (spec.family, arch):
             last.append((spec, arch))
             continue
-        left = len(pairs) - done
+        left = len(pairs) - i
         size = max(1, min(CHUNK_MAX, -(-left // (CHUNKS_PER_WORKER * max(1, jobs)))))
         chunks.append([(spec, arch)])
     return chunks
@@ -454,13 +454,13 @@ def compile_builds(kernels=None, archs=None, jobs: int | None = None, families=N
         # Ctrl-C in the pool: queued compiles cancelled, ptxas and nvdisasm killed
         with contextlib.nullcontext() if serial else workers.pool(jobs) as pool:
             def compile_all(todo) -> list[Build]:
-                absent = [(s, a) for s, a in todo if target_for(s, a) is None]     # rows only
+                absent = [(s, a) for s, a in todo if target_for(s, a) is None]     # a row, no build
                 chunks = work_chunks([(s, a) for s, a in todo if target_for(s, a)], jobs)
-                rows = [done(b) for b in build_many(absent, run, False)]
+                listed = [done(b) for b in build_many(absent, run, False)]
                 if serial:
-                    return rows + [done(b) for chunk in chunks for b in build_many(chunk, run, False)]
+                    return listed + [done(b) for chunk in chunks for b in build_many(chunk, run, False)]
                 futures = [pool.submit(build_many, chunk, run, False) for chunk in chunks]
-                return rows + [done(b) for f in as_completed(futures) for b in f.result()]
+                return listed + [done(b) for f in as_completed(futures) for b in f.result()]
 
             firsts = compile_all([(s, a) for s, a in pairs if (s.name, a) not in reusable])
             if reusable:

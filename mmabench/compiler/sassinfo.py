@@ -6,8 +6,9 @@ usually are) are disassembled once, and the second copy says so in its first lin
 
 Each nvdisasm start costs ~0.35 s of CPU whatever its input, more than ptxas for most kernels, so
 the report's columns (opcode counts, which need no labels or symbols) come from raw_summaries:
-the code sections of many cubins decoded in one raw-mode call (`nvdisasm -b`), split back by
-address and cached by code. The columns are the same either way (tests/test_regs_parallel.py).
+the distinct instruction words of many kernels decoded in one raw-mode call (`nvdisasm -b`),
+each kernel's counts made from its words and cached by code. The columns are the same either
+way (tests/test_regs_parallel.py).
 """
 
 from __future__ import annotations
