@@ -145,8 +145,8 @@ def raw_summaries(items: list[tuple[bytes | None, str]], map_fn=map, workers: in
     few calls, cached by code. None where `code` is None or not whole instructions (the caller
     disassembles that cubin whole).
 
-    Only distinct instruction words are decoded: fewer than half the words of the registry's
-    kernels on one target are distinct (unrolled loops), and a word decodes to the same opcode
+    Only distinct instruction words are decoded: a third to a half of the words of the
+    registry's kernels on one target are distinct (unrolled loops), and a word decodes to the same opcode
     and operands wherever it sits (the one exception, a branch's target, is not counted). The
     columns are those of decoding every kernel whole (tests/test_regs_parallel.py).
 
