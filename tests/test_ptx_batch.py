@@ -202,3 +202,22 @@ def test_the_driver_crosscheck_gets_each_kernels_own_cubin(monkeypatch, tmp_path
     for spec, cubin in zip(specs, loaded):
         own = toolchain.assemble(spec.ptx("sm_86"), "sm_86", tuple(spec.ptxas_options))
         assert cubin == own.cubin
+
+
+def test_a_kernel_with_a_device_function_keeps_its_whole_report_in_a_batch(monkeypatch, tmp_path):
+    """The callee's own 'Function properties' lines and a warning that names the entry go to
+    that kernel, as its own compile reports them."""
+    helper = (".func (.param .b32 out) down(.param .b32 x)\n{\n    .reg .pred %p;\n"
+              "    .reg .b32 %t<3>;\n    ld.param.b32 %t1, [x];\n    setp.eq.s32 %p, %t1, 0;\n"
+              "    @%p bra $end;\n    sub.s32 %t2, %t1, 1;\n    { .param .b32 y; .param .b32 r;\n"
+              "    st.param.b32 [y], %t2; call.uni (r), down, (y); }\n$end:\n"
+              "    st.param.b32 [out], %t1;\n    ret;\n}\n")
+    calls = ("    { .param .b32 y; .param .b32 r; st.param.b32 [y], %r1;\n"
+             "    call.uni (r), down, (y); ld.param.b32 %r2, [r]; }\n    add.s32 %r1, %r1, %r2;\n")
+    kernels = [("k", _kernel("k", helper, calls)), ("b", _kernel("b"))]
+    resources = _check_batch_equals_alone(monkeypatch, tmp_path, kernels, "sm_80", ())
+    assert resources.entry == "b"
+    monkeypatch.setenv("MMABENCH_CACHE", str(tmp_path / "batch"))
+    (recursive, _) = toolchain.assemble_many([ptx for _, ptx in kernels], "sm_80")   # cached
+    assert "Function properties for down" in recursive.log and recursive.batched_code
+    assert any("statically determined" in n for n in parse_ptxas_log(recursive.log, "k", "sm_80").notes)
