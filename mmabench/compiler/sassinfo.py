@@ -146,9 +146,9 @@ def raw_summaries(items: list[tuple[bytes | None, str]], map_fn=map, workers: in
     disassembles that cubin whole).
 
     Only distinct instruction words are decoded: a third to a half of the words of the
-    registry's kernels on one target are distinct (unrolled loops), and a word decodes to the same opcode
-    and operands wherever it sits (the one exception, a branch's target, is not counted). The
-    columns are those of decoding every kernel whole (tests/test_regs_parallel.py).
+    registry's kernels on one target are distinct (unrolled loops), and a word decodes to the
+    same opcode and operands wherever it sits (the one exception, a branch's target, is not
+    counted). The columns are those of decoding every kernel whole (tests/test_regs_parallel.py).
 
     Code byte-identical within one major architecture is decoded by the first `items` target
     that has it (as Disassembler does): pass `items` in the report's architecture order, so the

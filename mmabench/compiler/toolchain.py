@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmabench.compiler import ptx_batch
 from mmabench.compiler.cubin import code_sections
 from mmabench.core import atomic_file, workers
 from mmabench.core.errors import ToolMissing, UserError
@@ -250,21 +251,36 @@ def _run_ptxas(ptxas: Path, opts: tuple, ptx: str, arch: str) -> tuple[bytes, st
         return out.read_bytes(), log
 
 
+def _cached_paths(kind: str, version: str, opts: tuple, ptx: str, *suffixes: str) -> list[Path]:
+    """The cache files of one ptxas result ('ptxas': a cubin of its own, 'ptxas-batched': a
+    kernel's part of a batch), the log last: it is written last and marks the result whole."""
+    key = _key(kind, version, " ".join(opts), ptx)
+    return [cache_dir() / f"{key}{suffix}" for suffix in (*suffixes, ".ptxas.log")]
+
+
+def _read_assembled(arch: str, paths: list[Path]) -> Assembled | None:
+    """A cached result (cubin paths: ['.cubin', log]; batched: ['.code', log]), None if absent."""
+    if not all(path.exists() for path in paths):
+        return None
+    body, log = paths[0].read_bytes(), paths[1].read_text(encoding="utf-8")
+    return (Assembled(arch, body, log) if paths[0].suffix == ".cubin"
+            else Assembled(arch, b"", log, batched_code=body))
+
+
 def assemble(ptx: str, arch: str, options: tuple[str, ...] = (),
              ptxas: Path | None = None) -> Assembled:
     """ptxas -v for one architecture (e.g. 'sm_90', 'sm_90a'), cached; CompileError on failure.
     `ptxas`: another binary than the project's (e.g. the one Triton ships); its release and path
     are part of the cache key."""
     ptxas, opts, version = _ptxas_call(ptxas, arch, options)
-    key = _key("ptxas", version, " ".join(opts), ptx)
-    cubin_path = cache_dir() / f"{key}.cubin"
-    log_path = cache_dir() / f"{key}.ptxas.log"
-    if cubin_path.exists() and log_path.exists():     # the log is written last
-        return Assembled(arch, cubin_path.read_bytes(), log_path.read_text(encoding="utf-8"))
+    paths = _cached_paths("ptxas", version, opts, ptx, ".cubin")
+    cached = _read_assembled(arch, paths)
+    if cached:
+        return cached
     cubin, log = _run_ptxas(ptxas, opts, ptx, arch)
     # whole files: a run killed mid-write, or another run reading now, never sees half of one
-    atomic_file.write(cubin_path, cubin)
-    atomic_file.write(log_path, log)
+    atomic_file.write(paths[0], cubin)
+    atomic_file.write(paths[1], log)
     return Assembled(arch, cubin, log)
 
 
@@ -275,21 +291,14 @@ def assemble_many(ptxs: list[str], arch: str, options: tuple[str, ...] = ()
     can be, each compiled alone otherwise (and all of them alone if the joined compile fails, so
     that an error is its own kernel's). A kernel's failure is its item (CompileError), not raised;
     a missing ptxas is raised (ToolMissing)."""
-    from mmabench.compiler import ptx_batch
-
     ptxas, opts, version = _ptxas_call(None, arch, options)
     out: list[Assembled | UserError | None] = [None] * len(ptxs)
-    batch_keys, todo = {}, []
+    batched_at, todo = {}, []
     for i, ptx in enumerate(ptxs):
-        single = cache_dir() / _key("ptxas", version, " ".join(opts), ptx)
-        batched = cache_dir() / _key("ptxas-batched", version, " ".join(opts), ptx)
-        batch_keys[i] = batched
-        if single.with_suffix(".cubin").exists() and single.with_suffix(".ptxas.log").exists():
-            out[i] = assemble(ptx, arch, options)
-        elif batched.with_suffix(".code").exists() and batched.with_suffix(".ptxas.log").exists():
-            out[i] = Assembled(arch, b"", batched.with_suffix(".ptxas.log").read_text(encoding="utf-8"),
-                               batched_code=batched.with_suffix(".code").read_bytes())
-        else:
+        batched_at[i] = _cached_paths("ptxas-batched", version, opts, ptx, ".code")
+        out[i] = (_read_assembled(arch, _cached_paths("ptxas", version, opts, ptx, ".cubin"))
+                  or _read_assembled(arch, batched_at[i]))
+        if out[i] is None:
             todo.append(i)
     modules = {i: ptx_batch.module_of(ptxs[i]) for i in todo} if len(todo) > 1 else {}
     by_header: dict[str, list[int]] = {}
@@ -308,8 +317,8 @@ def assemble_many(ptxs: list[str], arch: str, options: tuple[str, ...] = ()
             if part is None:
                 continue
             code, kernel_log = part
-            atomic_file.write(batch_keys[i].with_suffix(".code"), code)
-            atomic_file.write(batch_keys[i].with_suffix(".ptxas.log"), kernel_log)   # written last
+            atomic_file.write(batched_at[i][0], code)
+            atomic_file.write(batched_at[i][1], kernel_log)          # written last
             out[i] = Assembled(arch, b"", kernel_log, batched_code=code)
     for i in todo:
         if out[i] is None:
